@@ -1,0 +1,367 @@
+/*
+ * core/kernel.c - starting, running and ending a simulation; kernel entry,
+ * exit, panic and the event stream.
+ */
+#include <string.h>
+
+#include "core/kernel.h"
+#include "core/sched.h"
+
+struct kernel k;
+
+static char report_buf[REPORT_MAX];
+static struct kbuf report;
+static hs_sim_summary last;
+static int have_last;
+
+struct kbuf *kernel_report(void)
+{
+    return &report;
+}
+
+struct kcpu *kernel_cpu(void)
+{
+    return &k.cpu[plat_cpu_id()];
+}
+
+struct thread *kernel_current(void)
+{
+    int id = plat_cpu_id();
+    return id < 0 ? NULL : k.cpu[id].current;
+}
+
+/* A CPU of an ending run that was running a thread: park the thread in the
+ * CPU's own context; teardown frees it. */
+static _Noreturn void abandon(struct thread *self)
+{
+    kernel_cpu()->current = NULL;
+    plat_ctx_switch_final(self->ctx, plat_cpu_context());
+}
+
+struct thread *kernel_enter(void)
+{
+    if (!k.running || plat_cpu_id() < 0)
+        return NULL;
+    plat_klock();
+    struct thread *self = kernel_current();
+    if (!self) {
+        plat_kunlock();
+        return NULL;
+    }
+    if (k.ending)
+        abandon(self);
+    if (self->killed)
+        thread_exit(self, self->proc->exit_status);
+    return self;
+}
+
+void kernel_leave(struct thread *self)
+{
+    sched_point(self);
+    plat_kunlock();
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME  0x100000001b3ull
+
+static uint64_t fnv_u64(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        h ^= (v >> (8 * i)) & 0xff;
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+void event_record(const char *kind, const struct thread *t, uint64_t a,
+                  uint64_t b)
+{
+    uint64_t tid = t ? t->obj.handle : 0;
+    hs_time_t now = plat_clock_now();
+    uint64_t h = fnv_str(k.hash, kind);
+    h = fnv_u64(h, tid);
+    h = fnv_u64(h, a);
+    h = fnv_u64(h, b);
+    k.hash = fnv_u64(h, now);
+    if (plat_trace_enabled()) {
+        struct plat_event ev = {
+            .seq = k.events, .time = now, .kind = kind, .thread = tid,
+            .a = a, .b = b, .text = t ? t->name : NULL,
+        };
+        plat_trace_event(&ev);
+    }
+    k.events++;
+}
+
+/* ---- panic ---------------------------------------------------------------- */
+
+static void panic_line(void *cookie, const char *line)
+{
+    (void)cookie;
+    kbuf_printf(&report, "    %s\n", line);
+}
+
+_Noreturn void kernel_panic(const char *fmt, ...)
+{
+    struct thread *self = kernel_current();
+    kbuf_init(&report, report_buf, sizeof report_buf);
+    kbuf_printf(&report, "hopsim: kernel panic: ");
+    va_list ap;
+    va_start(ap, fmt);
+    kbuf_vprintf(&report, fmt, ap);
+    va_end(ap);
+    kbuf_printf(&report, "\n");
+    if (self) {
+        kbuf_printf(&report, "  in ");
+        thread_describe(self, &report);
+        kbuf_printf(&report, " at vtime %llu ns\n",
+                    (unsigned long long)plat_clock_now());
+        kbuf_printf(&report, "  backtrace:\n");
+        plat_backtrace_here(panic_line, NULL);
+    }
+    plat_print(report.buf);
+    if (!self || !k.running) {
+        plat_print("hopsim: panic outside a simulated thread: abort\n");
+        __builtin_trap();
+    }
+    k.ending = 1;
+    k.end_status = HS_EPANIC;
+    event_record("panic", self, 0, 0);
+    plat_cpu_kick();
+    abandon(self);
+}
+
+/* The platform saw the running context hit its stack's guard page. */
+static void on_stack_overflow(void *owner)
+{
+    struct thread *t = owner;
+    kernel_panic("stack overflow in thread %u '%s' of process '%s' "
+                 "(stack %llu bytes)", handle_index(t->obj.handle), t->name,
+                 t->proc->name, (unsigned long long)t->stack_size);
+}
+
+/* ---- the CPU loop ---------------------------------------------------------- */
+
+static void run_end(hs_status st)
+{
+    if (!k.ending) {
+        k.ending = 1;
+        k.end_status = st;
+    }
+    plat_cpu_kick();
+}
+
+/* Each simulated CPU runs this on its host thread: run threads until the
+ * run ends; idle while other CPUs work; decide the end when every CPU is
+ * idle and nothing can run. */
+static void cpu_main(unsigned id)
+{
+    (void)id;
+    plat_klock();
+    while (!k.ending) {
+        struct thread *t = sched_pick();
+        if (t) {
+            sched_run_from_cpu(t);
+            continue;
+        }
+        if (k.idle_cpus + 1 < k.cfg.ncpus) {
+            k.idle_cpus++;
+            plat_cpu_idle();
+            k.idle_cpus--;
+            continue;
+        }
+        if (k.nlive == 0) {
+            run_end(HS_OK);
+        } else {
+            deadlock_report();
+            run_end(HS_EDEADLK);
+        }
+    }
+    plat_cpu_kick();
+    plat_kunlock();
+}
+
+/* ---- start, run, end --------------------------------------------------------- */
+
+static hs_status parse_u64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!s || !*s)
+        return HS_EINVAL;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return HS_EINVAL;
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (HS_SEED_MAX - d) / 10)
+            return HS_EINVAL;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return HS_OK;
+}
+
+static hs_status config_check(const hs_sim_config *c)
+{
+    if (c->ncpus < 1 || c->ncpus > HS_CPUS_MAX)
+        return HS_EINVAL;
+    if (c->stack_size < HS_STACK_MIN || c->stack_size > HS_STACK_MAX)
+        return HS_EINVAL;
+    if (!c->max_procs || !c->max_threads || !c->max_threads_per_proc)
+        return HS_EINVAL;
+    if (c->switch_kind < HS_SWITCH_DEFAULT ||
+        c->switch_kind > HS_SWITCH_UCONTEXT)
+        return HS_EINVAL;
+    return HS_OK;
+}
+
+/* Resolve the settings that come from the environment. */
+static hs_status config_resolve(hs_sim_config *c, uint64_t *seed)
+{
+    *seed = c->seed;
+    if (c->seed == HS_SEED_FROM_ENV) {
+        const char *s = plat_getenv("HOPSIM_SEED");
+        *seed = HS_SEED_NONE;
+        if (s && *s && parse_u64(s, seed) != HS_OK)
+            return HS_EINVAL;
+    }
+    if (c->switch_kind == HS_SWITCH_DEFAULT) {
+        const char *s = plat_getenv("HOPSIM_SWITCH");
+        c->switch_kind = HS_SWITCH_FAST;
+        if (s && *s && strcmp(s, "fast") != 0) {
+            if (strcmp(s, "ucontext") != 0)
+                return HS_EINVAL;
+            c->switch_kind = HS_SWITCH_UCONTEXT;
+        }
+    }
+    if (!c->log_path) {
+        const char *s = plat_getenv("HOPSIM_LOG");
+        c->log_path = (s && *s) ? s : NULL;
+    }
+    c->stack_size = (c->stack_size + 4095) & ~(size_t)4095;
+    return HS_OK;
+}
+
+hs_status hs_sim_start(const hs_sim_config *cfg)
+{
+    static const hs_sim_config defaults = HS_SIM_DEFAULTS;
+    if (k.started || k.running)
+        return HS_ESTATE;
+    hs_sim_config c = cfg ? *cfg : defaults;
+    uint64_t seed;
+    hs_status st = config_check(&c);
+    if (st == HS_OK)
+        st = config_resolve(&c, &seed);
+    if (st == HS_OK && c.log_path)
+        st = plat_trace_open(c.log_path);
+    if (st != HS_OK)
+        return st;
+
+    memset(&k, 0, sizeof k);
+    k.cfg = c;
+    k.seed = seed;
+    k.rng = seed;
+    pool_init(&k.threads, sizeof(struct thread));
+    pool_init(&k.procs, sizeof(struct proc));
+    sched_init();
+    plat_clock_reset();
+    plat_ctx_configure(c.switch_kind);
+    kbuf_init(&report, report_buf, sizeof report_buf);
+    k.hash = FNV_OFFSET;
+    k.started = 1;
+    return HS_OK;
+}
+
+/* Free every thread, process and stack of the finished run. */
+static void teardown(void)
+{
+    for (uint32_t i = 0; i < pool_slots(&k.threads); i++) {
+        struct thread *t = pool_at(&k.threads, i);
+        if (t && t->ctx)
+            plat_ctx_destroy(t->ctx);
+    }
+    pool_destroy(&k.threads);
+    pool_destroy(&k.procs);
+    plat_clock_release();
+    plat_stacks_release();
+    plat_trace_close();
+}
+
+static void summary_print(const hs_sim_summary *s)
+{
+    char line[200], seed[24];
+    if (s->seed == HS_SEED_NONE)
+        kstrlcpy(seed, "none", sizeof seed);
+    else
+        kfmt(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
+    const char *name = hs_strerror(s->status);
+    char sname[24];
+    size_t n = 0;
+    while (name[n] && name[n] != ' ' && n + 1 < sizeof sname) {
+        sname[n] = name[n];
+        n++;
+    }
+    sname[n] = '\0';
+    kfmt(line, sizeof line,
+         "hopsim: seed=%s events=%llu hash=%016llx vtime=%llu status=%s\n",
+         seed, (unsigned long long)s->events, (unsigned long long)s->hash,
+         (unsigned long long)s->vtime, sname);
+    plat_print(line);
+}
+
+hs_status hs_sim_run(void)
+{
+    if (!k.started || k.running || plat_cpu_id() >= 0)
+        return HS_ESTATE;
+    static const struct plat_hooks hooks = {
+        .stack_overflow = on_stack_overflow,
+    };
+    k.running = 1;
+    hs_status st = plat_cpus_run(k.cfg.ncpus, &hooks, cpu_main);
+    if (st != HS_OK)
+        k.end_status = st;
+    k.running = 0;
+
+    last = (hs_sim_summary){
+        .status = k.end_status, .seed = k.seed, .events = k.events,
+        .hash = k.hash, .vtime = plat_clock_now(), .switches = k.switches,
+        .threads_created = k.threads_created,
+        .procs_created = k.procs_created,
+    };
+    have_last = 1;
+    teardown();
+    k.started = 0;
+    if (!k.cfg.quiet)
+        summary_print(&last);
+    return last.status;
+}
+
+hs_status hs_sim_summary_get(hs_sim_summary *out)
+{
+    if (!out)
+        return HS_EINVAL;
+    if (!have_last)
+        return HS_ESTATE;
+    *out = last;
+    return HS_OK;
+}
+
+const char *hs_sim_report(void)
+{
+    return report.buf ? report.buf : "";
+}
+
+hs_time_t hs_time_now(void)
+{
+    return plat_clock_now();
+}

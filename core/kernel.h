@@ -1,0 +1,89 @@
+/*
+ * core/kernel.h - the kernel's global state and its entry and exit.
+ *
+ * Every public call made from a simulated thread brackets its work with
+ * kernel_enter() and kernel_leave(): enter takes the kernel lock and finds
+ * the calling thread; leave is the scheduling point and drops the lock.
+ */
+#ifndef HOPSIM_CORE_KERNEL_H
+#define HOPSIM_CORE_KERNEL_H
+
+#include <stdint.h>
+
+#include "core/list.h"
+#include "core/pool.h"
+#include "core/proc.h"
+#include "core/thread.h"
+#include "hopsim.h"
+#include "sim/platform.h"
+
+#define NPRIO (HS_PRIO_MAX + 1)
+#define REPORT_MAX (64 * 1024)
+
+struct kcpu {
+    struct thread *current;     /* NULL while the CPU loop runs */
+    struct thread *dying;       /* ended thread whose stack to free */
+};
+
+struct kernel {
+    int started;                /* hs_sim_start() done, run not finished */
+    int running;                /* inside hs_sim_run() */
+    hs_sim_config cfg;
+    uint64_t seed;              /* HS_SEED_NONE when not seeded */
+    uint64_t rng;               /* generator state */
+
+    struct pool threads, procs;
+    unsigned nlive;             /* threads not yet ended */
+
+    /* Run queues: one FIFO per priority; bit p of rq_bits set when
+     * rq[p] is not empty. */
+    struct list rq[NPRIO];
+    uint32_t rq_bits;
+
+    struct kcpu cpu[HS_CPUS_MAX];
+    unsigned idle_cpus;         /* CPUs waiting in plat_cpu_idle() */
+
+    int ending;                 /* the run is over; CPUs leave their loop */
+    hs_status end_status;
+
+    /* Statistics and the event stream. */
+    uint64_t events, hash, switches, threads_created, procs_created;
+};
+
+extern struct kernel k;
+
+/* Enter the kernel from a simulated thread: returns the caller, or NULL
+ * (lock not held) when not called from a simulated thread. */
+struct thread *kernel_enter(void);
+
+/* Leave the kernel: the scheduling point, then unlock. */
+void kernel_leave(struct thread *self);
+
+/* The thread running on the calling CPU (lock held), or NULL. */
+struct thread *kernel_current(void);
+struct kcpu *kernel_cpu(void);
+
+/* Validate a timeout value (see hopsim/time.h). */
+static inline int timeout_valid(hs_time_t t)
+{
+    return t == HS_NEVER || t <= HS_TIMEOUT_MAX;
+}
+
+/* A broken kernel invariant: report msg, end the run with HS_EPANIC. */
+_Noreturn void kernel_panic(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+#define KASSERT(cond, what) \
+    do { if (!(cond)) kernel_panic("invariant broken: %s", what); } while (0)
+
+/* Record a kernel event: counted, hashed, and traced if a log is open. */
+void event_record(const char *kind, const struct thread *t, uint64_t a,
+                  uint64_t b);
+
+/* Write the deadlock report (deadlock.c) into the run report. */
+void deadlock_report(void);
+
+/* The run's report buffer. */
+struct kbuf *kernel_report(void);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * core/kfmt.h - the kernel's own string formatting.
+ *
+ * The kernel calls no host printf.  kfmt understands a small subset:
+ *   %s %c %%  and  %d %u %x  with the l / ll length modifiers,
+ *   an optional '0' flag and a field width (e.g. %016llx).
+ * Output is always NUL terminated and silently truncated to fit.
+ */
+#ifndef HOPSIM_CORE_KFMT_H
+#define HOPSIM_CORE_KFMT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* A bounded string being appended to. */
+struct kbuf {
+    char *buf;
+    size_t cap;        /* bytes in buf, including the final NUL */
+    size_t len;        /* bytes written so far, excluding the NUL */
+    int truncated;     /* something did not fit */
+};
+
+void kbuf_init(struct kbuf *b, char *buf, size_t cap);
+void kbuf_printf(struct kbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void kbuf_vprintf(struct kbuf *b, const char *fmt, va_list ap);
+
+/* Format into buf (cap bytes); returns the length written. */
+size_t kfmt(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Bounded string copy: at most cap - 1 bytes, always NUL terminated. */
+void kstrlcpy(char *dst, const char *src, size_t cap);
+
+/* Length of s, or max + 1 if it is longer than max. */
+size_t kstrnlen(const char *s, size_t max);
+
+#endif

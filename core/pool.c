@@ -1,0 +1,126 @@
+/*
+ * core/pool.c - fixed-size kernel object pools (see pool.h).
+ */
+#include <string.h>
+
+#include "core/pool.h"
+#include "sim/platform.h"
+
+void pool_init(struct pool *p, size_t objsize)
+{
+    memset(p, 0, sizeof *p);
+    p->objsize = objsize;
+}
+
+static void *slot_addr(const struct pool *p, uint32_t slot)
+{
+    return p->chunks[slot / POOL_CHUNK] + (size_t)(slot % POOL_CHUNK) *
+           p->objsize;
+}
+
+/* Add one chunk of POOL_CHUNK free slots. */
+static hs_status pool_grow(struct pool *p)
+{
+    uint32_t n = p->nchunks + 1;
+    uint32_t slots = n * POOL_CHUNK;
+    char *chunk = plat_alloc(POOL_CHUNK * p->objsize);
+    char **chunks = plat_realloc(p->chunks, n * sizeof *chunks);
+    if (chunks)
+        p->chunks = chunks;
+    uint32_t *gens = chunks ? plat_realloc(p->gens, slots * sizeof *gens)
+                            : NULL;
+    if (gens)
+        p->gens = gens;
+    uint32_t *fs = gens ? plat_realloc(p->free_slots, slots * sizeof *fs)
+                        : NULL;
+    if (fs)
+        p->free_slots = fs;
+    if (!chunk || !fs) {
+        plat_free(chunk);   /* the arrays only grew: still consistent */
+        return HS_ENOMEM;
+    }
+    p->chunks[p->nchunks] = chunk;
+    uint32_t first = p->nchunks * POOL_CHUNK;
+    p->nchunks = n;
+    /* Push in reverse so that the lowest index is allocated first. */
+    for (uint32_t i = slots; i-- > first;) {
+        p->gens[i] = 0;
+        p->free_slots[p->nfree++] = i;
+    }
+    return HS_OK;
+}
+
+hs_status pool_reserve(struct pool *p, uint32_t n)
+{
+    while (p->nfree < n) {
+        hs_status st = pool_grow(p);
+        if (st != HS_OK)
+            return st;
+    }
+    return HS_OK;
+}
+
+void *pool_alloc(struct pool *p)
+{
+    uint32_t slot = p->free_slots[--p->nfree];
+    struct kobj *o = slot_addr(p, slot);
+    memset(o, 0, p->objsize);
+    p->gens[slot]++;                    /* now odd: live */
+    o->handle = ((uint64_t)p->gens[slot] << 32) | (slot + 1);
+    p->live++;
+    return o;
+}
+
+void pool_free(struct pool *p, void *obj)
+{
+    struct kobj *o = obj;
+    uint32_t slot = handle_index(o->handle) - 1;
+    p->gens[slot]++;                    /* now even: free */
+    o->handle = 0;
+    p->free_slots[p->nfree++] = slot;
+    p->live--;
+}
+
+void pool_cancel(struct pool *p, void *obj)
+{
+    struct kobj *o = obj;
+    uint32_t slot = handle_index(o->handle) - 1;
+    p->gens[slot]--;                    /* back to its old even value */
+    o->handle = 0;
+    p->free_slots[p->nfree++] = slot;
+    p->live--;
+}
+
+void *pool_lookup(const struct pool *p, uint64_t h)
+{
+    uint32_t idx = handle_index(h);
+    if (idx == 0 || idx > p->nchunks * POOL_CHUNK)
+        return NULL;
+    uint32_t slot = idx - 1;
+    uint32_t gen = (uint32_t)(h >> 32);
+    if (!(gen & 1) || p->gens[slot] != gen)
+        return NULL;
+    return slot_addr(p, slot);
+}
+
+uint32_t pool_slots(const struct pool *p)
+{
+    return p->nchunks * POOL_CHUNK;
+}
+
+void *pool_at(const struct pool *p, uint32_t slot)
+{
+    if (slot >= pool_slots(p) || !(p->gens[slot] & 1))
+        return NULL;
+    return slot_addr(p, slot);
+}
+
+void pool_destroy(struct pool *p)
+{
+    for (uint32_t i = 0; i < p->nchunks; i++)
+        plat_free(p->chunks[i]);
+    plat_free(p->chunks);
+    plat_free(p->gens);
+    plat_free(p->free_slots);
+    pool_init(p, p->objsize);
+}

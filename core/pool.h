@@ -1,0 +1,71 @@
+/*
+ * core/pool.h - fixed-size kernel object pools with checked handles.
+ *
+ * Kernel objects (threads, processes, and later ports, gates, ...) come
+ * from pools, never from malloc on a hot path: a pool grows in chunks, and
+ * a freed object goes on a free list for the next allocation.  Each object
+ * starts with a struct kobj holding its handle: slot index + 1 in the low
+ * 32 bits, the slot's generation in the high 32.  Freeing bumps the
+ * generation, so a stale handle no longer resolves.
+ *
+ * Allocation is split so kernel calls can check before they change:
+ * pool_reserve() may fail (host out of memory) and changes nothing visible;
+ * pool_alloc() after a successful reserve cannot fail.
+ */
+#ifndef HOPSIM_CORE_POOL_H
+#define HOPSIM_CORE_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hopsim/status.h"
+
+struct kobj {
+    uint64_t handle;
+};
+
+struct pool {
+    size_t objsize;
+    char **chunks;          /* POOL_CHUNK objects each */
+    uint32_t nchunks;
+    uint32_t *gens;         /* per slot; odd while the slot is live */
+    uint32_t *free_slots;   /* stack of free slot indices */
+    uint32_t nfree;
+    uint32_t live;
+};
+
+#define POOL_CHUNK 256u
+
+void pool_init(struct pool *p, size_t objsize);
+
+/* Ensure n objects can be allocated without growing.  HS_ENOMEM if the
+ * host refuses memory; the pool is unchanged apart from capacity. */
+hs_status pool_reserve(struct pool *p, uint32_t n);
+
+/* A zeroed object with its handle set.  Must follow a successful
+ * pool_reserve(); the lowest free slot index is not guaranteed. */
+void *pool_alloc(struct pool *p);
+
+void pool_free(struct pool *p, void *obj);
+
+/* Undo the pool_alloc() that returned obj, restoring the pool exactly (the
+ * slot's generation included): for a call that fails after allocating. */
+void pool_cancel(struct pool *p, void *obj);
+
+/* The live object of handle h, or NULL. */
+void *pool_lookup(const struct pool *p, uint64_t h);
+
+/* Slots 0..pool_slots()-1, for iteration: the live object or NULL. */
+uint32_t pool_slots(const struct pool *p);
+void *pool_at(const struct pool *p, uint32_t slot);
+
+/* Small number naming an object in reports (its slot + 1). */
+static inline uint32_t handle_index(uint64_t h)
+{
+    return (uint32_t)h;
+}
+
+/* Free all memory of the pool; live objects are forgotten. */
+void pool_destroy(struct pool *p);
+
+#endif

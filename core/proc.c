@@ -1,0 +1,237 @@
+/*
+ * core/proc.c - processes: spawn, exit, wait, reap.
+ */
+#include "core/kernel.h"
+#include "core/sched.h"
+
+struct proc *proc_lookup(hs_pid_t h)
+{
+    return pool_lookup(&k.procs, h);
+}
+
+/* Free an ended process and the thread objects nobody joined. */
+static void proc_reap(struct proc *p)
+{
+    struct list *l, *tmp;
+    list_for_each_safe(l, tmp, &p->threads)
+        thread_release(container_of(l, struct thread, proc_link));
+    list_unlink(&p->sibling_link);
+    event_record("reap", NULL, p->obj.handle, 0);
+    pool_free(&k.procs, p);
+}
+
+/* Every thread of p has ended. */
+static void proc_end(struct proc *p)
+{
+    p->state = PROC_ZOMBIE;
+    event_record("proc_exit", NULL, p->obj.handle,
+                 (uint64_t)(int64_t)p->exit_status);
+    /* Children outlive their parent as orphans; ended ones go now. */
+    struct list *l, *tmp;
+    list_for_each_safe(l, tmp, &p->children) {
+        struct proc *c = container_of(l, struct proc, sibling_link);
+        list_unlink(&c->sibling_link);
+        c->parent = NULL;
+        if (c->state == PROC_ZOMBIE)
+            proc_reap(c);
+    }
+    if (p->waiter) {
+        struct thread *w = p->waiter;
+        p->waiter = NULL;
+        sched_wake(w, HS_OK);
+    }
+    if (!p->parent)
+        proc_reap(p);
+}
+
+void proc_thread_ended(struct proc *p, struct thread *t)
+{
+    p->nlive--;
+    if (t->is_main && !p->exit_set)
+        p->exit_status = t->exit_value;
+    if (p->nlive == 0)
+        proc_end(p);
+}
+
+static hs_status spawn_check(const char *name, hs_entry_fn entry,
+                             const hs_proc_attr *a, size_t *stack, int *prio,
+                             unsigned *max_threads)
+{
+    if (!entry || !name || !*name ||
+        kstrnlen(name, HS_NAME_MAX) > HS_NAME_MAX)
+        return HS_EINVAL;
+    *max_threads = a->max_threads ? a->max_threads
+                                  : k.cfg.max_threads_per_proc;
+    return thread_check_attr(a->stack_size, a->priority_set, a->priority,
+                             stack, prio);
+}
+
+/* Create a process (child of parent, or a root if parent is NULL) and its
+ * first thread.  Everything that can fail is checked before anything
+ * changes. */
+static hs_status spawn(struct proc *parent, const char *name,
+                       hs_entry_fn entry, void *arg, const hs_proc_attr *a,
+                       hs_pid_t *pid)
+{
+    size_t stack;
+    int prio;
+    unsigned max_threads;
+    hs_status st = spawn_check(name, entry, a, &stack, &prio, &max_threads);
+    if (st != HS_OK)
+        return st;
+    if (k.procs.live >= k.cfg.max_procs)
+        return HS_ELIMIT;
+    st = pool_reserve(&k.procs, 1);
+    if (st != HS_OK)
+        return st;
+    struct proc *p = pool_alloc(&k.procs);
+    kstrlcpy(p->name, name, sizeof p->name);
+    p->max_threads = max_threads;
+    list_init(&p->children);
+    list_init(&p->threads);
+    list_init(&p->sibling_link);
+    struct thread *t;
+    st = thread_new(p, "main", prio, stack, entry, arg, &t);
+    if (st != HS_OK) {
+        pool_cancel(&k.procs, p);
+        return st;
+    }
+    t->is_main = 1;
+    p->parent = parent;
+    if (parent)
+        list_push_back(&parent->children, &p->sibling_link);
+    k.procs_created++;
+    event_record("spawn", t, p->obj.handle, parent ? parent->obj.handle : 0);
+    if (pid)
+        *pid = p->obj.handle;
+    return HS_OK;
+}
+
+hs_status hs_proc_spawn(const char *name, hs_entry_fn entry, void *arg,
+                        const hs_proc_attr *attr, hs_pid_t *pid)
+{
+    static const hs_proc_attr none;
+    const hs_proc_attr *a = attr ? attr : &none;
+    if (!k.started)
+        return HS_ESTATE;
+    if (!k.running)                 /* set-up, before hs_sim_run() */
+        return spawn(NULL, name, entry, arg, a, pid);
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = spawn(self->proc, name, entry, arg, a, pid);
+    kernel_leave(self);
+    return st;
+}
+
+_Noreturn void hs_proc_exit(int status)
+{
+    struct thread *self = kernel_enter();
+    if (!self) {
+        plat_print("hopsim: hs_proc_exit() outside a simulated thread\n");
+        __builtin_trap();
+    }
+    struct proc *p = self->proc;
+    p->exit_status = status;
+    p->exit_set = 1;
+    struct list *l, *tmp;
+    list_for_each_safe(l, tmp, &p->threads) {
+        struct thread *t = container_of(l, struct thread, proc_link);
+        if (t != self)
+            thread_kill(t, status);
+    }
+    thread_exit(self, status);
+}
+
+static void wait_detach(struct thread *t)
+{
+    struct proc *p = t->wait_obj;
+    if (p->waiter == t)
+        p->waiter = NULL;
+}
+
+/* A waiting parent waits for the child's threads: the first live one
+ * stands for them in the wait-for graph. */
+static struct thread *wait_waits_for(const struct thread *t)
+{
+    struct proc *p = t->wait_obj;
+    struct list *l;
+    list_for_each(l, &p->threads) {
+        struct thread *c = container_of(l, struct thread, proc_link);
+        if (c->state != THREAD_ZOMBIE)
+            return c;
+    }
+    return NULL;
+}
+
+static void wait_describe(const struct thread *t, struct kbuf *b)
+{
+    struct proc *p = t->wait_obj;
+    kbuf_printf(b, "process %u '%s'", handle_index(p->obj.handle), p->name);
+}
+
+static const struct wait_ops proc_wait_ops = {
+    .what = "wait for child",
+    .detach = wait_detach,
+    .waits_for = wait_waits_for,
+    .describe = wait_describe,
+};
+
+static hs_status wait_check(struct thread *self, hs_pid_t pid,
+                            struct proc **out)
+{
+    struct proc *p = proc_lookup(pid);
+    if (!p)
+        return HS_ESRCH;
+    if (p->parent != self->proc)
+        return HS_ENOTCHILD;
+    if (p->waiter)
+        return HS_EJOINED;
+    *out = p;
+    return HS_OK;
+}
+
+hs_status hs_proc_wait(hs_pid_t pid, hs_time_t timeout, int *status)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *p = NULL;
+    hs_status st = timeout_valid(timeout) ? wait_check(self, pid, &p)
+                                          : HS_EINVAL;
+    if (st == HS_OK && p->state != PROC_ZOMBIE) {
+        if (timeout == HS_NOWAIT) {
+            st = HS_ETIMEOUT;
+        } else {
+            p->waiter = self;
+            st = sched_block(self, &proc_wait_ops, p, timeout);
+        }
+    }
+    if (st == HS_OK) {
+        if (status)
+            *status = p->exit_status;
+        proc_reap(p);
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_pid_t hs_proc_self(void)
+{
+    struct thread *t = k.running ? kernel_current() : NULL;
+    return t ? t->proc->obj.handle : 0;
+}
+
+hs_status hs_proc_name(hs_pid_t pid, char *buf, size_t len)
+{
+    if (!buf || !len)
+        return HS_EINVAL;
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *p = proc_lookup(pid);
+    if (p)
+        kstrlcpy(buf, p->name, len);
+    kernel_leave(self);
+    return p ? HS_OK : HS_ESRCH;
+}

@@ -1,0 +1,42 @@
+/*
+ * core/proc.h - the kernel's process object.
+ */
+#ifndef HOPSIM_CORE_PROC_H
+#define HOPSIM_CORE_PROC_H
+
+#include "core/list.h"
+#include "core/pool.h"
+#include "hopsim/proc.h"
+
+struct thread;
+
+enum proc_state {
+    PROC_ALIVE,
+    PROC_ZOMBIE,        /* every thread ended; waits to be reaped */
+};
+
+struct proc {
+    struct kobj obj;                /* handle; must be first */
+    char name[HS_NAME_MAX + 1];
+    enum proc_state state;
+    struct proc *parent;            /* NULL: spawned from outside */
+    struct list children;           /* its child processes */
+    struct list sibling_link;       /* in parent->children */
+
+    struct list threads;            /* every thread object, zombies too */
+    unsigned nthreads;              /* thread objects in threads */
+    unsigned nlive;                 /* threads not yet ended */
+    unsigned max_threads;           /* limit on nthreads */
+
+    int exit_status;
+    int exit_set;                   /* hs_proc_exit() chose the status */
+    struct thread *waiter;          /* thread in hs_proc_wait() on it */
+};
+
+/* A thread of p has ended; the process ends with its last one. */
+void proc_thread_ended(struct proc *p, struct thread *t);
+
+/* The process of handle h, or NULL. */
+struct proc *proc_lookup(hs_pid_t h);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * core/sched.h - the scheduler: run queues, blocking, waking, switching.
+ *
+ * Policy: the highest-priority runnable thread runs; FIFO within a
+ * priority.  With a seed, each scheduling point picks at random (from the
+ * seeded generator) among the runnable threads of the highest runnable
+ * priority, the running thread included.  All functions run under the
+ * kernel lock.
+ */
+#ifndef HOPSIM_CORE_SCHED_H
+#define HOPSIM_CORE_SCHED_H
+
+#include "core/thread.h"
+
+void sched_init(void);
+
+/* Put t (not queued) on the run queue: at the tail, or at the front of its
+ * priority for a preempted thread. */
+void sched_enqueue(struct thread *t, int front);
+
+/* Take t off the run queue if it is on it. */
+void sched_dequeue(struct thread *t);
+
+/* The next thread to run, taken off the queue, or NULL.  When nothing is
+ * runnable and every other CPU is idle, advances the virtual clock to the
+ * next timer and fires it first. */
+struct thread *sched_pick(void);
+
+/* Block the calling thread on an object until sched_wake() or the timeout
+ * (HS_NEVER: none; a duration otherwise).  The caller has registered
+ * itself on the object; ops says how to undo that.  Returns the wake
+ * result: HS_OK, HS_ETIMEOUT, or what the waker passed. */
+hs_status sched_block(struct thread *self, const struct wait_ops *ops,
+                      void *obj, hs_time_t timeout);
+
+/* Make blocked thread t runnable with the given result; cancels its
+ * timer.  t must already be detached from the object it waited on. */
+void sched_wake(struct thread *t, hs_status result);
+
+/* Stop t waiting (it is BLOCKED): detach it and cancel its timer, without
+ * making it runnable.  Used when t is killed. */
+void sched_unblock_silently(struct thread *t);
+
+/* Yield to the next thread of the same priority. */
+void sched_yield(struct thread *self);
+
+/* The scheduling point at the end of every kernel call: preempt for a
+ * higher priority, or let the seed choose; die if killed. */
+void sched_point(struct thread *self);
+
+/* Switch away from the ending thread self for good. */
+_Noreturn void sched_exit(struct thread *self);
+
+/* Run thread t (taken from the queue) from the CPU's own context. */
+void sched_run_from_cpu(struct thread *t);
+
+/* After every switch into a context: free what the previous one left. */
+void sched_after_switch(void);
+
+/* Fire expired timers (the clock has moved). */
+void sched_fire_timers(void);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * core/status.c - names of the status values.
+ */
+#include "hopsim/status.h"
+
+static const char *const names[HS_STATUS_COUNT] = {
+    [HS_OK] = "HS_OK (success)",
+    [HS_EINVAL] = "HS_EINVAL (invalid argument)",
+    [HS_ESTATE] = "HS_ESTATE (call not allowed in this state)",
+    [HS_ENOMEM] = "HS_ENOMEM (out of memory)",
+    [HS_ELIMIT] = "HS_ELIMIT (limit or quota reached)",
+    [HS_ESRCH] = "HS_ESRCH (no such process or thread)",
+    [HS_ENOTCHILD] = "HS_ENOTCHILD (not a child of the caller)",
+    [HS_EPERM] = "HS_EPERM (permission denied)",
+    [HS_EJOINED] = "HS_EJOINED (already joined or waited for)",
+    [HS_ETIMEOUT] = "HS_ETIMEOUT (timeout expired)",
+    [HS_EDEADLK] = "HS_EDEADLK (deadlock)",
+    [HS_EPANIC] = "HS_EPANIC (kernel panic)",
+};
+
+const char *hs_strerror(hs_status status)
+{
+    if ((unsigned)status >= HS_STATUS_COUNT || !names[status])
+        return "HS_E? (unknown status)";
+    return names[status];
+}

@@ -1,0 +1,307 @@
+/*
+ * core/thread.c - threads: create, exit, join, yield, sleep, priorities.
+ */
+#include "core/kernel.h"
+#include "core/sched.h"
+
+struct thread *thread_lookup(hs_tid_t h)
+{
+    return pool_lookup(&k.threads, h);
+}
+
+void thread_describe(const struct thread *t, struct kbuf *b)
+{
+    kbuf_printf(b, "thread %u '%s' (process %u '%s')",
+                handle_index(t->obj.handle), t->name,
+                handle_index(t->proc->obj.handle), t->proc->name);
+}
+
+hs_status thread_check_attr(size_t stack_size, int prio_set, int prio,
+                            size_t *stack, int *prio_out)
+{
+    if (stack_size == 0)
+        stack_size = k.cfg.stack_size;
+    if (stack_size < HS_STACK_MIN || stack_size > HS_STACK_MAX)
+        return HS_EINVAL;
+    if (!prio_set && prio == 0)
+        prio = HS_PRIO_DEFAULT;
+    if (prio < HS_PRIO_MIN || prio > HS_PRIO_MAX)
+        return HS_EINVAL;
+    *stack = (stack_size + 4095) & ~(size_t)4095;
+    *prio_out = prio;
+    return HS_OK;
+}
+
+/* First code of every simulated thread, on its own stack, with the kernel
+ * lock held by whoever switched to it. */
+static void thread_start(void *arg)
+{
+    struct thread *t = arg;
+    sched_after_switch();
+    plat_kunlock();
+    int v = t->entry(t->arg);
+    hs_thread_exit(v);
+}
+
+hs_status thread_new(struct proc *p, const char *name, int prio,
+                     size_t stack_size, hs_entry_fn entry, void *arg,
+                     struct thread **out)
+{
+    if (k.threads.live >= k.cfg.max_threads || p->nthreads >= p->max_threads)
+        return HS_ELIMIT;
+    hs_status st = pool_reserve(&k.threads, 1);
+    if (st == HS_OK)
+        st = plat_timer_reserve(k.threads.live + 1);
+    if (st != HS_OK)
+        return st;
+    struct thread *t = pool_alloc(&k.threads);
+    t->ctx = plat_ctx_create(stack_size, thread_start, t, t);
+    if (!t->ctx) {
+        pool_cancel(&k.threads, t);
+        return HS_ENOMEM;
+    }
+    kstrlcpy(t->name, name, sizeof t->name);
+    t->proc = p;
+    t->prio = prio;
+    t->stack_size = stack_size;
+    t->entry = entry;
+    t->arg = arg;
+    list_init(&t->runq_link);
+    list_push_back(&p->threads, &t->proc_link);
+    p->nthreads++;
+    p->nlive++;
+    k.nlive++;
+    k.threads_created++;
+    event_record("thread_create", t, p->obj.handle, (uint64_t)prio);
+    sched_enqueue(t, 0);
+    *out = t;
+    return HS_OK;
+}
+
+/* t has ended (it is not running): wake its joiner, tell its process. */
+static void thread_ended(struct thread *t, int value)
+{
+    t->state = THREAD_ZOMBIE;
+    t->exit_value = value;
+    k.nlive--;
+    event_record("thread_exit", t, (uint64_t)(int64_t)value, 0);
+    if (t->joiner) {
+        struct thread *j = t->joiner;
+        t->joiner = NULL;
+        sched_wake(j, HS_OK);
+    }
+    proc_thread_ended(t->proc, t);
+}
+
+_Noreturn void thread_exit(struct thread *self, int value)
+{
+    self->killed = 0;
+    thread_ended(self, value);
+    sched_exit(self);
+}
+
+void thread_kill(struct thread *t, int value)
+{
+    switch (t->state) {
+    case THREAD_RUNNING:        /* on another CPU: it ends on its own */
+        t->killed = 1;
+        return;
+    case THREAD_RUNNABLE:
+        sched_dequeue(t);
+        break;
+    case THREAD_BLOCKED:
+        sched_unblock_silently(t);
+        break;
+    case THREAD_ZOMBIE:
+        return;
+    }
+    plat_ctx_destroy(t->ctx);
+    t->ctx = NULL;
+    thread_ended(t, value);
+}
+
+void thread_release(struct thread *t)
+{
+    list_unlink(&t->proc_link);
+    t->proc->nthreads--;
+    if (t->ctx) {               /* still switching away from its stack */
+        t->free_pending = 1;
+        return;
+    }
+    pool_free(&k.threads, t);
+}
+
+/* ---- the public calls ------------------------------------------------------- */
+
+hs_status hs_thread_create(hs_entry_fn entry, void *arg,
+                           const hs_thread_attr *attr, hs_tid_t *tid)
+{
+    static const hs_thread_attr none;
+    const hs_thread_attr *a = attr ? attr : &none;
+    size_t stack;
+    int prio;
+    const char *name = a->name ? a->name : "thread";
+    hs_status st = thread_check_attr(a->stack_size, a->priority_set,
+                                     a->priority, &stack, &prio);
+    if (st == HS_OK && (!entry || !*name ||
+                        kstrnlen(name, HS_NAME_MAX) > HS_NAME_MAX))
+        st = HS_EINVAL;
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct thread *t = NULL;
+    if (st == HS_OK)
+        st = thread_new(self->proc, name, prio, stack, entry, arg, &t);
+    if (st == HS_OK && tid)
+        *tid = t->obj.handle;
+    kernel_leave(self);
+    return st;
+}
+
+_Noreturn void hs_thread_exit(int value)
+{
+    struct thread *self = kernel_enter();
+    if (!self) {
+        plat_print("hopsim: hs_thread_exit() outside a simulated thread\n");
+        __builtin_trap();
+    }
+    thread_exit(self, value);
+}
+
+static void join_detach(struct thread *t)
+{
+    struct thread *target = t->wait_obj;
+    if (target->joiner == t)
+        target->joiner = NULL;
+}
+
+static struct thread *join_waits_for(const struct thread *t)
+{
+    return t->wait_obj;
+}
+
+static void join_describe(const struct thread *t, struct kbuf *b)
+{
+    thread_describe(t->wait_obj, b);
+}
+
+static const struct wait_ops join_wait = {
+    .what = "join",
+    .detach = join_detach,
+    .waits_for = join_waits_for,
+    .describe = join_describe,
+};
+
+/* Checks of hs_thread_join that need the kernel state. */
+static hs_status join_check(struct thread *self, hs_tid_t tid,
+                            struct thread **out)
+{
+    struct thread *t = thread_lookup(tid);
+    if (!t)
+        return HS_ESRCH;
+    if (t == self)
+        return HS_EDEADLK;
+    if (t->proc != self->proc)
+        return HS_EPERM;
+    if (t->joiner)
+        return HS_EJOINED;
+    *out = t;
+    return HS_OK;
+}
+
+hs_status hs_thread_join(hs_tid_t tid, hs_time_t timeout, int *value)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct thread *t = NULL;
+    hs_status st = timeout_valid(timeout) ? join_check(self, tid, &t)
+                                          : HS_EINVAL;
+    if (st == HS_OK && t->state != THREAD_ZOMBIE) {
+        if (timeout == HS_NOWAIT) {
+            st = HS_ETIMEOUT;
+        } else {
+            t->joiner = self;
+            st = sched_block(self, &join_wait, t, timeout);
+        }
+    }
+    if (st == HS_OK) {
+        if (value)
+            *value = t->exit_value;
+        event_record("join", self, t->obj.handle, 0);
+        thread_release(t);
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_thread_yield(void)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    sched_yield(self);
+    kernel_leave(self);
+    return HS_OK;
+}
+
+hs_status hs_thread_sleep(hs_time_t ns)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = ns <= HS_TIMEOUT_MAX ? HS_OK : HS_EINVAL;
+    if (st == HS_OK && ns == 0)
+        sched_yield(self);
+    else if (st == HS_OK)
+        sched_block(self, NULL, NULL, ns);   /* no object: a plain sleep */
+    kernel_leave(self);
+    return st;
+}
+
+hs_tid_t hs_thread_self(void)
+{
+    struct thread *t = k.running ? kernel_current() : NULL;
+    return t ? t->obj.handle : 0;
+}
+
+hs_status hs_thread_set_priority(hs_tid_t tid, int priority)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct thread *t = thread_lookup(tid);
+    hs_status st = HS_OK;
+    if (priority < HS_PRIO_MIN || priority > HS_PRIO_MAX)
+        st = HS_EINVAL;
+    else if (!t)
+        st = HS_ESRCH;
+    else if (t->proc != self->proc)
+        st = HS_EPERM;
+    if (st == HS_OK && t->state == THREAD_RUNNABLE) {
+        sched_dequeue(t);
+        t->prio = priority;
+        sched_enqueue(t, 0);
+    } else if (st == HS_OK) {
+        t->prio = priority;
+    }
+    if (st == HS_OK)
+        event_record("priority", t, (uint64_t)priority, 0);
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_thread_get_priority(hs_tid_t tid, int *priority)
+{
+    if (!priority)
+        return HS_EINVAL;
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct thread *t = thread_lookup(tid);
+    hs_status st = t ? HS_OK : HS_ESRCH;
+    if (t)
+        *priority = t->prio;
+    kernel_leave(self);
+    return st;
+}

@@ -1,0 +1,96 @@
+/*
+ * core/thread.h - the kernel's thread object.
+ */
+#ifndef HOPSIM_CORE_THREAD_H
+#define HOPSIM_CORE_THREAD_H
+
+#include "core/kfmt.h"
+#include "core/list.h"
+#include "core/pool.h"
+#include "hopsim/thread.h"
+#include "sim/platform.h"
+
+struct proc;
+struct thread;
+
+enum thread_state {
+    THREAD_RUNNABLE,    /* on the run queue */
+    THREAD_RUNNING,     /* on a CPU */
+    THREAD_BLOCKED,     /* waiting; wait.ops says on what */
+    THREAD_ZOMBIE,      /* ended; holds its exit value until joined */
+};
+
+/*
+ * What a blocked thread waits on.  Each blocking operation defines one
+ * wait_ops; the scheduler and the deadlock report use it without knowing
+ * the operation.
+ */
+struct wait_ops {
+    const char *what;                       /* e.g. "join" */
+    /* Undo the thread's registration on the object it waits on (timeout,
+     * kill).  Must not fail. */
+    void (*detach)(struct thread *t);
+    /* The thread this one waits for, for the wait-for graph; NULL if it
+     * waits for no particular thread. */
+    struct thread *(*waits_for)(const struct thread *t);
+    /* Append the object waited on ("thread 3 'worker'") to b. */
+    void (*describe)(const struct thread *t, struct kbuf *b);
+};
+
+struct thread {
+    struct kobj obj;                 /* handle; must be first */
+    char name[HS_NAME_MAX + 1];
+    struct proc *proc;               /* the process it belongs to */
+    struct list proc_link;           /* in proc->threads */
+    enum thread_state state;
+    int prio;
+    int is_main;                     /* the process's first thread */
+
+    /* Scheduling. */
+    struct list runq_link;           /* on a run queue while RUNNABLE */
+    plat_context *ctx;               /* NULL once the stack is freed */
+    size_t stack_size;
+    hs_entry_fn entry;
+    void *arg;
+
+    /* Blocking. */
+    const struct wait_ops *wait_ops; /* while BLOCKED */
+    void *wait_obj;                  /* what it waits on */
+    hs_status wait_result;           /* set by the waker */
+    plat_timer timer;                /* timeout or sleep */
+
+    /* Ending. */
+    int exit_value;
+    struct thread *joiner;           /* thread blocked joining this one */
+    int killed;                      /* its process ended while it ran on
+                                        another CPU: it ends at its next
+                                        kernel entry */
+    int free_pending;                /* freed once its stack is released */
+};
+
+/* Allocate a thread of p running entry(arg).  All checks (limits, memory)
+ * come first; on error nothing changed.  The new thread is RUNNABLE. */
+hs_status thread_new(struct proc *p, const char *name, int prio,
+                     size_t stack_size, hs_entry_fn entry, void *arg,
+                     struct thread **out);
+
+/* The calling thread ends with value; never returns. */
+_Noreturn void thread_exit(struct thread *self, int value);
+
+/* End thread t (not the caller) because its process ended. */
+void thread_kill(struct thread *t, int value);
+
+/* Free a zombie thread's object (now, or once its stack is released). */
+void thread_release(struct thread *t);
+
+/* The thread of handle h, or NULL. */
+struct thread *thread_lookup(hs_tid_t h);
+
+/* Validate a stack size and a priority from an attribute struct. */
+hs_status thread_check_attr(size_t stack_size, int prio_set, int prio,
+                            size_t *stack, int *prio_out);
+
+/* "t3 'name' (p2 'proc')" into b. */
+void thread_describe(const struct thread *t, struct kbuf *b);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * hopsim.h - the public API of hopsim, a hosted simulator of a microkernel
+ * IPC model.  Include this header only; it includes one header per module.
+ *
+ * Every exported name starts with hs_ (HS_ for constants).  Every call
+ * returns an hs_status, or a value plus one through an out parameter, and
+ * validates all its arguments before it changes anything: a refused call
+ * leaves the simulated kernel exactly as it was.
+ */
+#ifndef HOPSIM_H
+#define HOPSIM_H
+
+#include "hopsim/status.h"
+#include "hopsim/time.h"
+#include "hopsim/sim.h"
+#include "hopsim/proc.h"
+#include "hopsim/thread.h"
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * hopsim/proc.h - simulated processes.
+ *
+ * A process is a protection domain with a name, a parent, and one or more
+ * threads.  Its first thread runs entry(arg).  The process ends when its
+ * last thread ends, or at once when one of its threads calls
+ * hs_proc_exit(); its exit status is the value given to hs_proc_exit(), or
+ * else the return value of entry().  An ended process stays a zombie until
+ * its parent waits for it with hs_proc_wait() or the parent ends; processes
+ * spawned outside the simulation (before hs_sim_run) have no parent.
+ *
+ * Processes and threads are named by handles: an index plus a generation,
+ * so a stale handle is refused with HS_ESRCH instead of reaching a new
+ * object.  0 is never a valid handle.
+ */
+#ifndef HOPSIM_PROC_H
+#define HOPSIM_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+#include "time.h"
+
+typedef uint64_t hs_pid_t;
+
+/* The entry function of a process or a thread; its return value is the
+ * thread's exit value. */
+typedef int (*hs_entry_fn)(void *arg);
+
+#define HS_NAME_MAX 31   /* longest process or thread name, in bytes */
+
+/* Optional attributes of a new process; a zero field means "the default". */
+typedef struct hs_proc_attr {
+    int priority;           /* of the first thread; HS_PRIO_DEFAULT if 0
+                               unless priority_set is nonzero */
+    int priority_set;       /* nonzero: use priority even if it is 0 */
+    size_t stack_size;      /* of the first thread; config default if 0 */
+    unsigned max_threads;   /* thread limit of the process; config default
+                               if 0 */
+} hs_proc_attr;
+
+/*
+ * Create a process named name whose first thread runs entry(arg).  Called
+ * from a simulated thread, the new process is a child of the caller's
+ * process; called after hs_sim_start() and before hs_sim_run(), it has no
+ * parent.  attr may be NULL; pid may be NULL.
+ * Errors: HS_EINVAL (entry NULL, name NULL, empty or longer than
+ * HS_NAME_MAX, bad priority or stack size in attr), HS_ESTATE (no
+ * simulation started), HS_ELIMIT (max_procs or max_threads reached),
+ * HS_ENOMEM.  On error nothing is created.
+ */
+hs_status hs_proc_spawn(const char *name, hs_entry_fn entry, void *arg,
+                        const hs_proc_attr *attr, hs_pid_t *pid);
+
+/* End the calling process with the given status: every thread of it ends.
+ * Must be called from a simulated thread; does not return. */
+_Noreturn void hs_proc_exit(int status);
+
+/*
+ * Wait until the child process pid has ended, then reap it and store its
+ * exit status in *status (if status is not NULL).  timeout is HS_NOWAIT,
+ * a duration, or HS_NEVER (see time.h).
+ * Errors: HS_ESTATE (not in a simulated thread), HS_EINVAL (bad timeout),
+ * HS_ESRCH (no such process), HS_ENOTCHILD (not a child of the caller),
+ * HS_EJOINED (another thread is already waiting for it), HS_ETIMEOUT.
+ */
+hs_status hs_proc_wait(hs_pid_t pid, hs_time_t timeout, int *status);
+
+/* The calling thread's process; 0 outside a simulated thread. */
+hs_pid_t hs_proc_self(void);
+
+/* Copy the name of process pid into buf (at most len bytes, always NUL
+ * terminated).  Errors: HS_EINVAL (buf NULL or len 0), HS_ESTATE,
+ * HS_ESRCH. */
+hs_status hs_proc_name(hs_pid_t pid, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * hopsim/sim.h - configuring, running and inspecting a simulation.
+ *
+ * A program (or a CMocka test) configures a simulation with hs_sim_start(),
+ * spawns its first processes with hs_proc_spawn(), then calls hs_sim_run().
+ * hs_sim_run() runs until every simulated thread has ended, the run
+ * deadlocks, or the kernel panics; then it frees every stack and kernel
+ * object and returns.  Afterwards hs_sim_summary() and hs_sim_report() tell
+ * what happened, so a test asserts on its own thread after the run.
+ *
+ *   hs_sim_config cfg = HS_SIM_DEFAULTS;
+ *   hs_sim_start(&cfg);
+ *   hs_proc_spawn("server", server_main, NULL, NULL, NULL);
+ *   hs_status st = hs_sim_run();
+ *
+ * Simulated CPUs are host threads named cpu0, cpu1, ...; with one CPU (the
+ * default) cpu0 is the thread that calls hs_sim_run(), and the run is
+ * deterministic: the same program with the same seed gives the same
+ * interleaving, the same event stream and the same result, every time.
+ */
+#ifndef HOPSIM_SIM_H
+#define HOPSIM_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+#include "time.h"
+
+/* How simulated threads are switched.  Both give identical results;
+ * HS_SWITCH_FAST saves only the registers the x86-64 ABI requires and
+ * makes no system call, HS_SWITCH_UCONTEXT uses glibc swapcontext(). */
+typedef enum hs_switch_kind {
+    HS_SWITCH_DEFAULT = 0,  /* HOPSIM_SWITCH=fast|ucontext, else fast */
+    HS_SWITCH_FAST,
+    HS_SWITCH_UCONTEXT,
+} hs_switch_kind;
+
+/* Scheduling seeds.  Without a seed the scheduler runs the highest-priority
+ * runnable thread, FIFO within a priority.  With one, at every scheduling
+ * point it picks among the runnable threads of the highest runnable priority
+ * (the running thread included) with a generator seeded by that value. */
+#define HS_SEED_FROM_ENV  (~(uint64_t)0)      /* HOPSIM_SEED, else none */
+#define HS_SEED_NONE      (~(uint64_t)0 - 1)  /* priority/FIFO order */
+#define HS_SEED_MAX       (~(uint64_t)0 - 2)  /* largest usable seed */
+
+/* Thread priorities: larger runs first. */
+#define HS_PRIO_MIN      0
+#define HS_PRIO_MAX      31
+#define HS_PRIO_DEFAULT  16
+
+/* Stack sizes accepted for simulated threads (rounded up to 4 KiB). */
+#define HS_STACK_MIN     ((size_t)16 * 1024)
+#define HS_STACK_MAX     ((size_t)64 * 1024 * 1024)
+
+typedef struct hs_sim_config {
+    unsigned ncpus;            /* simulated CPUs, 1..HS_CPUS_MAX */
+    uint64_t seed;             /* a seed, HS_SEED_NONE or HS_SEED_FROM_ENV */
+    hs_switch_kind switch_kind;
+    size_t stack_size;         /* default stack of a simulated thread */
+    unsigned max_procs;        /* processes alive at once, whole system */
+    unsigned max_threads;      /* threads alive at once, whole system */
+    unsigned max_threads_per_proc; /* default per-process thread limit */
+    const char *log_path;      /* text event log, or NULL for HOPSIM_LOG */
+    int quiet;                 /* nonzero: do not print the summary line */
+} hs_sim_config;
+
+#define HS_CPUS_MAX 64
+
+#define HS_SIM_DEFAULTS {                     \
+    .ncpus = 1,                               \
+    .seed = HS_SEED_FROM_ENV,                 \
+    .switch_kind = HS_SWITCH_DEFAULT,         \
+    .stack_size = 64 * 1024,                  \
+    .max_procs = 4096,                        \
+    .max_threads = 1u << 20,                  \
+    .max_threads_per_proc = 65536,            \
+    .log_path = NULL,                         \
+    .quiet = 0,                               \
+}
+
+/*
+ * Prepare a simulation with the given configuration (NULL: the defaults).
+ * Reads HOPSIM_SEED (a decimal number) when cfg->seed is HS_SEED_FROM_ENV,
+ * HOPSIM_SWITCH when cfg->switch_kind is HS_SWITCH_DEFAULT, and HOPSIM_LOG
+ * when cfg->log_path is NULL.
+ * Errors: HS_ESTATE if a simulation is already started; HS_EINVAL for a bad
+ * field (no CPUs, too many, stack size out of range, a zero limit, an
+ * unparsable HOPSIM_SEED or HOPSIM_SWITCH); HS_ENOMEM.  On error nothing
+ * is started.
+ */
+hs_status hs_sim_start(const hs_sim_config *cfg);
+
+/*
+ * Run the started simulation on the calling thread (cpu0) and ncpus - 1
+ * more host threads, until it ends.  Returns:
+ *   HS_OK       every simulated thread ended;
+ *   HS_EDEADLK  no thread could run and no timer was pending, while some
+ *               threads were still blocked; hs_sim_report() says who waited
+ *               on what, and the wait-for cycle;
+ *   HS_EPANIC   the kernel panicked (a broken invariant or a simulated
+ *               stack overflow); hs_sim_report() holds the message;
+ *   HS_ESTATE   no simulation was started, or called from inside one.
+ * In every case all stacks and kernel objects are freed before it returns,
+ * and unless cfg.quiet is set one line is printed to stderr:
+ *   hopsim: seed=<seed|none> events=<n> hash=<16 hex digits> vtime=<ns> status=<name>
+ */
+hs_status hs_sim_run(void);
+
+/* What the last finished run did. */
+typedef struct hs_sim_summary {
+    hs_status status;      /* what hs_sim_run() returned */
+    uint64_t seed;         /* the seed used, or HS_SEED_NONE */
+    uint64_t events;       /* kernel events recorded */
+    uint64_t hash;         /* FNV-1a hash of the event stream */
+    hs_time_t vtime;       /* virtual time at the end */
+    uint64_t switches;     /* context switches */
+    uint64_t threads_created;
+    uint64_t procs_created;
+} hs_sim_summary;
+
+/* Copy the summary of the last finished run into *out.
+ * Errors: HS_EINVAL (out is NULL), HS_ESTATE (no run has finished). */
+hs_status hs_sim_summary_get(hs_sim_summary *out);
+
+/* The report of the last finished run: empty after HS_OK, the deadlock
+ * report after HS_EDEADLK, the panic message after HS_EPANIC.  The string
+ * stays valid until the next hs_sim_start(). */
+const char *hs_sim_report(void);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * hopsim/status.h - the one status enum.
+ *
+ * Every hopsim call returns an hs_status (or a value plus one through an out
+ * parameter).  HS_OK is zero; every error is a distinct positive value with a
+ * name that hs_strerror() returns.  errno is never used: simulated threads
+ * move between contexts on one host thread.
+ */
+#ifndef HOPSIM_STATUS_H
+#define HOPSIM_STATUS_H
+
+typedef enum hs_status {
+    HS_OK = 0,
+    HS_EINVAL,      /* an argument is malformed or out of range */
+    HS_ESTATE,      /* the call is not allowed in the current state
+                       (no simulation started, not inside a simulated thread,
+                       simulation already running, ...) */
+    HS_ENOMEM,      /* the host or kernel allocator is out of memory */
+    HS_ELIMIT,      /* a configured limit or quota would be exceeded */
+    HS_ESRCH,       /* no such process or thread (never existed or reaped) */
+    HS_ENOTCHILD,   /* the process is not a child of the caller */
+    HS_EPERM,       /* the caller may not act on that object */
+    HS_EJOINED,     /* the thread is already joined, or being joined */
+    HS_ETIMEOUT,    /* the timeout expired before the operation completed */
+    HS_EDEADLK,     /* the operation would wait on itself, or the run ended
+                       in deadlock */
+    HS_EPANIC,      /* the run ended with a kernel panic */
+    HS_STATUS_COUNT /* number of status values; not a status */
+} hs_status;
+
+/* The name and a short description of a status, e.g.
+ * "HS_ETIMEOUT (timeout expired)".  Never NULL; an unknown value gives
+ * "HS_E? (unknown status)". */
+const char *hs_strerror(hs_status status);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * sim/context.c - simulated thread contexts and switching between them.
+ *
+ * Two switch implementations give the same behaviour:
+ *   fast      switch_x86_64.S: saves the ABI's callee-saved registers into
+ *             the ucontext_t and jumps; no system call (a few ns);
+ *   ucontext  glibc makecontext/swapcontext: portable, but swapcontext makes
+ *             a sigprocmask system call on every switch.
+ * The choice is made once per run (plat_ctx_configure) and never mixed
+ * within one run, since a context made for one cannot be resumed by the
+ * other.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+
+#include "sim/asan.h"
+#include "sim/internal.h"
+#include "sim/switch.h"
+
+_Static_assert(offsetof(ucontext_t, uc_mcontext.gregs) == UC_GREGS,
+               "ucontext_t gregs offset");
+_Static_assert(REG_R12 == 4 && REG_R13 == 5 && REG_R14 == 6 && REG_R15 == 7,
+               "ucontext_t r12-r15 slots");
+_Static_assert(REG_RDI == 8 && REG_RBP == 10 && REG_RBX == 11,
+               "ucontext_t rdi/rbp/rbx slots");
+_Static_assert(REG_RSP == 15 && REG_RIP == 16, "ucontext_t rsp/rip slots");
+_Static_assert(offsetof(ucontext_t, __fpregs_mem) == UC_FPMEM,
+               "ucontext_t fpregs_mem offset");
+_Static_assert(offsetof(struct _libc_fpstate, mxcsr) == 24,
+               "fxsave mxcsr offset");
+
+static int use_fast = 1;
+
+void plat_ctx_configure(hs_switch_kind kind)
+{
+    use_fast = (kind != HS_SWITCH_UCONTEXT);
+}
+
+/* After every switch, in the context that now runs: finish the sanitizer's
+ * fiber switch and remember the bounds of a CPU stack we came from, which
+ * only the sanitizer knows. */
+static void after_switch(plat_context *self)
+{
+    struct sim_cpu *cpu = sim_cpu_self();
+    const void *bottom;
+    size_t size;
+    sim_asan_finish(self ? self->asan_fake : NULL, &bottom, &size);
+    if (cpu && cpu->prev && !cpu->prev->map && bottom) {
+        cpu->prev->asan_bottom = bottom;
+        cpu->prev->asan_size = size;
+    }
+    if (cpu)
+        cpu->current = self ? self : cpu->current;
+}
+
+static _Noreturn void ctx_first_run(plat_context *ctx)
+{
+    after_switch(NULL);
+    ctx->entry(ctx->arg);
+    abort();                    /* entry must never return */
+}
+
+/* Entry of a new fast context: jumped to with rdi = ctx and rsp as after a
+ * call, so the ABI's stack alignment holds. */
+static void ctx_start_fast(plat_context *ctx)
+{
+    ctx_first_run(ctx);
+}
+
+/* makecontext passes int arguments only: the pointer comes in two halves. */
+static void ctx_start_portable(unsigned lo, unsigned hi)
+{
+    ctx_first_run((plat_context *)(((uintptr_t)hi << 32) | lo));
+}
+
+static void ctx_init_fast(plat_context *ctx)
+{
+    uintptr_t top = (uintptr_t)(ctx->stack_lo + ctx->stack_size);
+    top &= ~(uintptr_t)15;
+    uintptr_t sp = top - 8;         /* as if a call pushed a return address */
+    *(uintptr_t *)sp = 0;           /* ends unwinding here */
+    greg_t *g = ctx->uc.uc_mcontext.gregs;
+    g[REG_RIP] = (greg_t)(uintptr_t)ctx_start_fast;
+    g[REG_RSP] = (greg_t)sp;
+    g[REG_RDI] = (greg_t)(uintptr_t)ctx;
+    g[REG_RBP] = 0;
+    /* Start with the creator's floating-point control state. */
+    __asm__ volatile("fnstcw %0" : "=m"(ctx->uc.__fpregs_mem.cwd));
+    __asm__ volatile("stmxcsr %0" : "=m"(ctx->uc.__fpregs_mem.mxcsr));
+    ctx->uc.uc_mcontext.fpregs = &ctx->uc.__fpregs_mem;
+}
+
+static int ctx_init_portable(plat_context *ctx)
+{
+    if (getcontext(&ctx->uc) != 0)
+        return -1;
+    ctx->uc.uc_stack.ss_sp = ctx->stack_lo;
+    ctx->uc.uc_stack.ss_size = ctx->stack_size;
+    ctx->uc.uc_link = NULL;
+    uintptr_t p = (uintptr_t)ctx;
+    makecontext(&ctx->uc, (void (*)(void))ctx_start_portable, 2,
+                (unsigned)(p & 0xffffffffu), (unsigned)(p >> 32));
+    return 0;
+}
+
+plat_context *plat_ctx_create(size_t stack_size, void (*entry)(void *),
+                              void *arg, void *owner)
+{
+    plat_context *ctx = stack_get(stack_size);
+    if (!ctx)
+        return NULL;
+    ctx->entry = entry;
+    ctx->arg = arg;
+    ctx->owner = owner;
+    ctx->asan_bottom = ctx->stack_lo;
+    ctx->asan_size = ctx->stack_size;
+    if (use_fast) {
+        ctx_init_fast(ctx);
+    } else if (ctx_init_portable(ctx) != 0) {
+        stack_put(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void plat_ctx_destroy(plat_context *ctx)
+{
+    if (ctx)
+        stack_put(ctx);
+}
+
+static void raw_switch(plat_context *from, plat_context *to)
+{
+    if (use_fast)
+        sim_switch_fast(&from->uc, &to->uc);
+    else
+        swapcontext(&from->uc, &to->uc);
+}
+
+void plat_ctx_switch(plat_context *from, plat_context *to)
+{
+    struct sim_cpu *cpu = sim_cpu_self();
+    cpu->prev = from;
+    cpu->current = to;
+    sim_asan_start(&from->asan_fake, to->asan_bottom, to->asan_size);
+    raw_switch(from, to);
+    after_switch(from);
+}
+
+_Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to)
+{
+    struct sim_cpu *cpu = sim_cpu_self();
+    cpu->prev = from;
+    cpu->current = to;
+    sim_asan_start(NULL, to->asan_bottom, to->asan_size);
+    raw_switch(from, to);
+    abort();                    /* nobody resumes an abandoned context */
+}
+
+plat_context *plat_cpu_context(void)
+{
+    struct sim_cpu *cpu = sim_cpu_self();
+    return cpu ? &cpu->self : NULL;
+}

@@ -1,0 +1,74 @@
+/*
+ * sim/host.c - host memory, environment, console and the trace sink.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/platform.h"
+
+void *plat_alloc(size_t size)
+{
+    return malloc(size);
+}
+
+void *plat_realloc(void *p, size_t size)
+{
+    return realloc(p, size);
+}
+
+void plat_free(void *p)
+{
+    free(p);
+}
+
+const char *plat_getenv(const char *name)
+{
+    return getenv(name);
+}
+
+void plat_print(const char *s)
+{
+    size_t len = strlen(s);
+    while (len) {
+        ssize_t n = write(2, s, len);
+        if (n <= 0)
+            return;
+        s += n;
+        len -= (size_t)n;
+    }
+}
+
+static FILE *trace_file;
+
+hs_status plat_trace_open(const char *path)
+{
+    plat_trace_close();
+    trace_file = fopen(path, "w");
+    return trace_file ? HS_OK : HS_EINVAL;
+}
+
+int plat_trace_enabled(void)
+{
+    return trace_file != NULL;
+}
+
+/* One line per event:
+ *   <seq> <vtime ns> <kind> t=<thread> a=<a> b=<b> [text] */
+void plat_trace_event(const struct plat_event *ev)
+{
+    if (!trace_file)
+        return;
+    fprintf(trace_file, "%" PRIu64 " %" PRIu64 " %s t=%" PRIx64 " a=%" PRIx64
+            " b=%" PRIx64 "%s%s\n", ev->seq, ev->time, ev->kind, ev->thread,
+            ev->a, ev->b, ev->text ? " " : "", ev->text ? ev->text : "");
+}
+
+void plat_trace_close(void)
+{
+    if (trace_file)
+        fclose(trace_file);
+    trace_file = NULL;
+}

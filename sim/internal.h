@@ -1,0 +1,55 @@
+/*
+ * sim/internal.h - what the files of sim/ share and the kernel never sees.
+ */
+#ifndef HOPSIM_SIM_INTERNAL_H
+#define HOPSIM_SIM_INTERNAL_H
+
+#include <stddef.h>
+#include <ucontext.h>
+
+#include "sim/platform.h"
+
+/*
+ * A context and, for simulated threads, the stack it runs on.  The two are
+ * one object so that the stack pool recycles both together.  Stack layout,
+ * low to high: one PROT_NONE guard page, then stack_size usable bytes.
+ */
+struct plat_context {
+    ucontext_t uc;              /* registers while parked */
+    void (*entry)(void *);      /* first-run function and its argument */
+    void *arg;
+    void *owner;                /* kernel cookie for the overflow hook */
+
+    char *map;                  /* whole mapping: guard + stack; NULL for a
+                                   CPU's own context */
+    size_t map_len;
+    char *stack_lo;             /* lowest usable byte */
+    size_t stack_size;
+    unsigned vg_id;             /* Valgrind stack id */
+    plat_context *next_free;    /* stack pool free list */
+
+    void *asan_fake;            /* AddressSanitizer fiber bookkeeping */
+    const void *asan_bottom;
+    size_t asan_size;
+};
+
+/* One simulated CPU as the platform sees it. */
+struct sim_cpu {
+    plat_context self;          /* the host thread's own context */
+    plat_context *current;      /* the context running on this CPU */
+    plat_context *prev;         /* the context that switched to current */
+    int klocked;                /* this CPU holds the kernel lock */
+};
+
+/* The calling host thread's CPU, or NULL. */
+struct sim_cpu *sim_cpu_self(void);
+
+/* Stack pool (stack.c). */
+plat_context *stack_get(size_t stack_size);
+void stack_put(plat_context *ctx);
+int stack_guard_hit(const plat_context *ctx, const void *addr);
+
+/* Switch primitive (switch_x86_64.S). */
+void sim_switch_fast(ucontext_t *from, const ucontext_t *to);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * sim/platform.h - everything host-specific that the kernel uses.
+ *
+ * The kernel (core/, ports/, mem/, notify/) includes this header and no host
+ * header.  Porting hopsim's kernel to hardware means reimplementing these
+ * functions: contexts and stacks, the CPU loop and the kernel lock, the
+ * virtual clock and its timers, host memory for kernel allocators, the trace
+ * sink, console output and backtraces.  This implementation runs on Linux:
+ * CPUs are pthreads, contexts are ucontext_t, stacks are mmap'd with a guard
+ * page and registered with Valgrind.
+ *
+ * Locking contract: with more than one CPU, every kernel path runs under the
+ * kernel lock (plat_klock/plat_kunlock).  A context switch happens with the
+ * lock held, and the resumed context continues holding it.
+ */
+#ifndef HOPSIM_SIM_PLATFORM_H
+#define HOPSIM_SIM_PLATFORM_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hopsim/sim.h"
+#include "hopsim/status.h"
+#include "hopsim/time.h"
+
+/* ---- Contexts and stacks ------------------------------------------------ */
+
+/* A saved execution state (registers in a ucontext_t) plus the stack it runs
+ * on.  The CPU's own context (the host thread's stack) has no stack of ours. */
+typedef struct plat_context plat_context;
+
+/* Choose the switch implementation for the coming run. */
+void plat_ctx_configure(hs_switch_kind kind);
+
+/*
+ * Make a context that, when first switched to, calls entry(arg) on a fresh
+ * stack of stack_size bytes (a multiple of the page size) taken from the
+ * stack pool.  entry must never return.  owner is a kernel cookie handed
+ * back to the stack-overflow hook.  Returns NULL when the host is out of
+ * memory.
+ */
+plat_context *plat_ctx_create(size_t stack_size, void (*entry)(void *),
+                              void *arg, void *owner);
+
+/* Return a context's stack to the pool.  ctx must not be running. */
+void plat_ctx_destroy(plat_context *ctx);
+
+/* Save the running state into from and resume to.  Returns when some other
+ * context switches back to from, possibly on another CPU. */
+void plat_ctx_switch(plat_context *from, plat_context *to);
+
+/* Resume to; the running context from is abandoned and will never be
+ * resumed (it is about to be destroyed by whoever runs next). */
+_Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to);
+
+/* The context of the calling CPU's own host thread: where the CPU loop
+ * runs.  NULL outside plat_cpus_run(). */
+plat_context *plat_cpu_context(void);
+
+/* Pages of the stack pool's stacks that have been used and are now cached
+ * (not returned to the host): for accounting and tests. */
+size_t plat_stack_cached(void);
+
+/* Return every cached stack to the host (end of a run; no context may be
+ * alive). */
+void plat_stacks_release(void);
+
+/* ---- CPUs and the kernel lock ------------------------------------------- */
+
+/* Hooks from the platform into the kernel, registered once per run. */
+struct plat_hooks {
+    /* The running context overflowed its stack into the guard page.  Called
+     * on the CPU's signal stack with the owner given to plat_ctx_create();
+     * must not return (the kernel panics). */
+    void (*stack_overflow)(void *owner);
+};
+
+/*
+ * Run cpu_main(0) on the calling thread, renamed "cpu0" for the duration,
+ * and cpu_main(i) on ncpus - 1 new host threads named "cpu1", ...; return
+ * when all have returned.  Installs the guard-page fault handler for the
+ * duration.  Returns HS_ENOMEM if a CPU thread could not be started (then
+ * no cpu_main ran).
+ */
+hs_status plat_cpus_run(unsigned ncpus, const struct plat_hooks *hooks,
+                        void (*cpu_main)(unsigned cpu));
+
+/* The calling CPU's number, or -1 when the caller is not a simulated CPU. */
+int plat_cpu_id(void);
+
+/* The kernel lock.  With one CPU these cost nothing. */
+void plat_klock(void);
+void plat_kunlock(void);
+
+/* Called by an idle CPU with the kernel lock held: release it, sleep until
+ * plat_cpu_kick(), take it again. */
+void plat_cpu_idle(void);
+
+/* Wake every idle CPU (something became runnable, or the run ended). */
+void plat_cpu_kick(void);
+
+/* ---- Virtual clock and timers ------------------------------------------- */
+
+/* A one-shot timer, embedded in a kernel object.  Ties on the deadline are
+ * broken by arming order, so expiry order is deterministic. */
+typedef struct plat_timer {
+    hs_time_t deadline;
+    uint64_t seq;        /* arming order */
+    uint32_t slot;       /* position in the timer heap + 1; 0: not armed */
+} plat_timer;
+
+/* Reset the clock to 0 with no timer armed (start of a run). */
+void plat_clock_reset(void);
+
+/* Release the timer heap (end of a run); armed timers are forgotten. */
+void plat_clock_release(void);
+
+hs_time_t plat_clock_now(void);
+
+/* Move the clock forward to t (never backwards). */
+void plat_clock_advance(hs_time_t t);
+
+/* Make room for n armed timers, so that arming never fails.  The kernel
+ * reserves one per thread when it creates the thread.  HS_ENOMEM if the
+ * host refuses. */
+hs_status plat_timer_reserve(size_t n);
+
+/* Arm t (not armed) to expire at deadline.  Room must have been reserved. */
+void plat_timer_arm(plat_timer *t, hs_time_t deadline);
+
+/* Disarm t if armed. */
+void plat_timer_cancel(plat_timer *t);
+
+static inline int plat_timer_armed(const plat_timer *t)
+{
+    return t->slot != 0;
+}
+
+/* The earliest deadline into *deadline; 0 if no timer is armed. */
+int plat_timer_next(hs_time_t *deadline);
+
+/* Disarm and return one timer whose deadline is <= now, earliest first;
+ * NULL when there is none. */
+plat_timer *plat_timer_expired(void);
+
+/* ---- Host memory, environment, console, trace --------------------------- */
+
+/* Memory for the kernel's own allocators (not for hot paths). */
+void *plat_alloc(size_t size);
+void *plat_realloc(void *p, size_t size);
+void plat_free(void *p);
+
+/* An environment variable, or NULL. */
+const char *plat_getenv(const char *name);
+
+/* Write a string to the console (stderr), as one write. */
+void plat_print(const char *s);
+
+/* One kernel event, handed to the trace sink. */
+struct plat_event {
+    uint64_t seq;        /* event number, from 0 */
+    hs_time_t time;      /* virtual time */
+    const char *kind;    /* event name, e.g. "switch" */
+    uint64_t thread;     /* the thread the event concerns (0: none) */
+    uint64_t a, b;       /* event-specific values */
+    const char *text;    /* optional description, or NULL */
+};
+
+/* Open the text event log at path (one line per event).
+ * Returns HS_EINVAL if the file cannot be created. */
+hs_status plat_trace_open(const char *path);
+int plat_trace_enabled(void);
+void plat_trace_event(const struct plat_event *ev);
+void plat_trace_close(void);
+
+/* ---- Backtraces --------------------------------------------------------- */
+
+/* Receives one formatted line of a backtrace ("#3 0x... fn+0x12"). */
+typedef void (*plat_line_fn)(void *cookie, const char *line);
+
+/* Unwind the calling stack, innermost frame first. Returns frames seen. */
+int plat_backtrace_here(plat_line_fn line, void *cookie);
+
+/* Unwind a parked context from its saved registers. Returns frames seen. */
+int plat_backtrace_context(const plat_context *ctx, plat_line_fn line,
+                           void *cookie);
+
+/* Nonzero when running under Valgrind. */
+int plat_under_valgrind(void);
+
+#endif

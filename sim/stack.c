@@ -1,0 +1,140 @@
+/*
+ * sim/stack.c - the pool of simulated-thread stacks.
+ *
+ * Each stack is its own anonymous mapping with a PROT_NONE guard page below
+ * it, so an overflow faults instead of corrupting a neighbour; the fault
+ * handler in cpu.c turns that fault into a kernel panic naming the thread.
+ * Pages are only made resident when touched, so an idle thread costs what
+ * it has used.  Freed stacks are kept on a free list per size and reused;
+ * plat_stacks_release() returns every cached stack to the host at the end
+ * of a run.  Every stack is registered with Valgrind while it is mapped.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <valgrind/valgrind.h>
+
+#include "sim/asan.h"
+#include "sim/internal.h"
+
+#define GUARD_SIZE   ((size_t)4096)
+#define CACHE_MAX    4096      /* cached stacks kept for reuse */
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static plat_context *free_list;   /* cached stacks, any size */
+static size_t free_count;
+
+static plat_context *stack_map(size_t stack_size)
+{
+    plat_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    size_t len = stack_size + GUARD_SIZE;
+    char *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED) {
+        free(ctx);
+        return NULL;
+    }
+    if (mprotect(map, GUARD_SIZE, PROT_NONE) != 0) {
+        munmap(map, len);
+        free(ctx);
+        return NULL;
+    }
+    ctx->map = map;
+    ctx->map_len = len;
+    ctx->stack_lo = map + GUARD_SIZE;
+    ctx->stack_size = stack_size;
+    ctx->vg_id = VALGRIND_STACK_REGISTER(ctx->stack_lo,
+                                         ctx->stack_lo + stack_size);
+    return ctx;
+}
+
+static void stack_unmap(plat_context *ctx)
+{
+    VALGRIND_STACK_DEREGISTER(ctx->vg_id);
+    munmap(ctx->map, ctx->map_len);
+    free(ctx);
+}
+
+/* A context with a stack of exactly stack_size bytes, reused if possible;
+ * NULL if the host refuses memory.  Everything but the stack is zeroed. */
+plat_context *stack_get(size_t stack_size)
+{
+    plat_context *ctx = NULL;
+    pthread_mutex_lock(&pool_lock);
+    for (plat_context **pp = &free_list; *pp; pp = &(*pp)->next_free) {
+        if ((*pp)->stack_size == stack_size) {
+            ctx = *pp;
+            *pp = ctx->next_free;
+            free_count--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (!ctx)
+        return stack_map(stack_size);
+
+    /* A reused stack may hold stale sanitizer poison from frames that never
+     * returned: the thread that used it was switched away for good. */
+    sim_asan_unpoison(ctx->stack_lo, ctx->stack_size);
+    char *map = ctx->map, *lo = ctx->stack_lo;
+    size_t len = ctx->map_len, size = ctx->stack_size;
+    unsigned vg = ctx->vg_id;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->map = map;
+    ctx->map_len = len;
+    ctx->stack_lo = lo;
+    ctx->stack_size = size;
+    ctx->vg_id = vg;
+    return ctx;
+}
+
+/* Give a stack back to the pool (or to the host when the pool is full). */
+void stack_put(plat_context *ctx)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (free_count < CACHE_MAX) {
+        ctx->next_free = free_list;
+        free_list = ctx;
+        free_count++;
+        ctx = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (ctx)
+        stack_unmap(ctx);
+}
+
+/* Whether a fault at addr is an overflow of ctx's stack: in the guard page,
+ * or just below the mapping (a large frame can jump over the guard). */
+int stack_guard_hit(const plat_context *ctx, const void *addr)
+{
+    if (!ctx || !ctx->map)
+        return 0;
+    const char *a = addr;
+    return a < ctx->stack_lo && a + 64 * 1024 >= ctx->map;
+}
+
+size_t plat_stack_cached(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    size_t n = free_count;
+    pthread_mutex_unlock(&pool_lock);
+    return n;
+}
+
+void plat_stacks_release(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    plat_context *list = free_list;
+    free_list = NULL;
+    free_count = 0;
+    pthread_mutex_unlock(&pool_lock);
+    while (list) {
+        plat_context *next = list->next_free;
+        stack_unmap(list);
+        list = next;
+    }
+}
