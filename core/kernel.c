@@ -4,8 +4,12 @@
  */
 #include <string.h>
 
+#include "core/checkpoint.h"
+#include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "ports/port.h"
+#include "ports/registry.h"
 
 struct kernel k;
 
@@ -52,6 +56,8 @@ struct thread *kernel_enter(void)
         abandon(self);
     if (self->killed)
         thread_exit(self, self->proc->exit_status);
+    if (self->hop_unwind)
+        hop_unwind_self(self);
     return self;
 }
 
@@ -127,8 +133,9 @@ _Noreturn void kernel_panic(const char *fmt, ...)
         thread_describe(self, &report);
         kbuf_printf(&report, " at vtime %llu ns\n",
                     (unsigned long long)plat_clock_now());
-        kbuf_printf(&report, "  backtrace:\n");
-        plat_backtrace_here(panic_line, NULL);
+        kbuf_printf(&report, "  backtrace%s:\n",
+                    self->top->below ? " across hops" : "");
+        hop_backtrace(self, panic_line, NULL);
     }
     plat_print(report.buf);
     if (!self || !k.running) {
@@ -181,7 +188,7 @@ static void cpu_main(unsigned id)
             k.idle_cpus--;
             continue;
         }
-        if (k.nlive == 0) {
+        if (k.nlive == k.nserving) {
             run_end(HS_OK);
         } else {
             deadlock_report();
@@ -217,7 +224,9 @@ static hs_status config_check(const hs_sim_config *c)
         return HS_EINVAL;
     if (c->stack_size < HS_STACK_MIN || c->stack_size > HS_STACK_MAX)
         return HS_EINVAL;
-    if (!c->max_procs || !c->max_threads || !c->max_threads_per_proc)
+    if (!c->max_procs || !c->max_threads || !c->max_threads_per_proc ||
+        !c->max_ports || !c->max_hop_depth ||
+        c->max_hop_depth > HS_HOP_DEPTH_MAX || c->hop_stacks > HS_HOP_STACKS_MAX)
         return HS_EINVAL;
     if (c->switch_kind < HS_SWITCH_DEFAULT ||
         c->switch_kind > HS_SWITCH_UCONTEXT)
@@ -273,6 +282,11 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     k.rng = seed;
     pool_init(&k.threads, sizeof(struct thread));
     pool_init(&k.procs, sizeof(struct proc));
+    pool_init(&k.ports, sizeof(struct port));
+    pool_init(&k.levels, sizeof(struct hs_hop));
+    pool_init(&k.checkpoints, sizeof(struct checkpoint));
+    list_init(&k.name_waiters);
+    registry_init();
     sched_init();
     plat_clock_reset();
     plat_ctx_configure(c.switch_kind);
@@ -285,13 +299,22 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
 /* Free every thread, process and stack of the finished run. */
 static void teardown(void)
 {
+    for (uint32_t i = 0; i < pool_slots(&k.levels); i++) {
+        struct hs_hop *l = pool_at(&k.levels, i);
+        if (l && l->ctx)
+            plat_ctx_destroy(l->ctx);
+    }
     for (uint32_t i = 0; i < pool_slots(&k.threads); i++) {
         struct thread *t = pool_at(&k.threads, i);
-        if (t && t->ctx)
-            plat_ctx_destroy(t->ctx);
+        if (t && t->home.ctx)
+            plat_ctx_destroy(t->home.ctx);
     }
     pool_destroy(&k.threads);
     pool_destroy(&k.procs);
+    pool_destroy(&k.ports);
+    pool_destroy(&k.levels);
+    pool_destroy(&k.checkpoints);
+    registry_release();
     plat_clock_release();
     plat_stacks_release();
     plat_trace_close();

@@ -22,7 +22,10 @@
 
 struct kcpu {
     struct thread *current;     /* NULL while the CPU loop runs */
-    struct thread *dying;       /* ended thread whose stack to free */
+    plat_context *dead_ctx;     /* abandoned context to free after the
+                                   switch away from it */
+    struct thread *dying;       /* ended thread, freed with dead_ctx if
+                                   nobody holds it any more */
 };
 
 struct kernel {
@@ -32,8 +35,10 @@ struct kernel {
     uint64_t seed;              /* HS_SEED_NONE when not seeded */
     uint64_t rng;               /* generator state */
 
-    struct pool threads, procs;
+    struct pool threads, procs, ports, levels, checkpoints;
     unsigned nlive;             /* threads not yet ended */
+    unsigned nserving;          /* of those, blocked in hs_proc_serve() */
+    struct list name_waiters;   /* threads in hs_port_lookup() */
 
     /* Run queues: one FIFO per priority; bit p of rq_bits set when
      * rq[p] is not empty. */

@@ -1,8 +1,10 @@
 /*
  * core/proc.c - processes: spawn, exit, wait, reap.
  */
+#include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "ports/port.h"
 
 struct proc *proc_lookup(hs_pid_t h)
 {
@@ -26,6 +28,14 @@ static void proc_end(struct proc *p)
     p->state = PROC_ZOMBIE;
     event_record("proc_exit", NULL, p->obj.handle,
                  (uint64_t)(int64_t)p->exit_status);
+    /* Nothing may wait on p or stay inside it: visitors unwind, kept
+     * checkpoints resume with HS_EPARTNER, ports vanish, and so does the
+     * parent's port for this child. */
+    hop_proc_ending(p, kernel_current());
+    port_free_all(p);
+    struct port *out = port_lookup(p->port_out);
+    if (out && out->owner == p->parent)
+        port_destroy(out);
     /* Children outlive their parent as orphans; ended ones go now. */
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &p->children) {
@@ -51,6 +61,20 @@ void proc_thread_ended(struct proc *p, struct thread *t)
         p->exit_status = t->exit_value;
     if (p->nlive == 0)
         proc_end(p);
+}
+
+static void proc_init(struct proc *p, const char *name, unsigned max_threads)
+{
+    kstrlcpy(p->name, name, sizeof p->name);
+    p->max_threads = max_threads;
+    list_init(&p->children);
+    list_init(&p->threads);
+    list_init(&p->sibling_link);
+    list_init(&p->ports);
+    list_init(&p->checkpoints);
+    list_init(&p->visitors);
+    p->hop_stacks_max = k.cfg.hop_stacks;
+    p->hop_stack_size = k.cfg.stack_size;
 }
 
 static hs_status spawn_check(const char *name, hs_entry_fn entry,
@@ -84,12 +108,13 @@ static hs_status spawn(struct proc *parent, const char *name,
     st = pool_reserve(&k.procs, 1);
     if (st != HS_OK)
         return st;
+    /* A child gets a port pair with its parent. */
+    if (parent && k.ports.live + 2 > k.cfg.max_ports)
+        return HS_ELIMIT;
+    if (parent && (st = pool_reserve(&k.ports, 2)) != HS_OK)
+        return st;
     struct proc *p = pool_alloc(&k.procs);
-    kstrlcpy(p->name, name, sizeof p->name);
-    p->max_threads = max_threads;
-    list_init(&p->children);
-    list_init(&p->threads);
-    list_init(&p->sibling_link);
+    proc_init(p, name, max_threads);
     struct thread *t;
     st = thread_new(p, "main", prio, stack, entry, arg, &t);
     if (st != HS_OK) {
@@ -98,8 +123,11 @@ static hs_status spawn(struct proc *parent, const char *name,
     }
     t->is_main = 1;
     p->parent = parent;
-    if (parent)
+    if (parent) {
         list_push_back(&parent->children, &p->sibling_link);
+        p->port_in = port_new(p, PORT_ANON, NULL)->obj.handle;
+        p->port_out = port_new(parent, PORT_ANON, NULL)->obj.handle;
+    }
     k.procs_created++;
     event_record("spawn", t, p->obj.handle, parent ? parent->obj.handle : 0);
     if (pid)
@@ -131,7 +159,9 @@ _Noreturn void hs_proc_exit(int status)
         plat_print("hopsim: hs_proc_exit() outside a simulated thread\n");
         __builtin_trap();
     }
-    struct proc *p = self->proc;
+    /* The process the caller is in ends, which need not be its own: a
+     * visitor ending the process it visits unwinds to its caller. */
+    struct proc *p = thread_current_proc(self);
     p->exit_status = status;
     p->exit_set = 1;
     struct list *l, *tmp;
@@ -140,7 +170,13 @@ _Noreturn void hs_proc_exit(int status)
         if (t != self)
             thread_kill(t, status);
     }
-    thread_exit(self, status);
+    if (self->proc == p)
+        thread_exit(self, status);
+    hop_unwind_self(self);
+    /* Threads of p still running on other CPUs end it when they stop. */
+    kernel_leave(self);
+    for (;;)
+        hs_thread_yield();
 }
 
 static void wait_detach(struct thread *t)
@@ -234,4 +270,66 @@ hs_status hs_proc_name(hs_pid_t pid, char *buf, size_t len)
         kstrlcpy(buf, p->name, len);
     kernel_leave(self);
     return p ? HS_OK : HS_ESRCH;
+}
+
+/* ---- serving hops -------------------------------------------------------------- */
+
+static void serve_detach(struct thread *t)
+{
+    (void)t;
+    k.nserving--;
+}
+
+static void serve_describe(const struct thread *t, struct kbuf *b)
+{
+    kbuf_printf(b, "its process %u '%s' serving hops",
+                handle_index(t->proc->obj.handle), t->proc->name);
+}
+
+static const struct wait_ops serve_wait = {
+    .what = "hs_proc_serve",
+    .detach = serve_detach,
+    .waits_for = NULL,
+    .describe = serve_describe,
+};
+
+hs_status hs_proc_serve(void)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    k.nserving++;
+    sched_block(self, &serve_wait, self->proc, HS_NEVER);
+    /* Only a kill ends this wait, and a killed thread never returns. */
+    kernel_panic("hs_proc_serve() woke up");
+}
+
+hs_status hs_proc_set_hop_stacks(unsigned count, size_t stack_size)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = HS_OK;
+    if (count > HS_HOP_STACKS_MAX || stack_size < HS_STACK_MIN ||
+        stack_size > HS_STACK_MAX)
+        st = HS_EINVAL;
+    if (st == HS_OK) {
+        struct proc *p = thread_current_proc(self);
+        p->hop_stacks_max = count;
+        p->hop_stack_size = (stack_size + 4095) & ~(size_t)4095;
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_proc_set_stack_alloc(hs_stack_alloc_fn fn, void *cookie)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *p = thread_current_proc(self);
+    p->stack_alloc = fn;
+    p->stack_alloc_cookie = cookie;
+    kernel_leave(self);
+    return HS_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "core/list.h"
 #include "core/pool.h"
+#include "hopsim/hop.h"
 #include "hopsim/proc.h"
 
 struct thread;
@@ -27,6 +28,18 @@ struct proc {
     unsigned nthreads;              /* thread objects in threads */
     unsigned nlive;                 /* threads not yet ended */
     unsigned max_threads;           /* limit on nthreads */
+
+    /* Hopping. */
+    struct list ports;              /* ports it owns */
+    struct list checkpoints;        /* checkpoints of hops into it */
+    struct list visitors;           /* levels of threads inside it */
+    unsigned hop_stacks_max;        /* stacks lent to arriving threads */
+    unsigned hop_stacks_used;
+    size_t hop_stack_size;
+    hs_stack_alloc_fn stack_alloc;  /* asked when the lent stacks run out */
+    void *stack_alloc_cookie;
+    hs_port_t port_in;              /* spawn ports: the parent hops in */
+    hs_port_t port_out;             /* and the process hops out */
 
     int exit_status;
     int exit_set;                   /* hs_proc_exit() chose the status */

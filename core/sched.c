@@ -3,9 +3,10 @@
  *
  * Switches go straight from thread to thread; a CPU falls back to its own
  * context (the CPU loop in kernel.c) only when it has nothing to run.  A
- * thread that ends cannot free the stack it is running on: it parks itself
- * in its CPU's `dying` slot, and whichever context runs next on that CPU
- * frees it in sched_after_switch().
+ * context that is abandoned (a thread that ends, a handler that returns)
+ * cannot free the stack it is running on: it leaves itself in its CPU's
+ * `dead_ctx` slot (and an ending thread in `dying`), and whichever context
+ * runs next on that CPU frees them in sched_after_switch().
  */
 #include "core/kernel.h"
 #include "core/sched.h"
@@ -162,11 +163,14 @@ void sched_run_from_cpu(struct thread *t)
 void sched_after_switch(void)
 {
     struct kcpu *c = kernel_cpu();
+    if (c->dead_ctx) {
+        plat_ctx_destroy(c->dead_ctx);
+        c->dead_ctx = NULL;
+    }
     struct thread *d = c->dying;
     if (!d)
         return;
     c->dying = NULL;
-    plat_ctx_destroy(d->ctx);
     d->ctx = NULL;
     if (d->free_pending)
         pool_free(&k.threads, d);
@@ -242,19 +246,42 @@ void sched_point(struct thread *self)
     switch_to(self, next);
 }
 
-_Noreturn void sched_exit(struct thread *self)
+/* Leave the running context for good (it is freed after the switch): to
+ * the next thread, which may be self again, or to the CPU loop. */
+static _Noreturn void abandon_ctx(struct thread *self, plat_context *running)
 {
     struct kcpu *c = kernel_cpu();
-    KASSERT(c->dying == NULL, "one dying thread per CPU");
-    c->dying = self;
+    KASSERT(c->dead_ctx == NULL, "one abandoned context per CPU");
+    c->dead_ctx = running;
     struct thread *next = sched_pick();
     if (next) {
         c->current = next;
         next->state = THREAD_RUNNING;
         k.switches++;
         event_record("switch", next, self->obj.handle, 0);
-        plat_ctx_switch_final(self->ctx, next->ctx);
+        plat_ctx_switch_final(running, next->ctx);
     }
     c->current = NULL;
-    plat_ctx_switch_final(self->ctx, plat_cpu_context());
+    plat_ctx_switch_final(running, plat_cpu_context());
+}
+
+_Noreturn void sched_exit(struct thread *self)
+{
+    KASSERT(kernel_cpu()->dying == NULL, "one dying thread per CPU");
+    kernel_cpu()->dying = self;
+    abandon_ctx(self, self->ctx);
+}
+
+_Noreturn void sched_block_abandon(struct thread *self, plat_context *running,
+                                   const struct wait_ops *ops, void *obj,
+                                   hs_time_t timeout)
+{
+    self->state = THREAD_BLOCKED;
+    self->wait_ops = ops;
+    self->wait_obj = obj;
+    self->wait_result = HS_OK;
+    if (timeout != HS_NEVER)
+        plat_timer_arm(&self->timer, plat_clock_now() + timeout);
+    event_record("block", self, timeout, 1);
+    abandon_ctx(self, running);
 }

@@ -29,7 +29,8 @@ struct thread *sched_pick(void);
 /* Block the calling thread on an object until sched_wake() or the timeout
  * (HS_NEVER: none; a duration otherwise).  The caller has registered
  * itself on the object; ops says how to undo that.  Returns the wake
- * result: HS_OK, HS_ETIMEOUT, or what the waker passed. */
+ * result: HS_OK, HS_ETIMEOUT, or what the waker passed.  With obj NULL
+ * (a plain sleep) the timer's expiry is success, HS_OK. */
 hs_status sched_block(struct thread *self, const struct wait_ops *ops,
                       void *obj, hs_time_t timeout);
 
@@ -47,6 +48,13 @@ void sched_yield(struct thread *self);
 /* The scheduling point at the end of every kernel call: preempt for a
  * higher priority, or let the seed choose; die if killed. */
 void sched_point(struct thread *self);
+
+/* As sched_block(), but the running context is abandoned (freed after the
+ * switch): when woken, self resumes at self->ctx, which the caller has set
+ * to the context to resume. */
+_Noreturn void sched_block_abandon(struct thread *self, plat_context *running,
+                                   const struct wait_ops *ops, void *obj,
+                                   hs_time_t timeout);
 
 /* Switch away from the ending thread self for good. */
 _Noreturn void sched_exit(struct thread *self);

@@ -16,6 +16,14 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_ETIMEOUT] = "HS_ETIMEOUT (timeout expired)",
     [HS_EDEADLK] = "HS_EDEADLK (deadlock)",
     [HS_EPANIC] = "HS_EPANIC (kernel panic)",
+    [HS_EEXIST] = "HS_EEXIST (name already taken)",
+    [HS_ENOPORT] = "HS_ENOPORT (no such port)",
+    [HS_ECLOSED] = "HS_ECLOSED (port closed)",
+    [HS_ENOHANDLER] = "HS_ENOHANDLER (no handler on the port)",
+    [HS_ENOSTACK] = "HS_ENOSTACK (receiver has no stack to give)",
+    [HS_EDEPTH] = "HS_EDEPTH (maximum hop depth reached)",
+    [HS_EPARTNER] = "HS_EPARTNER (partner process ended)",
+    [HS_ESTALE] = "HS_ESTALE (checkpoint already used or expired)",
 };
 
 const char *hs_strerror(hs_status status)

@@ -39,7 +39,11 @@ static void thread_start(void *arg)
     struct thread *t = arg;
     sched_after_switch();
     plat_kunlock();
-    int v = t->entry(t->arg);
+    int v = 0;
+    if (t->entry)
+        v = t->entry(t->arg);
+    else
+        hop_async_start(t);     /* began in a handler: an async hop */
     hs_thread_exit(v);
 }
 
@@ -61,6 +65,8 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
         return HS_ENOMEM;
     }
     kstrlcpy(t->name, name, sizeof t->name);
+    hop_home_init(t, p, t->ctx);
+    list_init(&t->wait_link);
     t->proc = p;
     t->prio = prio;
     t->stack_size = stack_size;
@@ -84,6 +90,10 @@ static void thread_ended(struct thread *t, int value)
     t->state = THREAD_ZOMBIE;
     t->exit_value = value;
     k.nlive--;
+    if (t->home.stack_counted) {    /* an async hop's thread */
+        t->home.stack_counted = 0;
+        hop_stack_release(t->proc);
+    }
     event_record("thread_exit", t, (uint64_t)(int64_t)value, 0);
     if (t->joiner) {
         struct thread *j = t->joiner;
@@ -96,6 +106,8 @@ static void thread_ended(struct thread *t, int value)
 _Noreturn void thread_exit(struct thread *self, int value)
 {
     self->killed = 0;
+    self->hop_unwind = 0;
+    hop_drop_all(self);
     thread_ended(self, value);
     sched_exit(self);
 }
@@ -115,8 +127,7 @@ void thread_kill(struct thread *t, int value)
     case THREAD_ZOMBIE:
         return;
     }
-    plat_ctx_destroy(t->ctx);
-    t->ctx = NULL;
+    hop_drop_all(t);
     thread_ended(t, value);
 }
 

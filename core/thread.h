@@ -4,6 +4,7 @@
 #ifndef HOPSIM_CORE_THREAD_H
 #define HOPSIM_CORE_THREAD_H
 
+#include "core/hop.h"
 #include "core/kfmt.h"
 #include "core/list.h"
 #include "core/pool.h"
@@ -48,12 +49,20 @@ struct thread {
 
     /* Scheduling. */
     struct list runq_link;           /* on a run queue while RUNNABLE */
-    plat_context *ctx;               /* NULL once the stack is freed */
+    plat_context *ctx;               /* the context that runs: top->ctx */
     size_t stack_size;
     hs_entry_fn entry;
     void *arg;
 
+    /* Hopping: the chain of levels, level 0 embedded. */
+    struct hs_hop home;
+    struct hs_hop *top;
+    int hop_unwind;                  /* a process it visits ended while it
+                                        ran on another CPU */
+    hs_utcb_t utcb;
+
     /* Blocking. */
+    struct list wait_link;           /* on the queue of what it waits on */
     const struct wait_ops *wait_ops; /* while BLOCKED */
     void *wait_obj;                  /* what it waits on */
     hs_status wait_result;           /* set by the waker */

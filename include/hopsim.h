@@ -15,5 +15,8 @@
 #include "hopsim/sim.h"
 #include "hopsim/proc.h"
 #include "hopsim/thread.h"
+#include "hopsim/utcb.h"
+#include "hopsim/port.h"
+#include "hopsim/hop.h"
 
 #endif

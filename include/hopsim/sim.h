@@ -61,11 +61,17 @@ typedef struct hs_sim_config {
     unsigned max_procs;        /* processes alive at once, whole system */
     unsigned max_threads;      /* threads alive at once, whole system */
     unsigned max_threads_per_proc; /* default per-process thread limit */
+    unsigned max_ports;        /* ports in existence, whole system */
+    unsigned max_hop_depth;    /* levels a thread may hop deep, 1..
+                                  HS_HOP_DEPTH_MAX */
+    unsigned hop_stacks;       /* default stacks a process lends to
+                                  arriving threads at once */
     const char *log_path;      /* text event log, or NULL for HOPSIM_LOG */
     int quiet;                 /* nonzero: do not print the summary line */
 } hs_sim_config;
 
 #define HS_CPUS_MAX 64
+#define HS_HOP_DEPTH_MAX 1024
 
 #define HS_SIM_DEFAULTS {                     \
     .ncpus = 1,                               \
@@ -75,6 +81,9 @@ typedef struct hs_sim_config {
     .max_procs = 4096,                        \
     .max_threads = 1u << 20,                  \
     .max_threads_per_proc = 65536,            \
+    .max_ports = 65536,                       \
+    .max_hop_depth = 16,                      \
+    .hop_stacks = 16,                         \
     .log_path = NULL,                         \
     .quiet = 0,                               \
 }
@@ -85,7 +94,8 @@ typedef struct hs_sim_config {
  * HOPSIM_SWITCH when cfg->switch_kind is HS_SWITCH_DEFAULT, and HOPSIM_LOG
  * when cfg->log_path is NULL.
  * Errors: HS_ESTATE if a simulation is already started; HS_EINVAL for a bad
- * field (no CPUs, too many, stack size out of range, a zero limit, an
+ * field (no CPUs, too many, stack size out of range, a zero limit, a hop
+ * depth above HS_HOP_DEPTH_MAX, an
  * unparsable HOPSIM_SEED or HOPSIM_SWITCH); HS_ENOMEM.  On error nothing
  * is started.
  */

@@ -25,6 +25,14 @@ typedef enum hs_status {
     HS_EDEADLK,     /* the operation would wait on itself, or the run ended
                        in deadlock */
     HS_EPANIC,      /* the run ended with a kernel panic */
+    HS_EEXIST,      /* the name is already taken */
+    HS_ENOPORT,     /* no such port (never existed, or its owner ended) */
+    HS_ECLOSED,     /* the port is closed */
+    HS_ENOHANDLER,  /* the port has no handler to arrive in */
+    HS_ENOSTACK,    /* the receiver has no stack for an arriving thread */
+    HS_EDEPTH,      /* the hop would exceed the maximum hop depth */
+    HS_EPARTNER,    /* the partner process ended first */
+    HS_ESTALE,      /* the checkpoint was already used, or expired */
     HS_STATUS_COUNT /* number of status values; not a status */
 } hs_status;
 

@@ -1,0 +1,564 @@
+/*
+ * core/hop.c - process hopping: push a level, return through a checkpoint,
+ * keep and resume checkpoints, unwind when a process ends, introspection.
+ * See core/hop.h for the shape of a hop chain.
+ */
+#include <string.h>
+
+#include "core/checkpoint.h"
+#include "core/hop.h"
+#include "core/kernel.h"
+#include "core/sched.h"
+#include "ports/port.h"
+
+struct proc *thread_current_proc(const struct thread *t)
+{
+    return t->top->proc;
+}
+
+void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx)
+{
+    struct hs_hop *h = &t->home;
+    memset(h, 0, sizeof *h);
+    h->thread = t;
+    h->proc = p;
+    h->ctx = ctx;
+    list_init(&h->visit_link);
+    t->top = h;
+}
+
+/* ---- stacks for arriving threads ------------------------------------------- */
+
+static hs_status stack_take(struct proc *p, size_t *size)
+{
+    if (p->hop_stacks_used < p->hop_stacks_max) {
+        *size = p->hop_stack_size;
+        return HS_OK;
+    }
+    size_t s = p->hop_stack_size;
+    if (p->stack_alloc && p->stack_alloc(p->stack_alloc_cookie, &s) == HS_OK
+        && s >= HS_STACK_MIN && s <= HS_STACK_MAX) {
+        *size = (s + 4095) & ~(size_t)4095;
+        return HS_OK;
+    }
+    return HS_ENOSTACK;
+}
+
+void hop_stack_release(struct proc *p)
+{
+    p->hop_stacks_used--;
+}
+
+/* Free a level that is off its thread's chain; its context is destroyed
+ * unless it is the running one (then the caller disposes of it). */
+static void level_free(struct hs_hop *l, const plat_context *running)
+{
+    if (l->stack_counted)
+        hop_stack_release(l->proc);
+    list_unlink(&l->visit_link);
+    if (l->cp)
+        checkpoint_free(l->cp);
+    if (l->ctx && l->ctx != running)
+        plat_ctx_destroy(l->ctx);
+    pool_free(&k.levels, l);
+}
+
+plat_context *hop_drop_all(struct thread *t)
+{
+    plat_context *running = (t->state == THREAD_RUNNING) ? t->ctx : NULL;
+    while (t->top != &t->home) {
+        struct hs_hop *l = t->top;
+        t->top = l->below;
+        level_free(l, running);
+    }
+    if (t->home.ctx && t->home.ctx != running)
+        plat_ctx_destroy(t->home.ctx);
+    t->home.ctx = NULL;
+    t->ctx = running;
+    return running;
+}
+
+/* ---- the hop ------------------------------------------------------------------ */
+
+/* First code on a handler's context (lock held by the switcher). */
+static void level_start(void *arg)
+{
+    struct hs_hop *l = arg;
+    sched_after_switch();
+    plat_kunlock();
+    l->handler(l, l->cookie);
+    hop_level_end(l);
+}
+
+static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
+                           hs_time_t timeout, struct port **out)
+{
+    if ((flags & ~HS_HOP_CHECKPOINT) || !timeout_valid(timeout))
+        return HS_EINVAL;
+    struct port *p = port_lookup(ph);
+    if (!p)
+        return HS_ENOPORT;
+    if (p->closed)
+        return HS_ECLOSED;
+    if (!p->handler)
+        return HS_ENOHANDLER;
+    if (self->top->depth >= k.cfg.max_hop_depth)
+        return HS_EDEPTH;
+    if (!(flags & HS_HOP_CHECKPOINT) && self->top->cp)
+        return HS_ESTATE;       /* return through that checkpoint first */
+    *out = p;
+    return HS_OK;
+}
+
+/* Allocate what a hop into p->owner needs; all that can fail is here. */
+static hs_status hop_prepare(struct thread *self, struct port *p, int cp,
+                             struct hs_hop **out)
+{
+    size_t size;
+    hs_status st = stack_take(p->owner, &size);
+    if (st == HS_OK)
+        st = pool_reserve(&k.levels, 1);
+    if (st == HS_OK && cp)
+        st = checkpoint_reserve();
+    if (st != HS_OK)
+        return st;
+    struct hs_hop *l = pool_alloc(&k.levels);
+    l->ctx = plat_ctx_create(size, level_start, l, self);
+    if (!l->ctx) {
+        pool_cancel(&k.levels, l);
+        return HS_ENOMEM;
+    }
+    *out = l;
+    return HS_OK;
+}
+
+/* Fill in a prepared level and put it on top of self's chain. */
+static void level_push(struct thread *self, struct hs_hop *l, struct port *p,
+                       struct hs_hop *below, hs_time_t timeout, int cp)
+{
+    l->below = below;
+    l->thread = self;
+    l->proc = p->owner;
+    l->source = self->top->proc->obj.handle;
+    l->port = p->obj.handle;
+    l->depth = self->top->depth + 1;
+    l->stack_counted = 1;
+    l->handler = p->handler;
+    l->cookie = p->cookie;
+    p->owner->hop_stacks_used++;
+    list_push_back(&p->owner->visitors, &l->visit_link);
+    if (cp) {
+        l->cp = checkpoint_new(p->owner, self, l);
+        l->cp->deadline = timeout == HS_NEVER ? HS_NEVER
+                                              : plat_clock_now() + timeout;
+    }
+    self->top = l;
+    self->ctx = l->ctx;
+    event_record("hop", self, l->port, cp);
+}
+
+hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct port *p = NULL;
+    struct hs_hop *l = NULL;
+    int cp = (flags & HS_HOP_CHECKPOINT) != 0;
+    hs_status st = hop_check(self, port, flags, timeout, &p);
+    if (st == HS_OK)
+        st = hop_prepare(self, p, cp, &l);
+    if (st != HS_OK) {
+        kernel_leave(self);
+        return st;
+    }
+    struct hs_hop *from = self->top;
+    plat_context *running = from->ctx;
+    hs_pid_t source = from->proc->obj.handle;
+    if (cp) {
+        level_push(self, l, p, from, timeout, 1);
+        plat_ctx_switch(running, l->ctx);
+        /* Back: the checkpoint was consumed, wait_result says how. */
+        sched_after_switch();
+        st = self->wait_result;
+        kernel_leave(self);
+        return st;
+    }
+    /* One-way: the level we leave is dropped (level 0 is discarded). */
+    struct hs_hop *below = from;
+    if (from != &self->home) {
+        self->top = from->below;
+        below = from->below;
+        level_free(from, running);
+    } else {
+        self->home.ctx = NULL;
+    }
+    level_push(self, l, p, below, timeout, 0);
+    l->source = source;
+    kernel_cpu()->dead_ctx = running;
+    plat_ctx_switch_final(running, l->ctx);
+}
+
+hs_status hs_hop_call(hs_port_t port, uint64_t word, uint64_t *reply)
+{
+    hs_utcb_t *u = hs_utcb();
+    if (!u)
+        return HS_ESTATE;
+    u->mr[0] = word;
+    hs_status st = hs_hop(port, HS_HOP_CHECKPOINT, HS_NEVER);
+    if (st == HS_OK && reply)
+        *reply = u->mr[0];
+    return st;
+}
+
+/* ---- the end of a handler ------------------------------------------------------ */
+
+/* Block self at its kept checkpoint cp, abandoning the running context;
+ * if the caller's deadline has passed, time out at once. */
+static _Noreturn void wait_at_checkpoint(struct thread *self,
+                                         struct checkpoint *cp,
+                                         plat_context *running)
+{
+    hs_time_t now = plat_clock_now();
+    if (cp->deadline != HS_NEVER && cp->deadline <= now) {
+        checkpoint_free(cp);
+        self->wait_result = HS_ETIMEOUT;
+        kernel_cpu()->dead_ctx = running;
+        plat_ctx_switch_final(running, self->ctx);
+    }
+    sched_block_abandon(self, running, &checkpoint_wait, cp,
+                        cp->deadline == HS_NEVER ? HS_NEVER
+                                                 : cp->deadline - now);
+}
+
+/* The handler of level l (self's top) has returned. */
+_Noreturn void hop_level_end(struct hs_hop *l)
+{
+    struct thread *self = kernel_enter();
+    KASSERT(self && self->top == l, "a returning handler is its top level");
+    struct hs_hop *below = l->below;
+    struct checkpoint *cp = l->cp;
+    plat_context *running = l->ctx;
+    l->cp = NULL;
+    l->ctx = NULL;
+    self->top = below;
+    self->ctx = below->ctx;
+    level_free(l, running);
+    event_record("hop_return", self, cp ? cp->obj.handle : 0, 0);
+    if (!cp) {                      /* one-way: level 0 is gone */
+        self->ctx = running;
+        thread_exit(self, 0);
+    }
+    if (cp->kept) {
+        cp->level = NULL;
+        wait_at_checkpoint(self, cp, running);
+    }
+    checkpoint_free(cp);
+    self->wait_result = HS_OK;
+    kernel_cpu()->dead_ctx = running;
+    plat_ctx_switch_final(running, below->ctx);
+}
+
+/* ---- keep and resume ------------------------------------------------------------- */
+
+hs_status hs_hop_keep(hs_hop_t *hop, hs_checkpoint_t *out)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = HS_OK;
+    if (!hop || self->top != hop)
+        st = HS_ESTATE;
+    else if (!out || !hop->cp)
+        st = HS_EINVAL;
+    else if (hop->cp->kept)
+        st = HS_EJOINED;
+    if (st == HS_OK) {
+        hop->cp->kept = 1;
+        *out = hop->cp->obj.handle;
+        event_record("checkpoint_keep", self, *out, 0);
+    }
+    kernel_leave(self);
+    return st;
+}
+
+static int resume_status_valid(hs_status s)
+{
+    return (unsigned)s < HS_STATUS_COUNT && s != HS_EPANIC;
+}
+
+/* Resume the caller blocked at kept checkpoint cp with result. */
+static void checkpoint_resume(struct checkpoint *cp, hs_status result)
+{
+    struct thread *t = cp->thread;
+    t->wait_ops = NULL;             /* consumed here, not detached */
+    checkpoint_free(cp);
+    sched_wake(t, result);
+}
+
+hs_status hs_checkpoint_resume(hs_checkpoint_t h, hs_status result,
+                               const uint64_t *words, unsigned n)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct checkpoint *cp = checkpoint_lookup(h);
+    hs_status st = HS_OK;
+    if (n > HS_MR_COUNT || (n && !words) || !resume_status_valid(result))
+        st = HS_EINVAL;
+    else if (!cp)
+        st = HS_ESTALE;
+    else if (cp->owner != thread_current_proc(self))
+        st = HS_EPERM;
+    else if (cp->thread->state != THREAD_BLOCKED ||
+             cp->thread->wait_obj != cp)
+        st = HS_ESTATE;             /* its handler has not returned yet */
+    if (st == HS_OK) {
+        memcpy(cp->thread->utcb.mr, words, n * sizeof *words);
+        event_record("checkpoint_resume", self, h, (uint64_t)result);
+        checkpoint_resume(cp, result);
+    }
+    kernel_leave(self);
+    return st;
+}
+
+/* ---- a process ends --------------------------------------------------------------- */
+
+/* Levels of t in the ending process p, from `from` up, are cut loose from
+ * p (its lists and stack budget), to be unwound when t next enters the
+ * kernel. */
+static void levels_orphan(struct thread *t, const struct proc *p)
+{
+    for (struct hs_hop *l = t->top; l; l = l->below) {
+        if (l->proc != p || l == &t->home)
+            continue;
+        l->dead = 1;
+        l->stack_counted = 0;
+        list_unlink(&l->visit_link);
+        if (l->cp)
+            list_unlink(&l->cp->owner_link);
+    }
+    t->hop_unwind = 1;
+}
+
+/* Thread t (not running here) visits p at level l, its lowest level in p:
+ * drop l and everything above; resume the caller of l with HS_EPARTNER,
+ * or end t if l was reached one-way. */
+static void unwind_other(struct thread *t, struct hs_hop *l)
+{
+    if (t->state == THREAD_RUNNING) {       /* on another CPU */
+        levels_orphan(t, l->proc);
+        return;
+    }
+    if (t->state == THREAD_BLOCKED)
+        sched_unblock_silently(t);
+    struct hs_hop *below = l->below;
+    int resumable = l->cp != NULL;
+    while (t->top != below) {
+        struct hs_hop *x = t->top;
+        t->top = x->below;
+        level_free(x, NULL);
+    }
+    t->ctx = below->ctx;
+    event_record("hop_unwind", t, l->proc->obj.handle, resumable);
+    if (!resumable) {
+        thread_kill(t, 0);
+        return;
+    }
+    t->wait_result = HS_EPARTNER;
+    if (t->state == THREAD_BLOCKED)
+        sched_enqueue(t, 0);
+}
+
+/* The lowest level of t that runs in p, or NULL. */
+static struct hs_hop *lowest_level_in(struct thread *t, const struct proc *p)
+{
+    struct hs_hop *found = NULL;
+    for (struct hs_hop *l = t->top; l; l = l->below)
+        if (l->proc == p && l != &t->home)
+            found = l;
+    return found;
+}
+
+void hop_proc_ending(struct proc *p, struct thread *self)
+{
+    /* Callers blocked at kept checkpoints of p. */
+    struct list *l, *tmp;
+    list_for_each_safe(l, tmp, &p->checkpoints) {
+        struct checkpoint *cp = container_of(l, struct checkpoint,
+                                             owner_link);
+        if (!cp->level && cp->thread->state == THREAD_BLOCKED)
+            checkpoint_resume(cp, HS_EPARTNER);
+    }
+    /* The caller, if it visits p, unwinds itself on its way out. */
+    if (self && lowest_level_in(self, p))
+        levels_orphan(self, p);
+    /* Every other visitor.  An unwind may free several levels of p, so
+     * start over from the head each time. */
+    while (!list_empty(&p->visitors)) {
+        struct hs_hop *v = container_of(p->visitors.next, struct hs_hop,
+                                        visit_link);
+        unwind_other(v->thread, lowest_level_in(v->thread, p));
+    }
+}
+
+void hop_unwind_self(struct thread *self)
+{
+    struct hs_hop *low = NULL;
+    for (struct hs_hop *l = self->top; l; l = l->below)
+        if (l->dead)
+            low = l;
+    self->hop_unwind = 0;
+    if (!low)
+        return;
+    plat_context *running = self->ctx;
+    struct hs_hop *below = low->below;
+    int resumable = low->cp != NULL;
+    while (self->top != below) {
+        struct hs_hop *x = self->top;
+        self->top = x->below;
+        level_free(x, running);
+    }
+    event_record("hop_unwind", self, 0, resumable);
+    if (!resumable) {
+        self->ctx = running;
+        thread_exit(self, 0);
+    }
+    self->ctx = below->ctx;
+    self->wait_result = HS_EPARTNER;
+    kernel_cpu()->dead_ctx = running;
+    plat_ctx_switch_final(running, below->ctx);
+}
+
+/* ---- async hop ---------------------------------------------------------------------- */
+
+void hop_async_start(struct thread *t)
+{
+    struct hs_hop *h = &t->home;
+    h->handler(h, h->cookie);
+}
+
+hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct port *p = NULL;
+    size_t size = 0;
+    hs_status st = hop_check(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
+    if (st == HS_OK)
+        st = stack_take(p->owner, &size);
+    struct thread *t = NULL;
+    if (st == HS_OK)
+        st = thread_new(p->owner, "async", self->prio, size, NULL, NULL, &t);
+    if (st == HS_OK) {
+        struct hs_hop *h = &t->home;
+        h->source = thread_current_proc(self)->obj.handle;
+        h->port = p->obj.handle;
+        h->handler = p->handler;
+        h->cookie = p->cookie;
+        h->stack_counted = 1;
+        p->owner->hop_stacks_used++;
+        memcpy(t->utcb.mr, self->utcb.mr, sizeof t->utcb.mr);
+        t->utcb.tag = self->utcb.tag;
+        event_record("hop_async", self, p->obj.handle, t->obj.handle);
+        if (tid)
+            *tid = t->obj.handle;
+    }
+    kernel_leave(self);
+    return st;
+}
+
+/* ---- what a handler can ask ---------------------------------------------------------- */
+
+hs_port_t hs_hop_port(const hs_hop_t *hop)
+{
+    return hop ? hop->port : 0;
+}
+
+hs_pid_t hs_hop_source(const hs_hop_t *hop)
+{
+    return hop ? hop->source : 0;
+}
+
+uint64_t hs_mr(const hs_hop_t *hop, unsigned i)
+{
+    if (!hop || i >= HS_MR_COUNT)
+        return 0;
+    return hop->thread->utcb.mr[i];
+}
+
+hs_utcb_t *hs_utcb(void)
+{
+    struct thread *t = k.running ? kernel_current() : NULL;
+    return t ? &t->utcb : NULL;
+}
+
+hs_status hs_hop_chain(hs_hop_level *levels, unsigned max, unsigned *count)
+{
+    if (!count || (!levels && max))
+        return HS_EINVAL;
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    unsigned depth = self->top->depth + 1;
+    /* Levels are linked top down; the array is outermost first. */
+    for (struct hs_hop *l = self->top; l; l = l->below) {
+        if (l->depth >= max)
+            continue;
+        hs_hop_level *o = &levels[l->depth];
+        o->proc = l->proc->obj.handle;
+        kstrlcpy(o->proc_name, l->proc->name, sizeof o->proc_name);
+        o->port = l->port;
+        o->checkpoint = l->cp ? l->cp->obj.handle : 0;
+    }
+    *count = depth;
+    kernel_leave(self);
+    return HS_OK;
+}
+
+/* ---- backtrace across hops ------------------------------------------------------------ */
+
+struct bt_sink {
+    void (*line)(void *cookie, const char *text);
+    void *cookie;
+};
+
+static void bt_line(void *cookie, const char *text)
+{
+    struct bt_sink *s = cookie;
+    s->line(s->cookie, text);
+}
+
+/* Write the frames of the running stack, then for each level the
+ * "--- hop from ... ---" line and the frames of the parked caller. */
+void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
+                   void *cookie)
+{
+    struct bt_sink sink = {line, cookie};
+    plat_backtrace_here(bt_line, &sink);
+    for (struct hs_hop *l = t->top; l->below; l = l->below) {
+        char buf[200];
+        struct kbuf b;
+        kbuf_init(&b, buf, sizeof buf);
+        kbuf_printf(&b, "--- hop from %s via ", l->below->proc->name);
+        port_describe(l->port, &b);
+        kbuf_printf(&b, l->below->ctx ? " ---" : " (one-way: no frames) ---");
+        line(cookie, buf);
+        if (l->below->ctx)
+            plat_backtrace_context(l->below->ctx, bt_line, &sink);
+    }
+}
+
+hs_status hs_hop_backtrace(void (*line)(void *cookie, const char *text),
+                           void *cookie)
+{
+    if (!line)
+        return HS_EINVAL;
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hop_backtrace(self, line, cookie);
+    kernel_leave(self);
+    return HS_OK;
+}

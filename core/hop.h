@@ -1,0 +1,91 @@
+/*
+ * core/hop.h - hop levels: where a thread is, and how it got there.
+ *
+ * A thread's hop chain is a stack of levels.  Level 0 is where the thread
+ * was created (embedded in the thread); each hop pushes a level in the
+ * receiving process, running the port's handler on a context whose stack
+ * the receiver gave.  The level below a pushed one is parked in hs_hop():
+ * its context is saved (referenced by the checkpoint, if the hop made
+ * one), or discarded for a one-way hop.
+ *
+ *   thread->top --> [level 2: proc C, handler ctx, cp2 on C's list]
+ *                        below
+ *                   [level 1: proc B, handler ctx (parked), cp1 on B's]
+ *                        below
+ *                   [level 0: proc A, home ctx (parked)]
+ *
+ * Invariant: thread->ctx == thread->top->ctx, the context that runs when
+ * the thread runs.
+ *
+ * A one-way hop (no checkpoint) is allowed only from a level that has no
+ * checkpoint itself (level 0, or a level reached one-way): the level it
+ * leaves is dropped, and level 0's context is discarded.  So every level
+ * with a checkpoint sits on a live parked level, and a one-way level sits
+ * on a discarded level 0: when its handler returns, the thread ends.
+ */
+#ifndef HOPSIM_CORE_HOP_H
+#define HOPSIM_CORE_HOP_H
+
+#include "core/list.h"
+#include "core/pool.h"
+#include "hopsim/hop.h"
+#include "sim/platform.h"
+
+struct thread;
+struct proc;
+struct checkpoint;
+
+/* One level of a hop chain; the public hs_hop_t is a pointer to it. */
+struct hs_hop {
+    struct kobj obj;              /* unused (0) for level 0 */
+    struct hs_hop *below;         /* NULL at level 0 */
+    struct thread *thread;
+    struct proc *proc;            /* the process this level runs in */
+    hs_pid_t source;              /* the process hopped from (0: none) */
+    hs_port_t port;               /* port hopped through (0 at level 0) */
+    plat_context *ctx;            /* NULL once discarded */
+    struct checkpoint *cp;        /* checkpoint of the hop into this level */
+    hs_time_t deadline;           /* when the caller stops waiting at cp */
+    int dead;                     /* its process ended while the thread ran
+                                     on another CPU: unwind at next entry */
+    unsigned depth;               /* 0 for level 0 */
+    int stack_counted;            /* holds one of proc's hop stacks */
+    hs_hop_handler handler;       /* what this level runs */
+    void *cookie;
+    struct list visit_link;       /* in proc->visitors (levels above 0) */
+};
+
+/* Set up level 0 of a new thread. */
+void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx);
+
+/* Drop every level above 0 of thread t (it is ending).  Contexts are
+ * destroyed unless running; the running one, if any, is returned. */
+plat_context *hop_drop_all(struct thread *t);
+
+/* Process p is ending: unwind every thread visiting it and resume every
+ * checkpoint on its list with HS_EPARTNER.  self is the calling thread
+ * (it may itself be a visitor: then it is unwound last, by the caller,
+ * through hop_unwind_self()). */
+void hop_proc_ending(struct proc *p, struct thread *self);
+
+/* After hop_proc_ending(): if the calling thread was visiting a process
+ * that ended, unwind it now (does not return in that case). */
+void hop_unwind_self(struct thread *self);
+
+/* Give back a stack counted against p's hop-stack budget. */
+void hop_stack_release(struct proc *p);
+
+/* The process the thread is in now (its top level's). */
+struct proc *thread_current_proc(const struct thread *t);
+
+/* The handler of level l, the caller's top level, returned. */
+_Noreturn void hop_level_end(struct hs_hop *l);
+
+/* Write t's backtrace across its hops (t is the running thread). */
+void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
+                   void *cookie);
+
+/* Async-hop threads start here (level 0 runs a handler). */
+void hop_async_start(struct thread *t);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * hopsim/utcb.h - the user-level thread control block.
+ *
+ * Every simulated thread has one UTCB: its "virtual registers".  A hop
+ * moves the thread itself into another process, so the message registers
+ * travel with it and nothing is copied; a reply comes back in the same
+ * registers.  The UTCB is plain memory of the calling thread: reading and
+ * writing it is not a kernel call.
+ */
+#ifndef HOPSIM_UTCB_H
+#define HOPSIM_UTCB_H
+
+#include <stdint.h>
+
+#define HS_MR_COUNT  64   /* message registers */
+#define HS_BR_COUNT  16   /* buffer registers */
+#define HS_TCR_COUNT 16   /* thread control registers */
+
+typedef struct hs_utcb {
+    uint64_t tag;                 /* message tag */
+    uint64_t mr[HS_MR_COUNT];     /* message registers: travel with a hop */
+    uint64_t br[HS_BR_COUNT];     /* buffer registers */
+    uint64_t tcr[HS_TCR_COUNT];   /* thread control registers: private */
+} hs_utcb_t;
+
+/* The calling thread's UTCB; NULL outside a simulated thread. */
+hs_utcb_t *hs_utcb(void);
+
+#endif

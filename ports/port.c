@@ -1,0 +1,266 @@
+/*
+ * ports/port.c - ports: create, look up, set a handler, close.
+ */
+#include <string.h>
+
+#include "core/hop.h"
+#include "core/kernel.h"
+#include "core/sched.h"
+#include "ports/port.h"
+#include "ports/registry.h"
+
+struct port *port_lookup(hs_port_t h)
+{
+    return pool_lookup(&k.ports, h);
+}
+
+hs_status port_reserve(void)
+{
+    if (k.ports.live >= k.cfg.max_ports)
+        return HS_ELIMIT;
+    return pool_reserve(&k.ports, 1);
+}
+
+struct port *port_new(struct proc *owner, enum port_kind kind,
+                      const char *name)
+{
+    struct port *p = pool_alloc(&k.ports);
+    p->kind = kind;
+    p->owner = owner;
+    list_push_back(&owner->ports, &p->owner_link);
+    if (name) {
+        kstrlcpy(p->name, name, sizeof p->name);
+        registry_add(p);
+    }
+    event_record("port_create", NULL, p->obj.handle, owner->obj.handle);
+    return p;
+}
+
+void port_close(struct port *p)
+{
+    if (p->closed)
+        return;
+    p->closed = 1;
+    if (p->kind == PORT_NAMED)
+        registry_remove(p);
+    event_record("port_close", NULL, p->obj.handle, 0);
+}
+
+void port_destroy(struct port *p)
+{
+    port_close(p);
+    list_unlink(&p->owner_link);
+    pool_free(&k.ports, p);
+}
+
+void port_free_all(struct proc *owner)
+{
+    struct list *l, *tmp;
+    list_for_each_safe(l, tmp, &owner->ports)
+        port_destroy(container_of(l, struct port, owner_link));
+}
+
+void port_describe(hs_port_t h, struct kbuf *b)
+{
+    struct port *p = port_lookup(h);
+    if (!p)
+        kbuf_printf(b, "port %u (gone)", handle_index(h));
+    else if (p->kind == PORT_NAMED)
+        kbuf_printf(b, "port '%s'", p->name);
+    else
+        kbuf_printf(b, "anonymous port %u", handle_index(h));
+}
+
+/* ---- waiting for a name ------------------------------------------------------ */
+
+static void lookup_detach(struct thread *t)
+{
+    list_unlink(&t->wait_link);
+}
+
+static void lookup_describe(const struct thread *t, struct kbuf *b)
+{
+    kbuf_printf(b, "name '%s'", (const char *)t->wait_obj);
+}
+
+static const struct wait_ops lookup_wait = {
+    .what = "port lookup",
+    .detach = lookup_detach,
+    .waits_for = NULL,
+    .describe = lookup_describe,
+};
+
+/* Wake every thread waiting for name. */
+static void name_waiters_wake(const char *name)
+{
+    struct list *l, *tmp;
+    list_for_each_safe(l, tmp, &k.name_waiters) {
+        struct thread *t = container_of(l, struct thread, wait_link);
+        if (strcmp(t->wait_obj, name) == 0) {
+            list_unlink(&t->wait_link);
+            sched_wake(t, HS_OK);
+        }
+    }
+}
+
+static int name_valid(const char *name)
+{
+    return name && *name && kstrnlen(name, HS_PORT_NAME_MAX) <=
+                            HS_PORT_NAME_MAX;
+}
+
+/* ---- the public calls ----------------------------------------------------------- */
+
+hs_status hs_port_create(hs_port_t *port)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = port ? port_reserve() : HS_EINVAL;
+    if (st == HS_OK)
+        *port = port_new(thread_current_proc(self), PORT_ANON, NULL)
+                    ->obj.handle;
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_port_create_named(const char *name, hs_port_t *port)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = (port && name_valid(name)) ? HS_OK : HS_EINVAL;
+    if (st == HS_OK && registry_find(name))
+        st = HS_EEXIST;
+    if (st == HS_OK)
+        st = port_reserve();
+    if (st == HS_OK)
+        st = registry_reserve();
+    if (st == HS_OK) {
+        struct port *p = port_new(thread_current_proc(self), PORT_NAMED,
+                                  name);
+        *port = p->obj.handle;
+        name_waiters_wake(name);
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_port_lookup(const char *name, hs_time_t timeout,
+                         hs_port_t *port)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = (port && name_valid(name) && timeout_valid(timeout))
+                       ? HS_OK : HS_EINVAL;
+    struct port *p = st == HS_OK ? registry_find(name) : NULL;
+    if (st == HS_OK && !p) {
+        if (timeout == HS_NOWAIT) {
+            st = HS_ETIMEOUT;
+        } else {
+            /* Woken when the name appears; it may be closed again before
+             * we run, so look once more. */
+            list_push_back(&k.name_waiters, &self->wait_link);
+            st = sched_block(self, &lookup_wait, (void *)name, timeout);
+            p = st == HS_OK ? registry_find(name) : NULL;
+            if (st == HS_OK && !p)
+                st = HS_ETIMEOUT;
+        }
+    }
+    if (st == HS_OK)
+        *port = p->obj.handle;
+    kernel_leave(self);
+    return st;
+}
+
+/* A port the caller's current process owns, for changing it. */
+static hs_status owned_port(struct thread *self, hs_port_t h,
+                            struct port **out)
+{
+    struct port *p = port_lookup(h);
+    if (!p)
+        return HS_ENOPORT;
+    if (p->owner != thread_current_proc(self))
+        return HS_EPERM;
+    if (p->closed)
+        return HS_ECLOSED;
+    *out = p;
+    return HS_OK;
+}
+
+hs_status hs_port_set_handler(hs_port_t port, hs_hop_handler handler,
+                              void *cookie)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct port *p;
+    hs_status st = owned_port(self, port, &p);
+    if (st == HS_OK) {
+        p->handler = handler;
+        p->cookie = cookie;
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_port_close(hs_port_t port)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct port *p;
+    hs_status st = owned_port(self, port, &p);
+    if (st == HS_OK)
+        port_close(p);
+    kernel_leave(self);
+    return st;
+}
+
+/* The spawn-time port pair lives in the child: port_in is the child's
+ * (the parent hops in), port_out the parent's (the child hops out). */
+static hs_status spawn_port(int of_parent, hs_pid_t child, int in,
+                            hs_port_t *port)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *me = thread_current_proc(self);
+    struct proc *c = of_parent ? me : proc_lookup(child);
+    hs_status st = port ? HS_OK : HS_EINVAL;
+    if (st == HS_OK && !c)
+        st = HS_ESRCH;
+    else if (st == HS_OK && !of_parent && c->parent != me)
+        st = HS_ENOTCHILD;
+    hs_port_t h = 0;
+    if (st == HS_OK) {
+        h = in ? c->port_in : c->port_out;
+        if (!port_lookup(h))
+            st = HS_ENOPORT;
+    }
+    if (st == HS_OK)
+        *port = h;
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_port_to_parent(hs_port_t *port)
+{
+    return spawn_port(1, 0, 0, port);
+}
+
+hs_status hs_port_from_parent(hs_port_t *port)
+{
+    return spawn_port(1, 0, 1, port);
+}
+
+hs_status hs_port_to_child(hs_pid_t child, hs_port_t *port)
+{
+    return spawn_port(0, child, 1, port);
+}
+
+hs_status hs_port_from_child(hs_pid_t child, hs_port_t *port)
+{
+    return spawn_port(0, child, 0, port);
+}

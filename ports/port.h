@@ -1,0 +1,53 @@
+/*
+ * ports/port.h - the kernel's port object.
+ */
+#ifndef HOPSIM_PORTS_PORT_H
+#define HOPSIM_PORTS_PORT_H
+
+#include "core/kfmt.h"
+#include "core/list.h"
+#include "core/pool.h"
+#include "hopsim/port.h"
+
+struct proc;
+
+enum port_kind {
+    PORT_ANON,
+    PORT_NAMED,
+    PORT_GATE,          /* reached through a capability (sync IPC) */
+};
+
+struct port {
+    struct kobj obj;                /* handle; must be first */
+    enum port_kind kind;
+    int closed;
+    struct proc *owner;
+    struct list owner_link;         /* in owner->ports */
+    hs_hop_handler handler;         /* NULL: hops fail with HS_ENOHANDLER */
+    void *cookie;
+    struct port *hash_next;         /* registry chain (named ports) */
+    char name[HS_PORT_NAME_MAX + 1];
+};
+
+/* Check that a port can be made (limits, memory); then port_new() cannot
+ * fail. */
+hs_status port_reserve(void);
+struct port *port_new(struct proc *owner, enum port_kind kind,
+                      const char *name);
+
+/* Close: no more hops; a named port leaves the registry. */
+void port_close(struct port *p);
+
+/* Close and free one port. */
+void port_destroy(struct port *p);
+
+/* Close and free every port of an ending process. */
+void port_free_all(struct proc *owner);
+
+/* The open or closed port of handle h, or NULL. */
+struct port *port_lookup(hs_port_t h);
+
+/* "'name'" or "anonymous port 3" into b. */
+void port_describe(hs_port_t h, struct kbuf *b);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * ports/registry.c - the global table of named ports (see registry.h).
+ */
+#include <string.h>
+
+#include "core/kernel.h"
+#include "ports/port.h"
+#include "ports/registry.h"
+
+static struct port **buckets;
+static uint32_t nbuckets;         /* a power of two, or 0 */
+static uint32_t nnames;
+
+/* FNV-1a of a NUL-terminated name. */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+void registry_init(void)
+{
+    buckets = NULL;
+    nbuckets = nnames = 0;
+}
+
+void registry_release(void)
+{
+    plat_free(buckets);
+    registry_init();
+}
+
+/* Rehash into a table of n buckets. */
+static hs_status registry_grow(uint32_t n)
+{
+    struct port **nb = plat_alloc(n * sizeof *nb);
+    if (!nb)
+        return HS_ENOMEM;
+    memset(nb, 0, n * sizeof *nb);
+    for (uint32_t i = 0; i < nbuckets; i++) {
+        struct port *p = buckets[i];
+        while (p) {
+            struct port *next = p->hash_next;
+            uint32_t b = name_hash(p->name) & (n - 1);
+            p->hash_next = nb[b];
+            nb[b] = p;
+            p = next;
+        }
+    }
+    plat_free(buckets);
+    buckets = nb;
+    nbuckets = n;
+    return HS_OK;
+}
+
+hs_status registry_reserve(void)
+{
+    /* Keep the load at most one name a bucket. */
+    if (nnames + 1 <= nbuckets)
+        return HS_OK;
+    return registry_grow(nbuckets ? nbuckets * 2 : 64);
+}
+
+void registry_add(struct port *p)
+{
+    uint32_t b = name_hash(p->name) & (nbuckets - 1);
+    p->hash_next = buckets[b];
+    buckets[b] = p;
+    nnames++;
+}
+
+void registry_remove(struct port *p)
+{
+    uint32_t b = name_hash(p->name) & (nbuckets - 1);
+    for (struct port **pp = &buckets[b]; *pp; pp = &(*pp)->hash_next) {
+        if (*pp == p) {
+            *pp = p->hash_next;
+            p->hash_next = NULL;
+            nnames--;
+            return;
+        }
+    }
+}
+
+struct port *registry_find(const char *name)
+{
+    if (!nbuckets)
+        return NULL;
+    struct port *p = buckets[name_hash(name) & (nbuckets - 1)];
+    while (p && strcmp(p->name, name) != 0)
+        p = p->hash_next;
+    return p;
+}
