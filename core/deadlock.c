@@ -81,8 +81,10 @@ void deadlock_report(void)
     if (!cycles)
         kbuf_printf(b, "no wait-for cycle: the blocked threads wait on "
                     "objects nobody will signal\n");
-    if (b->truncated)
-        plat_print("hopsim: (deadlock report truncated)\n");
-    plat_print(b->buf);
+    if (!k.cfg.quiet) {
+        if (b->truncated)
+            plat_print("hopsim: (deadlock report truncated)\n");
+        plat_print(b->buf);
+    }
     event_record("deadlock", NULL, k.nlive, cycles);
 }

@@ -137,7 +137,8 @@ _Noreturn void kernel_panic(const char *fmt, ...)
                     self->top->below ? " across hops" : "");
         hop_backtrace(self, panic_line, NULL);
     }
-    plat_print(report.buf);
+    if (!self || !k.running || !k.cfg.quiet)
+        plat_print(report.buf);
     if (!self || !k.running) {
         plat_print("hopsim: panic outside a simulated thread: abort\n");
         __builtin_trap();

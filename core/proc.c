@@ -147,7 +147,7 @@ hs_status hs_proc_spawn(const char *name, hs_entry_fn entry, void *arg,
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
-    hs_status st = spawn(self->proc, name, entry, arg, a, pid);
+    hs_status st = spawn(thread_current_proc(self), name, entry, arg, a, pid);
     kernel_leave(self);
     return st;
 }
@@ -219,7 +219,7 @@ static hs_status wait_check(struct thread *self, hs_pid_t pid,
     struct proc *p = proc_lookup(pid);
     if (!p)
         return HS_ESRCH;
-    if (p->parent != self->proc)
+    if (p->parent != thread_current_proc(self))
         return HS_ENOTCHILD;
     if (p->waiter)
         return HS_EJOINED;
@@ -255,7 +255,7 @@ hs_status hs_proc_wait(hs_pid_t pid, hs_time_t timeout, int *status)
 hs_pid_t hs_proc_self(void)
 {
     struct thread *t = k.running ? kernel_current() : NULL;
-    return t ? t->proc->obj.handle : 0;
+    return t ? thread_current_proc(t)->obj.handle : 0;
 }
 
 hs_status hs_proc_name(hs_pid_t pid, char *buf, size_t len)
@@ -298,6 +298,10 @@ hs_status hs_proc_serve(void)
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
+    if (self->top != &self->home) {     /* a visitor cannot serve */
+        kernel_leave(self);
+        return HS_ESTATE;
+    }
     k.nserving++;
     sched_block(self, &serve_wait, self->proc, HS_NEVER);
     /* Only a kill ends this wait, and a killed thread never returns. */

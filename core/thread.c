@@ -162,7 +162,7 @@ hs_status hs_thread_create(hs_entry_fn entry, void *arg,
         return HS_ESTATE;
     struct thread *t = NULL;
     if (st == HS_OK)
-        st = thread_new(self->proc, name, prio, stack, entry, arg, &t);
+        st = thread_new(thread_current_proc(self), name, prio, stack, entry, arg, &t);
     if (st == HS_OK && tid)
         *tid = t->obj.handle;
     kernel_leave(self);
@@ -212,7 +212,7 @@ static hs_status join_check(struct thread *self, hs_tid_t tid,
         return HS_ESRCH;
     if (t == self)
         return HS_EDEADLK;
-    if (t->proc != self->proc)
+    if (t->proc != thread_current_proc(self))
         return HS_EPERM;
     if (t->joiner)
         return HS_EJOINED;
@@ -287,7 +287,7 @@ hs_status hs_thread_set_priority(hs_tid_t tid, int priority)
         st = HS_EINVAL;
     else if (!t)
         st = HS_ESRCH;
-    else if (t->proc != self->proc)
+    else if (t->proc != thread_current_proc(self))
         st = HS_EPERM;
     if (st == HS_OK && t->state == THREAD_RUNNABLE) {
         sched_dequeue(t);

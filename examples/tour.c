@@ -4,6 +4,8 @@
  * Part 1: processes take turns on one simulated CPU.
  * Part 2: threads sleep in virtual time; the clock jumps, wall time does not.
  * Part 3: a parent waits for its child's exit status.
+ * Part 4: a client hops into an echo server and back through a checkpoint.
+ * Part 5: a hop chain three processes deep prints its backtrace across hops.
  * The run ends with hopsim's summary line: seed, event count, event hash.
  * Run it twice, or with HOPSIM_SEED=n, and compare the lines.
  */
@@ -80,6 +82,93 @@ static int parent(void *arg)
     return 0;
 }
 
+/* Part 4: the echo server.  Its handler runs as the client's own thread,
+ * in the server's process, on a stack the server lends. */
+static void echo(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    char line[96], proc[HS_NAME_MAX + 1];
+    hs_proc_name(hs_proc_self(), proc, sizeof proc);
+    snprintf(line, sizeof line, "the client's thread now runs in '%s', "
+             "mr[0]=%" PRIu64, proc, hs_mr(hop, 0));
+    say("echo", line);
+    hs_utcb()->mr[0] = hs_mr(hop, 0) + 1;      /* the reply, in place */
+}
+
+static int echo_server(void *arg)
+{
+    (void)arg;
+    hs_port_t port;
+    hs_port_create_named("echo", &port);
+    hs_port_set_handler(port, echo, NULL);
+    return hs_proc_serve();
+}
+
+static int echo_client(void *arg)
+{
+    (void)arg;
+    hs_port_t port;
+    uint64_t reply = 0;
+    hs_port_lookup("echo", HS_NEVER, &port);
+    char line[80], proc[HS_NAME_MAX + 1];
+    hs_proc_name(hs_proc_self(), proc, sizeof proc);
+    snprintf(line, sizeof line, "hops from '%s' with mr[0]=41", proc);
+    say("client", line);
+    hs_status st = hs_hop_call(port, 41, &reply);
+    snprintf(line, sizeof line, "back home: %s, reply %" PRIu64,
+             hs_strerror(st), reply);
+    say("client", line);
+    return 0;
+}
+
+/* Part 5: client -> front -> back; the innermost handler prints the
+ * backtrace across both hops. */
+static void print_line(void *cookie, const char *text)
+{
+    (void)cookie;
+    printf("    %s\n", text);
+}
+
+static void back_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)hop;
+    (void)cookie;
+    hs_hop_level lv[4];
+    unsigned n = 0;
+    hs_hop_chain(lv, 4, &n);
+    printf("  hop chain:");
+    for (unsigned i = 0; i < n && i < 4; i++)
+        printf(" %s%s", i ? "-> " : "", lv[i].proc_name);
+    printf("\n  backtrace across hops:\n");
+    hs_hop_backtrace(print_line, NULL);
+}
+
+static void front_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    hs_port_t back;
+    hs_port_lookup("back", HS_NEVER, &back);
+    hs_hop_call(back, hs_mr(hop, 0), NULL);
+}
+
+static int chain_server(void *arg)
+{
+    const char *name = arg;
+    hs_port_t port;
+    hs_port_create_named(name, &port);
+    hs_port_set_handler(port, name[0] == 'f' ? front_handler : back_handler,
+                        NULL);
+    return hs_proc_serve();
+}
+
+static int chain_client(void *arg)
+{
+    (void)arg;
+    hs_port_t front;
+    hs_port_lookup("front", HS_NEVER, &front);
+    return hs_hop_call(front, 1, NULL) == HS_OK ? 0 : 1;
+}
+
 static int run_part(const char *title, void (*spawn)(void))
 {
     printf("%s\n", title);
@@ -117,6 +206,19 @@ static void spawn_family(void)
     hs_proc_spawn("parent", parent, NULL, NULL, NULL);
 }
 
+static void spawn_echo(void)
+{
+    hs_proc_spawn("echo-srv", echo_server, NULL, NULL, NULL);
+    hs_proc_spawn("client", echo_client, NULL, NULL, NULL);
+}
+
+static void spawn_chain(void)
+{
+    hs_proc_spawn("front", chain_server, "front", NULL, NULL);
+    hs_proc_spawn("back", chain_server, "back", NULL, NULL);
+    hs_proc_spawn("client", chain_client, NULL, NULL, NULL);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -125,5 +227,8 @@ int main(void)
                        spawn_players);
     bad |= run_part("\n2. threads sleep in virtual time", spawn_nappers);
     bad |= run_part("\n3. a parent waits for its child", spawn_family);
+    bad |= run_part("\n4. a client hops into an echo server and back",
+                    spawn_echo);
+    bad |= run_part("\n5. a backtrace across two hops", spawn_chain);
     return bad;
 }

@@ -127,7 +127,8 @@ hs_status hs_proc_set_stack_alloc(hs_stack_alloc_fn fn, void *cookie);
 
 /* Block the calling thread for as long as its process lives, serving hops.
  * A serving thread does not keep the run alive: when every other thread
- * has ended, the run ends normally.  Returns only with HS_ESTATE. */
+ * has ended, the run ends normally.  Returns only with HS_ESTATE (not in
+ * a simulated thread, or called by a visitor inside a handler). */
 hs_status hs_proc_serve(void);
 
 #endif

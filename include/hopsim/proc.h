@@ -67,7 +67,10 @@ _Noreturn void hs_proc_exit(int status);
  */
 hs_status hs_proc_wait(hs_pid_t pid, hs_time_t timeout, int *status);
 
-/* The calling thread's process; 0 outside a simulated thread. */
+/* The process the calling thread is in: its own, or the one it visits
+ * inside a hop handler.  0 outside a simulated thread.  The calls that act
+ * on "the caller's process" (spawn, wait, exit, thread create and join,
+ * ports) all mean this one. */
 hs_pid_t hs_proc_self(void);
 
 /* Copy the name of process pid into buf (at most len bytes, always NUL

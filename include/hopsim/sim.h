@@ -67,7 +67,9 @@ typedef struct hs_sim_config {
     unsigned hop_stacks;       /* default stacks a process lends to
                                   arriving threads at once */
     const char *log_path;      /* text event log, or NULL for HOPSIM_LOG */
-    int quiet;                 /* nonzero: do not print the summary line */
+    int quiet;                 /* nonzero: print neither the summary line
+                                  nor the deadlock or panic report (they
+                                  stay readable with hs_sim_report()) */
 } hs_sim_config;
 
 #define HS_CPUS_MAX 64
