@@ -1,0 +1,273 @@
+# hopsim - build, test and install.
+#
+#   make                    libraries, examples and tests (= make all)
+#   make run                build and run the tour example
+#   make test               layer and symbol checks, deps self-test, then
+#                           every test program twice: fast switch, then
+#                           HOPSIM_SWITCH=ucontext
+#   make memcheck           every test program and the tour under valgrind
+#   make asan               ASan + UBSan build in build-asan/, tests + tour
+#   make install            PREFIX=/usr/local DESTDIR= : headers, libs, hopsim.pc
+#   make uninstall          remove what install put there
+#   make compile_commands.json   for clangd and clang-tidy
+#   make clean
+#   make CC=clang ...       any of the above with clang
+#   make V=1 ...            show full compiler command lines
+#
+# The first compile in a build directory runs tools/deps.sh, which installs
+# missing packages when run as root (or says what to install otherwise).
+
+# ---- Configuration: override any of these on the command line ----------
+
+VERSION      := 0.1.0
+BUILD        ?= build
+ASAN_BUILD   ?= build-asan
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR      ?=
+
+# `make asan` re-enters this Makefile with ASAN=1: its own build directory
+# (so sanitized and plain objects never mix), -O1 for usable reports.
+ifeq ($(ASAN),1)
+override BUILD := $(ASAN_BUILD)
+OPT          := -O1 -g
+SANITIZE     := -fsanitize=address,undefined -fno-omit-frame-pointer
+SAN_CPPFLAGS := -DHOPSIM_ASAN=1
+# Sanitizer runtimes leave symbols for the executable to provide.
+SO_CHECK     :=
+else
+OPT          ?= -O2 -g
+SANITIZE     :=
+SAN_CPPFLAGS :=
+# A shared library that links must name every library it needs.
+SO_CHECK     := -Wl,--no-undefined
+endif
+
+# CPPFLAGS, CFLAGS, ASFLAGS and LDFLAGS stay free for the user; they come
+# last, so `make CFLAGS=-O0` wins over OPT.
+
+# ---- Flags ---------------------------------------------------------------
+
+# _GNU_SOURCE: sim/ uses ucontext, pthread_setname_np and sigaltstack.
+STD      := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+# -Iinclude for the public headers, -I. so kernel code can say
+# #include "core/sched.h" and #include "sim/platform.h".
+HS_CPPFLAGS := -Iinclude -I. $(SAN_CPPFLAGS) $(CPPFLAGS)
+# -fPIC everywhere: the same objects go into libhopsim.a and libhopsim.so.
+HS_CFLAGS   := $(STD) $(WARN) $(OPT) -fPIC $(SANITIZE) $(CFLAGS)
+# The fast switch is assembly; its stack must not be made executable.
+HS_ASFLAGS  := -g -fPIC -Wa,--noexecstack $(ASFLAGS)
+# Header dependencies, written next to each object as a .d file.
+DEPFLAGS    := -MMD -MP
+HS_LDFLAGS  := $(SANITIZE) $(LDFLAGS)
+SYS_LIBS    := -lunwind -lpthread
+TEST_LIBS   := -lcmocka
+
+# tools/valgrind.supp silences only known false reports from system
+# libraries (libunwind probes memory on purpose); see the file.
+VALGRIND := valgrind --error-exitcode=99 --leak-check=full \
+	--show-leak-kinds=definite,indirect,possible \
+	--errors-for-leak-kinds=definite,indirect,possible \
+	--track-origins=no -q --suppressions=tools/valgrind.supp
+
+# ---- Sources and outputs -------------------------------------------------
+
+# The library is every .c and .S under the platform and kernel folders,
+# however deep; a folder may be empty or missing.
+LIB_DIRS  := sim core ports mem notify
+LIB_SRCS  := $(sort $(shell find $(LIB_DIRS) -type f \( -name '*.c' -o -name '*.S' \) 2>/dev/null))
+# One program per examples/*.c and per tests/test_*.c.  Any other tests/*.c
+# is shared test support, linked into every test program.
+EXAMPLE_SRCS      := $(sort $(wildcard examples/*.c))
+TEST_SRCS         := $(sort $(wildcard tests/test_*.c))
+TEST_SUPPORT_SRCS := $(filter-out $(TEST_SRCS),$(sort $(wildcard tests/*.c)))
+PUBLIC_HEADERS    := $(sort $(wildcard include/hopsim/*.h))
+
+# Objects keep their source's suffix (core/x.c -> core/x.c.o), so x.c and
+# x.S in one folder cannot collide.
+obj_of = $(patsubst %,$(BUILD)/obj/%.o,$(1))
+LIB_OBJS          := $(call obj_of,$(LIB_SRCS))
+EXAMPLE_OBJS      := $(call obj_of,$(EXAMPLE_SRCS))
+TEST_OBJS         := $(call obj_of,$(TEST_SRCS))
+TEST_SUPPORT_OBJS := $(call obj_of,$(TEST_SUPPORT_SRCS))
+ALL_OBJS          := $(LIB_OBJS) $(EXAMPLE_OBJS) $(TEST_OBJS) $(TEST_SUPPORT_OBJS)
+
+LIB_A         := $(BUILD)/libhopsim.a
+LIB_SO        := $(BUILD)/libhopsim.so
+EXAMPLE_PROGS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
+TEST_PROGS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TOUR          := $(BUILD)/examples/tour
+
+# Written by tools/deps.sh once every package is present; each compile
+# waits for it, so a fresh machine's first `make` installs what it needs.
+DEPS_STAMP  := $(BUILD)/.deps-ok
+# Holds the compiler and flags of the last build; rewritten only when they
+# change, which rebuilds everything (`make` then `make CC=clang` must not
+# mix objects from two compilers).
+FLAGS_STAMP := $(BUILD)/.flags
+
+# The exact compile commands, shared by the rules and compile_commands.json.
+compile_c = $(CC) $(HS_CPPFLAGS) $(HS_CFLAGS) $(DEPFLAGS) -c -o $(call obj_of,$(1)) $(1)
+compile_S = $(CC) $(HS_CPPFLAGS) $(HS_ASFLAGS) $(DEPFLAGS) -c -o $(call obj_of,$(1)) $(1)
+BUILD_FLAGS := $(CC) | $(HS_CPPFLAGS) | $(HS_CFLAGS) | $(HS_ASFLAGS) | $(HS_LDFLAGS) | $(SO_CHECK)
+
+# Short progress lines by default; V=1 shows every command.
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+# No built-in rules: every rule this build uses is below.
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+# A failed recipe must not leave a half-written target behind.
+.DELETE_ON_ERROR:
+
+.PHONY: all libs examples tests run check-layers check-symbols test memcheck \
+	asan asan-check install uninstall clean compile_commands.json FORCE
+
+# ---- Main targets --------------------------------------------------------
+
+all: libs examples tests
+
+libs: $(LIB_A) $(LIB_SO)
+examples: $(EXAMPLE_PROGS)
+tests: $(TEST_PROGS)
+
+run: $(TOUR)
+	$(TOUR)
+
+# The kernel folders must not include host headers; the self-test first
+# proves the check can fail.
+check-layers:
+	@bash tools/check-layers.sh --self-test
+	@bash tools/check-layers.sh
+
+# libhopsim.a is linked statically, so a global name it shares with libc
+# (say, sched_yield) would replace libc's for the whole program.
+check-symbols: $(LIB_A)
+	@CC='$(CC)' bash tools/check-symbols.sh --self-test
+	@CC='$(CC)' bash tools/check-symbols.sh $(LIB_A)
+
+# tools/test-deps.sh skips itself, saying so, when not run as root.
+test: check-layers check-symbols all
+	@CC='$(CC)' bash tools/test-deps.sh
+	@bash tools/run-tests.sh --ucontext $(TEST_PROGS)
+
+# Fast switch only; the tour runs under valgrind too.
+memcheck: all
+	@HOPSIM_UNDER_VALGRIND=1 bash tools/run-tests.sh --also $(TOUR) \
+		$(TEST_PROGS) -- $(VALGRIND)
+
+# Re-enter make with ASAN=1 (see the top: build dir and flags), build, and
+# run the tests once plus the tour.  User settings in ASAN_OPTIONS and
+# UBSAN_OPTIONS come last, so they win.
+asan:
+	@$(MAKE) --no-print-directory ASAN=1 asan-check
+
+asan-check: all
+	@ASAN_OPTIONS="detect_leaks=1:abort_on_error=0$${ASAN_OPTIONS:+:$$ASAN_OPTIONS}" \
+	 UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1$${UBSAN_OPTIONS:+:$$UBSAN_OPTIONS}" \
+	 bash tools/run-tests.sh --also $(TOUR) $(TEST_PROGS)
+
+# ---- Compiling -----------------------------------------------------------
+
+$(BUILD)/obj/%.c.o: %.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(call compile_c,$<)
+
+$(BUILD)/obj/%.S.o: %.S $(FLAGS_STAMP) | $(DEPS_STAMP)
+	$(call say,AS,$<)
+	@mkdir -p $(@D)
+	$(Q)$(call compile_S,$<)
+
+# ---- Linking -------------------------------------------------------------
+
+$(LIB_A): $(LIB_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libhopsim.so $(SO_CHECK) $(HS_LDFLAGS) \
+		-o $@ $^ $(SYS_LIBS)
+
+# Examples link libhopsim.a in, so they run from the build tree as they are.
+$(EXAMPLE_PROGS): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.c.o $(LIB_A)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HS_LDFLAGS) -o $@ $< $(LIB_A) $(SYS_LIBS)
+
+# Tests link the static library too: they may call internal functions.
+$(TEST_PROGS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.c.o $(TEST_SUPPORT_OBJS) $(LIB_A)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HS_LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(LIB_A) $(TEST_LIBS) $(SYS_LIBS)
+
+# ---- Stamps --------------------------------------------------------------
+
+$(DEPS_STAMP): tools/deps.sh
+	@CC='$(CC)' bash tools/deps.sh $@
+
+# FORCE runs this every time, but the file only changes with the flags.
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(BUILD_FLAGS)' ]; then \
+		printf '%s\n' '$(BUILD_FLAGS)' >$@; fi
+
+# ---- Install -------------------------------------------------------------
+
+# In hopsim.pc, libdir and includedir are written relative to ${prefix}
+# when they lie under it, as pkg-config users expect.
+pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+install: libs
+	install -d '$(DESTDIR)$(INCLUDEDIR)/hopsim' '$(DESTDIR)$(LIBDIR)' \
+		'$(DESTDIR)$(PKGCONFIGDIR)'
+	install -m 644 include/hopsim.h '$(DESTDIR)$(INCLUDEDIR)/'
+	install -m 644 $(PUBLIC_HEADERS) '$(DESTDIR)$(INCLUDEDIR)/hopsim/'
+	install -m 644 $(LIB_A) '$(DESTDIR)$(LIBDIR)/'
+	install -m 755 $(LIB_SO) '$(DESTDIR)$(LIBDIR)/'
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(call pc_path,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(call pc_path,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(VERSION)|' \
+	    tools/hopsim.pc.in >'$(DESTDIR)$(PKGCONFIGDIR)/hopsim.pc'
+
+uninstall:
+	rm -f '$(DESTDIR)$(INCLUDEDIR)/hopsim.h' \
+	      $(patsubst include/%,'$(DESTDIR)$(INCLUDEDIR)/%',$(PUBLIC_HEADERS)) \
+	      '$(DESTDIR)$(LIBDIR)/libhopsim.a' '$(DESTDIR)$(LIBDIR)/libhopsim.so' \
+	      '$(DESTDIR)$(PKGCONFIGDIR)/hopsim.pc'
+	-rmdir '$(DESTDIR)$(INCLUDEDIR)/hopsim'
+
+# ---- Tooling -------------------------------------------------------------
+
+# One entry per source with the very command the rules run; awk escapes
+# the strings for JSON.  Needs no tool beyond make, sh and awk.
+compile_commands.json: FORCE
+	@{ $(foreach s,$(LIB_SRCS) $(EXAMPLE_SRCS) $(TEST_SRCS) $(TEST_SUPPORT_SRCS),\
+	   printf '%s\t%s\t%s\n' '$(s)' '$(call obj_of,$(s))' \
+	     '$(if $(filter %.S,$(s)),$(call compile_S,$(s)),$(call compile_c,$(s)))';) } | \
+	 awk -F '\t' -v dir='$(CURDIR)' ' \
+	   function j(s) { gsub(/\\/, "&&", s); gsub(/"/, "\\\"", s); return "\"" s "\"" } \
+	   BEGIN { printf "[" } \
+	   { printf "%s\n  {\"directory\": %s, \"file\": %s, \"output\": %s, \"command\": %s}", \
+	       (NR > 1 ? "," : ""), j(dir), j($$1), j($$2), j($$3) } \
+	   END { print "\n]" }' >$@
+	@echo "wrote $@"
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) compile_commands.json
+
+FORCE:
+
+# Header dependencies from earlier compiles (none on a clean tree).
+-include $(ALL_OBJS:.o=.d)

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# tools/check-layers.sh - the kernel folders must not include host headers.
+#
+# usage: tools/check-layers.sh [ROOT]      check the tree at ROOT (default .)
+#        tools/check-layers.sh --self-test  prove the check can fail
+#
+# core/ ports/ mem/ notify/ are the kernel: only sim/ may know it runs on
+# Linux (DESIGN.md, "Layers and folders").  A kernel file fails the check if
+# it includes one of the host headers below, directly or through a quoted
+# include of a file outside the kernel (say, a sim/ header that includes
+# <ucontext.h>).  Every offence is printed as FILE:LINE: and the script
+# exits 1.
+set -euo pipefail
+
+kernel_dirs=(core ports mem notify)
+# Extended regex matched against the name inside <...> or "...".
+forbidden='pthread\.h|ucontext\.h|libunwind[^/]*\.h|valgrind/.*|signal\.h|sys/.*|stdio\.h|stdlib\.h'
+
+self_test() {
+    local tmp out rc=0
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' RETURN
+    mkdir -p "$tmp/core" "$tmp/mem" "$tmp/sim" "$tmp/include/hopsim"
+    printf '#include <stdint.h>\n#include "sim/platform.h"\n' >"$tmp/core/ok.c"
+    printf '#include <stddef.h>\n' >"$tmp/sim/platform.h"
+    printf '#include <ucontext.h>\n' >"$tmp/sim/internal.h"
+    printf '#include <pthread.h>\n#include <stdio.h>\n' >"$tmp/sim/host.c"
+    # A clean tree passes (sim/ may include anything).
+    "$0" "$tmp" >"$tmp/out" 2>&1 ||
+        { cat "$tmp/out"; echo "check-layers self-test: FAIL: clean tree rejected" >&2; return 1; }
+    # Direct and indirect offences are named with file and line.
+    printf '/* x */\n#  include <sys/mman.h>\n' >"$tmp/mem/bad.c"
+    printf '#include <stdint.h>\n#include "sim/internal.h"\n' >"$tmp/core/leak.h"
+    "$0" "$tmp" >"$tmp/out" 2>&1 || rc=$?
+    out=$(cat "$tmp/out")
+    if [ "$rc" -ne 1 ] ||
+        ! grep -q '^mem/bad.c:2: .*<sys/mman.h>' <<<"$out" ||
+        ! grep -q '^core/leak.h:2: .*<ucontext.h>' <<<"$out" ||
+        grep -q 'core/ok.c' <<<"$out"; then
+        printf '%s\n' "$out"
+        echo "check-layers self-test: FAIL: offending tree not reported as expected (exit $rc)" >&2
+        return 1
+    fi
+    echo "check-layers self-test: ok (a tree with offending includes fails, naming file and line)"
+}
+
+if [ "${1:-}" = --self-test ]; then
+    self_test
+    exit
+fi
+
+root=${1:-.}
+cd "$root"
+
+# Resolve a quoted include the way the build does: the including file's own
+# folder first, then -Iinclude, then -I. (the repo root).
+resolve() {
+    local from=$1 name=$2 d
+    for d in "$(dirname -- "$from")" include .; do
+        if [ -f "$d/$name" ]; then
+            realpath -m --relative-to=. -- "$d/$name"
+            return 0
+        fi
+    done
+    return 1
+}
+
+is_kernel_file() {
+    local d
+    for d in "${kernel_dirs[@]}"; do
+        case $1 in "$d"/*) return 0 ;; esac
+    done
+    return 1
+}
+
+# Print "LINE<TAB>DELIM<TAB>NAME" for each #include in a file.
+includes_of() {
+    awk '
+        match($0, /^[ \t]*#[ \t]*include[ \t]*[<"][^>"]+[>"]/) {
+            s = substr($0, RSTART, RLENGTH)
+            sub(/^[ \t]*#[ \t]*include[ \t]*/, "", s)
+            print FNR "\t" substr(s, 1, 1) "\t" substr(s, 2, length(s) - 2)
+        }' "$1"
+}
+
+# First forbidden include reachable from a non-kernel header through quoted
+# includes, as "<name> (file:line)"; nothing if there is none.
+leak_through() {
+    local file=$1 line delim name next found
+    case " $seen " in *" $file "*) return 0 ;; esac
+    seen="$seen $file"
+    while IFS=$'\t' read -r line delim name; do
+        if [ "$delim" = '<' ] && [[ $name =~ ^($forbidden)$ ]]; then
+            echo "<$name> ($file:$line)"
+            return 0
+        fi
+        if [ "$delim" = '"' ] && next=$(resolve "$file" "$name") &&
+            ! is_kernel_file "$next"; then
+            found=$(leak_through "$next")
+            if [ -n "$found" ]; then
+                echo "$found"
+                return 0
+            fi
+        fi
+    done < <(includes_of "$file")
+}
+
+bad=0
+files=()
+for d in "${kernel_dirs[@]}"; do
+    [ -d "$d" ] || continue
+    while IFS= read -r -d '' f; do
+        files+=("${f#./}")
+    done < <(find "$d" -type f \( -name '*.[chSs]' -o -name '*.inc' \) -print0 | sort -z)
+done
+
+for f in "${files[@]}"; do
+    while IFS=$'\t' read -r line delim name; do
+        if [[ $name =~ ^($forbidden)$ ]]; then
+            close='"'
+            [ "$delim" = '<' ] && close='>'
+            echo "$f:$line: includes host header $delim$name$close"
+            bad=1
+        elif [ "$delim" = '"' ] && next=$(resolve "$f" "$name") &&
+            ! is_kernel_file "$next"; then
+            seen=""
+            leak=$(leak_through "$next")
+            if [ -n "$leak" ]; then
+                echo "$f:$line: includes \"$name\", which pulls in host header $leak"
+                bad=1
+            fi
+        fi
+    done < <(includes_of "$f")
+done
+
+if [ "$bad" -ne 0 ]; then
+    echo "check-layers: FAIL: core/ ports/ mem/ notify/ must not use host headers;" \
+         "put host code behind sim/platform.h" >&2
+    exit 1
+fi
+echo "check-layers: ok (${#files[@]} kernel files, no host headers)"
