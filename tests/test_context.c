@@ -1,0 +1,381 @@
+/*
+ * tests/test_context.c - the platform's contexts and stacks, seen through
+ * the public API: both switch implementations give the same run, thread
+ * stacks are usable and ABI-aligned, per-thread FP control state survives
+ * switches, and a stack overflow hits the guard page and ends the run with
+ * a panic that names the thread.
+ */
+#include "testutil.h"
+
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+static void *id_arg(int id)
+{
+    return (void *)(intptr_t)id;
+}
+
+static int arg_id(void *arg)
+{
+    return (int)(intptr_t)arg;
+}
+
+static const hs_switch_kind kinds[2] = { HS_SWITCH_FAST, HS_SWITCH_UCONTEXT };
+
+/* ---- the same run with both switches */
+
+static struct tu_log *mix_log;
+static const int mix_prio[6] = { 16, 16, 18, 16, 14, 16 };
+
+static int mixed_worker(void *arg)
+{
+    int id = arg_id(arg);
+    for (int round = 0; round < 5; round++) {
+        tu_log_add(mix_log, id * 10 + round);
+        if ((round + id) % 2)
+            EXPECT_ST(hs_thread_yield(), HS_OK);
+        else
+            EXPECT_ST(hs_thread_sleep((hs_time_t)(id + 1) * HS_USEC), HS_OK);
+    }
+    return id;
+}
+
+static int mixed_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t t[6] = { 0 };
+    for (int i = 0; i < 6; i++) {
+        hs_thread_attr a = { .priority = mix_prio[i] };
+        EXPECT_ST(hs_thread_create(mixed_worker, id_arg(i), &a, &t[i]),
+                  HS_OK);
+    }
+    for (int i = 5; i >= 0; i--) {
+        int v = -1;
+        EXPECT_ST(hs_thread_join(t[i], HS_NEVER, &v), HS_OK);
+        tu_log_add(mix_log, 100 + v);
+    }
+    return 0;
+}
+
+static hs_sim_summary run_mixed(hs_switch_kind kind, uint64_t seed,
+                                struct tu_log *log)
+{
+    tu_log_reset(log);
+    mix_log = log;
+    hs_sim_config cfg = tu_config();
+    cfg.switch_kind = kind;
+    cfg.seed = seed;
+    assert_int_equal(tu_run(&cfg, "mixed", mixed_main, NULL, NULL), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(tu_log_len(log), 6 * 5 + 6);
+    return tu_summary();
+}
+
+static struct tu_log fast_log, ucontext_log;
+
+static void test_fast_and_ucontext_switches_give_identical_runs(void **state)
+{
+    (void)state;
+    const uint64_t seeds[3] = { HS_SEED_NONE, 3, 1234567 };
+    for (int s = 0; s < 3; s++) {
+        hs_sim_summary f = run_mixed(HS_SWITCH_FAST, seeds[s], &fast_log);
+        hs_sim_summary u = run_mixed(HS_SWITCH_UCONTEXT, seeds[s],
+                                     &ucontext_log);
+        assert_true(tu_log_equal(&fast_log, &ucontext_log));
+        assert_true(f.hash == u.hash);
+        assert_true(f.events == u.events);
+        assert_true(f.switches == u.switches);
+        assert_true(f.vtime == u.vtime);
+        /* Running costs no virtual time: the run lasts as long as the
+         * longest sum of one thread's sleeps (thread 4: 3 x 5 us). */
+        assert_true(f.vtime == 15 * HS_USEC);
+    }
+}
+
+/* ---- stacks are aligned and usable */
+
+static int aligned[4];
+static char printed[2][64];
+static int depth_sum[2];
+
+/* The frame address of a function entered by a call is 16-byte aligned
+ * when the stack was aligned per the ABI at the call. */
+static __attribute__((noinline)) int frame_is_aligned(void)
+{
+    char *volatile frame = __builtin_frame_address(0);
+    return ((uintptr_t)frame % 16) == 0;
+}
+
+static __attribute__((noinline)) int use_stack(int depth,
+                                               volatile char *parent)
+{
+    volatile char buf[1024];
+    buf[0] = (char)(parent[0] + 1);
+    buf[sizeof buf - 1] = (char)depth;
+    if (depth == 0)
+        return buf[0];
+    return use_stack(depth - 1, buf) + buf[sizeof buf - 1] - depth;
+}
+
+static int check_stack(void *arg)
+{
+    int k = arg_id(arg);
+    volatile char seed = 0;
+    aligned[k] = frame_is_aligned();
+    EXPECT_ST(hs_thread_yield(), HS_OK);
+    aligned[k + 2] = frame_is_aligned();
+    volatile double x = 1.5 + k;
+    snprintf(printed[k], sizeof printed[k], "%.3f %g", x, x * 2);
+    /* 8 KiB of a 16 KiB stack. */
+    depth_sum[k] = use_stack(7, &seed);
+    return 0;
+}
+
+static int stack_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t t[2] = { 0 };
+    hs_thread_attr a = { .stack_size = HS_STACK_MIN };
+    for (int k = 0; k < 2; k++)
+        EXPECT_ST(hs_thread_create(check_stack, id_arg(k), &a, &t[k]),
+                  HS_OK);
+    for (int k = 0; k < 2; k++)
+        EXPECT_ST(hs_thread_join(t[k], HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_thread_stacks_are_aligned_and_usable_with_both_switches(
+    void **state)
+{
+    (void)state;
+    for (int s = 0; s < 2; s++) {
+        memset(aligned, 0, sizeof aligned);
+        memset(printed, 0, sizeof printed);
+        depth_sum[0] = depth_sum[1] = -1;
+        hs_sim_config cfg = tu_config();
+        cfg.switch_kind = kinds[s];
+        assert_int_equal(tu_run(&cfg, "stacks", stack_main, NULL, NULL),
+                         HS_OK);
+        assert_no_bad_status();
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(aligned[i], 1);
+        assert_string_equal(printed[0], "1.500 3");
+        assert_string_equal(printed[1], "2.500 5");
+        assert_int_equal(depth_sum[0], 8);
+        assert_int_equal(depth_sum[1], 8);
+    }
+}
+
+/* ---- FP control state is per thread */
+
+#define RC_MASK 0x6000u     /* MXCSR rounding control */
+#define RC_UP   0x4000u
+
+#if defined(__x86_64__)
+static const int have_mxcsr = 1;
+
+static unsigned read_rc(void)
+{
+    return _mm_getcsr() & RC_MASK;
+}
+
+static void set_rc(unsigned rc)
+{
+    _mm_setcsr((_mm_getcsr() & ~RC_MASK) | rc);
+}
+#else
+static const int have_mxcsr = 0;
+
+static unsigned read_rc(void)
+{
+    return 0;
+}
+
+static void set_rc(unsigned rc)
+{
+    (void)rc;
+}
+#endif
+
+static unsigned rc_seen[3];
+
+static int round_up_then_yield(void *arg)
+{
+    (void)arg;
+    unsigned saved = read_rc();
+    set_rc(RC_UP);
+    EXPECT_ST(hs_thread_yield(), HS_OK);
+    rc_seen[0] = read_rc();
+    set_rc(saved);
+    return 0;
+}
+
+static int look_at_rounding(void *arg)
+{
+    (void)arg;
+    rc_seen[1] = read_rc();
+    EXPECT_ST(hs_thread_yield(), HS_OK);
+    rc_seen[2] = read_rc();
+    return 0;
+}
+
+static int rounding_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t a = 0, b = 0;
+    EXPECT_ST(hs_thread_create(round_up_then_yield, NULL, NULL, &a), HS_OK);
+    EXPECT_ST(hs_thread_create(look_at_rounding, NULL, NULL, &b), HS_OK);
+    EXPECT_ST(hs_thread_join(a, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_thread_join(b, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_fp_rounding_mode_stays_with_its_thread_with_both_switches(
+    void **state)
+{
+    (void)state;
+    if (!have_mxcsr)
+        skip();
+    unsigned before = read_rc();
+    for (int s = 0; s < 2; s++) {
+        rc_seen[0] = rc_seen[1] = rc_seen[2] = 0xffff;
+        hs_sim_config cfg = tu_config();
+        cfg.switch_kind = kinds[s];
+        assert_int_equal(tu_run(&cfg, "fpenv", rounding_main, NULL, NULL),
+                         HS_OK);
+        assert_no_bad_status();
+        assert_int_equal(rc_seen[0], RC_UP);     /* kept across its yield */
+        assert_int_equal(rc_seen[1], 0);         /* not inherited */
+        assert_int_equal(rc_seen[2], 0);
+        assert_int_equal(read_rc(), before);     /* the test's own thread */
+    }
+}
+
+/* ---- stack overflow */
+
+static int dive_returned;
+
+static __attribute__((noinline)) int dive(int depth, volatile char *parent)
+{
+    volatile char buf[1024];
+    buf[0] = (char)(parent[0] + 1);
+    buf[sizeof buf - 1] = (char)depth;
+    if (depth == 0)
+        return buf[0];
+    return dive(depth - 1, buf) + buf[sizeof buf - 1];
+}
+
+static int diver(void *arg)
+{
+    (void)arg;
+    volatile char seed = 0;
+    int r = dive(10000, &seed);
+    dive_returned = 1 + (r & 1);            /* must never run */
+    return r;
+}
+
+static int overflow_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t t = 0;
+    hs_thread_attr a = { .name = "deep-diver", .stack_size = HS_STACK_MIN };
+    EXPECT_ST(hs_thread_create(diver, NULL, &a, &t), HS_OK);
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void run_overflow(hs_switch_kind kind)
+{
+    dive_returned = 0;
+    hs_sim_config cfg = tu_config();
+    cfg.switch_kind = kind;
+    assert_int_equal(tu_run(&cfg, "overflow", overflow_main, NULL, NULL),
+                     HS_EPANIC);
+    assert_int_equal(dive_returned, 0);
+    assert_int_equal(tu_summary().status, HS_EPANIC);
+    assert_report_has("stack overflow");
+    assert_report_has("deep-diver");
+}
+
+/*
+ * The overflow tests are skipped under Valgrind (HOPSIM_UNDER_VALGRIND set
+ * by `make memcheck`): Valgrind delivers the guard-page fault on its own
+ * terms (it reports the overflow itself and may kill the process) instead
+ * of running hopsim's SIGSEGV handler on the signal stack.
+ */
+static void test_stack_overflow_hits_guard_page_and_panics_fast_switch(
+    void **state)
+{
+    (void)state;
+    if (!tu_guard_faults_testable())
+        skip();
+    run_overflow(HS_SWITCH_FAST);
+}
+
+static void test_stack_overflow_hits_guard_page_and_panics_ucontext_switch(
+    void **state)
+{
+    (void)state;
+    if (!tu_guard_faults_testable())
+        skip();
+    run_overflow(HS_SWITCH_UCONTEXT);
+}
+
+static int after_value[3];
+
+static int after_worker(void *arg)
+{
+    EXPECT_ST(hs_thread_sleep(HS_USEC), HS_OK);
+    return arg_id(arg);
+}
+
+static int after_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t t[3] = { 0 };
+    for (int i = 0; i < 3; i++)
+        EXPECT_ST(hs_thread_create(after_worker, id_arg(i + 20), NULL,
+                                   &t[i]), HS_OK);
+    for (int i = 0; i < 3; i++)
+        EXPECT_ST(hs_thread_join(t[i], HS_NEVER, &after_value[i]), HS_OK);
+    return 0;
+}
+
+static void test_run_after_stack_overflow_works_normally(void **state)
+{
+    (void)state;
+    if (!tu_guard_faults_testable())
+        skip();
+    for (int s = 0; s < 2; s++) {
+        run_overflow(kinds[s]);
+        for (int i = 0; i < 3; i++)
+            after_value[i] = -1;
+        hs_sim_config cfg = tu_config();
+        cfg.switch_kind = kinds[s];
+        assert_int_equal(tu_run(&cfg, "after", after_main, NULL, NULL),
+                         HS_OK);
+        assert_no_bad_status();
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(after_value[i], i + 20);
+        assert_string_equal(hs_sim_report(), "");
+        assert_int_equal(tu_summary().threads_created, 4);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fast_and_ucontext_switches_give_identical_runs),
+        cmocka_unit_test(
+            test_thread_stacks_are_aligned_and_usable_with_both_switches),
+        cmocka_unit_test(
+            test_fp_rounding_mode_stays_with_its_thread_with_both_switches),
+        cmocka_unit_test(
+            test_stack_overflow_hits_guard_page_and_panics_fast_switch),
+        cmocka_unit_test(
+            test_stack_overflow_hits_guard_page_and_panics_ucontext_switch),
+        cmocka_unit_test(test_run_after_stack_overflow_works_normally),
+    };
+    return cmocka_run_group_tests_name("context", tests, NULL, NULL);
+}

@@ -1,0 +1,218 @@
+/*
+ * tests/testutil.h - what every hopsim test program shares.
+ *
+ * CMocka asserts may only run on the test's own thread (a failed assert
+ * inside a simulated thread would longjmp across stacks).  Simulated threads
+ * therefore check the statuses they receive with EXPECT_ST(), which records
+ * the first mismatch; the test asserts with assert_no_bad_status() after
+ * hs_sim_run() has returned.  Recording is atomic so that it also works with
+ * several simulated CPUs.
+ */
+#ifndef HOPSIM_TESTUTIL_H
+#define HOPSIM_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hopsim.h"
+
+/* ---- statuses seen inside simulated threads */
+
+static struct {
+    atomic_uint bad;        /* mismatches seen */
+    atomic_uint checked;    /* statuses checked */
+    int line;               /* of the first mismatch */
+    hs_status got, want;
+} tu_st;
+
+static inline void tu_status_reset(void)
+{
+    atomic_store(&tu_st.bad, 0);
+    atomic_store(&tu_st.checked, 0);
+    tu_st.line = 0;
+    tu_st.got = tu_st.want = HS_OK;
+}
+
+/* Record status got; a mismatch with want is remembered for the test. */
+static inline hs_status tu_expect(hs_status got, hs_status want, int line)
+{
+    atomic_fetch_add(&tu_st.checked, 1);
+    if (got != want && atomic_fetch_add(&tu_st.bad, 1) == 0) {
+        tu_st.line = line;
+        tu_st.got = got;
+        tu_st.want = want;
+    }
+    return got;
+}
+
+/* In a simulated thread: check that call returns want. */
+#define EXPECT_ST(call, want) tu_expect((call), (want), __LINE__)
+
+/* On the test's thread, after the run: every EXPECT_ST matched. */
+#define assert_no_bad_status() tu_assert_statuses(__FILE__, __LINE__)
+
+static inline void tu_assert_statuses(const char *file, int line)
+{
+    unsigned bad = atomic_load(&tu_st.bad);
+    if (bad) {
+        print_error("%s:%d: %u unexpected status(es) in simulated threads; "
+                    "first at line %d: got %s, want %s\n", file, line, bad,
+                    tu_st.line, hs_strerror(tu_st.got),
+                    hs_strerror(tu_st.want));
+        fail();
+    }
+}
+
+/* ---- configuring and running */
+
+/* The configuration every test starts from: deterministic whatever
+ * HOPSIM_SEED / HOPSIM_SWITCH / HOPSIM_LOG say, and quiet. */
+static inline hs_sim_config tu_config(void)
+{
+    hs_sim_config cfg = HS_SIM_DEFAULTS;
+    cfg.seed = HS_SEED_NONE;
+    cfg.quiet = 1;
+    return cfg;
+}
+
+/* Start a simulation with cfg, spawn one root process running entry(arg)
+ * with attr (may be NULL), run it and return what hs_sim_run() returned.
+ * Resets the status record first. */
+static inline hs_status tu_run(const hs_sim_config *cfg, const char *name,
+                               hs_entry_fn entry, void *arg,
+                               const hs_proc_attr *attr)
+{
+    tu_status_reset();
+    assert_int_equal(hs_sim_start(cfg), HS_OK);
+    assert_int_equal(hs_proc_spawn(name, entry, arg, attr, NULL), HS_OK);
+    return hs_sim_run();
+}
+
+/* tu_run() with the default test configuration. */
+static inline hs_status tu_run_default(const char *name, hs_entry_fn entry,
+                                       void *arg)
+{
+    hs_sim_config cfg = tu_config();
+    return tu_run(&cfg, name, entry, arg, NULL);
+}
+
+/* The summary of the last run (asserts it is available). */
+static inline hs_sim_summary tu_summary(void)
+{
+    hs_sim_summary s;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(hs_sim_summary_get(&s), HS_OK);
+    return s;
+}
+
+/* ---- an append-only log of small integers */
+
+#define TU_LOG_MAX 4096
+
+struct tu_log {
+    atomic_uint n;
+    int v[TU_LOG_MAX];
+};
+
+static inline void tu_log_reset(struct tu_log *l)
+{
+    atomic_store(&l->n, 0);
+    memset(l->v, 0, sizeof l->v);
+}
+
+static inline void tu_log_add(struct tu_log *l, int x)
+{
+    unsigned i = atomic_fetch_add(&l->n, 1);
+    if (i < TU_LOG_MAX)
+        l->v[i] = x;
+}
+
+static inline unsigned tu_log_len(const struct tu_log *l)
+{
+    unsigned n = atomic_load(&l->n);
+    return n < TU_LOG_MAX ? n : TU_LOG_MAX;
+}
+
+static inline int tu_log_equal(const struct tu_log *a,
+                               const struct tu_log *b)
+{
+    return atomic_load(&a->n) == atomic_load(&b->n) &&
+           memcmp(a->v, b->v, tu_log_len(a) * sizeof a->v[0]) == 0;
+}
+
+/* Assert that log l holds exactly want[0..n-1]. */
+#define assert_log(l, want, n) \
+    tu_assert_log((l), (want), (n), __FILE__, __LINE__)
+
+static inline void tu_assert_log(const struct tu_log *l, const int *want,
+                                 unsigned n, const char *file, int line)
+{
+    unsigned got = atomic_load(&l->n);
+    int same = got == n;
+    for (unsigned i = 0; same && i < n; i++)
+        same = l->v[i] == want[i];
+    if (same)
+        return;
+    print_error("%s:%d: log mismatch\n  want (%u):", file, line, n);
+    for (unsigned i = 0; i < n; i++)
+        print_error(" %d", want[i]);
+    print_error("\n  got  (%u):", got);
+    for (unsigned i = 0; i < tu_log_len(l); i++)
+        print_error(" %d", l->v[i]);
+    print_error("\n");
+    fail();
+}
+
+/* ---- the report */
+
+/* Assert that the last run's report contains needle. */
+#define assert_report_has(needle) \
+    tu_assert_report_has((needle), __FILE__, __LINE__)
+
+static inline void tu_assert_report_has(const char *needle,
+                                        const char *file, int line)
+{
+    const char *r = hs_sim_report();
+    if (r && strstr(r, needle))
+        return;
+    print_error("%s:%d: report lacks \"%s\"; report:\n%s\n", file, line,
+                needle, r ? r : "(NULL)");
+    fail();
+}
+
+/* Nonzero when the tests run under Valgrind (set by `make memcheck`). */
+static inline int tu_under_valgrind(void)
+{
+    const char *v = getenv("HOPSIM_UNDER_VALGRIND");
+    return v && *v;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TU_ASAN 1
+#endif
+#endif
+#ifndef TU_ASAN
+#define TU_ASAN 0
+#endif
+
+/* Whether a simulated stack overflow can be provoked here.  Not under
+ * Valgrind, which handles the guard-page fault itself, nor under ASan,
+ * whose runtime does not survive a SIGSEGV handler that leaves by a
+ * context switch (its leak check at exit then hangs on a lock). */
+static inline int tu_guard_faults_testable(void)
+{
+    return !tu_under_valgrind() && !TU_ASAN;
+}
+
+#endif
