@@ -458,6 +458,7 @@ hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid)
         h->handler = p->handler;
         h->cookie = p->cookie;
         h->stack_counted = 1;
+        t->detached = 1;
         p->owner->hop_stacks_used++;
         memcpy(t->utcb.mr, self->utcb.mr, sizeof t->utcb.mr);
         t->utcb.tag = self->utcb.tag;

@@ -54,11 +54,11 @@ static void proc_end(struct proc *p)
         proc_reap(p);
 }
 
-void proc_thread_ended(struct proc *p, struct thread *t)
+void proc_thread_ended(struct proc *p, int is_main, int value)
 {
     p->nlive--;
-    if (t->is_main && !p->exit_set)
-        p->exit_status = t->exit_value;
+    if (is_main && !p->exit_set)
+        p->exit_status = value;
     if (p->nlive == 0)
         proc_end(p);
 }
@@ -164,14 +164,20 @@ _Noreturn void hs_proc_exit(int status)
     struct proc *p = thread_current_proc(self);
     p->exit_status = status;
     p->exit_set = 1;
+    /* Hold p while its threads die, so that it is not reaped under the
+     * loop when the caller is a visitor. */
+    p->nlive++;
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &p->threads) {
         struct thread *t = container_of(l, struct thread, proc_link);
         if (t != self)
             thread_kill(t, status);
     }
+    p->nlive--;
     if (self->proc == p)
         thread_exit(self, status);
+    if (p->nlive == 0)
+        proc_end(p);
     hop_unwind_self(self);
     /* Threads of p still running on other CPUs end it when they stop. */
     kernel_leave(self);

@@ -46,8 +46,9 @@ struct proc {
     struct thread *waiter;          /* thread in hs_proc_wait() on it */
 };
 
-/* A thread of p has ended; the process ends with its last one. */
-void proc_thread_ended(struct proc *p, struct thread *t);
+/* A thread of p has ended (is_main: its first one, with exit value
+ * value); the process ends with its last one. */
+void proc_thread_ended(struct proc *p, int is_main, int value);
 
 /* The process of handle h, or NULL. */
 struct proc *proc_lookup(hs_pid_t h);

@@ -210,7 +210,7 @@ void sched_unblock_silently(struct thread *t)
     t->wait_obj = NULL;
 }
 
-void sched_yield(struct thread *self)
+void sched_yield_cpu(struct thread *self)
 {
     event_record("yield", self, 0, 0);
     sched_enqueue(self, 0);

@@ -43,7 +43,7 @@ void sched_wake(struct thread *t, hs_status result);
 void sched_unblock_silently(struct thread *t);
 
 /* Yield to the next thread of the same priority. */
-void sched_yield(struct thread *self);
+void sched_yield_cpu(struct thread *self);
 
 /* The scheduling point at the end of every kernel call: preempt for a
  * higher priority, or let the seed choose; die if killed. */

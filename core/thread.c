@@ -100,7 +100,11 @@ static void thread_ended(struct thread *t, int value)
         t->joiner = NULL;
         sched_wake(j, HS_OK);
     }
-    proc_thread_ended(t->proc, t);
+    struct proc *p = t->proc;
+    int is_main = t->is_main;
+    if (t->detached)
+        thread_release(t);          /* t may be gone from here on */
+    proc_thread_ended(p, is_main, value);
 }
 
 _Noreturn void thread_exit(struct thread *self, int value)
@@ -251,7 +255,7 @@ hs_status hs_thread_yield(void)
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
-    sched_yield(self);
+    sched_yield_cpu(self);
     kernel_leave(self);
     return HS_OK;
 }
@@ -263,7 +267,7 @@ hs_status hs_thread_sleep(hs_time_t ns)
         return HS_ESTATE;
     hs_status st = ns <= HS_TIMEOUT_MAX ? HS_OK : HS_EINVAL;
     if (st == HS_OK && ns == 0)
-        sched_yield(self);
+        sched_yield_cpu(self);
     else if (st == HS_OK)
         sched_block(self, NULL, NULL, ns);   /* no object: a plain sleep */
     kernel_leave(self);

@@ -75,6 +75,7 @@ struct thread {
                                         another CPU: it ends at its next
                                         kernel entry */
     int free_pending;                /* freed once its stack is released */
+    int detached;                    /* nobody joins it: freed as it ends */
 };
 
 /* Allocate a thread of p running entry(arg).  All checks (limits, memory)

@@ -61,7 +61,9 @@ hs_status hs_hop_call(hs_port_t port, uint64_t word, uint64_t *reply);
  * Asynchronous hop: start a new thread that begins in port's handler with
  * a copy of the caller's message registers, and return at once.  The new
  * thread belongs to the receiver (its limits, its stack) and ends when the
- * handler returns.  tid may be NULL.  Errors as hs_hop(), plus HS_ELIMIT.
+ * handler returns.  It is detached: nobody joins it, and it is freed as it
+ * ends, so *tid only names it while it runs.  tid may be NULL.
+ * Errors as hs_hop(), plus HS_ELIMIT.
  */
 hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid);
 
