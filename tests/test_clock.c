@@ -425,16 +425,15 @@ static void test_timeouts_between_max_and_never_are_einval(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sleepers_wake_in_deadline_order_at_exact_time),
-        cmocka_unit_test(
-            test_thousand_one_second_sleeps_end_at_one_virtual_second),
-        cmocka_unit_test(test_equal_deadlines_wake_in_fifo_order_of_sleeping),
-        cmocka_unit_test(test_sleep_zero_yields_without_moving_the_clock),
-        cmocka_unit_test(test_join_times_out_at_exact_virtual_time),
-        cmocka_unit_test(test_join_returns_when_thread_ends_before_timeout),
-        cmocka_unit_test(test_proc_wait_times_out_at_exact_virtual_time),
-        cmocka_unit_test(test_nowait_times_out_at_once_while_target_alive),
-        cmocka_unit_test(test_timeouts_between_max_and_never_are_einval),
+        TU_TEST(test_sleepers_wake_in_deadline_order_at_exact_time),
+        TU_TEST(test_thousand_one_second_sleeps_end_at_one_virtual_second),
+        TU_TEST(test_equal_deadlines_wake_in_fifo_order_of_sleeping),
+        TU_TEST(test_sleep_zero_yields_without_moving_the_clock),
+        TU_TEST(test_join_times_out_at_exact_virtual_time),
+        TU_TEST(test_join_returns_when_thread_ends_before_timeout),
+        TU_TEST(test_proc_wait_times_out_at_exact_virtual_time),
+        TU_TEST(test_nowait_times_out_at_once_while_target_alive),
+        TU_TEST(test_timeouts_between_max_and_never_are_einval),
     };
     return cmocka_run_group_tests_name("clock", tests, NULL, NULL);
 }

@@ -302,7 +302,8 @@ static void run_overflow(hs_switch_kind kind)
  * The overflow tests are skipped under Valgrind (HOPSIM_UNDER_VALGRIND set
  * by `make memcheck`): Valgrind delivers the guard-page fault on its own
  * terms (it reports the overflow itself and may kill the process) instead
- * of running hopsim's SIGSEGV handler on the signal stack.
+ * of running hopsim's SIGSEGV handler on the signal stack.  They are
+ * skipped under ASan too (see tu_guard_faults_testable()).
  */
 static void test_stack_overflow_hits_guard_page_and_panics_fast_switch(
     void **state)
@@ -366,16 +367,14 @@ static void test_run_after_stack_overflow_works_normally(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fast_and_ucontext_switches_give_identical_runs),
-        cmocka_unit_test(
-            test_thread_stacks_are_aligned_and_usable_with_both_switches),
-        cmocka_unit_test(
+        TU_TEST(test_fast_and_ucontext_switches_give_identical_runs),
+        TU_TEST(test_thread_stacks_are_aligned_and_usable_with_both_switches),
+        TU_TEST(
             test_fp_rounding_mode_stays_with_its_thread_with_both_switches),
-        cmocka_unit_test(
-            test_stack_overflow_hits_guard_page_and_panics_fast_switch),
-        cmocka_unit_test(
+        TU_TEST(test_stack_overflow_hits_guard_page_and_panics_fast_switch),
+        TU_TEST(
             test_stack_overflow_hits_guard_page_and_panics_ucontext_switch),
-        cmocka_unit_test(test_run_after_stack_overflow_works_normally),
+        TU_TEST(test_run_after_stack_overflow_works_normally),
     };
     return cmocka_run_group_tests_name("context", tests, NULL, NULL);
 }

@@ -392,16 +392,13 @@ static void test_two_cpus_run_create_join_workload_to_completion(
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(
-            test_mutual_join_deadlocks_and_report_names_the_cycle),
-        cmocka_unit_test(test_mutual_join_deadlock_is_detected_with_two_cpus),
-        cmocka_unit_test(
+        TU_TEST(test_mutual_join_deadlocks_and_report_names_the_cycle),
+        TU_TEST(test_mutual_join_deadlock_is_detected_with_two_cpus),
+        TU_TEST(
             test_three_thread_cycle_below_waiting_parent_names_all_members),
-        cmocka_unit_test(
-            test_waiting_for_the_parent_is_refused_so_no_cycle_forms),
-        cmocka_unit_test(test_run_after_deadlock_starts_clean),
-        cmocka_unit_test(
-            test_two_cpus_run_create_join_workload_to_completion),
+        TU_TEST(test_waiting_for_the_parent_is_refused_so_no_cycle_forms),
+        TU_TEST(test_run_after_deadlock_starts_clean),
+        TU_TEST(test_two_cpus_run_create_join_workload_to_completion),
     };
     return cmocka_run_group_tests_name("deadlock", tests, NULL, NULL);
 }

@@ -606,27 +606,24 @@ static void test_summary_get_with_null_is_einval(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spawn_runs_entry_with_arg_under_its_name),
-        cmocka_unit_test(test_process_lives_until_its_last_thread_ends),
-        cmocka_unit_test(test_proc_exit_ends_every_thread_at_once),
-        cmocka_unit_test(test_proc_exit_from_second_thread_ends_blocked_main),
-        cmocka_unit_test(test_proc_exit_status_overrides_main_return_value),
-        cmocka_unit_test(test_child_outlives_parent_that_did_not_wait),
-        cmocka_unit_test(test_wait_on_non_child_is_enotchild),
-        cmocka_unit_test(test_wait_on_reaped_child_is_esrch),
-        cmocka_unit_test(test_second_concurrent_wait_is_ejoined),
-        cmocka_unit_test(
-            test_spawn_past_max_procs_is_elimit_and_changes_nothing),
-        cmocka_unit_test(
-            test_spawn_with_bad_arguments_is_einval_and_creates_nothing),
-        cmocka_unit_test(test_spawn_and_wait_before_start_are_estate),
-        cmocka_unit_test(test_run_without_start_is_estate),
-        cmocka_unit_test(test_run_twice_is_estate),
-        cmocka_unit_test(
-            test_run_and_start_inside_a_simulated_thread_are_estate),
-        cmocka_unit_test(test_start_twice_is_estate_and_keeps_first_config),
-        cmocka_unit_test(test_bad_config_fields_are_einval_and_start_nothing),
-        cmocka_unit_test(test_summary_get_with_null_is_einval),
+        TU_TEST(test_spawn_runs_entry_with_arg_under_its_name),
+        TU_TEST(test_process_lives_until_its_last_thread_ends),
+        TU_TEST(test_proc_exit_ends_every_thread_at_once),
+        TU_TEST(test_proc_exit_from_second_thread_ends_blocked_main),
+        TU_TEST(test_proc_exit_status_overrides_main_return_value),
+        TU_TEST(test_child_outlives_parent_that_did_not_wait),
+        TU_TEST(test_wait_on_non_child_is_enotchild),
+        TU_TEST(test_wait_on_reaped_child_is_esrch),
+        TU_TEST(test_second_concurrent_wait_is_ejoined),
+        TU_TEST(test_spawn_past_max_procs_is_elimit_and_changes_nothing),
+        TU_TEST(test_spawn_with_bad_arguments_is_einval_and_creates_nothing),
+        TU_TEST(test_spawn_and_wait_before_start_are_estate),
+        TU_TEST(test_run_without_start_is_estate),
+        TU_TEST(test_run_twice_is_estate),
+        TU_TEST(test_run_and_start_inside_a_simulated_thread_are_estate),
+        TU_TEST(test_start_twice_is_estate_and_keeps_first_config),
+        TU_TEST(test_bad_config_fields_are_einval_and_start_nothing),
+        TU_TEST(test_summary_get_with_null_is_einval),
     };
     return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }

@@ -420,23 +420,17 @@ static void test_seed_from_env_is_used_and_bad_env_seed_is_refused(
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_higher_priority_first_fifo_within_priority),
-        cmocka_unit_test(test_yield_round_robins_among_equal_priority),
-        cmocka_unit_test(test_yield_without_equal_thread_keeps_running),
-        cmocka_unit_test(
-            test_higher_priority_thread_runs_before_creator_continues),
-        cmocka_unit_test(
-            test_lowering_own_priority_below_runnable_thread_yields),
-        cmocka_unit_test(
-            test_raising_runnable_thread_above_caller_preempts_caller),
-        cmocka_unit_test(test_unseeded_order_is_identical_across_runs),
-        cmocka_unit_test(
-            test_same_seed_replays_identical_interleaving_and_hash),
-        cmocka_unit_test(test_different_seeds_give_different_interleavings),
-        cmocka_unit_test(
-            test_seeded_schedule_still_runs_higher_priority_first),
-        cmocka_unit_test(
-            test_seed_from_env_is_used_and_bad_env_seed_is_refused),
+        TU_TEST(test_higher_priority_first_fifo_within_priority),
+        TU_TEST(test_yield_round_robins_among_equal_priority),
+        TU_TEST(test_yield_without_equal_thread_keeps_running),
+        TU_TEST(test_higher_priority_thread_runs_before_creator_continues),
+        TU_TEST(test_lowering_own_priority_below_runnable_thread_yields),
+        TU_TEST(test_raising_runnable_thread_above_caller_preempts_caller),
+        TU_TEST(test_unseeded_order_is_identical_across_runs),
+        TU_TEST(test_same_seed_replays_identical_interleaving_and_hash),
+        TU_TEST(test_different_seeds_give_different_interleavings),
+        TU_TEST(test_seeded_schedule_still_runs_higher_priority_first),
+        TU_TEST(test_seed_from_env_is_used_and_bad_env_seed_is_refused),
     };
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
 }

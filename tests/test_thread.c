@@ -601,25 +601,21 @@ static void test_system_thread_limit_refuses_create_and_spawn(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_join_returns_each_thread_return_value),
-        cmocka_unit_test(
-            test_thread_exit_value_from_nested_call_reaches_joiner),
-        cmocka_unit_test(test_ten_thousand_threads_created_and_joined),
-        cmocka_unit_test(test_second_join_of_freed_thread_is_esrch),
-        cmocka_unit_test(test_concurrent_second_joiner_is_ejoined),
-        cmocka_unit_test(test_join_self_is_edeadlk),
-        cmocka_unit_test(test_join_thread_of_another_process_is_eperm),
-        cmocka_unit_test(test_join_unknown_or_stale_handle_is_esrch),
-        cmocka_unit_test(
-            test_self_handles_name_the_calling_thread_and_process),
-        cmocka_unit_test(
-            test_create_with_bad_arguments_is_einval_and_creates_nothing),
-        cmocka_unit_test(test_bad_priority_is_einval_and_keeps_priority),
-        cmocka_unit_test(
-            test_thread_calls_outside_a_simulated_thread_are_estate),
-        cmocka_unit_test(test_create_past_process_thread_limit_is_elimit),
-        cmocka_unit_test(test_proc_attr_max_threads_limits_that_process),
-        cmocka_unit_test(test_system_thread_limit_refuses_create_and_spawn),
+        TU_TEST(test_join_returns_each_thread_return_value),
+        TU_TEST(test_thread_exit_value_from_nested_call_reaches_joiner),
+        TU_TEST(test_ten_thousand_threads_created_and_joined),
+        TU_TEST(test_second_join_of_freed_thread_is_esrch),
+        TU_TEST(test_concurrent_second_joiner_is_ejoined),
+        TU_TEST(test_join_self_is_edeadlk),
+        TU_TEST(test_join_thread_of_another_process_is_eperm),
+        TU_TEST(test_join_unknown_or_stale_handle_is_esrch),
+        TU_TEST(test_self_handles_name_the_calling_thread_and_process),
+        TU_TEST(test_create_with_bad_arguments_is_einval_and_creates_nothing),
+        TU_TEST(test_bad_priority_is_einval_and_keeps_priority),
+        TU_TEST(test_thread_calls_outside_a_simulated_thread_are_estate),
+        TU_TEST(test_create_past_process_thread_limit_is_elimit),
+        TU_TEST(test_proc_attr_max_threads_limits_that_process),
+        TU_TEST(test_system_thread_limit_refuses_create_and_spawn),
     };
     return cmocka_run_group_tests_name("thread", tests, NULL, NULL);
 }

@@ -104,6 +104,20 @@ static inline hs_status tu_run_default(const char *name, hs_entry_fn entry,
     return tu_run(&cfg, name, entry, arg, NULL);
 }
 
+/* Teardown of every test: a test that failed between hs_sim_start() and
+ * hs_sim_run() leaves a started simulation behind, and every later test
+ * would then fail at hs_sim_start() with HS_ESTATE.  Running it to its end
+ * frees it; with nothing started hs_sim_run() only returns HS_ESTATE. */
+static inline int tu_teardown(void **state)
+{
+    (void)state;
+    (void)hs_sim_run();
+    return 0;
+}
+
+/* A test with that teardown. */
+#define TU_TEST(f) cmocka_unit_test_teardown(f, tu_teardown)
+
 /* The summary of the last run (asserts it is available). */
 static inline hs_sim_summary tu_summary(void)
 {

@@ -58,8 +58,10 @@ typedef struct hs_sim_config {
     uint64_t seed;             /* a seed, HS_SEED_NONE or HS_SEED_FROM_ENV */
     hs_switch_kind switch_kind;
     size_t stack_size;         /* default stack of a simulated thread */
-    unsigned max_procs;        /* processes alive at once, whole system */
-    unsigned max_threads;      /* threads alive at once, whole system */
+    /* Limits count kernel objects in existence: an ended thread counts
+     * until it is joined, an ended process until it is reaped. */
+    unsigned max_procs;        /* processes, whole system */
+    unsigned max_threads;      /* threads, whole system */
     unsigned max_threads_per_proc; /* default per-process thread limit */
     unsigned max_ports;        /* ports in existence, whole system */
     unsigned max_hop_depth;    /* levels a thread may hop deep, 1..

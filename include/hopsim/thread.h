@@ -29,7 +29,7 @@ typedef struct hs_thread_attr {
     int priority;        /* HS_PRIO_DEFAULT if 0 unless priority_set */
     int priority_set;    /* nonzero: use priority even if it is 0 */
     size_t stack_size;   /* config default if 0 */
-    const char *name;    /* "thread" if NULL; at most HS_NAME_MAX bytes */
+    const char *name;    /* "thread" if NULL; 1..HS_NAME_MAX bytes */
 } hs_thread_attr;
 
 /*
@@ -62,7 +62,8 @@ hs_status hs_thread_join(hs_tid_t tid, hs_time_t timeout, int *value);
 hs_status hs_thread_yield(void);
 
 /* Block for ns virtual nanoseconds (0 behaves as hs_thread_yield()).
- * Errors: HS_ESTATE, HS_EINVAL (ns above HS_TIMEOUT_MAX). */
+ * Errors: HS_ESTATE, HS_EINVAL (ns above HS_TIMEOUT_MAX; HS_NEVER too: a
+ * thread that should wait for ever waits on something). */
 hs_status hs_thread_sleep(hs_time_t ns);
 
 /* The calling thread; 0 outside a simulated thread. */
