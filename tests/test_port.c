@@ -1,0 +1,762 @@
+/*
+ * tests/test_port.c - ports: named ports and lookup (waiting, timing out,
+ * bad names, duplicates), what happens when a port closes or its owner
+ * ends, ownership, the anonymous ports made at spawn, and a session port
+ * a handler creates and hands back in a reply.
+ *
+ * Servers are processes that create a port, set its handler and then
+ * serve with hs_proc_serve(); the run ends normally once only serving
+ * threads remain.  Simulated threads and handlers record what they saw in
+ * the statics below and the test asserts after hs_sim_run().
+ */
+#include "testutil.h"
+
+static void *id_arg(int id)
+{
+    return (void *)(intptr_t)id;
+}
+
+static void *ns_arg(hs_time_t ns)
+{
+    return (void *)(uintptr_t)ns;
+}
+
+static hs_time_t arg_ns(void *arg)
+{
+    return (hs_time_t)(uintptr_t)arg;
+}
+
+static hs_time_t when[8];
+static uint64_t word[8];
+static hs_port_t port_seen[8];
+static hs_pid_t pid_seen[8];
+static int arrivals;
+
+static void reset(void)
+{
+    for (int i = 0; i < 8; i++) {
+        when[i] = HS_NEVER;
+        word[i] = 0xbad;
+        port_seen[i] = 0;
+        pid_seen[i] = 0;
+    }
+    arrivals = 0;
+}
+
+/* Start a simulation with cfg (NULL: the test defaults); roots are then
+ * spawned with spawn_root() and the test calls hs_sim_run(). */
+static void start(const hs_sim_config *cfg)
+{
+    hs_sim_config def = tu_config();
+    reset();
+    tu_status_reset();
+    assert_int_equal(hs_sim_start(cfg ? cfg : &def), HS_OK);
+}
+
+static hs_pid_t spawn_root(const char *name, hs_entry_fn entry, void *arg)
+{
+    hs_pid_t pid = 0;
+    assert_int_equal(hs_proc_spawn(name, entry, arg, NULL, &pid), HS_OK);
+    return pid;
+}
+
+/* Serve hops until the run ends.  hs_proc_serve() returns only on error,
+ * so any return at all is recorded as a bad status. */
+static int serve_forever(void)
+{
+    tu_expect(hs_proc_serve(), HS_STATUS_COUNT, __LINE__);
+    return 0;
+}
+
+static void sleep_until(hs_time_t t)
+{
+    hs_time_t now = hs_time_now();
+    EXPECT_ST(hs_thread_sleep(t > now ? t - now : 0), HS_OK);
+}
+
+/* Replies mr[0] + cookie, so each port's handler can be told apart. */
+static void adder(hs_hop_t *hop, void *cookie)
+{
+    arrivals++;
+    hs_utcb()->mr[0] = hs_mr(hop, 0) + (uint64_t)(uintptr_t)cookie;
+}
+
+/* A server: creates the named port arg, handler adder(+1), serves. */
+static int named_server(void *arg)
+{
+    EXPECT_ST(hs_port_create_named(arg, &port_seen[0]), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, id_arg(1)), HS_OK);
+    return serve_forever();
+}
+
+/* ---- named ports and lookup */
+
+static int lookup_three_ways(void *arg)
+{
+    EXPECT_ST(hs_port_lookup(arg, HS_NOWAIT, &port_seen[1]), HS_OK);
+    EXPECT_ST(hs_port_lookup(arg, HS_NEVER, &port_seen[2]), HS_OK);
+    EXPECT_ST(hs_port_lookup(arg, 5 * HS_MSEC, &port_seen[3]), HS_OK);
+    EXPECT_ST(hs_hop_call(port_seen[1], 41, &word[0]), HS_OK);
+    when[0] = hs_time_now();
+    return 0;
+}
+
+static void test_named_port_is_found_by_lookup(void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("server", named_server, "svc");
+    spawn_root("client", lookup_three_ways, "svc");
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_true(port_seen[0] != 0);
+    assert_true(port_seen[1] == port_seen[0]);
+    assert_true(port_seen[2] == port_seen[0]);
+    assert_true(port_seen[3] == port_seen[0]);
+    assert_int_equal(word[0], 42);
+    assert_int_equal(when[0], 0);           /* nothing waited */
+    assert_int_equal(arrivals, 1);
+}
+
+/* Creates the named port "late" at 3 ms, then serves. */
+static int late_server(void *arg)
+{
+    (void)arg;
+    sleep_until(3 * HS_MSEC);
+    return named_server("late");
+}
+
+/* Looks "late" up with timeout arg, notes when it woke, hops through. */
+static int lookup_late(void *arg)
+{
+    EXPECT_ST(hs_port_lookup("late", arg_ns(arg), &port_seen[1]), HS_OK);
+    when[0] = hs_time_now();
+    EXPECT_ST(hs_hop_call(port_seen[1], 41, &word[0]), HS_OK);
+    return 0;
+}
+
+static void run_late_lookup(hs_time_t timeout)
+{
+    start(NULL);
+    /* The client runs first and waits for the name. */
+    spawn_root("client", lookup_late, ns_arg(timeout));
+    spawn_root("server", late_server, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_true(port_seen[0] != 0);
+    assert_true(port_seen[1] == port_seen[0]);
+    assert_int_equal(when[0], 3 * HS_MSEC);
+    assert_int_equal(word[0], 42);
+}
+
+static void test_lookup_without_timeout_wakes_when_name_is_created(
+    void **state)
+{
+    (void)state;
+    run_late_lookup(HS_NEVER);
+}
+
+static void test_lookup_with_timeout_wakes_when_name_is_created_in_time(
+    void **state)
+{
+    (void)state;
+    run_late_lookup(10 * HS_MSEC);
+    /* The lookup's 10 ms timer went with the wake: the run ended at 3 ms. */
+    assert_int_equal(tu_summary().vtime, 3 * HS_MSEC);
+}
+
+static int lookup_absent_for_2ms(void *arg)
+{
+    (void)arg;
+    port_seen[1] = 0x1234;
+    sleep_until(HS_MSEC);
+    EXPECT_ST(hs_port_lookup("absent", 2 * HS_MSEC, &port_seen[1]),
+              HS_ETIMEOUT);
+    when[0] = hs_time_now();
+    return 0;
+}
+
+static void test_lookup_times_out_at_exact_virtual_time(void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("client", lookup_absent_for_2ms, NULL);
+    /* A name that exists does not satisfy a lookup of another. */
+    spawn_root("server", named_server, "present");
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(when[0], 3 * HS_MSEC);
+}
+
+static int lookup_absent_nowait(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_port_lookup("absent", HS_NOWAIT, &port_seen[1]),
+              HS_ETIMEOUT);
+    when[0] = hs_time_now();
+    return 0;
+}
+
+static void test_lookup_nowait_of_missing_name_is_etimeout_at_once(
+    void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("client", lookup_absent_nowait, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(when[0], 0);
+    assert_int_equal(tu_summary().vtime, 0);
+}
+
+/* ---- duplicate and bad names */
+
+static int create_duplicate(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_port_create_named("dup", &port_seen[1]), HS_EEXIST);
+    EXPECT_ST(hs_port_lookup("dup", HS_NOWAIT, &port_seen[2]), HS_OK);
+    EXPECT_ST(hs_hop_call(port_seen[2], 41, &word[0]), HS_OK);
+    /* The refused creator is not broken: another name is fine. */
+    EXPECT_ST(hs_port_create_named("dup2", &port_seen[3]), HS_OK);
+    return 0;
+}
+
+static void test_duplicate_name_is_eexist_and_original_still_works(
+    void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("server", named_server, "dup");
+    spawn_root("intruder", create_duplicate, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_true(port_seen[0] != 0);
+    assert_true(port_seen[2] == port_seen[0]);
+    assert_int_equal(word[0], 42);          /* the original handler */
+    assert_int_equal(arrivals, 1);
+    assert_true(port_seen[3] != 0 && port_seen[3] != port_seen[0]);
+}
+
+static char name63[HS_PORT_NAME_MAX + 1];
+static char name64[HS_PORT_NAME_MAX + 2];
+
+static int bad_names(void *arg)
+{
+    (void)arg;
+    hs_port_t p = 0;
+    EXPECT_ST(hs_port_create_named("", &p), HS_EINVAL);
+    EXPECT_ST(hs_port_create_named(NULL, &p), HS_EINVAL);
+    EXPECT_ST(hs_port_create_named(name64, &p), HS_EINVAL);
+    EXPECT_ST(hs_port_create_named("fine", NULL), HS_EINVAL);
+    /* Refused at once, even with no timeout. */
+    EXPECT_ST(hs_port_lookup("", HS_NEVER, &p), HS_EINVAL);
+    EXPECT_ST(hs_port_lookup(NULL, HS_NEVER, &p), HS_EINVAL);
+    EXPECT_ST(hs_port_lookup(name64, HS_NEVER, &p), HS_EINVAL);
+    EXPECT_ST(hs_port_lookup("fine", HS_NEVER, NULL), HS_EINVAL);
+    EXPECT_ST(hs_port_lookup("fine", HS_TIMEOUT_MAX + 1, &p), HS_EINVAL);
+    when[0] = hs_time_now();
+    /* Nothing was created, not even under the name cut to 63 bytes, nor
+     * "fine" by the call without an out parameter. */
+    EXPECT_ST(hs_port_lookup(name63, HS_NOWAIT, &p), HS_ETIMEOUT);
+    EXPECT_ST(hs_port_lookup("fine", HS_NOWAIT, &p), HS_ETIMEOUT);
+    /* The longest valid name works. */
+    EXPECT_ST(hs_port_create_named(name63, &port_seen[0]), HS_OK);
+    EXPECT_ST(hs_port_lookup(name63, HS_NOWAIT, &port_seen[1]), HS_OK);
+    return 0;
+}
+
+static void test_empty_null_and_overlong_port_names_are_einval(void **state)
+{
+    (void)state;
+    memset(name63, 'n', HS_PORT_NAME_MAX);
+    name63[HS_PORT_NAME_MAX] = 0;
+    memset(name64, 'n', HS_PORT_NAME_MAX + 1);
+    name64[HS_PORT_NAME_MAX + 1] = 0;
+    start(NULL);
+    spawn_root("names", bad_names, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(when[0], 0);
+    assert_true(port_seen[0] != 0);
+    assert_true(port_seen[1] == port_seen[0]);
+}
+
+static void test_port_calls_outside_a_simulated_thread_are_estate(
+    void **state)
+{
+    (void)state;
+    hs_port_t p = 0;
+    start(NULL);
+    assert_int_equal(hs_port_create(&p), HS_ESTATE);
+    assert_int_equal(hs_port_create_named("x", &p), HS_ESTATE);
+    assert_int_equal(hs_port_lookup("x", HS_NOWAIT, &p), HS_ESTATE);
+    assert_int_equal(hs_port_to_parent(&p), HS_ESTATE);
+    spawn_root("idle", named_server, "x");
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(hs_port_set_handler(port_seen[0], adder, NULL),
+                     HS_ESTATE);
+    assert_int_equal(hs_port_close(port_seen[0]), HS_ESTATE);
+}
+
+/* ---- when the owner ends, and closing */
+
+/* Owns "short" for 1 ms, then returns: the process ends. */
+static int short_server(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_port_create_named("short", &port_seen[0]), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, id_arg(1)), HS_OK);
+    sleep_until(HS_MSEC);
+    return 0;
+}
+
+static int outlive_short_server(void *arg)
+{
+    (void)arg;
+    hs_port_t h = 0, again = 0;
+    EXPECT_ST(hs_port_lookup("short", HS_NEVER, &h), HS_OK);
+    port_seen[1] = h;
+    EXPECT_ST(hs_hop_call(h, 1, &word[0]), HS_OK);
+    sleep_until(2 * HS_MSEC);
+    EXPECT_ST(hs_port_lookup("short", HS_MSEC, &again), HS_ETIMEOUT);
+    when[0] = hs_time_now();
+    hs_utcb()->mr[0] = 5;
+    EXPECT_ST(hs_hop(h, HS_HOP_CHECKPOINT, HS_NEVER), HS_ENOPORT);
+    word[1] = hs_utcb()->mr[0];
+    EXPECT_ST(hs_hop_call(h, 5, &word[2]), HS_ENOPORT);
+    EXPECT_ST(hs_port_set_handler(h, adder, NULL), HS_ENOPORT);
+    /* The name is free for anyone now. */
+    EXPECT_ST(hs_port_create_named("short", &port_seen[2]), HS_OK);
+    return 0;
+}
+
+static void test_named_port_disappears_when_owner_exits(void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("server", short_server, NULL);
+    spawn_root("client", outlive_short_server, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_true(port_seen[1] == port_seen[0]);
+    assert_int_equal(word[0], 2);
+    assert_int_equal(when[0], 3 * HS_MSEC);
+    assert_int_equal(word[1], 5);           /* the failed hop changed none */
+    assert_int_equal(word[2], 0xbad);
+    assert_int_equal(arrivals, 1);
+    assert_true(port_seen[2] != 0);
+}
+
+/* Owns "closing" (+1) until 1 ms, closes it, creates "closing" again
+ * (+100) at 2 ms and serves. */
+static int closing_server(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_port_create_named("closing", &port_seen[0]), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, id_arg(1)), HS_OK);
+    sleep_until(HS_MSEC);
+    EXPECT_ST(hs_port_close(port_seen[0]), HS_OK);
+    EXPECT_ST(hs_port_close(port_seen[0]), HS_ECLOSED);
+    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, id_arg(7)),
+              HS_ECLOSED);
+    sleep_until(2 * HS_MSEC);
+    EXPECT_ST(hs_port_create_named("closing", &port_seen[1]), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port_seen[1], adder, id_arg(100)), HS_OK);
+    return serve_forever();
+}
+
+static int use_closing_port(void *arg)
+{
+    (void)arg;
+    hs_port_t p = 0;
+    EXPECT_ST(hs_port_lookup("closing", HS_NEVER, &port_seen[2]), HS_OK);
+    EXPECT_ST(hs_hop_call(port_seen[2], 1, &word[0]), HS_OK);
+    sleep_until(HS_MSEC + 500 * HS_USEC);
+    EXPECT_ST(hs_hop_call(port_seen[2], 1, &word[1]), HS_ECLOSED);
+    EXPECT_ST(hs_port_lookup("closing", HS_NOWAIT, &p), HS_ETIMEOUT);
+    EXPECT_ST(hs_port_lookup("closing", HS_NEVER, &port_seen[3]), HS_OK);
+    when[0] = hs_time_now();
+    EXPECT_ST(hs_hop_call(port_seen[3], 1, &word[2]), HS_OK);
+    return 0;
+}
+
+static void test_closed_port_refuses_hops_and_frees_its_name(void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("server", closing_server, NULL);
+    spawn_root("client", use_closing_port, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_true(port_seen[2] == port_seen[0]);
+    assert_int_equal(word[0], 2);
+    assert_int_equal(word[1], 0xbad);
+    assert_int_equal(when[0], 2 * HS_MSEC);
+    assert_true(port_seen[1] != 0 && port_seen[1] != port_seen[0]);
+    assert_true(port_seen[3] == port_seen[1]);
+    assert_int_equal(word[2], 101);         /* the new port's handler */
+    assert_int_equal(arrivals, 2);
+}
+
+/* Replies mr[0] + 1 after sleeping 2 ms. */
+static void slow_adder(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    arrivals++;
+    EXPECT_ST(hs_thread_sleep(2 * HS_MSEC), HS_OK);
+    hs_utcb()->mr[0] = hs_mr(hop, 0) + 1;
+}
+
+static int close_during_hop_server(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_port_create_named("slow", &port_seen[0]), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port_seen[0], slow_adder, NULL), HS_OK);
+    sleep_until(HS_MSEC);
+    EXPECT_ST(hs_port_close(port_seen[0]), HS_OK);
+    when[1] = hs_time_now();
+    return serve_forever();
+}
+
+static int hop_into_slow(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_port_lookup("slow", HS_NEVER, &port_seen[1]), HS_OK);
+    EXPECT_ST(hs_hop_call(port_seen[1], 41, &word[0]), HS_OK);
+    when[0] = hs_time_now();
+    EXPECT_ST(hs_hop_call(port_seen[1], 41, &word[1]), HS_ECLOSED);
+    return 0;
+}
+
+static void test_closing_a_port_does_not_affect_a_hop_in_progress(
+    void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("server", close_during_hop_server, NULL);
+    spawn_root("client", hop_into_slow, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(when[1], HS_MSEC);     /* closed while the hop ran */
+    assert_int_equal(word[0], 42);
+    assert_int_equal(when[0], 2 * HS_MSEC);
+    assert_int_equal(word[1], 0xbad);
+    assert_int_equal(arrivals, 1);
+}
+
+/* ---- ownership */
+
+static int hijack_port(void *arg)
+{
+    (void)arg;
+    hs_port_t h = 0;
+    EXPECT_ST(hs_port_lookup("mine", HS_NEVER, &h), HS_OK);
+    EXPECT_ST(hs_port_set_handler(h, adder, id_arg(100)), HS_EPERM);
+    EXPECT_ST(hs_port_set_handler(h, NULL, NULL), HS_EPERM);
+    EXPECT_ST(hs_port_close(h), HS_EPERM);
+    EXPECT_ST(hs_port_set_handler(0, adder, NULL), HS_ENOPORT);
+    EXPECT_ST(hs_port_close(0), HS_ENOPORT);
+    /* Still the owner's port, handler and name. */
+    EXPECT_ST(hs_hop_call(h, 41, &word[0]), HS_OK);
+    EXPECT_ST(hs_port_lookup("mine", HS_NOWAIT, &port_seen[1]), HS_OK);
+    return 0;
+}
+
+static void test_set_handler_on_port_not_owned_is_eperm(void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("server", named_server, "mine");
+    spawn_root("thief", hijack_port, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(word[0], 42);
+    assert_true(port_seen[1] == port_seen[0]);
+}
+
+/* ---- the anonymous ports made at spawn */
+
+static hs_pid_t parent_pid, child_pid;
+
+/* In the parent, on its from_child port. */
+static void parent_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    pid_seen[0] = hs_hop_source(hop);
+    port_seen[4] = hs_hop_port(hop);
+    hs_utcb()->mr[0] = hs_mr(hop, 0) + 1;
+}
+
+/* In the child, on its from_parent port. */
+static void child_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    pid_seen[1] = hs_hop_source(hop);
+    port_seen[5] = hs_hop_port(hop);
+    hs_utcb()->mr[0] = hs_mr(hop, 0) + 2;
+}
+
+static int spawned_child(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_port_from_parent(&port_seen[2]), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port_seen[2], child_handler, NULL), HS_OK);
+    EXPECT_ST(hs_port_to_parent(&port_seen[3]), HS_OK);
+    EXPECT_ST(hs_hop_call(port_seen[3], 20, &word[0]), HS_OK);
+    return serve_forever();
+}
+
+static int spawning_parent(void *arg)
+{
+    (void)arg;
+    parent_pid = hs_proc_self();
+    EXPECT_ST(hs_proc_spawn("child", spawned_child, NULL, NULL, &child_pid),
+              HS_OK);
+    EXPECT_ST(hs_port_from_child(child_pid, &port_seen[0]), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port_seen[0], parent_handler, NULL),
+              HS_OK);
+    /* The child sets its handler and hops into us meanwhile. */
+    sleep_until(HS_MSEC);
+    EXPECT_ST(hs_port_to_child(child_pid, &port_seen[1]), HS_OK);
+    EXPECT_ST(hs_hop_call(port_seen[1], 10, &word[1]), HS_OK);
+    return 0;
+}
+
+static void test_parent_and_child_hop_through_spawn_ports(void **state)
+{
+    (void)state;
+    parent_pid = child_pid = 0;
+    start(NULL);
+    spawn_root("parent", spawning_parent, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    /* The child hopped into the parent's handler on from_child ... */
+    assert_int_equal(word[0], 21);
+    assert_true(pid_seen[0] == child_pid);
+    assert_true(port_seen[4] == port_seen[0]);
+    assert_true(port_seen[3] == port_seen[0]);
+    /* ... and the parent into the child's handler on from_parent. */
+    assert_int_equal(word[1], 12);
+    assert_true(pid_seen[1] == parent_pid);
+    assert_true(port_seen[5] == port_seen[2]);
+    assert_true(port_seen[1] == port_seen[2]);
+    assert_true(port_seen[0] != port_seen[2]);
+}
+
+static int root_asks_for_parent(void *arg)
+{
+    (void)arg;
+    hs_port_t p = 0;
+    EXPECT_ST(hs_port_to_parent(&p), HS_ENOPORT);
+    EXPECT_ST(hs_port_from_parent(&p), HS_ENOPORT);
+    EXPECT_ST(hs_port_to_parent(NULL), HS_EINVAL);
+    port_seen[0] = p;
+    return 0;
+}
+
+static void test_port_to_parent_in_root_process_is_enoport(void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("root", root_asks_for_parent, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(port_seen[0], 0);
+}
+
+static hs_pid_t kid, grandkid, other_root;
+
+static int sleep_arg(void *arg)
+{
+    sleep_until(arg_ns(arg));
+    return 0;
+}
+
+static int spawn_grandkid(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_proc_spawn("grandkid", sleep_arg, ns_arg(2 * HS_MSEC),
+                            NULL, &grandkid), HS_OK);
+    sleep_until(2 * HS_MSEC);
+    return 0;
+}
+
+static int ask_for_non_children(void *arg)
+{
+    (void)arg;
+    hs_port_t p = 0;
+    EXPECT_ST(hs_proc_spawn("kid", spawn_grandkid, NULL, NULL, &kid), HS_OK);
+    sleep_until(HS_MSEC);
+    EXPECT_ST(hs_port_to_child(grandkid, &p), HS_ENOTCHILD);
+    EXPECT_ST(hs_port_from_child(grandkid, &p), HS_ENOTCHILD);
+    EXPECT_ST(hs_port_to_child(hs_proc_self(), &p), HS_ENOTCHILD);
+    EXPECT_ST(hs_port_to_child(other_root, &p), HS_ENOTCHILD);
+    EXPECT_ST(hs_port_to_child(0, &p), HS_ESRCH);
+    port_seen[0] = p;
+    EXPECT_ST(hs_port_to_child(kid, &port_seen[1]), HS_OK);
+    return 0;
+}
+
+static int other_root_asks(void *arg)
+{
+    (void)arg;
+    hs_port_t p = 0;
+    sleep_until(HS_MSEC);
+    EXPECT_ST(hs_port_to_child(kid, &p), HS_ENOTCHILD);
+    EXPECT_ST(hs_port_from_child(kid, &p), HS_ENOTCHILD);
+    port_seen[2] = p;
+    return 0;
+}
+
+static void test_port_to_child_of_non_child_is_enotchild(void **state)
+{
+    (void)state;
+    kid = grandkid = other_root = 0;
+    start(NULL);
+    spawn_root("a", ask_for_non_children, NULL);
+    other_root = spawn_root("b", other_root_asks, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_true(grandkid != 0);
+    assert_int_equal(port_seen[0], 0);
+    assert_true(port_seen[1] != 0);
+    assert_int_equal(port_seen[2], 0);
+}
+
+static int ask_after_child_ended(void *arg)
+{
+    (void)arg;
+    hs_pid_t c = 0;
+    hs_port_t to = 0, p = 0;
+    int status = -1;
+    EXPECT_ST(hs_proc_spawn("brief", sleep_arg, ns_arg(HS_MSEC), NULL, &c),
+              HS_OK);
+    EXPECT_ST(hs_port_to_child(c, &to), HS_OK);
+    sleep_until(2 * HS_MSEC);
+    /* A zombie child: its ports are gone, its pid is not. */
+    EXPECT_ST(hs_port_to_child(c, &p), HS_ENOPORT);
+    EXPECT_ST(hs_port_from_child(c, &p), HS_ENOPORT);
+    EXPECT_ST(hs_hop_call(to, 1, &word[0]), HS_ENOPORT);
+    EXPECT_ST(hs_proc_wait(c, HS_NEVER, &status), HS_OK);
+    EXPECT_ST(hs_port_to_child(c, &p), HS_ESRCH);
+    port_seen[0] = p;
+    return 0;
+}
+
+static void test_spawn_ports_vanish_when_child_ends(void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("parent", ask_after_child_ended, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(port_seen[0], 0);
+    assert_int_equal(word[0], 0xbad);
+}
+
+/* ---- a session port made by a handler */
+
+/* Session: replies mr[0] * 2 + the session number in the cookie. */
+static void session_handler(hs_hop_t *hop, void *cookie)
+{
+    int n = (int)(intptr_t)cookie;
+    pid_seen[2 + n] = hs_hop_source(hop);
+    port_seen[4 + n] = hs_hop_port(hop);
+    hs_utcb()->mr[0] = hs_mr(hop, 0) * 2 + (uint64_t)n;
+}
+
+static int sessions_made;
+
+/* Login: makes a new anonymous port and returns it in mr[0]. */
+static void login_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)hop;
+    (void)cookie;
+    hs_port_t s = 0;
+    EXPECT_ST(hs_port_create(&s), HS_OK);
+    EXPECT_ST(hs_port_create(NULL), HS_EINVAL);
+    EXPECT_ST(hs_port_set_handler(s, session_handler,
+                                  id_arg(sessions_made)), HS_OK);
+    port_seen[1 + sessions_made++] = s;
+    hs_utcb()->mr[0] = s;
+}
+
+static int login_server(void *arg)
+{
+    (void)arg;
+    pid_seen[0] = hs_proc_self();
+    EXPECT_ST(hs_port_create_named("login", &port_seen[0]), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port_seen[0], login_handler, NULL), HS_OK);
+    return serve_forever();
+}
+
+static int session_client(void *arg)
+{
+    (void)arg;
+    hs_port_t login = 0;
+    uint64_t s0 = 0, s1 = 0;
+    pid_seen[1] = hs_proc_self();
+    EXPECT_ST(hs_port_lookup("login", HS_NEVER, &login), HS_OK);
+    EXPECT_ST(hs_hop_call(login, 0, &s0), HS_OK);
+    EXPECT_ST(hs_hop_call(login, 0, &s1), HS_OK);
+    EXPECT_ST(hs_hop_call((hs_port_t)s0, 21, &word[0]), HS_OK);
+    EXPECT_ST(hs_hop_call((hs_port_t)s1, 21, &word[1]), HS_OK);
+    /* The session port belongs to the server, not to us. */
+    EXPECT_ST(hs_port_set_handler((hs_port_t)s0, NULL, NULL), HS_EPERM);
+    word[2] = s0;
+    word[3] = s1;
+    return 0;
+}
+
+static void test_handler_returns_session_port_for_later_hops(void **state)
+{
+    (void)state;
+    sessions_made = 0;
+    start(NULL);
+    spawn_root("server", login_server, NULL);
+    spawn_root("client", session_client, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(sessions_made, 2);
+    assert_true(word[2] == port_seen[1] && word[3] == port_seen[2]);
+    assert_true(port_seen[1] != 0 && port_seen[2] != 0);
+    assert_true(port_seen[1] != port_seen[2]);
+    assert_true(port_seen[1] != port_seen[0]);
+    assert_int_equal(word[0], 42);          /* session 0 */
+    assert_int_equal(word[1], 43);          /* session 1 */
+    assert_true(port_seen[4] == port_seen[1]);
+    assert_true(port_seen[5] == port_seen[2]);
+    assert_true(pid_seen[2] == pid_seen[1] && pid_seen[3] == pid_seen[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TU_TEST(test_named_port_is_found_by_lookup),
+        TU_TEST(
+            test_lookup_without_timeout_wakes_when_name_is_created),
+        TU_TEST(
+            test_lookup_with_timeout_wakes_when_name_is_created_in_time),
+        TU_TEST(test_lookup_times_out_at_exact_virtual_time),
+        TU_TEST(
+            test_lookup_nowait_of_missing_name_is_etimeout_at_once),
+        TU_TEST(
+            test_duplicate_name_is_eexist_and_original_still_works),
+        TU_TEST(test_empty_null_and_overlong_port_names_are_einval),
+        TU_TEST(
+            test_port_calls_outside_a_simulated_thread_are_estate),
+        TU_TEST(test_named_port_disappears_when_owner_exits),
+        TU_TEST(test_closed_port_refuses_hops_and_frees_its_name),
+        TU_TEST(
+            test_closing_a_port_does_not_affect_a_hop_in_progress),
+        TU_TEST(test_set_handler_on_port_not_owned_is_eperm),
+        TU_TEST(test_parent_and_child_hop_through_spawn_ports),
+        TU_TEST(test_port_to_parent_in_root_process_is_enoport),
+        TU_TEST(test_port_to_child_of_non_child_is_enotchild),
+        TU_TEST(test_spawn_ports_vanish_when_child_ends),
+        TU_TEST(test_handler_returns_session_port_for_later_hops),
+    };
+    return cmocka_run_group_tests_name("port", tests, NULL, NULL);
+}
