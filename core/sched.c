@@ -176,8 +176,9 @@ void sched_after_switch(void)
         pool_free(&k.threads, d);
 }
 
-hs_status sched_block(struct thread *self, const struct wait_ops *ops,
-                      void *obj, hs_time_t timeout)
+/* Mark self blocked on obj, with its timer armed for a finite timeout. */
+static void block_prepare(struct thread *self, const struct wait_ops *ops,
+                          void *obj, hs_time_t timeout)
 {
     self->state = THREAD_BLOCKED;
     self->wait_ops = ops;
@@ -186,6 +187,12 @@ hs_status sched_block(struct thread *self, const struct wait_ops *ops,
     if (timeout != HS_NEVER)
         plat_timer_arm(&self->timer, plat_clock_now() + timeout);
     event_record("block", self, timeout, 0);
+}
+
+hs_status sched_block(struct thread *self, const struct wait_ops *ops,
+                      void *obj, hs_time_t timeout)
+{
+    block_prepare(self, ops, obj, timeout);
     switch_away(self);
     return self->wait_result;
 }
@@ -276,12 +283,6 @@ _Noreturn void sched_block_abandon(struct thread *self, plat_context *running,
                                    const struct wait_ops *ops, void *obj,
                                    hs_time_t timeout)
 {
-    self->state = THREAD_BLOCKED;
-    self->wait_ops = ops;
-    self->wait_obj = obj;
-    self->wait_result = HS_OK;
-    if (timeout != HS_NEVER)
-        plat_timer_arm(&self->timer, plat_clock_now() + timeout);
-    event_record("block", self, timeout, 1);
+    block_prepare(self, ops, obj, timeout);
     abandon_ctx(self, running);
 }
