@@ -3,9 +3,13 @@
  * the public API: both switch implementations give the same run, thread
  * stacks are usable and ABI-aligned, per-thread FP control state survives
  * switches, and a stack overflow hits the guard page and ends the run with
- * a panic that names the thread.
+ * a panic that names the thread.  Simulated CPUs are host threads named
+ * cpu0, cpu1, ...
  */
 #include "testutil.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #if defined(__x86_64__)
 #include <xmmintrin.h>
@@ -364,10 +368,74 @@ static void test_run_after_stack_overflow_works_normally(void **state)
     }
 }
 
+/* ---- CPUs are named host threads */
+
+static char cpu_name_seen[2][16];
+static atomic_int other_ran;
+static int spin_timed_out;
+
+/* Holds its CPU in user code (no kernel call) until the other thread has
+ * run, which it can only do on the other CPU. */
+static int spinner(void *arg)
+{
+    (void)arg;
+    pthread_getname_np(pthread_self(), cpu_name_seen[0], 16);
+    for (long i = 0; !atomic_load(&other_ran); i++) {
+        if (i > 4000000000L) {      /* far beyond any scheduling delay */
+            spin_timed_out = 1;
+            break;
+        }
+    }
+    return 0;
+}
+
+static int other(void *arg)
+{
+    (void)arg;
+    pthread_getname_np(pthread_self(), cpu_name_seen[1], 16);
+    atomic_store(&other_ran, 1);
+    return 0;
+}
+
+static int two_cpus_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t a = 0, b = 0;
+    EXPECT_ST(hs_thread_create(spinner, NULL, NULL, &a), HS_OK);
+    EXPECT_ST(hs_thread_create(other, NULL, NULL, &b), HS_OK);
+    EXPECT_ST(hs_thread_join(a, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_thread_join(b, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_cpus_are_host_threads_named_cpu0_and_cpu1(void **state)
+{
+    (void)state;
+    char before[16] = "", after[16] = "";
+    pthread_getname_np(pthread_self(), before, sizeof before);
+    memset(cpu_name_seen, 0, sizeof cpu_name_seen);
+    atomic_store(&other_ran, 0);
+    spin_timed_out = 0;
+    hs_sim_config cfg = tu_config();
+    cfg.ncpus = 2;
+    assert_int_equal(tu_run(&cfg, "cpus", two_cpus_main, NULL, NULL), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(spin_timed_out, 0);
+    /* The two threads ran at the same time, so on different CPUs. */
+    assert_true(strcmp(cpu_name_seen[0], cpu_name_seen[1]) != 0);
+    for (int i = 0; i < 2; i++)
+        assert_true(strcmp(cpu_name_seen[i], "cpu0") == 0 ||
+                    strcmp(cpu_name_seen[i], "cpu1") == 0);
+    /* cpu0 was the test's own thread, which gets its name back. */
+    pthread_getname_np(pthread_self(), after, sizeof after);
+    assert_string_equal(after, before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TU_TEST(test_fast_and_ucontext_switches_give_identical_runs),
+        TU_TEST(test_cpus_are_host_threads_named_cpu0_and_cpu1),
         TU_TEST(test_thread_stacks_are_aligned_and_usable_with_both_switches),
         TU_TEST(
             test_fp_rounding_mode_stays_with_its_thread_with_both_switches),
