@@ -4,10 +4,12 @@
  */
 #include <string.h>
 
+#include "core/cap.h"
 #include "core/checkpoint.h"
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "ports/gate.h"
 #include "ports/port.h"
 #include "ports/registry.h"
 
@@ -226,7 +228,7 @@ static hs_status config_check(const hs_sim_config *c)
     if (c->stack_size < HS_STACK_MIN || c->stack_size > HS_STACK_MAX)
         return HS_EINVAL;
     if (!c->max_procs || !c->max_threads || !c->max_threads_per_proc ||
-        !c->max_ports || !c->max_hop_depth ||
+        !c->max_ports || !c->max_caps || !c->max_hop_depth ||
         c->max_hop_depth > HS_HOP_DEPTH_MAX || c->hop_stacks > HS_HOP_STACKS_MAX)
         return HS_EINVAL;
     if (c->switch_kind < HS_SWITCH_DEFAULT ||
@@ -286,6 +288,8 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     pool_init(&k.ports, sizeof(struct port));
     pool_init(&k.levels, sizeof(struct hs_hop));
     pool_init(&k.checkpoints, sizeof(struct checkpoint));
+    pool_init(&k.caps, sizeof(struct cap));
+    pool_init(&k.gates, sizeof(struct gate));
     list_init(&k.name_waiters);
     registry_init();
     sched_init();
@@ -310,11 +314,18 @@ static void teardown(void)
         if (t && t->home.ctx)
             plat_ctx_destroy(t->home.ctx);
     }
+    for (uint32_t i = 0; i < pool_slots(&k.procs); i++) {
+        struct proc *p = pool_at(&k.procs, i);
+        if (p)
+            plat_free(p->caps);
+    }
     pool_destroy(&k.threads);
     pool_destroy(&k.procs);
     pool_destroy(&k.ports);
     pool_destroy(&k.levels);
     pool_destroy(&k.checkpoints);
+    pool_destroy(&k.caps);
+    pool_destroy(&k.gates);
     registry_release();
     plat_clock_release();
     plat_stacks_release();

@@ -1,6 +1,7 @@
 /*
  * core/proc.c - processes: spawn, exit, wait, reap.
  */
+#include "core/cap.h"
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
@@ -33,6 +34,7 @@ static void proc_end(struct proc *p)
      * parent's port for this child. */
     hop_proc_ending(p, kernel_current());
     port_free_all(p);
+    cap_free_all(p);
     struct port *out = port_lookup(p->port_out);
     if (out && out->owner == p->parent)
         port_destroy(out);

@@ -9,6 +9,7 @@
 #include "hopsim/hop.h"
 #include "hopsim/proc.h"
 
+struct cap;
 struct thread;
 
 enum proc_state {
@@ -40,6 +41,11 @@ struct proc {
     void *stack_alloc_cookie;
     hs_port_t port_in;              /* spawn ports: the parent hops in */
     hs_port_t port_out;             /* and the process hops out */
+
+    /* Capability space: caps[i] is local name i + 1. */
+    struct cap **caps;
+    uint32_t cap_slots;
+    uint32_t cap_hint;              /* lowest slot that may be free */
 
     int exit_status;
     int exit_set;                   /* hs_proc_exit() chose the status */

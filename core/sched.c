@@ -272,6 +272,16 @@ static _Noreturn void abandon_ctx(struct thread *self, plat_context *running)
     plat_ctx_switch_final(running, plat_cpu_context());
 }
 
+hs_status sched_block_direct(struct thread *self, struct thread *next,
+                             const struct wait_ops *ops, void *obj,
+                             hs_time_t timeout)
+{
+    block_prepare(self, ops, obj, timeout);
+    sched_dequeue(next);
+    switch_to(self, next);
+    return self->wait_result;
+}
+
 _Noreturn void sched_exit(struct thread *self)
 {
     KASSERT(kernel_cpu()->dying == NULL, "one dying thread per CPU");

@@ -34,6 +34,13 @@ struct thread *sched_pick(void);
 hs_status sched_block(struct thread *self, const struct wait_ops *ops,
                       void *obj, hs_time_t timeout);
 
+/* As sched_block(), but hand the CPU straight to next (just woken, on the
+ * run queue) without consulting the run queue: the direct switch of a
+ * call to a waiting receiver. */
+hs_status sched_block_direct(struct thread *self, struct thread *next,
+                             const struct wait_ops *ops, void *obj,
+                             hs_time_t timeout);
+
 /* Make blocked thread t runnable with the given result; cancels its
  * timer.  t must already be detached from the object it waited on. */
 void sched_wake(struct thread *t, hs_status result);

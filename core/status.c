@@ -23,7 +23,9 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_ENOSTACK] = "HS_ENOSTACK (receiver has no stack to give)",
     [HS_EDEPTH] = "HS_EDEPTH (maximum hop depth reached)",
     [HS_EPARTNER] = "HS_EPARTNER (partner process ended)",
-    [HS_ESTALE] = "HS_ESTALE (checkpoint already used or expired)",
+    [HS_ESTALE] = "HS_ESTALE (already used, or the partner stopped waiting)",
+    [HS_EBADCAP] = "HS_EBADCAP (invalid or revoked capability)",
+    [HS_ENOREPLY] = "HS_ENOREPLY (no call to reply to)",
 };
 
 const char *hs_strerror(hs_status status)

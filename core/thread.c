@@ -1,6 +1,7 @@
 /*
  * core/thread.c - threads: create, exit, join, yield, sleep, priorities.
  */
+#include "core/ipc.h"
 #include "core/kernel.h"
 #include "core/sched.h"
 
@@ -69,6 +70,7 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
     list_init(&t->wait_link);
     t->proc = p;
     t->prio = prio;
+    ipc_thread_init(t);     /* base priority: prio */
     t->stack_size = stack_size;
     t->entry = entry;
     t->arg = arg;
@@ -95,6 +97,7 @@ static void thread_ended(struct thread *t, int value)
         hop_stack_release(t->proc);
     }
     event_record("thread_exit", t, (uint64_t)(int64_t)value, 0);
+    ipc_thread_ended(t);
     if (t->joiner) {
         struct thread *j = t->joiner;
         t->joiner = NULL;
@@ -295,10 +298,10 @@ hs_status hs_thread_set_priority(hs_tid_t tid, int priority)
         st = HS_EPERM;
     if (st == HS_OK && t->state == THREAD_RUNNABLE) {
         sched_dequeue(t);
-        t->prio = priority;
+        t->prio = t->base_prio = priority;
         sched_enqueue(t, 0);
     } else if (st == HS_OK) {
-        t->prio = priority;
+        t->prio = t->base_prio = priority;
     }
     if (st == HS_OK)
         event_record("priority", t, (uint64_t)priority, 0);

@@ -61,6 +61,22 @@ struct thread {
                                         ran on another CPU */
     hs_utcb_t utcb;
 
+    /* Synchronous IPC (core/ipc.c). */
+    struct list gates;               /* gates bound to it */
+    struct list senders;             /* threads blocked sending to it,
+                                        by priority, FIFO within one */
+    struct gate *send_gate;          /* while queued: the gate used, */
+    uint64_t send_label;             /*   its capability's label, */
+    int send_call;                   /*   a call: wait for the reply */
+    hs_time_t call_recv_timeout;
+    uint64_t call_seq;               /* number of its current call */
+    struct gate *recv_gate;          /* closed wait on it; NULL: open */
+    uint64_t recv_label;             /* label of the message received */
+    hs_tid_t reply_tid;              /* implicit reply capability: the */
+    uint64_t reply_seq;              /*   caller and its call number */
+    int base_prio;                   /* priority without inheritance */
+    uint64_t wake_phase;             /* HS_PHASE_* a wake-up belongs to */
+
     /* Blocking. */
     struct list wait_link;           /* on the queue of what it waits on */
     const struct wait_ops *wait_ops; /* while BLOCKED */

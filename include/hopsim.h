@@ -18,5 +18,7 @@
 #include "hopsim/utcb.h"
 #include "hopsim/port.h"
 #include "hopsim/hop.h"
+#include "hopsim/cap.h"
+#include "hopsim/ipc.h"
 
 #endif

@@ -63,7 +63,8 @@ typedef struct hs_sim_config {
     unsigned max_procs;        /* processes, whole system */
     unsigned max_threads;      /* threads, whole system */
     unsigned max_threads_per_proc; /* default per-process thread limit */
-    unsigned max_ports;        /* ports in existence, whole system */
+    unsigned max_ports;        /* ports and gates, whole system */
+    unsigned max_caps;         /* capabilities, whole system */
     unsigned max_hop_depth;    /* levels a thread may hop deep, 1..
                                   HS_HOP_DEPTH_MAX */
     unsigned hop_stacks;       /* default stacks a process lends to
@@ -86,6 +87,7 @@ typedef struct hs_sim_config {
     .max_threads = 1u << 20,                  \
     .max_threads_per_proc = 65536,            \
     .max_ports = 65536,                       \
+    .max_caps = 1u << 20,                     \
     .max_hop_depth = 16,                      \
     .hop_stacks = 16,                         \
     .log_path = NULL,                         \

@@ -32,7 +32,10 @@ typedef enum hs_status {
     HS_ENOSTACK,    /* the receiver has no stack for an arriving thread */
     HS_EDEPTH,      /* the hop would exceed the maximum hop depth */
     HS_EPARTNER,    /* the partner process ended first */
-    HS_ESTALE,      /* the checkpoint was already used, or expired */
+    HS_ESTALE,      /* the checkpoint or reply capability was already
+                       used, or the partner stopped waiting */
+    HS_EBADCAP,     /* no such capability, revoked, or its object is gone */
+    HS_ENOREPLY,    /* no call to reply to */
     HS_STATUS_COUNT /* number of status values; not a status */
 } hs_status;
 

@@ -16,8 +16,14 @@
 #define HS_BR_COUNT  16   /* buffer registers */
 #define HS_TCR_COUNT 16   /* thread control registers */
 
+/* Which half of an IPC operation failed (hs_utcb()->phase). */
+#define HS_PHASE_NONE 0
+#define HS_PHASE_SEND 1
+#define HS_PHASE_RECV 2
+
 typedef struct hs_utcb {
-    uint64_t tag;                 /* message tag */
+    uint64_t tag;                 /* message tag (see hopsim/ipc.h) */
+    uint64_t phase;               /* HS_PHASE_* of the last IPC error */
     uint64_t mr[HS_MR_COUNT];     /* message registers: travel with a hop */
     uint64_t br[HS_BR_COUNT];     /* buffer registers */
     uint64_t tcr[HS_TCR_COUNT];   /* thread control registers: private */

@@ -1,0 +1,213 @@
+/*
+ * core/cap.c - capabilities and capability spaces (see cap.h).
+ */
+#include <string.h>
+
+#include "core/cap.h"
+#include "core/hop.h"
+#include "core/kernel.h"
+#include "ports/gate.h"
+
+/* A free slot of p's table, growing it if needed; -1 if the host refuses. */
+static int64_t slot_find(struct proc *p)
+{
+    for (uint32_t i = p->cap_hint; i < p->cap_slots; i++)
+        if (!p->caps[i])
+            return i;
+    for (uint32_t i = 0; i < p->cap_hint && i < p->cap_slots; i++)
+        if (!p->caps[i])
+            return i;
+    uint32_t n = p->cap_slots ? p->cap_slots * 2 : 16;
+    struct cap **t = plat_realloc(p->caps, n * sizeof *t);
+    if (!t)
+        return -1;
+    memset(t + p->cap_slots, 0, (n - p->cap_slots) * sizeof *t);
+    p->caps = t;
+    int64_t i = p->cap_slots;
+    p->cap_slots = n;
+    return i;
+}
+
+hs_status cap_reserve(struct proc *p)
+{
+    if (k.caps.live >= k.cfg.max_caps)
+        return HS_ELIMIT;
+    if (slot_find(p) < 0)
+        return HS_ENOMEM;
+    return pool_reserve(&k.caps, 1);
+}
+
+struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
+                    unsigned rights, uint64_t label, const struct cap *parent)
+{
+    uint32_t slot = (uint32_t)slot_find(p);     /* reserved: cannot fail */
+    struct cap *c = pool_alloc(&k.caps);
+    c->owner = p;
+    c->local = slot + 1;
+    c->kind = kind;
+    c->object = object;
+    c->rights = rights;
+    c->label = label;
+    if (parent) {
+        c->parent = parent->obj.handle;
+        c->parent_gen = parent->revoke_gen;
+    }
+    p->caps[slot] = c;
+    p->cap_hint = slot + 1;
+    return c;
+}
+
+/* Whether c's derivation chain still holds. */
+static int chain_valid(const struct cap *c)
+{
+    while (c->parent) {
+        const struct cap *up = pool_lookup(&k.caps, c->parent);
+        if (!up || up->revoke_gen != c->parent_gen)
+            return 0;
+        c = up;
+    }
+    return 1;
+}
+
+static int object_alive(const struct cap *c)
+{
+    switch (c->kind) {
+    case HS_CAP_KIND_GATE:
+        return gate_lookup(c->object) != NULL;
+    }
+    return 0;
+}
+
+hs_status cap_resolve(struct proc *p, hs_cap_t local, struct cap **out)
+{
+    if (local == 0 || local > p->cap_slots || !p->caps[local - 1])
+        return HS_EBADCAP;
+    struct cap *c = p->caps[local - 1];
+    if (!chain_valid(c) || !object_alive(c))
+        return HS_EBADCAP;
+    *out = c;
+    return HS_OK;
+}
+
+static void cap_free(struct cap *c)
+{
+    c->owner->caps[c->local - 1] = NULL;
+    if (c->local - 1 < c->owner->cap_hint)
+        c->owner->cap_hint = c->local - 1;
+    pool_free(&k.caps, c);
+}
+
+void cap_free_all(struct proc *p)
+{
+    for (uint32_t i = 0; i < p->cap_slots; i++)
+        if (p->caps[i])
+            cap_free(p->caps[i]);
+    plat_free(p->caps);
+    p->caps = NULL;
+    p->cap_slots = p->cap_hint = 0;
+}
+
+/* ---- the public calls ------------------------------------------------------ */
+
+/* The caller's valid capability local, and the process it is in. */
+static hs_status own_cap(struct thread *self, hs_cap_t local,
+                         struct cap **out)
+{
+    return cap_resolve(thread_current_proc(self), local, out);
+}
+
+hs_status hs_cap_derive(hs_cap_t cap, unsigned rights, uint64_t label,
+                        hs_cap_t *out)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *p = thread_current_proc(self);
+    struct cap *c = NULL;
+    hs_status st = (!out || !rights || (rights & ~HS_CAP_ALL)) ? HS_EINVAL
+                                                               : HS_OK;
+    if (st == HS_OK)
+        st = own_cap(self, cap, &c);
+    if (st == HS_OK && (rights & ~c->rights))
+        st = HS_EPERM;
+    if (st == HS_OK)
+        st = cap_reserve(p);
+    if (st == HS_OK)
+        *out = cap_new(p, c->kind, c->object, rights, label, c)->local;
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_cap_revoke(hs_cap_t cap)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct cap *c = NULL;
+    hs_status st = own_cap(self, cap, &c);
+    if (st == HS_OK) {
+        c->revoke_gen++;
+        event_record("cap_revoke", self, c->obj.handle, c->revoke_gen);
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_cap_delete(hs_cap_t cap)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *p = thread_current_proc(self);
+    /* A revoked or orphaned name may still be deleted: only the slot
+     * must be in use. */
+    hs_status st = (cap && cap <= p->cap_slots && p->caps[cap - 1])
+                       ? HS_OK : HS_EBADCAP;
+    if (st == HS_OK)
+        cap_free(p->caps[cap - 1]);
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_cap_info_get(hs_cap_t cap, hs_cap_info *info)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct cap *c = NULL;
+    hs_status st = info ? own_cap(self, cap, &c) : HS_EINVAL;
+    if (st == HS_OK) {
+        info->kind = c->kind;
+        info->rights = c->rights;
+        info->label = c->label;
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_cap_give(hs_pid_t child, hs_cap_t cap, unsigned rights,
+                      hs_cap_t *theirs)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *me = thread_current_proc(self);
+    struct proc *to = proc_lookup(child);
+    struct cap *c = NULL;
+    hs_status st = (!theirs || !rights || (rights & ~HS_CAP_ALL))
+                       ? HS_EINVAL : HS_OK;
+    if (st == HS_OK)
+        st = own_cap(self, cap, &c);
+    if (st == HS_OK && (!(c->rights & HS_CAP_GRANT) || (rights & ~c->rights)))
+        st = HS_EPERM;
+    if (st == HS_OK && !to)
+        st = HS_ESRCH;
+    if (st == HS_OK && to->parent != me)
+        st = HS_ENOTCHILD;
+    if (st == HS_OK)
+        st = cap_reserve(to);
+    if (st == HS_OK)
+        *theirs = cap_new(to, c->kind, c->object, rights, c->label, c)->local;
+    kernel_leave(self);
+    return st;
+}

@@ -1,0 +1,45 @@
+/*
+ * core/cap.h - capabilities and per-process capability spaces.
+ *
+ * A capability is a kernel object owned by one process, found there by its
+ * local name (slot index + 1 in the process's table).  It names another
+ * kernel object by handle, so it goes stale by itself when that object is
+ * freed.  Derivation links a copy to its parent by the parent's handle and
+ * the parent's revocation generation at the time; a capability is valid
+ * only while every link up its chain still matches.
+ */
+#ifndef HOPSIM_CORE_CAP_H
+#define HOPSIM_CORE_CAP_H
+
+#include "core/pool.h"
+#include "hopsim/cap.h"
+
+struct proc;
+
+struct cap {
+    struct kobj obj;
+    struct proc *owner;
+    hs_cap_t local;             /* its name in owner's space */
+    hs_cap_kind kind;
+    uint64_t object;            /* handle of what it names */
+    unsigned rights;
+    uint64_t label;
+    uint64_t parent;            /* handle of the cap it came from, or 0 */
+    uint32_t parent_gen;        /* parent's revoke_gen when derived */
+    uint32_t revoke_gen;        /* bumped by hs_cap_revoke() */
+};
+
+/* Make room for one capability in p (may fail); then cap_new() cannot. */
+hs_status cap_reserve(struct proc *p);
+struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
+                    unsigned rights, uint64_t label, const struct cap *parent);
+
+/* The valid capability named local in p: HS_OK, or HS_EBADCAP for a name
+ * that is free, revoked through its chain, or whose object is gone (the
+ * kind's lookup decides the last). */
+hs_status cap_resolve(struct proc *p, hs_cap_t local, struct cap **out);
+
+/* Free every capability of an ending process. */
+void cap_free_all(struct proc *p);
+
+#endif

@@ -1,0 +1,460 @@
+/*
+ * core/ipc.c - synchronous IPC through gates: send, receive, call, reply.
+ *
+ * Each system call is decode (every check; may fail; changes nothing) then
+ * invoke (cannot fail).  A thread blocked sending sits on its receiver's
+ * `senders` queue, by priority; a receiver that finds it there takes the
+ * message from the sender's UTCB.  A caller, once its message is taken,
+ * stays blocked in the reply wait, identified by its call number, which is
+ * what the receiver's implicit reply capability names: a reply that comes
+ * after the caller gave up finds another number (or no caller) and fails
+ * with HS_ESTALE instead of landing in a later call.
+ */
+#include <string.h>
+
+#include "core/cap.h"
+#include "core/hop.h"
+#include "core/ipc.h"
+#include "core/kernel.h"
+#include "core/sched.h"
+#include "ports/gate.h"
+
+#define FAST_WORDS 8    /* 64 bytes: the register fast path */
+
+void ipc_thread_init(struct thread *t)
+{
+    list_init(&t->gates);
+    list_init(&t->senders);
+    t->base_prio = t->prio;
+}
+
+/* ---- waits --------------------------------------------------------------- */
+
+static void send_detach(struct thread *t)
+{
+    list_unlink(&t->wait_link);
+}
+
+static struct thread *send_waits_for(const struct thread *t)
+{
+    return t->send_gate->receiver;
+}
+
+static void send_describe(const struct thread *t, struct kbuf *b)
+{
+    kbuf_printf(b, "gate %u of ", handle_index(t->send_gate->obj.handle));
+    thread_describe(t->send_gate->receiver, b);
+}
+
+static const struct wait_ops send_wait = {
+    .what = "ipc send",
+    .detach = send_detach,
+    .waits_for = send_waits_for,
+    .describe = send_describe,
+};
+
+static void recv_describe(const struct thread *t, struct kbuf *b)
+{
+    if (t->recv_gate)
+        kbuf_printf(b, "gate %u", handle_index(t->recv_gate->obj.handle));
+    else
+        kbuf_printf(b, "any of its gates");
+}
+
+static const struct wait_ops recv_wait = {
+    .what = "ipc receive",
+    .detach = NULL,
+    .waits_for = NULL,
+    .describe = recv_describe,
+};
+
+/* The thread a caller waits on for its reply: wait_obj. */
+static struct thread *reply_waits_for(const struct thread *t)
+{
+    return (struct thread *)t->wait_obj;
+}
+
+static void reply_describe(const struct thread *t, struct kbuf *b)
+{
+    kbuf_printf(b, "the reply of ");
+    thread_describe(t->wait_obj, b);
+}
+
+static const struct wait_ops reply_wait = {
+    .what = "ipc call (reply)",
+    .detach = NULL,
+    .waits_for = reply_waits_for,
+    .describe = reply_describe,
+};
+
+/* ---- message transfer -------------------------------------------------------- */
+
+static int tag_valid(uint64_t tag)
+{
+    return hs_tag_words(tag) <= HS_MR_COUNT && hs_tag_items(tag) == 0 &&
+           ((tag >> 16) & 0xffff) == 0 && ((tag >> 7) & 1) == 0;
+}
+
+/* Copy the message of from's UTCB into to's.  Up to 64 bytes go as one
+ * fixed-size copy (the fast path); longer ones copy just their words. */
+static void msg_copy(struct thread *from, struct thread *to)
+{
+    unsigned words = hs_tag_words(from->utcb.tag);
+    to->utcb.tag = from->utcb.tag;
+    if (words <= FAST_WORDS)
+        memcpy(to->utcb.mr, from->utcb.mr, FAST_WORDS * sizeof(uint64_t));
+    else
+        memcpy(to->utcb.mr, from->utcb.mr, words * sizeof(uint64_t));
+}
+
+/* Receiver r takes on caller c: the reply capability, and c's priority
+ * if higher. */
+static void reply_cap_set(struct thread *r, struct thread *c)
+{
+    /* r is blocked or running, never queued: no queue to move it in. */
+    r->reply_tid = c->obj.handle;
+    r->reply_seq = c->call_seq;
+    if (c->prio > r->prio)
+        r->prio = c->prio;
+}
+
+/* The reply capability is spent: back to the thread's own priority. */
+static void reply_cap_end(struct thread *r)
+{
+    r->reply_tid = 0;
+    r->reply_seq = 0;
+    r->prio = r->base_prio;
+}
+
+/* Move caller c, whose message was just taken, into its reply wait: the
+ * receive timeout starts now. */
+static void caller_await_reply(struct thread *c, struct thread *server)
+{
+    plat_timer_cancel(&c->timer);
+    c->wait_ops = &reply_wait;
+    c->wait_obj = server;
+    c->wake_phase = HS_PHASE_RECV;
+    if (c->call_recv_timeout == HS_NOWAIT) {
+        sched_wake(c, HS_ETIMEOUT);
+        return;
+    }
+    if (c->call_recv_timeout != HS_NEVER)
+        plat_timer_arm(&c->timer, plat_clock_now() + c->call_recv_timeout);
+}
+
+/* Receiver r takes sender s's queued message. */
+static void take_from_queue(struct thread *r, struct thread *s)
+{
+    list_unlink(&s->wait_link);
+    msg_copy(s, r);
+    r->recv_label = s->send_label;
+    if (s->send_call) {
+        reply_cap_set(r, s);
+        caller_await_reply(s, r);
+    } else {
+        s->wait_ops = NULL;
+        sched_wake(s, HS_OK);
+    }
+}
+
+/* The first sender queued on r through gate g (any gate if g is NULL). */
+static struct thread *sender_find(struct thread *r, const struct gate *g)
+{
+    struct list *l;
+    list_for_each(l, &r->senders) {
+        struct thread *s = container_of(l, struct thread, wait_link);
+        if (!g || s->send_gate == g)
+            return s;
+    }
+    return NULL;
+}
+
+/* Queue s on r's senders: after every thread of its priority or higher. */
+static void sender_enqueue(struct thread *r, struct thread *s)
+{
+    struct list *l;
+    list_for_each(l, &r->senders) {
+        struct thread *o = container_of(l, struct thread, wait_link);
+        if (o->prio < s->prio)
+            break;
+    }
+    list_insert_after(l->prev, &s->wait_link);
+}
+
+static int receiving_from(const struct thread *r, const struct gate *g)
+{
+    return r->state == THREAD_BLOCKED && r->wait_ops == &recv_wait &&
+           (!r->recv_gate || r->recv_gate == g);
+}
+
+/* ---- send and call ------------------------------------------------------------- */
+
+/* Decode of send and call: the gate to send through and the label. */
+static hs_status send_decode(struct thread *self, hs_cap_t cap,
+                             hs_time_t t1, hs_time_t t2, struct gate **g,
+                             uint64_t *label)
+{
+    if (!timeout_valid(t1) || !timeout_valid(t2) ||
+        !tag_valid(self->utcb.tag))
+        return HS_EINVAL;
+    struct cap *c;
+    hs_status st = cap_resolve(thread_current_proc(self), cap, &c);
+    if (st != HS_OK)
+        return st;
+    if (c->kind != HS_CAP_KIND_GATE || !(c->rights & HS_CAP_SEND))
+        return HS_EPERM;
+    *g = gate_lookup(c->object);
+    *label = c->label;
+    return HS_OK;
+}
+
+/* Hand the message straight to r, waiting on g. */
+static void deliver(struct thread *self, struct thread *r, uint64_t label,
+                    int call)
+{
+    msg_copy(self, r);
+    r->recv_label = label;
+    if (call)
+        reply_cap_set(r, self);
+    sched_wake(r, HS_OK);
+}
+
+static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
+                             hs_time_t recv_to)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct gate *g = NULL;
+    uint64_t label = 0;
+    hs_status st = send_decode(self, cap, send_to, recv_to, &g, &label);
+    self->utcb.phase = HS_PHASE_NONE;
+    if (st != HS_OK) {
+        self->utcb.phase = HS_PHASE_SEND;
+        kernel_leave(self);
+        return st;
+    }
+    struct thread *r = g->receiver;
+    if (call)
+        self->call_seq++;
+    self->wake_phase = HS_PHASE_SEND;
+    if (receiving_from(r, g)) {
+        deliver(self, r, label, call);
+        if (call) {
+            self->wake_phase = HS_PHASE_RECV;
+            st = recv_to == HS_NOWAIT ? HS_ETIMEOUT
+                 : sched_block_direct(self, r, &reply_wait, r, recv_to);
+        }
+    } else if (send_to == HS_NOWAIT) {
+        st = HS_ETIMEOUT;
+    } else {
+        self->send_gate = g;
+        self->send_label = label;
+        self->send_call = call;
+        self->call_recv_timeout = recv_to;
+        sender_enqueue(r, self);
+        st = sched_block(self, &send_wait, g, send_to);
+    }
+    if (st != HS_OK)
+        self->utcb.phase = self->wake_phase;
+    event_record(call ? "ipc_call" : "ipc_send", self, (uint64_t)st,
+                 self->utcb.phase);
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_ipc_send(hs_cap_t gate, hs_time_t timeout)
+{
+    return send_common(gate, 0, timeout, HS_NOWAIT);
+}
+
+hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
+                      hs_time_t recv_timeout)
+{
+    return send_common(gate, 1, send_timeout, recv_timeout);
+}
+
+/* ---- receive ----------------------------------------------------------------------- */
+
+/* Decode of a receive: the gate for a closed wait (NULL: open), or
+ * nobody (a sleep) with *nobody set. */
+static hs_status recv_decode(struct thread *self, int closed, hs_cap_t cap,
+                             hs_time_t timeout, struct gate **g, int *nobody)
+{
+    *g = NULL;
+    *nobody = 0;
+    if (!timeout_valid(timeout))
+        return HS_EINVAL;
+    if (!closed)
+        return HS_OK;
+    if (cap == HS_CAP_NIL) {
+        *nobody = 1;
+        return HS_OK;
+    }
+    struct cap *c;
+    hs_status st = cap_resolve(thread_current_proc(self), cap, &c);
+    if (st != HS_OK)
+        return st;
+    if (c->kind != HS_CAP_KIND_GATE || !(c->rights & HS_CAP_RECV))
+        return HS_EPERM;
+    *g = gate_lookup(c->object);
+    if ((*g)->receiver != self)
+        return HS_EPERM;
+    return HS_OK;
+}
+
+/* Invoke of a receive (the reply capability is already spent). */
+static hs_status recv_invoke(struct thread *self, struct gate *g, int nobody,
+                             hs_time_t timeout, uint64_t *label)
+{
+    struct thread *s = nobody ? NULL : sender_find(self, g);
+    if (s) {
+        take_from_queue(self, s);
+    } else if (timeout == HS_NOWAIT) {
+        return HS_ETIMEOUT;
+    } else {
+        self->recv_gate = g;
+        hs_status st = sched_block(self, nobody ? NULL : &recv_wait,
+                                   nobody ? NULL : (void *)self, timeout);
+        if (nobody)
+            return HS_ETIMEOUT;     /* a sleep always ends by its timer */
+        if (st != HS_OK)
+            return st;
+    }
+    if (label)
+        *label = self->recv_label;
+    return HS_OK;
+}
+
+static hs_status recv_common(int closed, hs_cap_t cap, hs_time_t timeout,
+                             uint64_t *label)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct gate *g;
+    int nobody;
+    hs_status st = recv_decode(self, closed, cap, timeout, &g, &nobody);
+    if (st == HS_OK && nobody && timeout == HS_NEVER)
+        st = HS_EINVAL;             /* would sleep for ever */
+    if (st == HS_OK) {
+        reply_cap_end(self);        /* a new wait ends the reply cap */
+        st = recv_invoke(self, g, nobody, timeout, label);
+    }
+    self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
+    event_record("ipc_recv", self, (uint64_t)st, 0);
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_ipc_receive(hs_cap_t gate, hs_time_t timeout, uint64_t *label)
+{
+    return recv_common(1, gate, timeout, label);
+}
+
+hs_status hs_ipc_wait(hs_time_t timeout, uint64_t *label)
+{
+    return recv_common(0, HS_CAP_NIL, timeout, label);
+}
+
+/* ---- reply -------------------------------------------------------------------------- */
+
+/* Decode of a reply: the caller still waiting for it, or why not. */
+static hs_status reply_decode(struct thread *self, struct thread **caller)
+{
+    if (!tag_valid(self->utcb.tag))
+        return HS_EINVAL;
+    if (!self->reply_tid)
+        return HS_ENOREPLY;
+    struct thread *c = thread_lookup(self->reply_tid);
+    if (!c || c->state != THREAD_BLOCKED || c->wait_ops != &reply_wait ||
+        c->call_seq != self->reply_seq)
+        return HS_ESTALE;
+    *caller = c;
+    return HS_OK;
+}
+
+static hs_status reply_common(struct thread *self)
+{
+    struct thread *c = NULL;
+    hs_status st = reply_decode(self, &c);
+    if (st == HS_OK) {
+        msg_copy(self, c);
+        sched_wake(c, HS_OK);
+    }
+    if (st != HS_EINVAL)
+        reply_cap_end(self);        /* spent, whether it landed or not */
+    self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_SEND;
+    event_record("ipc_reply", self, (uint64_t)st, 0);
+    return st;
+}
+
+hs_status hs_ipc_reply(void)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = reply_common(self);
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = timeout_valid(timeout) ? reply_common(self) : HS_EINVAL;
+    if (st == HS_OK) {
+        st = recv_invoke(self, NULL, 0, timeout, label);
+        self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
+    }
+    kernel_leave(self);
+    return st;
+}
+
+/* ---- gates and endings ------------------------------------------------------------------ */
+
+hs_status hs_gate_create(hs_tid_t receiver, uint64_t label, hs_cap_t *cap)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *p = thread_current_proc(self);
+    struct thread *r = receiver ? thread_lookup(receiver) : self;
+    hs_status st = cap ? HS_OK : HS_EINVAL;
+    if (st == HS_OK && (!r || r->state == THREAD_ZOMBIE))
+        st = HS_ESRCH;
+    if (st == HS_OK && r->proc != p)
+        st = HS_EPERM;
+    if (st == HS_OK)
+        st = gate_reserve();
+    if (st == HS_OK)
+        st = cap_reserve(p);
+    if (st == HS_OK) {
+        struct gate *g = gate_new(r);
+        *cap = cap_new(p, HS_CAP_KIND_GATE, g->obj.handle, HS_CAP_ALL, label,
+                       NULL)->local;
+    }
+    kernel_leave(self);
+    return st;
+}
+
+void ipc_thread_ended(struct thread *t)
+{
+    /* Senders to t: their partner is gone. */
+    while (!list_empty(&t->senders)) {
+        struct thread *s = container_of(t->senders.next, struct thread,
+                                        wait_link);
+        list_unlink(&s->wait_link);
+        s->wait_ops = NULL;
+        sched_wake(s, HS_EPARTNER);
+    }
+    /* A caller waiting for t's reply. */
+    struct thread *c = t->reply_tid ? thread_lookup(t->reply_tid) : NULL;
+    if (c && c->state == THREAD_BLOCKED && c->wait_ops == &reply_wait &&
+        c->call_seq == t->reply_seq)
+        sched_wake(c, HS_EPARTNER);
+    reply_cap_end(t);
+    gate_free_all(t);
+}

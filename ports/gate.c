@@ -1,0 +1,36 @@
+/*
+ * ports/gate.c - gates (see gate.h).
+ */
+#include "core/kernel.h"
+#include "ports/gate.h"
+
+hs_status gate_reserve(void)
+{
+    if (k.gates.live + k.ports.live >= k.cfg.max_ports)
+        return HS_ELIMIT;
+    return pool_reserve(&k.gates, 1);
+}
+
+struct gate *gate_new(struct thread *receiver)
+{
+    struct gate *g = pool_alloc(&k.gates);
+    g->receiver = receiver;
+    list_push_back(&receiver->gates, &g->receiver_link);
+    event_record("gate_create", receiver, g->obj.handle, 0);
+    return g;
+}
+
+void gate_free_all(struct thread *t)
+{
+    struct list *l, *tmp;
+    list_for_each_safe(l, tmp, &t->gates) {
+        struct gate *g = container_of(l, struct gate, receiver_link);
+        list_unlink(&g->receiver_link);
+        pool_free(&k.gates, g);
+    }
+}
+
+struct gate *gate_lookup(uint64_t h)
+{
+    return pool_lookup(&k.gates, h);
+}

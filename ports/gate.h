@@ -1,0 +1,31 @@
+/*
+ * ports/gate.h - the gate: an IPC endpoint bound to one receiver thread.
+ *
+ * Gates are the third kind of port: reached through a capability, never by
+ * a global name.  A gate lives as long as its receiver thread; then every
+ * capability to it is stale.
+ */
+#ifndef HOPSIM_PORTS_GATE_H
+#define HOPSIM_PORTS_GATE_H
+
+#include "core/list.h"
+#include "core/pool.h"
+
+struct thread;
+
+struct gate {
+    struct kobj obj;
+    struct thread *receiver;
+    struct list receiver_link;  /* in receiver->gates */
+};
+
+/* Make room for a gate (may fail); then gate_new() cannot. */
+hs_status gate_reserve(void);
+struct gate *gate_new(struct thread *receiver);
+
+/* Free every gate bound to t (t is ending). */
+void gate_free_all(struct thread *t);
+
+struct gate *gate_lookup(uint64_t h);
+
+#endif
