@@ -4,9 +4,13 @@
 #   make run                build and run the tour example
 #   make test               layer and symbol checks, deps self-test, then
 #                           every test program twice: fast switch, then
-#                           HOPSIM_SWITCH=ucontext
+#                           HOPSIM_SWITCH=ucontext; tests/gdb/run.sh too
+#   make gdb                gdb with the hs commands (sim/hopsim-gdb.py) on
+#                           PROG=... (default: the tour), ARGS=... its args
 #   make memcheck           every test program and the tour under valgrind
 #   make asan               ASan + UBSan build in build-asan/, tests + tour
+#   make bench              benchmarks as ratios to baselines; BENCH=name
+#                           runs one; writes bench.json
 #   make install            PREFIX=/usr/local DESTDIR= : headers, libs, hopsim.pc
 #   make uninstall          remove what install put there
 #   make compile_commands.json   for clangd and clang-tidy
@@ -143,6 +147,13 @@ tests: $(TEST_PROGS)
 run: $(TOUR)
 	$(TOUR)
 
+# gdb with hopsim's commands loaded: hs procs, hs threads, hs bt, hs hops,
+# hs finish (see sim/hopsim-gdb.py and the README).
+PROG ?= $(TOUR)
+.PHONY: gdb
+gdb: all
+	gdb -q -x sim/hopsim-gdb.py --args $(PROG) $(ARGS)
+
 # The kernel folders must not include host headers; the self-test first
 # proves the check can fail.
 check-layers:
@@ -156,9 +167,12 @@ check-symbols: $(LIB_A)
 	@CC='$(CC)' bash tools/check-symbols.sh $(LIB_A)
 
 # tools/test-deps.sh skips itself, saying so, when not run as root.
+# tests/gdb/run.sh checks the gdb commands on the tour; it counts as one
+# more program per pass, and skips itself, saying so, without gdb.
 test: check-layers check-symbols all
 	@CC='$(CC)' bash tools/test-deps.sh
-	@bash tools/run-tests.sh --ucontext $(TEST_PROGS)
+	@HOPSIM_GDB_PROG='$(TOUR)' bash tools/run-tests.sh --ucontext \
+		--also tests/gdb/run.sh $(TEST_PROGS)
 
 # Fast switch only; the tour runs under valgrind too.
 memcheck: all
@@ -247,6 +261,31 @@ uninstall:
 	      '$(DESTDIR)$(LIBDIR)/libhopsim.a' '$(DESTDIR)$(LIBDIR)/libhopsim.so' \
 	      '$(DESTDIR)$(PKGCONFIGDIR)/hopsim.pc'
 	-rmdir '$(DESTDIR)$(INCLUDEDIR)/hopsim'
+
+# ---- Benchmarks ----------------------------------------------------------
+
+# One program per tests/bench/bench_*.c; the other files there are shared.
+# They link the same libhopsim.a, built with OPT (-O2 by default).
+# tools/bench-run.sh prints the machine line, one line per figure, the
+# ratios, and writes bench.json; BENCH=name runs one figure plus the
+# baselines its ratios need.  Not part of `make test`: nothing is timed there.
+BENCH_SRCS         := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_SUPPORT_SRCS := $(filter-out $(BENCH_SRCS),\
+                      $(sort $(wildcard tests/bench/*.c tests/bench/*.S)))
+BENCH_SUPPORT_OBJS := $(call obj_of,$(BENCH_SUPPORT_SRCS))
+BENCH_PROGS        := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: bench
+bench: $(BENCH_PROGS)
+	@BENCH='$(BENCH)' bash tools/bench-run.sh $(BUILD)/bench
+
+$(BENCH_PROGS): $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.c.o \
+		$(BENCH_SUPPORT_OBJS) $(LIB_A)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HS_LDFLAGS) -o $@ $< $(BENCH_SUPPORT_OBJS) $(LIB_A) $(SYS_LIBS)
+
+-include $(patsubst %.o,%.d,$(call obj_of,$(BENCH_SRCS) $(BENCH_SUPPORT_SRCS)))
 
 # ---- Tooling -------------------------------------------------------------
 
