@@ -63,14 +63,21 @@ static void level_free(struct hs_hop *l, const plat_context *running)
     pool_free(&k.levels, l);
 }
 
-plat_context *hop_drop_all(struct thread *t)
+/* Free t's levels from the top down to (not including) below. */
+static void levels_drop_to(struct thread *t, const struct hs_hop *below,
+                           const plat_context *running)
 {
-    plat_context *running = (t->state == THREAD_RUNNING) ? t->ctx : NULL;
-    while (t->top != &t->home) {
+    while (t->top != below) {
         struct hs_hop *l = t->top;
         t->top = l->below;
         level_free(l, running);
     }
+}
+
+plat_context *hop_drop_all(struct thread *t)
+{
+    plat_context *running = (t->state == THREAD_RUNNING) ? t->ctx : NULL;
+    levels_drop_to(t, &t->home, running);
     if (t->home.ctx && t->home.ctx != running)
         plat_ctx_destroy(t->home.ctx);
     t->home.ctx = NULL;
@@ -354,11 +361,7 @@ static void unwind_other(struct thread *t, struct hs_hop *l)
         sched_unblock_silently(t);
     struct hs_hop *below = l->below;
     int resumable = l->cp != NULL;
-    while (t->top != below) {
-        struct hs_hop *x = t->top;
-        t->top = x->below;
-        level_free(x, NULL);
-    }
+    levels_drop_to(t, below, NULL);
     t->ctx = below->ctx;
     event_record("hop_unwind", t, l->proc->obj.handle, resumable);
     if (!resumable) {
@@ -414,11 +417,7 @@ void hop_unwind_self(struct thread *self)
     plat_context *running = self->ctx;
     struct hs_hop *below = low->below;
     int resumable = low->cp != NULL;
-    while (self->top != below) {
-        struct hs_hop *x = self->top;
-        self->top = x->below;
-        level_free(x, running);
-    }
+    levels_drop_to(self, below, running);
     event_record("hop_unwind", self, 0, resumable);
     if (!resumable) {
         self->ctx = running;
