@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# tools/bench-run.sh - run hopsim's benchmarks and report them as ratios.
+#
+# usage: tools/bench-run.sh BENCHDIR          (what `make bench` runs)
+#
+#   BENCHDIR    where the programs are: BENCHDIR/bench_<program>
+#   BENCH       names to run, separated by spaces or commas (default all);
+#               each brings along the other figures of its ratios, so a
+#               ratio is always measured in one run with its baseline
+#   BENCH_JSON  where to write the results (default bench.json)
+#
+# Prints the machine line, one line per figure in the order of the table
+# below (a figure whose feature does not exist yet prints
+# "skip NAME (needs: ...)"), one "ratio" line per goal, and last
+# "bench: N ratios, M meet their goal", counting only ratios whose figures
+# were all measured.  Goals are reported, never asserted: the exit status
+# is 1 only if a program failed or a name is unknown.
+set -uo pipefail
+
+dir=${1:?usage: $0 BENCHDIR}
+json=${BENCH_JSON:-bench.json}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+results=$tmp/results.jsonl
+: >"$results"
+
+# name | program (- if not measurable yet) | what it needs
+FIGURES='
+base_call|base|
+base_switch|base|
+base_swapcontext|base|
+base_futex|base|
+base_pipe|base|
+base_memcpy_2m|base|
+hop_roundtrip|hop|
+call_roundtrip|-|a benchmark program over gates (IPC has landed; not written yet)
+call_roundtrip_64w|-|a benchmark program over gates (IPC has landed; not written yet)
+notify_roundtrip|-|notifications
+share_4k|-|memory
+share_2m|-|memory
+share_1g|-|memory
+move_2m|-|memory
+port_lookup|port|
+spawn_exit|proc|
+timers_10k|timers|
+threads_100k|threads|
+'
+
+# name | numerator | denominator (empty: an absolute figure) | goal
+#      | condition on a field of the numerator's record (or empty)
+# A ratio with a figure that cannot be measured yet prints as skipped and
+# is not counted.
+RATIOS='
+hop_roundtrip/base_switch|hop_roundtrip|base_switch|<= 3|
+base_swapcontext/hop_roundtrip|base_swapcontext|hop_roundtrip|>= 8|
+call_roundtrip/base_switch|call_roundtrip|base_switch|<= 6|
+base_futex/call_roundtrip|base_futex|call_roundtrip|>= 50|
+share_1g/share_4k|share_1g|share_4k|<= 2|
+base_memcpy_2m/move_2m|base_memcpy_2m|move_2m|>= 100|
+port_lookup|port_lookup||<= 50|
+threads_100k|threads_100k||<= 16|threads >= 100000
+'
+
+# ---- which figures to run ---------------------------------------------------
+
+declare -A known=() selected=()
+while IFS='|' read -r name prog needs; do
+    [ -n "$name" ] && known[$name]=1
+done <<<"$FIGURES"
+
+if [ -z "${BENCH:-}" ]; then
+    for n in "${!known[@]}"; do selected[$n]=1; done
+else
+    for n in ${BENCH//,/ }; do
+        if [ -z "${known[$n]:-}" ]; then
+            echo "bench: no figure named '$n'; known:" \
+                 $(awk -F'|' 'NF > 1 { print $1 }' <<<"$FIGURES") >&2
+            exit 1
+        fi
+        selected[$n]=1
+        # The other figures of every ratio this one is part of.
+        while IFS='|' read -r rname num den goal cond; do
+            if [ "$num" = "$n" ] || [ "$den" = "$n" ]; then
+                selected[$num]=1
+                [ -n "$den" ] && selected[$den]=1
+            fi
+        done <<<"$RATIOS"
+    done
+fi
+
+# ---- the machine line -------------------------------------------------------
+
+cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+cores=$(getconf _NPROCESSORS_ONLN)
+kernel=$(uname -sr)
+echo "machine: ${cpu:-unknown CPU}, $cores cores, $kernel"
+
+# ---- run --------------------------------------------------------------------
+
+# Consecutive figures of one program run in one invocation of it.
+failed=0
+batch_prog=
+batch_names=()
+flush() {
+    [ -n "$batch_prog" ] || return 0
+    if ! BENCH_RESULTS=$results "$dir/bench_$batch_prog" "${batch_names[@]}"; then
+        echo "bench: bench_$batch_prog failed" >&2
+        failed=1
+    fi
+    batch_prog=
+    batch_names=()
+}
+
+while IFS='|' read -r name prog needs; do
+    [ -n "$name" ] && [ -n "${selected[$name]:-}" ] || continue
+    if [ "$prog" = - ]; then
+        flush
+        echo "skip $name (needs: $needs)"
+        printf '{"name": "%s", "skipped": true, "needs": "%s"}\n' \
+            "$name" "$needs" >>"$tmp/skipped.jsonl"
+        continue
+    fi
+    [ "$prog" = "$batch_prog" ] || flush
+    batch_prog=$prog
+    batch_names+=("$name")
+done <<<"$FIGURES"
+flush
+
+# ---- ratios and bench.json --------------------------------------------------
+
+touch "$tmp/skipped.jsonl"
+git_rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git_dirty=$(git status --porcelain 2>/dev/null | grep -q . && echo true || echo false)
+
+awk -v ratios="$RATIOS" -v figures="$FIGURES" -v json="$json" -v cpu="$cpu" -v cores="$cores" \
+    -v kernel="$kernel" -v rev="$git_rev" -v dirty="$git_dirty" \
+    -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v skipped="$tmp/skipped.jsonl" '
+function field(line, key,    m) {
+    if (match(line, "\"" key "\": (\"[^\"]*\"|[^,}]*)")) {
+        m = substr(line, RSTART + length(key) + 4, RLENGTH - length(key) - 4)
+        gsub(/^"|"$/, "", m)
+        return m
+    }
+    return ""
+}
+function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+function fmt(v) { return v < 10 ? sprintf("%.2f", v) : v < 100 ? sprintf("%.1f", v) : sprintf("%.0f", v) }
+{
+    name = field($0, "name")
+    rec[name] = $0
+    if (field($0, "error") == "") ok[name] = 1
+    results = results (nres++ ? ",\n    " : "") $0
+}
+END {
+    n = split(figures, fl, "\n")
+    for (i = 1; i <= n; i++)
+        if (split(fl[i], f, "|") >= 3 && f[2] == "-") needs[f[1]] = f[3]
+    n = split(ratios, rl, "\n")
+    total = met = 0
+    for (i = 1; i <= n; i++) {
+        if (split(rl[i], f, "|") < 4) continue
+        rname = f[1]; num = f[2]; den = f[3]; goal = f[4]; cond = f[5]
+        split(goal, g, " ")
+        if (num in needs || den in needs) {
+            print "skip ratio " rname " (needs: " (num in needs ? needs[num] : needs[den]) ")"
+            continue
+        }
+        if (!(num in ok) || (den != "" && !(den in ok))) {
+            print "ratio " rname ": not measured in this run"
+            continue
+        }
+        unit = den == "" ? " " field(rec[num], "unit") : ""
+        value = field(rec[num], "median") + 0
+        if (den != "") value = value / field(rec[den], "median")
+        good = g[1] == "<=" ? value <= g[2] + 0 : value >= g[2] + 0
+        at = want = ""
+        if (cond != "") {               # e.g. "threads >= 100000"
+            split(cond, c, " ")
+            have = field(rec[num], c[1]) + 0
+            if (!(c[2] == ">=" ? have >= c[3] + 0 : have <= c[3] + 0))
+                good = 0
+            at = " at " have " " c[1]
+            want = " at " c[3] " " c[1]
+        }
+        total++
+        met += good
+        printf "ratio %s = %s%s%s (goal %s%s%s): %s\n", rname, fmt(value),
+               unit, at, goal, unit, want, good ? "met" : "not met"
+        rjson = rjson (total > 1 ? ",\n    " : "") \
+            sprintf("{\"name\": %s, \"value\": %.6g, \"unit\": %s, \"goal\": %s, \"met\": %s}",
+                    jstr(rname), value, jstr(den == "" ? substr(unit, 2) : "ratio"),
+                    jstr(goal (cond != "" ? ", " cond : "")), good ? "true" : "false")
+    }
+    while ((getline s < skipped) > 0)
+        sk = sk (nsk++ ? ",\n    " : "") s
+    printf "{\n  \"machine\": {\"cpu\": %s, \"cores\": %d, \"kernel\": %s},\n", \
+        jstr(cpu), cores, jstr(kernel) > json
+    printf "  \"commit\": %s, \"dirty\": %s, \"date\": %s,\n", jstr(rev), dirty, jstr(date) > json
+    printf "  \"results\": [\n    %s\n  ],\n", results > json
+    printf "  \"skipped\": [\n    %s\n  ],\n", sk > json
+    printf "  \"ratios\": [\n    %s\n  ],\n", rjson > json
+    printf "  \"summary\": {\"ratios\": %d, \"met\": %d}\n}\n", total, met > json
+    close(json)
+    print "bench: results written to " json
+    printf "bench: %d ratios, %d meet their goal\n", total, met
+}' "$results"
+
+exit $failed
