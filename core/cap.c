@@ -32,6 +32,9 @@ hs_status cap_reserve(struct proc *p)
 {
     if (k.caps.live >= k.cfg.max_caps)
         return HS_ELIMIT;
+    hs_status st = factory_check(p, HS_RES_CAPS, 1);
+    if (st != HS_OK)
+        return st;
     if (slot_find(p) < 0)
         return HS_ENOMEM;
     return pool_reserve(&k.caps, 1);
@@ -54,6 +57,7 @@ struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
     }
     p->caps[slot] = c;
     p->cap_hint = slot + 1;
+    factory_charge(p, HS_RES_CAPS, 1);
     return c;
 }
 
@@ -91,6 +95,7 @@ hs_status cap_resolve(struct proc *p, hs_cap_t local, struct cap **out)
 
 static void cap_free(struct cap *c)
 {
+    factory_credit(c->owner, HS_RES_CAPS, 1);
     c->owner->caps[c->local - 1] = NULL;
     if (c->local - 1 < c->owner->cap_hint)
         c->owner->cap_hint = c->local - 1;

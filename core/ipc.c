@@ -428,7 +428,7 @@ hs_status hs_gate_create(hs_tid_t receiver, uint64_t label, hs_cap_t *cap)
     if (st == HS_OK && r->proc != p)
         st = HS_EPERM;
     if (st == HS_OK)
-        st = gate_reserve();
+        st = gate_reserve(p);
     if (st == HS_OK)
         st = cap_reserve(p);
     if (st == HS_OK) {

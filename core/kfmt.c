@@ -64,6 +64,18 @@ static uint64_t arg_int(va_list *ap, int lng, int is_signed, int *neg)
          : lng == 1 ? va_arg(*ap, unsigned long) : va_arg(*ap, unsigned);
 }
 
+/* s padded with spaces to width, on the left or (left set) the right. */
+static void put_str(struct kbuf *b, const char *s, unsigned width, int left)
+{
+    size_t n = kstrnlen(s, width);
+    for (size_t i = n; !left && i < width; i++)
+        put(b, ' ');
+    for (; *s; s++)
+        put(b, *s);
+    for (size_t i = n; left && i < width; i++)
+        put(b, ' ');
+}
+
 void kbuf_vprintf(struct kbuf *b, const char *fmt, va_list ap0)
 {
     va_list ap;
@@ -77,6 +89,9 @@ void kbuf_vprintf(struct kbuf *b, const char *fmt, va_list ap0)
         char pad = ' ';
         unsigned width = 0;
         int lng = 0;
+        int left = 0;
+        if (*p == '-')
+            left = 1, p++;
         if (*p == '0')
             pad = '0', p++;
         while (*p >= '0' && *p <= '9')
@@ -87,8 +102,7 @@ void kbuf_vprintf(struct kbuf *b, const char *fmt, va_list ap0)
         switch (*p) {
         case 's': {
             const char *s = va_arg(ap, const char *);
-            for (s = s ? s : "(null)"; *s; s++)
-                put(b, *s);
+            put_str(b, s ? s : "(null)", width, left);
             break;
         }
         case 'c':

@@ -3,7 +3,8 @@
  *
  * The kernel calls no host printf.  kfmt understands a small subset:
  *   %s %c %%  and  %d %u %x  with the l / ll length modifiers,
- *   an optional '0' flag and a field width (e.g. %016llx).
+ *   an optional '0' flag and a field width (e.g. %016llx); %s takes a
+ *   width too, and a '-' flag to pad on the right (%-8s).
  * Output is always NUL terminated and silently truncated to fit.
  */
 #ifndef HOPSIM_CORE_KFMT_H

@@ -19,6 +19,8 @@ static void proc_reap(struct proc *p)
     list_for_each_safe(l, tmp, &p->threads)
         thread_release(container_of(l, struct thread, proc_link));
     list_unlink(&p->sibling_link);
+    if (p->parent)
+        factory_credit(p->parent, HS_RES_PROCS, 1);
     event_record("reap", NULL, p->obj.handle, 0);
     pool_free(&k.procs, p);
 }
@@ -65,8 +67,10 @@ void proc_thread_ended(struct proc *p, int is_main, int value)
         proc_end(p);
 }
 
-static void proc_init(struct proc *p, const char *name, unsigned max_threads)
+static void proc_init(struct proc *p, const char *name, unsigned max_threads,
+                      const hs_quota *quota)
 {
+    factory_init(p, quota);
     kstrlcpy(p->name, name, sizeof p->name);
     p->max_threads = max_threads;
     list_init(&p->children);
@@ -79,15 +83,17 @@ static void proc_init(struct proc *p, const char *name, unsigned max_threads)
     p->hop_stack_size = k.cfg.stack_size;
 }
 
-static hs_status spawn_check(const char *name, hs_entry_fn entry,
-                             const hs_proc_attr *a, size_t *stack, int *prio,
-                             unsigned *max_threads)
+static hs_status spawn_check(struct proc *parent, const char *name,
+                             hs_entry_fn entry, const hs_proc_attr *a,
+                             size_t *stack, int *prio, unsigned *max_threads)
 {
     if (!entry || !name || !*name ||
         kstrnlen(name, HS_NAME_MAX) > HS_NAME_MAX)
         return HS_EINVAL;
     *max_threads = a->max_threads ? a->max_threads
                                   : k.cfg.max_threads_per_proc;
+    if (a->quota && parent && !factory_within(parent, a->quota))
+        return HS_EPERM;
     return thread_check_attr(a->stack_size, a->priority_set, a->priority,
                              stack, prio);
 }
@@ -102,11 +108,14 @@ static hs_status spawn(struct proc *parent, const char *name,
     size_t stack;
     int prio;
     unsigned max_threads;
-    hs_status st = spawn_check(name, entry, a, &stack, &prio, &max_threads);
+    hs_status st = spawn_check(parent, name, entry, a, &stack, &prio,
+                               &max_threads);
     if (st != HS_OK)
         return st;
     if (k.procs.live >= k.cfg.max_procs)
         return HS_ELIMIT;
+    if (parent && (st = factory_check(parent, HS_RES_PROCS, 1)) != HS_OK)
+        return st;
     st = pool_reserve(&k.procs, 1);
     if (st != HS_OK)
         return st;
@@ -115,8 +124,16 @@ static hs_status spawn(struct proc *parent, const char *name,
         return HS_ELIMIT;
     if (parent && (st = pool_reserve(&k.ports, 2)) != HS_OK)
         return st;
+    /* The child's limits: its own, or its parent's. */
+    hs_quota inherited;
+    const hs_quota *quota = a->quota;
+    if (!quota && parent) {
+        for (int r = 0; r < HS_RES_COUNT; r++)
+            inherited.limit[r] = parent->factory.acct.limit[r];
+        quota = &inherited;
+    }
     struct proc *p = pool_alloc(&k.procs);
-    proc_init(p, name, max_threads);
+    proc_init(p, name, max_threads, quota);
     struct thread *t;
     st = thread_new(p, "main", prio, stack, entry, arg, &t);
     if (st != HS_OK) {
@@ -126,9 +143,10 @@ static hs_status spawn(struct proc *parent, const char *name,
     t->is_main = 1;
     p->parent = parent;
     if (parent) {
+        factory_charge(parent, HS_RES_PROCS, 1);
         list_push_back(&parent->children, &p->sibling_link);
-        p->port_in = port_new(p, PORT_ANON, NULL)->obj.handle;
-        p->port_out = port_new(parent, PORT_ANON, NULL)->obj.handle;
+        p->port_in = port_new(p, PORT_ANON, NULL, 0)->obj.handle;
+        p->port_out = port_new(parent, PORT_ANON, NULL, 0)->obj.handle;
     }
     k.procs_created++;
     event_record("spawn", t, p->obj.handle, parent ? parent->obj.handle : 0);

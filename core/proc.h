@@ -4,6 +4,7 @@
 #ifndef HOPSIM_CORE_PROC_H
 #define HOPSIM_CORE_PROC_H
 
+#include "core/factory.h"
 #include "core/list.h"
 #include "core/pool.h"
 #include "hopsim/hop.h"
@@ -46,6 +47,8 @@ struct proc {
     struct cap **caps;
     uint32_t cap_slots;
     uint32_t cap_hint;              /* lowest slot that may be free */
+
+    struct factory factory;         /* its quota and account */
 
     int exit_status;
     int exit_set;                   /* hs_proc_exit() chose the status */

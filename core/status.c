@@ -8,7 +8,7 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_EINVAL] = "HS_EINVAL (invalid argument)",
     [HS_ESTATE] = "HS_ESTATE (call not allowed in this state)",
     [HS_ENOMEM] = "HS_ENOMEM (out of memory)",
-    [HS_ELIMIT] = "HS_ELIMIT (limit or quota reached)",
+    [HS_ELIMIT] = "HS_ELIMIT (configured limit reached)",
     [HS_ESRCH] = "HS_ESRCH (no such process or thread)",
     [HS_ENOTCHILD] = "HS_ENOTCHILD (not a child of the caller)",
     [HS_EPERM] = "HS_EPERM (permission denied)",
@@ -26,6 +26,9 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_ESTALE] = "HS_ESTALE (already used, or the partner stopped waiting)",
     [HS_EBADCAP] = "HS_EBADCAP (invalid or revoked capability)",
     [HS_ENOREPLY] = "HS_ENOREPLY (no call to reply to)",
+    [HS_EQUOTA] = "HS_EQUOTA (factory quota exceeded)",
+    [HS_ECANCELED] = "HS_ECANCELED (operation cancelled)",
+    [HS_EMSGCUT] = "HS_EMSGCUT (receiver does not take the typed items)",
 };
 
 const char *hs_strerror(hs_status status)

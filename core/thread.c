@@ -54,7 +54,11 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
 {
     if (k.threads.live >= k.cfg.max_threads || p->nthreads >= p->max_threads)
         return HS_ELIMIT;
-    hs_status st = pool_reserve(&k.threads, 1);
+    hs_status st = factory_check(p, HS_RES_THREADS, 1);
+    if (st == HS_OK)
+        st = factory_check(p, HS_RES_MEMORY, stack_size);
+    if (st == HS_OK)
+        st = pool_reserve(&k.threads, 1);
     if (st == HS_OK)
         st = plat_timer_reserve(k.threads.live + 1);
     if (st != HS_OK)
@@ -77,6 +81,8 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
     list_init(&t->runq_link);
     list_push_back(&p->threads, &t->proc_link);
     p->nthreads++;
+    factory_charge(p, HS_RES_THREADS, 1);
+    factory_charge(p, HS_RES_MEMORY, stack_size);
     p->nlive++;
     k.nlive++;
     k.threads_created++;
@@ -92,6 +98,7 @@ static void thread_ended(struct thread *t, int value)
     t->state = THREAD_ZOMBIE;
     t->exit_value = value;
     k.nlive--;
+    factory_credit(t->proc, HS_RES_MEMORY, t->stack_size);  /* its stack */
     if (t->home.stack_counted) {    /* an async hop's thread */
         t->home.stack_counted = 0;
         hop_stack_release(t->proc);
@@ -142,6 +149,7 @@ void thread_release(struct thread *t)
 {
     list_unlink(&t->proc_link);
     t->proc->nthreads--;
+    factory_credit(t->proc, HS_RES_THREADS, 1);
     if (t->ctx) {               /* still switching away from its stack */
         t->free_pending = 1;
         return;

@@ -11,6 +11,7 @@
 #include "core/list.h"
 #include "core/pool.h"
 
+struct proc;
 struct thread;
 
 struct gate {
@@ -19,8 +20,10 @@ struct gate {
     struct list receiver_link;  /* in receiver->gates */
 };
 
-/* Make room for a gate (may fail); then gate_new() cannot. */
-hs_status gate_reserve(void);
+/* Make room for a gate of a thread of p (limits, p's quota; may fail);
+ * then gate_new() cannot fail.  The gate is charged to its receiver's
+ * process. */
+hs_status gate_reserve(struct proc *p);
 struct gate *gate_new(struct thread *receiver);
 
 /* Free every gate bound to t (t is ending). */

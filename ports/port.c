@@ -14,19 +14,23 @@ struct port *port_lookup(hs_port_t h)
     return pool_lookup(&k.ports, h);
 }
 
-hs_status port_reserve(void)
+hs_status port_reserve(struct proc *owner)
 {
     if (k.ports.live >= k.cfg.max_ports)
         return HS_ELIMIT;
-    return pool_reserve(&k.ports, 1);
+    hs_status st = owner ? factory_check(owner, HS_RES_PORTS, 1) : HS_OK;
+    return st == HS_OK ? pool_reserve(&k.ports, 1) : st;
 }
 
 struct port *port_new(struct proc *owner, enum port_kind kind,
-                      const char *name)
+                      const char *name, int charge)
 {
     struct port *p = pool_alloc(&k.ports);
     p->kind = kind;
     p->owner = owner;
+    p->charged = charge;
+    if (charge)
+        factory_charge(owner, HS_RES_PORTS, 1);
     list_push_back(&owner->ports, &p->owner_link);
     if (name) {
         kstrlcpy(p->name, name, sizeof p->name);
@@ -49,6 +53,8 @@ void port_close(struct port *p)
 void port_destroy(struct port *p)
 {
     port_close(p);
+    if (p->charged)
+        factory_credit(p->owner, HS_RES_PORTS, 1);
     list_unlink(&p->owner_link);
     pool_free(&k.ports, p);
 }
@@ -116,10 +122,10 @@ hs_status hs_port_create(hs_port_t *port)
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
-    hs_status st = port ? port_reserve() : HS_EINVAL;
+    struct proc *me = thread_current_proc(self);
+    hs_status st = port ? port_reserve(me) : HS_EINVAL;
     if (st == HS_OK)
-        *port = port_new(thread_current_proc(self), PORT_ANON, NULL)
-                    ->obj.handle;
+        *port = port_new(me, PORT_ANON, NULL, 1)->obj.handle;
     kernel_leave(self);
     return st;
 }
@@ -133,12 +139,12 @@ hs_status hs_port_create_named(const char *name, hs_port_t *port)
     if (st == HS_OK && registry_find(name))
         st = HS_EEXIST;
     if (st == HS_OK)
-        st = port_reserve();
+        st = port_reserve(thread_current_proc(self));
     if (st == HS_OK)
         st = registry_reserve();
     if (st == HS_OK) {
         struct port *p = port_new(thread_current_proc(self), PORT_NAMED,
-                                  name);
+                                  name, 1);
         *port = p->obj.handle;
         name_waiters_wake(name);
     }

@@ -21,6 +21,7 @@ struct port {
     struct kobj obj;                /* handle; must be first */
     enum port_kind kind;
     int closed;
+    int charged;                    /* counted in owner's factory */
     struct proc *owner;
     struct list owner_link;         /* in owner->ports */
     hs_hop_handler handler;         /* NULL: hops fail with HS_ENOHANDLER */
@@ -29,11 +30,13 @@ struct port {
     char name[HS_PORT_NAME_MAX + 1];
 };
 
-/* Check that a port can be made (limits, memory); then port_new() cannot
- * fail. */
-hs_status port_reserve(void);
+/* Check that a port can be made (limits, memory, and owner's quota if
+ * owner is not NULL); then port_new() cannot fail.  A port made for an
+ * owner that was checked is charged to its factory (charge set); the
+ * kernel's own spawn ports are not. */
+hs_status port_reserve(struct proc *owner);
 struct port *port_new(struct proc *owner, enum port_kind kind,
-                      const char *name);
+                      const char *name, int charge);
 
 /* Close: no more hops; a named port leaves the registry. */
 void port_close(struct port *p);

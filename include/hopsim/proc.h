@@ -24,6 +24,8 @@
 
 typedef uint64_t hs_pid_t;
 
+struct hs_quota;
+
 /* The entry function of a process or a thread; its return value is the
  * thread's exit value. */
 typedef int (*hs_entry_fn)(void *arg);
@@ -37,7 +39,9 @@ typedef struct hs_proc_attr {
     int priority_set;       /* nonzero: use priority even if it is 0 */
     size_t stack_size;      /* of the first thread; config default if 0 */
     unsigned max_threads;   /* thread limit of the process; config default
-                               if 0 */
+                               if 0 (HS_ELIMIT when reached) */
+    const struct hs_quota *quota; /* factory limits (hopsim/factory.h);
+                               NULL: the parent's limits */
 } hs_proc_attr;
 
 /*
@@ -48,7 +52,10 @@ typedef struct hs_proc_attr {
  * Errors: HS_EINVAL (entry NULL, name NULL, empty or longer than
  * HS_NAME_MAX, bad priority or stack size in attr), HS_ESTATE (no
  * simulation started), HS_ELIMIT (max_procs or max_threads reached),
- * HS_ENOMEM.  On error nothing is created.
+ * HS_EQUOTA (the caller's quota of processes, or the new process's own
+ * quota of threads or memory, see hopsim/factory.h), HS_EPERM
+ * (attr->quota above the caller's limits), HS_ENOMEM.  On error nothing
+ * is created.
  */
 hs_status hs_proc_spawn(const char *name, hs_entry_fn entry, void *arg,
                         const hs_proc_attr *attr, hs_pid_t *pid);

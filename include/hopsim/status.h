@@ -16,7 +16,7 @@ typedef enum hs_status {
                        (no simulation started, not inside a simulated thread,
                        simulation already running, ...) */
     HS_ENOMEM,      /* the host or kernel allocator is out of memory */
-    HS_ELIMIT,      /* a configured limit or quota would be exceeded */
+    HS_ELIMIT,      /* a configured limit would be exceeded */
     HS_ESRCH,       /* no such process or thread (never existed or reaped) */
     HS_ENOTCHILD,   /* the process is not a child of the caller */
     HS_EPERM,       /* the caller may not act on that object */
@@ -36,6 +36,10 @@ typedef enum hs_status {
                        used, or the partner stopped waiting */
     HS_EBADCAP,     /* no such capability, revoked, or its object is gone */
     HS_ENOREPLY,    /* no call to reply to */
+    HS_EQUOTA,      /* the process's factory quota would be exceeded */
+    HS_ECANCELED,   /* the operation was cancelled (hs_ipc_cancel) */
+    HS_EMSGCUT,     /* the receiver's buffer registers do not take the
+                       message's typed items */
     HS_STATUS_COUNT /* number of status values; not a status */
 } hs_status;
 
