@@ -7,6 +7,7 @@
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "ports/gate.h"
+#include "ports/irq.h"
 
 /* A free slot of p's table, growing it if needed; -1 if the host refuses. */
 static int64_t slot_find(struct proc *p)
@@ -28,16 +29,41 @@ static int64_t slot_find(struct proc *p)
     return i;
 }
 
-hs_status cap_reserve(struct proc *p)
+/* Grow p's table until it has n free slots; 0, or -1 if the host
+ * refuses. */
+static int slots_ensure(struct proc *p, unsigned n)
 {
-    if (k.caps.live >= k.cfg.max_caps)
+    for (;;) {
+        unsigned free_slots = 0;
+        for (uint32_t i = 0; i < p->cap_slots && free_slots < n; i++)
+            free_slots += !p->caps[i];
+        if (free_slots >= n)
+            return 0;
+        uint32_t want = p->cap_slots ? p->cap_slots * 2 : 16;
+        struct cap **t = plat_realloc(p->caps, want * sizeof *t);
+        if (!t)
+            return -1;
+        memset(t + p->cap_slots, 0, (want - p->cap_slots) * sizeof *t);
+        p->caps = t;
+        p->cap_slots = want;
+    }
+}
+
+hs_status cap_reserve_n(struct proc *p, unsigned n)
+{
+    if (k.caps.live + n > k.cfg.max_caps)
         return HS_ELIMIT;
-    hs_status st = factory_check(p, HS_RES_CAPS, 1);
+    hs_status st = factory_check(p, HS_RES_CAPS, n);
     if (st != HS_OK)
         return st;
-    if (slot_find(p) < 0)
+    if ((n == 1 ? (slot_find(p) < 0) : (slots_ensure(p, n) < 0)))
         return HS_ENOMEM;
-    return pool_reserve(&k.caps, 1);
+    return pool_reserve(&k.caps, n);
+}
+
+hs_status cap_reserve(struct proc *p)
+{
+    return cap_reserve_n(p, 1);
 }
 
 struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
@@ -78,6 +104,8 @@ static int object_alive(const struct cap *c)
     switch (c->kind) {
     case HS_CAP_KIND_GATE:
         return gate_lookup(c->object) != NULL;
+    case HS_CAP_KIND_IRQ:
+        return irq_lookup(c->object) != NULL;
     }
     return 0;
 }

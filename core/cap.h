@@ -31,6 +31,8 @@ struct cap {
 
 /* Make room for one capability in p (may fail); then cap_new() cannot. */
 hs_status cap_reserve(struct proc *p);
+/* Make room for n capabilities in p; then n cap_new() calls cannot fail. */
+hs_status cap_reserve_n(struct proc *p, unsigned n);
 struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
                     unsigned rights, uint64_t label, const struct cap *parent);
 

@@ -18,6 +18,7 @@
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "ports/gate.h"
+#include "ports/irq.h"
 
 #define FAST_WORDS 8    /* 64 bytes: the register fast path */
 
@@ -25,6 +26,7 @@ void ipc_thread_init(struct thread *t)
 {
     list_init(&t->gates);
     list_init(&t->senders);
+    list_init(&t->irqs);
     t->base_prio = t->prio;
 }
 
@@ -51,6 +53,7 @@ static const struct wait_ops send_wait = {
     .detach = send_detach,
     .waits_for = send_waits_for,
     .describe = send_describe,
+    .ipc = 1,
 };
 
 static void recv_describe(const struct thread *t, struct kbuf *b)
@@ -66,6 +69,23 @@ static const struct wait_ops recv_wait = {
     .detach = NULL,
     .waits_for = NULL,
     .describe = recv_describe,
+    .ipc = 1,
+};
+
+static void sleep_describe(const struct thread *t, struct kbuf *b)
+{
+    (void)t;
+    kbuf_printf(b, "nobody (a sleep)");
+}
+
+/* Receive from nobody: its object is NULL, so the timer ends it with
+ * HS_OK, which the receive reports as HS_ETIMEOUT. */
+static const struct wait_ops sleep_wait = {
+    .what = "ipc receive",
+    .detach = NULL,
+    .waits_for = NULL,
+    .describe = sleep_describe,
+    .ipc = 1,
 };
 
 /* The thread a caller waits on for its reply: wait_obj. */
@@ -85,26 +105,97 @@ static const struct wait_ops reply_wait = {
     .detach = NULL,
     .waits_for = reply_waits_for,
     .describe = reply_describe,
+    .ipc = 1,
 };
 
 /* ---- message transfer -------------------------------------------------------- */
 
+/* Words and items fit the message registers; reserved bits and flags
+ * (which only the kernel sets) are 0. */
 static int tag_valid(uint64_t tag)
 {
-    return hs_tag_words(tag) <= HS_MR_COUNT && hs_tag_items(tag) == 0 &&
-           ((tag >> 16) & 0xffff) == 0 && ((tag >> 7) & 1) == 0;
+    unsigned words = hs_tag_words(tag);
+    return words <= HS_MR_COUNT &&
+           words + 2 * hs_tag_items(tag) <= HS_MR_COUNT &&
+           (tag & 0xffffc080u) == 0;
 }
 
-/* Copy the message of from's UTCB into to's.  Up to 64 bytes go as one
- * fixed-size copy (the fast path); longer ones copy just their words. */
+/* The capability an item of a message in process p names, checked: a
+ * well-formed capability item (HS_EINVAL), a valid capability
+ * (HS_EBADCAP) with the grant right and every right it passes on
+ * (HS_EPERM). */
+static hs_status item_resolve(struct proc *p, const uint64_t *item,
+                              struct cap **out)
+{
+    unsigned rights = hs_item_rights(item[0]);
+    if (hs_item_type(item[0]) != HS_ITEM_CAP || !rights ||
+        (item[0] >> 12) != 0)
+        return HS_EINVAL;
+    if (item[1] > UINT32_MAX)
+        return HS_EBADCAP;
+    hs_status st = cap_resolve(p, (hs_cap_t)item[1], out);
+    if (st == HS_OK && (!((*out)->rights & HS_CAP_GRANT) ||
+                        (rights & ~(*out)->rights)))
+        st = HS_EPERM;
+    return st;
+}
+
+/* The typed items of t's message, each checked by item_resolve(). */
+static hs_status items_decode(struct thread *t)
+{
+    unsigned n = hs_tag_items(t->utcb.tag);
+    const uint64_t *item = t->utcb.mr + hs_tag_words(t->utcb.tag);
+    struct proc *p = thread_current_proc(t);
+    for (unsigned i = 0; i < n; i++, item += 2) {
+        struct cap *c;
+        hs_status st = item_resolve(p, item, &c);
+        if (st != HS_OK)
+            return st;
+    }
+    return HS_OK;
+}
+
+/* Whether from's message can land in to now: its items still hold (they
+ * may have changed while from was queued), to's buffer registers take
+ * that many capabilities (HS_EMSGCUT) and to's process has room for them
+ * (HS_EQUOTA, HS_ELIMIT, HS_ENOMEM).  Reserves that room. */
+static hs_status msg_check(struct thread *from, struct thread *to)
+{
+    unsigned n = hs_tag_items(from->utcb.tag);
+    if (n == 0)
+        return HS_OK;
+    if (to->utcb.br[HS_BR_CAPS] < n)
+        return HS_EMSGCUT;
+    hs_status st = items_decode(from);
+    if (st == HS_OK)
+        st = cap_reserve_n(thread_current_proc(to), n);
+    return st;
+}
+
+/* Copy the message of from's UTCB into to's (msg_check() passed).  Up to
+ * 64 bytes go as one fixed-size copy (the fast path); longer ones copy
+ * just their words.  Each capability item becomes a copy derived from the
+ * sender's capability in to's space, and to's item names it. */
 static void msg_copy(struct thread *from, struct thread *to)
 {
     unsigned words = hs_tag_words(from->utcb.tag);
+    unsigned n = hs_tag_items(from->utcb.tag);
     to->utcb.tag = from->utcb.tag;
-    if (words <= FAST_WORDS)
+    if (words + 2 * n <= FAST_WORDS)
         memcpy(to->utcb.mr, from->utcb.mr, FAST_WORDS * sizeof(uint64_t));
     else
-        memcpy(to->utcb.mr, from->utcb.mr, words * sizeof(uint64_t));
+        memcpy(to->utcb.mr, from->utcb.mr,
+               (words + 2 * n) * sizeof(uint64_t));
+    struct proc *fp = thread_current_proc(from);
+    struct proc *tp = thread_current_proc(to);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t *item = to->utcb.mr + words + 2 * i;
+        unsigned rights = hs_item_rights(item[0]);
+        struct cap *c = NULL;
+        hs_status st = item_resolve(fp, item, &c);
+        KASSERT(st == HS_OK, "typed item changed after its check");
+        item[1] = cap_new(tp, c->kind, c->object, rights, c->label, c)->local;
+    }
 }
 
 /* Receiver r takes on caller c: the reply capability, and c's priority
@@ -157,6 +248,14 @@ static void take_from_queue(struct thread *r, struct thread *s)
     }
 }
 
+/* Sender s's message cannot land in its receiver: s fails with st. */
+static void refuse_sender(struct thread *s, hs_status st)
+{
+    list_unlink(&s->wait_link);
+    s->wait_ops = NULL;
+    sched_wake(s, st);
+}
+
 /* The first sender queued on r through gate g (any gate if g is NULL). */
 static struct thread *sender_find(struct thread *r, const struct gate *g)
 {
@@ -203,6 +302,9 @@ static hs_status send_decode(struct thread *self, hs_cap_t cap,
         return st;
     if (c->kind != HS_CAP_KIND_GATE || !(c->rights & HS_CAP_SEND))
         return HS_EPERM;
+    st = items_decode(self);
+    if (st != HS_OK)
+        return st;
     *g = gate_lookup(c->object);
     *label = c->label;
     return HS_OK;
@@ -238,7 +340,9 @@ static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     if (call)
         self->call_seq++;
     self->wake_phase = HS_PHASE_SEND;
-    if (receiving_from(r, g)) {
+    if (receiving_from(r, g) && (st = msg_check(self, r)) != HS_OK) {
+        /* r cannot take it: r goes on waiting, the send fails. */
+    } else if (receiving_from(r, g)) {
         deliver(self, r, label, call);
         if (call) {
             self->wake_phase = HS_PHASE_RECV;
@@ -303,21 +407,52 @@ static hs_status recv_decode(struct thread *self, int closed, hs_cap_t cap,
     return HS_OK;
 }
 
-/* Invoke of a receive (the reply capability is already spent). */
+/* The message of an IRQ bound to t with label: HS_TAG_IRQ, one word. */
+static void irq_message(struct thread *t, uint64_t bits, uint64_t label)
+{
+    t->utcb.tag = HS_TAG_IRQ | HS_TAG(0, 1);
+    t->utcb.mr[0] = bits;
+    t->recv_label = label;
+}
+
+int ipc_open_waiting(const struct thread *t)
+{
+    return t->state == THREAD_BLOCKED && t->wait_ops == &recv_wait &&
+           !t->recv_gate;
+}
+
+void ipc_irq_deliver(struct thread *t, uint64_t bits, uint64_t label)
+{
+    irq_message(t, bits, label);
+    sched_wake(t, HS_OK);
+}
+
+/* Invoke of a receive (the reply capability is already spent).  An open
+ * wait takes pending IRQ bits first. */
 static hs_status recv_invoke(struct thread *self, struct gate *g, int nobody,
                              hs_time_t timeout, uint64_t *label)
 {
+    uint64_t bits, irq_label;
+    if (!nobody && !g && irq_take_bound(self, &bits, &irq_label)) {
+        irq_message(self, bits, irq_label);
+        if (label)
+            *label = irq_label;
+        return HS_OK;
+    }
     struct thread *s = nobody ? NULL : sender_find(self, g);
+    for (hs_status st; s && (st = msg_check(s, self)) != HS_OK;
+         s = sender_find(self, g))
+        refuse_sender(s, st);
     if (s) {
         take_from_queue(self, s);
     } else if (timeout == HS_NOWAIT) {
         return HS_ETIMEOUT;
     } else {
         self->recv_gate = g;
-        hs_status st = sched_block(self, nobody ? NULL : &recv_wait,
+        hs_status st = sched_block(self, nobody ? &sleep_wait : &recv_wait,
                                    nobody ? NULL : (void *)self, timeout);
-        if (nobody)
-            return HS_ETIMEOUT;     /* a sleep always ends by its timer */
+        if (nobody)                 /* its timer, or a cancel */
+            return st == HS_OK ? HS_ETIMEOUT : st;
         if (st != HS_OK)
             return st;
     }
@@ -370,8 +505,20 @@ static hs_status reply_decode(struct thread *self, struct thread **caller)
     if (!c || c->state != THREAD_BLOCKED || c->wait_ops != &reply_wait ||
         c->call_seq != self->reply_seq)
         return HS_ESTALE;
-    *caller = c;
-    return HS_OK;
+    hs_status st = items_decode(self);
+    if (st == HS_OK)
+        st = msg_check(self, c);
+    if (st == HS_OK)
+        *caller = c;
+    return st;
+}
+
+/* Whether a failed reply spends the reply capability: only when there is
+ * no caller to answer any more; a reply refused for its message (bad tag
+ * or items, the caller does not take them) may be tried again. */
+static int reply_spent(hs_status st)
+{
+    return st == HS_OK || st == HS_ESTALE || st == HS_ENOREPLY;
 }
 
 static hs_status reply_common(struct thread *self)
@@ -382,8 +529,8 @@ static hs_status reply_common(struct thread *self)
         msg_copy(self, c);
         sched_wake(c, HS_OK);
     }
-    if (st != HS_EINVAL)
-        reply_cap_end(self);        /* spent, whether it landed or not */
+    if (reply_spent(st))
+        reply_cap_end(self);
     self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_SEND;
     event_record("ipc_reply", self, (uint64_t)st, 0);
     return st;
@@ -408,6 +555,31 @@ hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
     if (st == HS_OK) {
         st = recv_invoke(self, NULL, 0, timeout, label);
         self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
+    }
+    kernel_leave(self);
+    return st;
+}
+
+/* ---- cancel ------------------------------------------------------------------------------ */
+
+hs_status hs_ipc_cancel(hs_tid_t thread)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct thread *t = thread_lookup(thread);
+    hs_status st = HS_OK;
+    if (!t || t->state == THREAD_ZOMBIE)
+        st = HS_ESRCH;
+    else if (t->proc != thread_current_proc(self))
+        st = HS_EPERM;
+    else if (t->state != THREAD_BLOCKED || !t->wait_ops || !t->wait_ops->ipc)
+        st = HS_ESTATE;
+    if (st == HS_OK) {
+        if (t->wait_ops->detach)
+            t->wait_ops->detach(t);
+        event_record("ipc_cancel", self, t->obj.handle, t->wake_phase);
+        sched_wake(t, HS_ECANCELED);
     }
     kernel_leave(self);
     return st;
@@ -457,4 +629,5 @@ void ipc_thread_ended(struct thread *t)
         sched_wake(c, HS_EPARTNER);
     reply_cap_end(t);
     gate_free_all(t);
+    irq_thread_ended(t);
 }

@@ -4,10 +4,19 @@
 #ifndef HOPSIM_CORE_IPC_H
 #define HOPSIM_CORE_IPC_H
 
+#include <stdint.h>
+
 struct thread;
 
 /* Set up the IPC state of a new thread. */
 void ipc_thread_init(struct thread *t);
+
+/* Whether t is blocked in an open wait (hs_ipc_wait, the wait of
+ * hs_ipc_reply_wait), where a bound IRQ may wake it. */
+int ipc_open_waiting(const struct thread *t);
+
+/* Wake t from its open wait with the bits of the IRQ bound with label. */
+void ipc_irq_deliver(struct thread *t, uint64_t bits, uint64_t label);
 
 /* Thread t is ending: its senders and its caller (if it holds a reply
  * capability) wake with HS_EPARTNER, and its gates go. */

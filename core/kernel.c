@@ -10,6 +10,7 @@
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "ports/gate.h"
+#include "ports/irq.h"
 #include "ports/port.h"
 #include "ports/registry.h"
 
@@ -290,6 +291,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     pool_init(&k.checkpoints, sizeof(struct checkpoint));
     pool_init(&k.caps, sizeof(struct cap));
     pool_init(&k.gates, sizeof(struct gate));
+    pool_init(&k.irqs, sizeof(struct irq));
     list_init(&k.name_waiters);
     registry_init();
     sched_init();
@@ -326,6 +328,7 @@ static void teardown(void)
     pool_destroy(&k.checkpoints);
     pool_destroy(&k.caps);
     pool_destroy(&k.gates);
+    pool_destroy(&k.irqs);
     registry_release();
     plat_clock_release();
     plat_stacks_release();

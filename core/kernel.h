@@ -35,7 +35,8 @@ struct kernel {
     uint64_t seed;              /* HS_SEED_NONE when not seeded */
     uint64_t rng;               /* generator state */
 
-    struct pool threads, procs, ports, levels, checkpoints, caps, gates;
+    struct pool threads, procs, ports, levels, checkpoints, caps, gates,
+        irqs;
     unsigned nlive;             /* threads not yet ended */
     unsigned nserving;          /* of those, blocked in hs_proc_serve() */
     struct list name_waiters;   /* threads in hs_port_lookup() */

@@ -5,6 +5,7 @@
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "ports/irq.h"
 #include "ports/port.h"
 
 struct proc *proc_lookup(hs_pid_t h)
@@ -36,6 +37,7 @@ static void proc_end(struct proc *p)
      * parent's port for this child. */
     hop_proc_ending(p, kernel_current());
     port_free_all(p);
+    irq_free_all(p);
     cap_free_all(p);
     struct port *out = port_lookup(p->port_out);
     if (out && out->owner == p->parent)
@@ -79,6 +81,7 @@ static void proc_init(struct proc *p, const char *name, unsigned max_threads,
     list_init(&p->ports);
     list_init(&p->checkpoints);
     list_init(&p->visitors);
+    list_init(&p->irqs);
     p->hop_stacks_max = k.cfg.hop_stacks;
     p->hop_stack_size = k.cfg.stack_size;
 }

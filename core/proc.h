@@ -43,6 +43,8 @@ struct proc {
     hs_port_t port_in;              /* spawn ports: the parent hops in */
     hs_port_t port_out;             /* and the process hops out */
 
+    struct list irqs;               /* IRQ objects it made */
+
     /* Capability space: caps[i] is local name i + 1. */
     struct cap **caps;
     uint32_t cap_slots;

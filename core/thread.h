@@ -36,6 +36,9 @@ struct wait_ops {
     struct thread *(*waits_for)(const struct thread *t);
     /* Append the object waited on ("thread 3 'worker'") to b. */
     void (*describe)(const struct thread *t, struct kbuf *b);
+    /* An IPC wait (send, receive, reply, IRQ): hs_ipc_cancel() ends it
+     * with HS_ECANCELED. */
+    int ipc;
 };
 
 struct thread {
@@ -76,6 +79,8 @@ struct thread {
     uint64_t reply_seq;              /*   caller and its call number */
     int base_prio;                   /* priority without inheritance */
     uint64_t wake_phase;             /* HS_PHASE_* a wake-up belongs to */
+    struct list irqs;                /* IRQ objects bound to it */
+    uint64_t irq_bits;               /* bits taken for it by a signal */
 
     /* Blocking. */
     struct list wait_link;           /* on the queue of what it waits on */

@@ -20,6 +20,7 @@
 #include "hopsim/hop.h"
 #include "hopsim/cap.h"
 #include "hopsim/ipc.h"
+#include "hopsim/irq.h"
 #include "hopsim/factory.h"
 
 #endif

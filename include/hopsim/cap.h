@@ -33,7 +33,8 @@ typedef uint32_t hs_cap_t;
 #define HS_CAP_ALL    0xfu
 
 typedef enum hs_cap_kind {
-    HS_CAP_KIND_GATE = 1,
+    HS_CAP_KIND_GATE = 1,   /* hopsim/ipc.h */
+    HS_CAP_KIND_IRQ = 2,    /* hopsim/irq.h */
 } hs_cap_kind;
 
 typedef struct hs_cap_info {

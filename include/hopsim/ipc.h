@@ -35,11 +35,50 @@
 #include "time.h"
 #include "utcb.h"
 
-/* The message tag:  bits 0..6 words (0..64), 8..13 typed items (none are
- * defined yet: must be 0), 16..31 flags (none yet: 0), 32..63 label, the
- * protocol chosen by the sender and delivered as is. */
+/* The message tag:  bits 0..6 words (0..64), 8..13 typed items, 16..31
+ * flags (set only by the kernel: a sender's must be 0), 32..63 label, the
+ * protocol chosen by the sender and delivered as is.  Other bits are 0. */
 #define HS_TAG(label, words) \
     (((uint64_t)(uint32_t)(label) << 32) | ((uint64_t)(words) & 0x7f))
+#define HS_TAG_ITEMS(label, words, items) \
+    (HS_TAG(label, words) | (((uint64_t)(items) & 0x3f) << 8))
+
+/* Flag of a received message that no thread sent: the bits of an IRQ
+ * object bound to the receiver (hopsim/irq.h), in mr[0]; the label is the
+ * one given to hs_irq_bind(). */
+#define HS_TAG_IRQ ((uint64_t)1 << 16)
+
+/*
+ * Typed items.  A message of w words and n items carries its items after
+ * the words, two registers each: item i is mr[w + 2i] (type and rights)
+ * and mr[w + 2i + 1] (the value); w + 2n must not exceed 64.  The one type
+ * so far is a capability:
+ *
+ *   mr[w + 2i]     = HS_ITEM(HS_ITEM_CAP, rights)
+ *   mr[w + 2i + 1] = a capability of the sender, with HS_CAP_GRANT and at
+ *                    least the rights passed on
+ *
+ * The receiver states in br[HS_BR_CAPS] how many capabilities it takes
+ * (see hopsim/utcb.h).  When the message lands, each item becomes a new
+ * capability in the receiver's space, derived from the sender's (same
+ * object and label, the rights passed; revoking or deleting the sender's
+ * capability stops it), and the receiver's mr[w + 2i + 1] holds its local
+ * name.  If the receiver takes fewer capabilities than the message
+ * carries, the message does not land: the sender fails with HS_EMSGCUT
+ * (phase SEND) and the receiver goes on waiting; the same holds for
+ * HS_EQUOTA when the receiver's process may not hold more capabilities.
+ */
+#define HS_ITEM_CAP 1u
+#define HS_ITEM(type, rights) \
+    ((uint64_t)((type) & 0xffu) | ((uint64_t)((rights) & 0xfu) << 8))
+static inline unsigned hs_item_type(uint64_t w)
+{
+    return (unsigned)(w & 0xff);
+}
+static inline unsigned hs_item_rights(uint64_t w)
+{
+    return (unsigned)((w >> 8) & 0xf);
+}
 static inline unsigned hs_tag_words(uint64_t tag)
 {
     return (unsigned)(tag & 0x7f);
@@ -60,9 +99,12 @@ static inline uint32_t hs_tag_label(uint64_t tag)
 hs_status hs_gate_create(hs_tid_t receiver, uint64_t label, hs_cap_t *cap);
 
 /* Send the UTCB message through gate; blocks until the receiver takes it.
- * Errors (phase SEND): HS_ESTATE, HS_EINVAL (bad timeout, words > 64,
- * items or flags set), HS_EBADCAP, HS_EPERM (no HS_CAP_SEND),
- * HS_ETIMEOUT, HS_EPARTNER. */
+ * Errors (phase SEND): HS_ESTATE, HS_EINVAL (bad timeout, words + 2 *
+ * items > 64, flags or reserved bits set, a malformed item), HS_EBADCAP
+ * (the gate, or a capability item), HS_EPERM (no HS_CAP_SEND; an item
+ * without HS_CAP_GRANT or passing rights its capability lacks),
+ * HS_ETIMEOUT, HS_EPARTNER, HS_ECANCELED, and for messages with items
+ * HS_EMSGCUT, HS_EQUOTA, HS_ELIMIT, HS_ENOMEM (see "Typed items"). */
 hs_status hs_ipc_send(hs_cap_t gate, hs_time_t timeout);
 
 /* Send, then wait for the reply (which lands in the UTCB).  Errors as
@@ -84,14 +126,27 @@ hs_status hs_ipc_receive(hs_cap_t gate, hs_time_t timeout, uint64_t *label);
 hs_status hs_ipc_wait(hs_time_t timeout, uint64_t *label);
 
 /* Answer the call last received, through the implicit reply capability;
- * never blocks.  Errors (phase SEND): HS_ESTATE, HS_EINVAL (bad tag),
+ * never blocks.  The reply may carry typed items, which land in the
+ * caller's space as for a send.  Errors (phase SEND): HS_ESTATE,
  * HS_ENOREPLY (no call to answer: never received one, already replied,
  * or a wait started since), HS_ESTALE (the caller stopped waiting: it
- * timed out or ended).  The reply capability is spent either way. */
+ * timed out, was cancelled or ended) -- these spend the reply capability;
+ * and errors of the message itself, which keep it so that a corrected
+ * reply may follow: HS_EINVAL (bad tag or item), HS_EBADCAP, HS_EPERM,
+ * HS_EMSGCUT, HS_EQUOTA, HS_ELIMIT, HS_ENOMEM. */
 hs_status hs_ipc_reply(void);
 
 /* Reply, then open wait.  If the reply fails, returns its error (phase
  * SEND) without waiting. */
 hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label);
+
+/* Cancel the IPC operation thread (of the caller's process) is blocked
+ * in: a send, a receive or sleep, the reply wait of a call, or an IRQ
+ * wait.  It returns HS_ECANCELED, its UTCB phase saying which half was
+ * cancelled; a reply to a cancelled call then fails with HS_ESTALE.
+ * Errors: HS_ESTATE (not in a simulated thread, or thread not blocked in
+ * IPC), HS_ESRCH (no such thread), HS_EPERM (a thread of another
+ * process). */
+hs_status hs_ipc_cancel(hs_tid_t thread);
 
 #endif

@@ -63,7 +63,8 @@ typedef struct hs_sim_config {
     unsigned max_procs;        /* processes, whole system */
     unsigned max_threads;      /* threads, whole system */
     unsigned max_threads_per_proc; /* default per-process thread limit */
-    unsigned max_ports;        /* ports and gates, whole system */
+    unsigned max_ports;        /* ports, gates and IRQ objects, whole
+                                  system */
     unsigned max_caps;         /* capabilities, whole system */
     unsigned max_hop_depth;    /* levels a thread may hop deep, 1..
                                   HS_HOP_DEPTH_MAX */

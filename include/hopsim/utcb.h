@@ -16,6 +16,12 @@
 #define HS_BR_COUNT  16   /* buffer registers */
 #define HS_TCR_COUNT 16   /* thread control registers */
 
+/* Buffer register indexes.  br[HS_BR_CAPS]: how many capabilities the
+ * thread takes from a message it receives (typed items, hopsim/ipc.h);
+ * 0, the start value, takes none.  Buffer registers keep their values
+ * from one receive to the next and are never copied. */
+#define HS_BR_CAPS 0
+
 /* Which half of an IPC operation failed (hs_utcb()->phase). */
 #define HS_PHASE_NONE 0
 #define HS_PHASE_SEND 1
