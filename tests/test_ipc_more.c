@@ -1,0 +1,901 @@
+/*
+ * tests/test_ipc_more.c - synchronous IPC, second part: every operation
+ * with every kind of timeout at exact virtual times, capabilities as
+ * typed items (in calls and replies, the receive window, rights, quota,
+ * revocation through a message), cancelling each kind of wait, and a
+ * chain of calls through five proxies.
+ *
+ * Simulated threads record into the statics below; the test asserts after
+ * hs_sim_run().  Every run must end with HS_OK.
+ */
+#include "testutil.h"
+
+#define NREC 64
+
+static hs_time_t when[NREC];
+static uint64_t word[NREC];
+static uint64_t phase[NREC];
+static hs_status status[NREC];
+
+static void reset(void)
+{
+    for (int i = 0; i < NREC; i++) {
+        when[i] = HS_NEVER;
+        word[i] = 0xbad;
+        phase[i] = 0xbad;
+        status[i] = HS_STATUS_COUNT;
+    }
+}
+
+static void run_main(hs_entry_fn entry, void *arg)
+{
+    reset();
+    hs_status run_st = tu_run_default("main", entry, arg);
+    if (run_st != HS_OK)
+        fprintf(stderr, "%s\n", hs_sim_report());
+    assert_int_equal(run_st, HS_OK);
+    assert_no_bad_status();
+}
+
+static hs_tid_t mk(hs_entry_fn entry, void *arg)
+{
+    hs_tid_t tid = 0;
+    EXPECT_ST(hs_thread_create(entry, arg, NULL, &tid), HS_OK);
+    return tid;
+}
+
+static void join(hs_tid_t tid)
+{
+    EXPECT_ST(hs_thread_join(tid, HS_NEVER, NULL), HS_OK);
+}
+
+static void sleep_until(hs_time_t t)
+{
+    hs_time_t now = hs_time_now();
+    EXPECT_ST(hs_thread_sleep(t > now ? t - now : 0), HS_OK);
+}
+
+static void set_msg(unsigned words, uint64_t mr0)
+{
+    hs_utcb()->tag = HS_TAG(0, words);
+    hs_utcb()->mr[0] = mr0;
+}
+
+static int arg_id(void *arg)
+{
+    return (int)(intptr_t)arg;
+}
+
+/* ---- 1. every operation, every timeout kind ------------------------------ */
+
+/*
+ * Case i runs one operation starting at virtual time T0 = 1000 * (i + 1)
+ * against a partner that arrives at T0 + 300.  Each operation is tried
+ * with HS_NOWAIT (fails at T0), 100 (fails at T0 + 100), 1000 and
+ * HS_NEVER (both succeed at T0 + 300).
+ */
+enum op { OP_SEND, OP_RECV_CLOSED, OP_WAIT_OPEN, OP_CALL_SEND,
+          OP_REPLY_WAIT, OP_COUNT };
+
+static const hs_time_t kinds[] = { HS_NOWAIT, 100, 1000, HS_NEVER };
+#define NKINDS 4
+
+static hs_cap_t t_gate;         /* bound to t_partner */
+static hs_cap_t t_mygate;       /* bound to the thread under test */
+
+static hs_time_t case_start(int c)
+{
+    return 1000 * (hs_time_t)(c + 1);
+}
+
+/* The partner of each case: arrives 300 after the case starts. */
+static int t_partner(void *arg)
+{
+    (void)arg;
+    for (int c = 0; c < OP_COUNT * NKINDS; c++) {
+        enum op op = (enum op)(c / NKINDS);
+        sleep_until(case_start(c) + 300);
+        switch (op) {
+        case OP_SEND:           /* take the message, if it is still sent */
+        case OP_CALL_SEND:      /* and answer a call at once */
+            if (hs_ipc_receive(t_gate, HS_NOWAIT, NULL) == HS_OK &&
+                op == OP_CALL_SEND)
+                EXPECT_ST(hs_ipc_reply(), HS_OK);
+            break;
+        case OP_RECV_CLOSED:
+        case OP_WAIT_OPEN:
+        case OP_REPLY_WAIT:     /* send one message, if it is taken */
+            set_msg(1, (uint64_t)c);
+            (void)hs_ipc_send(t_mygate, HS_NOWAIT);
+            break;
+        case OP_COUNT:
+            break;
+        }
+    }
+    return 0;
+}
+
+static int timeouts_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t p = mk(t_partner, NULL);
+    EXPECT_ST(hs_gate_create(p, 0, &t_gate), HS_OK);
+    EXPECT_ST(hs_gate_create(0, 0, &t_mygate), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    for (int c = 0; c < OP_COUNT * NKINDS; c++) {
+        enum op op = (enum op)(c / NKINDS);
+        hs_time_t to = kinds[c % NKINDS];
+        sleep_until(case_start(c));
+        set_msg(1, 0);
+        switch (op) {
+        case OP_SEND:
+            status[c] = hs_ipc_send(t_gate, to);
+            break;
+        case OP_RECV_CLOSED:
+            status[c] = hs_ipc_receive(t_mygate, to, NULL);
+            break;
+        case OP_WAIT_OPEN:
+            status[c] = hs_ipc_wait(to, NULL);
+            break;
+        case OP_CALL_SEND:
+            status[c] = hs_ipc_call(t_gate, to, HS_NEVER);
+            break;
+        case OP_REPLY_WAIT:
+            /* No reply capability: the reply fails first. */
+            status[c] = hs_ipc_reply_wait(to, NULL);
+            break;
+        case OP_COUNT:
+            break;
+        }
+        phase[c] = u->phase;
+        when[c] = hs_time_now() - case_start(c);
+    }
+    join(p);
+    return 0;
+}
+
+/* Send, closed and open receive and a call's send phase; reply-and-wait
+ * without a call.  The reply phase of a call and a real reply-and-wait
+ * follow in the next test. */
+static void test_timeouts_send_receive_wait(void **state)
+{
+    (void)state;
+    run_main(timeouts_main, NULL);
+    static const enum op ops[] = { OP_SEND, OP_RECV_CLOSED, OP_WAIT_OPEN,
+                                   OP_CALL_SEND };
+    for (unsigned i = 0; i < 4; i++) {
+        int c = (int)ops[i] * NKINDS;
+        uint64_t ph = ops[i] == OP_SEND || ops[i] == OP_CALL_SEND
+                          ? HS_PHASE_SEND : HS_PHASE_RECV;
+        /* HS_NOWAIT: fails at once. */
+        assert_int_equal(status[c], HS_ETIMEOUT);
+        assert_int_equal(phase[c], ph);
+        assert_int_equal(when[c], 0);
+        /* 100: fails when it runs out. */
+        assert_int_equal(status[c + 1], HS_ETIMEOUT);
+        assert_int_equal(phase[c + 1], ph);
+        assert_int_equal(when[c + 1], 100);
+        /* 1000 and HS_NEVER: the partner comes at 300. */
+        assert_int_equal(status[c + 2], HS_OK);
+        assert_int_equal(phase[c + 2], HS_PHASE_NONE);
+        assert_int_equal(when[c + 2], 300);
+        assert_int_equal(status[c + 3], HS_OK);
+        assert_int_equal(when[c + 3], 300);
+    }
+    /* Reply-and-wait without a call to answer fails in the send phase at
+     * once, whatever its timeout. */
+    for (int c = OP_REPLY_WAIT * NKINDS; c < OP_COUNT * NKINDS; c++) {
+        assert_int_equal(status[c], HS_ENOREPLY);
+        assert_int_equal(phase[c], HS_PHASE_SEND);
+        assert_int_equal(when[c], 0);
+    }
+}
+
+/* A call's receive timeout starts when the send completes; reply-and-wait
+ * answers, then waits with its own timeout. */
+static hs_cap_t rw_gate, rw_back;
+
+static int rw_server(void *arg)
+{
+    (void)arg;
+    /* Take four calls at 500 after each starts; answer each at 800. */
+    for (int i = 0; i < NKINDS; i++) {
+        hs_time_t t0 = 10000 * (hs_time_t)(i + 1);
+        sleep_until(t0 + 500);
+        EXPECT_ST(hs_ipc_receive(rw_gate, HS_NEVER, NULL), HS_OK);
+        when[20 + i] = hs_time_now() - t0;
+        sleep_until(t0 + 800);
+        set_msg(1, (uint64_t)i);
+        status[20 + i] = hs_ipc_reply();
+    }
+    /* Reply-and-wait with each timeout kind; a message arrives 300 after
+     * the wait starts, for the kinds that can see it. */
+    for (int i = 0; i < NKINDS; i++) {
+        hs_time_t t0 = 100000 + 10000 * (hs_time_t)i;
+        sleep_until(t0);
+        EXPECT_ST(hs_ipc_receive(rw_gate, HS_NEVER, NULL), HS_OK);
+        set_msg(1, 7);
+        hs_time_t w0 = hs_time_now();
+        status[30 + i] = hs_ipc_reply_wait(kinds[i], NULL);
+        phase[30 + i] = hs_utcb()->phase;
+        when[30 + i] = hs_time_now() - w0;
+    }
+    return 0;
+}
+
+static int rw_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = mk(rw_server, NULL);
+    EXPECT_ST(hs_gate_create(s, 0, &rw_gate), HS_OK);
+    EXPECT_ST(hs_gate_create(s, 0, &rw_back), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    for (int i = 0; i < NKINDS; i++) {
+        hs_time_t t0 = 10000 * (hs_time_t)(i + 1);
+        sleep_until(t0);
+        set_msg(1, 0);
+        /* Send phase never times out; the reply comes 300 after the send
+         * completes (at 500). */
+        status[i] = hs_ipc_call(rw_gate, HS_NEVER, kinds[i]);
+        phase[i] = u->phase;
+        when[i] = hs_time_now() - t0;
+        word[i] = u->mr[0];
+    }
+    for (int i = 0; i < NKINDS; i++) {
+        hs_time_t t0 = 100000 + 10000 * (hs_time_t)i;
+        sleep_until(t0);
+        set_msg(1, 0);
+        EXPECT_ST(hs_ipc_call(rw_gate, HS_NEVER, HS_NEVER), HS_OK);
+        sleep_until(t0 + 300);
+        set_msg(1, 9);
+        status[40 + i] = hs_ipc_send(rw_back, HS_NOWAIT);
+    }
+    join(s);
+    return 0;
+}
+
+static void test_timeouts_call_reply_and_reply_wait(void **state)
+{
+    (void)state;
+    run_main(rw_main, NULL);
+    for (int i = 0; i < NKINDS; i++)
+        assert_int_equal(when[20 + i], 500);        /* send completed */
+    /* HS_NOWAIT: the reply wait fails as the send completes. */
+    assert_int_equal(status[0], HS_ETIMEOUT);
+    assert_int_equal(phase[0], HS_PHASE_RECV);
+    assert_int_equal(when[0], 500);
+    assert_int_equal(status[20], HS_ESTALE);
+    /* 100 from the send (500): fails at 600; the reply is stale. */
+    assert_int_equal(status[1], HS_ETIMEOUT);
+    assert_int_equal(phase[1], HS_PHASE_RECV);
+    assert_int_equal(when[1], 600);
+    assert_int_equal(status[21], HS_ESTALE);
+    /* 1000 and HS_NEVER: the reply at 800 lands. */
+    for (int i = 2; i < NKINDS; i++) {
+        assert_int_equal(status[i], HS_OK);
+        assert_int_equal(phase[i], HS_PHASE_NONE);
+        assert_int_equal(when[i], 800);
+        assert_int_equal(word[i], (uint64_t)i);
+        assert_int_equal(status[20 + i], HS_OK);
+    }
+    /* Reply-and-wait: HS_NOWAIT and 100 time out in the receive phase;
+     * 1000 and HS_NEVER take the message sent 300 later. */
+    assert_int_equal(status[30], HS_ETIMEOUT);
+    assert_int_equal(phase[30], HS_PHASE_RECV);
+    assert_int_equal(when[30], 0);
+    assert_int_equal(status[31], HS_ETIMEOUT);
+    assert_int_equal(phase[31], HS_PHASE_RECV);
+    assert_int_equal(when[31], 100);
+    assert_int_equal(status[32], HS_OK);
+    assert_int_equal(when[32], 300);
+    assert_int_equal(status[33], HS_OK);
+    assert_int_equal(when[33], 300);
+    assert_int_equal(status[40], HS_ETIMEOUT);      /* nobody waited */
+    assert_int_equal(status[41], HS_ETIMEOUT);
+    assert_int_equal(status[42], HS_OK);
+    assert_int_equal(status[43], HS_OK);
+}
+
+/* ---- 2. capabilities as typed items ---------------------------------------- */
+
+static hs_cap_t it_gate;        /* bound to it_server */
+static hs_cap_t it_target;      /* bound to it_sink: the cap to pass */
+static hs_cap_t it_received;
+
+static int it_sink(void *arg)
+{
+    (void)arg;
+    uint64_t label = 0;
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    word[10] = label;
+    word[11] = hs_utcb()->mr[0];
+    status[3] = hs_ipc_wait(1000, NULL);    /* nothing more comes */
+    return 0;
+}
+
+static int it_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    u->br[HS_BR_CAPS] = 1;
+    EXPECT_ST(hs_ipc_receive(it_gate, HS_NEVER, NULL), HS_OK);
+    word[0] = hs_tag_words(u->tag);
+    word[1] = hs_tag_items(u->tag);
+    word[2] = u->mr[0];
+    word[3] = u->mr[1];                 /* item: type and rights */
+    it_received = (hs_cap_t)u->mr[2];   /* item: my new name */
+    hs_cap_info info;
+    memset(&info, 0, sizeof info);
+    EXPECT_ST(hs_cap_info_get(it_received, &info), HS_OK);
+    word[4] = info.rights;
+    word[5] = info.label;
+    /* The tag is still the one received, items and all: a reply sets its
+     * own. */
+    status[2] = hs_ipc_reply();
+    u->tag = HS_TAG(0, 0);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    /* Use it: the sink sees the label of the capability passed. */
+    set_msg(1, 77);
+    status[0] = hs_ipc_send(it_received, HS_NEVER);
+    /* Until the giver revokes it. */
+    EXPECT_ST(hs_ipc_receive(it_gate, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    set_msg(1, 78);
+    status[1] = hs_ipc_send(it_received, HS_NOWAIT);
+    return 0;
+}
+
+static int items_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t sink = mk(it_sink, NULL);
+    hs_tid_t srv = mk(it_server, NULL);
+    hs_cap_t sink_gate = 0;
+    EXPECT_ST(hs_gate_create(sink, 5, &sink_gate), HS_OK);
+    EXPECT_ST(hs_cap_derive(sink_gate, HS_CAP_SEND | HS_CAP_GRANT, 55,
+                            &it_target), HS_OK);
+    EXPECT_ST(hs_gate_create(srv, 0, &it_gate), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(3, 1, 1);
+    u->mr[0] = 1234;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = it_target;
+    EXPECT_ST(hs_ipc_call(it_gate, HS_NEVER, HS_NEVER), HS_OK);
+    sleep_until(100);                   /* the sink got its message */
+    /* Revoke what it_target passed on: the server's copy stops. */
+    EXPECT_ST(hs_cap_revoke(it_target), HS_OK);
+    set_msg(0, 0);
+    EXPECT_ST(hs_ipc_call(it_gate, HS_NEVER, HS_NEVER), HS_OK);
+    join(srv);
+    join(sink);
+    return 0;
+}
+
+static void test_items_cap_in_a_call(void **state)
+{
+    (void)state;
+    run_main(items_main, NULL);
+    assert_int_equal(word[0], 1);
+    assert_int_equal(word[1], 1);
+    assert_int_equal(word[2], 1234);
+    assert_int_equal(word[3], HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND));
+    assert_int_not_equal(it_received, 0);
+    assert_int_equal(word[4], HS_CAP_SEND);         /* only what was passed */
+    assert_int_equal(word[5], 55);                  /* the label travels */
+    /* Replying with the received tag would pass the item on again, and
+     * the server's copy has no grant right. */
+    assert_int_equal(status[2], HS_EPERM);
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(word[10], 55);
+    assert_int_equal(word[11], 77);
+    assert_int_equal(status[1], HS_EBADCAP);        /* revoked */
+    assert_int_equal(status[3], HS_ETIMEOUT);
+}
+
+/* Refused items: nothing lands, the receiver goes on waiting. */
+static hs_cap_t bad_gate;
+static hs_account bad_before, bad_after;
+
+static int bad_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    u->br[HS_BR_CAPS] = 1;
+    /* Waits while every bad message is refused; takes the good one. */
+    EXPECT_ST(hs_ipc_receive(bad_gate, HS_NEVER, NULL), HS_OK);
+    word[0] = u->mr[0];
+    when[0] = hs_time_now();
+    /* A queued sender whose items do not fit is refused at the receive,
+     * and the next sender is taken. */
+    sleep_until(2000);
+    u->br[HS_BR_CAPS] = 1;
+    EXPECT_ST(hs_ipc_receive(bad_gate, HS_NEVER, NULL), HS_OK);
+    word[1] = u->mr[0];
+    word[2] = hs_tag_items(u->tag);
+    return 0;
+}
+
+static int two_items_sender(void *arg)
+{
+    hs_cap_t c = (hs_cap_t)arg_id(arg);
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(0, 1, 2);
+    u->mr[0] = 500;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = c;
+    u->mr[3] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[4] = c;
+    status[30] = hs_ipc_send(bad_gate, HS_NEVER);
+    phase[30] = u->phase;
+    when[30] = hs_time_now();
+    return 0;
+}
+
+static int plain_sender(void *arg)
+{
+    (void)arg;
+    sleep_until(1500);
+    set_msg(1, 600);
+    status[31] = hs_ipc_send(bad_gate, HS_NEVER);
+    return 0;
+}
+
+static int bad_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t srv = mk(bad_server, NULL);
+    EXPECT_ST(hs_gate_create(srv, 0, &bad_gate), HS_OK);
+    hs_cap_t nogrant = 0, grant = 0;
+    EXPECT_ST(hs_cap_derive(bad_gate, HS_CAP_SEND, 0, &nogrant), HS_OK);
+    EXPECT_ST(hs_cap_derive(bad_gate, HS_CAP_SEND | HS_CAP_GRANT, 0, &grant),
+              HS_OK);
+    sleep_until(100);                   /* the server waits */
+    EXPECT_ST(hs_factory_account(0, &bad_before), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    /* 0: an item without the grant right. */
+    u->tag = HS_TAG_ITEMS(0, 1, 1);
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = nogrant;
+    status[0] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    phase[0] = u->phase;
+    /* 1: passing a right the capability lacks. */
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND | HS_CAP_RECV);
+    u->mr[2] = grant;
+    status[1] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    /* 2: an unknown item type; 3: no rights; 4: stray bits. */
+    u->mr[1] = HS_ITEM(9, HS_CAP_SEND);
+    status[2] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, 0);
+    status[3] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND) | (1u << 20);
+    status[4] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    /* 5: no such capability; 6: a capability name beyond 32 bits. */
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = 999;
+    status[5] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    u->mr[2] = (uint64_t)grant | (1ull << 40);
+    status[6] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    /* 7: words + 2 * items beyond 64; 8: a flag set by the sender. */
+    u->tag = HS_TAG_ITEMS(0, 63, 1);
+    status[7] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    u->tag = HS_TAG(0, 1) | HS_TAG_IRQ;
+    status[8] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    /* 9: two capabilities, the server takes one: cut, nothing lands. */
+    u->tag = HS_TAG_ITEMS(0, 1, 2);
+    u->mr[0] = 400;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = grant;
+    u->mr[3] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[4] = grant;
+    status[9] = hs_ipc_send(bad_gate, HS_NEVER);
+    phase[9] = u->phase;
+    when[9] = hs_time_now();
+    EXPECT_ST(hs_factory_account(0, &bad_after), HS_OK);
+    /* The good one. */
+    set_msg(1, 300);
+    sleep_until(1000);
+    status[10] = hs_ipc_send(bad_gate, HS_NEVER);
+    /* A queued sender with two items, then a plain one. */
+    hs_tid_t a = mk(two_items_sender, (void *)(intptr_t)grant);
+    hs_tid_t b = mk(plain_sender, NULL);
+    join(a);
+    join(b);
+    join(srv);
+    return 0;
+}
+
+static void test_items_refused_change_nothing(void **state)
+{
+    (void)state;
+    run_main(bad_main, NULL);
+    assert_int_equal(status[0], HS_EPERM);
+    assert_int_equal(phase[0], HS_PHASE_SEND);
+    assert_int_equal(status[1], HS_EPERM);
+    assert_int_equal(status[2], HS_EINVAL);
+    assert_int_equal(status[3], HS_EINVAL);
+    assert_int_equal(status[4], HS_EINVAL);
+    assert_int_equal(status[5], HS_EBADCAP);
+    assert_int_equal(status[6], HS_EBADCAP);
+    assert_int_equal(status[7], HS_EINVAL);
+    assert_int_equal(status[8], HS_EINVAL);
+    assert_int_equal(status[9], HS_EMSGCUT);
+    assert_int_equal(phase[9], HS_PHASE_SEND);
+    assert_int_equal(when[9], 100);
+    /* Same process: the account shows no capability was made. */
+    assert_int_equal(bad_before.used[HS_RES_CAPS],
+                     bad_after.used[HS_RES_CAPS]);
+    /* The server took the good message only. */
+    assert_int_equal(status[10], HS_OK);
+    assert_int_equal(word[0], 300);
+    assert_int_equal(when[0], 1000);
+    /* The queued two-item sender was refused at the receive (2000), the
+     * plain one taken. */
+    assert_int_equal(status[30], HS_EMSGCUT);
+    assert_int_equal(phase[30], HS_PHASE_SEND);
+    assert_int_equal(when[30], 2000);
+    assert_int_equal(status[31], HS_OK);
+    assert_int_equal(word[1], 600);
+    assert_int_equal(word[2], 0);
+}
+
+/* A reply carries a capability; a caller that takes none makes the reply
+ * fail, and the reply capability stays for a corrected reply. */
+static hs_cap_t rp_gate, rp_given;
+
+static int rp_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    hs_cap_t mine = 0;
+    EXPECT_ST(hs_gate_create(0, 8, &mine), HS_OK);
+    for (int i = 0; i < 2; i++) {
+        EXPECT_ST(hs_ipc_receive(rp_gate, HS_NEVER, NULL), HS_OK);
+        u->tag = HS_TAG_ITEMS(0, 1, 1);
+        u->mr[0] = 11;
+        u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+        u->mr[2] = mine;
+        status[i] = hs_ipc_reply();
+        phase[i] = u->phase;
+        if (status[i] != HS_OK) {
+            set_msg(1, 12);                 /* no items this time */
+            status[10 + i] = hs_ipc_reply();
+        }
+    }
+    /* A message through the capability that the caller received. */
+    uint64_t label = 0;
+    EXPECT_ST(hs_ipc_receive(mine, HS_NEVER, &label), HS_OK);
+    word[20] = label;
+    word[21] = u->mr[0];
+    return 0;
+}
+
+static int rp_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = mk(rp_server, NULL);
+    EXPECT_ST(hs_gate_create(s, 0, &rp_gate), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    set_msg(0, 0);
+    status[2] = hs_ipc_call(rp_gate, HS_NEVER, HS_NEVER);  /* takes none */
+    word[2] = u->mr[0];
+    word[3] = hs_tag_items(u->tag);
+    u->br[HS_BR_CAPS] = 4;
+    set_msg(0, 0);
+    status[3] = hs_ipc_call(rp_gate, HS_NEVER, HS_NEVER);
+    word[4] = u->mr[0];
+    word[5] = hs_tag_items(u->tag);
+    rp_given = (hs_cap_t)u->mr[2];
+    set_msg(1, 99);
+    status[4] = hs_ipc_send(rp_given, HS_NEVER);
+    join(s);
+    return 0;
+}
+
+static void test_items_in_a_reply(void **state)
+{
+    (void)state;
+    run_main(rp_main, NULL);
+    assert_int_equal(status[0], HS_EMSGCUT);
+    assert_int_equal(phase[0], HS_PHASE_SEND);
+    assert_int_equal(status[10], HS_OK);        /* the cap was kept */
+    assert_int_equal(status[2], HS_OK);
+    assert_int_equal(word[2], 12);
+    assert_int_equal(word[3], 0);
+    assert_int_equal(status[1], HS_OK);
+    assert_int_equal(status[3], HS_OK);
+    assert_int_equal(word[4], 11);
+    assert_int_equal(word[5], 1);
+    assert_int_not_equal(rp_given, 0);
+    assert_int_equal(status[4], HS_OK);
+    assert_int_equal(word[20], 8);
+    assert_int_equal(word[21], 99);
+}
+
+/* The receiver's process may hold no more capabilities: HS_EQUOTA for
+ * the sender, the message does not land, and once the receiver frees a
+ * slot the same message goes through. */
+static hs_cap_t q_parent_gate;  /* the parent's gate, named in the parent */
+static hs_cap_t q_given;        /* its name in the child */
+
+static int q_child(void *arg)
+{
+    (void)arg;
+    sleep_until(10);                    /* the parent has given it */
+    hs_cap_t to_parent = q_given;       /* cap 1 of 2 */
+    hs_utcb_t *u = hs_utcb();
+    hs_cap_t mine = 0;
+    EXPECT_ST(hs_gate_create(0, 0, &mine), HS_OK);  /* cap 2 of 2 */
+    u->tag = HS_TAG_ITEMS(0, 0, 1);
+    u->mr[0] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[1] = mine;
+    EXPECT_ST(hs_ipc_send(to_parent, HS_NEVER), HS_OK);
+    u->br[HS_BR_CAPS] = 1;
+    EXPECT_ST(hs_ipc_receive(mine, HS_NEVER, NULL), HS_OK);
+    word[0] = u->mr[0];                 /* the plain message */
+    EXPECT_ST(hs_cap_delete(to_parent), HS_OK);
+    EXPECT_ST(hs_ipc_receive(mine, HS_NEVER, NULL), HS_OK);
+    word[1] = hs_tag_items(u->tag);
+    word[2] = u->mr[0];
+    hs_cap_info info;
+    status[20] = hs_cap_info_get((hs_cap_t)u->mr[2], &info);
+    return 0;
+}
+
+static int q_main(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_gate_create(0, 0, &q_parent_gate), HS_OK);
+    hs_quota q = hs_quota_unlimited();
+    q.limit[HS_RES_CAPS] = 2;
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.quota = &q;
+    hs_pid_t child = 0;
+    EXPECT_ST(hs_proc_spawn("child", q_child, NULL, &a, &child), HS_OK);
+    EXPECT_ST(hs_cap_give(child, q_parent_gate,
+                          HS_CAP_SEND | HS_CAP_GRANT, &q_given), HS_OK);
+    u->br[HS_BR_CAPS] = 1;
+    EXPECT_ST(hs_ipc_receive(q_parent_gate, HS_NEVER, NULL), HS_OK);
+    hs_cap_t child_gate = (hs_cap_t)u->mr[1];
+    hs_account before, after;
+    EXPECT_ST(hs_factory_account(child, &before), HS_OK);
+    /* Full: refused, nothing lands. */
+    u->tag = HS_TAG_ITEMS(0, 1, 1);
+    u->mr[0] = 5;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = q_parent_gate;
+    status[0] = hs_ipc_send(child_gate, HS_NEVER);
+    phase[0] = u->phase;
+    EXPECT_ST(hs_factory_account(child, &after), HS_OK);
+    word[10] = before.used[HS_RES_CAPS];
+    word[11] = after.used[HS_RES_CAPS];
+    word[12] = after.refused[HS_RES_CAPS] - before.refused[HS_RES_CAPS];
+    set_msg(1, 6);
+    status[1] = hs_ipc_send(child_gate, HS_NEVER);
+    /* The child deleted a capability: the same message now lands. */
+    u->tag = HS_TAG_ITEMS(0, 1, 1);
+    u->mr[0] = 7;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = q_parent_gate;
+    status[2] = hs_ipc_send(child_gate, HS_NEVER);
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_items_receiver_quota(void **state)
+{
+    (void)state;
+    run_main(q_main, NULL);
+    assert_int_equal(status[0], HS_EQUOTA);
+    assert_int_equal(phase[0], HS_PHASE_SEND);
+    assert_int_equal(word[10], 2);
+    assert_int_equal(word[11], 2);
+    assert_int_equal(word[12], 1);
+    assert_int_equal(status[1], HS_OK);
+    assert_int_equal(word[0], 6);
+    assert_int_equal(status[2], HS_OK);
+    assert_int_equal(word[1], 1);
+    assert_int_equal(word[2], 7);
+    assert_int_equal(status[20], HS_OK);
+}
+
+/* ---- 3. cancel --------------------------------------------------------------- */
+
+static hs_cap_t c_gate, c_idle_gate;
+static hs_tid_t c_waiters[5];
+
+static int c_sender(void *arg)
+{
+    (void)arg;
+    set_msg(1, 1);
+    status[0] = hs_ipc_send(c_idle_gate, HS_NEVER);
+    phase[0] = hs_utcb()->phase;
+    when[0] = hs_time_now();
+    return 0;
+}
+
+static int c_caller(void *arg)
+{
+    (void)arg;
+    set_msg(1, 2);
+    status[1] = hs_ipc_call(c_gate, HS_NEVER, HS_NEVER);
+    phase[1] = hs_utcb()->phase;
+    when[1] = hs_time_now();
+    return 0;
+}
+
+static int c_receiver(void *arg)
+{
+    (void)arg;
+    status[2] = hs_ipc_wait(HS_NEVER, NULL);
+    phase[2] = hs_utcb()->phase;
+    when[2] = hs_time_now();
+    return 0;
+}
+
+static int c_sleeper(void *arg)
+{
+    (void)arg;
+    status[3] = hs_ipc_receive(HS_CAP_NIL, 100000, NULL);
+    phase[3] = hs_utcb()->phase;
+    when[3] = hs_time_now();
+    return 0;
+}
+
+/* Takes the call, then replies after its caller was cancelled. */
+static int c_server(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_ipc_receive(c_gate, HS_NEVER, NULL), HS_OK);
+    sleep_until(500);
+    set_msg(1, 3);
+    status[4] = hs_ipc_reply();
+    return 0;
+}
+
+static int c_other_proc(void *arg)
+{
+    (void)arg;
+    status[7] = hs_ipc_cancel(c_waiters[2]);    /* not its thread */
+    return 0;
+}
+
+static int cancel_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t idle = mk(c_sleeper, NULL);        /* bound to idle_gate */
+    EXPECT_ST(hs_gate_create(idle, 0, &c_idle_gate), HS_OK);
+    hs_tid_t srv = mk(c_server, NULL);
+    EXPECT_ST(hs_gate_create(srv, 0, &c_gate), HS_OK);
+    c_waiters[0] = mk(c_sender, NULL);
+    c_waiters[1] = mk(c_caller, NULL);
+    c_waiters[2] = mk(c_receiver, NULL);
+    c_waiters[3] = idle;
+    sleep_until(200);                   /* everybody blocked */
+    hs_pid_t other = 0;
+    EXPECT_ST(hs_proc_spawn("other", c_other_proc, NULL, NULL, &other),
+              HS_OK);
+    EXPECT_ST(hs_proc_wait(other, HS_NEVER, NULL), HS_OK);
+    for (int i = 0; i < 4; i++)
+        EXPECT_ST(hs_ipc_cancel(c_waiters[i]), HS_OK);
+    status[5] = hs_ipc_cancel(c_waiters[0]);    /* no longer waiting */
+    status[6] = hs_ipc_cancel(hs_thread_self()); /* running */
+    status[8] = hs_ipc_cancel(0);
+    for (int i = 0; i < 4; i++)
+        join(c_waiters[i]);
+    status[9] = hs_ipc_cancel(c_waiters[0]);    /* gone */
+    join(srv);
+    return 0;
+}
+
+static void test_cancel_each_wait(void **state)
+{
+    (void)state;
+    run_main(cancel_main, NULL);
+    assert_int_equal(status[0], HS_ECANCELED);
+    assert_int_equal(phase[0], HS_PHASE_SEND);
+    assert_int_equal(when[0], 200);
+    assert_int_equal(status[1], HS_ECANCELED);   /* in the reply wait */
+    assert_int_equal(phase[1], HS_PHASE_RECV);
+    assert_int_equal(when[1], 200);
+    assert_int_equal(status[2], HS_ECANCELED);
+    assert_int_equal(phase[2], HS_PHASE_RECV);
+    assert_int_equal(status[3], HS_ECANCELED);   /* a sleep */
+    assert_int_equal(phase[3], HS_PHASE_RECV);
+    assert_int_equal(when[3], 200);
+    assert_int_equal(status[4], HS_ESTALE);      /* its caller left */
+    assert_int_equal(status[5], HS_ESTATE);
+    assert_int_equal(status[6], HS_ESTATE);
+    assert_int_equal(status[7], HS_EPERM);
+    assert_int_equal(status[8], HS_ESRCH);
+    assert_int_equal(status[9], HS_ESRCH);
+}
+
+/* ---- 4. client -> 5 proxies -> server ------------------------------------------ */
+
+#define NPROXY 5
+#define ROUNDS 10
+
+static hs_cap_t chain[NPROXY + 1];  /* chain[i]: gate of hop i */
+
+/* Proxy i: forwards each call to the next, adds 1 << (4 * i) to the
+ * answer. */
+static int proxy(void *arg)
+{
+    int i = arg_id(arg);
+    hs_utcb_t *u = hs_utcb();
+    for (int r = 0; r < ROUNDS; r++) {
+        EXPECT_ST(hs_ipc_receive(chain[i], HS_NEVER, NULL), HS_OK);
+        uint64_t v = u->mr[0];
+        /* The implicit reply capability survives our own call. */
+        set_msg(1, v + 1);
+        EXPECT_ST(hs_ipc_call(chain[i + 1], HS_NEVER, HS_NEVER), HS_OK);
+        uint64_t back = u->mr[0];
+        set_msg(1, back + ((uint64_t)1 << (4 * i)));
+        EXPECT_ST(hs_ipc_reply(), HS_OK);
+    }
+    return 0;
+}
+
+static int end_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_ipc_receive(chain[NPROXY], HS_NEVER, NULL), HS_OK);
+    for (int r = 0;; r++) {
+        uint64_t v = u->mr[0];
+        set_msg(1, v * 1000000);
+        if (r == ROUNDS - 1)
+            break;
+        EXPECT_ST(hs_ipc_reply_wait(HS_NEVER, NULL), HS_OK);
+    }
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    return 0;
+}
+
+static int chain_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t t[NPROXY + 1];
+    for (int i = 0; i < NPROXY; i++)
+        t[i] = mk(proxy, (void *)(intptr_t)i);
+    t[NPROXY] = mk(end_server, NULL);
+    for (int i = 0; i <= NPROXY; i++)
+        EXPECT_ST(hs_gate_create(t[i], 0, &chain[i]), HS_OK);
+    for (int r = 0; r < ROUNDS; r++) {
+        set_msg(1, (uint64_t)r);
+        status[r] = hs_ipc_call(chain[0], HS_NEVER, HS_NEVER);
+        word[r] = hs_utcb()->mr[0];
+    }
+    for (int i = 0; i <= NPROXY; i++)
+        join(t[i]);
+    return 0;
+}
+
+static void test_chain_through_five_proxies(void **state)
+{
+    (void)state;
+    run_main(chain_main, NULL);
+    for (int r = 0; r < ROUNDS; r++) {
+        assert_int_equal(status[r], HS_OK);
+        /* r + 5 at the server, times a million, plus each proxy's mark. */
+        assert_int_equal(word[r], ((uint64_t)r + NPROXY) * 1000000 +
+                                      0x11111);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TU_TEST(test_timeouts_send_receive_wait),
+        TU_TEST(test_timeouts_call_reply_and_reply_wait),
+        TU_TEST(test_items_cap_in_a_call),
+        TU_TEST(test_items_refused_change_nothing),
+        TU_TEST(test_items_in_a_reply),
+        TU_TEST(test_items_receiver_quota),
+        TU_TEST(test_cancel_each_wait),
+        TU_TEST(test_chain_through_five_proxies),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
