@@ -86,6 +86,9 @@ LIB_SRCS  := $(sort $(shell find $(LIB_DIRS) -type f \( -name '*.c' -o -name '*.
 # One program per examples/*.c and per tests/test_*.c.  Any other tests/*.c
 # is shared test support, linked into every test program.
 EXAMPLE_SRCS      := $(sort $(wildcard examples/*.c))
+# Example servers (examples/servers/*.c) are linked into every example and
+# every test program.
+SERVER_SRCS       := $(sort $(wildcard examples/servers/*.c))
 TEST_SRCS         := $(sort $(wildcard tests/test_*.c))
 TEST_SUPPORT_SRCS := $(filter-out $(TEST_SRCS),$(sort $(wildcard tests/*.c)))
 PUBLIC_HEADERS    := $(sort $(wildcard include/hopsim/*.h))
@@ -95,9 +98,11 @@ PUBLIC_HEADERS    := $(sort $(wildcard include/hopsim/*.h))
 obj_of = $(patsubst %,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS          := $(call obj_of,$(LIB_SRCS))
 EXAMPLE_OBJS      := $(call obj_of,$(EXAMPLE_SRCS))
+SERVER_OBJS       := $(call obj_of,$(SERVER_SRCS))
 TEST_OBJS         := $(call obj_of,$(TEST_SRCS))
 TEST_SUPPORT_OBJS := $(call obj_of,$(TEST_SUPPORT_SRCS))
-ALL_OBJS          := $(LIB_OBJS) $(EXAMPLE_OBJS) $(TEST_OBJS) $(TEST_SUPPORT_OBJS)
+ALL_OBJS          := $(LIB_OBJS) $(EXAMPLE_OBJS) $(SERVER_OBJS) $(TEST_OBJS) \
+                     $(TEST_SUPPORT_OBJS)
 
 LIB_A         := $(BUILD)/libhopsim.a
 LIB_SO        := $(BUILD)/libhopsim.so
@@ -214,16 +219,16 @@ $(LIB_SO): $(LIB_OBJS)
 		-o $@ $^ $(SYS_LIBS)
 
 # Examples link libhopsim.a in, so they run from the build tree as they are.
-$(EXAMPLE_PROGS): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.c.o $(LIB_A)
+$(EXAMPLE_PROGS): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.c.o $(SERVER_OBJS) $(LIB_A)
 	$(call say,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(HS_LDFLAGS) -o $@ $< $(LIB_A) $(SYS_LIBS)
+	$(Q)$(CC) $(HS_LDFLAGS) -o $@ $< $(SERVER_OBJS) $(LIB_A) $(SYS_LIBS)
 
 # Tests link the static library too: they may call internal functions.
-$(TEST_PROGS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.c.o $(TEST_SUPPORT_OBJS) $(LIB_A)
+$(TEST_PROGS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.c.o $(TEST_SUPPORT_OBJS) $(SERVER_OBJS) $(LIB_A)
 	$(call say,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(HS_LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(LIB_A) $(TEST_LIBS) $(SYS_LIBS)
+	$(Q)$(CC) $(HS_LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(SERVER_OBJS) $(LIB_A) $(TEST_LIBS) $(SYS_LIBS)
 
 # ---- Stamps --------------------------------------------------------------
 
@@ -292,7 +297,7 @@ $(BENCH_PROGS): $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.c.o \
 # One entry per source with the very command the rules run; awk escapes
 # the strings for JSON.  Needs no tool beyond make, sh and awk.
 compile_commands.json: FORCE
-	@{ $(foreach s,$(LIB_SRCS) $(EXAMPLE_SRCS) $(TEST_SRCS) $(TEST_SUPPORT_SRCS),\
+	@{ $(foreach s,$(LIB_SRCS) $(EXAMPLE_SRCS) $(SERVER_SRCS) $(TEST_SRCS) $(TEST_SUPPORT_SRCS),\
 	   printf '%s\t%s\t%s\n' '$(s)' '$(call obj_of,$(s))' \
 	     '$(if $(filter %.S,$(s)),$(call compile_S,$(s)),$(call compile_c,$(s)))';) } | \
 	 awk -F '\t' -v dir='$(CURDIR)' ' \

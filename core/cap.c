@@ -140,6 +140,31 @@ void cap_free_all(struct proc *p)
     p->cap_slots = p->cap_hint = 0;
 }
 
+hs_status cap_check_initial(struct proc *parent, const hs_cap_t *caps,
+                            unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct cap *c;
+        hs_status st = cap_resolve(parent, caps[i], &c);
+        if (st != HS_OK)
+            return st;
+        if (!(c->rights & HS_CAP_GRANT))
+            return HS_EPERM;
+    }
+    return HS_OK;
+}
+
+void cap_copy_initial(struct proc *parent, struct proc *p,
+                      const hs_cap_t *caps, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct cap *c = parent->caps[caps[i] - 1];
+        struct cap *copy = cap_new(p, c->kind, c->object, c->rights,
+                                   c->label, c);
+        KASSERT(copy->local == i + 1, "initial capability out of place");
+    }
+}
+
 /* ---- the public calls ------------------------------------------------------ */
 
 /* The caller's valid capability local, and the process it is in. */

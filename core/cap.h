@@ -41,6 +41,15 @@ struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
  * kind's lookup decides the last). */
 hs_status cap_resolve(struct proc *p, hs_cap_t local, struct cap **out);
 
+/* The initial capabilities of a child: each a valid capability of parent
+ * with HS_CAP_GRANT (HS_EBADCAP, HS_EPERM). */
+hs_status cap_check_initial(struct proc *parent, const hs_cap_t *caps,
+                            unsigned n);
+/* Copy them into the new process p (room reserved, space empty) as local
+ * names 1..n, derived from the parent's. */
+void cap_copy_initial(struct proc *parent, struct proc *p,
+                      const hs_cap_t *caps, unsigned n);
+
 /* Free every capability of an ending process. */
 void cap_free_all(struct proc *p);
 

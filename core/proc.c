@@ -97,6 +97,13 @@ static hs_status spawn_check(struct proc *parent, const char *name,
                                   : k.cfg.max_threads_per_proc;
     if (a->quota && parent && !factory_within(parent, a->quota))
         return HS_EPERM;
+    if (a->ncaps && (!a->caps || !parent || a->ncaps > HS_SPAWN_CAPS_MAX))
+        return HS_EINVAL;
+    if (a->ncaps) {
+        hs_status st = cap_check_initial(parent, a->caps, a->ncaps);
+        if (st != HS_OK)
+            return st;
+    }
     return thread_check_attr(a->stack_size, a->priority_set, a->priority,
                              stack, prio);
 }
@@ -137,12 +144,18 @@ static hs_status spawn(struct proc *parent, const char *name,
     }
     struct proc *p = pool_alloc(&k.procs);
     proc_init(p, name, max_threads, quota);
-    struct thread *t;
-    st = thread_new(p, "main", prio, stack, entry, arg, &t);
+    struct thread *t = NULL;
+    if (a->ncaps)
+        st = cap_reserve_n(p, a->ncaps);
+    if (st == HS_OK)
+        st = thread_new(p, "main", prio, stack, entry, arg, &t);
     if (st != HS_OK) {
+        cap_free_all(p);            /* no capability yet: frees the table */
         pool_cancel(&k.procs, p);
         return st;
     }
+    if (a->ncaps)
+        cap_copy_initial(parent, p, a->caps, a->ncaps);
     t->is_main = 1;
     p->parent = parent;
     if (parent) {

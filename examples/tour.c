@@ -6,6 +6,9 @@
  * Part 3: a parent waits for its child's exit status.
  * Part 4: a client hops into an echo server and back through a checkpoint.
  * Part 5: a hop chain three processes deep prints its backtrace across hops.
+ * Part 6: a client finds an echo server through the name server and calls
+ *         it over a gate: synchronous IPC with a capability passed in a
+ *         message.
  * The run ends with hopsim's summary line: seed, event count, event hash.
  * Run it twice, or with HOPSIM_SEED=n, and compare the lines.
  */
@@ -13,6 +16,7 @@
 #include <stdio.h>
 
 #include "hopsim.h"
+#include "servers/names.h"
 
 static void say(const char *who, const char *what)
 {
@@ -169,6 +173,101 @@ static int chain_client(void *arg)
     return hs_hop_call(front, 1, NULL) == HS_OK ? 0 : 1;
 }
 
+/* Part 6: init runs the name server in a thread of its own and gives each
+ * child a capability to it with a label of its own.  The echo server
+ * registers its gate as "echo"; the client looks it up and calls it. */
+enum { ECHO_WORDS = 4, ECHO_QUIT = 99 };
+
+static int gate_echo_server(void *arg)
+{
+    (void)arg;
+    hs_cap_t ns = 1;                /* its initial capability */
+    hs_cap_t gate;
+    if (hs_gate_create(0, 0, &gate) != HS_OK ||
+        names_register(ns, "echo", gate) != HS_OK)
+        return 1;
+    say("echo", "registered \"echo\" with the name server");
+    hs_utcb_t *u = hs_utcb();
+    hs_status st = hs_ipc_receive(gate, HS_NEVER, NULL);
+    while (st == HS_OK && hs_tag_label(u->tag) != ECHO_QUIT) {
+        for (unsigned i = 0; i < hs_tag_words(u->tag); i++)
+            u->mr[i] *= 2;          /* the echo doubles each word */
+        u->tag = HS_TAG(0, hs_tag_words(u->tag));
+        if ((st = hs_ipc_reply()) == HS_OK)
+            st = hs_ipc_receive(gate, HS_NEVER, NULL);
+    }
+    u->tag = HS_TAG(0, 0);
+    (void)hs_ipc_reply();
+    return st == HS_OK ? 0 : 1;
+}
+
+static int gate_echo_client(void *arg)
+{
+    (void)arg;
+    hs_cap_t ns = 1;
+    hs_cap_t echo;
+    if (names_lookup(ns, "echo", HS_CAP_SEND, HS_NEVER, &echo) != HS_OK)
+        return 1;
+    say("client", "looked up \"echo\": a send capability");
+    hs_utcb_t *u = hs_utcb();
+    for (int round = 1; round <= 2; round++) {
+        u->tag = HS_TAG(1, ECHO_WORDS);
+        for (unsigned i = 0; i < ECHO_WORDS; i++)
+            u->mr[i] = (uint64_t)(round * 10 + (int)i);
+        hs_status st = hs_ipc_call(echo, HS_NEVER, HS_NEVER);
+        char line[96];
+        snprintf(line, sizeof line, "call %d: %s, reply %" PRIu64 " %" PRIu64
+                 " %" PRIu64 " %" PRIu64, round, hs_strerror(st), u->mr[0],
+                 u->mr[1], u->mr[2], u->mr[3]);
+        say("client", line);
+    }
+    u->tag = HS_TAG(ECHO_QUIT, 0);
+    return hs_ipc_call(echo, HS_NEVER, HS_NEVER) == HS_OK ? 0 : 1;
+}
+
+/* The gate is init's first capability (local name 1), with label 0,
+ * the stop label. */
+static int name_server(void *arg)
+{
+    (void)arg;
+    return names_serve(1, 0) == HS_OK ? 0 : 1;
+}
+
+/* A child of init whose capability 1 is its own labelled copy of ns. */
+static hs_status spawn_with_ns(const char *name, hs_entry_fn entry,
+                               hs_cap_t ns, uint64_t label, hs_pid_t *pid)
+{
+    hs_cap_t mine;
+    hs_status st = hs_cap_derive(ns, HS_CAP_SEND | HS_CAP_GRANT, label,
+                                 &mine);
+    hs_proc_attr a = { .caps = &mine, .ncaps = 1 };
+    if (st == HS_OK)
+        st = hs_proc_spawn(name, entry, NULL, &a, pid);
+    return st;
+}
+
+static int init(void *arg)
+{
+    (void)arg;
+    hs_tid_t ns_thread;
+    hs_cap_t ns;
+    hs_pid_t server, client;
+    /* The new thread runs once init blocks, when ns (capability 1 of
+     * init's empty space) exists. */
+    if (hs_thread_create(name_server, NULL, NULL, &ns_thread) != HS_OK ||
+        hs_gate_create(ns_thread, 0, &ns) != HS_OK ||
+        spawn_with_ns("echo-srv", gate_echo_server, ns, 1, &server) != HS_OK ||
+        spawn_with_ns("client", gate_echo_client, ns, 2, &client) != HS_OK)
+        return 1;
+    int cs = 1, ss = 1;
+    hs_proc_wait(client, HS_NEVER, &cs);
+    hs_proc_wait(server, HS_NEVER, &ss);
+    say("init", "both children are done; stopping the name server");
+    hs_status st = names_stop(ns);
+    hs_thread_join(ns_thread, HS_NEVER, NULL);
+    return (cs || ss || st != HS_OK) ? 1 : 0;
+}
+
 static int run_part(const char *title, void (*spawn)(void))
 {
     printf("%s\n", title);
@@ -212,6 +311,11 @@ static void spawn_echo(void)
     hs_proc_spawn("client", echo_client, NULL, NULL, NULL);
 }
 
+static void spawn_init(void)
+{
+    hs_proc_spawn("init", init, NULL, NULL, NULL);
+}
+
 static void spawn_chain(void)
 {
     hs_proc_spawn("front", chain_server, "front", NULL, NULL);
@@ -230,5 +334,7 @@ int main(void)
     bad |= run_part("\n4. a client hops into an echo server and back",
                     spawn_echo);
     bad |= run_part("\n5. a backtrace across two hops", spawn_chain);
+    bad |= run_part("\n6. a client finds an echo server by name and calls it"
+                    " over a gate", spawn_init);
     return bad;
 }

@@ -42,7 +42,16 @@ typedef struct hs_proc_attr {
                                if 0 (HS_ELIMIT when reached) */
     const struct hs_quota *quota; /* factory limits (hopsim/factory.h);
                                NULL: the parent's limits */
+    /* Initial capabilities: copies of caps[0..ncaps-1], capabilities of
+     * the caller with HS_CAP_GRANT, become local names 1..ncaps of the
+     * child, with the same rights and labels, derived from the caller's
+     * (revoking those stops them).  Only for a child spawned from a
+     * simulated thread. */
+    const uint32_t *caps;
+    unsigned ncaps;         /* 0..HS_SPAWN_CAPS_MAX */
 } hs_proc_attr;
+
+#define HS_SPAWN_CAPS_MAX 16
 
 /*
  * Create a process named name whose first thread runs entry(arg).  Called
@@ -53,9 +62,11 @@ typedef struct hs_proc_attr {
  * HS_NAME_MAX, bad priority or stack size in attr), HS_ESTATE (no
  * simulation started), HS_ELIMIT (max_procs or max_threads reached),
  * HS_EQUOTA (the caller's quota of processes, or the new process's own
- * quota of threads or memory, see hopsim/factory.h), HS_EPERM
- * (attr->quota above the caller's limits), HS_ENOMEM.  On error nothing
- * is created.
+ * quota of threads, memory or capabilities, see hopsim/factory.h),
+ * HS_EPERM (attr->quota above the caller's limits, an initial capability
+ * without HS_CAP_GRANT), HS_EBADCAP (an initial capability), HS_EINVAL
+ * also for ncaps beyond HS_SPAWN_CAPS_MAX, caps NULL, or initial
+ * capabilities outside the run; HS_ENOMEM.  On error nothing is created.
  */
 hs_status hs_proc_spawn(const char *name, hs_entry_fn entry, void *arg,
                         const hs_proc_attr *attr, hs_pid_t *pid);

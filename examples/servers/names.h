@@ -1,0 +1,75 @@
+/*
+ * examples/servers/names.h - a name server: human-readable names to
+ * capabilities, the way an L4Re program finds its services.
+ *
+ * Named ports are the kernel's one global namespace, and they name hop
+ * targets.  Gates have no global names: a program reaches a gate only
+ * through a capability someone passed it.  The name server closes that
+ * gap.  It is an ordinary thread with a gate; whoever holds a capability
+ * to that gate may
+ *
+ *   register   a name and a capability (which must carry HS_CAP_GRANT,
+ *              so that the server may pass it on);
+ *   look up    a name: the reply carries a copy of the registered
+ *              capability with the rights asked for (a subset of those
+ *              registered, without HS_CAP_GRANT unless asked);
+ *   unregister a name it registered itself.
+ *
+ * The registrant is told apart by the label of its capability to the name
+ * server, so each client should get its own label (hs_cap_derive).  A
+ * registered capability whose object went away (its server thread ended)
+ * is dropped the first time a lookup meets it.
+ *
+ * The protocol, for porting the server or writing a client by hand: the
+ * tag's label is the operation, the name is NAMES_WORDS words (NUL padded),
+ * a registration carries one capability item after them, a lookup puts
+ * the rights wanted in mr[NAMES_WORDS]; the reply's mr[0] is an hs_status
+ * and a successful lookup's reply carries one capability item.  Replies
+ * cannot be deferred (the reply capability ends with the next wait), so a
+ * lookup of a name not yet registered fails at once with HS_ENOPORT and
+ * names_lookup() retries on the virtual clock.
+ */
+#ifndef EXAMPLES_SERVERS_NAMES_H
+#define EXAMPLES_SERVERS_NAMES_H
+
+#include "hopsim.h"
+
+#define NAMES_MAX_LEN 47    /* longest name, in bytes */
+#define NAMES_WORDS 6       /* words a name takes in a message */
+#define NAMES_CAPACITY 64   /* names one server holds */
+
+enum names_op {
+    NAMES_REGISTER = 1,
+    NAMES_LOOKUP = 2,
+    NAMES_UNREGISTER = 3,
+    NAMES_STOP = 4,         /* ends names_serve() */
+};
+
+/* Serve on gate (bound to the calling thread, with HS_CAP_RECV) until a
+ * NAMES_STOP arrives through a capability labelled stop_label; returns
+ * HS_OK then, or the IPC error that stopped it.  Sets br[HS_BR_CAPS]. */
+hs_status names_serve(hs_cap_t gate, uint64_t stop_label);
+
+/* Register name -> cap (which needs HS_CAP_GRANT).  Errors: HS_EINVAL
+ * (name NULL, empty or too long), HS_EEXIST (taken), HS_ELIMIT (server
+ * full), and the IPC errors of hs_ipc_call (HS_EPERM if cap lacks the
+ * grant right, ...). */
+hs_status names_register(hs_cap_t ns, const char *name, hs_cap_t cap);
+
+/* Look name up: *out gets a new capability with rights (HS_CAP_SEND, say).
+ * Retries every millisecond of virtual time until timeout (HS_NOWAIT: one
+ * try; HS_NEVER: until it appears).  Errors: HS_EINVAL, HS_ENOPORT (not
+ * registered; HS_NOWAIT only), HS_ETIMEOUT, HS_EPERM (rights beyond those
+ * registered), IPC errors. */
+hs_status names_lookup(hs_cap_t ns, const char *name, unsigned rights,
+                       hs_time_t timeout, hs_cap_t *out);
+
+/* Remove a name the caller's label registered.  Errors: HS_EINVAL,
+ * HS_ENOPORT, HS_EPERM (registered by another client), IPC errors. */
+hs_status names_unregister(hs_cap_t ns, const char *name);
+
+/* Stop the server; ns must carry the stop label.  Errors: HS_EPERM
+ * (another label), IPC errors. */
+hs_status names_stop(hs_cap_t ns);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * tests/test_names.c - the example name server (examples/servers/names.h)
+ * and the initial capabilities a parent gives a child at spawn, which is
+ * how the name server's clients get their capability to it.
+ *
+ * Simulated threads record into the statics below; the test asserts after
+ * hs_sim_run().  Every run must end with HS_OK.
+ */
+#include "testutil.h"
+
+#include "examples/servers/names.h"
+
+#define NREC 64
+
+static hs_status status[NREC];
+static uint64_t word[NREC];
+static hs_time_t when[NREC];
+
+static void reset(void)
+{
+    for (int i = 0; i < NREC; i++) {
+        status[i] = HS_STATUS_COUNT;
+        word[i] = 0xbad;
+        when[i] = HS_NEVER;
+    }
+}
+
+static void run_main(hs_entry_fn entry)
+{
+    reset();
+    hs_status st = tu_run_default("init", entry, NULL);
+    if (st != HS_OK)
+        fprintf(stderr, "%s\n", hs_sim_report());
+    assert_int_equal(st, HS_OK);
+    assert_no_bad_status();
+}
+
+/* ---- 1. initial capabilities ----------------------------------------------- */
+
+static int ic_child(void *arg)
+{
+    (void)arg;
+    for (hs_cap_t c = 1; c <= 3; c++) {
+        hs_cap_info info;
+        memset(&info, 0, sizeof info);
+        status[10 + c] = hs_cap_info_get(c, &info);
+        word[10 + c] = info.label;
+        word[20 + c] = info.rights;
+    }
+    return 0;
+}
+
+static int ic_main(void *arg)
+{
+    (void)arg;
+    hs_cap_t g = 0, a = 0, b = 0, nogrant = 0;
+    EXPECT_ST(hs_gate_create(0, 0, &g), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND | HS_CAP_GRANT, 7, &a), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_GRANT, 8, &b), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND, 9, &nogrant), HS_OK);
+    hs_cap_t caps[HS_SPAWN_CAPS_MAX + 1] = { a, b };
+    hs_proc_attr at;
+    hs_pid_t pid = 0;
+    hs_account before, after;
+    EXPECT_ST(hs_factory_account(0, &before), HS_OK);
+
+    memset(&at, 0, sizeof at);
+    at.caps = caps;
+    at.ncaps = HS_SPAWN_CAPS_MAX + 1;
+    status[0] = hs_proc_spawn("c", ic_child, NULL, &at, &pid);
+    at.ncaps = 1;
+    at.caps = NULL;
+    status[1] = hs_proc_spawn("c", ic_child, NULL, &at, &pid);
+    caps[1] = nogrant;
+    at.caps = caps;
+    at.ncaps = 2;
+    status[2] = hs_proc_spawn("c", ic_child, NULL, &at, &pid);
+    caps[1] = 999;
+    status[3] = hs_proc_spawn("c", ic_child, NULL, &at, &pid);
+    /* The child may hold one capability only: two do not fit. */
+    caps[1] = b;
+    hs_quota q = hs_quota_unlimited();
+    q.limit[HS_RES_CAPS] = 1;
+    at.quota = &q;
+    status[4] = hs_proc_spawn("c", ic_child, NULL, &at, &pid);
+    EXPECT_ST(hs_factory_account(0, &after), HS_OK);
+    word[0] = after.used[HS_RES_PROCS] - before.used[HS_RES_PROCS];
+    word[1] = after.used[HS_RES_CAPS] - before.used[HS_RES_CAPS];
+
+    at.quota = NULL;
+    status[5] = hs_proc_spawn("c", ic_child, NULL, &at, &pid);
+    EXPECT_ST(hs_proc_wait(pid, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_initial_caps(void **state)
+{
+    (void)state;
+    run_main(ic_main);
+    assert_int_equal(status[0], HS_EINVAL);
+    assert_int_equal(status[1], HS_EINVAL);
+    assert_int_equal(status[2], HS_EPERM);
+    assert_int_equal(status[3], HS_EBADCAP);
+    assert_int_equal(status[4], HS_EQUOTA);
+    assert_int_equal(word[0], 0);           /* refused spawns made nothing */
+    assert_int_equal(word[1], 0);
+    assert_int_equal(status[5], HS_OK);
+    assert_int_equal(status[11], HS_OK);
+    assert_int_equal(word[11], 7);
+    assert_int_equal(word[21], HS_CAP_SEND | HS_CAP_GRANT);
+    assert_int_equal(status[12], HS_OK);
+    assert_int_equal(word[12], 8);
+    assert_int_equal(word[22], HS_CAP_GRANT);
+    assert_int_equal(status[13], HS_EBADCAP);   /* only two were given */
+}
+
+/* The initial capabilities are outside the run only for children. */
+static int noop(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static void test_initial_caps_need_a_parent(void **state)
+{
+    (void)state;
+    hs_sim_config cfg = tu_config();
+    assert_int_equal(hs_sim_start(&cfg), HS_OK);
+    hs_cap_t one = 1;
+    hs_proc_attr at;
+    memset(&at, 0, sizeof at);
+    at.caps = &one;
+    at.ncaps = 1;
+    assert_int_equal(hs_proc_spawn("root", noop, NULL, &at, NULL),
+                     HS_EINVAL);
+    assert_int_equal(hs_proc_spawn("root", noop, NULL, NULL, NULL), HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+}
+
+/* ---- 2. the name server ---------------------------------------------------- */
+
+/* init: capability 1 is the name server's gate (label 0, the stop label);
+ * children get their own labelled copies as their capability 1. */
+static int ns_thread(void *arg)
+{
+    (void)arg;
+    status[63] = names_serve(1, 0);
+    return 0;
+}
+
+static hs_status spawn_client(const char *name, hs_entry_fn entry,
+                              uint64_t label, hs_pid_t *pid)
+{
+    hs_cap_t mine = 0;
+    hs_status st = hs_cap_derive(1, HS_CAP_SEND | HS_CAP_GRANT, label,
+                                 &mine);
+    hs_proc_attr at;
+    memset(&at, 0, sizeof at);
+    at.caps = &mine;
+    at.ncaps = 1;
+    if (st == HS_OK)
+        st = hs_proc_spawn(name, entry, NULL, &at, pid);
+    return st;
+}
+
+/* A service: registers its gate as "svc", answers one call, then waits
+ * until its end (its gate goes with its thread). */
+static int service(void *arg)
+{
+    (void)arg;
+    hs_cap_t g = 0, sg = 0, nogrant = 0;
+    EXPECT_ST(hs_gate_create(0, 5, &g), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND | HS_CAP_GRANT, 5, &sg), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND, 0, &nogrant), HS_OK);
+    status[0] = names_register(1, "svc", nogrant);      /* no grant */
+    status[1] = names_register(1, "", g);
+    status[2] = names_register(1, NULL, g);
+    status[3] = names_register(1,
+        "a-name-of-forty-eight-bytes-is-one-too-long-xxxx", g);
+    hs_thread_sleep(2000000);   /* the client's first lookups fail */
+    status[4] = names_register(1, "svc", sg);
+    when[4] = hs_time_now();
+    status[5] = names_register(1, "svc", sg);            /* taken */
+    uint64_t label = 0;
+    EXPECT_ST(hs_ipc_receive(g, HS_NEVER, &label), HS_OK);
+    word[5] = label;
+    word[6] = hs_utcb()->mr[0];
+    hs_utcb()->tag = HS_TAG(0, 1);
+    hs_utcb()->mr[0] = word[6] + 1;
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    return 0;
+}
+
+static int client(void *arg)
+{
+    (void)arg;
+    hs_cap_t svc = 0;
+    status[10] = names_lookup(1, "svc", HS_CAP_SEND, HS_NOWAIT, &svc);
+    status[11] = names_lookup(1, "svc", HS_CAP_SEND, 500000, &svc);
+    when[11] = hs_time_now();
+    status[12] = names_lookup(1, "svc", HS_CAP_SEND, HS_NEVER, &svc);
+    when[12] = hs_time_now();
+    status[13] = names_lookup(1, "svc", HS_CAP_SEND | HS_CAP_RECV,
+                              HS_NOWAIT, &svc);
+    status[14] = names_lookup(1, "svc", 0, HS_NOWAIT, &svc);
+    hs_cap_info info;
+    memset(&info, 0, sizeof info);
+    EXPECT_ST(hs_cap_info_get(svc, &info), HS_OK);
+    word[14] = info.rights;
+    hs_utcb()->tag = HS_TAG(0, 1);
+    hs_utcb()->mr[0] = 41;
+    status[15] = hs_ipc_call(svc, HS_NEVER, HS_NEVER);
+    word[15] = hs_utcb()->mr[0];
+    status[16] = names_unregister(1, "svc");         /* not ours */
+    status[17] = names_unregister(1, "nothing");
+    return 0;
+}
+
+static int ns_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t t = 0;
+    hs_cap_t gate = 0;
+    EXPECT_ST(hs_thread_create(ns_thread, NULL, NULL, &t), HS_OK);
+    EXPECT_ST(hs_gate_create(t, 0, &gate), HS_OK);
+    word[40] = gate;
+    hs_pid_t s = 0, c = 0;
+    EXPECT_ST(spawn_client("service", service, 1, &s), HS_OK);
+    EXPECT_ST(spawn_client("client", client, 2, &c), HS_OK);
+    EXPECT_ST(hs_proc_wait(c, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_proc_wait(s, HS_NEVER, NULL), HS_OK);
+    /* The service ended: its registration is dropped at the next lookup. */
+    hs_cap_t dead = 0;
+    status[20] = names_lookup(1, "svc", HS_CAP_SEND, HS_NOWAIT, &dead);
+    /* Fill the server; one more is refused; free one, it fits again. */
+    hs_cap_t mine = 0;
+    EXPECT_ST(hs_gate_create(0, 0, &mine), HS_OK);
+    char name[16];
+    int ok = 0;
+    for (int i = 0; i < NAMES_CAPACITY; i++) {
+        snprintf(name, sizeof name, "n%d", i);
+        ok += names_register(1, name, mine) == HS_OK;
+    }
+    word[21] = (uint64_t)ok;
+    status[22] = names_register(1, "one-more", mine);
+    status[23] = names_unregister(1, "n7");
+    status[24] = names_register(1, "one-more", mine);
+    /* Only the stop label stops it. */
+    hs_cap_t other = 0;
+    EXPECT_ST(hs_cap_derive(1, HS_CAP_SEND, 3, &other), HS_OK);
+    status[25] = names_stop(other);
+    status[26] = names_stop(1);
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_name_server(void **state)
+{
+    (void)state;
+    run_main(ns_main);
+    assert_int_equal(word[40], 1);          /* the gate is capability 1 */
+    assert_int_equal(status[0], HS_EPERM);
+    assert_int_equal(status[1], HS_EINVAL);
+    assert_int_equal(status[2], HS_EINVAL);
+    assert_int_equal(status[3], HS_EINVAL);
+    assert_int_equal(status[4], HS_OK);
+    assert_int_equal(when[4], 2000000);
+    assert_int_equal(status[5], HS_EEXIST);
+    /* Lookups: not there yet, timed out at exactly 500000 ns (the retry
+     * nap ends there), then found at the first 1 ms retry after the
+     * registration at 2000000 ns. */
+    assert_int_equal(status[10], HS_ENOPORT);
+    assert_int_equal(status[11], HS_ETIMEOUT);
+    assert_int_equal(when[11], 500000);
+    assert_int_equal(status[12], HS_OK);
+    assert_int_equal(when[12], 2500000);
+    assert_int_equal(status[13], HS_EPERM);     /* more than registered */
+    assert_int_equal(status[14], HS_EINVAL);
+    assert_int_equal(word[14], HS_CAP_SEND);
+    assert_int_equal(status[15], HS_OK);
+    assert_int_equal(word[5], 5);               /* the service's label */
+    assert_int_equal(word[6], 41);
+    assert_int_equal(word[15], 42);
+    assert_int_equal(status[16], HS_EPERM);
+    assert_int_equal(status[17], HS_ENOPORT);
+    assert_int_equal(status[20], HS_ENOPORT);
+    assert_int_equal(word[21], NAMES_CAPACITY);
+    assert_int_equal(status[22], HS_ELIMIT);
+    assert_int_equal(status[23], HS_OK);
+    assert_int_equal(status[24], HS_OK);
+    assert_int_equal(status[25], HS_EPERM);
+    assert_int_equal(status[26], HS_OK);
+    assert_int_equal(status[63], HS_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TU_TEST(test_initial_caps),
+        TU_TEST(test_initial_caps_need_a_parent),
+        TU_TEST(test_name_server),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
