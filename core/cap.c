@@ -9,6 +9,19 @@
 #include "ports/gate.h"
 #include "ports/irq.h"
 
+/* Double p's table (16 slots to start); -1 if the host refuses. */
+static int table_grow(struct proc *p)
+{
+    uint32_t n = p->cap_slots ? p->cap_slots * 2 : 16;
+    struct cap **t = plat_realloc(p->caps, n * sizeof *t);
+    if (!t)
+        return -1;
+    memset(t + p->cap_slots, 0, (n - p->cap_slots) * sizeof *t);
+    p->caps = t;
+    p->cap_slots = n;
+    return 0;
+}
+
 /* A free slot of p's table, growing it if needed; -1 if the host refuses. */
 static int64_t slot_find(struct proc *p)
 {
@@ -18,15 +31,8 @@ static int64_t slot_find(struct proc *p)
     for (uint32_t i = 0; i < p->cap_hint && i < p->cap_slots; i++)
         if (!p->caps[i])
             return i;
-    uint32_t n = p->cap_slots ? p->cap_slots * 2 : 16;
-    struct cap **t = plat_realloc(p->caps, n * sizeof *t);
-    if (!t)
-        return -1;
-    memset(t + p->cap_slots, 0, (n - p->cap_slots) * sizeof *t);
-    p->caps = t;
     int64_t i = p->cap_slots;
-    p->cap_slots = n;
-    return i;
+    return table_grow(p) == 0 ? i : -1;
 }
 
 /* Grow p's table until it has n free slots; 0, or -1 if the host
@@ -39,13 +45,8 @@ static int slots_ensure(struct proc *p, unsigned n)
             free_slots += !p->caps[i];
         if (free_slots >= n)
             return 0;
-        uint32_t want = p->cap_slots ? p->cap_slots * 2 : 16;
-        struct cap **t = plat_realloc(p->caps, want * sizeof *t);
-        if (!t)
+        if (table_grow(p) != 0)
             return -1;
-        memset(t + p->cap_slots, 0, (want - p->cap_slots) * sizeof *t);
-        p->caps = t;
-        p->cap_slots = want;
     }
 }
 
@@ -56,7 +57,7 @@ hs_status cap_reserve_n(struct proc *p, unsigned n)
     hs_status st = factory_check(p, HS_RES_CAPS, n);
     if (st != HS_OK)
         return st;
-    if ((n == 1 ? (slot_find(p) < 0) : (slots_ensure(p, n) < 0)))
+    if (n == 1 ? slot_find(p) < 0 : slots_ensure(p, n) < 0)
         return HS_ENOMEM;
     return pool_reserve(&k.caps, n);
 }
