@@ -26,6 +26,7 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_ESTALE] = "HS_ESTALE (already used, or the partner stopped waiting)",
     [HS_EBADCAP] = "HS_EBADCAP (invalid or revoked capability)",
     [HS_ENOREPLY] = "HS_ENOREPLY (no call to reply to)",
+    [HS_ECHECK] = "HS_ECHECK (the scenario's check failed)",
 };
 
 const char *hs_strerror(hs_status status)

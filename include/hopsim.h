@@ -20,5 +20,6 @@
 #include "hopsim/hop.h"
 #include "hopsim/cap.h"
 #include "hopsim/ipc.h"
+#include "hopsim/explore.h"
 
 #endif

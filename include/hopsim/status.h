@@ -36,6 +36,8 @@ typedef enum hs_status {
                        used, or the partner stopped waiting */
     HS_EBADCAP,     /* no such capability, revoked, or its object is gone */
     HS_ENOREPLY,    /* no call to reply to */
+    HS_ECHECK,      /* a scenario's own check found a wrong result
+                       (hopsim/explore.h) */
     HS_STATUS_COUNT /* number of status values; not a status */
 } hs_status;
 
