@@ -273,8 +273,23 @@ void sched_unblock_silently(struct thread *t)
     t->wait_obj = NULL;
 }
 
+/* PCT: a thread that yields lets every other thread of its priority go
+ * first, so that a thread waiting in a yield loop cannot keep the CPU by
+ * its rank. */
+static void pct_yield(struct thread *self)
+{
+    struct list *l;
+    list_for_each(l, &k.rq[self->prio]) {
+        struct thread *t = container_of(l, struct thread, runq_link);
+        if (t->pct_rank <= self->pct_rank)
+            self->pct_rank = t->pct_rank ? t->pct_rank - 1 : 0;
+    }
+}
+
 void sched_yield_cpu(struct thread *self)
 {
+    if (k.seed != HS_SEED_NONE && k.strategy == HS_STRATEGY_PCT)
+        pct_yield(self);
     event_record("yield", self, 0, 0);
     sched_enqueue(self, 0);
     switch_away(self);
