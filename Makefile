@@ -9,6 +9,8 @@
 #                           PROG=... (default: the tour), ARGS=... its args
 #   make memcheck           every test program and the tour under valgrind
 #   make asan               ASan + UBSan build in build-asan/, tests + tour
+#   make explore            the racy example's sweeps: its bug found with
+#                           random and PCT, its fix over 10,000 seeds each
 #   make bench              benchmarks as ratios to baselines; BENCH=name
 #                           runs one; writes bench.json
 #   make install            PREFIX=/usr/local DESTDIR= : headers, libs, hopsim.pc
@@ -194,6 +196,22 @@ asan-check: all
 	@ASAN_OPTIONS="detect_leaks=1:abort_on_error=0$${ASAN_OPTIONS:+:$$ASAN_OPTIONS}" \
 	 UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1$${UBSAN_OPTIONS:+:$$UBSAN_OPTIONS}" \
 	 bash tools/run-tests.sh --also $(TOUR) $(TEST_PROGS)
+
+# The exploration sweeps of examples/racy.c (make test runs fewer seeds):
+# the lost update must be found within 1,000 seeds, and the fix must
+# survive 10,000, with each strategy.  `racy` exits 1 when it finds a
+# failure, so the first two lines expect that.
+RACY := $(BUILD)/examples/racy
+.PHONY: explore
+explore: $(RACY)
+	@$(RACY) --seeds 1000 >/dev/null 2>$(BUILD)/explore.log; \
+	 rc=$$?; grep '^explore:' $(BUILD)/explore.log; [ $$rc -eq 1 ]
+	@$(RACY) --seeds 1000 --strategy pct --depth 3 >/dev/null \
+	 2>$(BUILD)/explore.log; rc=$$?; grep '^explore:' $(BUILD)/explore.log; \
+	 [ $$rc -eq 1 ]
+	@$(RACY) --scenario fixed --seeds 10000
+	@$(RACY) --scenario fixed --seeds 10000 --strategy pct --depth 3
+	@$(RACY) --seed 1 --check-determinism
 
 # ---- Compiling -----------------------------------------------------------
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/checkpoint.h"
+#include "core/fault.h"
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
@@ -173,6 +174,8 @@ hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
     struct hs_hop *l = NULL;
     int cp = (flags & HS_HOP_CHECKPOINT) != 0;
     hs_status st = hop_check(self, port, flags, timeout, &p);
+    if (st == HS_OK && fault_kill(self, p->owner))
+        st = hop_check(self, port, flags, timeout, &p);
     if (st == HS_OK)
         st = hop_prepare(self, p, cp, &l);
     if (st != HS_OK) {
@@ -320,6 +323,8 @@ hs_status hs_checkpoint_resume(hs_checkpoint_t h, hs_status result,
     else if (cp->thread->state != THREAD_BLOCKED ||
              cp->thread->wait_obj != cp)
         st = HS_ESTATE;             /* its handler has not returned yet */
+    if (st == HS_OK && fault_reply_timeout(self, cp->thread))
+        st = HS_ESTALE;             /* the caller gave up just before */
     if (st == HS_OK) {
         memcpy(cp->thread->utcb.mr, words, n * sizeof *words);
         event_record("checkpoint_resume", self, h, (uint64_t)result);
@@ -445,6 +450,8 @@ hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid)
     struct port *p = NULL;
     size_t size = 0;
     hs_status st = hop_check(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
+    if (st == HS_OK && fault_kill(self, p->owner))
+        st = hop_check(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
     if (st == HS_OK)
         st = stack_take(p->owner, &size);
     struct thread *t = NULL;

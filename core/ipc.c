@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/cap.h"
+#include "core/fault.h"
 #include "core/hop.h"
 #include "core/ipc.h"
 #include "core/kernel.h"
@@ -330,6 +331,8 @@ static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     struct gate *g = NULL;
     uint64_t label = 0;
     hs_status st = send_decode(self, cap, send_to, recv_to, &g, &label);
+    if (st == HS_OK && fault_kill(self, g->receiver->proc))
+        st = send_decode(self, cap, send_to, recv_to, &g, &label);
     self->utcb.phase = HS_PHASE_NONE;
     if (st != HS_OK) {
         self->utcb.phase = HS_PHASE_SEND;
@@ -525,6 +528,8 @@ static hs_status reply_common(struct thread *self)
 {
     struct thread *c = NULL;
     hs_status st = reply_decode(self, &c);
+    if (st == HS_OK && fault_reply_timeout(self, c))
+        st = reply_decode(self, &c);    /* now stale */
     if (st == HS_OK) {
         msg_copy(self, c);
         sched_wake(c, HS_OK);

@@ -6,6 +6,7 @@
 
 #include "core/cap.h"
 #include "core/checkpoint.h"
+#include "core/fault.h"
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
@@ -109,6 +110,13 @@ void event_record(const char *kind, const struct thread *t, uint64_t a,
             .a = a, .b = b, .text = t ? t->name : NULL,
         };
         plat_trace_event(&ev);
+    }
+    if (k.cfg.event_fn) {
+        hs_event ev = {
+            .seq = k.events, .time = now, .kind = kind, .thread = tid,
+            .a = a, .b = b, .thread_name = t ? t->name : NULL,
+        };
+        k.cfg.event_fn(k.cfg.event_cookie, &ev);
     }
     k.events++;
 }
@@ -235,6 +243,94 @@ static hs_status config_check(const hs_sim_config *c)
     if (c->switch_kind < HS_SWITCH_DEFAULT ||
         c->switch_kind > HS_SWITCH_UCONTEXT)
         return HS_EINVAL;
+    if (c->strategy < HS_STRATEGY_DEFAULT || c->strategy > HS_STRATEGY_PCT ||
+        c->pct_depth > HS_PCT_DEPTH_MAX ||
+        c->fault_window > HS_FAULT_WINDOW_MAX ||
+        (c->faults != HS_FAULTS_FROM_ENV && (c->faults & ~HS_FAULT_ALL)))
+        return HS_EINVAL;
+    return HS_OK;
+}
+
+/* HOPSIM_FAULTS: kind names separated by commas, "all" or "none". */
+static hs_status parse_faults(const char *s, unsigned *out)
+{
+    unsigned mask = 0;
+    while (*s) {
+        size_t n = 0;
+        while (s[n] && s[n] != ',')
+            n++;
+        unsigned kind = 0;
+        if (n == 3 && strncmp(s, "all", 3) == 0)
+            kind = HS_FAULT_ALL;
+        else if (n == 4 && strncmp(s, "none", 4) == 0)
+            kind = 0;
+        else {
+            for (unsigned b = 1; b & HS_FAULT_ALL; b <<= 1)
+                if (strlen(hs_fault_name(b)) == n &&
+                    strncmp(s, hs_fault_name(b), n) == 0)
+                    kind = b;
+            if (!kind)
+                return HS_EINVAL;
+        }
+        mask |= kind;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    *out = mask;
+    return HS_OK;
+}
+
+/* An optional number from the environment into *v (left as is if the
+ * variable is unset or empty); 0 is refused. */
+static hs_status env_count(const char *name, uint64_t max, uint64_t *v)
+{
+    const char *s = plat_getenv(name);
+    uint64_t x;
+    if (!s || !*s)
+        return HS_OK;
+    if (parse_u64(s, &x) != HS_OK || x == 0 || x > max)
+        return HS_EINVAL;
+    *v = x;
+    return HS_OK;
+}
+
+/* Resolve the exploration settings: strategy, PCT depth and steps,
+ * faults, the deadlock graph's file. */
+static hs_status config_resolve_explore(hs_sim_config *c, uint64_t seed)
+{
+    if (c->strategy == HS_STRATEGY_DEFAULT) {
+        const char *s = plat_getenv("HOPSIM_STRATEGY");
+        c->strategy = HS_STRATEGY_RANDOM;
+        if (s && *s && strcmp(s, "random") != 0) {
+            if (strcmp(s, "pct") != 0)
+                return HS_EINVAL;
+            c->strategy = HS_STRATEGY_PCT;
+        }
+    }
+    uint64_t depth = c->pct_depth ? c->pct_depth : HS_PCT_DEPTH_DEFAULT;
+    uint64_t steps = c->pct_steps ? c->pct_steps : HS_PCT_STEPS_DEFAULT;
+    if ((!c->pct_depth &&
+         env_count("HOPSIM_PCT_DEPTH", HS_PCT_DEPTH_MAX, &depth) != HS_OK) ||
+        (!c->pct_steps &&
+         env_count("HOPSIM_PCT_STEPS", HS_SEED_MAX, &steps) != HS_OK))
+        return HS_EINVAL;
+    c->pct_depth = (unsigned)depth;
+    c->pct_steps = steps;
+    if (c->faults == HS_FAULTS_FROM_ENV) {
+        const char *s = plat_getenv("HOPSIM_FAULTS");
+        c->faults = 0;
+        if (s && parse_faults(s, &c->faults) != HS_OK)
+            return HS_EINVAL;
+    }
+    if (c->faults && seed == HS_SEED_NONE)
+        return HS_EINVAL;           /* faults are drawn from the seed */
+    if (!c->fault_window)
+        c->fault_window = HS_FAULT_WINDOW_DEFAULT;
+    if (!c->deadlock_dot) {
+        const char *s = plat_getenv("HOPSIM_DEADLOCK_DOT");
+        c->deadlock_dot = (s && *s) ? s : NULL;
+    }
     return HS_OK;
 }
 
@@ -262,7 +358,7 @@ static hs_status config_resolve(hs_sim_config *c, uint64_t *seed)
         c->log_path = (s && *s) ? s : NULL;
     }
     c->stack_size = (c->stack_size + 4095) & ~(size_t)4095;
-    return HS_OK;
+    return config_resolve_explore(c, *seed);
 }
 
 hs_status hs_sim_start(const hs_sim_config *cfg)
@@ -284,6 +380,9 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     k.cfg = c;
     k.seed = seed;
     k.rng = seed;
+    k.strategy = c.strategy;
+    k.pct_depth = c.pct_depth;
+    k.pct_steps = c.pct_steps;
     pool_init(&k.threads, sizeof(struct thread));
     pool_init(&k.procs, sizeof(struct proc));
     pool_init(&k.ports, sizeof(struct port));
@@ -295,6 +394,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     list_init(&k.name_waiters);
     registry_init();
     sched_init();
+    fault_init();
     plat_clock_reset();
     plat_ctx_configure(c.switch_kind);
     kbuf_init(&report, report_buf, sizeof report_buf);
@@ -337,7 +437,7 @@ static void teardown(void)
 
 static void summary_print(const hs_sim_summary *s)
 {
-    char line[200], seed[24];
+    char line[600], seed[24];
     if (s->seed == HS_SEED_NONE)
         kstrlcpy(seed, "none", sizeof seed);
     else
@@ -350,10 +450,21 @@ static void summary_print(const hs_sim_summary *s)
         n++;
     }
     sname[n] = '\0';
-    kfmt(line, sizeof line,
-         "hopsim: seed=%s events=%llu hash=%016llx vtime=%llu status=%s\n",
-         seed, (unsigned long long)s->events, (unsigned long long)s->hash,
-         (unsigned long long)s->vtime, sname);
+    struct kbuf b;
+    kbuf_init(&b, line, sizeof line);
+    kbuf_printf(&b,
+                "hopsim: seed=%s events=%llu hash=%016llx vtime=%llu status=%s",
+                seed, (unsigned long long)s->events,
+                (unsigned long long)s->hash, (unsigned long long)s->vtime,
+                sname);
+    if (s->seed != HS_SEED_NONE && s->strategy == HS_STRATEGY_PCT)
+        kbuf_printf(&b, " strategy=pct depth=%u steps=%llu", s->pct_depth,
+                    (unsigned long long)s->pct_steps);
+    if (s->nfaults) {
+        kbuf_printf(&b, " faults=");
+        fault_describe(s->faults, s->nfaults, &b);
+    }
+    kbuf_printf(&b, "\n");
     plat_print(line);
 }
 
@@ -375,7 +486,11 @@ hs_status hs_sim_run(void)
         .hash = k.hash, .vtime = plat_clock_now(), .switches = k.switches,
         .threads_created = k.threads_created,
         .procs_created = k.procs_created,
+        .sched_points = k.sched_points, .strategy = k.strategy,
+        .pct_depth = k.pct_depth, .pct_steps = k.pct_steps,
+        .nfaults = k.nfaults,
     };
+    memcpy(last.faults, k.faults, sizeof last.faults);
     have_last = 1;
     teardown();
     k.started = 0;

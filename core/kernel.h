@@ -54,6 +54,22 @@ struct kernel {
 
     /* Statistics and the event stream. */
     uint64_t events, hash, switches, threads_created, procs_created;
+
+    /* Schedule exploration (sched.c), seeded runs only. */
+    hs_strategy strategy;       /* as resolved */
+    unsigned pct_depth;
+    uint64_t pct_steps;
+    uint64_t pct_change[HS_PCT_DEPTH_MAX]; /* change points, ascending */
+    unsigned pct_nchange;       /* pct_depth - 1 */
+    unsigned pct_next;          /* next change point to reach */
+    uint64_t sched_points;      /* scheduling decisions so far */
+
+    /* Faults drawn from the seed (fault.c). */
+    unsigned fault_kinds;       /* HS_FAULT_* bits still to fire */
+    uint64_t fault_rng;         /* their own generator */
+    unsigned nfaults;
+    hs_fault faults[HS_FAULT_KINDS];
+    uint64_t fault_seen[HS_FAULT_KINDS]; /* opportunities so far */
 };
 
 extern struct kernel k;
@@ -68,6 +84,15 @@ void kernel_leave(struct thread *self);
 /* The thread running on the calling CPU (lock held), or NULL. */
 struct thread *kernel_current(void);
 struct kcpu *kernel_cpu(void);
+
+/* splitmix64: small, fast, and good enough to spread interleavings. */
+static inline uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
 
 /* Validate a timeout value (see hopsim/time.h). */
 static inline int timeout_valid(hs_time_t t)
@@ -86,7 +111,8 @@ _Noreturn void kernel_panic(const char *fmt, ...)
 void event_record(const char *kind, const struct thread *t, uint64_t a,
                   uint64_t b);
 
-/* Write the deadlock report (deadlock.c) into the run report. */
+/* Write the deadlock report (deadlock.c) into the run report, and the
+ * wait-for graph to cfg.deadlock_dot if set. */
 void deadlock_report(void);
 
 /* The run's report buffer. */

@@ -188,16 +188,8 @@ hs_status hs_proc_spawn(const char *name, hs_entry_fn entry, void *arg,
     return st;
 }
 
-_Noreturn void hs_proc_exit(int status)
+void proc_kill(struct proc *p, int status, struct thread *self)
 {
-    struct thread *self = kernel_enter();
-    if (!self) {
-        plat_print("hopsim: hs_proc_exit() outside a simulated thread\n");
-        __builtin_trap();
-    }
-    /* The process the caller is in ends, which need not be its own: a
-     * visitor ending the process it visits unwinds to its caller. */
-    struct proc *p = thread_current_proc(self);
     p->exit_status = status;
     p->exit_set = 1;
     /* Hold p while its threads die, so that it is not reaped under the
@@ -216,6 +208,18 @@ _Noreturn void hs_proc_exit(int status)
         proc_end(p);
     hop_unwind_self(self);
     /* Threads of p still running on other CPUs end it when they stop. */
+}
+
+_Noreturn void hs_proc_exit(int status)
+{
+    struct thread *self = kernel_enter();
+    if (!self) {
+        plat_print("hopsim: hs_proc_exit() outside a simulated thread\n");
+        __builtin_trap();
+    }
+    /* The process the caller is in ends, which need not be its own: a
+     * visitor ending the process it visits unwinds to its caller. */
+    proc_kill(thread_current_proc(self), status, self);
     kernel_leave(self);
     for (;;)
         hs_thread_yield();

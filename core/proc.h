@@ -61,6 +61,12 @@ struct proc {
  * value); the process ends with its last one. */
 void proc_thread_ended(struct proc *p, int is_main, int value);
 
+/* End process p (alive) with status, as hs_proc_exit() does, on behalf
+ * of the running thread self: every thread of p ends.  Does not return if
+ * self belongs to p; if self visits p it unwinds to its caller (and does
+ * not return either); otherwise it returns. */
+void proc_kill(struct proc *p, int status, struct thread *self);
+
 /* The process of handle h, or NULL. */
 struct proc *proc_lookup(hs_pid_t h);
 

@@ -7,15 +7,65 @@
  * cannot free the stack it is running on: it leaves itself in its CPU's
  * `dead_ctx` slot (and an ending thread in `dying`), and whichever context
  * runs next on that CPU frees them in sched_after_switch().
+ *
+ * A seeded run chooses among the runnable threads of the top priority by
+ * its strategy: at random, or by PCT rank (see hopsim/sim.h).  Every
+ * scheduling decision is one step; PCT's change points are steps.
  */
 #include "core/kernel.h"
 #include "core/sched.h"
+
+/* splitmix64 on the run's generator. */
+static uint64_t rng_next(void)
+{
+    return splitmix64(&k.rng);
+}
+
+/* PCT: draw depth - 1 change points from steps 1..pct_steps, ascending. */
+static void pct_init(void)
+{
+    k.pct_nchange = k.pct_depth - 1;
+    k.pct_next = 0;
+    for (unsigned i = 0; i < k.pct_nchange; i++) {
+        uint64_t v = 1 + rng_next() % k.pct_steps;
+        unsigned j = i;
+        for (; j > 0 && k.pct_change[j - 1] > v; j--)
+            k.pct_change[j] = k.pct_change[j - 1];
+        k.pct_change[j] = v;
+    }
+}
 
 void sched_init(void)
 {
     for (int p = 0; p < NPRIO; p++)
         list_init(&k.rq[p]);
     k.rq_bits = 0;
+    k.sched_points = 0;
+    if (k.seed != HS_SEED_NONE && k.strategy == HS_STRATEGY_PCT)
+        pct_init();
+}
+
+void sched_thread_init(struct thread *t)
+{
+    /* Initial ranks lie above every rank a change point gives. */
+    if (k.seed != HS_SEED_NONE && k.strategy == HS_STRATEGY_PCT)
+        t->pct_rank = HS_PCT_DEPTH_MAX + (rng_next() >> 1);
+}
+
+/* One scheduling decision; running is the thread that made the step (or
+ * NULL).  At PCT's i-th change point it drops to rank depth - i. */
+static void sched_step(struct thread *running)
+{
+    k.sched_points++;
+    while (k.pct_next < k.pct_nchange &&
+           k.pct_change[k.pct_next] <= k.sched_points) {
+        k.pct_next++;
+        if (!running)
+            continue;
+        running->pct_rank = k.pct_depth - k.pct_next;
+        event_record("pct_change", running, running->pct_rank,
+                     k.sched_points);
+    }
 }
 
 void sched_enqueue(struct thread *t, int front)
@@ -44,15 +94,6 @@ static int top_prio(void)
     return k.rq_bits ? 31 - __builtin_clz(k.rq_bits) : -1;
 }
 
-/* splitmix64: small, fast, and good enough to spread interleavings. */
-static uint64_t rng_next(void)
-{
-    uint64_t z = (k.rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* The n-th thread (from 0) of run queue prio. */
 static struct thread *rq_nth(int prio, uint64_t n)
 {
@@ -71,6 +112,19 @@ static uint64_t rq_len(int prio)
     return n;
 }
 
+/* The thread of highest PCT rank on run queue prio, the first of equals. */
+static struct thread *rq_best(int prio)
+{
+    struct thread *best = NULL;
+    struct list *l;
+    list_for_each(l, &k.rq[prio]) {
+        struct thread *t = container_of(l, struct thread, runq_link);
+        if (!best || t->pct_rank > best->pct_rank)
+            best = t;
+    }
+    return best;
+}
+
 /* Take the next thread off the queue per the policy, or NULL. */
 static struct thread *rq_take(void)
 {
@@ -78,17 +132,17 @@ static struct thread *rq_take(void)
     if (p < 0)
         return NULL;
     struct thread *t;
-    if (k.seed != HS_SEED_NONE)
-        t = rq_nth(p, rng_next() % rq_len(p));
-    else
+    if (k.seed == HS_SEED_NONE)
         t = container_of(k.rq[p].next, struct thread, runq_link);
+    else if (k.strategy == HS_STRATEGY_PCT)
+        t = rq_best(p);
+    else
+        t = rq_nth(p, rng_next() % rq_len(p));
     sched_dequeue(t);
     return t;
 }
 
-/* Timer of a thread fired: a sleep ends normally, any other wait with a
- * timeout. */
-static void timer_fired(struct thread *t)
+void sched_time_out(struct thread *t)
 {
     event_record("timeout", t, t->timer.deadline, 0);
     if (t->wait_ops && t->wait_ops->detach)
@@ -100,12 +154,14 @@ void sched_fire_timers(void)
 {
     plat_timer *tm;
     while ((tm = plat_timer_expired()) != NULL)
-        timer_fired(container_of(tm, struct thread, timer));
+        sched_time_out(container_of(tm, struct thread, timer));
 }
 
 struct thread *sched_pick(void)
 {
     for (;;) {
+        if (k.rq_bits)
+            sched_step(kernel_current());
         struct thread *t = rq_take();
         if (t)
             return t;
@@ -217,23 +273,56 @@ void sched_unblock_silently(struct thread *t)
     t->wait_obj = NULL;
 }
 
+/* PCT: a thread that yields lets every other thread of its priority go
+ * first, so that a thread waiting in a yield loop cannot keep the CPU by
+ * its rank. */
+static void pct_yield(struct thread *self)
+{
+    struct list *l;
+    list_for_each(l, &k.rq[self->prio]) {
+        struct thread *t = container_of(l, struct thread, runq_link);
+        if (t->pct_rank <= self->pct_rank)
+            self->pct_rank = t->pct_rank ? t->pct_rank - 1 : 0;
+    }
+}
+
 void sched_yield_cpu(struct thread *self)
 {
+    if (k.seed != HS_SEED_NONE && k.strategy == HS_STRATEGY_PCT)
+        pct_yield(self);
     event_record("yield", self, 0, 0);
     sched_enqueue(self, 0);
     switch_away(self);
+}
+
+/* Seeded PCT, a queued thread of self's priority: switch to the best
+ * ranked if it outranks self. */
+static void pct_point(struct thread *self, int p)
+{
+    struct thread *next = rq_best(p);
+    if (next->pct_rank <= self->pct_rank)
+        return;
+    sched_dequeue(next);
+    event_record("preempt", self, next->obj.handle, 0);
+    sched_enqueue(self, 0);
+    switch_to(self, next);
 }
 
 void sched_point(struct thread *self)
 {
     if (self->killed)
         thread_exit(self, self->proc->exit_status);
+    sched_step(self);
     int p = top_prio();
     if (p < 0 || p < self->prio)
         return;
     if (p == self->prio) {
         if (k.seed == HS_SEED_NONE)
             return;                 /* FIFO: the running thread goes on */
+        if (k.strategy == HS_STRATEGY_PCT) {
+            pct_point(self, p);
+            return;
+        }
         /* Seeded: the running thread is one more candidate. */
         uint64_t n = rq_len(p) + 1;
         uint64_t r = rng_next() % n;

@@ -12,7 +12,11 @@
 
 #include "core/thread.h"
 
+/* Reset the run queues; in a seeded PCT run, draw the change points. */
 void sched_init(void);
+
+/* A new thread's scheduling state (its PCT rank). */
+void sched_thread_init(struct thread *t);
 
 /* Put t (not queued) on the run queue: at the tail, or at the front of its
  * priority for a preempted thread. */
@@ -71,6 +75,10 @@ void sched_run_from_cpu(struct thread *t);
 
 /* After every switch into a context: free what the previous one left. */
 void sched_after_switch(void);
+
+/* Blocked thread t's timeout fires: a sleep ends normally, any other
+ * wait with HS_ETIMEOUT (after detaching from what it waited on). */
+void sched_time_out(struct thread *t);
 
 /* Fire expired timers (the clock has moved). */
 void sched_fire_timers(void);

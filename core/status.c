@@ -29,6 +29,7 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_EQUOTA] = "HS_EQUOTA (factory quota exceeded)",
     [HS_ECANCELED] = "HS_ECANCELED (operation cancelled)",
     [HS_EMSGCUT] = "HS_EMSGCUT (receiver does not take the typed items)",
+    [HS_ECHECK] = "HS_ECHECK (the scenario's check failed)",
 };
 
 const char *hs_strerror(hs_status status)

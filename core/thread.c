@@ -75,6 +75,7 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
     t->proc = p;
     t->prio = prio;
     ipc_thread_init(t);     /* base priority: prio */
+    sched_thread_init(t);
     t->stack_size = stack_size;
     t->entry = entry;
     t->arg = arg;

@@ -52,6 +52,8 @@ struct thread {
 
     /* Scheduling. */
     struct list runq_link;           /* on a run queue while RUNNABLE */
+    uint64_t pct_rank;               /* PCT: larger runs first among
+                                        equal priorities */
     plat_context *ctx;               /* the context that runs: top->ctx */
     size_t stack_size;
     hs_entry_fn entry;

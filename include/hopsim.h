@@ -22,5 +22,6 @@
 #include "hopsim/ipc.h"
 #include "hopsim/irq.h"
 #include "hopsim/factory.h"
+#include "hopsim/explore.h"
 
 #endif

@@ -41,6 +41,16 @@ void plat_print(const char *s)
     }
 }
 
+hs_status plat_file_write(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return HS_EINVAL;
+    size_t n = fwrite(data, 1, len, f);
+    int bad = fclose(f) != 0;
+    return (n == len && !bad) ? HS_OK : HS_EINVAL;
+}
+
 static FILE *trace_file;
 
 hs_status plat_trace_open(const char *path)

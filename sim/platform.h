@@ -157,6 +157,10 @@ const char *plat_getenv(const char *name);
 /* Write a string to the console (stderr), as one write. */
 void plat_print(const char *s);
 
+/* Create (or truncate) the file at path and write len bytes of data to it.
+ * Returns HS_EINVAL if the file cannot be created or written. */
+hs_status plat_file_write(const char *path, const char *data, size_t len);
+
 /* One kernel event, handed to the trace sink. */
 struct plat_event {
     uint64_t seq;        /* event number, from 0 */

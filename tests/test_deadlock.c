@@ -7,6 +7,8 @@
  * check the report's content (names, "join", "cycle"), not its layout,
  * except that a cycle is expected to be named on one line.
  */
+#include <unistd.h>
+
 #include "testutil.h"
 
 static void *id_arg(int id)
@@ -142,6 +144,95 @@ static void test_mutual_join_deadlocks_and_report_names_the_cycle(
     assert_int_equal(s.status, HS_EDEADLK);
     assert_int_equal(s.threads_created, 3);
     assert_pair_report();
+}
+
+/* ---- the wait-for graph as a dot file */
+
+/* The whole of file path, NUL terminated, in buf (empty if unreadable). */
+static const char *read_file(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+#define assert_has(text, needle) do {                                      \
+        if (!strstr((text), (needle)))                                     \
+            fail_msg("lacks \"%s\" in:\n%s", (needle), (text));          \
+    } while (0)
+
+static void test_deadlock_writes_the_wait_for_graph_as_dot(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/hopsim-dot-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    reset();
+    for (int i = 0; i < 4; i++)
+        atomic_store(&partner[i], 0);
+    hs_sim_config cfg = tu_config();
+    cfg.deadlock_dot = path;
+    assert_int_equal(tu_run(&cfg, "pair", create_pair, NULL, NULL),
+                     HS_EDEADLK);
+    static char dot[16384];
+    read_file(path, dot, sizeof dot);
+    unlink(path);
+    assert_has(dot, "digraph waitfor {");
+    assert_has(dot, "2 thread(s) blocked, 1 cycle(s)");
+    assert_has(dot, "subgraph cluster_p1 {");
+    assert_has(dot, "label=\"process 1 'pair'\"");
+    /* One node per blocked thread, one red edge each way. */
+    char edge[64];
+    unsigned a = (unsigned)(tid_of[0] & 0xffffffffu);
+    unsigned b = (unsigned)(tid_of[1] & 0xffffffffu);
+    assert_has(dot, "thread 2 'alice'\\nwaits in join on\\nthread 3 'bob'");
+    snprintf(edge, sizeof edge, "t%u -> t%u [label=\"join\", color=red", a, b);
+    assert_has(dot, edge);
+    snprintf(edge, sizeof edge, "t%u -> t%u [label=\"join\", color=red", b, a);
+    assert_has(dot, edge);
+    assert_true(dot[strlen(dot) - 2] == '}');
+    assert_report_has("wait-for graph written to /tmp/hopsim-dot-");
+}
+
+static void test_dot_file_that_cannot_be_written_is_reported(void **state)
+{
+    (void)state;
+    reset();
+    for (int i = 0; i < 4; i++)
+        atomic_store(&partner[i], 0);
+    hs_sim_config cfg = tu_config();
+    cfg.deadlock_dot = "/nonexistent-dir/x.dot";
+    assert_int_equal(tu_run(&cfg, "pair", create_pair, NULL, NULL),
+                     HS_EDEADLK);
+    assert_report_has("wait-for graph could not be written to "
+                      "/nonexistent-dir/x.dot: HS_EINVAL");
+    assert_pair_report();
+}
+
+static void test_dot_path_comes_from_the_environment(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/hopsim-dot-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    setenv("HOPSIM_DEADLOCK_DOT", path, 1);
+    reset();
+    for (int i = 0; i < 4; i++)
+        atomic_store(&partner[i], 0);
+    hs_sim_config cfg = tu_config();
+    hs_status st = tu_run(&cfg, "pair", create_pair, NULL, NULL);
+    unsetenv("HOPSIM_DEADLOCK_DOT");
+    static char dot[16384];
+    read_file(path, dot, sizeof dot);
+    unlink(path);
+    assert_int_equal(st, HS_EDEADLK);
+    assert_has(dot, "digraph waitfor {");
+    assert_has(dot, "'bob'");
 }
 
 static void test_mutual_join_deadlock_is_detected_with_two_cpus(void **state)
@@ -394,6 +485,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TU_TEST(test_mutual_join_deadlocks_and_report_names_the_cycle),
         TU_TEST(test_mutual_join_deadlock_is_detected_with_two_cpus),
+        TU_TEST(test_deadlock_writes_the_wait_for_graph_as_dot),
+        TU_TEST(test_dot_file_that_cannot_be_written_is_reported),
+        TU_TEST(test_dot_path_comes_from_the_environment),
         TU_TEST(
             test_three_thread_cycle_below_waiting_parent_names_all_members),
         TU_TEST(test_waiting_for_the_parent_is_refused_so_no_cycle_forms),

@@ -79,6 +79,7 @@ static inline hs_sim_config tu_config(void)
 {
     hs_sim_config cfg = HS_SIM_DEFAULTS;
     cfg.seed = HS_SEED_NONE;
+    cfg.faults = 0;             /* whatever HOPSIM_FAULTS says */
     cfg.quiet = 1;
     return cfg;
 }

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fault.h"
 #include "status.h"
 #include "time.h"
 
@@ -43,6 +44,48 @@ typedef enum hs_switch_kind {
 #define HS_SEED_FROM_ENV  (~(uint64_t)0)      /* HOPSIM_SEED, else none */
 #define HS_SEED_NONE      (~(uint64_t)0 - 1)  /* priority/FIFO order */
 #define HS_SEED_MAX       (~(uint64_t)0 - 2)  /* largest usable seed */
+
+/* How a seeded run chooses among the candidates at a scheduling point.
+ * Priorities are honoured by both: the choice is among the runnable
+ * threads of the highest runnable priority.
+ *
+ * HS_STRATEGY_RANDOM: uniformly at random.
+ * HS_STRATEGY_PCT: probabilistic concurrency testing (Burckhardt et al.,
+ *   ASPLOS 2010).  Every thread gets a random PCT rank when it is created,
+ *   and the seed draws depth - 1 change points among the first pct_steps
+ *   scheduling points.  The candidate of highest rank runs; at the i-th
+ *   change point the running thread drops to rank depth - i, below every
+ *   initial rank.  A bug that needs d ordering constraints between k
+ *   scheduling points is found by one run with probability at least
+ *   1 / (n * k^(d-1)) for n threads, so depth 1 to 3 finds most bugs.
+ * Without a seed the strategy is not used (priority/FIFO order). */
+typedef enum hs_strategy {
+    HS_STRATEGY_DEFAULT = 0,  /* HOPSIM_STRATEGY=random|pct, else random */
+    HS_STRATEGY_RANDOM,
+    HS_STRATEGY_PCT,
+} hs_strategy;
+
+#define HS_PCT_DEPTH_MAX      64    /* largest PCT depth */
+#define HS_PCT_DEPTH_DEFAULT  3
+#define HS_PCT_STEPS_DEFAULT  1000  /* change points among the first
+                                       1000 scheduling points */
+
+/* One kernel event, as handed to cfg.event_fn.  The same stream is
+ * counted and hashed into the summary, and written by HOPSIM_LOG. */
+typedef struct hs_event {
+    uint64_t seq;             /* event number, from 0 */
+    hs_time_t time;           /* virtual time */
+    const char *kind;         /* event name, e.g. "switch"; a string
+                                 constant that outlives the run */
+    uint64_t thread;          /* the thread it concerns (hs_tid_t), or 0 */
+    uint64_t a, b;            /* event-specific values */
+    const char *thread_name;  /* its name, or NULL; valid during the call */
+} hs_event;
+
+/* Receives every kernel event of a run, in order, inside the kernel (with
+ * the kernel lock held, on the CPU that records it).  It must not call
+ * hopsim. */
+typedef void (*hs_event_fn)(void *cookie, const hs_event *ev);
 
 /* Thread priorities: larger runs first. */
 #define HS_PRIO_MIN      0
@@ -74,6 +117,23 @@ typedef struct hs_sim_config {
     int quiet;                 /* nonzero: print neither the summary line
                                   nor the deadlock or panic report (they
                                   stay readable with hs_sim_report()) */
+
+    /* Exploring schedules (seeded runs only; see hopsim/explore.h). */
+    hs_strategy strategy;
+    unsigned pct_depth;        /* 1..HS_PCT_DEPTH_MAX; 0: HOPSIM_PCT_DEPTH,
+                                  else HS_PCT_DEPTH_DEFAULT */
+    uint64_t pct_steps;        /* change points are drawn from scheduling
+                                  points 1..pct_steps; 0: HOPSIM_PCT_STEPS,
+                                  else HS_PCT_STEPS_DEFAULT */
+    unsigned faults;           /* HS_FAULT_* bits (hopsim/fault.h), 0, or
+                                  HS_FAULTS_FROM_ENV */
+    unsigned fault_window;     /* faults fire among opportunities
+                                  1..fault_window; 0: the default */
+    hs_event_fn event_fn;      /* every kernel event, or NULL */
+    void *event_cookie;        /* passed to event_fn */
+    const char *deadlock_dot;  /* on deadlock, write the wait-for graph
+                                  as a Graphviz dot file here; NULL:
+                                  HOPSIM_DEADLOCK_DOT, else none */
 } hs_sim_config;
 
 #define HS_CPUS_MAX 64
@@ -93,18 +153,31 @@ typedef struct hs_sim_config {
     .hop_stacks = 16,                         \
     .log_path = NULL,                         \
     .quiet = 0,                               \
+    .strategy = HS_STRATEGY_DEFAULT,          \
+    .pct_depth = 0,                           \
+    .pct_steps = 0,                           \
+    .faults = HS_FAULTS_FROM_ENV,             \
+    .fault_window = 0,                        \
+    .event_fn = NULL,                         \
+    .event_cookie = NULL,                     \
+    .deadlock_dot = NULL,                     \
 }
 
 /*
  * Prepare a simulation with the given configuration (NULL: the defaults).
  * Reads HOPSIM_SEED (a decimal number) when cfg->seed is HS_SEED_FROM_ENV,
- * HOPSIM_SWITCH when cfg->switch_kind is HS_SWITCH_DEFAULT, and HOPSIM_LOG
- * when cfg->log_path is NULL.
+ * HOPSIM_SWITCH when cfg->switch_kind is HS_SWITCH_DEFAULT, HOPSIM_LOG
+ * when cfg->log_path is NULL, HOPSIM_STRATEGY (random|pct) when
+ * cfg->strategy is HS_STRATEGY_DEFAULT, HOPSIM_PCT_DEPTH and
+ * HOPSIM_PCT_STEPS when cfg->pct_depth / pct_steps are 0, HOPSIM_FAULTS
+ * when cfg->faults is HS_FAULTS_FROM_ENV, and HOPSIM_DEADLOCK_DOT when
+ * cfg->deadlock_dot is NULL.
  * Errors: HS_ESTATE if a simulation is already started; HS_EINVAL for a bad
  * field (no CPUs, too many, stack size out of range, a zero limit, a hop
- * depth above HS_HOP_DEPTH_MAX, an
- * unparsable HOPSIM_SEED or HOPSIM_SWITCH); HS_ENOMEM.  On error nothing
- * is started.
+ * depth above HS_HOP_DEPTH_MAX, an unknown strategy, a PCT depth above
+ * HS_PCT_DEPTH_MAX, unknown fault bits, faults without a seed, a fault
+ * window above HS_FAULT_WINDOW_MAX, an unparsable HOPSIM_* variable);
+ * HS_ENOMEM.  On error nothing is started.
  */
 hs_status hs_sim_start(const hs_sim_config *cfg);
 
@@ -121,6 +194,9 @@ hs_status hs_sim_start(const hs_sim_config *cfg);
  * In every case all stacks and kernel objects are freed before it returns,
  * and unless cfg.quiet is set one line is printed to stderr:
  *   hopsim: seed=<seed|none> events=<n> hash=<16 hex digits> vtime=<ns> status=<name>
+ * followed, in a PCT run, by " strategy=pct depth=<d> steps=<k>", and in a
+ * run with faults by " faults=" and each fault: <kind>@<n>[:<side>]
+ * then :'<victim process>' if it fired, :unfired if not.
  */
 hs_status hs_sim_run(void);
 
@@ -134,6 +210,12 @@ typedef struct hs_sim_summary {
     uint64_t switches;     /* context switches */
     uint64_t threads_created;
     uint64_t procs_created;
+    uint64_t sched_points;  /* scheduling decisions (PCT's steps) */
+    hs_strategy strategy;   /* as resolved (seeded runs) */
+    unsigned pct_depth;     /* as resolved, PCT runs */
+    uint64_t pct_steps;     /* as resolved, PCT runs */
+    unsigned nfaults;       /* faults[0..nfaults-1] were active */
+    hs_fault faults[HS_FAULT_KINDS];
 } hs_sim_summary;
 
 /* Copy the summary of the last finished run into *out.

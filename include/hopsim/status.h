@@ -40,6 +40,8 @@ typedef enum hs_status {
     HS_ECANCELED,   /* the operation was cancelled (hs_ipc_cancel) */
     HS_EMSGCUT,     /* the receiver's buffer registers do not take the
                        message's typed items */
+    HS_ECHECK,      /* a scenario's own check found a wrong result
+                       (hopsim/explore.h) */
     HS_STATUS_COUNT /* number of status values; not a status */
 } hs_status;
 
