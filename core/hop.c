@@ -161,7 +161,7 @@ static void level_push(struct thread *self, struct hs_hop *l, struct port *p,
     }
     self->top = l;
     self->ctx = l->ctx;
-    event_record("hop", self, l->port, cp);
+    event_record(EV_HOP, self, l->port, cp);
 }
 
 hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
@@ -251,7 +251,7 @@ _Noreturn void hop_level_end(struct hs_hop *l)
     self->top = below;
     self->ctx = below->ctx;
     level_free(l, running);
-    event_record("hop_return", self, cp ? cp->obj.handle : 0, 0);
+    event_record(EV_HOP_RETURN, self, cp ? cp->obj.handle : 0, 0);
     if (!cp) {                      /* one-way: level 0 is gone */
         self->ctx = running;
         thread_exit(self, 0);
@@ -283,7 +283,7 @@ hs_status hs_hop_keep(hs_hop_t *hop, hs_checkpoint_t *out)
     if (st == HS_OK) {
         hop->cp->kept = 1;
         *out = hop->cp->obj.handle;
-        event_record("checkpoint_keep", self, *out, 0);
+        event_record(EV_CHECKPOINT_KEEP, self, *out, 0);
     }
     kernel_leave(self);
     return st;
@@ -322,7 +322,7 @@ hs_status hs_checkpoint_resume(hs_checkpoint_t h, hs_status result,
         st = HS_ESTATE;             /* its handler has not returned yet */
     if (st == HS_OK) {
         memcpy(cp->thread->utcb.mr, words, n * sizeof *words);
-        event_record("checkpoint_resume", self, h, (uint64_t)result);
+        event_record(EV_CHECKPOINT_RESUME, self, h, (uint64_t)result);
         checkpoint_resume(cp, result);
     }
     kernel_leave(self);
@@ -363,7 +363,7 @@ static void unwind_other(struct thread *t, struct hs_hop *l)
     int resumable = l->cp != NULL;
     levels_drop_to(t, below, NULL);
     t->ctx = below->ctx;
-    event_record("hop_unwind", t, l->proc->obj.handle, resumable);
+    event_record(EV_HOP_UNWIND, t, l->proc->obj.handle, resumable);
     if (!resumable) {
         thread_kill(t, 0);
         return;
@@ -418,7 +418,7 @@ void hop_unwind_self(struct thread *self)
     struct hs_hop *below = low->below;
     int resumable = low->cp != NULL;
     levels_drop_to(self, below, running);
-    event_record("hop_unwind", self, 0, resumable);
+    event_record(EV_HOP_UNWIND, self, 0, resumable);
     if (!resumable) {
         self->ctx = running;
         thread_exit(self, 0);
@@ -461,7 +461,7 @@ hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid)
         p->owner->hop_stacks_used++;
         memcpy(t->utcb.mr, self->utcb.mr, sizeof t->utcb.mr);
         t->utcb.tag = self->utcb.tag;
-        event_record("hop_async", self, p->obj.handle, t->obj.handle);
+        event_record(EV_HOP_ASYNC, self, p->obj.handle, t->obj.handle);
         if (tid)
             *tid = t->obj.handle;
     }

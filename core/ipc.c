@@ -257,7 +257,7 @@ static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     }
     if (st != HS_OK)
         self->utcb.phase = self->wake_phase;
-    event_record(call ? "ipc_call" : "ipc_send", self, (uint64_t)st,
+    event_record(call ? EV_IPC_CALL : EV_IPC_SEND, self, (uint64_t)st,
                  self->utcb.phase);
     kernel_leave(self);
     return st;
@@ -342,7 +342,7 @@ static hs_status recv_common(int closed, hs_cap_t cap, hs_time_t timeout,
         st = recv_invoke(self, g, nobody, timeout, label);
     }
     self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
-    event_record("ipc_recv", self, (uint64_t)st, 0);
+    event_record(EV_IPC_RECV, self, (uint64_t)st, 0);
     kernel_leave(self);
     return st;
 }
@@ -385,7 +385,7 @@ static hs_status reply_common(struct thread *self)
     if (st != HS_EINVAL)
         reply_cap_end(self);        /* spent, whether it landed or not */
     self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_SEND;
-    event_record("ipc_reply", self, (uint64_t)st, 0);
+    event_record(EV_IPC_REPLY, self, (uint64_t)st, 0);
     return st;
 }
 

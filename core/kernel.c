@@ -1,6 +1,6 @@
 /*
  * core/kernel.c - starting, running and ending a simulation; kernel entry,
- * exit, panic and the event stream.
+ * exit and panic.
  */
 #include <string.h>
 
@@ -69,49 +69,6 @@ void kernel_leave(struct thread *self)
     plat_kunlock();
 }
 
-/* ---- events --------------------------------------------------------------- */
-
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME  0x100000001b3ull
-
-static uint64_t fnv_u64(uint64_t h, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        h ^= (v >> (8 * i)) & 0xff;
-        h *= FNV_PRIME;
-    }
-    return h;
-}
-
-static uint64_t fnv_str(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= FNV_PRIME;
-    }
-    return h;
-}
-
-void event_record(const char *kind, const struct thread *t, uint64_t a,
-                  uint64_t b)
-{
-    uint64_t tid = t ? t->obj.handle : 0;
-    hs_time_t now = plat_clock_now();
-    uint64_t h = fnv_str(k.hash, kind);
-    h = fnv_u64(h, tid);
-    h = fnv_u64(h, a);
-    h = fnv_u64(h, b);
-    k.hash = fnv_u64(h, now);
-    if (plat_trace_enabled()) {
-        struct plat_event ev = {
-            .seq = k.events, .time = now, .kind = kind, .thread = tid,
-            .a = a, .b = b, .text = t ? t->name : NULL,
-        };
-        plat_trace_event(&ev);
-    }
-    k.events++;
-}
-
 /* ---- panic ---------------------------------------------------------------- */
 
 static void panic_line(void *cookie, const char *line)
@@ -147,7 +104,7 @@ _Noreturn void kernel_panic(const char *fmt, ...)
     }
     k.ending = 1;
     k.end_status = HS_EPANIC;
-    event_record("panic", self, 0, 0);
+    event_record(EV_PANIC, self, 0, 0);
     plat_cpu_kick();
     abandon(self);
 }
@@ -296,7 +253,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     plat_clock_reset();
     plat_ctx_configure(c.switch_kind);
     kbuf_init(&report, report_buf, sizeof report_buf);
-    k.hash = FNV_OFFSET;
+    event_stream_start();
     k.started = 1;
     return HS_OK;
 }

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "core/event.h"
 #include "core/list.h"
 #include "core/pool.h"
 #include "core/proc.h"
@@ -80,10 +81,6 @@ _Noreturn void kernel_panic(const char *fmt, ...)
 
 #define KASSERT(cond, what) \
     do { if (!(cond)) kernel_panic("invariant broken: %s", what); } while (0)
-
-/* Record a kernel event: counted, hashed, and traced if a log is open. */
-void event_record(const char *kind, const struct thread *t, uint64_t a,
-                  uint64_t b);
 
 /* Write the deadlock report (deadlock.c) into the run report. */
 void deadlock_report(void);

@@ -16,7 +16,7 @@ struct gate *gate_new(struct thread *receiver)
     struct gate *g = pool_alloc(&k.gates);
     g->receiver = receiver;
     list_push_back(&receiver->gates, &g->receiver_link);
-    event_record("gate_create", receiver, g->obj.handle, 0);
+    event_record(EV_GATE_CREATE, receiver, g->obj.handle, 0);
     return g;
 }
 

@@ -32,7 +32,7 @@ struct port *port_new(struct proc *owner, enum port_kind kind,
         kstrlcpy(p->name, name, sizeof p->name);
         registry_add(p);
     }
-    event_record("port_create", NULL, p->obj.handle, owner->obj.handle);
+    event_record(EV_PORT_CREATE, NULL, p->obj.handle, owner->obj.handle);
     return p;
 }
 
@@ -43,7 +43,7 @@ void port_close(struct port *p)
     p->closed = 1;
     if (p->kind == PORT_NAMED)
         registry_remove(p);
-    event_record("port_close", NULL, p->obj.handle, 0);
+    event_record(EV_PORT_CLOSE, NULL, p->obj.handle, 0);
 }
 
 void port_destroy(struct port *p)

@@ -1,0 +1,106 @@
+/*
+ * core/event.c - the kernel's event stream (see event.h).
+ *
+ * The run's hash folds in five words per event: a hash of the kind's name
+ * (so the hash does not depend on the order of enum event_kind), the
+ * thread's handle, the two values and the virtual time.  Each word goes
+ * through one step h = f(h ^ w) where f (multiply by an odd constant, then
+ * xor the high half into the low) is a bijection: two streams that differ
+ * in a single word of a single event always end with different hashes, and
+ * every step costs a few instructions, not one multiply per byte.
+ */
+#include "core/event.h"
+#include "core/kernel.h"
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME  0x100000001b3ull
+#define MIX_MUL    0x9e3779b97f4a7c15ull   /* odd */
+
+static const char *const names[EV_COUNT] = {
+    [EV_BLOCK] = "block",
+    [EV_CAP_REVOKE] = "cap_revoke",
+    [EV_CHECKPOINT_KEEP] = "checkpoint_keep",
+    [EV_CHECKPOINT_RESUME] = "checkpoint_resume",
+    [EV_CLOCK] = "clock",
+    [EV_DEADLOCK] = "deadlock",
+    [EV_GATE_CREATE] = "gate_create",
+    [EV_HOP] = "hop",
+    [EV_HOP_ASYNC] = "hop_async",
+    [EV_HOP_RETURN] = "hop_return",
+    [EV_HOP_UNWIND] = "hop_unwind",
+    [EV_IPC_CALL] = "ipc_call",
+    [EV_IPC_RECV] = "ipc_recv",
+    [EV_IPC_REPLY] = "ipc_reply",
+    [EV_IPC_SEND] = "ipc_send",
+    [EV_JOIN] = "join",
+    [EV_PANIC] = "panic",
+    [EV_PORT_CLOSE] = "port_close",
+    [EV_PORT_CREATE] = "port_create",
+    [EV_PREEMPT] = "preempt",
+    [EV_PRIORITY] = "priority",
+    [EV_PROC_EXIT] = "proc_exit",
+    [EV_REAP] = "reap",
+    [EV_SPAWN] = "spawn",
+    [EV_SWITCH] = "switch",
+    [EV_THREAD_CREATE] = "thread_create",
+    [EV_THREAD_EXIT] = "thread_exit",
+    [EV_TIMEOUT] = "timeout",
+    [EV_WAKE] = "wake",
+    [EV_YIELD] = "yield",
+};
+
+/* FNV-1a of each name, filled by event_stream_start(). */
+static uint64_t name_hash[EV_COUNT];
+static int tracing;             /* a text log is open for this run */
+
+static uint64_t fnv_str(const char *s)
+{
+    uint64_t h = FNV_OFFSET;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * MIX_MUL;
+    return h ^ (h >> 32);
+}
+
+void event_stream_start(void)
+{
+    for (int i = 0; i < EV_COUNT; i++) {
+        KASSERT(names[i], "every event kind has a name");
+        name_hash[i] = fnv_str(names[i]);
+    }
+    tracing = plat_trace_enabled();
+    k.events = 0;
+    k.hash = FNV_OFFSET;
+}
+
+const char *event_name(enum event_kind kind)
+{
+    return (unsigned)kind < EV_COUNT ? names[kind] : "?";
+}
+
+void event_record(enum event_kind kind, const struct thread *t, uint64_t a,
+                  uint64_t b)
+{
+    uint64_t tid = t ? t->obj.handle : 0;
+    hs_time_t now = plat_clock_now();
+    uint64_t h = mix(k.hash, name_hash[kind]);
+    h = mix(h, tid);
+    h = mix(h, a);
+    h = mix(h, b);
+    k.hash = mix(h, now);
+    if (tracing) {
+        struct plat_event ev = {
+            .seq = k.events, .time = now, .kind = names[kind],
+            .thread = tid, .a = a, .b = b, .text = t ? t->name : NULL,
+        };
+        plat_trace_event(&ev);
+    }
+    k.events++;
+}
