@@ -25,17 +25,6 @@ struct kbuf *kernel_report(void)
     return &report;
 }
 
-struct kcpu *kernel_cpu(void)
-{
-    return &k.cpu[plat_cpu_id()];
-}
-
-struct thread *kernel_current(void)
-{
-    int id = plat_cpu_id();
-    return id < 0 ? NULL : k.cpu[id].current;
-}
-
 /* A CPU of an ending run that was running a thread: park the thread in the
  * CPU's own context; teardown frees it. */
 static _Noreturn void abandon(struct thread *self)

@@ -65,9 +65,18 @@ struct thread *kernel_enter(void);
 /* Leave the kernel: the scheduling point, then unlock. */
 void kernel_leave(struct thread *self);
 
+/* The calling CPU's kernel state (called on a simulated CPU only). */
+static inline struct kcpu *kernel_cpu(void)
+{
+    return &k.cpu[plat_cpu_id()];
+}
+
 /* The thread running on the calling CPU (lock held), or NULL. */
-struct thread *kernel_current(void);
-struct kcpu *kernel_cpu(void);
+static inline struct thread *kernel_current(void)
+{
+    int id = plat_cpu_id();
+    return id < 0 ? NULL : k.cpu[id].current;
+}
 
 /* Validate a timeout value (see hopsim/time.h). */
 static inline int timeout_valid(hs_time_t t)

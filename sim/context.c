@@ -112,6 +112,7 @@ plat_context *plat_ctx_create(size_t stack_size, void (*entry)(void *),
     plat_context *ctx = stack_get(stack_size);
     if (!ctx)
         return NULL;
+    ctx->asan_fake = NULL;
     ctx->entry = entry;
     ctx->arg = arg;
     ctx->owner = owner;

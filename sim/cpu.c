@@ -24,51 +24,35 @@ static struct sim_cpu *cpus;
 static unsigned ncpus_run;
 static const struct plat_hooks *run_hooks;
 static void (*run_main)(unsigned);
-static _Thread_local struct sim_cpu *this_cpu;
-static _Thread_local int this_cpu_id = -1;
+_Thread_local struct sim_cpu *sim_this_cpu;
+_Thread_local int plat_this_cpu_id = -1;
+_Thread_local int plat_this_cpu_klocked;
+int plat_cpus_multi;
 
 static pthread_mutex_t klock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t kick = PTHREAD_COND_INITIALIZER;
-static int multi;                 /* more than one CPU in this run */
 static struct sigaction old_segv, old_bus;
 
-struct sim_cpu *sim_cpu_self(void)
+void plat_klock_shared(void)
 {
-    return this_cpu;
+    pthread_mutex_lock(&klock);
 }
 
-int plat_cpu_id(void)
+void plat_kunlock_shared(void)
 {
-    return this_cpu_id;
-}
-
-void plat_klock(void)
-{
-    if (multi)
-        pthread_mutex_lock(&klock);
-    if (this_cpu)
-        this_cpu->klocked = 1;
-}
-
-void plat_kunlock(void)
-{
-    if (this_cpu)
-        this_cpu->klocked = 0;
-    if (multi)
-        pthread_mutex_unlock(&klock);
+    pthread_mutex_unlock(&klock);
 }
 
 void plat_cpu_idle(void)
 {
-    if (!multi)
+    if (!plat_cpus_multi)
         return;
     pthread_cond_wait(&kick, &klock);
 }
 
-void plat_cpu_kick(void)
+void plat_cpu_kick_shared(void)
 {
-    if (multi)
-        pthread_cond_broadcast(&kick);
+    pthread_cond_broadcast(&kick);
 }
 
 int plat_under_valgrind(void)
@@ -84,10 +68,10 @@ int plat_under_valgrind(void)
 static void on_fault(int sig, siginfo_t *info, void *uctx)
 {
     (void)uctx;
-    struct sim_cpu *cpu = this_cpu;
+    struct sim_cpu *cpu = sim_this_cpu;
     if (cpu && stack_guard_hit(cpu->current, info->si_addr) && run_hooks &&
         run_hooks->stack_overflow) {
-        if (!cpu->klocked)
+        if (!plat_this_cpu_klocked)
             plat_klock();
         run_hooks->stack_overflow(cpu->current->owner);
     }
@@ -124,8 +108,8 @@ static void restore_fault_handler(void)
 static void cpu_run(unsigned id)
 {
     struct sim_cpu *cpu = &cpus[id];
-    this_cpu = cpu;
-    this_cpu_id = (int)id;
+    sim_this_cpu = cpu;
+    plat_this_cpu_id = (int)id;
     cpu->current = &cpu->self;
 
     stack_t ss, old_ss;
@@ -139,8 +123,8 @@ static void cpu_run(unsigned id)
     if (have_ss)
         sigaltstack(&old_ss, NULL);
     free(ss.ss_sp);
-    this_cpu = NULL;
-    this_cpu_id = -1;
+    sim_this_cpu = NULL;
+    plat_this_cpu_id = -1;
 }
 
 /* CPU threads wait at this gate until every CPU has been created; if one
@@ -198,7 +182,7 @@ hs_status plat_cpus_run(unsigned ncpus, const struct plat_hooks *hooks,
     ncpus_run = ncpus;
     run_hooks = hooks;
     run_main = cpu_main;
-    multi = ncpus > 1;
+    plat_cpus_multi = ncpus > 1;
 
     char old_name[16] = "";
     pthread_getname_np(pthread_self(), old_name, sizeof old_name);
@@ -226,7 +210,7 @@ hs_status plat_cpus_run(unsigned ncpus, const struct plat_hooks *hooks,
 
     restore_fault_handler();
     pthread_setname_np(pthread_self(), old_name);
-    multi = 0;
+    plat_cpus_multi = 0;
     free(threads);
     free(cpus);
     cpus = NULL;

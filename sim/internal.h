@@ -38,11 +38,15 @@ struct sim_cpu {
     plat_context self;          /* the host thread's own context */
     plat_context *current;      /* the context running on this CPU */
     plat_context *prev;         /* the context that switched to current */
-    int klocked;                /* this CPU holds the kernel lock */
 };
 
+extern _Thread_local struct sim_cpu *sim_this_cpu;     /* cpu.c */
+
 /* The calling host thread's CPU, or NULL. */
-struct sim_cpu *sim_cpu_self(void);
+static inline struct sim_cpu *sim_cpu_self(void)
+{
+    return sim_this_cpu;
+}
 
 /* Stack pool (stack.c). */
 plat_context *stack_get(size_t stack_size);

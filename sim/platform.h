@@ -86,19 +86,47 @@ struct plat_hooks {
 hs_status plat_cpus_run(unsigned ncpus, const struct plat_hooks *hooks,
                         void (*cpu_main)(unsigned cpu));
 
-/* The calling CPU's number, or -1 when the caller is not a simulated CPU. */
-int plat_cpu_id(void);
+/* What the inline CPU calls below read; sim/cpu.c keeps them.  The kernel
+ * uses the calls, never these names. */
+extern _Thread_local int plat_this_cpu_id;      /* -1: not a simulated CPU */
+extern _Thread_local int plat_this_cpu_klocked;     /* this CPU holds the lock */
+extern int plat_cpus_multi;                 /* the run has several CPUs */
+void plat_klock_shared(void);
+void plat_kunlock_shared(void);
 
-/* The kernel lock.  With one CPU these cost nothing. */
-void plat_klock(void);
-void plat_kunlock(void);
+/* The calling CPU's number, or -1 when the caller is not a simulated CPU. */
+static inline int plat_cpu_id(void)
+{
+    return plat_this_cpu_id;
+}
+
+/* The kernel lock.  With one CPU nothing can contend for it: taking it
+ * only notes that this CPU holds it (for the stack-overflow handler). */
+static inline void plat_klock(void)
+{
+    if (plat_cpus_multi)
+        plat_klock_shared();
+    plat_this_cpu_klocked = 1;
+}
+
+static inline void plat_kunlock(void)
+{
+    plat_this_cpu_klocked = 0;
+    if (plat_cpus_multi)
+        plat_kunlock_shared();
+}
 
 /* Called by an idle CPU with the kernel lock held: release it, sleep until
  * plat_cpu_kick(), take it again. */
 void plat_cpu_idle(void);
 
 /* Wake every idle CPU (something became runnable, or the run ended). */
-void plat_cpu_kick(void);
+void plat_cpu_kick_shared(void);
+static inline void plat_cpu_kick(void)
+{
+    if (plat_cpus_multi)
+        plat_cpu_kick_shared();
+}
 
 /* ---- Virtual clock and timers ------------------------------------------- */
 
