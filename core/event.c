@@ -4,10 +4,11 @@
  * The run's hash folds in five words per event: a hash of the kind's name
  * (so the hash does not depend on the order of enum event_kind), the
  * thread's handle, the two values and the virtual time.  Each word goes
- * through one step h = f(h ^ w) where f (multiply by an odd constant, then
- * xor the high half into the low) is a bijection: two streams that differ
- * in a single word of a single event always end with different hashes, and
- * every step costs a few instructions, not one multiply per byte.
+ * in as h = (h ^ w) * odd constant, and each event ends by folding the
+ * high half into the low half.  Every one of these steps is a bijection,
+ * so two streams that differ in a single word of a single event always end
+ * with different hashes; and an event costs a dozen instructions, not a
+ * multiply per byte of its kind's name.
  */
 #include "core/event.h"
 #include "core/kernel.h"
@@ -63,9 +64,17 @@ static uint64_t fnv_str(const char *s)
     return h;
 }
 
+/* One word into the hash: a bijection of h for a given w, and of w for a
+ * given h (xor, then multiply by an odd constant). */
 static inline uint64_t mix(uint64_t h, uint64_t w)
 {
-    h = (h ^ w) * MIX_MUL;
+    return (h ^ w) * MIX_MUL;
+}
+
+/* The end of an event's words: fold the high half into the low half (a
+ * bijection too), so that high bits reach every later multiply. */
+static inline uint64_t fold(uint64_t h)
+{
     return h ^ (h >> 32);
 }
 
@@ -85,6 +94,19 @@ const char *event_name(enum event_kind kind)
     return (unsigned)kind < EV_COUNT ? names[kind] : "?";
 }
 
+/* Write one event to the text log. */
+static __attribute__((noinline)) void event_trace(enum event_kind kind,
+                                                 const struct thread *t,
+                                                 uint64_t tid, uint64_t a,
+                                                 uint64_t b, hs_time_t now)
+{
+    struct plat_event ev = {
+        .seq = k.events, .time = now, .kind = names[kind], .thread = tid,
+        .a = a, .b = b, .text = t ? t->name : NULL,
+    };
+    plat_trace_event(&ev);
+}
+
 void event_record(enum event_kind kind, const struct thread *t, uint64_t a,
                   uint64_t b)
 {
@@ -94,13 +116,8 @@ void event_record(enum event_kind kind, const struct thread *t, uint64_t a,
     h = mix(h, tid);
     h = mix(h, a);
     h = mix(h, b);
-    k.hash = mix(h, now);
-    if (tracing) {
-        struct plat_event ev = {
-            .seq = k.events, .time = now, .kind = names[kind],
-            .thread = tid, .a = a, .b = b, .text = t ? t->name : NULL,
-        };
-        plat_trace_event(&ev);
-    }
+    k.hash = fold(mix(h, now));
+    if (tracing)
+        event_trace(kind, t, tid, a, b, now);
     k.events++;
 }
