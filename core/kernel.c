@@ -33,12 +33,8 @@ static _Noreturn void abandon(struct thread *self)
     plat_ctx_switch_final(self->ctx, plat_cpu_context());
 }
 
-struct thread *kernel_enter(void)
+struct thread *kernel_enter_slow(struct thread *self)
 {
-    if (!k.running || plat_cpu_id() < 0)
-        return NULL;
-    plat_klock();
-    struct thread *self = kernel_current();
     if (!self) {
         plat_kunlock();
         return NULL;
@@ -50,12 +46,6 @@ struct thread *kernel_enter(void)
     if (self->hop_unwind)
         hop_unwind_self(self);
     return self;
-}
-
-void kernel_leave(struct thread *self)
-{
-    sched_point(self);
-    plat_kunlock();
 }
 
 /* ---- panic ---------------------------------------------------------------- */
@@ -314,8 +304,8 @@ hs_status hs_sim_run(void)
     k.running = 0;
 
     last = (hs_sim_summary){
-        .status = k.end_status, .seed = k.seed, .events = k.events,
-        .hash = k.hash, .vtime = plat_clock_now(), .switches = k.switches,
+        .status = k.end_status, .seed = k.seed, .events = kevents.count,
+        .hash = kevents.hash, .vtime = plat_clock_now(), .switches = k.switches,
         .threads_created = k.threads_created,
         .procs_created = k.procs_created,
     };

@@ -14,6 +14,7 @@
 #include "core/list.h"
 #include "core/pool.h"
 #include "core/proc.h"
+#include "core/sched.h"
 #include "core/thread.h"
 #include "hopsim.h"
 #include "sim/platform.h"
@@ -52,18 +53,38 @@ struct kernel {
     int ending;                 /* the run is over; CPUs leave their loop */
     hs_status end_status;
 
-    /* Statistics and the event stream. */
-    uint64_t events, hash, switches, threads_created, procs_created;
+    /* Statistics (the event count and hash: core/event.h). */
+    uint64_t switches, threads_created, procs_created;
 };
 
 extern struct kernel k;
 
+/* The rare cases of kernel_enter(): no thread here, the run ending, the
+ * caller killed or unwinding a hop. */
+struct thread *kernel_enter_slow(struct thread *self);
+
 /* Enter the kernel from a simulated thread: returns the caller, or NULL
  * (lock not held) when not called from a simulated thread. */
-struct thread *kernel_enter(void);
+static inline struct thread *kernel_enter(void)
+{
+    int id = plat_cpu_id();
+    if (!k.running || id < 0)
+        return NULL;
+    plat_klock();
+    struct thread *self = k.cpu[id].current;
+    if (!self || k.ending || self->killed || self->hop_unwind)
+        return kernel_enter_slow(self);
+    return self;
+}
 
-/* Leave the kernel: the scheduling point, then unlock. */
-void kernel_leave(struct thread *self);
+/* Leave the kernel: the scheduling point, then unlock.  With nothing on
+ * the run queue and the caller not killed, there is nothing to decide. */
+static inline void kernel_leave(struct thread *self)
+{
+    if (k.rq_bits || self->killed)
+        sched_point(self);
+    plat_kunlock();
+}
 
 /* The calling CPU's kernel state (called on a simulated CPU only). */
 static inline struct kcpu *kernel_cpu(void)

@@ -91,18 +91,6 @@ void pool_cancel(struct pool *p, void *obj)
     p->live--;
 }
 
-void *pool_lookup(const struct pool *p, uint64_t h)
-{
-    uint32_t idx = handle_index(h);
-    if (idx == 0 || idx > p->nchunks * POOL_CHUNK)
-        return NULL;
-    uint32_t slot = idx - 1;
-    uint32_t gen = (uint32_t)(h >> 32);
-    if (!(gen & 1) || p->gens[slot] != gen)
-        return NULL;
-    return slot_addr(p, slot);
-}
-
 uint32_t pool_slots(const struct pool *p)
 {
     return p->nchunks * POOL_CHUNK;

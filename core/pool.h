@@ -52,8 +52,20 @@ void pool_free(struct pool *p, void *obj);
  * slot's generation included): for a call that fails after allocating. */
 void pool_cancel(struct pool *p, void *obj);
 
-/* The live object of handle h, or NULL. */
-void *pool_lookup(const struct pool *p, uint64_t h);
+/* The live object of handle h, or NULL.  Inline: every kernel call that
+ * names an object starts here. */
+static inline void *pool_lookup(const struct pool *p, uint64_t h)
+{
+    uint32_t idx = (uint32_t)h;
+    uint32_t gen = (uint32_t)(h >> 32);
+    if (idx == 0 || idx > p->nchunks * POOL_CHUNK)
+        return NULL;
+    uint32_t slot = idx - 1;
+    if (!(gen & 1) || p->gens[slot] != gen)
+        return NULL;
+    return p->chunks[slot / POOL_CHUNK] + (size_t)(slot % POOL_CHUNK) *
+           p->objsize;
+}
 
 /* Slots 0..pool_slots()-1, for iteration: the live object or NULL. */
 uint32_t pool_slots(const struct pool *p);
