@@ -117,6 +117,41 @@ static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
     return HS_OK;
 }
 
+/* A context that runs level l's handler for self on a stack of size
+ * bytes: the receiver's spare when it fits (no stack to find, nothing to
+ * clear), else a new one.  NULL if the host refuses memory. */
+static plat_context *level_ctx_get(struct proc *p, size_t size,
+                                   struct hs_hop *l, struct thread *self)
+{
+    plat_context *c = p->hop_spare;
+    if (c && plat_ctx_stack_size(c) == size &&
+        plat_ctx_restart(c, level_start, l, self) == 0) {
+        p->hop_spare = NULL;
+        return c;
+    }
+    return plat_ctx_create(size, level_start, l, self);
+}
+
+/* The running handler context of a level of p is abandoned for good (the
+ * caller switches away from it next): it becomes p's spare if p still
+ * lends stacks (the level held one) and has none, else it is freed after
+ * the switch. */
+static void level_ctx_retire(struct proc *p, int counted,
+                             plat_context *running)
+{
+    if (counted && !p->hop_spare)
+        p->hop_spare = running;
+    else
+        kernel_cpu()->dead_ctx = running;
+}
+
+void hop_spare_free(struct proc *p)
+{
+    if (p->hop_spare)
+        plat_ctx_destroy(p->hop_spare);
+    p->hop_spare = NULL;
+}
+
 /* Allocate what a hop into p->owner needs; all that can fail is here. */
 static hs_status hop_prepare(struct thread *self, struct port *p, int cp,
                              struct hs_hop **out)
@@ -129,8 +164,9 @@ static hs_status hop_prepare(struct thread *self, struct port *p, int cp,
         st = checkpoint_reserve();
     if (st != HS_OK)
         return st;
-    struct hs_hop *l = pool_alloc(&k.levels);
-    l->ctx = plat_ctx_create(size, level_start, l, self);
+    struct hs_hop *l = pool_take(&k.levels);
+    *l = (struct hs_hop){.obj = l->obj};    /* a constant-size clear */
+    l->ctx = level_ctx_get(p->owner, size, l, self);
     if (!l->ctx) {
         pool_cancel(&k.levels, l);
         return HS_ENOMEM;
@@ -246,6 +282,8 @@ _Noreturn void hop_level_end(struct hs_hop *l)
     struct hs_hop *below = l->below;
     struct checkpoint *cp = l->cp;
     plat_context *running = l->ctx;
+    struct proc *p = l->proc;
+    int counted = l->stack_counted;
     l->cp = NULL;
     l->ctx = NULL;
     self->top = below;
@@ -262,7 +300,7 @@ _Noreturn void hop_level_end(struct hs_hop *l)
     }
     checkpoint_free(cp);
     self->wait_result = HS_OK;
-    kernel_cpu()->dead_ctx = running;
+    level_ctx_retire(p, counted, running);
     plat_ctx_switch_final(running, below->ctx);
 }
 

@@ -252,8 +252,10 @@ static void teardown(void)
     }
     for (uint32_t i = 0; i < pool_slots(&k.procs); i++) {
         struct proc *p = pool_at(&k.procs, i);
-        if (p)
+        if (p) {
             plat_free(p->caps);
+            hop_spare_free(p);
+        }
     }
     pool_destroy(&k.threads);
     pool_destroy(&k.procs);

@@ -33,6 +33,7 @@ static void proc_end(struct proc *p)
      * checkpoints resume with HS_EPARTNER, ports vanish, and so does the
      * parent's port for this child. */
     hop_proc_ending(p, kernel_current());
+    hop_spare_free(p);
     port_free_all(p);
     cap_free_all(p);
     struct port *out = port_lookup(p->port_out);

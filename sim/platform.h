@@ -46,6 +46,19 @@ plat_context *plat_ctx_create(size_t stack_size, void (*entry)(void *),
 /* Return a context's stack to the pool.  ctx must not be running. */
 void plat_ctx_destroy(plat_context *ctx);
 
+/*
+ * Reuse a context that will never be resumed (abandoned by
+ * plat_ctx_switch_final(), or never run): when next switched to, it calls
+ * entry(arg) from the top of its own stack, as if just made by
+ * plat_ctx_create().  Cheaper than destroying it and creating another.
+ * Returns 0, or -1 if the host refused (ctx is then still reusable).
+ */
+int plat_ctx_restart(plat_context *ctx, void (*entry)(void *), void *arg,
+                     void *owner);
+
+/* The size of a context's stack, as given to plat_ctx_create(). */
+size_t plat_ctx_stack_size(const plat_context *ctx);
+
 /* Save the running state into from and resume to.  Returns when some other
  * context switches back to from, possibly on another CPU. */
 void plat_ctx_switch(plat_context *from, plat_context *to);
