@@ -99,6 +99,15 @@ static inline struct thread *kernel_current(void)
     return id < 0 ? NULL : k.cpu[id].current;
 }
 
+/* After every switch into a context: free what the previous one left (an
+ * abandoned context, an ended thread). */
+static inline void sched_after_switch(void)
+{
+    struct kcpu *c = kernel_cpu();
+    if (c->dead_ctx || c->dying)
+        sched_after_switch_free(c);
+}
+
 /* Validate a timeout value (see hopsim/time.h). */
 static inline int timeout_valid(hs_time_t t)
 {

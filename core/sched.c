@@ -160,9 +160,8 @@ void sched_run_from_cpu(struct thread *t)
     sched_after_switch();
 }
 
-void sched_after_switch(void)
+void sched_after_switch_free(struct kcpu *c)
 {
-    struct kcpu *c = kernel_cpu();
     if (c->dead_ctx) {
         plat_ctx_destroy(c->dead_ctx);
         c->dead_ctx = NULL;
