@@ -24,23 +24,39 @@ static struct sim_cpu *cpus;
 static unsigned ncpus_run;
 static const struct plat_hooks *run_hooks;
 static void (*run_main)(unsigned);
-_Thread_local struct sim_cpu *sim_this_cpu;
-_Thread_local int plat_this_cpu_id = -1;
-_Thread_local int plat_this_cpu_klocked;
+static _Thread_local struct sim_cpu *this_cpu;
+static _Thread_local int this_cpu_id = -1;
+static _Thread_local int this_cpu_klocked;   /* holds the kernel lock */
 int plat_cpus_multi;
 
 static pthread_mutex_t klock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t kick = PTHREAD_COND_INITIALIZER;
 static struct sigaction old_segv, old_bus;
 
-void plat_klock_shared(void)
+/* These read thread-local variables: see plat_cpu_id() in platform.h for
+ * why they are not inline. */
+struct sim_cpu *sim_cpu_self(void)
 {
-    pthread_mutex_lock(&klock);
+    return this_cpu;
 }
 
-void plat_kunlock_shared(void)
+int plat_cpu_id(void)
 {
-    pthread_mutex_unlock(&klock);
+    return this_cpu_id;
+}
+
+void plat_klock(void)
+{
+    if (plat_cpus_multi)
+        pthread_mutex_lock(&klock);
+    this_cpu_klocked = 1;
+}
+
+void plat_kunlock(void)
+{
+    this_cpu_klocked = 0;
+    if (plat_cpus_multi)
+        pthread_mutex_unlock(&klock);
 }
 
 void plat_cpu_idle(void)
@@ -68,10 +84,10 @@ int plat_under_valgrind(void)
 static void on_fault(int sig, siginfo_t *info, void *uctx)
 {
     (void)uctx;
-    struct sim_cpu *cpu = sim_this_cpu;
+    struct sim_cpu *cpu = this_cpu;
     if (cpu && stack_guard_hit(cpu->current, info->si_addr) && run_hooks &&
         run_hooks->stack_overflow) {
-        if (!plat_this_cpu_klocked)
+        if (!this_cpu_klocked)
             plat_klock();
         run_hooks->stack_overflow(cpu->current->owner);
     }
@@ -108,8 +124,8 @@ static void restore_fault_handler(void)
 static void cpu_run(unsigned id)
 {
     struct sim_cpu *cpu = &cpus[id];
-    sim_this_cpu = cpu;
-    plat_this_cpu_id = (int)id;
+    this_cpu = cpu;
+    this_cpu_id = (int)id;
     cpu->current = &cpu->self;
 
     stack_t ss, old_ss;
@@ -123,8 +139,8 @@ static void cpu_run(unsigned id)
     if (have_ss)
         sigaltstack(&old_ss, NULL);
     free(ss.ss_sp);
-    sim_this_cpu = NULL;
-    plat_this_cpu_id = -1;
+    this_cpu = NULL;
+    this_cpu_id = -1;
 }
 
 /* CPU threads wait at this gate until every CPU has been created; if one

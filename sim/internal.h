@@ -40,13 +40,9 @@ struct sim_cpu {
     plat_context *prev;         /* the context that switched to current */
 };
 
-extern _Thread_local struct sim_cpu *sim_this_cpu;     /* cpu.c */
-
-/* The calling host thread's CPU, or NULL. */
-static inline struct sim_cpu *sim_cpu_self(void)
-{
-    return sim_this_cpu;
-}
+/* The calling host thread's CPU, or NULL.  Not inline: see plat_cpu_id()
+ * in platform.h. */
+struct sim_cpu *sim_cpu_self(void);
 
 /* Stack pool (stack.c). */
 plat_context *stack_get(size_t stack_size);

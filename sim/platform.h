@@ -99,35 +99,24 @@ struct plat_hooks {
 hs_status plat_cpus_run(unsigned ncpus, const struct plat_hooks *hooks,
                         void (*cpu_main)(unsigned cpu));
 
-/* What the inline CPU calls below read; sim/cpu.c keeps them.  The kernel
- * uses the calls, never these names. */
-extern _Thread_local int plat_this_cpu_id;      /* -1: not a simulated CPU */
-extern _Thread_local int plat_this_cpu_klocked;     /* this CPU holds the lock */
-extern int plat_cpus_multi;                 /* the run has several CPUs */
-void plat_klock_shared(void);
-void plat_kunlock_shared(void);
-
-/* The calling CPU's number, or -1 when the caller is not a simulated CPU. */
-static inline int plat_cpu_id(void)
-{
-    return plat_this_cpu_id;
-}
+/*
+ * The calling CPU's number, or -1 when the caller is not a simulated CPU.
+ *
+ * This and the lock calls read per-host-thread variables, and are not
+ * inline on purpose: a simulated thread that switches away may resume on
+ * another CPU's host thread, and a compiler may keep a thread-local
+ * variable's address in a register across the switch call.
+ */
+int plat_cpu_id(void);
 
 /* The kernel lock.  With one CPU nothing can contend for it: taking it
  * only notes that this CPU holds it (for the stack-overflow handler). */
-static inline void plat_klock(void)
-{
-    if (plat_cpus_multi)
-        plat_klock_shared();
-    plat_this_cpu_klocked = 1;
-}
+void plat_klock(void);
+void plat_kunlock(void);
 
-static inline void plat_kunlock(void)
-{
-    plat_this_cpu_klocked = 0;
-    if (plat_cpus_multi)
-        plat_kunlock_shared();
-}
+/* Whether the run has several CPUs; sim/cpu.c keeps it, the kernel reads
+ * it through the inline calls below only. */
+extern int plat_cpus_multi;
 
 /* Called by an idle CPU with the kernel lock held: release it, sleep until
  * plat_cpu_kick(), take it again. */
