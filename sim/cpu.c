@@ -34,25 +34,28 @@ static pthread_cond_t kick = PTHREAD_COND_INITIALIZER;
 static struct sigaction old_segv, old_bus;
 
 /* These read thread-local variables: see plat_cpu_id() in platform.h for
- * why they are not inline. */
-struct sim_cpu *sim_cpu_self(void)
+ * why they are not inline, not even in a build with link-time
+ * optimisation. */
+#define NOT_INLINE __attribute__((noinline))
+
+NOT_INLINE struct sim_cpu *sim_cpu_self(void)
 {
     return this_cpu;
 }
 
-int plat_cpu_id(void)
+NOT_INLINE int plat_cpu_id(void)
 {
     return this_cpu_id;
 }
 
-void plat_klock(void)
+NOT_INLINE void plat_klock(void)
 {
     if (plat_cpus_multi)
         pthread_mutex_lock(&klock);
     this_cpu_klocked = 1;
 }
 
-void plat_kunlock(void)
+NOT_INLINE void plat_kunlock(void)
 {
     this_cpu_klocked = 0;
     if (plat_cpus_multi)
