@@ -206,7 +206,7 @@ hs_status hs_cap_revoke(hs_cap_t cap)
     hs_status st = own_cap(self, cap, &c);
     if (st == HS_OK) {
         c->revoke_gen++;
-        event_record("cap_revoke", self, c->obj.handle, c->revoke_gen);
+        event_record(EV_CAP_REVOKE, self, c->obj.handle, c->revoke_gen);
     }
     kernel_leave(self);
     return st;

@@ -13,10 +13,10 @@ hs_status checkpoint_reserve(void)
 struct checkpoint *checkpoint_new(struct proc *owner, struct thread *t,
                                   struct hs_hop *level)
 {
-    struct checkpoint *cp = pool_alloc(&k.checkpoints);
-    cp->owner = owner;
-    cp->thread = t;
-    cp->level = level;
+    struct checkpoint *cp = pool_take(&k.checkpoints);
+    *cp = (struct checkpoint){
+        .obj = cp->obj, .owner = owner, .thread = t, .level = level,
+    };
     list_push_back(&owner->checkpoints, &cp->owner_link);
     return cp;
 }

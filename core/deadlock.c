@@ -217,5 +217,5 @@ void deadlock_report(void)
             plat_print("hopsim: (deadlock report truncated)\n");
         plat_print(b->buf);
     }
-    event_record("deadlock", NULL, k.nlive, cycles);
+    event_record(EV_DEADLOCK, NULL, k.nlive, cycles);
 }

@@ -117,7 +117,7 @@ hs_status hs_factory_set_limit(hs_pid_t pid, hs_res res, uint64_t limit)
         st = HS_EPERM;
     if (st == HS_OK) {
         p->factory.acct.limit[res] = limit;
-        event_record("quota", self, p->obj.handle, ((uint64_t)res << 56) |
+        event_record(EV_QUOTA, self, p->obj.handle, ((uint64_t)res << 56) |
                      (limit & 0x00ffffffffffffffull));
     }
     kernel_leave(self);

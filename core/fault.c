@@ -74,7 +74,7 @@ static void fault_victim(hs_fault *f, const struct thread *self,
     f->thread = self->obj.handle;
     f->victim = p->obj.handle;
     kstrlcpy(f->victim_name, p->name, sizeof f->victim_name);
-    event_record("fault", self, f->kind, p->obj.handle);
+    event_record(EV_FAULT, self, f->kind, p->obj.handle);
 }
 
 int fault_kill(struct thread *self, struct proc *target)

@@ -118,6 +118,41 @@ static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
     return HS_OK;
 }
 
+/* A context that runs level l's handler for self on a stack of size
+ * bytes: the receiver's spare when it fits (no stack to find, nothing to
+ * clear), else a new one.  NULL if the host refuses memory. */
+static plat_context *level_ctx_get(struct proc *p, size_t size,
+                                   struct hs_hop *l, struct thread *self)
+{
+    plat_context *c = p->hop_spare;
+    if (c && plat_ctx_stack_size(c) == size &&
+        plat_ctx_restart(c, level_start, l, self) == 0) {
+        p->hop_spare = NULL;
+        return c;
+    }
+    return plat_ctx_create(size, level_start, l, self);
+}
+
+/* The running handler context of a level of p is abandoned for good (the
+ * caller switches away from it next): it becomes p's spare if p still
+ * lends stacks (the level held one) and has none, else it is freed after
+ * the switch. */
+static void level_ctx_retire(struct proc *p, int counted,
+                             plat_context *running)
+{
+    if (counted && !p->hop_spare)
+        p->hop_spare = running;
+    else
+        kernel_cpu()->dead_ctx = running;
+}
+
+void hop_spare_free(struct proc *p)
+{
+    if (p->hop_spare)
+        plat_ctx_destroy(p->hop_spare);
+    p->hop_spare = NULL;
+}
+
 /* Allocate what a hop into p->owner needs; all that can fail is here. */
 static hs_status hop_prepare(struct thread *self, struct port *p, int cp,
                              struct hs_hop **out)
@@ -130,8 +165,9 @@ static hs_status hop_prepare(struct thread *self, struct port *p, int cp,
         st = checkpoint_reserve();
     if (st != HS_OK)
         return st;
-    struct hs_hop *l = pool_alloc(&k.levels);
-    l->ctx = plat_ctx_create(size, level_start, l, self);
+    struct hs_hop *l = pool_take(&k.levels);
+    *l = (struct hs_hop){.obj = l->obj};    /* a constant-size clear */
+    l->ctx = level_ctx_get(p->owner, size, l, self);
     if (!l->ctx) {
         pool_cancel(&k.levels, l);
         return HS_ENOMEM;
@@ -162,7 +198,7 @@ static void level_push(struct thread *self, struct hs_hop *l, struct port *p,
     }
     self->top = l;
     self->ctx = l->ctx;
-    event_record("hop", self, l->port, cp);
+    event_record(EV_HOP, self, l->port, cp);
 }
 
 hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
@@ -249,12 +285,14 @@ _Noreturn void hop_level_end(struct hs_hop *l)
     struct hs_hop *below = l->below;
     struct checkpoint *cp = l->cp;
     plat_context *running = l->ctx;
+    struct proc *p = l->proc;
+    int counted = l->stack_counted;
     l->cp = NULL;
     l->ctx = NULL;
     self->top = below;
     self->ctx = below->ctx;
     level_free(l, running);
-    event_record("hop_return", self, cp ? cp->obj.handle : 0, 0);
+    event_record(EV_HOP_RETURN, self, cp ? cp->obj.handle : 0, 0);
     if (!cp) {                      /* one-way: level 0 is gone */
         self->ctx = running;
         thread_exit(self, 0);
@@ -265,7 +303,7 @@ _Noreturn void hop_level_end(struct hs_hop *l)
     }
     checkpoint_free(cp);
     self->wait_result = HS_OK;
-    kernel_cpu()->dead_ctx = running;
+    level_ctx_retire(p, counted, running);
     plat_ctx_switch_final(running, below->ctx);
 }
 
@@ -286,7 +324,7 @@ hs_status hs_hop_keep(hs_hop_t *hop, hs_checkpoint_t *out)
     if (st == HS_OK) {
         hop->cp->kept = 1;
         *out = hop->cp->obj.handle;
-        event_record("checkpoint_keep", self, *out, 0);
+        event_record(EV_CHECKPOINT_KEEP, self, *out, 0);
     }
     kernel_leave(self);
     return st;
@@ -327,7 +365,7 @@ hs_status hs_checkpoint_resume(hs_checkpoint_t h, hs_status result,
         st = HS_ESTALE;             /* the caller gave up just before */
     if (st == HS_OK) {
         memcpy(cp->thread->utcb.mr, words, n * sizeof *words);
-        event_record("checkpoint_resume", self, h, (uint64_t)result);
+        event_record(EV_CHECKPOINT_RESUME, self, h, (uint64_t)result);
         checkpoint_resume(cp, result);
     }
     kernel_leave(self);
@@ -368,7 +406,7 @@ static void unwind_other(struct thread *t, struct hs_hop *l)
     int resumable = l->cp != NULL;
     levels_drop_to(t, below, NULL);
     t->ctx = below->ctx;
-    event_record("hop_unwind", t, l->proc->obj.handle, resumable);
+    event_record(EV_HOP_UNWIND, t, l->proc->obj.handle, resumable);
     if (!resumable) {
         thread_kill(t, 0);
         return;
@@ -423,7 +461,7 @@ void hop_unwind_self(struct thread *self)
     struct hs_hop *below = low->below;
     int resumable = low->cp != NULL;
     levels_drop_to(self, below, running);
-    event_record("hop_unwind", self, 0, resumable);
+    event_record(EV_HOP_UNWIND, self, 0, resumable);
     if (!resumable) {
         self->ctx = running;
         thread_exit(self, 0);
@@ -468,7 +506,7 @@ hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid)
         p->owner->hop_stacks_used++;
         memcpy(t->utcb.mr, self->utcb.mr, sizeof t->utcb.mr);
         t->utcb.tag = self->utcb.tag;
-        event_record("hop_async", self, p->obj.handle, t->obj.handle);
+        event_record(EV_HOP_ASYNC, self, p->obj.handle, t->obj.handle);
         if (tid)
             *tid = t->obj.handle;
     }

@@ -75,6 +75,9 @@ void hop_unwind_self(struct thread *self);
 /* Give back a stack counted against p's hop-stack budget. */
 void hop_stack_release(struct proc *p);
 
+/* Free p's spare handler context, if any (p is ending). */
+void hop_spare_free(struct proc *p);
+
 /* The process the thread is in now (its top level's). */
 struct proc *thread_current_proc(const struct thread *t);
 

@@ -364,7 +364,7 @@ static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     }
     if (st != HS_OK)
         self->utcb.phase = self->wake_phase;
-    event_record(call ? "ipc_call" : "ipc_send", self, (uint64_t)st,
+    event_record(call ? EV_IPC_CALL : EV_IPC_SEND, self, (uint64_t)st,
                  self->utcb.phase);
     kernel_leave(self);
     return st;
@@ -480,7 +480,7 @@ static hs_status recv_common(int closed, hs_cap_t cap, hs_time_t timeout,
         st = recv_invoke(self, g, nobody, timeout, label);
     }
     self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
-    event_record("ipc_recv", self, (uint64_t)st, 0);
+    event_record(EV_IPC_RECV, self, (uint64_t)st, 0);
     kernel_leave(self);
     return st;
 }
@@ -537,7 +537,7 @@ static hs_status reply_common(struct thread *self)
     if (reply_spent(st))
         reply_cap_end(self);
     self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_SEND;
-    event_record("ipc_reply", self, (uint64_t)st, 0);
+    event_record(EV_IPC_REPLY, self, (uint64_t)st, 0);
     return st;
 }
 
@@ -583,7 +583,7 @@ hs_status hs_ipc_cancel(hs_tid_t thread)
     if (st == HS_OK) {
         if (t->wait_ops->detach)
             t->wait_ops->detach(t);
-        event_record("ipc_cancel", self, t->obj.handle, t->wake_phase);
+        event_record(EV_IPC_CANCEL, self, t->obj.handle, t->wake_phase);
         sched_wake(t, HS_ECANCELED);
     }
     kernel_leave(self);

@@ -1,6 +1,6 @@
 /*
  * core/kernel.c - starting, running and ending a simulation; kernel entry,
- * exit, panic and the event stream.
+ * exit and panic.
  */
 #include <string.h>
 
@@ -27,17 +27,6 @@ struct kbuf *kernel_report(void)
     return &report;
 }
 
-struct kcpu *kernel_cpu(void)
-{
-    return &k.cpu[plat_cpu_id()];
-}
-
-struct thread *kernel_current(void)
-{
-    int id = plat_cpu_id();
-    return id < 0 ? NULL : k.cpu[id].current;
-}
-
 /* A CPU of an ending run that was running a thread: park the thread in the
  * CPU's own context; teardown frees it. */
 static _Noreturn void abandon(struct thread *self)
@@ -46,12 +35,8 @@ static _Noreturn void abandon(struct thread *self)
     plat_ctx_switch_final(self->ctx, plat_cpu_context());
 }
 
-struct thread *kernel_enter(void)
+struct thread *kernel_enter_slow(struct thread *self)
 {
-    if (!k.running || plat_cpu_id() < 0)
-        return NULL;
-    plat_klock();
-    struct thread *self = kernel_current();
     if (!self) {
         plat_kunlock();
         return NULL;
@@ -63,62 +48,6 @@ struct thread *kernel_enter(void)
     if (self->hop_unwind)
         hop_unwind_self(self);
     return self;
-}
-
-void kernel_leave(struct thread *self)
-{
-    sched_point(self);
-    plat_kunlock();
-}
-
-/* ---- events --------------------------------------------------------------- */
-
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME  0x100000001b3ull
-
-static uint64_t fnv_u64(uint64_t h, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        h ^= (v >> (8 * i)) & 0xff;
-        h *= FNV_PRIME;
-    }
-    return h;
-}
-
-static uint64_t fnv_str(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= FNV_PRIME;
-    }
-    return h;
-}
-
-void event_record(const char *kind, const struct thread *t, uint64_t a,
-                  uint64_t b)
-{
-    uint64_t tid = t ? t->obj.handle : 0;
-    hs_time_t now = plat_clock_now();
-    uint64_t h = fnv_str(k.hash, kind);
-    h = fnv_u64(h, tid);
-    h = fnv_u64(h, a);
-    h = fnv_u64(h, b);
-    k.hash = fnv_u64(h, now);
-    if (plat_trace_enabled()) {
-        struct plat_event ev = {
-            .seq = k.events, .time = now, .kind = kind, .thread = tid,
-            .a = a, .b = b, .text = t ? t->name : NULL,
-        };
-        plat_trace_event(&ev);
-    }
-    if (k.cfg.event_fn) {
-        hs_event ev = {
-            .seq = k.events, .time = now, .kind = kind, .thread = tid,
-            .a = a, .b = b, .thread_name = t ? t->name : NULL,
-        };
-        k.cfg.event_fn(k.cfg.event_cookie, &ev);
-    }
-    k.events++;
 }
 
 /* ---- panic ---------------------------------------------------------------- */
@@ -156,7 +85,7 @@ _Noreturn void kernel_panic(const char *fmt, ...)
     }
     k.ending = 1;
     k.end_status = HS_EPANIC;
-    event_record("panic", self, 0, 0);
+    event_record(EV_PANIC, self, 0, 0);
     plat_cpu_kick();
     abandon(self);
 }
@@ -398,7 +327,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     plat_clock_reset();
     plat_ctx_configure(c.switch_kind);
     kbuf_init(&report, report_buf, sizeof report_buf);
-    k.hash = FNV_OFFSET;
+    event_stream_start();
     k.started = 1;
     return HS_OK;
 }
@@ -418,8 +347,10 @@ static void teardown(void)
     }
     for (uint32_t i = 0; i < pool_slots(&k.procs); i++) {
         struct proc *p = pool_at(&k.procs, i);
-        if (p)
+        if (p) {
             plat_free(p->caps);
+            hop_spare_free(p);
+        }
     }
     pool_destroy(&k.threads);
     pool_destroy(&k.procs);
@@ -482,8 +413,8 @@ hs_status hs_sim_run(void)
     k.running = 0;
 
     last = (hs_sim_summary){
-        .status = k.end_status, .seed = k.seed, .events = k.events,
-        .hash = k.hash, .vtime = plat_clock_now(), .switches = k.switches,
+        .status = k.end_status, .seed = k.seed, .events = kevents.count,
+        .hash = kevents.hash, .vtime = plat_clock_now(), .switches = k.switches,
         .threads_created = k.threads_created,
         .procs_created = k.procs_created,
         .sched_points = k.sched_points, .strategy = k.strategy,

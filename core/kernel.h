@@ -10,9 +10,11 @@
 
 #include <stdint.h>
 
+#include "core/event.h"
 #include "core/list.h"
 #include "core/pool.h"
 #include "core/proc.h"
+#include "core/sched.h"
 #include "core/thread.h"
 #include "hopsim.h"
 #include "sim/platform.h"
@@ -52,8 +54,8 @@ struct kernel {
     int ending;                 /* the run is over; CPUs leave their loop */
     hs_status end_status;
 
-    /* Statistics and the event stream. */
-    uint64_t events, hash, switches, threads_created, procs_created;
+    /* Statistics (the event count and hash: core/event.h). */
+    uint64_t switches, threads_created, procs_created;
 
     /* Schedule exploration (sched.c), seeded runs only. */
     hs_strategy strategy;       /* as resolved */
@@ -74,16 +76,54 @@ struct kernel {
 
 extern struct kernel k;
 
+/* The rare cases of kernel_enter(): no thread here, the run ending, the
+ * caller killed or unwinding a hop. */
+struct thread *kernel_enter_slow(struct thread *self);
+
 /* Enter the kernel from a simulated thread: returns the caller, or NULL
  * (lock not held) when not called from a simulated thread. */
-struct thread *kernel_enter(void);
+static inline struct thread *kernel_enter(void)
+{
+    int id = plat_cpu_id();
+    if (!k.running || id < 0)
+        return NULL;
+    plat_klock();
+    struct thread *self = k.cpu[id].current;
+    if (!self || k.ending || self->killed || self->hop_unwind)
+        return kernel_enter_slow(self);
+    return self;
+}
 
-/* Leave the kernel: the scheduling point, then unlock. */
-void kernel_leave(struct thread *self);
+/* Leave the kernel: the scheduling point, then unlock.  With nothing on
+ * the run queue and the caller not killed, there is nothing to decide. */
+static inline void kernel_leave(struct thread *self)
+{
+    if (k.rq_bits || self->killed)
+        sched_point(self);
+    plat_kunlock();
+}
+
+/* The calling CPU's kernel state (called on a simulated CPU only). */
+static inline struct kcpu *kernel_cpu(void)
+{
+    return &k.cpu[plat_cpu_id()];
+}
 
 /* The thread running on the calling CPU (lock held), or NULL. */
-struct thread *kernel_current(void);
-struct kcpu *kernel_cpu(void);
+static inline struct thread *kernel_current(void)
+{
+    int id = plat_cpu_id();
+    return id < 0 ? NULL : k.cpu[id].current;
+}
+
+/* After every switch into a context: free what the previous one left (an
+ * abandoned context, an ended thread). */
+static inline void sched_after_switch(void)
+{
+    struct kcpu *c = kernel_cpu();
+    if (c->dead_ctx || c->dying)
+        sched_after_switch_free(c);
+}
 
 /* splitmix64: small, fast, and good enough to spread interleavings. */
 static inline uint64_t splitmix64(uint64_t *state)
@@ -106,10 +146,6 @@ _Noreturn void kernel_panic(const char *fmt, ...)
 
 #define KASSERT(cond, what) \
     do { if (!(cond)) kernel_panic("invariant broken: %s", what); } while (0)
-
-/* Record a kernel event: counted, hashed, and traced if a log is open. */
-void event_record(const char *kind, const struct thread *t, uint64_t a,
-                  uint64_t b);
 
 /* Write the deadlock report (deadlock.c) into the run report, and the
  * wait-for graph to cfg.deadlock_dot if set. */

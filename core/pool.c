@@ -12,12 +12,6 @@ void pool_init(struct pool *p, size_t objsize)
     p->objsize = objsize;
 }
 
-static void *slot_addr(const struct pool *p, uint32_t slot)
-{
-    return p->chunks[slot / POOL_CHUNK] + (size_t)(slot % POOL_CHUNK) *
-           p->objsize;
-}
-
 /* Add one chunk of POOL_CHUNK free slots. */
 static hs_status pool_grow(struct pool *p)
 {
@@ -62,23 +56,11 @@ hs_status pool_reserve(struct pool *p, uint32_t n)
 
 void *pool_alloc(struct pool *p)
 {
-    uint32_t slot = p->free_slots[--p->nfree];
-    struct kobj *o = slot_addr(p, slot);
+    struct kobj *o = pool_take(p);
+    uint64_t h = o->handle;
     memset(o, 0, p->objsize);
-    p->gens[slot]++;                    /* now odd: live */
-    o->handle = ((uint64_t)p->gens[slot] << 32) | (slot + 1);
-    p->live++;
+    o->handle = h;
     return o;
-}
-
-void pool_free(struct pool *p, void *obj)
-{
-    struct kobj *o = obj;
-    uint32_t slot = handle_index(o->handle) - 1;
-    p->gens[slot]++;                    /* now even: free */
-    o->handle = 0;
-    p->free_slots[p->nfree++] = slot;
-    p->live--;
 }
 
 void pool_cancel(struct pool *p, void *obj)
@@ -91,18 +73,6 @@ void pool_cancel(struct pool *p, void *obj)
     p->live--;
 }
 
-void *pool_lookup(const struct pool *p, uint64_t h)
-{
-    uint32_t idx = handle_index(h);
-    if (idx == 0 || idx > p->nchunks * POOL_CHUNK)
-        return NULL;
-    uint32_t slot = idx - 1;
-    uint32_t gen = (uint32_t)(h >> 32);
-    if (!(gen & 1) || p->gens[slot] != gen)
-        return NULL;
-    return slot_addr(p, slot);
-}
-
 uint32_t pool_slots(const struct pool *p)
 {
     return p->nchunks * POOL_CHUNK;
@@ -112,7 +82,7 @@ void *pool_at(const struct pool *p, uint32_t slot)
 {
     if (slot >= pool_slots(p) || !(p->gens[slot] & 1))
         return NULL;
-    return slot_addr(p, slot);
+    return pool_slot_addr(p, slot);
 }
 
 void pool_destroy(struct pool *p)

@@ -42,18 +42,56 @@ void pool_init(struct pool *p, size_t objsize);
  * host refuses memory; the pool is unchanged apart from capacity. */
 hs_status pool_reserve(struct pool *p, uint32_t n);
 
-/* A zeroed object with its handle set.  Must follow a successful
- * pool_reserve(); the lowest free slot index is not guaranteed. */
+static inline void *pool_slot_addr(const struct pool *p, uint32_t slot)
+{
+    return p->chunks[slot / POOL_CHUNK] + (size_t)(slot % POOL_CHUNK) *
+           p->objsize;
+}
+
+/* An object with its handle set and every other byte as its last user
+ * left it: for hot paths that fill in every field themselves.  Must
+ * follow a successful pool_reserve(); the lowest free slot index is not
+ * guaranteed. */
+static inline void *pool_take(struct pool *p)
+{
+    uint32_t slot = p->free_slots[--p->nfree];
+    struct kobj *o = pool_slot_addr(p, slot);
+    uint32_t gen = ++p->gens[slot];     /* now odd: live */
+    o->handle = ((uint64_t)gen << 32) | (slot + 1);
+    p->live++;
+    return o;
+}
+
+/* As pool_take(), with the object zeroed (but for its handle). */
 void *pool_alloc(struct pool *p);
 
-void pool_free(struct pool *p, void *obj);
+static inline void pool_free(struct pool *p, void *obj)
+{
+    struct kobj *o = obj;
+    uint32_t slot = (uint32_t)o->handle - 1;
+    p->gens[slot]++;                    /* now even: free */
+    o->handle = 0;
+    p->free_slots[p->nfree++] = slot;
+    p->live--;
+}
 
 /* Undo the pool_alloc() that returned obj, restoring the pool exactly (the
  * slot's generation included): for a call that fails after allocating. */
 void pool_cancel(struct pool *p, void *obj);
 
-/* The live object of handle h, or NULL. */
-void *pool_lookup(const struct pool *p, uint64_t h);
+/* The live object of handle h, or NULL.  Inline: every kernel call that
+ * names an object starts here. */
+static inline void *pool_lookup(const struct pool *p, uint64_t h)
+{
+    uint32_t idx = (uint32_t)h;
+    uint32_t gen = (uint32_t)(h >> 32);
+    if (idx == 0 || idx > p->nchunks * POOL_CHUNK)
+        return NULL;
+    uint32_t slot = idx - 1;
+    if (!(gen & 1) || p->gens[slot] != gen)
+        return NULL;
+    return pool_slot_addr(p, slot);
+}
 
 /* Slots 0..pool_slots()-1, for iteration: the live object or NULL. */
 uint32_t pool_slots(const struct pool *p);

@@ -22,7 +22,7 @@ static void proc_reap(struct proc *p)
     list_unlink(&p->sibling_link);
     if (p->parent)
         factory_credit(p->parent, HS_RES_PROCS, 1);
-    event_record("reap", NULL, p->obj.handle, 0);
+    event_record(EV_REAP, NULL, p->obj.handle, 0);
     pool_free(&k.procs, p);
 }
 
@@ -30,12 +30,13 @@ static void proc_reap(struct proc *p)
 static void proc_end(struct proc *p)
 {
     p->state = PROC_ZOMBIE;
-    event_record("proc_exit", NULL, p->obj.handle,
+    event_record(EV_PROC_EXIT, NULL, p->obj.handle,
                  (uint64_t)(int64_t)p->exit_status);
     /* Nothing may wait on p or stay inside it: visitors unwind, kept
      * checkpoints resume with HS_EPARTNER, ports vanish, and so does the
      * parent's port for this child. */
     hop_proc_ending(p, kernel_current());
+    hop_spare_free(p);
     port_free_all(p);
     irq_free_all(p);
     cap_free_all(p);
@@ -165,7 +166,7 @@ static hs_status spawn(struct proc *parent, const char *name,
         p->port_out = port_new(parent, PORT_ANON, NULL, 0)->obj.handle;
     }
     k.procs_created++;
-    event_record("spawn", t, p->obj.handle, parent ? parent->obj.handle : 0);
+    event_record(EV_SPAWN, t, p->obj.handle, parent ? parent->obj.handle : 0);
     if (pid)
         *pid = p->obj.handle;
     return HS_OK;

@@ -9,6 +9,7 @@
 #include "core/pool.h"
 #include "hopsim/hop.h"
 #include "hopsim/proc.h"
+#include "sim/platform.h"
 
 struct cap;
 struct thread;
@@ -38,6 +39,8 @@ struct proc {
     unsigned hop_stacks_max;        /* stacks lent to arriving threads */
     unsigned hop_stacks_used;
     size_t hop_stack_size;
+    plat_context *hop_spare;        /* a returned handler's context, kept
+                                       to run the next hop's handler */
     hs_stack_alloc_fn stack_alloc;  /* asked when the lent stacks run out */
     void *stack_alloc_cookie;
     hs_port_t port_in;              /* spawn ports: the parent hops in */

@@ -63,7 +63,7 @@ static void sched_step(struct thread *running)
         if (!running)
             continue;
         running->pct_rank = k.pct_depth - k.pct_next;
-        event_record("pct_change", running, running->pct_rank,
+        event_record(EV_PCT_CHANGE, running, running->pct_rank,
                      k.sched_points);
     }
 }
@@ -144,7 +144,7 @@ static struct thread *rq_take(void)
 
 void sched_time_out(struct thread *t)
 {
-    event_record("timeout", t, t->timer.deadline, 0);
+    event_record(EV_TIMEOUT, t, t->timer.deadline, 0);
     if (t->wait_ops && t->wait_ops->detach)
         t->wait_ops->detach(t);
     sched_wake(t, t->wait_obj ? HS_ETIMEOUT : HS_OK);
@@ -170,7 +170,7 @@ struct thread *sched_pick(void)
         if (k.idle_cpus + 1 < k.cfg.ncpus || !plat_timer_next(&next))
             return NULL;
         plat_clock_advance(next);
-        event_record("clock", NULL, next, 0);
+        event_record(EV_CLOCK, NULL, next, 0);
         sched_fire_timers();
     }
 }
@@ -182,7 +182,7 @@ static void switch_to(struct thread *self, struct thread *next)
     c->current = next;
     next->state = THREAD_RUNNING;
     k.switches++;
-    event_record("switch", next, self ? self->obj.handle : 0, 0);
+    event_record(EV_SWITCH, next, self ? self->obj.handle : 0, 0);
     plat_ctx_switch(self->ctx, next->ctx);
     sched_after_switch();
 }
@@ -211,14 +211,13 @@ void sched_run_from_cpu(struct thread *t)
     c->current = t;
     t->state = THREAD_RUNNING;
     k.switches++;
-    event_record("switch", t, 0, 0);
+    event_record(EV_SWITCH, t, 0, 0);
     plat_ctx_switch(plat_cpu_context(), t->ctx);
     sched_after_switch();
 }
 
-void sched_after_switch(void)
+void sched_after_switch_free(struct kcpu *c)
 {
-    struct kcpu *c = kernel_cpu();
     if (c->dead_ctx) {
         plat_ctx_destroy(c->dead_ctx);
         c->dead_ctx = NULL;
@@ -242,7 +241,7 @@ static void block_prepare(struct thread *self, const struct wait_ops *ops,
     self->wait_result = HS_OK;
     if (timeout != HS_NEVER)
         plat_timer_arm(&self->timer, plat_clock_now() + timeout);
-    event_record("block", self, timeout, 0);
+    event_record(EV_BLOCK, self, timeout, 0);
 }
 
 hs_status sched_block(struct thread *self, const struct wait_ops *ops,
@@ -260,7 +259,7 @@ void sched_wake(struct thread *t, hs_status result)
     t->wait_ops = NULL;
     t->wait_obj = NULL;
     t->wait_result = result;
-    event_record("wake", t, (uint64_t)result, 0);
+    event_record(EV_WAKE, t, (uint64_t)result, 0);
     sched_enqueue(t, 0);
 }
 
@@ -290,7 +289,7 @@ void sched_yield_cpu(struct thread *self)
 {
     if (k.seed != HS_SEED_NONE && k.strategy == HS_STRATEGY_PCT)
         pct_yield(self);
-    event_record("yield", self, 0, 0);
+    event_record(EV_YIELD, self, 0, 0);
     sched_enqueue(self, 0);
     switch_away(self);
 }
@@ -303,7 +302,7 @@ static void pct_point(struct thread *self, int p)
     if (next->pct_rank <= self->pct_rank)
         return;
     sched_dequeue(next);
-    event_record("preempt", self, next->obj.handle, 0);
+    event_record(EV_PREEMPT, self, next->obj.handle, 0);
     sched_enqueue(self, 0);
     switch_to(self, next);
 }
@@ -330,14 +329,14 @@ void sched_point(struct thread *self)
             return;
         struct thread *next = rq_nth(p, r);
         sched_dequeue(next);
-        event_record("preempt", self, next->obj.handle, 0);
+        event_record(EV_PREEMPT, self, next->obj.handle, 0);
         sched_enqueue(self, 0);
         switch_to(self, next);
         return;
     }
     /* A higher priority is runnable: preempt, keeping our FIFO place. */
     struct thread *next = rq_take();
-    event_record("preempt", self, next->obj.handle, 0);
+    event_record(EV_PREEMPT, self, next->obj.handle, 0);
     sched_enqueue(self, 1);
     switch_to(self, next);
 }
@@ -354,7 +353,7 @@ static _Noreturn void abandon_ctx(struct thread *self, plat_context *running)
         c->current = next;
         next->state = THREAD_RUNNING;
         k.switches++;
-        event_record("switch", next, self->obj.handle, 0);
+        event_record(EV_SWITCH, next, self->obj.handle, 0);
         plat_ctx_switch_final(running, next->ctx);
     }
     c->current = NULL;

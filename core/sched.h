@@ -73,8 +73,10 @@ _Noreturn void sched_exit(struct thread *self);
 /* Run thread t (taken from the queue) from the CPU's own context. */
 void sched_run_from_cpu(struct thread *t);
 
-/* After every switch into a context: free what the previous one left. */
-void sched_after_switch(void);
+/* The work of sched_after_switch() (inline in core/kernel.h, after the
+ * per-CPU state it reads), when there is some. */
+struct kcpu;
+void sched_after_switch_free(struct kcpu *c);
 
 /* Blocked thread t's timeout fires: a sleep ends normally, any other
  * wait with HS_ETIMEOUT (after detaching from what it waited on). */

@@ -87,7 +87,7 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
     p->nlive++;
     k.nlive++;
     k.threads_created++;
-    event_record("thread_create", t, p->obj.handle, (uint64_t)prio);
+    event_record(EV_THREAD_CREATE, t, p->obj.handle, (uint64_t)prio);
     sched_enqueue(t, 0);
     *out = t;
     return HS_OK;
@@ -104,7 +104,7 @@ static void thread_ended(struct thread *t, int value)
         t->home.stack_counted = 0;
         hop_stack_release(t->proc);
     }
-    event_record("thread_exit", t, (uint64_t)(int64_t)value, 0);
+    event_record(EV_THREAD_EXIT, t, (uint64_t)(int64_t)value, 0);
     ipc_thread_ended(t);
     if (t->joiner) {
         struct thread *j = t->joiner;
@@ -255,7 +255,7 @@ hs_status hs_thread_join(hs_tid_t tid, hs_time_t timeout, int *value)
     if (st == HS_OK) {
         if (value)
             *value = t->exit_value;
-        event_record("join", self, t->obj.handle, 0);
+        event_record(EV_JOIN, self, t->obj.handle, 0);
         thread_release(t);
     }
     kernel_leave(self);
@@ -313,7 +313,7 @@ hs_status hs_thread_set_priority(hs_tid_t tid, int priority)
         t->prio = t->base_prio = priority;
     }
     if (st == HS_OK)
-        event_record("priority", t, (uint64_t)priority, 0);
+        event_record(EV_PRIORITY, t, (uint64_t)priority, 0);
     kernel_leave(self);
     return st;
 }

@@ -18,7 +18,7 @@ struct gate *gate_new(struct thread *receiver)
     g->receiver = receiver;
     factory_charge(receiver->proc, HS_RES_GATES, 1);
     list_push_back(&receiver->gates, &g->receiver_link);
-    event_record("gate_create", receiver, g->obj.handle, 0);
+    event_record(EV_GATE_CREATE, receiver, g->obj.handle, 0);
     return g;
 }
 

@@ -130,7 +130,7 @@ hs_status hs_irq_create(hs_cap_t *cap)
         factory_charge(p, HS_RES_IRQS, 1);
         *cap = cap_new(p, HS_CAP_KIND_IRQ, q->obj.handle, HS_CAP_ALL, 0,
                        NULL)->local;
-        event_record("irq_create", self, q->obj.handle, 0);
+        event_record(EV_IRQ_CREATE, self, q->obj.handle, 0);
     }
     kernel_leave(self);
     return st;
@@ -147,7 +147,7 @@ hs_status hs_irq_signal(hs_cap_t cap, uint64_t bits)
     if (st == HS_OK) {
         q->bits |= bits;
         q->signals++;
-        event_record("irq_signal", self, q->obj.handle, bits);
+        event_record(EV_IRQ_SIGNAL, self, q->obj.handle, bits);
         if (!list_empty(&q->waiters)) {
             struct thread *w = container_of(q->waiters.next, struct thread,
                                             wait_link);
@@ -240,7 +240,7 @@ hs_status hs_irq_bind(hs_cap_t cap, hs_tid_t thread, uint64_t label)
             if (q->bits && ipc_open_waiting(t))
                 ipc_irq_deliver(t, irq_take(q), label);
         }
-        event_record("irq_bind", self, q->obj.handle, t ? t->obj.handle : 0);
+        event_record(EV_IRQ_BIND, self, q->obj.handle, t ? t->obj.handle : 0);
     }
     kernel_leave(self);
     return st;

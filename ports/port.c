@@ -36,7 +36,7 @@ struct port *port_new(struct proc *owner, enum port_kind kind,
         kstrlcpy(p->name, name, sizeof p->name);
         registry_add(p);
     }
-    event_record("port_create", NULL, p->obj.handle, owner->obj.handle);
+    event_record(EV_PORT_CREATE, NULL, p->obj.handle, owner->obj.handle);
     return p;
 }
 
@@ -47,7 +47,7 @@ void port_close(struct port *p)
     p->closed = 1;
     if (p->kind == PORT_NAMED)
         registry_remove(p);
-    event_record("port_close", NULL, p->obj.handle, 0);
+    event_record(EV_PORT_CLOSE, NULL, p->obj.handle, 0);
 }
 
 void port_destroy(struct port *p)
@@ -109,10 +109,11 @@ static void name_waiters_wake(const char *name)
     }
 }
 
-static int name_valid(const char *name)
+/* A valid name (not NULL, 1 to HS_PORT_NAME_MAX bytes), measured and
+ * hashed into *key. */
+static int name_valid(const char *name, struct registry_key *key)
 {
-    return name && *name && kstrnlen(name, HS_PORT_NAME_MAX) <=
-                            HS_PORT_NAME_MAX;
+    return name && registry_key(name, key);
 }
 
 /* ---- the public calls ----------------------------------------------------------- */
@@ -135,8 +136,9 @@ hs_status hs_port_create_named(const char *name, hs_port_t *port)
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
-    hs_status st = (port && name_valid(name)) ? HS_OK : HS_EINVAL;
-    if (st == HS_OK && registry_find(name))
+    struct registry_key key;
+    hs_status st = (port && name_valid(name, &key)) ? HS_OK : HS_EINVAL;
+    if (st == HS_OK && registry_find(&key))
         st = HS_EEXIST;
     if (st == HS_OK)
         st = port_reserve(thread_current_proc(self));
@@ -158,9 +160,10 @@ hs_status hs_port_lookup(const char *name, hs_time_t timeout,
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
-    hs_status st = (port && name_valid(name) && timeout_valid(timeout))
+    struct registry_key key;
+    hs_status st = (port && name_valid(name, &key) && timeout_valid(timeout))
                        ? HS_OK : HS_EINVAL;
-    struct port *p = st == HS_OK ? registry_find(name) : NULL;
+    struct port *p = st == HS_OK ? registry_find(&key) : NULL;
     if (st == HS_OK && !p) {
         if (timeout == HS_NOWAIT) {
             st = HS_ETIMEOUT;
@@ -169,7 +172,7 @@ hs_status hs_port_lookup(const char *name, hs_time_t timeout,
              * we run, so look once more. */
             list_push_back(&k.name_waiters, &self->wait_link);
             st = sched_block(self, &lookup_wait, (void *)name, timeout);
-            p = st == HS_OK ? registry_find(name) : NULL;
+            p = st == HS_OK ? registry_find(&key) : NULL;
             if (st == HS_OK && !p)
                 st = HS_ETIMEOUT;
         }

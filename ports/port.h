@@ -17,17 +17,20 @@ enum port_kind {
     PORT_GATE,          /* reached through a capability (sync IPC) */
 };
 
+/* What a registry lookup reads comes first, so that a short name shares
+ * the handle's cache line. */
 struct port {
     struct kobj obj;                /* handle; must be first */
+    struct port *hash_next;         /* registry chain (named ports) */
+    uint32_t name_hash;             /* registry hash of name */
     enum port_kind kind;
+    char name[HS_PORT_NAME_MAX + 1];
     int closed;
     int charged;                    /* counted in owner's factory */
     struct proc *owner;
     struct list owner_link;         /* in owner->ports */
     hs_hop_handler handler;         /* NULL: hops fail with HS_ENOHANDLER */
     void *cookie;
-    struct port *hash_next;         /* registry chain (named ports) */
-    char name[HS_PORT_NAME_MAX + 1];
 };
 
 /* Check that a port can be made (limits, memory, and owner's quota if

@@ -11,15 +11,20 @@ static struct port **buckets;
 static uint32_t nbuckets;         /* a power of two, or 0 */
 static uint32_t nnames;
 
-/* FNV-1a of a NUL-terminated name. */
-static uint32_t name_hash(const char *s)
+int registry_key(const char *name, struct registry_key *key)
 {
+    /* FNV-1a, computed while looking for the NUL. */
     uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
+    uint32_t n = 0;
+    for (unsigned char c; n <= HS_PORT_NAME_MAX && (c = (unsigned char)name[n]);
+         n++) {
+        h ^= c;
         h *= 16777619u;
     }
-    return h;
+    key->name = name;
+    key->len = n;
+    key->hash = h;
+    return n >= 1 && n <= HS_PORT_NAME_MAX;
 }
 
 void registry_init(void)
@@ -45,7 +50,7 @@ static hs_status registry_grow(uint32_t n)
         struct port *p = buckets[i];
         while (p) {
             struct port *next = p->hash_next;
-            uint32_t b = name_hash(p->name) & (n - 1);
+            uint32_t b = p->name_hash & (n - 1);
             p->hash_next = nb[b];
             nb[b] = p;
             p = next;
@@ -67,7 +72,10 @@ hs_status registry_reserve(void)
 
 void registry_add(struct port *p)
 {
-    uint32_t b = name_hash(p->name) & (nbuckets - 1);
+    struct registry_key key;
+    registry_key(p->name, &key);
+    p->name_hash = key.hash;
+    uint32_t b = key.hash & (nbuckets - 1);
     p->hash_next = buckets[b];
     buckets[b] = p;
     nnames++;
@@ -75,7 +83,7 @@ void registry_add(struct port *p)
 
 void registry_remove(struct port *p)
 {
-    uint32_t b = name_hash(p->name) & (nbuckets - 1);
+    uint32_t b = p->name_hash & (nbuckets - 1);
     for (struct port **pp = &buckets[b]; *pp; pp = &(*pp)->hash_next) {
         if (*pp == p) {
             *pp = p->hash_next;
@@ -86,12 +94,15 @@ void registry_remove(struct port *p)
     }
 }
 
-struct port *registry_find(const char *name)
+/* The stored hash rules out most other names before their bytes are
+ * compared. */
+struct port *registry_find(const struct registry_key *key)
 {
     if (!nbuckets)
         return NULL;
-    struct port *p = buckets[name_hash(name) & (nbuckets - 1)];
-    while (p && strcmp(p->name, name) != 0)
+    struct port *p = buckets[key->hash & (nbuckets - 1)];
+    while (p && (p->name_hash != key->hash ||
+                 memcmp(p->name, key->name, key->len + 1) != 0))
         p = p->hash_next;
     return p;
 }

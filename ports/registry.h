@@ -11,13 +11,27 @@
 
 struct port;
 
+#include <stdint.h>
+
+/* A name as the registry looks it up: measured and hashed in one pass. */
+struct registry_key {
+    const char *name;
+    uint32_t len;           /* bytes before the NUL */
+    uint32_t hash;
+};
+
 void registry_init(void);
 void registry_release(void);
+
+/* Measure and hash name into *key, reading at most HS_PORT_NAME_MAX + 1
+ * bytes of it: 1 if it is a valid port name (1 to HS_PORT_NAME_MAX bytes),
+ * 0 if not (then *key is meaningless). */
+int registry_key(const char *name, struct registry_key *key);
 
 /* Make room for one more name (may fail); then registry_add() cannot. */
 hs_status registry_reserve(void);
 void registry_add(struct port *p);
 void registry_remove(struct port *p);
-struct port *registry_find(const char *name);
+struct port *registry_find(const struct registry_key *key);
 
 #endif

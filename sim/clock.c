@@ -12,7 +12,7 @@
 
 #include "sim/platform.h"
 
-static hs_time_t now;
+hs_time_t plat_clock_ns;
 static uint64_t arm_seq;
 static plat_timer **heap;     /* heap[0] is the earliest */
 static uint32_t heap_len, heap_cap;
@@ -62,7 +62,7 @@ static void sift_down(uint32_t i)
 
 void plat_clock_reset(void)
 {
-    now = 0;
+    plat_clock_ns = 0;
     arm_seq = 0;
     heap_len = 0;
 }
@@ -76,15 +76,10 @@ void plat_clock_release(void)
     heap_len = heap_cap = 0;
 }
 
-hs_time_t plat_clock_now(void)
-{
-    return now;
-}
-
 void plat_clock_advance(hs_time_t t)
 {
-    if (t > now)
-        now = t;
+    if (t > plat_clock_ns)
+        plat_clock_ns = t;
 }
 
 hs_status plat_timer_reserve(size_t n)
@@ -139,7 +134,7 @@ int plat_timer_next(hs_time_t *deadline)
 
 plat_timer *plat_timer_expired(void)
 {
-    if (!heap_len || heap[0]->deadline > now)
+    if (!heap_len || heap[0]->deadline > plat_clock_ns)
         return NULL;
     plat_timer *t = heap[0];
     plat_timer_cancel(t);

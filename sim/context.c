@@ -106,12 +106,12 @@ static int ctx_init_portable(plat_context *ctx)
     return 0;
 }
 
-plat_context *plat_ctx_create(size_t stack_size, void (*entry)(void *),
-                              void *arg, void *owner)
+/* Make ctx (its stack set, not running) start entry(arg) when next
+ * switched to; 0, or -1 if the portable path fails. */
+static int ctx_start_init(plat_context *ctx, void (*entry)(void *), void *arg,
+                          void *owner)
 {
-    plat_context *ctx = stack_get(stack_size);
-    if (!ctx)
-        return NULL;
+    ctx->asan_fake = NULL;
     ctx->entry = entry;
     ctx->arg = arg;
     ctx->owner = owner;
@@ -119,11 +119,35 @@ plat_context *plat_ctx_create(size_t stack_size, void (*entry)(void *),
     ctx->asan_size = ctx->stack_size;
     if (use_fast) {
         ctx_init_fast(ctx);
-    } else if (ctx_init_portable(ctx) != 0) {
+        return 0;
+    }
+    return ctx_init_portable(ctx);
+}
+
+plat_context *plat_ctx_create(size_t stack_size, void (*entry)(void *),
+                              void *arg, void *owner)
+{
+    plat_context *ctx = stack_get(stack_size);
+    if (!ctx)
+        return NULL;
+    if (ctx_start_init(ctx, entry, arg, owner) != 0) {
         stack_put(ctx);
         return NULL;
     }
     return ctx;
+}
+
+int plat_ctx_restart(plat_context *ctx, void (*entry)(void *), void *arg,
+                     void *owner)
+{
+    /* Frames abandoned on the stack may have left sanitizer poison. */
+    sim_asan_unpoison(ctx->stack_lo, ctx->stack_size);
+    return ctx_start_init(ctx, entry, arg, owner);
+}
+
+size_t plat_ctx_stack_size(const plat_context *ctx)
+{
+    return ctx->stack_size;
 }
 
 void plat_ctx_destroy(plat_context *ctx)

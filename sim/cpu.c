@@ -26,49 +26,52 @@ static const struct plat_hooks *run_hooks;
 static void (*run_main)(unsigned);
 static _Thread_local struct sim_cpu *this_cpu;
 static _Thread_local int this_cpu_id = -1;
+static _Thread_local int this_cpu_klocked;   /* holds the kernel lock */
+int plat_cpus_multi;
 
 static pthread_mutex_t klock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t kick = PTHREAD_COND_INITIALIZER;
-static int multi;                 /* more than one CPU in this run */
 static struct sigaction old_segv, old_bus;
 
-struct sim_cpu *sim_cpu_self(void)
+/* These read thread-local variables: see plat_cpu_id() in platform.h for
+ * why they are not inline, not even in a build with link-time
+ * optimisation. */
+#define NOT_INLINE __attribute__((noinline))
+
+NOT_INLINE struct sim_cpu *sim_cpu_self(void)
 {
     return this_cpu;
 }
 
-int plat_cpu_id(void)
+NOT_INLINE int plat_cpu_id(void)
 {
     return this_cpu_id;
 }
 
-void plat_klock(void)
+NOT_INLINE void plat_klock(void)
 {
-    if (multi)
+    if (plat_cpus_multi)
         pthread_mutex_lock(&klock);
-    if (this_cpu)
-        this_cpu->klocked = 1;
+    this_cpu_klocked = 1;
 }
 
-void plat_kunlock(void)
+NOT_INLINE void plat_kunlock(void)
 {
-    if (this_cpu)
-        this_cpu->klocked = 0;
-    if (multi)
+    this_cpu_klocked = 0;
+    if (plat_cpus_multi)
         pthread_mutex_unlock(&klock);
 }
 
 void plat_cpu_idle(void)
 {
-    if (!multi)
+    if (!plat_cpus_multi)
         return;
     pthread_cond_wait(&kick, &klock);
 }
 
-void plat_cpu_kick(void)
+void plat_cpu_kick_shared(void)
 {
-    if (multi)
-        pthread_cond_broadcast(&kick);
+    pthread_cond_broadcast(&kick);
 }
 
 int plat_under_valgrind(void)
@@ -87,7 +90,7 @@ static void on_fault(int sig, siginfo_t *info, void *uctx)
     struct sim_cpu *cpu = this_cpu;
     if (cpu && stack_guard_hit(cpu->current, info->si_addr) && run_hooks &&
         run_hooks->stack_overflow) {
-        if (!cpu->klocked)
+        if (!this_cpu_klocked)
             plat_klock();
         run_hooks->stack_overflow(cpu->current->owner);
     }
@@ -198,7 +201,7 @@ hs_status plat_cpus_run(unsigned ncpus, const struct plat_hooks *hooks,
     ncpus_run = ncpus;
     run_hooks = hooks;
     run_main = cpu_main;
-    multi = ncpus > 1;
+    plat_cpus_multi = ncpus > 1;
 
     char old_name[16] = "";
     pthread_getname_np(pthread_self(), old_name, sizeof old_name);
@@ -226,7 +229,7 @@ hs_status plat_cpus_run(unsigned ncpus, const struct plat_hooks *hooks,
 
     restore_fault_handler();
     pthread_setname_np(pthread_self(), old_name);
-    multi = 0;
+    plat_cpus_multi = 0;
     free(threads);
     free(cpus);
     cpus = NULL;

@@ -38,10 +38,10 @@ struct sim_cpu {
     plat_context self;          /* the host thread's own context */
     plat_context *current;      /* the context running on this CPU */
     plat_context *prev;         /* the context that switched to current */
-    int klocked;                /* this CPU holds the kernel lock */
 };
 
-/* The calling host thread's CPU, or NULL. */
+/* The calling host thread's CPU, or NULL.  Not inline: see plat_cpu_id()
+ * in platform.h. */
 struct sim_cpu *sim_cpu_self(void);
 
 /* Stack pool (stack.c). */

@@ -46,6 +46,19 @@ plat_context *plat_ctx_create(size_t stack_size, void (*entry)(void *),
 /* Return a context's stack to the pool.  ctx must not be running. */
 void plat_ctx_destroy(plat_context *ctx);
 
+/*
+ * Reuse a context that will never be resumed (abandoned by
+ * plat_ctx_switch_final(), or never run): when next switched to, it calls
+ * entry(arg) from the top of its own stack, as if just made by
+ * plat_ctx_create().  Cheaper than destroying it and creating another.
+ * Returns 0, or -1 if the host refused (ctx is then still reusable).
+ */
+int plat_ctx_restart(plat_context *ctx, void (*entry)(void *), void *arg,
+                     void *owner);
+
+/* The size of a context's stack, as given to plat_ctx_create(). */
+size_t plat_ctx_stack_size(const plat_context *ctx);
+
 /* Save the running state into from and resume to.  Returns when some other
  * context switches back to from, possibly on another CPU. */
 void plat_ctx_switch(plat_context *from, plat_context *to);
@@ -86,19 +99,36 @@ struct plat_hooks {
 hs_status plat_cpus_run(unsigned ncpus, const struct plat_hooks *hooks,
                         void (*cpu_main)(unsigned cpu));
 
-/* The calling CPU's number, or -1 when the caller is not a simulated CPU. */
+/*
+ * The calling CPU's number, or -1 when the caller is not a simulated CPU.
+ *
+ * This and the lock calls read per-host-thread variables, and are not
+ * inline on purpose: a simulated thread that switches away may resume on
+ * another CPU's host thread, and a compiler may keep a thread-local
+ * variable's address in a register across the switch call.
+ */
 int plat_cpu_id(void);
 
-/* The kernel lock.  With one CPU these cost nothing. */
+/* The kernel lock.  With one CPU nothing can contend for it: taking it
+ * only notes that this CPU holds it (for the stack-overflow handler). */
 void plat_klock(void);
 void plat_kunlock(void);
+
+/* Whether the run has several CPUs; sim/cpu.c keeps it, the kernel reads
+ * it through the inline calls below only. */
+extern int plat_cpus_multi;
 
 /* Called by an idle CPU with the kernel lock held: release it, sleep until
  * plat_cpu_kick(), take it again. */
 void plat_cpu_idle(void);
 
 /* Wake every idle CPU (something became runnable, or the run ended). */
-void plat_cpu_kick(void);
+void plat_cpu_kick_shared(void);
+static inline void plat_cpu_kick(void)
+{
+    if (plat_cpus_multi)
+        plat_cpu_kick_shared();
+}
 
 /* ---- Virtual clock and timers ------------------------------------------- */
 
@@ -116,7 +146,14 @@ void plat_clock_reset(void);
 /* Release the timer heap (end of a run); armed timers are forgotten. */
 void plat_clock_release(void);
 
-hs_time_t plat_clock_now(void);
+/* The virtual time now; sim/clock.c keeps it, the kernel reads it through
+ * plat_clock_now() only. */
+extern hs_time_t plat_clock_ns;
+
+static inline hs_time_t plat_clock_now(void)
+{
+    return plat_clock_ns;
+}
 
 /* Move the clock forward to t (never backwards). */
 void plat_clock_advance(hs_time_t t);

@@ -11,7 +11,6 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <valgrind/valgrind.h>
@@ -59,12 +58,28 @@ static void stack_unmap(plat_context *ctx)
     free(ctx);
 }
 
+/* The pool is shared by the CPUs of a run.  With one CPU (and outside a
+ * run) only one host thread can reach it, so the mutex is skipped. */
+static void pool_enter(void)
+{
+    if (plat_cpus_multi)
+        pthread_mutex_lock(&pool_lock);
+}
+
+static void pool_leave(void)
+{
+    if (plat_cpus_multi)
+        pthread_mutex_unlock(&pool_lock);
+}
+
 /* A context with a stack of exactly stack_size bytes, reused if possible;
- * NULL if the host refuses memory.  Everything but the stack is zeroed. */
+ * NULL if the host refuses memory.  Only the stack's own fields are set:
+ * the creator initialises the rest (a reused context keeps stale register
+ * slots until then). */
 plat_context *stack_get(size_t stack_size)
 {
     plat_context *ctx = NULL;
-    pthread_mutex_lock(&pool_lock);
+    pool_enter();
     for (plat_context **pp = &free_list; *pp; pp = &(*pp)->next_free) {
         if ((*pp)->stack_size == stack_size) {
             ctx = *pp;
@@ -73,36 +88,27 @@ plat_context *stack_get(size_t stack_size)
             break;
         }
     }
-    pthread_mutex_unlock(&pool_lock);
+    pool_leave();
     if (!ctx)
         return stack_map(stack_size);
-
     /* A reused stack may hold stale sanitizer poison from frames that never
      * returned: the thread that used it was switched away for good. */
     sim_asan_unpoison(ctx->stack_lo, ctx->stack_size);
-    char *map = ctx->map, *lo = ctx->stack_lo;
-    size_t len = ctx->map_len, size = ctx->stack_size;
-    unsigned vg = ctx->vg_id;
-    memset(ctx, 0, sizeof *ctx);
-    ctx->map = map;
-    ctx->map_len = len;
-    ctx->stack_lo = lo;
-    ctx->stack_size = size;
-    ctx->vg_id = vg;
+    ctx->next_free = NULL;
     return ctx;
 }
 
 /* Give a stack back to the pool (or to the host when the pool is full). */
 void stack_put(plat_context *ctx)
 {
-    pthread_mutex_lock(&pool_lock);
+    pool_enter();
     if (free_count < CACHE_MAX) {
         ctx->next_free = free_list;
         free_list = ctx;
         free_count++;
         ctx = NULL;
     }
-    pthread_mutex_unlock(&pool_lock);
+    pool_leave();
     if (ctx)
         stack_unmap(ctx);
 }

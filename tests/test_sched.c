@@ -5,6 +5,8 @@
  * Simulated threads append to a log; the test compares the log after
  * hs_sim_run() returns.
  */
+#include <unistd.h>
+
 #include "testutil.h"
 
 static struct tu_log order;
@@ -344,6 +346,72 @@ static void test_different_seeds_give_different_interleavings(void **state)
     assert_true(differs);
 }
 
+/* ---- the event stream */
+
+/* Sets its own priority to the value in arg, then ends: one "priority"
+ * event whose value is arg, and nothing else that depends on it. */
+static int set_own_priority(void *arg)
+{
+    EXPECT_ST(hs_thread_set_priority(hs_thread_self(), arg_id(arg)), HS_OK);
+    return 0;
+}
+
+static hs_sim_summary run_set_priority(int prio)
+{
+    hs_sim_config cfg = tu_config();
+    assert_int_equal(tu_run(&cfg, "prio", set_own_priority, id_arg(prio),
+                            NULL), HS_OK);
+    assert_no_bad_status();
+    return tu_summary();
+}
+
+static void test_hash_changes_with_one_event_value(void **state)
+{
+    (void)state;
+    hs_sim_summary a = run_set_priority(3);
+    hs_sim_summary b = run_set_priority(4);
+    hs_sim_summary a2 = run_set_priority(3);
+    assert_true(a.events == b.events);
+    assert_true(a.hash != b.hash);
+    assert_true(a.hash == a2.hash);
+}
+
+/* The text log names each event's kind. */
+static void test_event_log_names_kinds(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/hopsim-test-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    hs_sim_config cfg = tu_config();
+    cfg.log_path = path;
+    assert_int_equal(tu_run(&cfg, "log", set_own_priority, id_arg(7), NULL),
+                     HS_OK);
+    assert_no_bad_status();
+    hs_sim_summary s = tu_summary();
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[256], kind[64];
+    unsigned long long seq, vtime;
+    unsigned lines = 0, created = 0, prio = 0, ended = 0;
+    while (fgets(line, sizeof line, f)) {
+        assert_int_equal(sscanf(line, "%llu %llu %63s", &seq, &vtime, kind),
+                         3);
+        assert_true(seq == lines);
+        created += strcmp(kind, "thread_create") == 0;
+        prio += strcmp(kind, "priority") == 0 && strstr(line, " a=7 ");
+        ended += strcmp(kind, "thread_exit") == 0;
+        lines++;
+    }
+    fclose(f);
+    unlink(path);
+    close(fd);
+    assert_true(lines == s.events);
+    assert_int_equal(created, 1);
+    assert_int_equal(prio, 1);
+    assert_int_equal(ended, 1);
+}
+
 /* ---- seeds still respect priority */
 
 static int seeded_mixed(void *arg)
@@ -430,6 +498,8 @@ int main(void)
         TU_TEST(test_same_seed_replays_identical_interleaving_and_hash),
         TU_TEST(test_different_seeds_give_different_interleavings),
         TU_TEST(test_seeded_schedule_still_runs_higher_priority_first),
+        TU_TEST(test_hash_changes_with_one_event_value),
+        TU_TEST(test_event_log_names_kinds),
         TU_TEST(test_seed_from_env_is_used_and_bad_env_seed_is_refused),
     };
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);

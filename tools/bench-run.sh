@@ -33,8 +33,8 @@ base_futex|base|
 base_pipe|base|
 base_memcpy_2m|base|
 hop_roundtrip|hop|
-call_roundtrip|-|a benchmark program over gates (IPC has landed; not written yet)
-call_roundtrip_64w|-|a benchmark program over gates (IPC has landed; not written yet)
+call_roundtrip|ipc|
+call_roundtrip_64w|ipc|
 notify_roundtrip|-|notifications
 share_4k|-|memory
 share_2m|-|memory

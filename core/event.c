@@ -1,0 +1,100 @@
+/*
+ * core/event.c - the names of event kinds, the start of a run's stream and
+ * the text log (event_record() itself is inline in event.h).
+ */
+#include "core/event.h"
+#include "core/kernel.h"
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME  0x100000001b3ull
+
+static const char *const names[EV_COUNT] = {
+    [EV_BLOCK] = "block",
+    [EV_CAP_REVOKE] = "cap_revoke",
+    [EV_CHECKPOINT_KEEP] = "checkpoint_keep",
+    [EV_CHECKPOINT_RESUME] = "checkpoint_resume",
+    [EV_CLOCK] = "clock",
+    [EV_DEADLOCK] = "deadlock",
+    [EV_FAULT] = "fault",
+    [EV_GATE_CREATE] = "gate_create",
+    [EV_HOP] = "hop",
+    [EV_HOP_ASYNC] = "hop_async",
+    [EV_HOP_RETURN] = "hop_return",
+    [EV_HOP_UNWIND] = "hop_unwind",
+    [EV_IPC_CALL] = "ipc_call",
+    [EV_IPC_CANCEL] = "ipc_cancel",
+    [EV_IPC_RECV] = "ipc_recv",
+    [EV_IPC_REPLY] = "ipc_reply",
+    [EV_IPC_SEND] = "ipc_send",
+    [EV_IRQ_BIND] = "irq_bind",
+    [EV_IRQ_CREATE] = "irq_create",
+    [EV_IRQ_SIGNAL] = "irq_signal",
+    [EV_JOIN] = "join",
+    [EV_PANIC] = "panic",
+    [EV_PCT_CHANGE] = "pct_change",
+    [EV_PORT_CLOSE] = "port_close",
+    [EV_PORT_CREATE] = "port_create",
+    [EV_PREEMPT] = "preempt",
+    [EV_PRIORITY] = "priority",
+    [EV_PROC_EXIT] = "proc_exit",
+    [EV_QUOTA] = "quota",
+    [EV_REAP] = "reap",
+    [EV_SPAWN] = "spawn",
+    [EV_SWITCH] = "switch",
+    [EV_THREAD_CREATE] = "thread_create",
+    [EV_THREAD_EXIT] = "thread_exit",
+    [EV_TIMEOUT] = "timeout",
+    [EV_WAKE] = "wake",
+    [EV_YIELD] = "yield",
+};
+
+struct event_stream kevents;
+
+/* FNV-1a of a name. */
+static uint64_t fnv_str(const char *s)
+{
+    uint64_t h = FNV_OFFSET;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+void event_stream_start(void)
+{
+    for (int i = 0; i < EV_COUNT; i++) {
+        KASSERT(names[i], "every event kind has a name");
+        kevents.kind_hash[i] = fnv_str(names[i]);
+    }
+    kevents.tracing = plat_trace_enabled() || k.cfg.event_fn != NULL;
+    kevents.count = 0;
+    kevents.hash = FNV_OFFSET;
+}
+
+const char *event_name(enum event_kind kind)
+{
+    return (unsigned)kind < EV_COUNT ? names[kind] : "?";
+}
+
+void event_trace(enum event_kind kind, const struct thread *t, uint64_t a,
+                 uint64_t b)
+{
+    hs_time_t now = plat_clock_now();
+    uint64_t tid = t ? t->obj.handle : 0;
+    if (plat_trace_enabled()) {
+        struct plat_event ev = {
+            .seq = kevents.count, .time = now, .kind = names[kind],
+            .thread = tid, .a = a, .b = b, .text = t ? t->name : NULL,
+        };
+        plat_trace_event(&ev);
+    }
+    if (k.cfg.event_fn) {
+        hs_event ev = {
+            .seq = kevents.count, .time = now, .kind = names[kind],
+            .thread = tid, .a = a, .b = b,
+            .thread_name = t ? t->name : NULL,
+        };
+        k.cfg.event_fn(k.cfg.event_cookie, &ev);
+    }
+}

@@ -1,0 +1,117 @@
+/*
+ * core/event.h - the kernel's event stream.
+ *
+ * Every kernel event is counted and folded into the run's hash (printed at
+ * exit, so that two runs can be compared), and written to the text log
+ * when HOPSIM_LOG is set.  An event is its kind, the thread it concerns,
+ * two values and the virtual time.
+ */
+#ifndef HOPSIM_CORE_EVENT_H
+#define HOPSIM_CORE_EVENT_H
+
+#include <stdint.h>
+
+#include "core/thread.h"
+#include "sim/platform.h"
+
+/* The kinds of event; event.c names each one. */
+enum event_kind {
+    EV_BLOCK,
+    EV_CAP_REVOKE,
+    EV_CHECKPOINT_KEEP,
+    EV_CHECKPOINT_RESUME,
+    EV_CLOCK,
+    EV_DEADLOCK,
+    EV_FAULT,
+    EV_GATE_CREATE,
+    EV_HOP,
+    EV_HOP_ASYNC,
+    EV_HOP_RETURN,
+    EV_HOP_UNWIND,
+    EV_IPC_CALL,
+    EV_IPC_CANCEL,
+    EV_IPC_RECV,
+    EV_IPC_REPLY,
+    EV_IPC_SEND,
+    EV_IRQ_BIND,
+    EV_IRQ_CREATE,
+    EV_IRQ_SIGNAL,
+    EV_JOIN,
+    EV_PANIC,
+    EV_PCT_CHANGE,
+    EV_PORT_CLOSE,
+    EV_PORT_CREATE,
+    EV_PREEMPT,
+    EV_PRIORITY,
+    EV_PROC_EXIT,
+    EV_QUOTA,
+    EV_REAP,
+    EV_SPAWN,
+    EV_SWITCH,
+    EV_THREAD_CREATE,
+    EV_THREAD_EXIT,
+    EV_TIMEOUT,
+    EV_WAKE,
+    EV_YIELD,
+    EV_COUNT
+};
+
+/* The stream of the current run.  Read by the summary; written only by
+ * event_record() (and reset by event_stream_start()). */
+struct event_stream {
+    uint64_t count;                 /* events so far */
+    uint64_t hash;                  /* of every event so far */
+    int tracing;                    /* a text log is open, or an
+                                       event_fn set: event_trace() */
+    uint64_t kind_hash[EV_COUNT];   /* hash of each kind's name */
+};
+
+extern struct event_stream kevents;
+
+/* Start the stream of a new run: no events, the initial hash, and the
+ * text log if the platform has one open. */
+void event_stream_start(void);
+
+/* The name of a kind ("hop"), as the log prints it. */
+const char *event_name(enum event_kind kind);
+
+/* Write one event to the text log and hand it to the configured
+ * event_fn (event_record() does, when tracing). */
+void event_trace(enum event_kind kind, const struct thread *t, uint64_t a,
+                 uint64_t b);
+
+#define EVENT_MUL 0x9e3779b97f4a7c15ull     /* odd */
+
+/* One word into the hash: a bijection of h for a given w, and of w for a
+ * given h (xor, then multiply by an odd constant). */
+static inline uint64_t event_mix(uint64_t h, uint64_t w)
+{
+    return (h ^ w) * EVENT_MUL;
+}
+
+/*
+ * Record an event: counted, hashed, and logged if a log is open.  The hash
+ * takes five words per event: the hash of the kind's name (so it does not
+ * depend on the order of enum event_kind), the thread's handle, the two
+ * values and the virtual time, each through event_mix(); then the event
+ * folds the high half into the low half, so high bits reach the later
+ * multiplies.  Every step is a bijection, so two streams that differ in a
+ * single word of a single event always end with different hashes.  Inline:
+ * a dozen instructions, on every kernel path.
+ */
+static inline void event_record(enum event_kind kind, const struct thread *t,
+                                uint64_t a, uint64_t b)
+{
+    hs_time_t now = plat_clock_now();
+    uint64_t h = event_mix(kevents.hash, kevents.kind_hash[kind]);
+    h = event_mix(h, t ? t->obj.handle : 0);
+    h = event_mix(h, a);
+    h = event_mix(h, b);
+    h = event_mix(h, now);
+    kevents.hash = h ^ (h >> 32);
+    if (kevents.tracing)
+        event_trace(kind, t, a, b);
+    kevents.count++;
+}
+
+#endif
