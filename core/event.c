@@ -28,6 +28,7 @@ static const char *const names[EV_COUNT] = {
     [EV_IPC_SEND] = "ipc_send",
     [EV_IRQ_BIND] = "irq_bind",
     [EV_IRQ_CREATE] = "irq_create",
+    [EV_IRQ_DESTROY] = "irq_destroy",
     [EV_IRQ_SIGNAL] = "irq_signal",
     [EV_JOIN] = "join",
     [EV_PANIC] = "panic",

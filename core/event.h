@@ -35,6 +35,7 @@ enum event_kind {
     EV_IPC_SEND,
     EV_IRQ_BIND,
     EV_IRQ_CREATE,
+    EV_IRQ_DESTROY,
     EV_IRQ_SIGNAL,
     EV_JOIN,
     EV_PANIC,

@@ -101,6 +101,17 @@ hs_status hs_factory_account(hs_pid_t pid, hs_account *out)
     return st;
 }
 
+/* Lower res's limit of p and its descendants to limit where above it, so
+ * that none of them escapes a limit set after it spawned. */
+static void limit_clamp(struct proc *p, hs_res res, uint64_t limit)
+{
+    if (p->factory.acct.limit[res] > limit)
+        p->factory.acct.limit[res] = limit;
+    struct list *l;
+    list_for_each(l, &p->children)
+        limit_clamp(container_of(l, struct proc, sibling_link), res, limit);
+}
+
 hs_status hs_factory_set_limit(hs_pid_t pid, hs_res res, uint64_t limit)
 {
     struct thread *self = kernel_enter();
@@ -117,6 +128,7 @@ hs_status hs_factory_set_limit(hs_pid_t pid, hs_res res, uint64_t limit)
         st = HS_EPERM;
     if (st == HS_OK) {
         p->factory.acct.limit[res] = limit;
+        limit_clamp(p, res, limit);
         event_record(EV_QUOTA, self, p->obj.handle, ((uint64_t)res << 56) |
                      (limit & 0x00ffffffffffffffull));
     }

@@ -134,6 +134,13 @@ static inline uint64_t splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Whether n more ports, gates or IRQ objects fit cfg.max_ports, which
+ * counts the three together. */
+static inline int endpoints_fit(unsigned n)
+{
+    return k.ports.live + k.gates.live + k.irqs.live + n <= k.cfg.max_ports;
+}
+
 /* Validate a timeout value (see hopsim/time.h). */
 static inline int timeout_valid(hs_time_t t)
 {

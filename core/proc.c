@@ -131,7 +131,7 @@ static hs_status spawn(struct proc *parent, const char *name,
     if (st != HS_OK)
         return st;
     /* A child gets a port pair with its parent. */
-    if (parent && k.ports.live + 2 > k.cfg.max_ports)
+    if (parent && !endpoints_fit(2))
         return HS_ELIMIT;
     if (parent && (st = pool_reserve(&k.ports, 2)) != HS_OK)
         return st;

@@ -6,7 +6,7 @@
 
 hs_status gate_reserve(struct proc *p)
 {
-    if (k.gates.live + k.ports.live >= k.cfg.max_ports)
+    if (!endpoints_fit(1))
         return HS_ELIMIT;
     hs_status st = factory_check(p, HS_RES_GATES, 1);
     return st == HS_OK ? pool_reserve(&k.gates, 1) : st;

@@ -50,21 +50,25 @@ void irq_thread_ended(struct thread *t)
         irq_unbind(container_of(t->irqs.next, struct irq, bound_link));
 }
 
+/* Free q: its waiters wake with HS_EPARTNER, its capabilities go stale. */
+static void irq_destroy(struct irq *q)
+{
+    while (!list_empty(&q->waiters)) {
+        struct thread *w = container_of(q->waiters.next, struct thread,
+                                        wait_link);
+        list_unlink(&w->wait_link);
+        sched_wake(w, HS_EPARTNER);
+    }
+    irq_unbind(q);
+    list_unlink(&q->owner_link);
+    factory_credit(q->owner, HS_RES_IRQS, 1);
+    pool_free(&k.irqs, q);
+}
+
 void irq_free_all(struct proc *p)
 {
-    while (!list_empty(&p->irqs)) {
-        struct irq *q = container_of(p->irqs.next, struct irq, owner_link);
-        while (!list_empty(&q->waiters)) {
-            struct thread *w = container_of(q->waiters.next, struct thread,
-                                            wait_link);
-            list_unlink(&w->wait_link);
-            sched_wake(w, HS_EPARTNER);
-        }
-        irq_unbind(q);
-        list_unlink(&q->owner_link);
-        factory_credit(p, HS_RES_IRQS, 1);
-        pool_free(&k.irqs, q);
-    }
+    while (!list_empty(&p->irqs))
+        irq_destroy(container_of(p->irqs.next, struct irq, owner_link));
 }
 
 /* ---- waiting ------------------------------------------------------------- */
@@ -112,8 +116,7 @@ hs_status hs_irq_create(hs_cap_t *cap)
         return HS_ESTATE;
     struct proc *p = thread_current_proc(self);
     hs_status st = cap ? HS_OK : HS_EINVAL;
-    if (st == HS_OK &&
-        k.irqs.live + k.gates.live + k.ports.live >= k.cfg.max_ports)
+    if (st == HS_OK && !endpoints_fit(1))
         st = HS_ELIMIT;
     if (st == HS_OK)
         st = factory_check(p, HS_RES_IRQS, 1);
@@ -192,6 +195,7 @@ hs_status hs_irq_wait(hs_cap_t cap, hs_time_t timeout, uint64_t *bits)
     }
     if (st == HS_OK && bits)
         *bits = got;
+    self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
     kernel_leave(self);
     return st;
 }
@@ -241,6 +245,23 @@ hs_status hs_irq_bind(hs_cap_t cap, hs_tid_t thread, uint64_t label)
                 ipc_irq_deliver(t, irq_take(q), label);
         }
         event_record(EV_IRQ_BIND, self, q->obj.handle, t ? t->obj.handle : 0);
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_irq_destroy(hs_cap_t cap)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct irq *q = NULL;
+    hs_status st = irq_resolve(self, cap, HS_CAP_RECV, &q);
+    if (st == HS_OK && q->owner != thread_current_proc(self))
+        st = HS_EPERM;
+    if (st == HS_OK) {
+        event_record(EV_IRQ_DESTROY, self, q->obj.handle, 0);
+        irq_destroy(q);
     }
     kernel_leave(self);
     return st;

@@ -16,7 +16,7 @@ struct port *port_lookup(hs_port_t h)
 
 hs_status port_reserve(struct proc *owner)
 {
-    if (k.ports.live >= k.cfg.max_ports)
+    if (!endpoints_fit(1))
         return HS_ELIMIT;
     hs_status st = owner ? factory_check(owner, HS_RES_PORTS, 1) : HS_OK;
     return st == HS_OK ? pool_reserve(&k.ports, 1) : st;
@@ -45,6 +45,10 @@ void port_close(struct port *p)
     if (p->closed)
         return;
     p->closed = 1;
+    if (p->charged) {               /* a closed port is not counted */
+        factory_credit(p->owner, HS_RES_PORTS, 1);
+        p->charged = 0;
+    }
     if (p->kind == PORT_NAMED)
         registry_remove(p);
     event_record(EV_PORT_CLOSE, NULL, p->obj.handle, 0);
@@ -53,8 +57,6 @@ void port_close(struct port *p)
 void port_destroy(struct port *p)
 {
     port_close(p);
-    if (p->charged)
-        factory_credit(p->owner, HS_RES_PORTS, 1);
     list_unlink(&p->owner_link);
     pool_free(&k.ports, p);
 }

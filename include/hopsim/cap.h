@@ -46,7 +46,7 @@ typedef struct hs_cap_info {
 /* A copy of cap in the caller's space with rights & cap's rights and the
  * given label.  Errors: HS_ESTATE, HS_EINVAL (out NULL, rights 0 or
  * unknown bits), HS_EBADCAP, HS_EPERM (rights the source lacks),
- * HS_ELIMIT, HS_ENOMEM. */
+ * HS_ELIMIT, HS_EQUOTA, HS_ENOMEM. */
 hs_status hs_cap_derive(hs_cap_t cap, unsigned rights, uint64_t label,
                         hs_cap_t *out);
 
@@ -65,7 +65,7 @@ hs_status hs_cap_info_get(hs_cap_t cap, hs_cap_info *info);
  * rights & cap's rights; *theirs is its name in the child's space, to be
  * passed to the child (e.g. as the spawn argument).  Errors: HS_ESTATE,
  * HS_EINVAL, HS_EBADCAP, HS_EPERM (no grant right, or rights it lacks),
- * HS_ESRCH, HS_ENOTCHILD, HS_ELIMIT, HS_ENOMEM. */
+ * HS_ESRCH, HS_ENOTCHILD, HS_ELIMIT, HS_EQUOTA (the child's caps), HS_ENOMEM. */
 hs_status hs_cap_give(hs_pid_t child, hs_cap_t cap, unsigned rights,
                       hs_cap_t *theirs);
 

@@ -35,11 +35,15 @@
 typedef enum hs_res {
     HS_RES_THREADS,   /* thread objects of the process (until reaped) */
     HS_RES_PROCS,     /* child processes (until reaped) */
-    HS_RES_PORTS,     /* ports it owns (named, anonymous, spawn pairs) */
+    HS_RES_PORTS,     /* open ports it made (a closed port no longer
+                         counts; the spawn pair is the kernel's and is
+                         not counted) */
     HS_RES_GATES,     /* gates bound to its threads */
     HS_RES_CAPS,      /* capabilities in its capability space */
-    HS_RES_IRQS,      /* IRQ (notification) objects it created */
-    HS_RES_MEMORY,    /* bytes: the stacks of its threads */
+    HS_RES_IRQS,      /* IRQ objects it created (until destroyed) */
+    HS_RES_MEMORY,    /* bytes: the stacks of its threads, until they
+                         end (stacks lent to threads hopping in are bounded
+                         by hs_proc_set_hop_stacks instead) */
     HS_RES_COUNT      /* number of resources; not a resource */
 } hs_res;
 
@@ -73,8 +77,9 @@ static inline hs_quota hs_quota_unlimited(void)
  * NULL), HS_ESRCH, HS_ENOTCHILD, HS_ESTATE (no simulation). */
 hs_status hs_factory_account(hs_pid_t pid, hs_account *out);
 
-/* Set the limit of one resource of child process pid.  The limit may not
- * exceed the caller's own limit of that resource.  Errors: HS_ESTATE
+/* Set the limit of one resource of child process pid; its own descendants
+ * with a higher limit are lowered to it.  The limit may not exceed the
+ * caller's own limit of that resource.  Errors: HS_ESTATE
  * (not in a simulated thread), HS_EINVAL (res out of range), HS_ESRCH,
  * HS_ENOTCHILD, HS_EPERM (above the caller's own limit). */
 hs_status hs_factory_set_limit(hs_pid_t pid, hs_res res, uint64_t limit);

@@ -95,7 +95,7 @@ static inline uint32_t hs_tag_label(uint64_t tag)
 /* Create a gate bound to thread receiver (0: the caller), which must be
  * in the caller's process; *cap has every right and the given label.
  * Errors: HS_ESTATE, HS_EINVAL (cap NULL), HS_ESRCH (no such thread),
- * HS_EPERM (thread of another process), HS_ELIMIT, HS_ENOMEM. */
+ * HS_EPERM (thread of another process), HS_ELIMIT, HS_EQUOTA (gates or caps), HS_ENOMEM. */
 hs_status hs_gate_create(hs_tid_t receiver, uint64_t label, hs_cap_t *cap);
 
 /* Send the UTCB message through gate; blocks until the receiver takes it.

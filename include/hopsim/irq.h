@@ -20,7 +20,8 @@
  *
  * Capabilities: HS_CAP_SEND to signal, HS_CAP_RECV to wait, poll and
  * bind.  An IRQ object belongs to the process that created it (counted in
- * its factory as HS_RES_IRQS) and goes when that process ends: its
+ * its factory as HS_RES_IRQS) and goes with hs_irq_destroy() or when that
+ * process ends: its
  * capabilities become stale and threads waiting on it wake with
  * HS_EPARTNER.
  */
@@ -49,7 +50,8 @@ hs_status hs_irq_signal(hs_cap_t irq, uint64_t bits);
  * HS_NEVER.  Threads waiting on one unbound object are served in the
  * order they came.  Errors: HS_ESTATE, HS_EINVAL (bad timeout),
  * HS_EBADCAP, HS_EPERM (not an IRQ, no HS_CAP_RECV, or bound to another
- * thread), HS_ETIMEOUT, HS_ECANCELED, HS_EPARTNER (the object went). */
+ * thread), HS_ETIMEOUT, HS_ECANCELED, HS_EPARTNER (the object went).  On an
+ * error hs_utcb()->phase is HS_PHASE_RECV. */
 hs_status hs_irq_wait(hs_cap_t irq, hs_time_t timeout, uint64_t *bits);
 
 /* Take the pending bits without blocking: *bits gets them (0 if none) and
@@ -66,6 +68,12 @@ hs_status hs_irq_poll(hs_cap_t irq, uint64_t *bits);
  * would strand them). */
 #define HS_IRQ_UNBIND ((hs_tid_t)-1)
 hs_status hs_irq_bind(hs_cap_t irq, hs_tid_t thread, uint64_t label);
+
+/* Destroy the object (the caller's process must be the one that made it;
+ * needs HS_CAP_RECV): threads waiting on it wake with HS_EPARTNER, every
+ * capability to it goes stale, and its process's HS_RES_IRQS count drops.
+ * Errors: HS_ESTATE, HS_EBADCAP, HS_EPERM. */
+hs_status hs_irq_destroy(hs_cap_t irq);
 
 typedef struct hs_irq_info {
     uint64_t pending;      /* bits set now */

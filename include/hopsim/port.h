@@ -34,13 +34,13 @@ typedef struct hs_hop hs_hop_t;
 typedef void (*hs_hop_handler)(hs_hop_t *hop, void *cookie);
 
 /* Create an anonymous port owned by the caller's current process.
- * Errors: HS_ESTATE, HS_EINVAL (port NULL), HS_ELIMIT, HS_ENOMEM. */
+ * Errors: HS_ESTATE, HS_EINVAL (port NULL), HS_ELIMIT, HS_EQUOTA, HS_ENOMEM. */
 hs_status hs_port_create(hs_port_t *port);
 
 /* Create a port with a global name.  Threads waiting in hs_port_lookup()
  * for the name wake up.  Errors: HS_ESTATE, HS_EINVAL (name NULL, empty or
  * longer than HS_PORT_NAME_MAX, port NULL), HS_EEXIST (name taken),
- * HS_ELIMIT, HS_ENOMEM. */
+ * HS_ELIMIT, HS_EQUOTA, HS_ENOMEM. */
 hs_status hs_port_create_named(const char *name, hs_port_t *port);
 
 /* Find a named port, waiting up to timeout for the name to appear.

@@ -37,8 +37,9 @@ typedef struct hs_thread_attr {
  * tid may be NULL.  The new thread is runnable at once; it runs before the
  * caller only if its priority is higher (or the seed chooses it).
  * Errors: HS_ESTATE (not in a simulated thread), HS_EINVAL (entry NULL, bad
- * priority, stack size or name), HS_ELIMIT (process or system thread limit),
- * HS_ENOMEM.  On error nothing is created.
+ * priority, stack size or name), HS_ELIMIT (process or system thread
+ * limit), HS_EQUOTA (the factory's threads or memory quota,
+ * hopsim/factory.h), HS_ENOMEM.  On error nothing is created.
  */
 hs_status hs_thread_create(hs_entry_fn entry, void *arg,
                            const hs_thread_attr *attr, hs_tid_t *tid);
