@@ -2,8 +2,8 @@
  * tests/test_ipc_more.c - synchronous IPC, second part: every operation
  * with every kind of timeout at exact virtual times, capabilities as
  * typed items (in calls and replies, the receive window, rights, quota,
- * revocation through a message), cancelling each kind of wait, and a
- * chain of calls through five proxies.
+ * revocation through a message), cancelling each kind of wait, a chain
+ * of calls through five proxies, and a reply to a caller that died.
  *
  * Simulated threads record into the statics below; the test asserts after
  * hs_sim_run().  Every run must end with HS_OK.
@@ -885,6 +885,72 @@ static void test_chain_through_five_proxies(void **state)
     }
 }
 
+/* ---- 5. the caller dies while the server holds its call -------------------- */
+
+static hs_cap_t dc_gate;
+
+static int dc_killer(void *arg)
+{
+    (void)arg;
+    sleep_until(100);
+    hs_proc_exit(3);
+}
+
+static int dc_client(void *arg)
+{
+    (void)arg;
+    mk(dc_killer, NULL);
+    set_msg(1, 5);
+    status[0] = hs_ipc_call(1, HS_NEVER, HS_NEVER);  /* never returns */
+    return 0;
+}
+
+static int dc_server(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_ipc_receive(dc_gate, HS_NEVER, NULL), HS_OK);
+    word[1] = hs_utcb()->mr[0];
+    sleep_until(500);
+    set_msg(1, 6);
+    status[1] = hs_ipc_reply();
+    phase[1] = hs_utcb()->phase;
+    status[2] = hs_ipc_reply();         /* spent by the stale reply */
+    return 0;
+}
+
+static int dc_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = mk(dc_server, NULL);
+    hs_cap_t send = 0;
+    EXPECT_ST(hs_gate_create(s, 0, &dc_gate), HS_OK);
+    EXPECT_ST(hs_cap_derive(dc_gate, HS_CAP_SEND | HS_CAP_GRANT, 1, &send),
+              HS_OK);
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.caps = &send;
+    a.ncaps = 1;
+    hs_pid_t c = 0;
+    int code = 0;
+    EXPECT_ST(hs_proc_spawn("client", dc_client, NULL, &a, &c), HS_OK);
+    EXPECT_ST(hs_proc_wait(c, HS_NEVER, &code), HS_OK);
+    word[0] = (uint64_t)code;
+    join(s);
+    return 0;
+}
+
+static void test_reply_to_a_dead_caller_is_stale(void **state)
+{
+    (void)state;
+    run_main(dc_main, NULL);
+    assert_int_equal(word[0], 3);
+    assert_int_equal(word[1], 5);
+    assert_int_equal(status[0], HS_STATUS_COUNT);   /* it never returned */
+    assert_int_equal(status[1], HS_ESTALE);
+    assert_int_equal(phase[1], HS_PHASE_SEND);
+    assert_int_equal(status[2], HS_ENOREPLY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -896,6 +962,7 @@ int main(void)
         TU_TEST(test_items_receiver_quota),
         TU_TEST(test_cancel_each_wait),
         TU_TEST(test_chain_through_five_proxies),
+        TU_TEST(test_reply_to_a_dead_caller_is_stale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
