@@ -12,7 +12,7 @@
  * virtual time in microseconds with three decimals, so exact in ns.
  *
  * mscgen: one entity per process, in spawn order; one arc per hop,
- * return, call, send, reply and IRQ signal; boxes for deaths, notes for
+ * return, call, send, reply and IRQ signal (":>", emphasised); boxes for deaths, notes for
  * timeouts, faults and cancels.  Entities come first in an mscgen file,
  * so the arcs are kept in memory and the file is written at the end.
  */
@@ -324,6 +324,14 @@ static void hop_flow_end(const struct thread *t, uint64_t cp)
     *f = 0;
 }
 
+/* Whether checkpoint handle h was kept: its flow then ends at the
+ * resume, not at the handler's return. */
+static int cp_kept(uint64_t h)
+{
+    const struct checkpoint *cp = h ? checkpoint_lookup(h) : NULL;
+    return cp && cp->kept;
+}
+
 /* The process t moved into or out of (a hop, a return, an unwind):
  * the arc, the spans, and the process it is in now. */
 static void moved(const struct thread *t, struct trace_thread *r,
@@ -380,7 +388,7 @@ static void thread_event(enum event_kind kind, const struct thread *t,
     case EV_HOP_RETURN:
     case EV_HOP_UNWIND:
         moved(t, r, kind, b);
-        if (tr.json && kind == EV_HOP_RETURN)
+        if (tr.json && kind == EV_HOP_RETURN && !cp_kept(a))
             hop_flow_end(t, a);
         break;
     case EV_CHECKPOINT_RESUME:
@@ -445,7 +453,7 @@ void trace_message_slow(enum trace_msg kind, const struct thread *from,
     };
     static const char *const op[] = {
         [TRACE_CALL] = "=>", [TRACE_SEND] = "->",
-        [TRACE_REPLY] = ">>", [TRACE_IRQ] = "-x",
+        [TRACE_REPLY] = ">>", [TRACE_IRQ] = ":>",
     };
     if (tr.msc)
         msc_arc(proc_now(from), op[kind], proc_now(to), what[kind], from);
