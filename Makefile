@@ -11,6 +11,9 @@
 #   make asan               ASan + UBSan build in build-asan/, tests + tour
 #   make explore            the racy example's sweeps: its bug found with
 #                           random and PCT, its fix over 10,000 seeds each
+#   make charts             every example's message flow as an mscgen
+#                           chart, rendered to PNG and SVG in $(BUILD)/charts
+#                           (needs mscgen: installed like the other packages)
 #   make bench              benchmarks as ratios to baselines; BENCH=name
 #                           runs one; writes bench.json
 #   make install            PREFIX=/usr/local DESTDIR= : headers, libs, hopsim.pc
@@ -212,6 +215,25 @@ explore: $(RACY)
 	@$(RACY) --scenario fixed --seeds 10000
 	@$(RACY) --scenario fixed --seeds 10000 --strategy pct --depth 3
 	@$(RACY) --seed 1 --check-determinism
+
+# Message sequence charts (HOPSIM_MSC, cfg.msc_path) of every example,
+# rendered with mscgen to PNG and SVG.  mscgen is needed by this target
+# only: tools/deps.sh --charts installs it as root, or says what to run
+# and fails.  The tour writes one chart per part (tour --charts DIR); the
+# racy example's fixed scenario writes one for seed 1.
+CHARTS := $(BUILD)/charts
+.PHONY: charts
+charts: $(TOUR) $(RACY)
+	@bash tools/deps.sh --charts
+	@rm -rf $(CHARTS) && mkdir -p $(CHARTS)
+	@$(TOUR) --charts $(CHARTS) >/dev/null
+	@HOPSIM_MSC=$(CHARTS)/racy-fixed.msc $(RACY) --scenario fixed --seed 1 \
+	 >/dev/null
+	@for f in $(CHARTS)/*.msc; do \
+	   mscgen -T png -o "$${f%.msc}.png" "$$f" >/dev/null && \
+	   mscgen -T svg -o "$${f%.msc}.svg" "$$f" >/dev/null || exit 1; \
+	   echo "chart  $${f%.msc}.png $${f%.msc}.svg"; \
+	 done
 
 # ---- Compiling -----------------------------------------------------------
 

@@ -4,6 +4,7 @@
  */
 #include "core/event.h"
 #include "core/kernel.h"
+#include "core/trace.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull
@@ -68,7 +69,8 @@ void event_stream_start(void)
         KASSERT(names[i], "every event kind has a name");
         kevents.kind_hash[i] = fnv_str(names[i]);
     }
-    kevents.tracing = plat_trace_enabled() || k.cfg.event_fn != NULL;
+    kevents.tracing = plat_trace_enabled() || k.cfg.event_fn != NULL ||
+                      trace_enabled();
     kevents.count = 0;
     kevents.hash = FNV_OFFSET;
 }
@@ -90,6 +92,8 @@ void event_trace(enum event_kind kind, const struct thread *t, uint64_t a,
         };
         plat_trace_event(&ev);
     }
+    if (trace_enabled())
+        trace_event(kind, t, a, b);
     if (k.cfg.event_fn) {
         hs_event ev = {
             .seq = kevents.count, .time = now, .kind = names[kind],

@@ -62,8 +62,9 @@ enum event_kind {
 struct event_stream {
     uint64_t count;                 /* events so far */
     uint64_t hash;                  /* of every event so far */
-    int tracing;                    /* a text log is open, or an
-                                       event_fn set: event_trace() */
+    int tracing;                    /* a text log, trace or chart is
+                                       open, or an event_fn set:
+                                       event_trace() */
     uint64_t kind_hash[EV_COUNT];   /* hash of each kind's name */
 };
 
@@ -76,8 +77,9 @@ void event_stream_start(void);
 /* The name of a kind ("hop"), as the log prints it. */
 const char *event_name(enum event_kind kind);
 
-/* Write one event to the text log and hand it to the configured
- * event_fn (event_record() does, when tracing). */
+/* Write one event to the text log, the JSON trace and the sequence
+ * chart (core/trace.c), and hand it to the configured event_fn
+ * (event_record() does, when tracing). */
 void event_trace(enum event_kind kind, const struct thread *t, uint64_t a,
                  uint64_t b);
 

@@ -18,6 +18,7 @@
 #include "core/ipc.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "core/trace.h"
 #include "ports/gate.h"
 #include "ports/irq.h"
 
@@ -240,6 +241,7 @@ static void take_from_queue(struct thread *r, struct thread *s)
     list_unlink(&s->wait_link);
     msg_copy(s, r);
     r->recv_label = s->send_label;
+    trace_message(s->send_call ? TRACE_CALL : TRACE_SEND, s, r);
     if (s->send_call) {
         reply_cap_set(r, s);
         caller_await_reply(s, r);
@@ -317,6 +319,7 @@ static void deliver(struct thread *self, struct thread *r, uint64_t label,
 {
     msg_copy(self, r);
     r->recv_label = label;
+    trace_message(call ? TRACE_CALL : TRACE_SEND, self, r);
     if (call)
         reply_cap_set(r, self);
     sched_wake(r, HS_OK);
@@ -532,6 +535,7 @@ static hs_status reply_common(struct thread *self)
         st = reply_decode(self, &c);    /* now stale */
     if (st == HS_OK) {
         msg_copy(self, c);
+        trace_message(TRACE_REPLY, self, c);
         sched_wake(c, HS_OK);
     }
     if (reply_spent(st))

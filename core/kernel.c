@@ -10,6 +10,7 @@
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "core/trace.h"
 #include "ports/gate.h"
 #include "ports/irq.h"
 #include "ports/port.h"
@@ -286,6 +287,14 @@ static hs_status config_resolve(hs_sim_config *c, uint64_t *seed)
         const char *s = plat_getenv("HOPSIM_LOG");
         c->log_path = (s && *s) ? s : NULL;
     }
+    if (!c->trace_path) {
+        const char *s = plat_getenv("HOPSIM_TRACE");
+        c->trace_path = (s && *s) ? s : NULL;
+    }
+    if (!c->msc_path) {
+        const char *s = plat_getenv("HOPSIM_MSC");
+        c->msc_path = (s && *s) ? s : NULL;
+    }
     c->stack_size = (c->stack_size + 4095) & ~(size_t)4095;
     return config_resolve_explore(c, *seed);
 }
@@ -302,6 +311,11 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
         st = config_resolve(&c, &seed);
     if (st == HS_OK && c.log_path)
         st = plat_trace_open(c.log_path);
+    if (st == HS_OK && (c.trace_path || c.msc_path)) {
+        st = trace_open(c.trace_path, c.msc_path);
+        if (st != HS_OK)
+            plat_trace_close();
+    }
     if (st != HS_OK)
         return st;
 
@@ -364,6 +378,7 @@ static void teardown(void)
     plat_clock_release();
     plat_stacks_release();
     plat_trace_close();
+    trace_close();
 }
 
 static void summary_print(const hs_sim_summary *s)

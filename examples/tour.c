@@ -11,9 +11,13 @@
  *         message.
  * The run ends with hopsim's summary line: seed, event count, event hash.
  * Run it twice, or with HOPSIM_SEED=n, and compare the lines.
+ *
+ * `tour --charts DIR` also writes each part's message flow as an mscgen
+ * chart, DIR/tour-<part>.msc (cfg.msc_path); `make charts` renders them.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "hopsim.h"
 #include "servers/names.h"
@@ -268,11 +272,21 @@ static int init(void *arg)
     return (cs || ss || st != HS_OK) ? 1 : 0;
 }
 
+/* Where --charts puts the charts, or NULL; and the part running. */
+static const char *charts_dir;
+static int part;
+
 static int run_part(const char *title, void (*spawn)(void))
 {
+    char chart[512];
     printf("%s\n", title);
     fflush(stdout);
     hs_sim_config cfg = HS_SIM_DEFAULTS;
+    part++;
+    if (charts_dir) {
+        snprintf(chart, sizeof chart, "%s/tour-%d.msc", charts_dir, part);
+        cfg.msc_path = chart;
+    }
     hs_status st = hs_sim_start(&cfg);
     if (st != HS_OK) {
         fprintf(stderr, "tour: hs_sim_start: %s\n", hs_strerror(st));
@@ -323,8 +337,14 @@ static void spawn_chain(void)
     hs_proc_spawn("client", chain_client, NULL, NULL, NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--charts") == 0) {
+        charts_dir = argv[2];
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: tour [--charts DIR]\n");
+        return 2;
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("hopsim tour\n\n");
     int bad = run_part("1. two processes take turns on one CPU",

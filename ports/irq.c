@@ -5,6 +5,7 @@
 #include "core/ipc.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "core/trace.h"
 #include "ports/irq.h"
 
 struct irq *irq_lookup(uint64_t h)
@@ -156,8 +157,10 @@ hs_status hs_irq_signal(hs_cap_t cap, uint64_t bits)
                                             wait_link);
             list_unlink(&w->wait_link);
             w->irq_bits = irq_take(q);
+            trace_message(TRACE_IRQ, self, w);
             sched_wake(w, HS_OK);
         } else if (q->bound && ipc_open_waiting(q->bound)) {
+            trace_message(TRACE_IRQ, self, q->bound);
             ipc_irq_deliver(q->bound, irq_take(q), q->bound_label);
         }
     }

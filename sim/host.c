@@ -51,6 +51,29 @@ hs_status plat_file_write(const char *path, const char *data, size_t len)
     return (n == len && !bad) ? HS_OK : HS_EINVAL;
 }
 
+/* A plat_out is a stdio stream; nothing else is kept. */
+hs_status plat_out_open(const char *path, plat_out **out)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return HS_EINVAL;
+    *out = (plat_out *)f;
+    return HS_OK;
+}
+
+void plat_out_write(plat_out *out, const char *data, size_t len)
+{
+    fwrite(data, 1, len, (FILE *)out);
+}
+
+hs_status plat_out_close(plat_out *out)
+{
+    FILE *f = (FILE *)out;
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    return bad ? HS_EINVAL : HS_OK;
+}
+
 static FILE *trace_file;
 
 hs_status plat_trace_open(const char *path)

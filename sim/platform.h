@@ -198,6 +198,20 @@ void plat_print(const char *s);
  * Returns HS_EINVAL if the file cannot be created or written. */
 hs_status plat_file_write(const char *path, const char *data, size_t len);
 
+/* A file written piece by piece: the event trace and the sequence chart
+ * (core/trace.c formats them; the platform only stores the bytes). */
+typedef struct plat_out plat_out;
+
+/* Create (or truncate) the file at path into *out.
+ * Returns HS_EINVAL if the file cannot be created. */
+hs_status plat_out_open(const char *path, plat_out **out);
+
+/* Append len bytes of data; a failure is reported by plat_out_close(). */
+void plat_out_write(plat_out *out, const char *data, size_t len);
+
+/* Flush and close.  Returns HS_EINVAL if a write or the close failed. */
+hs_status plat_out_close(plat_out *out);
+
 /* One kernel event, handed to the trace sink. */
 struct plat_event {
     uint64_t seq;        /* event number, from 0 */

@@ -2,6 +2,7 @@
 # tools/deps.sh - make sure the packages hopsim builds and tests with are here.
 #
 # usage: tools/deps.sh [STAMP]
+#        tools/deps.sh --charts
 #
 # Checks each dependency the way the build will use it: a header by asking
 # $CC to preprocess it, a tool by looking it up on PATH.  When something is
@@ -9,6 +10,10 @@
 # runs apt-get itself, non-interactively; otherwise it prints the exact
 # apt-get line to run and fails.  On success it touches STAMP, if given, so
 # that make runs this once per build directory.
+#
+# --charts checks (and installs the same way) only the optional tools of
+# `make charts`: mscgen.  Nothing else needs them, so the build does not
+# ask for them.
 #
 # Environment:
 #   CC                  the compiler to check headers with (default: cc)
@@ -18,6 +23,11 @@
 set -euo pipefail
 
 stamp=${1:-}
+charts=0
+if [ "$stamp" = --charts ]; then
+    charts=1
+    stamp=
+fi
 # CC may carry words ("ccache gcc"): keep them apart.
 read -r -a cc <<<"${CC:-cc}"
 me=deps.sh
@@ -37,6 +47,11 @@ commands=(
 # The self-test's fake dependencies.  Word splitting is intended.
 # shellcheck disable=SC2206
 headers+=(${HOPSIM_DEPS_EXTRA:-})
+# make charts: the chart renderer only; the compiler is not checked.
+if [ "$charts" = 1 ]; then
+    headers=()
+    commands=("mscgen:mscgen")
+fi
 
 # Which package provides a compiler named like $CC, for the message.
 compiler_package() {
@@ -63,6 +78,7 @@ find_missing() {
     for entry in "${commands[@]}"; do
         command -v "${entry%%:*}" >/dev/null 2>&1 || add_missing "${entry#*:}"
     done
+    [ "$charts" = 1 ] && return 0
     if ! command -v "${cc[0]}" >/dev/null 2>&1; then
         pkg=$(compiler_package "${cc[0]}")
         if [ -z "$pkg" ]; then

@@ -134,6 +134,19 @@ typedef struct hs_sim_config {
     const char *deadlock_dot;  /* on deadlock, write the wait-for graph
                                   as a Graphviz dot file here; NULL:
                                   HOPSIM_DEADLOCK_DOT, else none */
+    const char *trace_path;    /* the run as a Chrome trace-event JSON
+                                  file (Perfetto, chrome://tracing): a
+                                  track per thread, spans per process it
+                                  is in, flows from hops and calls to
+                                  their returns and replies, instants for
+                                  timeouts, faults, deaths, IRQ signals
+                                  and cancels, a live-thread counter;
+                                  NULL: HOPSIM_TRACE, else none */
+    const char *msc_path;      /* the message flow as an mscgen chart:
+                                  one entity per process, arcs for hops,
+                                  returns, calls, sends, replies and IRQ
+                                  signals, boxes for deaths, notes for
+                                  timeouts; NULL: HOPSIM_MSC, else none */
 } hs_sim_config;
 
 #define HS_CPUS_MAX 64
@@ -161,6 +174,8 @@ typedef struct hs_sim_config {
     .event_fn = NULL,                         \
     .event_cookie = NULL,                     \
     .deadlock_dot = NULL,                     \
+    .trace_path = NULL,                       \
+    .msc_path = NULL,                         \
 }
 
 /*
@@ -170,13 +185,15 @@ typedef struct hs_sim_config {
  * when cfg->log_path is NULL, HOPSIM_STRATEGY (random|pct) when
  * cfg->strategy is HS_STRATEGY_DEFAULT, HOPSIM_PCT_DEPTH and
  * HOPSIM_PCT_STEPS when cfg->pct_depth / pct_steps are 0, HOPSIM_FAULTS
- * when cfg->faults is HS_FAULTS_FROM_ENV, and HOPSIM_DEADLOCK_DOT when
- * cfg->deadlock_dot is NULL.
+ * when cfg->faults is HS_FAULTS_FROM_ENV, HOPSIM_DEADLOCK_DOT when
+ * cfg->deadlock_dot is NULL, HOPSIM_TRACE when cfg->trace_path is NULL
+ * and HOPSIM_MSC when cfg->msc_path is NULL.
  * Errors: HS_ESTATE if a simulation is already started; HS_EINVAL for a bad
  * field (no CPUs, too many, stack size out of range, a zero limit, a hop
  * depth above HS_HOP_DEPTH_MAX, an unknown strategy, a PCT depth above
  * HS_PCT_DEPTH_MAX, unknown fault bits, faults without a seed, a fault
- * window above HS_FAULT_WINDOW_MAX, an unparsable HOPSIM_* variable);
+ * window above HS_FAULT_WINDOW_MAX, an unparsable HOPSIM_* variable, a
+ * log, trace or chart file that cannot be created);
  * HS_ENOMEM.  On error nothing is started.
  */
 hs_status hs_sim_start(const hs_sim_config *cfg);

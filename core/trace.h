@@ -1,0 +1,55 @@
+/*
+ * core/trace.h - the event trace (Chrome trace-event JSON, for Perfetto)
+ * and the sequence chart (mscgen), written from the event stream.
+ *
+ * Both are fed by event_trace(), the slow path of event_record() taken
+ * only while kevents.tracing is set, plus trace_message() where a message
+ * moves between two threads (the event stream names only one of them).
+ * The files are written through plat_out_*; nothing here is on a path
+ * that runs when neither file is open.
+ */
+#ifndef HOPSIM_CORE_TRACE_H
+#define HOPSIM_CORE_TRACE_H
+
+#include <stdint.h>
+
+#include "core/event.h"
+
+/* A message from one thread to another. */
+enum trace_msg {
+    TRACE_CALL,     /* a call delivered to its receiver */
+    TRACE_SEND,     /* a send delivered to its receiver */
+    TRACE_REPLY,    /* a reply delivered to its caller */
+    TRACE_IRQ,      /* an IRQ signal delivered to a waiting thread */
+};
+
+/*
+ * Open the JSON trace at json_path and the chart at msc_path (either may
+ * be NULL).  Returns HS_EINVAL, with nothing left open, if a file cannot
+ * be created.  Called before the run's kernel state is set up.
+ */
+hs_status trace_open(const char *json_path, const char *msc_path);
+
+/* Whether a trace or a chart is open (event_stream_start() reads it). */
+int trace_enabled(void);
+
+/* One event of the stream (from event_trace()). */
+void trace_event(enum event_kind kind, const struct thread *t, uint64_t a,
+                 uint64_t b);
+
+/* A message moved from one thread to another (from the IPC paths). */
+void trace_message_slow(enum trace_msg kind, const struct thread *from,
+                        const struct thread *to);
+
+static inline void trace_message(enum trace_msg kind,
+                                 const struct thread *from,
+                                 const struct thread *to)
+{
+    if (kevents.tracing)
+        trace_message_slow(kind, from, to);
+}
+
+/* Finish and close both files (end of a run, or a failed start). */
+void trace_close(void);
+
+#endif
