@@ -16,7 +16,7 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_ETIMEOUT] = "HS_ETIMEOUT (timeout expired)",
     [HS_EDEADLK] = "HS_EDEADLK (deadlock)",
     [HS_EPANIC] = "HS_EPANIC (kernel panic)",
-    [HS_EEXIST] = "HS_EEXIST (name already taken)",
+    [HS_EEXIST] = "HS_EEXIST (name or range already taken)",
     [HS_ENOPORT] = "HS_ENOPORT (no such port)",
     [HS_ECLOSED] = "HS_ECLOSED (port closed)",
     [HS_ENOHANDLER] = "HS_ENOHANDLER (no handler on the port)",
@@ -30,6 +30,11 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_ECANCELED] = "HS_ECANCELED (operation cancelled)",
     [HS_EMSGCUT] = "HS_EMSGCUT (receiver does not take the typed items)",
     [HS_ECHECK] = "HS_ECHECK (the scenario's check failed)",
+    [HS_ERANGE] = "HS_ERANGE (address range out of bounds)",
+    [HS_ENOMAP] = "HS_ENOMAP (no mapping at that address)",
+    [HS_EFAULT] = "HS_EFAULT (bad memory access)",
+    [HS_ENOFRAME] = "HS_ENOFRAME (out of simulated frames)",
+    [HS_ENOENT] = "HS_ENOENT (no such share-point)",
 };
 
 const char *hs_strerror(hs_status status)

@@ -25,7 +25,7 @@ typedef enum hs_status {
     HS_EDEADLK,     /* the operation would wait on itself, or the run ended
                        in deadlock */
     HS_EPANIC,      /* the run ended with a kernel panic */
-    HS_EEXIST,      /* the name is already taken */
+    HS_EEXIST,      /* the name, or the address range, is already taken */
     HS_ENOPORT,     /* no such port (never existed, or its owner ended) */
     HS_ECLOSED,     /* the port is closed */
     HS_ENOHANDLER,  /* the port has no handler to arrive in */
@@ -42,6 +42,13 @@ typedef enum hs_status {
                        message's typed items */
     HS_ECHECK,      /* a scenario's own check found a wrong result
                        (hopsim/explore.h) */
+    HS_ERANGE,      /* an address range wraps or leaves the 48-bit
+                       address space, or the physical pool */
+    HS_ENOMAP,      /* no mapping at that address */
+    HS_EFAULT,      /* a memory access the mappings do not allow, and
+                       nobody resolved the page fault */
+    HS_ENOFRAME,    /* no free frame block of the size needed */
+    HS_ENOENT,      /* no share-point of that name */
     HS_STATUS_COUNT /* number of status values; not a status */
 } hs_status;
 

@@ -1,0 +1,164 @@
+/*
+ * mem/vm.h - the kernel's view of memory: the frame pool, address spaces,
+ * and the operations the rest of the kernel builds on (access and page
+ * faults in mem/access.c, transfers in core/ipc.c and core/hop.c, portals
+ * in mem/portal.c).
+ *
+ * All of it runs with the kernel lock held.  Every operation that can fail
+ * has a *_check (or returns before changing anything): callers check all
+ * their parts first, then change, so that a refused call leaves the memory
+ * state exactly as it was.
+ */
+#ifndef HOPSIM_MEM_VM_H
+#define HOPSIM_MEM_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hopsim/mem.h"
+
+struct proc;
+struct ptnode;
+struct kbuf;
+
+/* Page sizes by index: the three leaf levels. */
+enum page_size { PS_4K = 0, PS_2M = 1, PS_1G = 2, PS_COUNT = 3 };
+
+static inline uint64_t ps_bytes(enum page_size ps)
+{
+    return (uint64_t)1 << (12 + 9 * (unsigned)ps);
+}
+
+/* An address space: a process's page table and what it holds. */
+struct aspace {
+    struct ptnode *root;        /* level-4 table, NULL while empty */
+    uint64_t mapped;            /* bytes mapped (charged HS_RES_MAPPED) */
+    unsigned nodes;             /* page-table nodes, root included */
+};
+
+/* One leaf mapping, as vm_lookup() finds it. */
+struct vm_page {
+    uint64_t va;                /* start of the page */
+    enum page_size ps;
+    uint64_t pa;                /* physical address (0 for a special page
+                                   not yet filled) */
+    unsigned prot, max_prot;    /* HS_PROT_* */
+    unsigned flags;             /* HS_MEM_* */
+    uint64_t aux;               /* special page: its portal's handle */
+};
+
+/* ---- the pool (mem/frame.c) --------------------------------------------- */
+
+/* Reserve the pool of size bytes (a multiple of 4K, at least 4K) at
+ * hs_sim_start(); release it after the run.  HS_ENOMEM. */
+hs_status frame_pool_init(uint64_t size);
+void frame_pool_fini(void);
+
+/* The host address of physical address pa (inside the pool). */
+void *frame_host(uint64_t pa);
+
+/* Whether [pa, pa + len) lies in the pool. */
+int frame_in_pool(uint64_t pa, uint64_t len);
+
+/* Allocate n blocks of size ps, unreferenced (the caller references each
+ * with frame_ref() before it leaves the kernel); pa[0..n-1] get their
+ * addresses.  All or nothing: HS_ENOFRAME and nothing taken. */
+hs_status frame_alloc(enum page_size ps, unsigned n, uint64_t *pa);
+
+/* Give back blocks from frame_alloc() never referenced. */
+void frame_free(enum page_size ps, unsigned n, const uint64_t *pa);
+
+/* One more, or one less, reference at size ps to the block at pa (aligned
+ * to ps).  The last reference to a frame (at any size) frees it. */
+void frame_ref(uint64_t pa, enum page_size ps);
+void frame_unref(uint64_t pa, enum page_size ps);
+
+/* References at size ps to the block at pa. */
+uint32_t frame_refs(uint64_t pa, enum page_size ps);
+
+/* Free blocks, references and the like for hs_mem_stats_get(). */
+void frame_stats(hs_mem_stats *out);
+
+/* ---- address spaces (mem/vm.c, mem/pt.c) -------------------------------- */
+
+void vm_init(struct aspace *as);
+
+/* Unmap everything of p (its process is ending) and free its page table. */
+void vm_destroy(struct proc *p);
+
+/* The leaf mapping va in p: 1 and *out, or 0 if none. */
+int vm_lookup(struct proc *p, uint64_t va, struct vm_page *out);
+
+/* Validate a range: 4K aligned (or aligned to align), len > 0, no wrap,
+ * inside 48 bits.  HS_EINVAL or HS_ERANGE. */
+hs_status vm_range_check(uint64_t va, uint64_t len, uint64_t align);
+
+/*
+ * Map the frames starting at pa (physically contiguous, len bytes) at va
+ * in p, pages of size ps (va, pa, len aligned to it), prot, max_prot and
+ * flags HS_MEM_*.  Each page takes one reference at size ps, unless the
+ * mapping is HS_MEM_DIRECT (not counted) or HS_MEM_SPECIAL with pa 0
+ * (not present; aux names its portal).  vm_map_check() says whether it
+ * can be done (HS_EEXIST, HS_EQUOTA, HS_ENOMEM) and reserves the
+ * page-table nodes it needs, so that vm_map() then cannot fail.
+ */
+hs_status vm_map_check(struct proc *p, uint64_t va, uint64_t len);
+void vm_map(struct proc *p, uint64_t va, uint64_t pa, uint64_t len,
+            enum page_size ps, unsigned prot, unsigned max_prot,
+            unsigned flags, uint64_t aux);
+
+/*
+ * Unmap [va, va + len) of p, splitting large pages the range cuts.
+ * vm_unmap_check(): HS_ENOMAP for a hole, HS_ENOMEM for the nodes the
+ * splits need (reserved on success).  vm_unmap() drops one reference per
+ * page and cannot fail after a successful check.
+ */
+hs_status vm_unmap_check(struct proc *p, uint64_t va, uint64_t len);
+void vm_unmap(struct proc *p, uint64_t va, uint64_t len);
+
+/* Change protection (and flags: set, then clear) of [va, va + len),
+ * splitting as needed; the check as vm_unmap_check() plus HS_EPERM for
+ * prot above a page's max_prot. */
+hs_status vm_protect_check(struct proc *p, uint64_t va, uint64_t len,
+                           unsigned prot);
+void vm_protect(struct proc *p, uint64_t va, uint64_t len, unsigned prot,
+                unsigned set_flags, unsigned clear_flags);
+
+/* Split the leaf holding va down to pages of size ps (smaller than it),
+ * moving its reference down (check: HS_ENOMEM, reserving nodes). */
+hs_status vm_split_check(struct proc *p, uint64_t va, enum page_size ps);
+void vm_split(struct proc *p, uint64_t va, enum page_size ps);
+
+/* Call fn for every leaf of [va, va + len) in p, in address order; the
+ * range must be mapped without holes (vm_unmap_check).  Pages may reach
+ * past the range's ends: fn sees whole leaves. */
+void vm_each(struct proc *p, uint64_t va, uint64_t len,
+             void (*fn)(void *cookie, const struct vm_page *pg),
+             void *cookie);
+
+/* Translate an access: HS_OK with *host the pool address of va when
+ * [va, va + len) is mapped, physically contiguous, present and allows
+ * access; else the fault: HS_ENOMAP (a hole or a special page not yet
+ * filled: *fault_va its first address), HS_EFAULT (protection, or a write
+ * to a copy-on-write page: *fault_va likewise), HS_ERANGE (mapped but not
+ * physically contiguous). */
+hs_status vm_translate(struct proc *p, uint64_t va, size_t len,
+                       unsigned access, void **host, uint64_t *fault_va);
+
+/* References the kernel itself keeps: the frames of a share-point, a
+ * device's range.  mem_hold_add() takes one reference at size ps on each
+ * block of [pa, pa + len) and links h where vm_check_all() counts it;
+ * mem_hold_remove() drops them (which may free the frames). */
+struct mem_hold {
+    struct mem_hold *next;      /* kernel list, owned by mem/ */
+    uint64_t pa, len;
+    enum page_size ps;
+};
+void mem_hold_add(struct mem_hold *h);
+void mem_hold_remove(struct mem_hold *h);
+
+/* Verify the whole state (see hs_mem_check()): HS_OK, or HS_ECHECK with
+ * the first difference appended to b. */
+hs_status vm_check_all(struct kbuf *b);
+
+#endif
