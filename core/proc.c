@@ -98,6 +98,8 @@ static hs_status spawn_check(struct proc *parent, const char *name,
                                   : k.cfg.max_threads_per_proc;
     if (a->quota && parent && !factory_within(parent, a->quota))
         return HS_EPERM;
+    if (a->privileged && parent && !parent->privileged)
+        return HS_EPERM;
     if (a->ncaps && (!a->caps || !parent || a->ncaps > HS_SPAWN_CAPS_MAX))
         return HS_EINVAL;
     if (a->ncaps) {
@@ -159,6 +161,7 @@ static hs_status spawn(struct proc *parent, const char *name,
         cap_copy_initial(parent, p, a->caps, a->ncaps);
     t->is_main = 1;
     p->parent = parent;
+    p->privileged = a->privileged != 0;
     if (parent) {
         factory_charge(parent, HS_RES_PROCS, 1);
         list_push_back(&parent->children, &p->sibling_link);
@@ -315,6 +318,20 @@ hs_status hs_proc_name(hs_pid_t pid, char *buf, size_t len)
     struct proc *p = proc_lookup(pid);
     if (p)
         kstrlcpy(buf, p->name, len);
+    kernel_leave(self);
+    return p ? HS_OK : HS_ESRCH;
+}
+
+hs_status hs_proc_privileged(hs_pid_t pid, int *out)
+{
+    if (!out)
+        return HS_EINVAL;
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *p = pid ? proc_lookup(pid) : thread_current_proc(self);
+    if (p)
+        *out = p->privileged;
     kernel_leave(self);
     return p ? HS_OK : HS_ESRCH;
 }

@@ -55,6 +55,8 @@ struct proc {
 
     struct factory factory;         /* its quota and account */
 
+    int privileged;                 /* a core server (hs_proc_attr) */
+
     int exit_status;
     int exit_set;                   /* hs_proc_exit() chose the status */
     struct thread *waiter;          /* thread in hs_proc_wait() on it */

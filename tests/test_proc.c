@@ -603,6 +603,69 @@ static void test_summary_get_with_null_is_einval(void **state)
     assert_string_equal(hs_sim_report(), "");   /* empty after HS_OK */
 }
 
+/* ---- core servers */
+
+static int priv_child(void *arg)
+{
+    (void)arg;
+    int on = -1;
+    EXPECT_ST(hs_proc_privileged(0, &on), HS_OK);
+    return on;
+}
+
+/* A privileged root may make a privileged child; that child's own
+ * unprivileged child may not. */
+static int priv_grandchild_maker(void *arg)
+{
+    (void)arg;
+    hs_proc_attr a = {.privileged = 1};
+    hs_pid_t pid = 0;
+    value[2] = EXPECT_ST(hs_proc_spawn("gc", priv_child, NULL, &a, &pid),
+                         HS_EPERM);
+    value[3] = pid == 0;
+    a.privileged = 0;
+    EXPECT_ST(hs_proc_spawn("gc", priv_child, NULL, &a, &pid), HS_OK);
+    int st = -1;
+    EXPECT_ST(hs_proc_wait(pid, HS_NEVER, &st), HS_OK);
+    value[4] = st;
+    return 0;
+}
+
+static int priv_root(void *arg)
+{
+    (void)arg;
+    int on = -1;
+    EXPECT_ST(hs_proc_privileged(0, &on), HS_OK);
+    value[0] = on;
+    EXPECT_ST(hs_proc_privileged(0, NULL), HS_EINVAL);
+    EXPECT_ST(hs_proc_privileged(12345, &on), HS_ESRCH);
+    hs_proc_attr a = {.privileged = 1};
+    hs_pid_t pid;
+    EXPECT_ST(hs_proc_spawn("child", priv_child, NULL, &a, &pid), HS_OK);
+    int st = -1;
+    EXPECT_ST(hs_proc_wait(pid, HS_NEVER, &st), HS_OK);
+    value[1] = st;
+    EXPECT_ST(hs_proc_spawn("maker", priv_grandchild_maker, NULL, NULL, &pid),
+              HS_OK);
+    EXPECT_ST(hs_proc_wait(pid, HS_NEVER, &st), HS_OK);
+    return 0;
+}
+
+static void test_privilege_is_asked_at_spawn_and_never_widened(void **state)
+{
+    (void)state;
+    reset();
+    hs_sim_config cfg = tu_config();
+    hs_proc_attr a = {.privileged = 1};
+    assert_int_equal(tu_run(&cfg, "root", priv_root, NULL, &a), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(value[0], 1);  /* asked from outside */
+    assert_int_equal(value[1], 1);  /* a core server's child may be one */
+    assert_int_equal(value[2], HS_EPERM);
+    assert_int_equal(value[3], 1);  /* the refused spawn made nothing */
+    assert_int_equal(value[4], 0);  /* the default is unprivileged */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +687,7 @@ int main(void)
         TU_TEST(test_start_twice_is_estate_and_keeps_first_config),
         TU_TEST(test_bad_config_fields_are_einval_and_start_nothing),
         TU_TEST(test_summary_get_with_null_is_einval),
+        TU_TEST(test_privilege_is_asked_at_spawn_and_never_widened),
     };
     return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }

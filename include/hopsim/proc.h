@@ -49,6 +49,12 @@ typedef struct hs_proc_attr {
      * simulated thread. */
     const uint32_t *caps;
     unsigned ncaps;         /* 0..HS_SPAWN_CAPS_MAX */
+    /* Nonzero: a core server.  Only a core server may create direct and
+     * special memory portals (hopsim/mem.h) and install notification
+     * handlers on other contexts.  A process spawned from outside the
+     * run is one if it asks; a child only if its parent is one too
+     * (HS_EPERM otherwise). */
+    int privileged;
 } hs_proc_attr;
 
 #define HS_SPAWN_CAPS_MAX 16
@@ -64,7 +70,7 @@ typedef struct hs_proc_attr {
  * HS_EQUOTA (the caller's quota of processes, or the new process's own
  * quota of threads, memory or capabilities, see hopsim/factory.h),
  * HS_EPERM (attr->quota above the caller's limits, an initial capability
- * without HS_CAP_GRANT), HS_EBADCAP (an initial capability), HS_EINVAL
+ * without HS_CAP_GRANT, privileged asked by an unprivileged caller), HS_EBADCAP (an initial capability), HS_EINVAL
  * also for ncaps beyond HS_SPAWN_CAPS_MAX, caps NULL, or initial
  * capabilities outside the run; HS_ENOMEM.  On error nothing is created.
  */
@@ -90,6 +96,10 @@ hs_status hs_proc_wait(hs_pid_t pid, hs_time_t timeout, int *status);
  * on "the caller's process" (spawn, wait, exit, thread create and join,
  * ports) all mean this one. */
 hs_pid_t hs_proc_self(void);
+
+/* Whether process pid (0: the caller's) is a core server: *out 1 or 0.
+ * Errors: HS_EINVAL (out NULL), HS_ESTATE, HS_ESRCH. */
+hs_status hs_proc_privileged(hs_pid_t pid, int *out);
 
 /* Copy the name of process pid into buf (at most len bytes, always NUL
  * terminated).  Errors: HS_EINVAL (buf NULL or len 0), HS_ESTATE,
