@@ -480,32 +480,44 @@ void hop_async_start(struct thread *t)
     h->handler(h, h->cookie);
 }
 
+hs_status hop_deliver(struct proc *source, struct port *p, int prio,
+                      const uint64_t *mr, uint64_t tag, struct thread **out)
+{
+    size_t size = 0;
+    hs_status st = stack_take(p->owner, &size);
+    struct thread *t = NULL;
+    if (st == HS_OK)
+        st = thread_new(p->owner, "async", prio, size, NULL, NULL, &t);
+    if (st != HS_OK)
+        return st;
+    struct hs_hop *h = &t->home;
+    h->source = source->obj.handle;
+    h->port = p->obj.handle;
+    h->handler = p->handler;
+    h->cookie = p->cookie;
+    h->stack_counted = 1;
+    t->detached = 1;
+    p->owner->hop_stacks_used++;
+    memcpy(t->utcb.mr, mr, sizeof t->utcb.mr);
+    t->utcb.tag = tag;
+    *out = t;
+    return HS_OK;
+}
+
 hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid)
 {
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
     struct port *p = NULL;
-    size_t size = 0;
     hs_status st = hop_check(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
     if (st == HS_OK && fault_kill(self, p->owner))
         st = hop_check(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
-    if (st == HS_OK)
-        st = stack_take(p->owner, &size);
     struct thread *t = NULL;
     if (st == HS_OK)
-        st = thread_new(p->owner, "async", self->prio, size, NULL, NULL, &t);
+        st = hop_deliver(thread_current_proc(self), p, self->prio,
+                         self->utcb.mr, self->utcb.tag, &t);
     if (st == HS_OK) {
-        struct hs_hop *h = &t->home;
-        h->source = thread_current_proc(self)->obj.handle;
-        h->port = p->obj.handle;
-        h->handler = p->handler;
-        h->cookie = p->cookie;
-        h->stack_counted = 1;
-        t->detached = 1;
-        p->owner->hop_stacks_used++;
-        memcpy(t->utcb.mr, self->utcb.mr, sizeof t->utcb.mr);
-        t->utcb.tag = self->utcb.tag;
         event_record(EV_HOP_ASYNC, self, p->obj.handle, t->obj.handle);
         if (tid)
             *tid = t->obj.handle;

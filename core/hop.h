@@ -91,4 +91,13 @@ void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
 /* Async-hop threads start here (level 0 runs a handler). */
 void hop_async_start(struct thread *t);
 
+/* Start a detached thread of port p's owner in p's handler (open, with a
+ * handler: the caller checked) at priority prio, as an asynchronous hop
+ * from process source, with message registers mr[0..HS_MR_COUNT-1] and
+ * tag.  Errors, nothing changed: HS_ENOSTACK, HS_ELIMIT, HS_EQUOTA,
+ * HS_ENOMEM. */
+struct port;
+hs_status hop_deliver(struct proc *source, struct port *p, int prio,
+                      const uint64_t *mr, uint64_t tag, struct thread **out);
+
 #endif
