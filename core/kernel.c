@@ -8,6 +8,7 @@
 #include "core/checkpoint.h"
 #include "core/fault.h"
 #include "core/hop.h"
+#include "mem/pagefault.h"
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "core/trace.h"
@@ -334,6 +335,8 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     pool_init(&k.caps, sizeof(struct cap));
     pool_init(&k.gates, sizeof(struct gate));
     pool_init(&k.irqs, sizeof(struct irq));
+    pool_init(&k.pagefaults, sizeof(struct pagefault));
+    list_init(&k.pagefaults_open);
     list_init(&k.name_waiters);
     registry_init();
     sched_init();
@@ -374,6 +377,7 @@ static void teardown(void)
     pool_destroy(&k.caps);
     pool_destroy(&k.gates);
     pool_destroy(&k.irqs);
+    pool_destroy(&k.pagefaults);
     registry_release();
     plat_clock_release();
     plat_stacks_release();

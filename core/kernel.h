@@ -38,7 +38,8 @@ struct kernel {
     uint64_t rng;               /* generator state */
 
     struct pool threads, procs, ports, levels, checkpoints, caps, gates,
-        irqs;
+        irqs, pagefaults;
+    struct list pagefaults_open; /* faults waiting for a pager */
     unsigned nlive;             /* threads not yet ended */
     unsigned nserving;          /* of those, blocked in hs_proc_serve() */
     struct list name_waiters;   /* threads in hs_port_lookup() */

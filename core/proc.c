@@ -5,6 +5,7 @@
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "mem/pagefault.h"
 #include "ports/irq.h"
 #include "ports/port.h"
 
@@ -37,6 +38,7 @@ static void proc_end(struct proc *p)
      * parent's port for this child. */
     hop_proc_ending(p, kernel_current());
     hop_spare_free(p);
+    pf_proc_ending(p);
     port_free_all(p);
     irq_free_all(p);
     cap_free_all(p);

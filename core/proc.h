@@ -45,6 +45,7 @@ struct proc {
     void *stack_alloc_cookie;
     hs_port_t port_in;              /* spawn ports: the parent hops in */
     hs_port_t port_out;             /* and the process hops out */
+    hs_port_t pager;                /* where its page faults go, or 0 */
 
     struct list irqs;               /* IRQ objects it made */
 

@@ -23,7 +23,7 @@
  * servers.  When the fault is resolved the access completes as if nothing
  * happened; the thread's message registers are untouched.  A fault nobody
  * handles kills the faulting thread with HS_EFAULT as its exit value and
- * the reason in the run's report (event "pf.kill").
+ * the reason in the run's report (event "pf_kill").
  *
  * Every call checks all of its arguments before it changes anything: a
  * refused call leaves every page table, count and frame as it was.
