@@ -8,8 +8,10 @@
 #include "core/checkpoint.h"
 #include "core/fault.h"
 #include "core/hop.h"
+#include "core/ipc.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "mem/xfer.h"
 #include "ports/port.h"
 
 struct proc *thread_current_proc(const struct thread *t)
@@ -50,10 +52,26 @@ void hop_stack_release(struct proc *p)
     p->hop_stacks_used--;
 }
 
+/* The items l's hop offered and nobody accepted are declined: a move
+ * stays with the sender. */
+static void offer_decline(struct hs_hop *l)
+{
+    struct hop_offer *o = l->offer;
+    unsigned n = hs_tag_items(o->tag);
+    const uint64_t *item = o->mr + hs_tag_words(o->tag);
+    for (unsigned i = 0; i < n; i++, item += 2)
+        event_record(EV_MEM_DECLINE, l->thread, item[1],
+                     hs_item_mode(item[0]));
+    pool_free(&k.hop_offers, o);
+    l->offer = NULL;
+}
+
 /* Free a level that is off its thread's chain; its context is destroyed
  * unless it is the running one (then the caller disposes of it). */
 static void level_free(struct hs_hop *l, const plat_context *running)
 {
+    if (l->offer)
+        offer_decline(l);
     if (l->stack_counted)
         hop_stack_release(l->proc);
     list_unlink(&l->visit_link);
@@ -98,10 +116,22 @@ static void level_start(void *arg)
     hop_level_end(l);
 }
 
+/* With HS_HOP_ITEMS, the tag must be valid and its items memory items,
+ * well formed. */
+static hs_status offer_check(const struct thread *self, unsigned flags)
+{
+    if (!(flags & HS_HOP_ITEMS))
+        return HS_OK;
+    if (!ipc_tag_valid(self->utcb.tag))
+        return HS_EINVAL;
+    return xfer_items_form(self->utcb.tag, self->utcb.mr);
+}
+
 static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
                            hs_time_t timeout, struct port **out)
 {
-    if ((flags & ~HS_HOP_CHECKPOINT) || !timeout_valid(timeout))
+    if ((flags & ~(HS_HOP_CHECKPOINT | HS_HOP_ITEMS)) ||
+        !timeout_valid(timeout) || offer_check(self, flags) != HS_OK)
         return HS_EINVAL;
     struct port *p = port_lookup(ph);
     if (!p)
@@ -153,9 +183,15 @@ void hop_spare_free(struct proc *p)
     p->hop_spare = NULL;
 }
 
+/* Whether self's hop with flags offers memory items (checked). */
+static int hop_offers(const struct thread *self, unsigned flags)
+{
+    return (flags & HS_HOP_ITEMS) && hs_tag_items(self->utcb.tag);
+}
+
 /* Allocate what a hop into p->owner needs; all that can fail is here. */
 static hs_status hop_prepare(struct thread *self, struct port *p, int cp,
-                             struct hs_hop **out)
+                             int offer, struct hs_hop **out)
 {
     size_t size;
     hs_status st = stack_take(p->owner, &size);
@@ -163,6 +199,8 @@ static hs_status hop_prepare(struct thread *self, struct port *p, int cp,
         st = pool_reserve(&k.levels, 1);
     if (st == HS_OK && cp)
         st = checkpoint_reserve();
+    if (st == HS_OK && offer)
+        st = pool_reserve(&k.hop_offers, 1);
     if (st != HS_OK)
         return st;
     struct hs_hop *l = pool_take(&k.levels);
@@ -176,10 +214,24 @@ static hs_status hop_prepare(struct thread *self, struct port *p, int cp,
     return HS_OK;
 }
 
+/* Keep the item registers of self's message for l's handler. */
+static void offer_take(struct thread *self, struct hs_hop *l)
+{
+    struct hop_offer *o = pool_take(&k.hop_offers);
+    unsigned w = hs_tag_words(self->utcb.tag);
+    o->tag = self->utcb.tag;
+    memcpy(o->mr + w, self->utcb.mr + w,
+           2 * hs_tag_items(o->tag) * sizeof(uint64_t));
+    l->offer = o;
+}
+
 /* Fill in a prepared level and put it on top of self's chain. */
 static void level_push(struct thread *self, struct hs_hop *l, struct port *p,
-                       struct hs_hop *below, hs_time_t timeout, int cp)
+                       struct hs_hop *below, hs_time_t timeout, int cp,
+                       int offer)
 {
+    if (offer)
+        offer_take(self, l);
     l->below = below;
     l->thread = self;
     l->proc = p->owner;
@@ -209,11 +261,12 @@ hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
     struct port *p = NULL;
     struct hs_hop *l = NULL;
     int cp = (flags & HS_HOP_CHECKPOINT) != 0;
+    int offer = hop_offers(self, flags);
     hs_status st = hop_check(self, port, flags, timeout, &p);
     if (st == HS_OK && fault_kill(self, p->owner))
         st = hop_check(self, port, flags, timeout, &p);
     if (st == HS_OK)
-        st = hop_prepare(self, p, cp, &l);
+        st = hop_prepare(self, p, cp, offer, &l);
     if (st != HS_OK) {
         kernel_leave(self);
         return st;
@@ -222,7 +275,7 @@ hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
     plat_context *running = from->ctx;
     hs_pid_t source = from->proc->obj.handle;
     if (cp) {
-        level_push(self, l, p, from, timeout, 1);
+        level_push(self, l, p, from, timeout, 1, offer);
         plat_ctx_switch(running, l->ctx);
         /* Back: the checkpoint was consumed, wait_result says how. */
         sched_after_switch();
@@ -239,7 +292,7 @@ hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
     } else {
         self->home.ctx = NULL;
     }
-    level_push(self, l, p, below, timeout, 0);
+    level_push(self, l, p, below, timeout, 0, offer);
     l->source = source;
     kernel_cpu()->dead_ctx = running;
     plat_ctx_switch_final(running, l->ctx);
@@ -305,6 +358,57 @@ _Noreturn void hop_level_end(struct hs_hop *l)
     self->wait_result = HS_OK;
     level_ctx_retire(p, counted, running);
     plat_ctx_switch_final(running, below->ctx);
+}
+
+/* ---- accepting memory items ------------------------------------------------------ */
+
+/* Decode of hs_hop_accept(): the process the items come from (NULL when
+ * the hop offered none) and the plan of the transfer. */
+static hs_status accept_check(struct thread *self, hs_hop_t *hop,
+                              uint64_t window, struct proc **from,
+                              struct xfer_plan *plan)
+{
+    *from = NULL;
+    if (!hop || self->top != hop || hop->accepted)
+        return HS_ESTATE;
+    if (!xfer_window_valid(window))
+        return HS_EINVAL;
+    if (!hop->offer)
+        return HS_OK;
+    struct proc *p = proc_lookup(hop->source);
+    if (!p || p->state != PROC_ALIVE)
+        return HS_EPARTNER;
+    const struct hop_offer *o = hop->offer;
+    hs_status st = window ? xfer_items_check(p, o->tag, o->mr) : HS_OK;
+    if (st == HS_OK)
+        st = xfer_prepare(p, hop->proc, o->tag, o->mr, window, plan);
+    if (st == HS_OK)
+        *from = p;
+    return st;
+}
+
+hs_status hs_hop_accept(hs_hop_t *hop, uint64_t window)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *from;
+    struct xfer_plan plan;
+    xfer_plan_init(&plan);
+    hs_status st = accept_check(self, hop, window, &from, &plan);
+    if (st == HS_OK) {
+        hop->accepted = 1;
+        event_record(EV_HOP_ACCEPT, self, hop->port, window);
+        if (from) {
+            struct hop_offer *o = hop->offer;
+            xfer_apply(self, from, hop->proc, o->tag, o->mr, self->utcb.mr,
+                       &plan);
+            pool_free(&k.hop_offers, o);
+            hop->offer = NULL;
+        }
+    }
+    kernel_leave(self);
+    return st;
 }
 
 /* ---- keep and resume ------------------------------------------------------------- */

@@ -35,6 +35,15 @@ struct thread;
 struct proc;
 struct checkpoint;
 
+/* The memory items a hop offered (HS_HOP_ITEMS), kept as they were at
+ * the hop: the tag, and the item registers at their own indexes of mr[]
+ * (the other registers are not copied). */
+struct hop_offer {
+    struct kobj obj;              /* handle; must be first */
+    uint64_t tag;
+    uint64_t mr[HS_MR_COUNT];
+};
+
 /* One level of a hop chain; the public hs_hop_t is a pointer to it. */
 struct hs_hop {
     struct kobj obj;              /* unused (0) for level 0 */
@@ -50,6 +59,9 @@ struct hs_hop {
                                      on another CPU: unwind at next entry */
     unsigned depth;               /* 0 for level 0 */
     int stack_counted;            /* holds one of proc's hop stacks */
+    struct hop_offer *offer;      /* memory items offered, until accepted
+                                     or declined (NULL: none) */
+    int accepted;                 /* hs_hop_accept() done */
     hs_hop_handler handler;       /* what this level runs */
     void *cookie;
     struct list visit_link;       /* in proc->visitors (levels above 0) */

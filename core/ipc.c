@@ -19,6 +19,7 @@
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "core/trace.h"
+#include "mem/xfer.h"
 #include "ports/gate.h"
 #include "ports/irq.h"
 
@@ -112,9 +113,7 @@ static const struct wait_ops reply_wait = {
 
 /* ---- message transfer -------------------------------------------------------- */
 
-/* Words and items fit the message registers; reserved bits and flags
- * (which only the kernel sets) are 0. */
-static int tag_valid(uint64_t tag)
+int ipc_tag_valid(uint64_t tag)
 {
     unsigned words = hs_tag_words(tag);
     return words <= HS_MR_COUNT &&
@@ -142,43 +141,73 @@ static hs_status item_resolve(struct proc *p, const uint64_t *item,
     return st;
 }
 
-/* The typed items of t's message, each checked by item_resolve(). */
-static hs_status items_decode(struct thread *t)
+/* The typed items of t's message: each capability item checked by
+ * item_resolve(), the memory items by xfer_items_check(); *caps gets the
+ * number of capability items. */
+static hs_status items_decode(struct thread *t, unsigned *caps)
 {
     unsigned n = hs_tag_items(t->utcb.tag);
     const uint64_t *item = t->utcb.mr + hs_tag_words(t->utcb.tag);
     struct proc *p = thread_current_proc(t);
+    unsigned mem = 0;
+    *caps = 0;
     for (unsigned i = 0; i < n; i++, item += 2) {
+        if (hs_item_type(item[0]) == HS_ITEM_MEM) {
+            mem++;
+            continue;
+        }
         struct cap *c;
         hs_status st = item_resolve(p, item, &c);
         if (st != HS_OK)
             return st;
+        (*caps)++;
     }
-    return HS_OK;
+    return mem ? xfer_items_check(p, t->utcb.tag, t->utcb.mr) : HS_OK;
+}
+
+/* Capability items of a message (of a valid tag). */
+static unsigned caps_count(const struct thread *t)
+{
+    unsigned n = hs_tag_items(t->utcb.tag), caps = 0;
+    const uint64_t *item = t->utcb.mr + hs_tag_words(t->utcb.tag);
+    for (unsigned i = 0; i < n; i++, item += 2)
+        caps += hs_item_type(item[0]) != HS_ITEM_MEM;
+    return caps;
 }
 
 /* Whether from's message can land in to now: its items still hold (they
  * may have changed while from was queued), to's buffer registers take
  * that many capabilities (HS_EMSGCUT) and to's process has room for them
- * (HS_EQUOTA, HS_ELIMIT, HS_ENOMEM).  Reserves that room. */
-static hs_status msg_check(struct thread *from, struct thread *to)
+ * (HS_EQUOTA, HS_ELIMIT, HS_ENOMEM), and its memory items land in to's
+ * window (xfer_prepare(): HS_EMSGCUT, HS_EEXIST, HS_EQUOTA, HS_ENOFRAME,
+ * HS_ENOMEM).  Reserves that room; the frames of copies are held by
+ * *plan, which msg_copy() spends or xfer_cancel() gives back. */
+static hs_status msg_check(struct thread *from, struct thread *to,
+                           struct xfer_plan *plan)
 {
-    unsigned n = hs_tag_items(from->utcb.tag);
-    if (n == 0)
+    xfer_plan_init(plan);
+    if (hs_tag_items(from->utcb.tag) == 0)
         return HS_OK;
-    if (to->utcb.br[HS_BR_CAPS] < n)
+    unsigned caps;
+    if (to->utcb.br[HS_BR_CAPS] < caps_count(from))
         return HS_EMSGCUT;
-    hs_status st = items_decode(from);
+    hs_status st = items_decode(from, &caps);
+    if (st == HS_OK && caps)
+        st = cap_reserve_n(thread_current_proc(to), caps);
     if (st == HS_OK)
-        st = cap_reserve_n(thread_current_proc(to), n);
+        st = xfer_prepare(thread_current_proc(from), thread_current_proc(to),
+                          from->utcb.tag, from->utcb.mr,
+                          to->utcb.br[HS_BR_MEM], plan);
     return st;
 }
 
-/* Copy the message of from's UTCB into to's (msg_check() passed).  Up to
- * 64 bytes go as one fixed-size copy (the fast path); longer ones copy
- * just their words.  Each capability item becomes a copy derived from the
- * sender's capability in to's space, and to's item names it. */
-static void msg_copy(struct thread *from, struct thread *to)
+/* Copy the message of from's UTCB into to's (msg_check() passed with
+ * plan).  Up to 64 bytes go as one fixed-size copy (the fast path);
+ * longer ones copy just their words.  Each capability item becomes a copy
+ * derived from the sender's capability in to's space, and to's item names
+ * it; memory items go as plan says (xfer_apply()). */
+static void msg_copy(struct thread *from, struct thread *to,
+                     struct xfer_plan *plan)
 {
     unsigned words = hs_tag_words(from->utcb.tag);
     unsigned n = hs_tag_items(from->utcb.tag);
@@ -192,12 +221,17 @@ static void msg_copy(struct thread *from, struct thread *to)
     struct proc *tp = thread_current_proc(to);
     for (unsigned i = 0; i < n; i++) {
         uint64_t *item = to->utcb.mr + words + 2 * i;
+        if (hs_item_type(item[0]) == HS_ITEM_MEM)
+            continue;
         unsigned rights = hs_item_rights(item[0]);
         struct cap *c = NULL;
         hs_status st = item_resolve(fp, item, &c);
         KASSERT(st == HS_OK, "typed item changed after its check");
         item[1] = cap_new(tp, c->kind, c->object, rights, c->label, c)->local;
     }
+    if (plan->n)
+        xfer_apply(from, fp, tp, from->utcb.tag, from->utcb.mr, to->utcb.mr,
+                   plan);
 }
 
 /* Receiver r takes on caller c: the reply capability, and c's priority
@@ -235,11 +269,13 @@ static void caller_await_reply(struct thread *c, struct thread *server)
         plat_timer_arm(&c->timer, plat_clock_now() + c->call_recv_timeout);
 }
 
-/* Receiver r takes sender s's queued message. */
-static void take_from_queue(struct thread *r, struct thread *s)
+/* Receiver r takes sender s's queued message (msg_check() passed with
+ * plan). */
+static void take_from_queue(struct thread *r, struct thread *s,
+                            struct xfer_plan *plan)
 {
     list_unlink(&s->wait_link);
-    msg_copy(s, r);
+    msg_copy(s, r, plan);
     r->recv_label = s->send_label;
     trace_message(s->send_call ? TRACE_CALL : TRACE_SEND, s, r);
     if (s->send_call) {
@@ -297,7 +333,7 @@ static hs_status send_decode(struct thread *self, hs_cap_t cap,
                              uint64_t *label)
 {
     if (!timeout_valid(t1) || !timeout_valid(t2) ||
-        !tag_valid(self->utcb.tag))
+        !ipc_tag_valid(self->utcb.tag))
         return HS_EINVAL;
     struct cap *c;
     hs_status st = cap_resolve(thread_current_proc(self), cap, &c);
@@ -305,7 +341,8 @@ static hs_status send_decode(struct thread *self, hs_cap_t cap,
         return st;
     if (c->kind != HS_CAP_KIND_GATE || !(c->rights & HS_CAP_SEND))
         return HS_EPERM;
-    st = items_decode(self);
+    unsigned caps;
+    st = items_decode(self, &caps);
     if (st != HS_OK)
         return st;
     *g = gate_lookup(c->object);
@@ -313,11 +350,12 @@ static hs_status send_decode(struct thread *self, hs_cap_t cap,
     return HS_OK;
 }
 
-/* Hand the message straight to r, waiting on g. */
+/* Hand the message straight to r, waiting on g (msg_check() passed with
+ * plan). */
 static void deliver(struct thread *self, struct thread *r, uint64_t label,
-                    int call)
+                    int call, struct xfer_plan *plan)
 {
-    msg_copy(self, r);
+    msg_copy(self, r, plan);
     r->recv_label = label;
     trace_message(call ? TRACE_CALL : TRACE_SEND, self, r);
     if (call)
@@ -343,13 +381,14 @@ static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
         return st;
     }
     struct thread *r = g->receiver;
+    struct xfer_plan plan;
     if (call)
         self->call_seq++;
     self->wake_phase = HS_PHASE_SEND;
-    if (receiving_from(r, g) && (st = msg_check(self, r)) != HS_OK) {
+    if (receiving_from(r, g) && (st = msg_check(self, r, &plan)) != HS_OK) {
         /* r cannot take it: r goes on waiting, the send fails. */
     } else if (receiving_from(r, g)) {
-        deliver(self, r, label, call);
+        deliver(self, r, label, call, &plan);
         if (call) {
             self->wake_phase = HS_PHASE_RECV;
             st = recv_to == HS_NOWAIT ? HS_ETIMEOUT
@@ -446,11 +485,12 @@ static hs_status recv_invoke(struct thread *self, struct gate *g, int nobody,
         return HS_OK;
     }
     struct thread *s = nobody ? NULL : sender_find(self, g);
-    for (hs_status st; s && (st = msg_check(s, self)) != HS_OK;
+    struct xfer_plan plan;
+    for (hs_status st; s && (st = msg_check(s, self, &plan)) != HS_OK;
          s = sender_find(self, g))
         refuse_sender(s, st);
     if (s) {
-        take_from_queue(self, s);
+        take_from_queue(self, s, &plan);
     } else if (timeout == HS_NOWAIT) {
         return HS_ETIMEOUT;
     } else {
@@ -500,10 +540,13 @@ hs_status hs_ipc_wait(hs_time_t timeout, uint64_t *label)
 
 /* ---- reply -------------------------------------------------------------------------- */
 
-/* Decode of a reply: the caller still waiting for it, or why not. */
-static hs_status reply_decode(struct thread *self, struct thread **caller)
+/* Decode of a reply: the caller still waiting for it, or why not; plan
+ * as msg_check() leaves it. */
+static hs_status reply_decode(struct thread *self, struct thread **caller,
+                              struct xfer_plan *plan)
 {
-    if (!tag_valid(self->utcb.tag))
+    xfer_plan_init(plan);
+    if (!ipc_tag_valid(self->utcb.tag))
         return HS_EINVAL;
     if (!self->reply_tid)
         return HS_ENOREPLY;
@@ -511,9 +554,10 @@ static hs_status reply_decode(struct thread *self, struct thread **caller)
     if (!c || c->state != THREAD_BLOCKED || c->wait_ops != &reply_wait ||
         c->call_seq != self->reply_seq)
         return HS_ESTALE;
-    hs_status st = items_decode(self);
+    unsigned caps;
+    hs_status st = items_decode(self, &caps);
     if (st == HS_OK)
-        st = msg_check(self, c);
+        st = msg_check(self, c, plan);
     if (st == HS_OK)
         *caller = c;
     return st;
@@ -530,11 +574,14 @@ static int reply_spent(hs_status st)
 static hs_status reply_common(struct thread *self)
 {
     struct thread *c = NULL;
-    hs_status st = reply_decode(self, &c);
-    if (st == HS_OK && fault_reply_timeout(self, c))
-        st = reply_decode(self, &c);    /* now stale */
+    struct xfer_plan plan;
+    hs_status st = reply_decode(self, &c, &plan);
+    if (st == HS_OK && fault_reply_timeout(self, c)) {
+        xfer_cancel(&plan);
+        st = reply_decode(self, &c, &plan);    /* now stale */
+    }
     if (st == HS_OK) {
-        msg_copy(self, c);
+        msg_copy(self, c, &plan);
         trace_message(TRACE_REPLY, self, c);
         sched_wake(c, HS_OK);
     }

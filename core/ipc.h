@@ -8,6 +8,10 @@
 
 struct thread;
 
+/* Whether a message tag is valid: words and items fit the message
+ * registers; reserved bits and flags (which only the kernel sets) are 0. */
+int ipc_tag_valid(uint64_t tag);
+
 /* Set up the IPC state of a new thread. */
 void ipc_thread_init(struct thread *t);
 

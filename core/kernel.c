@@ -336,6 +336,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     pool_init(&k.gates, sizeof(struct gate));
     pool_init(&k.irqs, sizeof(struct irq));
     pool_init(&k.pagefaults, sizeof(struct pagefault));
+    pool_init(&k.hop_offers, sizeof(struct hop_offer));
     list_init(&k.pagefaults_open);
     list_init(&k.name_waiters);
     registry_init();
@@ -378,6 +379,7 @@ static void teardown(void)
     pool_destroy(&k.gates);
     pool_destroy(&k.irqs);
     pool_destroy(&k.pagefaults);
+    pool_destroy(&k.hop_offers);
     registry_release();
     plat_clock_release();
     plat_stacks_release();

@@ -38,7 +38,7 @@ struct kernel {
     uint64_t rng;               /* generator state */
 
     struct pool threads, procs, ports, levels, checkpoints, caps, gates,
-        irqs, pagefaults;
+        irqs, pagefaults, hop_offers;
     struct list pagefaults_open; /* faults waiting for a pager */
     unsigned nlive;             /* threads not yet ended */
     unsigned nserving;          /* of those, blocked in hs_proc_serve() */

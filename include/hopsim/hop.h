@@ -39,6 +39,7 @@ typedef uint64_t hs_checkpoint_t;
 
 /* Flags of hs_hop(). */
 #define HS_HOP_CHECKPOINT 0x1u   /* come back when the handler is done */
+#define HS_HOP_ITEMS      0x2u   /* offer the memory items of the tag */
 
 /*
  * Hop through port with the calling thread's message registers as they
@@ -47,9 +48,20 @@ typedef uint64_t hs_checkpoint_t;
  * registers; HS_ETIMEOUT if the checkpoint was kept and not resumed
  * within timeout of the hop; HS_EPARTNER if the receiver ended first.
  * Without it, returns only on error (the thread lives on in the handler).
+ *
+ * A hop reads no tag unless HS_HOP_ITEMS is given: then hs_utcb()->tag
+ * must be well formed and every typed item it counts a memory item
+ * (hopsim/ipc.h; capabilities travel by IPC only), and the hop offers
+ * them to the handler, which takes them with hs_hop_accept().  The
+ * kernel keeps the item registers as they were at the hop, so a handler
+ * that writes its reply into the message registers cannot change what
+ * was offered.  Nothing is mapped or unmapped by the hop itself.
+ *
  * Errors, with nothing changed: HS_ESTATE, HS_EINVAL (unknown flags, bad
- * timeout), HS_ENOPORT, HS_ECLOSED, HS_ENOHANDLER, HS_ENOSTACK (the
- * receiver has no stack to give), HS_EDEPTH (cfg.max_hop_depth reached).
+ * timeout; with HS_HOP_ITEMS a malformed tag, an item that is not a
+ * memory item or is malformed), HS_ENOPORT, HS_ECLOSED, HS_ENOHANDLER,
+ * HS_ENOSTACK (the receiver has no stack to give), HS_EDEPTH
+ * (cfg.max_hop_depth reached), HS_ENOMEM.
  */
 hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout);
 
@@ -74,6 +86,28 @@ hs_pid_t hs_hop_source(const hs_hop_t *hop);
 /* In a handler: message register i of the calling thread (0 if i is out
  * of range). */
 uint64_t hs_mr(const hs_hop_t *hop, unsigned i);
+
+/*
+ * In a handler: take the memory items the hop offered (HS_HOP_ITEMS) from
+ * the process hopped from into the caller's process (the handler's), in
+ * the window flexpage (HS_FPAGE), by the rules of IPC (hopsim/ipc.h,
+ * "Typed items"): in order, each at the next address of the window
+ * aligned to its size; a move leaves the sender's range unmapped.  The
+ * sender's mappings are checked now, as they are now.  Afterwards the
+ * thread's mr[w + 2i + 1] (w and i of the offering tag) holds where item
+ * i landed.  window 0 declines them all.  Items are accepted at most
+ * once per hop; those not accepted when the handler returns (or its hop
+ * unwinds) are declined, and a move then stays with the sender.  A hop
+ * that offered no items accepts nothing and succeeds.
+ * Errors, nothing changed (a refused accept may be tried again):
+ * HS_ESTATE (not the running handler of hop, or already accepted or
+ * declined), HS_EINVAL (window malformed), HS_ERANGE, HS_EPARTNER (the
+ * process hopped from has ended), HS_EMSGCUT (the window is too small),
+ * HS_EEXIST (a page where an item would land is mapped), HS_ENOMAP,
+ * HS_EPERM (the sender's range changed since the hop), HS_EQUOTA,
+ * HS_ENOFRAME, HS_ENOMEM.
+ */
+hs_status hs_hop_accept(hs_hop_t *hop, uint64_t window);
 
 /* In a handler: keep this hop's checkpoint to resume later, from any
  * thread of this process; the handler must then return.

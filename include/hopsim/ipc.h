@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "cap.h"
+#include "mem.h"
 #include "status.h"
 #include "thread.h"
 #include "time.h"
@@ -51,8 +52,10 @@
 /*
  * Typed items.  A message of w words and n items carries its items after
  * the words, two registers each: item i is mr[w + 2i] (type and rights)
- * and mr[w + 2i + 1] (the value); w + 2n must not exceed 64.  The one type
- * so far is a capability:
+ * and mr[w + 2i + 1] (the value); w + 2n must not exceed 64.  Items of
+ * both types may be mixed in one message.
+ *
+ * A capability:
  *
  *   mr[w + 2i]     = HS_ITEM(HS_ITEM_CAP, rights)
  *   mr[w + 2i + 1] = a capability of the sender, with HS_CAP_GRANT and at
@@ -67,10 +70,62 @@
  * carries, the message does not land: the sender fails with HS_EMSGCUT
  * (phase SEND) and the receiver goes on waiting; the same holds for
  * HS_EQUOTA when the receiver's process may not hold more capabilities.
+ *
+ * A memory transfer (hopsim/mem.h):
+ *
+ *   mr[w + 2i]     = HS_ITEM_MEM_WORD(mode, prot)
+ *   mr[w + 2i + 1] = HS_FPAGE(base, log2size): a range of the address
+ *                    space the sender is in, every page of it mapped
+ *
+ * mode is HS_XFER_MOVE, _SHARE, _COPY or _COW; prot (HS_PROT_*, not 0) is
+ * what the receiver gets, and may not exceed what the sender holds on
+ * any page of the range (a copy-on-write page counts as writable for a
+ * move or a copy-on-write transfer).  HS_XFER_COW needs HS_PROT_READ.
+ *
+ * The receiver names a window of its own address space in
+ * br[HS_BR_MEM], a flexpage, or 0 to decline memory.  The memory items
+ * land in order, each at the next address of the window aligned to its
+ * own size, and the receiver's mr[w + 2i + 1] then holds the flexpage
+ * where the item landed:
+ *
+ *   move   the receiver maps the sender's frames, with the sender's page
+ *          sizes where the range holds whole pages, then the sender's
+ *          range is unmapped (a large page the range cuts is split);
+ *   share  the receiver maps the sender's frames: one more reference per
+ *          page at its size (a 1G page is one count); both sides carry
+ *          HS_MEM_SHARED (on the sender, the whole page holding it);
+ *   copy   the receiver gets fresh frames holding a copy, of the largest
+ *          page size that the range's size allows;
+ *   cow    both sides map the same frames read-only with HS_MEM_COW,
+ *          their max_prot keeping write: the first write of either side
+ *          to a page faults and gets a private 4K copy.
+ *
+ * Moving and sharing change page-table entries only: no page is copied.
+ * With br[HS_BR_MEM] == 0 the message still lands: each memory item is
+ * declined (the receiver's mr[w + 2i + 1] reads 0), a move leaves the
+ * sender's mapping where it was, the other modes do nothing.  If the
+ * window is malformed or too small for the items, or a page where an item
+ * would land is mapped, the message does not land: the sender fails with
+ * HS_EMSGCUT or HS_EEXIST (phase SEND) and the receiver goes on waiting,
+ * as for capabilities; likewise HS_EQUOTA (the receiver's HS_RES_MAPPED),
+ * HS_ENOFRAME (frames for copies) and HS_ENOMEM (page tables of either
+ * side).  The sender's own mistakes fail the send before it waits, and
+ * again when the message is taken if its mappings changed meanwhile:
+ * HS_EINVAL (a malformed item or flexpage, the ranges of two memory items
+ * overlap), HS_ERANGE (the range leaves the 48-bit space), HS_ENOMAP (a
+ * page of the range is not mapped), HS_EPERM (prot above what the sender
+ * holds, a direct page, or a special page moved or made copy-on-write).
+ * Whatever fails, no mapping, count or frame of either side changed.
+ *
+ * A hop (hopsim/hop.h) offers memory items with HS_HOP_ITEMS, and the
+ * handler takes them with hs_hop_accept().
  */
 #define HS_ITEM_CAP 1u
+#define HS_ITEM_MEM 2u
 #define HS_ITEM(type, rights) \
     ((uint64_t)((type) & 0xffu) | ((uint64_t)((rights) & 0xfu) << 8))
+#define HS_ITEM_MEM_WORD(mode, prot) \
+    (HS_ITEM(HS_ITEM_MEM, prot) | ((uint64_t)((mode) & 0xfu) << 12))
 static inline unsigned hs_item_type(uint64_t w)
 {
     return (unsigned)(w & 0xff);
@@ -78,6 +133,50 @@ static inline unsigned hs_item_type(uint64_t w)
 static inline unsigned hs_item_rights(uint64_t w)
 {
     return (unsigned)((w >> 8) & 0xf);
+}
+/* The protection of a memory item (its rights field). */
+static inline unsigned hs_item_prot(uint64_t w)
+{
+    return hs_item_rights(w);
+}
+/* The HS_XFER_* mode of a memory item. */
+static inline unsigned hs_item_mode(uint64_t w)
+{
+    return (unsigned)((w >> 12) & 0xf);
+}
+
+/*
+ * Flexpages: a naturally aligned range of 2^log2size bytes (12 <= log2size
+ * <= 47) at base, in one word:
+ *
+ *    63                                12 11      6 5        0
+ *   +------------------------------------+---------+----------+
+ *   |  base (aligned to 2^log2size)      |    0    | log2size |
+ *   +------------------------------------+---------+----------+
+ *
+ * 0 is no flexpage.  HS_FPAGE does not mask base: a base that is not
+ * aligned leaves bits in the low twelve, and the flexpage is refused as
+ * malformed (HS_EINVAL) rather than silently moved.  A well-formed
+ * flexpage that reaches past 2^48 is refused with HS_ERANGE.
+ */
+#define HS_FPAGE(base, log2size) \
+    ((uint64_t)(base) | ((uint64_t)(log2size) & 0x3fu))
+#define HS_FPAGE_MIN_LOG2 12
+#define HS_FPAGE_MAX_LOG2 47
+static inline uint64_t hs_fpage_base(uint64_t f)
+{
+    return f & ~(uint64_t)0xfff;
+}
+static inline unsigned hs_fpage_log2(uint64_t f)
+{
+    return (unsigned)(f & 0x3f);
+}
+/* Its size in bytes, or 0 if its size field is out of range. */
+static inline uint64_t hs_fpage_size(uint64_t f)
+{
+    unsigned l = hs_fpage_log2(f);
+    return l >= HS_FPAGE_MIN_LOG2 && l <= HS_FPAGE_MAX_LOG2
+           ? (uint64_t)1 << l : 0;
 }
 static inline unsigned hs_tag_words(uint64_t tag)
 {
@@ -104,7 +203,8 @@ hs_status hs_gate_create(hs_tid_t receiver, uint64_t label, hs_cap_t *cap);
  * (the gate, or a capability item), HS_EPERM (no HS_CAP_SEND; an item
  * without HS_CAP_GRANT or passing rights its capability lacks),
  * HS_ETIMEOUT, HS_EPARTNER, HS_ECANCELED, and for messages with items
- * HS_EMSGCUT, HS_EQUOTA, HS_ELIMIT, HS_ENOMEM (see "Typed items"). */
+ * HS_EMSGCUT, HS_EQUOTA, HS_ELIMIT, HS_ENOMEM, and for memory items
+ * HS_ERANGE, HS_ENOMAP, HS_EEXIST, HS_ENOFRAME (see "Typed items"). */
 hs_status hs_ipc_send(hs_cap_t gate, hs_time_t timeout);
 
 /* Send, then wait for the reply (which lands in the UTCB).  Errors as
@@ -133,7 +233,9 @@ hs_status hs_ipc_wait(hs_time_t timeout, uint64_t *label);
  * timed out, was cancelled or ended) -- these spend the reply capability;
  * and errors of the message itself, which keep it so that a corrected
  * reply may follow: HS_EINVAL (bad tag or item), HS_EBADCAP, HS_EPERM,
- * HS_EMSGCUT, HS_EQUOTA, HS_ELIMIT, HS_ENOMEM. */
+ * HS_EMSGCUT, HS_EQUOTA, HS_ELIMIT, HS_ENOMEM, HS_ERANGE, HS_ENOMAP,
+ * HS_EEXIST, HS_ENOFRAME.  Memory items of a reply land in the window of
+ * the caller's br[HS_BR_MEM]. */
 hs_status hs_ipc_reply(void);
 
 /* Reply, then open wait.  If the reply fails, returns its error (phase

@@ -18,9 +18,13 @@
 
 /* Buffer register indexes.  br[HS_BR_CAPS]: how many capabilities the
  * thread takes from a message it receives (typed items, hopsim/ipc.h);
- * 0, the start value, takes none.  Buffer registers keep their values
- * from one receive to the next and are never copied. */
+ * 0, the start value, takes none.  br[HS_BR_MEM]: the flexpage
+ * (HS_FPAGE) of the caller's address space where memory items of a
+ * message it receives land; 0, the start value, declines them.  Buffer
+ * registers keep their values from one receive to the next and are never
+ * copied. */
 #define HS_BR_CAPS 0
+#define HS_BR_MEM  1
 
 /* Which half of an IPC operation failed (hs_utcb()->phase). */
 #define HS_PHASE_NONE 0
