@@ -36,10 +36,10 @@ hop_roundtrip|hop|
 call_roundtrip|ipc|
 call_roundtrip_64w|ipc|
 notify_roundtrip|-|notifications
-share_4k|-|memory
-share_2m|-|memory
-share_1g|-|memory
-move_2m|-|memory
+share_4k|mem|
+share_2m|mem|
+share_1g|mem|
+move_2m|mem|
 port_lookup|port|
 spawn_exit|proc|
 timers_10k|timers|
