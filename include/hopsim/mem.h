@@ -179,6 +179,18 @@ hs_status hs_mem_fault_pass(hs_pagefault_t pf, hs_port_t port);
 
 /* ---- transfers (typed items, hopsim/ipc.h) ------------------------------ */
 
+/*
+ * A message (hopsim/ipc.h, "Typed items") or a hop (hs_hop_accept in
+ * hopsim/hop.h) carries memory as items HS_ITEM_MEM_WORD(mode, prot) +
+ * HS_FPAGE(base, log2size): a naturally aligned range of the sender's
+ * address space, every page of it mapped.  The receiver takes the items
+ * into a window of its own space (br[HS_BR_MEM], or the window given to
+ * hs_hop_accept).  Move and share change page-table entries only: no page
+ * is copied, and a large page shared whole costs one count at its size.
+ * A page flagged HS_MEM_DIRECT never travels; a special page may be
+ * shared or copied once filled, not moved or made copy-on-write.
+ */
+
 /* Transfer modes. */
 #define HS_XFER_MOVE  1u   /* remap; the sender loses it once accepted */
 #define HS_XFER_SHARE 2u   /* both map the same frames (counted) */
