@@ -390,6 +390,104 @@ static void test_xfer_share_counts_one_per_page(void **state)
     assert_int_equal(ev.mem_share, 2);
 }
 
+/* Sharing part of a 2M page: the receiver gets 4K pages of its frames,
+ * the sender's page is not split but flagged shared. */
+static int part_send(void *arg)
+{
+    (void)arg;
+    map_fill(SRC_2M, HS_PAGE_2M, HS_PAGE_2M, RW, 0x46);
+    query(0, 0, SRC_2M);
+    set_item(1, HS_XFER_SHARE, HS_PROT_READ, HS_FPAGE(SRC_2M + 0x10000, 16));
+    st_rec[1] = hs_ipc_send(GATE, HS_NEVER);
+    query(1, 0, SRC_2M);
+    return 0;
+}
+
+static int part_recv(void *arg)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->br[HS_BR_MEM] = WIN_FP;
+    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    query(2, 0, WIN);
+    unsigned char b[2] = {0, 0};
+    EXPECT_ST(hs_mem_read(WIN, b, 2), HS_OK);
+    w_rec[1] = b[0];
+    w_rec[2] = b[1];
+    return 0;
+}
+
+static void test_xfer_share_of_part_of_a_large_page(void **state)
+{
+    (void)state;
+    run_pair(part_recv, part_send);
+    assert_int_equal(st_rec[0], HS_OK);
+    assert_int_equal(st_rec[1], HS_OK);
+    assert_int_equal(info_rec[1].page, HS_PAGE_2M);     /* not split */
+    assert_int_equal(info_rec[1].refs, 1);
+    assert_true(info_rec[1].flags & HS_MEM_SHARED);
+    assert_int_equal(info_rec[2].page, HS_PAGE_4K);
+    assert_int_equal(info_rec[2].pa, info_rec[0].pa + 0x10000);
+    assert_int_equal(info_rec[2].prot, HS_PROT_READ);
+    assert_int_equal(w_rec[1], 0x10);                   /* 4K page 16 */
+    assert_int_equal(w_rec[2], 0x46);
+}
+
+/* A copy-on-write page passed on: never shared writable (its frame is
+ * another's too), but moved with its write to come. */
+static int onward_send(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    map_fill(SRC, HS_PAGE_4K, HS_PAGE_4K, RW, 0x4f);
+    query(0, 0, SRC);
+    u->br[HS_BR_MEM] = WIN_FP;
+    set_item(1, HS_XFER_COW, RW, HS_FPAGE(SRC, 12));
+    st_rec[1] = hs_ipc_call(GATE, HS_NEVER, HS_NEVER);
+    w_rec[1] = u->mr[2];
+    query(1, 0, WIN);
+    unsigned char b = 0x50;
+    unsigned faults = ev.pf_cow;
+    EXPECT_ST(hs_mem_write(WIN, &b, 1), HS_OK);
+    w_rec[2] = ev.pf_cow - faults;
+    query(2, 0, WIN);
+    w_rec[3] = holds(SRC, HS_PAGE_4K, 0x4f);
+    return 0;
+}
+
+static int onward_recv(void *arg)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->br[HS_BR_MEM] = WIN_FP;
+    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    uint64_t landed = u->mr[2];
+    set_item(2, HS_XFER_SHARE, RW, landed);
+    st_rec[2] = hs_ipc_reply();
+    set_item(2, HS_XFER_MOVE, RW, landed);
+    st_rec[3] = hs_ipc_reply();
+    query(3, 0, hs_fpage_base(landed));
+    return 0;
+}
+
+static void test_xfer_cow_page_moved_on_not_shared_writable(void **state)
+{
+    (void)state;
+    run_pair(onward_recv, onward_send);
+    assert_int_equal(st_rec[0], HS_OK);
+    assert_int_equal(st_rec[2], HS_EPERM);
+    assert_int_equal(st_rec[3], HS_OK);
+    assert_int_equal(st_rec[1], HS_OK);
+    assert_int_equal(qst_rec[3], HS_ENOMAP);
+    assert_int_equal(w_rec[1], HS_FPAGE(WIN, 12));
+    /* Back with the sender, at WIN: the same frame, still copy-on-write. */
+    assert_int_equal(info_rec[1].pa, info_rec[0].pa);
+    assert_true(info_rec[1].flags & HS_MEM_COW);
+    assert_int_equal(info_rec[1].prot, HS_PROT_READ);
+    assert_int_equal(info_rec[1].max_prot, RW);
+    assert_int_equal(w_rec[2], 1);
+    assert_int_not_equal(info_rec[2].pa, info_rec[0].pa);
+    assert_int_equal(w_rec[3], 1);
+}
+
 /* ---- copy ------------------------------------------------------------------ */
 
 static int copy_send(void *arg)
@@ -1163,6 +1261,8 @@ int main(void)
         TU_TEST(test_xfer_move_declined_keeps_the_sender),
         TU_TEST(test_xfer_move_of_part_of_a_2m_page_splits_it),
         TU_TEST(test_xfer_share_counts_one_per_page),
+        TU_TEST(test_xfer_share_of_part_of_a_large_page),
+        TU_TEST(test_xfer_cow_page_moved_on_not_shared_writable),
         TU_TEST(test_xfer_copy_is_isolated),
         TU_TEST(test_xfer_cow_isolates_both_ways),
         TU_TEST(test_xfer_reply_lands_in_the_callers_window),
