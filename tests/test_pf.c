@@ -83,14 +83,14 @@ static void run_one(hs_entry_fn entry)
 static hs_tid_t mk(hs_entry_fn entry)
 {
     hs_tid_t t = 0;
-    EXPECT_ST(hs_thread_create("t", entry, NULL, NULL, &t), HS_OK);
+    EXPECT_ST(hs_thread_create(entry, NULL, NULL, &t), HS_OK);
     return t;
 }
 
 static int joined(hs_tid_t t)
 {
     int v = -1;
-    EXPECT_ST(hs_thread_join(t, &v), HS_OK);
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, &v), HS_OK);
     return v;
 }
 
