@@ -168,7 +168,7 @@ void notify_item_free(struct notify_item *it, hs_status outcome)
 
 /* ---- sending ---------------------------------------------------------------- */
 
-static hs_status send_check(struct thread *self, hs_tid_t tid, unsigned slot,
+static hs_status send_check(hs_tid_t tid, unsigned slot,
                             const uint64_t *words, unsigned n, unsigned flags,
                             struct thread **out)
 {
@@ -186,7 +186,6 @@ static hs_status send_check(struct thread *self, hs_tid_t tid, unsigned slot,
         return HS_ENOHANDLER;
     if (t->notify.nsent >= HS_NOTIFY_QUEUE_MAX)
         return HS_ELIMIT;
-    (void)self;
     *out = t;
     return notify_reserve();
 }
@@ -213,7 +212,7 @@ hs_status hs_notify_send(hs_tid_t tid, unsigned slot, const uint64_t *words,
     if (!self)
         return HS_ESTATE;
     struct thread *t = NULL;
-    hs_status st = send_check(self, tid, slot, words, n, flags, &t);
+    hs_status st = send_check(tid, slot, words, n, flags, &t);
     if (st != HS_OK) {
         kernel_leave(self);
         return st;
