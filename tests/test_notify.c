@@ -1100,6 +1100,106 @@ static void test_notify_kill_inside_nested_handlers_frees_all(void **state)
     assert_int_equal(count_events("notify_drop"), 23);
 }
 
+/* ---- 13. handlers and hops --------------------------------------------------- */
+
+static hs_port_t srv_port;
+
+/* In the server: mr[0] 1: hs_notify_return() here is refused; 2: yield
+ * (a notification is dispatched at this level) and stay. */
+static void srv_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    if (hs_mr(hop, 0) == 1) {
+        status[1] = hs_notify_return();
+        return;
+    }
+    tu_log_add(&order, 2);
+    EXPECT_ST(hs_thread_yield(), HS_OK);
+    tu_log_add(&order, -2);             /* its process ends first */
+}
+
+static int srv_killer(void *arg)
+{
+    (void)arg;
+    sleep_ns(500);
+    hs_proc_exit(0);
+}
+
+static int srv_main(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_port_create_named("srv", &srv_port), HS_OK);
+    EXPECT_ST(hs_port_set_handler(srv_port, srv_handler, NULL), HS_OK);
+    mk(srv_killer, NULL);
+    hs_proc_serve();
+    return 0;
+}
+
+/* words[0] 1: at home, hops into the server; 2: runs inside the server's
+ * level and sleeps there until the server ends. */
+static void h_hopper(void *cookie, const hs_notification *n)
+{
+    (void)cookie;
+    if (n->words[0] == 1) {
+        uint64_t r = 0;
+        status[2] = hs_hop(srv_port, 0, HS_NEVER);      /* one-way */
+        EXPECT_ST(hs_hop_call(srv_port, 1, &r), HS_OK);
+        tu_log_add(&order, 1);
+    } else {
+        tu_log_add(&order, 3);
+        sleep_ns(100000);
+        tu_log_add(&order, -3);
+    }
+    hs_notify_return();
+}
+
+static int hop_poker(void *arg)
+{
+    (void)arg;
+    uint64_t w = 2;
+    EXPECT_ST(hs_notify_send(tid[0], SLOT, &w, 1, 0), HS_OK);
+    return 0;
+}
+
+static int hop_client(void *arg)
+{
+    (void)arg;
+    tid[0] = hs_thread_self();
+    EXPECT_ST(hs_notify_install(tid[0], SLOT, h_hopper, NULL), HS_OK);
+    hs_port_t p = 0;
+    EXPECT_ST(hs_port_lookup("srv", HS_NEVER, &p), HS_OK);
+    uint64_t w = 1;
+    EXPECT_ST(hs_notify_send(tid[0], SLOT, &w, 1, 0), HS_OK);
+    mk(hop_poker, NULL);
+    uint64_t r = 0;
+    status[3] = hs_hop_call(p, 2, &r);
+    unsigned d = 9;
+    EXPECT_ST(hs_notify_depth(&d), HS_OK);
+    tu_log_add(&order, 10 + (int)d);
+    return 0;
+}
+
+static void test_notify_handlers_and_hops(void **state)
+{
+    (void)state;
+    start();
+    assert_int_equal(hs_proc_spawn("server", srv_main, NULL, NULL, NULL),
+                     HS_OK);
+    assert_int_equal(hs_proc_spawn("client", hop_client, NULL, &privileged,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    /* A handler may not leave one-way, nor return from inside its hop;
+     * a handler dispatched inside the server is dropped with the server's
+     * level when the server ends, and the caller unwinds as usual. */
+    static const int want[] = { 1, 2, 3, 10 };
+    assert_log(&order, want, 4);
+    assert_int_equal(status[1], HS_ESTATE);
+    assert_int_equal(status[2], HS_ESTATE);
+    assert_int_equal(status[3], HS_EPARTNER);
+    assert_int_equal(count_events("notify_drop"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1119,6 +1219,7 @@ int main(void)
         TU_TEST(test_notify_exhausted_default_and_failed_retry_are_equota),
         TU_TEST(test_notify_typed_take_abandon_withdraw_orphan),
         TU_TEST(test_notify_kill_inside_nested_handlers_frees_all),
+        TU_TEST(test_notify_handlers_and_hops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
