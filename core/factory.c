@@ -39,6 +39,12 @@ hs_status factory_check(struct proc *p, hs_res r, uint64_t n)
     return HS_EQUOTA;
 }
 
+int factory_fits(const struct proc *p, hs_res r, uint64_t n)
+{
+    const hs_account *a = &p->factory.acct;
+    return a->used[r] <= a->limit[r] && n <= a->limit[r] - a->used[r];
+}
+
 void factory_charge(struct proc *p, hs_res r, uint64_t n)
 {
     hs_account *a = &p->factory.acct;

@@ -339,6 +339,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     list_init(&k.pagefaults_open);
     list_init(&k.name_waiters);
     registry_init();
+    notify_init();
     sched_init();
     fault_init();
     plat_clock_reset();
@@ -362,6 +363,7 @@ static void teardown(void)
         if (t && t->home.ctx)
             plat_ctx_destroy(t->home.ctx);
     }
+    notify_teardown();
     for (uint32_t i = 0; i < pool_slots(&k.procs); i++) {
         struct proc *p = pool_at(&k.procs, i);
         if (p) {

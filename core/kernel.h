@@ -95,12 +95,15 @@ static inline struct thread *kernel_enter(void)
     return self;
 }
 
-/* Leave the kernel: the scheduling point, then unlock.  With nothing on
- * the run queue and the caller not killed, there is nothing to decide. */
+/* Leave the kernel: the scheduling point, then the caller's queued
+ * notifications, then unlock.  With nothing on the run queue and the
+ * caller not killed, there is nothing to decide. */
 static inline void kernel_leave(struct thread *self)
 {
     if (k.rq_bits || self->killed)
         sched_point(self);
+    if (self->notify.ready)
+        notify_deliver(self);
     plat_kunlock();
 }
 

@@ -9,6 +9,7 @@
 #include "core/pool.h"
 #include "hopsim/hop.h"
 #include "hopsim/proc.h"
+#include "notify/notify.h"
 #include "sim/platform.h"
 
 struct cap;
@@ -57,6 +58,8 @@ struct proc {
     struct factory factory;         /* its quota and account */
 
     int privileged;                 /* a core server (hs_proc_attr) */
+
+    struct notify_proc notify;      /* handlers, watches, typed messages */
 
     int exit_status;
     int exit_set;                   /* hs_proc_exit() chose the status */
