@@ -253,8 +253,8 @@ static void test_unhandled_faults_kill_the_thread_with_a_reason(void **state)
     assert_int_equal(value[3], -1);
     assert_int_equal(value[4], 7);
     const char *r = hs_sim_report();
-    assert_non_null(strstr(r, "at 0x30000008 (read): nothing mapped"));
-    assert_non_null(strstr(r, "at 0x10000010 (write): protection"));
+    assert_non_null(strstr(r, "at 0x30000008 (read): nothing mapped, and no handler"));
+    assert_non_null(strstr(r, "at 0x10000010 (write): protection, and no handler"));
 }
 
 /* ---- pagers */
@@ -516,6 +516,77 @@ static void test_a_fault_passed_along_a_chain(void **state)
     assert_mr_untouched();
 }
 
+/* ---- the page-fault notification */
+
+static hs_notification pf_note;
+static int pf_notes;
+
+/* Maps the faulting page and fills it; with cookie non-NULL, does
+ * nothing (a handler that does not fix the fault). */
+static void pf_handler(void *cookie, const hs_notification *n)
+{
+    pf_note = *n;
+    pf_notes++;
+    if (!cookie) {
+        uint64_t page = n->words[0] & ~(HS_PAGE_4K - 1);
+        EXPECT_ST(hs_mem_map(page, HS_PAGE_4K, HS_PROT_READ | HS_PROT_WRITE,
+                             0), HS_OK);
+        EXPECT_ST(hs_mem_write(page, "by the handler", 15), HS_OK);
+    }
+    hs_notify_return();
+}
+
+static int notified_main(void *arg)
+{
+    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_PAGE_FAULT, pf_handler, arg),
+              HS_OK);
+    client_tid = hs_thread_self();
+    hs_utcb_t *u = hs_utcb();
+    for (unsigned i = 0; i < HS_MR_COUNT; i++)
+        u->mr[i] = 0x1000 + i;
+    u->tag = 0x5a5a;
+    status[0] = hs_mem_read(HOLE + 3, text[0], 11);
+    for (unsigned i = 0; i < HS_MR_COUNT; i++)
+        mr_seen[i] = u->mr[i];
+    word[0] = u->tag;
+    return 0;
+}
+
+static void test_page_fault_handler_maps_and_the_access_completes(
+    void **state)
+{
+    (void)state;
+    pf_notes = 0;
+    run_one(notified_main);
+    assert_int_equal(status[0], HS_OK);
+    assert_string_equal(text[0], "the handler");
+    assert_int_equal(pf_notes, 1);
+    assert_int_equal(pf_note.slot, HS_NOTIFY_PAGE_FAULT);
+    assert_int_equal(pf_note.sender, 0);        /* the kernel */
+    assert_int_equal(pf_note.n, 3);
+    assert_int_equal(pf_note.words[0], HOLE + 3);
+    assert_int_equal(pf_note.words[1], HS_PROT_READ);
+    assert_int_equal(pf_note.words[2], client_tid);
+    assert_mr_untouched();
+}
+
+static void test_a_handler_that_does_not_fix_the_fault_ends_in_a_kill(
+    void **state)
+{
+    (void)state;
+    pf_notes = 0;
+    start();
+    assert_int_equal(hs_proc_spawn("main", notified_main, (void *)1, NULL,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_memory_whole();
+    assert_int_equal(pf_notes, 1);              /* once, not in a loop */
+    assert_int_equal(status[0], HS_STATUS_COUNT);
+    assert_non_null(strstr(hs_sim_report(),
+                           "(read): the page-fault handler did not fix it"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +600,8 @@ int main(void)
         TU_TEST(test_resolve_bad_input_changes_nothing),
         TU_TEST(test_a_pager_that_ends_kills_the_faulting_thread),
         TU_TEST(test_a_fault_passed_along_a_chain),
+        TU_TEST(test_page_fault_handler_maps_and_the_access_completes),
+        TU_TEST(test_a_handler_that_does_not_fix_the_fault_ends_in_a_kill),
     };
     return cmocka_run_group_tests_name("pf", tests, NULL, NULL);
 }
