@@ -23,5 +23,6 @@
 #include "hopsim/irq.h"
 #include "hopsim/factory.h"
 #include "hopsim/explore.h"
+#include "hopsim/mem.h"
 
 #endif

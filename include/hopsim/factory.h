@@ -44,6 +44,8 @@ typedef enum hs_res {
     HS_RES_MEMORY,    /* bytes: the stacks of its threads, until they
                          end (stacks lent to threads hopping in are bounded
                          by hs_proc_set_hop_stacks instead) */
+    HS_RES_MAPPED,    /* bytes of address space mapped (hopsim/mem.h); a
+                         shared page counts in every process mapping it */
     HS_RES_COUNT      /* number of resources; not a resource */
 } hs_res;
 
