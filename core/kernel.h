@@ -79,7 +79,8 @@ struct kernel {
 };
 
 #define MEM_LEAVE_CHECK    0x1u   /* cfg.mem_check: verify everything */
-#define MEM_LEAVE_RESERVED 0x2u   /* page-table nodes reserved by checks */
+#define MEM_LEAVE_PT       0x2u   /* page-table nodes reserved by checks,
+                                     or spares to trim */
 
 extern struct kernel k;
 

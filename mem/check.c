@@ -176,7 +176,7 @@ hs_status vm_check_all(struct kbuf *b)
 
 void vm_leave(void)
 {
-    if (k.mem_leave & MEM_LEAVE_RESERVED)
+    if (k.mem_leave & MEM_LEAVE_PT)
         pt_leave();
     if (!(k.mem_leave & MEM_LEAVE_CHECK))
         return;

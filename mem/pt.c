@@ -33,7 +33,7 @@ hs_status pt_reserve(unsigned n)
     }
     pt.reserved += n;
     if (pt.reserved)
-        k.mem_leave |= MEM_LEAVE_RESERVED;
+        k.mem_leave |= MEM_LEAVE_PT;
     return HS_OK;
 }
 
@@ -56,13 +56,14 @@ void pt_node_give(struct ptnode *n)
     pt.in_use--;
     n->e[0] = (uint64_t)(uintptr_t)pt.spare;
     pt.spare = n;
-    pt.nspare++;
+    if (++pt.nspare > PT_SPARE_KEEP)
+        k.mem_leave |= MEM_LEAVE_PT;
 }
 
 void pt_leave(void)
 {
     pt.reserved = 0;
-    k.mem_leave &= ~MEM_LEAVE_RESERVED;
+    k.mem_leave &= ~MEM_LEAVE_PT;
     while (pt.nspare > PT_SPARE_KEEP) {
         struct ptnode *n = pt.spare;
         pt.spare = (struct ptnode *)(uintptr_t)n->e[0];
