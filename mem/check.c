@@ -15,6 +15,11 @@
 #include "mem/pt.h"
 #include "mem/vm.h"
 
+static inline enum page_size level_of(unsigned level)
+{
+    return (enum page_size)(level - 1);
+}
+
 /* What a walk of the page tables counts. */
 struct tally {
     uint32_t *cnt[PS_COUNT];    /* references per block of each size */
@@ -49,6 +54,9 @@ static hs_status tally_leaf(const struct proc *p, uint64_t e, unsigned level,
     if (pa % span || !frame_in_pool(pa, span))
         return bad_entry(b, p, va, level, e,
                          "a counted page misaligned or outside the pool");
+    if (pa / span >= frame_used_blocks(level_of(level)))
+        return bad_entry(b, p, va, level, e,
+                         "a page on frames never allocated");
     t->cnt[level - 1][pa / span]++;
     return HS_OK;
 }
@@ -127,6 +135,12 @@ static hs_status tally_holds(struct tally *t, struct kbuf *b)
                         (unsigned long long)h->len);
             return HS_ECHECK;
         }
+        if ((h->pa + h->len) / span > frame_used_blocks(h->ps)) {
+            kbuf_printf(b, "memory check: a kernel hold at pa 0x%llx is on "
+                        "frames never allocated\n",
+                        (unsigned long long)h->pa);
+            return HS_ECHECK;
+        }
         for (uint64_t pa = h->pa; pa < h->pa + h->len; pa += span)
             t->cnt[h->ps][pa / span]++;
     }
@@ -158,7 +172,7 @@ hs_status vm_check_all(struct kbuf *b)
     memset(&t, 0, sizeof t);
     hs_status st = HS_OK;
     for (int ps = 0; ps < PS_COUNT && st == HS_OK; ps++) {
-        size_t bytes = (size_t)frame_blocks((enum page_size)ps) * 4 + 4;
+        size_t bytes = (size_t)frame_used_blocks((enum page_size)ps) * 4 + 4;
         t.cnt[ps] = plat_alloc(bytes);
         if (t.cnt[ps])
             memset(t.cnt[ps], 0, bytes);

@@ -46,6 +46,10 @@ static struct {
     char *base;                 /* the pool's host mapping */
     uint64_t size;              /* bytes */
     uint32_t nframes, n2m, n1g; /* blocks of each size, partial included */
+    uint32_t top;               /* frames at and above it were never
+                                   allocated nor referenced this run: all
+                                   their counts are zero by construction,
+                                   so the check reads below it only */
 
     void *meta;                 /* reservation holding the arrays below */
     size_t meta_size;
@@ -106,6 +110,13 @@ static void pool_carve(void)
         list_push(end, o);
     }
     memset(fp.nrefs, 0, sizeof fp.nrefs);
+    fp.top = 0;
+}
+
+static inline void top_raise(uint32_t end)
+{
+    if (end > fp.top)
+        fp.top = end;
 }
 
 /* Clear a block about to be freed, so that free frames read as zero. */
@@ -142,6 +153,7 @@ static uint32_t block_alloc(unsigned o)
         j++;
     uint32_t f = fp.list[j];
     list_remove(f, j);
+    top_raise(f + (1u << o));
     while (j > o) {
         j--;
         list_push(f + (1u << j), j);
@@ -229,6 +241,12 @@ uint32_t frame_blocks(enum page_size ps)
     return ps == PS_4K ? fp.nframes : ps == PS_2M ? fp.n2m : fp.n1g;
 }
 
+uint32_t frame_used_blocks(enum page_size ps)
+{
+    uint32_t shift = 9u * (unsigned)ps;
+    return (uint32_t)(((uint64_t)fp.top + (1u << shift) - 1) >> shift);
+}
+
 /* ---- allocation ------------------------------------------------------- */
 
 /* How many blocks of order o the free lists could give, at most limit. */
@@ -303,6 +321,7 @@ void frame_ref(uint64_t pa, enum page_size ps)
     check_block(pa, ps);
     uint32_t f = (uint32_t)(pa >> 12);
     uint32_t b = f >> 9;
+    top_raise(f + (uint32_t)(ps_bytes(ps) >> 12));
     if (ps == PS_4K) {
         if (fp.ref4k[f]++ == 0)
             held2m_inc(b);
@@ -391,6 +410,10 @@ void frame_stats(hs_mem_stats *out)
 
 /* ---- the check -------------------------------------------------------- */
 
+/* The check reads the counts below fp.top only (frame_used_blocks()):
+ * every count beyond it is zero by construction, since every allocation
+ * and every reference raises it.  The free lists are walked whole. */
+
 static hs_status differ(struct kbuf *b, const char *what, uint64_t pa,
                         uint64_t have, uint64_t want)
 {
@@ -408,7 +431,7 @@ static hs_status check_refs(uint32_t *const cnt[PS_COUNT], struct kbuf *b)
     uint32_t *const refs[PS_COUNT] = {fp.ref4k, fp.ref2m, fp.ref1g};
     for (int ps = 0; ps < PS_COUNT; ps++) {
         uint64_t total = 0;
-        uint32_t n = frame_blocks((enum page_size)ps);
+        uint32_t n = frame_used_blocks((enum page_size)ps);
         for (uint32_t i = 0; i < n; i++) {
             if (refs[ps][i] != cnt[ps][i])
                 return differ(b, what[ps], (uint64_t)i << (12 + 9 * ps),
@@ -425,11 +448,12 @@ static hs_status check_refs(uint32_t *const cnt[PS_COUNT], struct kbuf *b)
 /* held2m and held1g recomputed from the counts they summarize. */
 static hs_status check_held(struct kbuf *b)
 {
-    for (uint32_t g = 0; g < fp.n1g; g++) {
+    uint32_t n2m = frame_used_blocks(PS_2M);
+    for (uint32_t g = 0; g < frame_used_blocks(PS_1G); g++) {
         uint32_t used = 0;
-        for (uint32_t m = g << 9; m < fp.n2m && m < (g + 1) << 9; m++) {
+        for (uint32_t m = g << 9; m < n2m && m < (g + 1) << 9; m++) {
             uint32_t held = 0;
-            for (uint32_t f = m << 9; f < fp.nframes && f < (m + 1) << 9; f++)
+            for (uint32_t f = m << 9; f < fp.top && f < (m + 1) << 9; f++)
                 held += fp.ref4k[f] != 0;
             if (held != fp.held2m[m])
                 return differ(b, "held2m of the 2M block", (uint64_t)m << 21,
@@ -443,12 +467,20 @@ static hs_status check_held(struct kbuf *b)
     return HS_OK;
 }
 
-/* One free block: well formed, not overlapping another, not coalescable
- * with its buddy; marked in the bitmap. */
-static hs_status check_free_block(uint32_t f, unsigned o, uint64_t *bits,
-                                  struct kbuf *b)
+/* What the walk of the free lists found. */
+struct free_seen {
+    uint64_t *bits;             /* free frames below fp.top */
+    uint64_t heads_below;       /* free blocks starting below fp.top */
+    uint64_t above;             /* free frames at or above fp.top */
+};
+
+/* One free block: well formed, not overlapping another below fp.top, not
+ * coalescable with its buddy; marked in the bitmap. */
+static hs_status check_free_block(uint32_t f, unsigned o,
+                                  struct free_seen *fs, struct kbuf *b)
 {
     uint64_t pa = (uint64_t)f << 12;
+    uint32_t end = f + (1u << o);
     if (f % (1u << o) || (uint64_t)f + (1u << o) > fp.nframes)
         return differ(b, "misplaced free block of order", pa, o, o);
     if (fp.head[f] != o + 1)
@@ -457,19 +489,20 @@ static hs_status check_free_block(uint32_t f, unsigned o, uint64_t *bits,
     if (o < ORDER_MAX && (uint64_t)buddy + (1u << o) <= fp.nframes &&
         fp.head[buddy] == o + 1)
         return differ(b, "uncoalesced free buddies of order", pa, o, o);
-    for (uint32_t i = f; i < f + (1u << o); i++) {
-        if (bits[i / 64] & ((uint64_t)1 << (i % 64)))
+    fs->heads_below += f < fp.top;
+    for (uint32_t i = f; i < end && i < fp.top; i++) {
+        if (fs->bits[i / 64] & ((uint64_t)1 << (i % 64)))
             return differ(b, "frame in two free blocks", (uint64_t)i << 12,
                           2, 1);
-        bits[i / 64] |= (uint64_t)1 << (i % 64);
+        fs->bits[i / 64] |= (uint64_t)1 << (i % 64);
     }
+    fs->above += end > fp.top ? end - (f > fp.top ? f : fp.top) : 0;
     return HS_OK;
 }
 
-/* The free lists, into bits (one bit per free frame). */
-static hs_status check_lists(uint64_t *bits, struct kbuf *b)
+/* The free lists: links, counts, blocks, marks. */
+static hs_status check_lists(struct free_seen *fs, struct kbuf *b)
 {
-    uint64_t heads = 0;
     for (unsigned o = 0; o <= ORDER_MAX; o++) {
         uint64_t n = 0;
         uint32_t prev = NONE;
@@ -480,7 +513,7 @@ static hs_status check_lists(uint64_t *bits, struct kbuf *b)
             if (fp.prev[f] != prev)
                 return differ(b, "free list back link", (uint64_t)f << 12,
                               fp.prev[f], prev);
-            hs_status st = check_free_block(f, o, bits, b);
+            hs_status st = check_free_block(f, o, fs, b);
             if (st != HS_OK)
                 return st;
             n++;
@@ -488,20 +521,24 @@ static hs_status check_lists(uint64_t *bits, struct kbuf *b)
         if (n != fp.nfree[o])
             return differ(b, "free blocks of order (count)", o, fp.nfree[o],
                           n);
-        heads += n;
     }
+    if (fs->above != fp.nframes - fp.top)
+        return differ(b, "free frames above the highest ever used",
+                      (uint64_t)fp.top << 12, fs->above,
+                      fp.nframes - fp.top);
     uint64_t marked = 0;
-    for (uint32_t f = 0; f < fp.nframes; f++)
+    for (uint32_t f = 0; f < fp.top; f++)
         marked += fp.head[f] != 0;
-    if (marked != heads)
-        return differ(b, "free block marks (whole pool)", 0, marked, heads);
+    if (marked != fs->heads_below)
+        return differ(b, "free block marks below the highest ever used", 0,
+                      marked, fs->heads_below);
     return HS_OK;
 }
 
-/* Every frame free xor referenced. */
+/* Every frame below fp.top free xor referenced. */
 static hs_status check_frames(const uint64_t *bits, struct kbuf *b)
 {
-    for (uint32_t f = 0; f < fp.nframes; f++) {
+    for (uint32_t f = 0; f < fp.top; f++) {
         int is_free = (bits[f / 64] >> (f % 64)) & 1;
         int refd = fp.ref4k[f] || fp.ref2m[f >> 9] || fp.ref1g[f >> 18];
         if (is_free && refd)
@@ -521,16 +558,16 @@ hs_status frame_check(uint32_t *const cnt[PS_COUNT], struct kbuf *b)
         st = check_held(b);
     if (st != HS_OK)
         return st;
-    size_t words = ((size_t)fp.nframes + 63) / 64;
-    uint64_t *bits = plat_alloc(words * sizeof *bits);
-    if (!bits) {
+    size_t words = ((size_t)fp.top + 63) / 64 + 1;
+    struct free_seen fs = {.bits = plat_alloc(words * sizeof *fs.bits)};
+    if (!fs.bits) {
         kbuf_printf(b, "memory check: no host memory for the check\n");
         return HS_ENOMEM;
     }
-    memset(bits, 0, words * sizeof *bits);
-    st = check_lists(bits, b);
+    memset(fs.bits, 0, words * sizeof *fs.bits);
+    st = check_lists(&fs, b);
     if (st == HS_OK)
-        st = check_frames(bits, b);
-    plat_free(bits);
+        st = check_frames(fs.bits, b);
+    plat_free(fs.bits);
     return st;
 }

@@ -10,14 +10,18 @@
 
 #include "mem/vm.h"
 
-/* Blocks of size ps in the pool, counting a partial block at its end:
- * the length of the arrays frame_check() takes. */
+/* Blocks of size ps in the pool, counting a partial block at its end. */
 uint32_t frame_blocks(enum page_size ps);
+
+/* Blocks of size ps below the highest frame allocated or referenced in
+ * this run (all counts beyond are zero by construction): the length of
+ * the arrays frame_check() reads. */
+uint32_t frame_used_blocks(enum page_size ps);
 
 /*
  * Compare the frame metadata with the references counted elsewhere:
- * cnt[ps][i] is how many page-table entries and kernel holds reference
- * block i of size ps.  Also verifies the summary counts, the totals, the
+ * cnt[ps][i], i below frame_used_blocks(ps), is how many page-table
+ * entries and kernel holds reference block i of size ps.  Also verifies the summary counts, the totals, the
  * buddy free lists (alignment, no overlap, complete coalescing, counts)
  * and that every frame is either free or referenced, never both.
  * HS_OK, or HS_ECHECK with the first difference appended to b.
