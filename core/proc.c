@@ -38,6 +38,7 @@ static void proc_end(struct proc *p)
     hop_proc_ending(p, kernel_current());
     notify_proc_ended(p);
     hop_spare_free(p);
+    vm_destroy(p);
     port_free_all(p);
     irq_free_all(p);
     cap_free_all(p);
@@ -75,6 +76,7 @@ static void proc_init(struct proc *p, const char *name, unsigned max_threads,
                       const hs_quota *quota)
 {
     factory_init(p, quota);
+    vm_init(&p->as);
     kstrlcpy(p->name, name, sizeof p->name);
     p->max_threads = max_threads;
     list_init(&p->children);
