@@ -51,6 +51,14 @@
 #define HS_VA_BITS 48
 #define HS_VA_LIMIT ((uint64_t)1 << HS_VA_BITS)
 
+/* HS_NOTIFY_EXHAUSTED's words[0] (hopsim/notify.h) when the frame pool
+ * ran out: words[1] = bytes asked, [2] = bytes in use, [3] = the pool.
+ * Over the HS_RES_MAPPED quota, words[0] is HS_RES_MAPPED and [2], [3]
+ * are the process's use and limit.  Either way the request is tried once
+ * more when a handler ran, and otherwise fails with HS_ENOFRAME or
+ * HS_EQUOTA. */
+#define HS_MEM_POOL 0x100u
+
 /* Protection, and the access an accessor makes. */
 #define HS_PROT_READ  0x1u
 #define HS_PROT_WRITE 0x2u
@@ -70,7 +78,9 @@
  * 4K or to page, len 0, page not a page size, prot 0 or unknown bits),
  * HS_ERANGE (the range wraps or leaves the 48-bit space), HS_EEXIST (some
  * page of the range is mapped), HS_EQUOTA (HS_RES_MAPPED), HS_ENOFRAME (not
- * enough free blocks of the sizes needed), HS_ENOMEM.
+ * enough free blocks of the sizes needed), HS_ENOMEM.  Before HS_EQUOTA or
+ * HS_ENOFRAME, HS_NOTIFY_EXHAUSTED runs if the caller has a handler for
+ * it (see HS_MEM_POOL), and the map is tried once more.
  */
 hs_status hs_mem_map(uint64_t va, uint64_t len, unsigned prot, uint64_t page);
 
@@ -121,7 +131,10 @@ hs_status hs_mem_query(hs_pid_t pid, uint64_t va, hs_mem_info *info);
 
 /* Copy len bytes from the caller's memory at va into buf, or from buf
  * into it.  Page faults on the way are delivered and waited for (see
- * above).  Errors: HS_ESTATE, HS_EINVAL (buf NULL, len 0), HS_ERANGE. */
+ * above); what was copied before a fault stays copied.  Errors:
+ * HS_ESTATE, HS_EINVAL (buf NULL, len 0), HS_ERANGE, and for a write to a
+ * copy-on-write page when no frame is left for the copy (after
+ * HS_NOTIFY_EXHAUSTED), HS_ENOFRAME or HS_ENOMEM. */
 hs_status hs_mem_read(uint64_t va, void *buf, size_t len);
 hs_status hs_mem_write(uint64_t va, const void *buf, size_t len);
 
