@@ -260,9 +260,11 @@ typedef struct hs_sim_summary {
  * Errors: HS_EINVAL (out is NULL), HS_ESTATE (no run has finished). */
 hs_status hs_sim_summary_get(hs_sim_summary *out);
 
-/* The report of the last finished run: empty after HS_OK, the deadlock
- * report after HS_EDEADLK, the panic message after HS_EPANIC.  The string
- * stays valid until the next hs_sim_start(). */
+/* The report of the last finished run: the deadlock report after
+ * HS_EDEADLK, the panic message after HS_EPANIC; and in any run, one line
+ * for each thread killed by a page fault nobody handled (hopsim/mem.h),
+ * so after HS_OK it is empty unless that happened.  The string stays
+ * valid until the next hs_sim_start(). */
 const char *hs_sim_report(void);
 
 #endif
