@@ -32,6 +32,7 @@ static const char *const names[EV_COUNT] = {
     [EV_IRQ_DESTROY] = "irq_destroy",
     [EV_IRQ_SIGNAL] = "irq_signal",
     [EV_JOIN] = "join",
+    [EV_MEM_DESTROY] = "mem_destroy",
     [EV_MEM_MAP] = "mem_map",
     [EV_MEM_PROTECT] = "mem_protect",
     [EV_MEM_SPLIT] = "mem_split",

@@ -38,6 +38,7 @@ enum event_kind {
     EV_IRQ_DESTROY,
     EV_IRQ_SIGNAL,
     EV_JOIN,
+    EV_MEM_DESTROY,
     EV_MEM_MAP,
     EV_MEM_PROTECT,
     EV_MEM_SPLIT,
