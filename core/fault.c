@@ -8,7 +8,7 @@
 #include "core/sched.h"
 
 static const char *const kind_names[HS_FAULT_KINDS] = {
-    "kill", "reply-timeout",
+    "kill", "reply-timeout", "frame",
 };
 
 /* Index of a single kind bit. */
@@ -96,6 +96,17 @@ int fault_reply_timeout(struct thread *self, struct thread *c)
         return 0;
     fault_victim(f, self, c->proc);
     sched_time_out(c);
+    return 1;
+}
+
+int fault_frame(void)
+{
+    hs_fault *f = fault_point(HS_FAULT_FRAME);
+    if (!f)
+        return 0;
+    struct thread *self = kernel_current();
+    if (self)
+        fault_victim(f, self, thread_current_proc(self));
     return 1;
 }
 

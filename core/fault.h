@@ -4,11 +4,10 @@
  * Each fault kind has its opportunities: the points in the kernel where it
  * could happen.  A kernel path at such a point calls fault_point() with the
  * kind; it returns the fault when this opportunity is the one the seed
- * chose, and the path then makes the fault happen.  fault_kill() and
- * fault_reply_timeout() are the two kinds there are; a new kind (a frame
- * allocation that fails, once the frame allocator exists) is one more bit,
- * one fault_point() call where its opportunities are, and what it does
- * there (return HS_ENOMEM).
+ * chose, and the path then makes the fault happen: fault_kill(),
+ * fault_reply_timeout() and fault_frame() are the kinds there are.  A new
+ * kind is one more bit, one fault_point() call where its opportunities
+ * are, and what it does there.
  */
 #ifndef HOPSIM_CORE_FAULT_H
 #define HOPSIM_CORE_FAULT_H
@@ -41,6 +40,11 @@ int fault_kill(struct thread *self, struct proc *target);
  * waits for it.  If the fault fires, c's timeout fires now (c is woken
  * with HS_ETIMEOUT) and 1 is returned: the reply must fail as stale. */
 int fault_reply_timeout(struct thread *self, struct thread *c);
+
+/* HS_FAULT_FRAME: the frame allocator is about to allocate.  1 if the
+ * fault fires (the allocation must fail with HS_ENOFRAME), else 0.  The
+ * victim recorded is the calling thread's process. */
+int fault_frame(void);
 
 /* Write the run's faults as the summary line shows them into b. */
 void fault_describe(const hs_fault *faults, unsigned n, struct kbuf *b);

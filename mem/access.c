@@ -8,9 +8,14 @@
  *
  *   1. a write to a copy-on-write page: the kernel copies the 4K page (or,
  *      if nobody else references it any more, just makes it writable);
- *   2. the process has a pager port: the fault is delivered there as an
+ *   2. the thread or its process has a handler in HS_NOTIFY_PAGE_FAULT
+ *      (hopsim/notify.h): it runs at once on the faulting thread, and
+ *      the access is tried again when it returns.  If the same address
+ *      faults again straight after, the handler did not fix it, and the
+ *      fault goes on down this list instead of looping;
+ *   3. the process has a pager port: the fault is delivered there as an
  *      asynchronous hop, and the thread waits until it is resolved;
- *   3. otherwise, and when a pager refuses: the thread is killed with
+ *   4. otherwise, and when a pager refuses: the thread is killed with
  *      HS_EFAULT, and the reason goes into the run's report.
  *
  * After a resolved fault the access starts again from the faulting piece:
@@ -23,6 +28,7 @@
 #include "core/kernel.h"
 #include "mem/pagefault.h"
 #include "mem/vm.h"
+#include "notify/notify.h"
 #include "ports/port.h"
 
 /* ---- the range of an access --------------------------------------------- */
@@ -188,12 +194,37 @@ static hs_status pf_to_port(struct thread *self, struct proc *p, uint64_t va,
     return HS_OK;
 }
 
+/* What one access has asked of handlers so far. */
+struct access_state {
+    uint64_t notified;  /* address the page-fault handler last ran for,
+                           or HS_VA_LIMIT */
+    int exhausted;      /* HS_NOTIFY_EXHAUSTED was raised */
+};
+
+#define ACCESS_STATE_INIT {HS_VA_LIMIT, 0}
+
+/* Run the page-fault notification handler of self for the fault at va,
+ * unless it already ran for this address and did not fix it.  1: it
+ * ran. */
+static int pf_notify(struct thread *self, uint64_t va, unsigned access,
+                     struct access_state *ast)
+{
+    if (ast->notified == va)
+        return 0;
+    uint64_t w[3] = {va, access, self->obj.handle};
+    if (notify_kernel_sync(self, HS_NOTIFY_PAGE_FAULT, w, 3) != HS_OK)
+        return 0;
+    ast->notified = va;
+    return 1;
+}
+
 /* Take the fault of an access by self at va that vm_translate refused
- * with why.  Returns HS_OK when the access may be retried, HS_ENOFRAME or
- * HS_ENOMEM when a copy-on-write copy could not be made; does not return
- * when the thread is killed. */
+ * with why.  Returns HS_OK when the access may be retried, HS_ENOFRAME
+ * or HS_ENOMEM when a copy-on-write copy could not be made (after
+ * HS_NOTIFY_EXHAUSTED, once per access); does not return when the thread
+ * is killed. */
 static hs_status pf_take(struct thread *self, uint64_t va, unsigned access,
-                         hs_status why)
+                         hs_status why, struct access_state *ast)
 {
     struct proc *p = thread_current_proc(self);
     struct vm_page pg;
@@ -202,12 +233,23 @@ static hs_status pf_take(struct thread *self, uint64_t va, unsigned access,
     if (why == HS_ERANGE)
         return HS_ERANGE;
     if (mapped && (pg.flags & HS_MEM_COW) && (access & HS_PROT_WRITE) &&
-        (pg.max_prot & HS_PROT_WRITE) && (pg.prot & HS_PROT_READ))
-        return cow_break(p, va);
+        (pg.max_prot & HS_PROT_WRITE) && (pg.prot & HS_PROT_READ)) {
+        hs_status st = cow_break(p, va);
+        if (st == HS_ENOFRAME && !ast->exhausted) {
+            ast->exhausted = 1;     /* once per access: then it stands */
+            if (mem_exhausted(self, st, HS_PAGE_4K) == HS_OK)
+                return HS_OK;       /* try the access again */
+        }
+        return st;
+    }
+    if (pf_notify(self, va, access, ast))
+        return HS_OK;
     if (p->pager)
         return pf_to_port(self, p, va, access, 0, p->pager);
-    pf_kill(self, va, access, mapped ? "protection, and no pager"
-                                     : "nothing mapped, and no pager");
+    if (ast->notified == va)
+        pf_kill(self, va, access, "the page-fault handler did not fix it");
+    pf_kill(self, va, access, mapped ? "protection, and no handler"
+                                     : "nothing mapped, and no handler");
 }
 
 /* ---- the accessors -------------------------------------------------------- */
@@ -223,6 +265,7 @@ static hs_status access_copy(uint64_t va, void *buf, size_t len, int to_mem)
         return HS_ESTATE;
     hs_status st = access_range_ok(va, len) ? HS_OK : HS_ERANGE;
     unsigned access = to_mem ? HS_PROT_WRITE : HS_PROT_READ;
+    struct access_state ast = ACCESS_STATE_INIT;
     unsigned char *b = buf;
     while (st == HS_OK && len) {
         size_t n = HS_PAGE_4K - (va & (HS_PAGE_4K - 1));
@@ -233,7 +276,7 @@ static hs_status access_copy(uint64_t va, void *buf, size_t len, int to_mem)
         hs_status t = vm_translate(thread_current_proc(self), va, n, access,
                                    &host, &fva);
         if (t != HS_OK) {
-            st = pf_take(self, fva, access, t);
+            st = pf_take(self, fva, access, t, &ast);
             continue;
         }
         memcpy(to_mem ? host : b, to_mem ? (const void *)b : host, n);
@@ -263,6 +306,7 @@ hs_status hs_mem_ptr(uint64_t va, size_t len, unsigned access, void **out)
     if (!self)
         return HS_ESTATE;
     hs_status st = access_range_ok(va, len) ? HS_OK : HS_ERANGE;
+    struct access_state ast = ACCESS_STATE_INIT;
     for (;;) {
         void *host;
         uint64_t fva;
@@ -274,7 +318,7 @@ hs_status hs_mem_ptr(uint64_t va, size_t len, unsigned access, void **out)
             *out = host;
             break;
         }
-        st = pf_take(self, fva, access, t);
+        st = pf_take(self, fva, access, t, &ast);
     }
     kernel_leave(self);
     return st;
@@ -345,8 +389,8 @@ static hs_status resolve_check(struct proc *p, const struct pagefault *pf,
         (mode != HS_XFER_SHARE && mode != HS_XFER_COPY) ||
         (prot & ~HS_PROT_ALL))
         return HS_EINVAL;
-    if (!vm_lookup(p, src, pg) || !pg->pa)
-        return HS_ENOMAP;
+    if (!vm_lookup(p, src, pg) || ((pg->flags & HS_MEM_SPECIAL) && !pg->pa))
+        return HS_ENOMAP;       /* nothing there, or not filled yet */
     if ((prot & ~pg->prot) || (pg->flags & HS_MEM_DIRECT))
         return HS_EPERM;
     hs_status st = vm_map_check(pf->proc, pf->va & ~(HS_PAGE_4K - 1),

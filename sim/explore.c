@@ -331,7 +331,7 @@ static void usage(const char *prog)
             "usage: %s [--scenario NAME] [--seeds N [--first-seed S] | "
             "--seed N]\n"
             "       [--strategy random|pct] [--depth D] [--steps K]\n"
-            "       [--faults kill,reply-timeout|all] [--fault-window N]\n"
+            "       [--faults kill,reply-timeout,frame|all] [--fault-window N]\n"
             "       [--check-determinism [--against M] [--events N]]\n"
             "       [--deadlock-dot FILE]\n", prog);
 }

@@ -407,7 +407,7 @@ static void test_command_formatting(void **state)
     cfg.fault_window = 5;
     assert_int_equal(hs_explore_command("p", "s", &cfg, buf, sizeof buf),
                      HS_OK);
-    assert_string_equal(buf, "p --scenario s --faults kill,reply-timeout "
+    assert_string_equal(buf, "p --scenario s --faults kill,reply-timeout,frame "
                         "--fault-window 5 --seed 42");
     assert_int_equal(hs_explore_command("p", "s", &cfg, buf, 10), HS_EINVAL);
     assert_int_equal(hs_explore_command("p", "s", &cfg, NULL, 10), HS_EINVAL);

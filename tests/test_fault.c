@@ -357,7 +357,7 @@ static void test_summary_line_lists_the_faults(void **state)
              s.faults[0].side == HS_FAULT_TARGET ? "target" : "caller");
     if (!strstr(line, want))
         fail_msg("summary line lacks \"%s\": %s", want, line);
-    snprintf(want, sizeof want, ",reply-timeout@%llu:unfired\n",
+    snprintf(want, sizeof want, ",reply-timeout@%llu:unfired,",
              (unsigned long long)s.faults[1].at);
     if (!strstr(line, want))
         fail_msg("summary line lacks \"%s\": %s", want, line);

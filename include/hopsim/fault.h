@@ -39,11 +39,14 @@
  *                           IPC) and the reply fails with HS_ESTALE, as if
  *                           the caller had given up a moment earlier.
  *
- * A frame-allocation fault (the n-th frame allocation fails with
- * HS_ENOMEM) belongs to the memory subsystem, which does not exist yet.
- * The kernel's fault points are one call each (core/fault.h:
- * fault_point()), so it will be one more kind whose opportunities are the
- * frame allocator's allocations.
+ *   HS_FAULT_FRAME          every allocation of simulated frames
+ *                           (mapping fresh memory, a copy, a
+ *                           copy-on-write break, a portal) is one
+ *                           opportunity.  At the chosen one the allocator
+ *                           answers HS_ENOFRAME as if the pool were
+ *                           empty: the call that asked fails with it (or
+ *                           raises the memory-exhaustion path) and
+ *                           nothing is half-done.
  */
 #ifndef HOPSIM_FAULT_H
 #define HOPSIM_FAULT_H
@@ -55,11 +58,14 @@
 /* Fault kinds: bits of cfg.faults. */
 #define HS_FAULT_KILL           0x1u
 #define HS_FAULT_REPLY_TIMEOUT  0x2u
-#define HS_FAULT_ALL            (HS_FAULT_KILL | HS_FAULT_REPLY_TIMEOUT)
-#define HS_FAULT_KINDS          2   /* number of kinds */
+#define HS_FAULT_FRAME          0x4u
+#define HS_FAULT_ALL            (HS_FAULT_KILL | HS_FAULT_REPLY_TIMEOUT | \
+                                 HS_FAULT_FRAME)
+#define HS_FAULT_KINDS          3   /* number of kinds */
 
 /* cfg.faults: read HOPSIM_FAULTS, a comma-separated list of kind names
- * ("kill", "reply-timeout", "all" or "none"); none if it is unset. */
+ * ("kill", "reply-timeout", "frame", "all" or
+ * "none"); none if it is unset. */
 #define HS_FAULTS_FROM_ENV      (~0u)
 
 /* Exit status of a process killed by HS_FAULT_KILL. */
@@ -89,7 +95,7 @@ typedef struct hs_fault {
     char victim_name[HS_NAME_MAX + 1];
 } hs_fault;
 
-/* The name of a fault kind ("kill", "reply-timeout"), or "?". */
+/* The name of a fault kind ("kill", "reply-timeout", "frame"), or "?". */
 const char *hs_fault_name(unsigned kind);
 
 #endif
