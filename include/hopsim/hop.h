@@ -73,7 +73,8 @@ hs_status hs_hop_call(hs_port_t port, uint64_t word, uint64_t *reply);
  * Asynchronous hop: start a new thread that begins in port's handler with
  * a copy of the caller's message registers, and return at once.  The new
  * thread belongs to the receiver (its limits, its stack) and ends when the
- * handler returns.  It is detached: nobody joins it, and it is freed as it
+ * handler returns.  It offers no memory items (hs_hop_accept takes
+ * nothing): memory goes to an asynchronous handler by IPC.  It is detached: nobody joins it, and it is freed as it
  * ends, so *tid only names it while it runs.  tid may be NULL.
  * Errors as hs_hop(), plus HS_ELIMIT.
  */
