@@ -260,12 +260,43 @@ static hs_status layout(struct proc *from, struct proc *to, uint64_t tag,
     return HS_OK;
 }
 
+/* Whether the frames of it's range can be mapped at dst in to, with the
+ * page sizes map_frames() will use: one check (and one reservation of
+ * page-table nodes) per run of pieces of one size, so that a 1G page
+ * reserves for one entry, not for 262,144. */
+static hs_status map_check_runs(struct proc *from, struct proc *to,
+                                const struct item *it, uint64_t dst)
+{
+    enum page_size fit = ps_fit(it->size), run_ps = fit;
+    uint64_t end = it->base + it->size, run = it->base;
+    for (uint64_t va = it->base; va < end;) {
+        struct vm_page pg;
+        vm_lookup(from, va, &pg);
+        enum page_size ps = ps_min(pg.ps, fit);
+        if (va > run && ps != run_ps) {
+            hs_status st = vm_map_check_pages(to, dst + (run - it->base),
+                                              va - run, ps_bytes(run_ps));
+            if (st != HS_OK)
+                return st;
+            run = va;
+        }
+        run_ps = ps;
+        uint64_t leaf_end = pg.va + ps_bytes(pg.ps);
+        va = leaf_end < end ? leaf_end : end;
+    }
+    return vm_map_check_pages(to, dst + (run - it->base), end - run,
+                              ps_bytes(run_ps));
+}
+
 /* Whether memory item it can land at dst in to, and the sender's page
  * tables split where it must (reserving what both need). */
 static hs_status land_check(struct proc *from, struct proc *to,
                             const struct item *it, uint64_t dst)
 {
-    hs_status st = vm_map_check(to, dst, it->size);
+    hs_status st = it->mode == HS_XFER_COPY
+                   ? vm_map_check_pages(to, dst, it->size,
+                                        ps_bytes(ps_fit(it->size)))
+                   : map_check_runs(from, to, it, dst);
     if (st == HS_OK && it->mode == HS_XFER_MOVE)
         st = vm_unmap_check(from, it->base, it->size);
     if (st == HS_OK && it->mode == HS_XFER_COW)
