@@ -39,6 +39,9 @@ struct kernel {
 
     struct pool threads, procs, ports, levels, checkpoints, caps, gates,
         irqs, pagefaults;
+    /* Page-unit sends (mem/pages.c): sends, the offer to each receiver,
+     * and the runs of frames a send holds. */
+    struct pool pages_sends, pages_offers, pages_runs;
     struct list pagefaults_open; /* faults waiting for a pager */
     unsigned nlive;             /* threads not yet ended */
     unsigned nserving;          /* of those, blocked in hs_proc_serve() */
