@@ -12,6 +12,7 @@ static const char *const res_names[HS_RES_COUNT] = {
     [HS_RES_CAPS] = "caps",
     [HS_RES_IRQS] = "irqs",
     [HS_RES_MEMORY] = "memory",
+    [HS_RES_MAPPED] = "mapped",
 };
 
 const char *hs_res_name(hs_res res)

@@ -40,6 +40,7 @@ static void proc_end(struct proc *p)
     notify_proc_ended(p);
     hop_spare_free(p);
     pf_proc_ending(p);
+    vm_destroy(p);
     port_free_all(p);
     irq_free_all(p);
     cap_free_all(p);
@@ -77,6 +78,7 @@ static void proc_init(struct proc *p, const char *name, unsigned max_threads,
                       const hs_quota *quota)
 {
     factory_init(p, quota);
+    vm_init(&p->as);
     kstrlcpy(p->name, name, sizeof p->name);
     p->max_threads = max_threads;
     list_init(&p->children);

@@ -9,6 +9,7 @@
 #include "core/pool.h"
 #include "hopsim/hop.h"
 #include "hopsim/proc.h"
+#include "mem/vm.h"
 #include "notify/notify.h"
 #include "sim/platform.h"
 
@@ -56,6 +57,8 @@ struct proc {
     uint32_t cap_hint;              /* lowest slot that may be free */
 
     struct factory factory;         /* its quota and account */
+
+    struct aspace as;               /* its address space (mem/vm.h) */
 
     int privileged;                 /* a core server (hs_proc_attr) */
 

@@ -24,5 +24,6 @@
 #include "hopsim/notify.h"
 #include "hopsim/factory.h"
 #include "hopsim/explore.h"
+#include "hopsim/mem.h"
 
 #endif
