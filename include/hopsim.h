@@ -23,5 +23,7 @@
 #include "hopsim/irq.h"
 #include "hopsim/factory.h"
 #include "hopsim/explore.h"
+#include "hopsim/mem.h"
+#include "hopsim/portal.h"
 
 #endif
