@@ -214,10 +214,11 @@ static hs_status pf_take(struct thread *self, uint64_t va, unsigned access,
         return cow_break(p, va);
     if (mapped && (pg.flags & HS_MEM_SPECIAL) && !pg.pa) {
         hs_port_t chain;
-        if (portal_chain_port(pg.aux, &chain) != HS_OK)
+        uint64_t portal;
+        if (portal_chain_port(pg.aux, p, va, &chain, &portal) != HS_OK)
             pf_kill(self, va, access, "special page, and no server of its "
                                       "chain");
-        return pf_to_port(self, p, va, access, HS_PF_SPECIAL, chain, pg.aux);
+        return pf_to_port(self, p, va, access, HS_PF_SPECIAL, chain, portal);
     }
     if (p->pager)
         return pf_to_port(self, p, va, access, 0, p->pager, 0);
@@ -370,7 +371,7 @@ static hs_status resolve_check(struct proc *p, const struct pagefault *pf,
         (mode != HS_XFER_SHARE && mode != HS_XFER_COPY) ||
         (prot & ~HS_PROT_ALL))
         return HS_EINVAL;
-    if (!vm_lookup(p, src, pg) || !pg->pa)
+    if (!vm_lookup(p, src, pg) || !vm_page_present(pg))
         return HS_ENOMAP;
     if ((prot & ~pg->prot) || (pg->flags & HS_MEM_DIRECT))
         return HS_EPERM;
@@ -387,8 +388,8 @@ static hs_status resolve_check(struct proc *p, const struct pagefault *pf,
 }
 
 /* Map the resolving page (checked; copy: the frame for a copy) into the
- * faulting process.  A special page keeps its flag and its portal, and
- * gets at most the portal's protection. */
+ * faulting process.  A special page keeps its flag and gets at most the
+ * portal's protection. */
 static void resolve_map(const struct pagefault *pf, uint64_t src,
                         unsigned mode, unsigned prot, const struct vm_page *pg,
                         uint64_t copy)
@@ -396,7 +397,6 @@ static void resolve_map(const struct pagefault *pf, uint64_t src,
     uint64_t pa = pg->pa + ((src - pg->va) & ~(HS_PAGE_4K - 1));
     uint64_t page = pf->va & ~(HS_PAGE_4K - 1);
     unsigned flags = HS_MEM_SHARED, max_prot = prot;
-    uint64_t aux = 0;
     if (mode == HS_XFER_COPY) {
         memcpy(frame_host(copy), frame_host(pa), HS_PAGE_4K);
         pa = copy;
@@ -407,12 +407,11 @@ static void resolve_map(const struct pagefault *pf, uint64_t src,
         vm_unmap(pf->proc, page, HS_PAGE_4K);
         KASSERT(vm_map_check(pf->proc, page, HS_PAGE_4K) == HS_OK,
                 "a special page just unmapped maps again");
-        flags |= HS_MEM_SPECIAL;
-        aux = ph.aux;
+        flags |= pa ? HS_MEM_SPECIAL : 0;   /* pa 0 would read as unfilled */
         prot &= ph.max_prot;
         max_prot = ph.max_prot;
     }
-    vm_map(pf->proc, page, pa, HS_PAGE_4K, PS_4K, prot, max_prot, flags, aux);
+    vm_map(pf->proc, page, pa, HS_PAGE_4K, PS_4K, prot, max_prot, flags, 0);
 }
 
 hs_status hs_mem_fault_resolve(hs_pagefault_t h, uint64_t src, unsigned mode,

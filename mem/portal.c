@@ -111,7 +111,7 @@ static hs_status cow_source_check(struct proc *p, uint64_t src, uint64_t len,
     uint64_t va = src;
     while (va < src + len) {
         struct vm_page pg;
-        if (!vm_lookup(p, va, &pg) || !pg.pa)
+        if (!vm_lookup(p, va, &pg) || !vm_page_present(&pg))
             return HS_ENOMAP;
         uint64_t size = ps_bytes(pg.ps);
         if (pg.va < src || pg.va + size > src + len ||
@@ -232,7 +232,7 @@ static void portal_map_special(struct proc *p, const struct portal *o)
 {
     for (uint64_t va = o->addr; va < o->addr + o->length; va += HS_PAGE_4K)
         vm_map(p, va, 0, HS_PAGE_4K, PS_4K, o->prot, o->prot, HS_MEM_SPECIAL,
-               o->obj.handle);
+               portal_aux(o->obj.handle));
 }
 
 /* Both sides of a COW view lose write access until their first write. */
@@ -369,10 +369,19 @@ void portal_proc_ending(struct proc *p)
 
 /* ---- special portals' chains ------------------------------------------------------ */
 
-hs_status portal_chain_port(uint64_t h, hs_port_t *port)
+uint64_t portal_aux(uint64_t h)
 {
-    struct portal *o = pool_lookup(&k.portals, h);
-    if (!o || !(o->type & HS_PORTAL_SPECIAL))
+    return handle_index(h);
+}
+
+hs_status portal_chain_port(uint64_t aux, const struct proc *p, uint64_t va,
+                            hs_port_t *port, uint64_t *portal)
+{
+    struct portal *o = NULL;
+    if (aux >= 1 && aux <= pool_slots(&k.portals))
+        o = pool_at(&k.portals, (uint32_t)(aux - 1));
+    if (!o || !(o->type & HS_PORTAL_SPECIAL) || o->owner != p ||
+        va < o->addr || va - o->addr >= o->length)
         return HS_ESTALE;
     struct registry_key key;
     registry_key(o->chain, &key);
@@ -380,6 +389,7 @@ hs_status portal_chain_port(uint64_t h, hs_port_t *port)
     if (!pt)
         return HS_ENOPORT;
     *port = pt->obj.handle;
+    *portal = o->obj.handle;
     return HS_OK;
 }
 

@@ -16,6 +16,13 @@
 struct proc;
 struct thread;
 
+/* Whether a leaf maps a frame: all do but a special page not yet filled
+ * (the frame at pa 0 is a frame like any other). */
+static inline int vm_page_present(const struct vm_page *pg)
+{
+    return !(pg->flags & HS_MEM_SPECIAL) || pg->pa != 0;
+}
+
 /* A named share-point. */
 struct sharepoint {
     struct kobj obj;                /* must be first */
@@ -62,10 +69,16 @@ void portal_release(void);
  * share-points nobody needs any more with them. */
 void portal_proc_ending(struct proc *p);
 
-/* The port that the special portal h sends its faults to: HS_OK and
- * *port, HS_ESTALE (no such portal) or HS_ENOPORT (no port of its chain's
- * name now). */
-hs_status portal_chain_port(uint64_t h, hs_port_t *port);
+/* The aux of a special portal's page not yet filled: the portal's slot
+ * (a full handle may not fit in a page-table entry, mem/vm.h). */
+uint64_t portal_aux(uint64_t h);
+
+/* Where the fault at va of p on a special page with aux goes: HS_OK with
+ * *port, the first server of its chain, and *portal, its handle;
+ * HS_ESTALE (no live special portal of p covers va) or HS_ENOPORT (no
+ * port of its chain's name now). */
+hs_status portal_chain_port(uint64_t aux, const struct proc *p, uint64_t va,
+                            hs_port_t *port, uint64_t *portal);
 
 /* ---- share-points (mem/sharepoint.c) ------------------------------------ */
 
@@ -101,7 +114,8 @@ void sharepoint_map(struct sharepoint *sp, struct proc *p, uint64_t va,
  * share-point goes with its last attachment once withdrawn. */
 void sharepoint_detach(struct portal *a);
 
-/* Free every share-point of an ended run. */
+/* Free every share-point of an ended run (whose holds mem_end() has
+ * dropped). */
 void sharepoint_release_all(void);
 
 /* For the wrappers (kernel calls).  The attachment at addr of the

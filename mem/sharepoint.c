@@ -153,9 +153,11 @@ static char *sp_lock_byte(struct sharepoint *sp)
     return frame_host(sp->pa[0]);
 }
 
-static void sp_destroy(struct sharepoint *sp)
+/* Free sp; unhold: drop its holds too (during the run; at its end,
+ * mem_end() has dropped every hold). */
+static void sp_destroy(struct sharepoint *sp, int unhold)
 {
-    if (!sp->direct)
+    if (!sp->direct && unhold)
         for (unsigned i = 0; i < sp->npages; i++)
             mem_hold_remove(&sp->holds[i]);
     list_unlink(&sp->link);
@@ -176,14 +178,14 @@ void sharepoint_detach(struct portal *a)
         sp->named = 0;
     a->sp = NULL;
     if (!sp->named && list_empty(&sp->attached))
-        sp_destroy(sp);
+        sp_destroy(sp, 1);
 }
 
 void sharepoint_release_all(void)
 {
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &k.sharepoints_live)
-        sp_destroy(container_of(l, struct sharepoint, link));
+        sp_destroy(container_of(l, struct sharepoint, link), 0);
 }
 
 /* ---- the wrappers' kernel side ------------------------------------------------ */
