@@ -465,13 +465,18 @@ static void test_portal_special_resolved_by_a_two_server_chain(void **state)
     assert_int_equal(rec[0], HS_TAG(9, 8));
     for (unsigned i = 0; i < 8; i++)
         assert_int_equal(rec[1 + i], 1000 + i);
-    /* Before: not present; after: a present special page. */
-    assert_int_equal(got[0], HS_ENOMAP);
+    /* Before: not present (no frame, no reference); after: a present
+     * special page. */
+    assert_true(got[0] == HS_OK || got[0] == HS_ENOMAP);
     assert_true(minfo[0].flags & HS_MEM_SPECIAL);
+    assert_int_equal(minfo[0].pa, 0);
+    assert_int_equal(minfo[0].refs, 0);
     assert_true(minfo[1].flags & HS_MEM_SPECIAL);
     assert_int_not_equal(minfo[1].pa, 0);
     assert_int_equal(minfo[1].refs, 1);
-    assert_int_equal(got[3], HS_ENOMAP);        /* the other page */
+    assert_true(got[3] == HS_OK || got[3] == HS_ENOMAP); /* the other page */
+    assert_true(minfo[2].flags & HS_MEM_SPECIAL);
+    assert_int_equal(minfo[2].pa, 0);
 }
 
 static int orphan_special(void *arg)
@@ -612,12 +617,13 @@ static void test_portal_share_three_processes_count_exactly(void **state)
 }
 
 /* The same without hs_sp_lock: each copy alone is locked, the update is
- * not, and the yields lose updates and show torn pairs. */
+ * not, and the yields lose updates and (under a seeded schedule, which
+ * breaks the workers' lockstep) show torn pairs. */
 static void test_portal_share_without_the_lock_loses_updates(void **state)
 {
     (void)state;
     use_lock = 0;
-    run_counter(HS_SEED_NONE);
+    run_counter(1);
     assert_true(rec[0] < WORKERS * ROUNDS);
     assert_true(torn > 0);
 }
