@@ -12,6 +12,7 @@ static const char *const res_names[HS_RES_COUNT] = {
     [HS_RES_CAPS] = "caps",
     [HS_RES_IRQS] = "irqs",
     [HS_RES_MEMORY] = "memory",
+    [HS_RES_MAPPED] = "mapped",
 };
 
 const char *hs_res_name(hs_res res)
@@ -37,6 +38,12 @@ hs_status factory_check(struct proc *p, hs_res r, uint64_t n)
         return HS_OK;
     a->refused[r]++;
     return HS_EQUOTA;
+}
+
+int factory_fits(const struct proc *p, hs_res r, uint64_t n)
+{
+    const hs_account *a = &p->factory.acct;
+    return a->used[r] <= a->limit[r] && n <= a->limit[r] - a->used[r];
 }
 
 void factory_charge(struct proc *p, hs_res r, uint64_t n)

@@ -28,6 +28,9 @@ void factory_init(struct proc *p, const hs_quota *q);
  * counted in the account). */
 hs_status factory_check(struct proc *p, hs_res r, uint64_t n);
 
+/* Whether p may take n more of r (nothing counted). */
+int factory_fits(const struct proc *p, hs_res r, uint64_t n);
+
 void factory_charge(struct proc *p, hs_res r, uint64_t n);
 void factory_credit(struct proc *p, hs_res r, uint64_t n);
 

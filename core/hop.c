@@ -54,6 +54,7 @@ void hop_stack_release(struct proc *p)
  * unless it is the running one (then the caller disposes of it). */
 static void level_free(struct hs_hop *l, const plat_context *running)
 {
+    notify_level_dropped(l->thread, l);
     if (l->stack_counted)
         hop_stack_release(l->proc);
     list_unlink(&l->visit_link);
@@ -114,6 +115,8 @@ static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
         return HS_EDEPTH;
     if (!(flags & HS_HOP_CHECKPOINT) && self->top->cp)
         return HS_ESTATE;       /* return through that checkpoint first */
+    if (!(flags & HS_HOP_CHECKPOINT) && notify_at_level(self, self->top))
+        return HS_ESTATE;       /* a handler returns with hs_notify_return */
     *out = p;
     return HS_OK;
 }

@@ -180,6 +180,9 @@ static hs_status config_check(const hs_sim_config *c)
         c->fault_window > HS_FAULT_WINDOW_MAX ||
         (c->faults != HS_FAULTS_FROM_ENV && (c->faults & ~HS_FAULT_ALL)))
         return HS_EINVAL;
+    if (!c->mem_size || c->mem_size % HS_PAGE_4K ||
+        c->mem_size > HS_MEM_SIZE_MAX)
+        return HS_EINVAL;
     return HS_OK;
 }
 
@@ -297,6 +300,14 @@ static hs_status config_resolve(hs_sim_config *c, uint64_t *seed)
         const char *s = plat_getenv("HOPSIM_MSC");
         c->msc_path = (s && *s) ? s : NULL;
     }
+    if (!c->mem_check) {
+        const char *s = plat_getenv("HOPSIM_MEM_CHECK");
+        if (s && *s && strcmp(s, "0") != 0) {
+            if (strcmp(s, "1") != 0)
+                return HS_EINVAL;
+            c->mem_check = 1;
+        }
+    }
     c->stack_size = (c->stack_size + 4095) & ~(size_t)4095;
     return config_resolve_explore(c, *seed);
 }
@@ -318,6 +329,13 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
         if (st != HS_OK)
             plat_trace_close();
     }
+    if (st == HS_OK) {
+        st = mem_start(c.mem_size);
+        if (st != HS_OK) {
+            plat_trace_close();
+            trace_close();
+        }
+    }
     if (st != HS_OK)
         return st;
 
@@ -328,6 +346,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     k.strategy = c.strategy;
     k.pct_depth = c.pct_depth;
     k.pct_steps = c.pct_steps;
+    k.mem_leave = c.mem_check ? MEM_LEAVE_CHECK : 0;
     pool_init(&k.threads, sizeof(struct thread));
     pool_init(&k.procs, sizeof(struct proc));
     pool_init(&k.ports, sizeof(struct port));
@@ -341,6 +360,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     portal_init();
     list_init(&k.name_waiters);
     registry_init();
+    notify_init();
     sched_init();
     fault_init();
     plat_clock_reset();
@@ -364,6 +384,7 @@ static void teardown(void)
         if (t && t->home.ctx)
             plat_ctx_destroy(t->home.ctx);
     }
+    notify_teardown();
     for (uint32_t i = 0; i < pool_slots(&k.procs); i++) {
         struct proc *p = pool_at(&k.procs, i);
         if (p) {
@@ -433,6 +454,7 @@ hs_status hs_sim_run(void)
     if (st != HS_OK)
         k.end_status = st;
     k.running = 0;
+    k.end_status = mem_end(k.end_status);
 
     last = (hs_sim_summary){
         .status = k.end_status, .seed = k.seed, .events = kevents.count,

@@ -17,6 +17,7 @@
 #include "core/sched.h"
 #include "core/thread.h"
 #include "hopsim.h"
+#include "mem/vm.h"
 #include "sim/platform.h"
 
 #define NPRIO (HS_PRIO_MAX + 1)
@@ -75,7 +76,14 @@ struct kernel {
     unsigned nfaults;
     hs_fault faults[HS_FAULT_KINDS];
     uint64_t fault_seen[HS_FAULT_KINDS]; /* opportunities so far */
+
+    /* Memory work at kernel exit (vm_leave()): MEM_LEAVE_* bits. */
+    unsigned mem_leave;
 };
+
+#define MEM_LEAVE_CHECK    0x1u   /* cfg.mem_check: verify everything */
+#define MEM_LEAVE_PT       0x2u   /* page-table nodes reserved by checks,
+                                     or spares to trim */
 
 extern struct kernel k;
 
@@ -97,12 +105,18 @@ static inline struct thread *kernel_enter(void)
     return self;
 }
 
-/* Leave the kernel: the scheduling point, then unlock.  With nothing on
- * the run queue and the caller not killed, there is nothing to decide. */
+/* Leave the kernel: memory work if any (the check of cfg.mem_check, the
+ * end of page-table reservations), the scheduling point, then the
+ * caller's queued notifications, then unlock.  With nothing on the run
+ * queue and the caller not killed, there is nothing to decide. */
 static inline void kernel_leave(struct thread *self)
 {
+    if (k.mem_leave)
+        vm_leave();
     if (k.rq_bits || self->killed)
         sched_point(self);
+    if (self->notify.ready)
+        notify_deliver(self);
     plat_kunlock();
 }
 

@@ -38,9 +38,11 @@ static void proc_end(struct proc *p)
      * checkpoints resume with HS_EPARTNER, ports vanish, and so does the
      * parent's port for this child. */
     hop_proc_ending(p, kernel_current());
+    notify_proc_ended(p);
     hop_spare_free(p);
     pf_proc_ending(p);
     portal_proc_ending(p);
+    vm_destroy(p);
     port_free_all(p);
     irq_free_all(p);
     cap_free_all(p);
@@ -78,6 +80,7 @@ static void proc_init(struct proc *p, const char *name, unsigned max_threads,
                       const hs_quota *quota)
 {
     factory_init(p, quota);
+    vm_init(&p->as);
     kstrlcpy(p->name, name, sizeof p->name);
     p->max_threads = max_threads;
     list_init(&p->children);
@@ -87,6 +90,7 @@ static void proc_init(struct proc *p, const char *name, unsigned max_threads,
     list_init(&p->checkpoints);
     list_init(&p->visitors);
     list_init(&p->irqs);
+    notify_proc_init(p);
     p->hop_stacks_max = k.cfg.hop_stacks;
     p->hop_stack_size = k.cfg.stack_size;
 }

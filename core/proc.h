@@ -9,6 +9,8 @@
 #include "core/pool.h"
 #include "hopsim/hop.h"
 #include "hopsim/proc.h"
+#include "mem/vm.h"
+#include "notify/notify.h"
 #include "sim/platform.h"
 
 struct cap;
@@ -56,7 +58,11 @@ struct proc {
 
     struct factory factory;         /* its quota and account */
 
+    struct aspace as;               /* its address space (mem/vm.h) */
+
     int privileged;                 /* a core server (hs_proc_attr) */
+
+    struct notify_proc notify;      /* handlers, watches, typed messages */
 
     int exit_status;
     int exit_set;                   /* hs_proc_exit() chose the status */

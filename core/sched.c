@@ -370,6 +370,27 @@ hs_status sched_block_direct(struct thread *self, struct thread *next,
     return self->wait_result;
 }
 
+void sched_hand_over(struct thread *self, struct thread *next)
+{
+    sched_dequeue(next);
+    sched_enqueue(self, 1);
+    switch_to(self, next);
+}
+
+_Noreturn void sched_hand_over_final(struct thread *self,
+                                     plat_context *running,
+                                     struct thread *next)
+{
+    struct kcpu *c = kernel_cpu();
+    sched_dequeue(next);
+    sched_enqueue(self, 1);
+    c->current = next;
+    next->state = THREAD_RUNNING;
+    k.switches++;
+    event_record(EV_SWITCH, next, self->obj.handle, 0);
+    plat_ctx_switch_final(running, next->ctx);
+}
+
 _Noreturn void sched_exit(struct thread *self)
 {
     KASSERT(kernel_cpu()->dying == NULL, "one dying thread per CPU");

@@ -45,6 +45,17 @@ hs_status sched_block_direct(struct thread *self, struct thread *next,
                              const struct wait_ops *ops, void *obj,
                              hs_time_t timeout);
 
+/* Hand the CPU from the running thread self to next (runnable, queued):
+ * self goes to the front of its priority's queue.  Returns when self runs
+ * again. */
+void sched_hand_over(struct thread *self, struct thread *next);
+
+/* As sched_hand_over(), but the running context is left for good (the
+ * caller has disposed of it); self resumes later at self->ctx. */
+_Noreturn void sched_hand_over_final(struct thread *self,
+                                     plat_context *running,
+                                     struct thread *next);
+
 /* Make blocked thread t runnable with the given result; cancels its
  * timer.  t must already be detached from the object it waited on. */
 void sched_wake(struct thread *t, hs_status result);

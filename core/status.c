@@ -19,7 +19,7 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_EEXIST] = "HS_EEXIST (name or range already taken)",
     [HS_ENOPORT] = "HS_ENOPORT (no such port)",
     [HS_ECLOSED] = "HS_ECLOSED (port closed)",
-    [HS_ENOHANDLER] = "HS_ENOHANDLER (no handler on the port)",
+    [HS_ENOHANDLER] = "HS_ENOHANDLER (no handler to run)",
     [HS_ENOSTACK] = "HS_ENOSTACK (receiver has no stack to give)",
     [HS_EDEPTH] = "HS_EDEPTH (maximum hop depth reached)",
     [HS_EPARTNER] = "HS_EPARTNER (partner process ended)",
@@ -35,6 +35,7 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_EFAULT] = "HS_EFAULT (bad memory access)",
     [HS_ENOFRAME] = "HS_ENOFRAME (out of simulated frames)",
     [HS_ENOENT] = "HS_ENOENT (no such share-point)",
+    [HS_EABANDONED] = "HS_EABANDONED (the receiver abandoned the message)",
 };
 
 const char *hs_strerror(hs_status status)

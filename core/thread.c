@@ -34,11 +34,14 @@ hs_status thread_check_attr(size_t stack_size, int prio_set, int prio,
 }
 
 /* First code of every simulated thread, on its own stack, with the kernel
- * lock held by whoever switched to it. */
+ * lock held by whoever switched to it.  Notifications queued before it
+ * first ran run before its entry. */
 static void thread_start(void *arg)
 {
     struct thread *t = arg;
     sched_after_switch();
+    if (t->notify.ready)
+        notify_deliver(t);
     plat_kunlock();
     int v = 0;
     if (t->entry)
@@ -72,6 +75,7 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
     kstrlcpy(t->name, name, sizeof t->name);
     hop_home_init(t, p, t->ctx);
     list_init(&t->wait_link);
+    notify_thread_init(t);
     t->proc = p;
     t->prio = prio;
     ipc_thread_init(t);     /* base priority: prio */
@@ -96,6 +100,7 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
 /* t has ended (it is not running): wake its joiner, tell its process. */
 static void thread_ended(struct thread *t, int value)
 {
+    notify_thread_ended(t);
     t->state = THREAD_ZOMBIE;
     t->exit_value = value;
     k.nlive--;
@@ -160,6 +165,22 @@ void thread_release(struct thread *t)
 
 /* ---- the public calls ------------------------------------------------------- */
 
+/* A new thread's stack of size bytes is over p's memory quota (and
+ * nothing else refused it): HS_NOTIFY_EXHAUSTED runs on self, which asks.
+ * HS_OK once a handler ran (the caller tries again); else the refusal
+ * stands. */
+static hs_status stack_exhausted(struct thread *self, struct proc *p,
+                                 size_t size)
+{
+    const hs_account *a = &p->factory.acct;
+    if (!factory_fits(p, HS_RES_THREADS, 1) ||
+        factory_fits(p, HS_RES_MEMORY, size))
+        return HS_EQUOTA;
+    uint64_t w[4] = { HS_RES_MEMORY, size, a->used[HS_RES_MEMORY],
+                      a->limit[HS_RES_MEMORY] };
+    return notify_kernel_sync(self, HS_NOTIFY_EXHAUSTED, w, 4);
+}
+
 hs_status hs_thread_create(hs_entry_fn entry, void *arg,
                            const hs_thread_attr *attr, hs_tid_t *tid)
 {
@@ -179,6 +200,10 @@ hs_status hs_thread_create(hs_entry_fn entry, void *arg,
     struct thread *t = NULL;
     if (st == HS_OK)
         st = thread_new(thread_current_proc(self), name, prio, stack, entry, arg, &t);
+    if (st == HS_EQUOTA &&
+        stack_exhausted(self, thread_current_proc(self), stack) == HS_OK)
+        st = thread_new(thread_current_proc(self), name, prio, stack, entry,
+                        arg, &t);               /* once more */
     if (st == HS_OK && tid)
         *tid = t->obj.handle;
     kernel_leave(self);

@@ -8,6 +8,7 @@
 #include "core/kfmt.h"
 #include "core/list.h"
 #include "core/pool.h"
+#include "notify/notify.h"
 #include "hopsim/thread.h"
 #include "sim/platform.h"
 
@@ -83,6 +84,9 @@ struct thread {
     uint64_t wake_phase;             /* HS_PHASE_* a wake-up belongs to */
     struct list irqs;                /* IRQ objects bound to it */
     uint64_t irq_bits;               /* bits taken for it by a signal */
+
+    /* Notifications (notify/notify.h). */
+    struct notify_thread notify;
 
     /* Blocking. */
     struct list wait_link;           /* on the queue of what it waits on */

@@ -11,6 +11,10 @@
  * return (or its resume) and from a call to its reply.  Timestamps are the
  * virtual time in microseconds with three decimals, so exact in ns.
  *
+ * Notifications are instants on the thread's track: sent, dispatched,
+ * returned, decided; a handler that returned without hs_notify_return and
+ * a dropped notification are also notes on the chart.
+ *
  * mscgen: one entity per process, in spawn order; one arc per hop,
  * return, call, send, reply and IRQ signal (":>", emphasised); boxes for deaths, notes for
  * timeouts, faults and cancels.  Entities come first in an mscgen file,
@@ -412,8 +416,16 @@ static void thread_event(enum event_kind kind, const struct thread *t,
         marked("ipc_cancel", "note", t, a, b);
         break;
     case EV_IRQ_SIGNAL:
+    case EV_NOTIFY_SEND:
+    case EV_NOTIFY_DISPATCH:
+    case EV_NOTIFY_RETURN:
+    case EV_NOTIFY_DECIDE:
         if (tr.json)
-            json_instant("irq_signal", t, 0, a, b);
+            json_instant(event_name(kind), t, 0, a, b);
+        break;
+    case EV_NOTIFY_NORETURN:
+    case EV_NOTIFY_DROP:
+        marked(event_name(kind), "note", t, a, b);
         break;
     case EV_PANIC:
         marked("panic", "rbox", t, a, b);

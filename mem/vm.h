@@ -86,6 +86,11 @@ void vm_init(struct aspace *as);
 /* Unmap everything of p (its process is ending) and free its page table. */
 void vm_destroy(struct proc *p);
 
+/* Free p's page table without touching the frame counts: the end of a
+ * run whose memory state is not trusted (after a panic), when the pool
+ * goes as a whole. */
+void vm_discard(struct proc *p);
+
 /* The leaf mapping va in p: 1 and *out, or 0 if none. */
 int vm_lookup(struct proc *p, uint64_t va, struct vm_page *out);
 
@@ -94,15 +99,38 @@ int vm_lookup(struct proc *p, uint64_t va, struct vm_page *out);
 hs_status vm_range_check(uint64_t va, uint64_t len, uint64_t align);
 
 /*
+ * Page-table nodes come from host memory.  A check reserves the nodes its
+ * change needs until the kernel is left (vm_leave()): a check and its
+ * change must run in one kernel entry, without blocking in between.
+ *
  * Map the frames starting at pa (physically contiguous, len bytes) at va
  * in p, pages of size ps (va, pa, len aligned to it), prot, max_prot and
  * flags HS_MEM_*.  Each page takes one reference at size ps, unless the
  * mapping is HS_MEM_DIRECT (not counted) or HS_MEM_SPECIAL with pa 0
- * (not present; aux names its portal).  vm_map_check() says whether it
+ * (not present; aux names its portal and must be below 2^40: it is kept
+ * in the entry's address field, mem/pt.h).  A special page filled with
+ * the frame at pa 0 is therefore mapped without HS_MEM_SPECIAL.  vm_map_check() says whether it
  * can be done (HS_EEXIST, HS_EQUOTA, HS_ENOMEM) and reserves the
  * page-table nodes it needs, so that vm_map() then cannot fail.
  */
 hs_status vm_map_check(struct proc *p, uint64_t va, uint64_t len);
+
+/* vm_map_check() reserves for the worst case, 4K pages throughout.  When
+ * the page sizes are known, this reserves exactly what they need: page is
+ * HS_PAGE_4K, _2M or _1G, or 0 for the choice of vm_page_for(). */
+hs_status vm_map_check_pages(struct proc *p, uint64_t va, uint64_t len,
+                             uint64_t page);
+
+/* The first part of vm_map_check_pages(): HS_EEXIST if some page of the
+ * range is mapped, else HS_OK and *nodes the page-table nodes the map
+ * would make.  Reserves nothing, checks no quota. */
+hs_status vm_map_plan(struct proc *p, uint64_t va, uint64_t len,
+                      uint64_t page, unsigned *nodes);
+
+/* The page size a map with page (a page size in bytes, or 0) puts at va
+ * when the range ends at end: page itself, or for 0 the largest size va
+ * is aligned to that ends by end. */
+enum page_size vm_page_for(uint64_t va, uint64_t end, uint64_t page);
 void vm_map(struct proc *p, uint64_t va, uint64_t pa, uint64_t len,
             enum page_size ps, unsigned prot, unsigned max_prot,
             unsigned flags, uint64_t aux);
@@ -131,7 +159,8 @@ void vm_split(struct proc *p, uint64_t va, enum page_size ps);
 
 /* Call fn for every leaf of [va, va + len) in p, in address order; the
  * range must be mapped without holes (vm_unmap_check).  Pages may reach
- * past the range's ends: fn sees whole leaves. */
+ * past the range's ends: fn sees whole leaves.  fn must not change p's
+ * page table. */
 void vm_each(struct proc *p, uint64_t va, uint64_t len,
              void (*fn)(void *cookie, const struct vm_page *pg),
              void *cookie);
@@ -141,7 +170,10 @@ void vm_each(struct proc *p, uint64_t va, uint64_t len,
  * access; else the fault: HS_ENOMAP (a hole or a special page not yet
  * filled: *fault_va its first address), HS_EFAULT (protection, or a write
  * to a copy-on-write page: *fault_va likewise), HS_ERANGE (mapped but not
- * physically contiguous). */
+ * physically contiguous, or the range leaves the 48-bit space).  The
+ * first address that faults is va itself, or the start of a later page;
+ * a fault anywhere in the range is reported before HS_ERANGE.  len 0 is
+ * taken as 1. */
 hs_status vm_translate(struct proc *p, uint64_t va, size_t len,
                        unsigned access, void **host, uint64_t *fault_va);
 
@@ -157,8 +189,30 @@ struct mem_hold {
 void mem_hold_add(struct mem_hold *h);
 void mem_hold_remove(struct mem_hold *h);
 
+/* The holds, linked through next (for vm_check_all()). */
+const struct mem_hold *mem_hold_list(void);
+
 /* Verify the whole state (see hs_mem_check()): HS_OK, or HS_ECHECK with
- * the first difference appended to b. */
+ * the first difference appended to b (HS_ENOMEM: no host memory for the
+ * counts).  Reads only: safe on a broken state. */
 hs_status vm_check_all(struct kbuf *b);
+
+/* ---- the kernel's exit and the run (mem/check.c, mem/mem.c) ------------- */
+
+/* At kernel exit when k.mem_leave is set: end the page-table reservations
+ * of the checks made in this entry, and with cfg.mem_check verify the
+ * whole state (a difference panics the kernel). */
+void vm_leave(void);
+
+/* Reserve the pool for a run (hs_sim_start()): HS_ENOMEM, nothing kept. */
+hs_status mem_start(uint64_t size);
+
+/* The end of a run, once no thread runs: verify the whole state (unless
+ * the run panicked), keep the result for hs_mem_check(), free every
+ * address space and hold, keep the pool's figures for hs_mem_stats_get()
+ * and release the pool.  Returns the run's status: status, or HS_EPANIC
+ * when it was HS_OK and the check found a difference (written to the
+ * report). */
+hs_status mem_end(hs_status status);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "sim/platform.h"
@@ -22,6 +23,33 @@ void *plat_realloc(void *p, size_t size)
 void plat_free(void *p)
 {
     free(p);
+}
+
+void *plat_alloc_aligned(size_t align, size_t size)
+{
+    void *p;
+    return posix_memalign(&p, align, size) == 0 ? p : NULL;
+}
+
+void *plat_mem_reserve(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void plat_mem_release(void *p, size_t size)
+{
+    if (p)
+        munmap(p, size);
+}
+
+/* MADV_DONTNEED on private anonymous memory: the pages are dropped and
+ * read as zero on the next touch. */
+void plat_mem_discard(void *p, size_t len)
+{
+    if (madvise(p, len, MADV_DONTNEED) != 0)
+        memset(p, 0, len);
 }
 
 const char *plat_getenv(const char *name)

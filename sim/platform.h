@@ -188,6 +188,25 @@ void *plat_alloc(size_t size);
 void *plat_realloc(void *p, size_t size);
 void plat_free(void *p);
 
+/* Host memory aligned to align (a power of two, at least the size of a
+ * pointer), freed with plat_free(); NULL when the host refuses. */
+void *plat_alloc_aligned(size_t align, size_t size);
+
+/*
+ * Simulated physical memory and other large, sparse tables: size bytes
+ * (a multiple of 4 KiB) of address space reserved without committing
+ * memory, reading as zero, page aligned.  A page costs resident memory
+ * only once it is written.  NULL when the host refuses the address space.
+ */
+void *plat_mem_reserve(size_t size);
+
+/* Give back a reservation, whole (p and size as reserved). */
+void plat_mem_release(void *p, size_t size);
+
+/* Drop the contents of [p, p + len) (page aligned, inside a reservation):
+ * it reads as zero again and holds no resident memory. */
+void plat_mem_discard(void *p, size_t len);
+
 /* An environment variable, or NULL. */
 const char *plat_getenv(const char *name);
 

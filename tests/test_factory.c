@@ -1052,6 +1052,7 @@ static void test_factory_res_names_and_print(void **state)
     (void)state;
     static const char *const names[HS_RES_COUNT] = {
         "threads", "procs", "ports", "gates", "caps", "irqs", "memory",
+        "mapped",
     };
     for (int r = 0; r < HS_RES_COUNT; r++)
         assert_string_equal(hs_res_name((hs_res)r), names[r]);

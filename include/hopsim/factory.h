@@ -6,7 +6,8 @@
  * receives is made through it: threads (hs_thread_create, the first thread
  * of a spawn), child processes, ports, gates, capabilities (made, derived,
  * given to it, or received in a message) and IRQ objects, and the memory
- * behind them (the stacks of its threads).  The factory charges each one to
+ * behind them (the stacks of its threads); so is the address space it
+ * maps (hopsim/mem.h).  The factory charges each one to
  * the process's account when it is made and credits it back when it goes,
  * and refuses with HS_EQUOTA a request that would take the count of a
  * resource beyond its limit: the refused call changes nothing.
@@ -44,6 +45,8 @@ typedef enum hs_res {
     HS_RES_MEMORY,    /* bytes: the stacks of its threads, until they
                          end (stacks lent to threads hopping in are bounded
                          by hs_proc_set_hop_stacks instead) */
+    HS_RES_MAPPED,    /* bytes of address space mapped (hopsim/mem.h); a
+                         shared page counts in every process mapping it */
     HS_RES_COUNT      /* number of resources; not a resource */
 } hs_res;
 

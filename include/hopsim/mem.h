@@ -61,9 +61,11 @@
 
 /*
  * Map len bytes of fresh zeroed memory at va in the caller's process, with
- * protection prot.  page chooses the page size: HS_PAGE_4K, HS_PAGE_2M or
- * HS_PAGE_1G (va and len aligned to it), or 0 for the largest pages that
- * the alignment of each part of the range allows.
+ * protection prot, which is also the most it may later be raised to.  page
+ * chooses the page size: HS_PAGE_4K, HS_PAGE_2M or HS_PAGE_1G (va and len
+ * aligned to it), or 0 for the largest pages that the alignment of each
+ * part of the range allows (a 1G page wherever a 1G-aligned gigabyte of
+ * the range begins, and so on).  Blocks come from the pool largest first.
  * Errors, nothing changed: HS_ESTATE, HS_EINVAL (va or len not aligned to
  * 4K or to page, len 0, page not a page size, prot 0 or unknown bits),
  * HS_ERANGE (the range wraps or leaves the 48-bit space), HS_EEXIST (some
@@ -90,7 +92,9 @@ hs_status hs_mem_unmap(uint64_t va, uint64_t len);
 hs_status hs_mem_protect(uint64_t va, uint64_t len, unsigned prot);
 
 /* Flags of a mapping (hs_mem_info.flags). */
-#define HS_MEM_SHARED  0x1u   /* its frames are referenced elsewhere too */
+#define HS_MEM_SHARED  0x1u   /* its frames are referenced elsewhere too
+                                 (marked so, or more than one reference at
+                                 its size) */
 #define HS_MEM_COW     0x2u   /* copy-on-write: a write gets a copy */
 #define HS_MEM_SPECIAL 0x4u   /* special portal: filled on first access */
 #define HS_MEM_DIRECT  0x8u   /* direct portal: a fixed physical range, not
@@ -106,9 +110,11 @@ typedef struct hs_mem_info {
     uint64_t refs;      /* references to it at its size */
 } hs_mem_info;
 
-/* The mapping of va in process pid (0: the caller's).  Errors: HS_ESTATE,
+/* The mapping of va in process pid (0: the caller's; any process may be
+ * read), from a simulated thread.  A special page not yet filled reports
+ * its flags with pa 0 and refs 0; a direct one refs 0.  Errors: HS_ESTATE,
  * HS_EINVAL (info NULL), HS_ERANGE, HS_ESRCH, HS_ENOMAP (nothing mapped
- * there; a special page not yet filled reports its flags with pa 0). */
+ * there). */
 hs_status hs_mem_query(hs_pid_t pid, uint64_t va, hs_mem_info *info);
 
 /* ---- access ------------------------------------------------------------- */
@@ -195,17 +201,19 @@ hs_status hs_mem_fault_pass(hs_pagefault_t pf, hs_port_t port);
 typedef struct hs_mem_stats {
     uint64_t pool;         /* bytes of simulated physical memory */
     uint64_t free;         /* bytes free */
-    uint64_t free_4k;      /* naturally aligned free blocks of each size */
-    uint64_t free_2m;
-    uint64_t free_1g;
+    uint64_t free_4k;      /* naturally aligned blocks of each size that */
+    uint64_t free_2m;      /*   are wholly free: how many of that size */
+    uint64_t free_1g;      /*   could be allocated at most */
     uint64_t refs_4k;      /* references held at each size, all */
     uint64_t refs_2m;      /*   processes and the kernel together */
     uint64_t refs_1g;
     uint64_t page_tables;  /* page-table nodes in use */
 } hs_mem_stats;
 
-/* The pool now.  Also after a run: then everything is free again.
- * Errors: HS_EINVAL (out NULL), HS_ESTATE (no simulation started). */
+/* The pool now, from a simulated thread or from the host before the run.
+ * After a run: the pool at its end, with every process's memory freed
+ * (everything free again).  Errors: HS_EINVAL (out NULL), HS_ESTATE (no
+ * simulation started, or called from a host thread during the run). */
 hs_status hs_mem_stats_get(hs_mem_stats *out);
 
 /*
@@ -216,8 +224,11 @@ hs_status hs_mem_stats_get(hs_mem_stats *out);
  * HS_ECHECK with the first difference written to the run's report (and
  * the kernel panics if it was the check at a kernel exit).  cfg.mem_check
  * (or HOPSIM_MEM_CHECK=1) runs it at every kernel exit.  Callable from a
- * simulated thread, or from the host after hs_sim_start().
- * Errors: HS_ESTATE.
+ * simulated thread, or from the host after hs_sim_start().  Every run ends
+ * with it, once no thread runs (unless the run panicked): a difference is
+ * written to the report and the run returns HS_EPANIC; called from the
+ * host after a run, it returns the result of that last check.
+ * Errors: HS_ESTATE, HS_ENOMEM (no host memory for the counts).
  */
 hs_status hs_mem_check(void);
 

@@ -147,7 +147,21 @@ typedef struct hs_sim_config {
                                   returns, calls, sends, replies and IRQ
                                   signals, boxes for deaths, notes for
                                   timeouts; NULL: HOPSIM_MSC, else none */
+
+    /* Memory (hopsim/mem.h). */
+    uint64_t mem_size;         /* bytes of simulated physical memory: a
+                                  multiple of 4 KiB, 4 KiB..
+                                  HS_MEM_SIZE_MAX; reserved lazily, so
+                                  a large pool costs nothing until its
+                                  frames are touched */
+    int mem_check;             /* nonzero: verify the whole memory state
+                                  (hs_mem_check()) at every kernel exit
+                                  and panic at the first difference;
+                                  0: HOPSIM_MEM_CHECK=1 turns it on */
 } hs_sim_config;
+
+#define HS_MEM_SIZE_DEFAULT ((uint64_t)1 << 30)  /* 1 GiB */
+#define HS_MEM_SIZE_MAX     ((uint64_t)1 << 40)  /* 1 TiB */
 
 #define HS_CPUS_MAX 64
 #define HS_HOP_DEPTH_MAX 1024
@@ -176,6 +190,8 @@ typedef struct hs_sim_config {
     .deadlock_dot = NULL,                     \
     .trace_path = NULL,                       \
     .msc_path = NULL,                         \
+    .mem_size = HS_MEM_SIZE_DEFAULT,          \
+    .mem_check = 0,                           \
 }
 
 /*
@@ -187,14 +203,17 @@ typedef struct hs_sim_config {
  * HOPSIM_PCT_STEPS when cfg->pct_depth / pct_steps are 0, HOPSIM_FAULTS
  * when cfg->faults is HS_FAULTS_FROM_ENV, HOPSIM_DEADLOCK_DOT when
  * cfg->deadlock_dot is NULL, HOPSIM_TRACE when cfg->trace_path is NULL
- * and HOPSIM_MSC when cfg->msc_path is NULL.
+ * HOPSIM_MSC when cfg->msc_path is NULL, and HOPSIM_MEM_CHECK (1 turns
+ * the check on, 0 or empty leaves it off) when cfg->mem_check is 0.
  * Errors: HS_ESTATE if a simulation is already started; HS_EINVAL for a bad
  * field (no CPUs, too many, stack size out of range, a zero limit, a hop
  * depth above HS_HOP_DEPTH_MAX, an unknown strategy, a PCT depth above
  * HS_PCT_DEPTH_MAX, unknown fault bits, faults without a seed, a fault
- * window above HS_FAULT_WINDOW_MAX, an unparsable HOPSIM_* variable, a
+ * window above HS_FAULT_WINDOW_MAX, a mem_size that is 0, not a
+ * multiple of 4 KiB or above HS_MEM_SIZE_MAX, an unparsable HOPSIM_* variable, a
  * log, trace or chart file that cannot be created);
- * HS_ENOMEM.  On error nothing is started.
+ * HS_ENOMEM (also: the host refused the address space of the memory
+ * pool).  On error nothing is started.
  */
 hs_status hs_sim_start(const hs_sim_config *cfg);
 
@@ -206,7 +225,9 @@ hs_status hs_sim_start(const hs_sim_config *cfg);
  *               threads were still blocked; hs_sim_report() says who waited
  *               on what, and the wait-for cycle;
  *   HS_EPANIC   the kernel panicked (a broken invariant or a simulated
- *               stack overflow); hs_sim_report() holds the message;
+ *               stack overflow), or the memory check that ends every run
+ *               (hs_mem_check()) found a difference; hs_sim_report()
+ *               holds the message;
  *   HS_ESTATE   no simulation was started, or called from inside one.
  * In every case all stacks and kernel objects are freed before it returns,
  * and unless cfg.quiet is set one line is printed to stderr:

@@ -28,7 +28,9 @@ typedef enum hs_status {
     HS_EEXIST,      /* the name, or the address range, is already taken */
     HS_ENOPORT,     /* no such port (never existed, or its owner ended) */
     HS_ECLOSED,     /* the port is closed */
-    HS_ENOHANDLER,  /* the port has no handler to arrive in */
+    HS_ENOHANDLER,  /* no handler: the port has none to arrive in, or
+                       nothing is installed for the notification slot or
+                       registered for the message type */
     HS_ENOSTACK,    /* the receiver has no stack for an arriving thread */
     HS_EDEPTH,      /* the hop would exceed the maximum hop depth */
     HS_EPARTNER,    /* the partner process ended first */
@@ -49,6 +51,7 @@ typedef enum hs_status {
                        nobody resolved the page fault */
     HS_ENOFRAME,    /* no free frame block of the size needed */
     HS_ENOENT,      /* no share-point of that name */
+    HS_EABANDONED,  /* the receiver abandoned the typed message */
     HS_STATUS_COUNT /* number of status values; not a status */
 } hs_status;
 
