@@ -881,6 +881,28 @@ static void test_portal_share_lock_of_an_ended_thread_is_taken_over(void **s)
     run_one("takeover", takeover_main, NULL);
 }
 
+/* A server still alive when the run ends: its share-point, its portals and
+ * a device region all go with the run. */
+static int lingering_server(void *arg)
+{
+    (void)arg;
+    uint64_t pa;
+    hs_portal_req r = share_req("kept", 1, RW, VA_A, 3 * PAGE);
+    EXPECT_ST(hs_portal(&r, NULL), HS_OK);
+    EXPECT_ST(hs_mem_device_create(2 * PAGE, &pa), HS_OK);
+    r = req_of(HS_PORTAL_DIRECT, RW, VA_B, 2 * PAGE);
+    r.morphology.paddr = pa;
+    EXPECT_ST(hs_portal(&r, NULL), HS_OK);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    return hs_proc_serve();
+}
+
+static void test_portal_run_end_frees_what_live_processes_hold(void **state)
+{
+    (void)state;
+    run_one("server", lingering_server, &privileged);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -899,6 +921,7 @@ int main(void)
         TU_TEST(test_portal_share_over_a_device_region),
         TU_TEST(test_portal_process_end_frees_its_portals),
         TU_TEST(test_portal_share_lock_of_an_ended_thread_is_taken_over),
+        TU_TEST(test_portal_run_end_frees_what_live_processes_hold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
