@@ -114,7 +114,7 @@ typedef struct hs_portal_req {
  * gets its handle.  Errors, nothing changed: HS_ESTATE, HS_EINVAL (req
  * NULL, a type that is no valid combination, prot 0 or unknown bits, COW
  * without HS_PROT_READ, addr, src, paddr or length not 4K aligned, length
- * 0, a bad identifier, chain name or message, a COW source whose large
+ * 0, a share-point's data above 1 GiB, a bad identifier, chain name or message, a COW source whose large
  * pages the range cuts or whose offset to addr they do not share), HS_EPERM
  * (direct or special from an unprivileged process; a direct range outside
  * every device region; prot above the share-point's or, for COW, the
@@ -182,7 +182,9 @@ struct __attribute__((packed)) hs_sp_meta {
  * Take the lock of the share-point the caller attached at addr: an atomic
  * test-and-set of its lock byte; while another thread holds it, yield the
  * CPU (hs_thread_yield) and try again.  A lock whose holder has ended is
- * taken over.  Errors: HS_ESTATE, HS_ENOENT (no share-point attached at
+ * taken over.  A yield lets threads of the same priority run, not lower
+ * ones: a holder of lower priority than its waiter never gets the CPU
+ * back (give threads that share a lock one priority).  Errors: HS_ESTATE, HS_ENOENT (no share-point attached at
  * addr in the caller's process), HS_EDEADLK (the caller holds it already).
  */
 hs_status hs_sp_lock(uint64_t addr);
