@@ -25,5 +25,6 @@
 #include "hopsim/factory.h"
 #include "hopsim/explore.h"
 #include "hopsim/mem.h"
+#include "hopsim/portal.h"
 
 #endif
