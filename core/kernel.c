@@ -9,6 +9,7 @@
 #include "core/fault.h"
 #include "core/hop.h"
 #include "mem/pagefault.h"
+#include "mem/portal.h"
 #include "mem/pages.h"
 #include "core/kernel.h"
 #include "core/sched.h"
@@ -357,6 +358,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     pool_init(&k.irqs, sizeof(struct irq));
     pool_init(&k.pagefaults, sizeof(struct pagefault));
     list_init(&k.pagefaults_open);
+    portal_init();
     pages_init();
     list_init(&k.name_waiters);
     registry_init();
@@ -401,6 +403,7 @@ static void teardown(void)
     pool_destroy(&k.gates);
     pool_destroy(&k.irqs);
     pool_destroy(&k.pagefaults);
+    portal_release();
     pages_teardown();
     registry_release();
     plat_clock_release();

@@ -26,6 +26,7 @@
 #include "core/kernel.h"
 #include "core/kfmt.h"
 #include "core/proc.h"
+#include "mem/vm.h"
 
 #define LINE_MAX_LEN 1024
 #define NAME_ESC (HS_NAME_MAX * 6 + 1)   /* a name, escaped */
@@ -193,6 +194,40 @@ static void json_live_threads(void)
     char extra[48];
     kfmt(extra, sizeof extra, ",\"args\":{\"live\":%u}", k.nlive);
     json_emit('C', "threads", 0, 0, extra);
+}
+
+/* The memory counters: free 4K frames and the references held at each
+ * page size, whenever they may have changed. */
+static void json_memory(void)
+{
+    hs_mem_stats s;
+    frame_stats(&s);
+    char extra[160];
+    kfmt(extra, sizeof extra,
+         ",\"args\":{\"free_frames\":%llu,\"refs_4k\":%llu,"
+         "\"refs_2m\":%llu,\"refs_1g\":%llu}",
+         (unsigned long long)(s.free / HS_PAGE_4K),
+         (unsigned long long)s.refs_4k, (unsigned long long)s.refs_2m,
+         (unsigned long long)s.refs_1g);
+    json_emit('C', "memory", 0, 0, extra);
+}
+
+/* Whether an event may change the memory counters: the memory calls, a
+ * process's memory going, page faults, and whatever else maps or frees
+ * ("mem_", "pf", "pages_", "portal_" events). */
+static int starts_with(const char *s, const char *prefix)
+{
+    while (*prefix && *s == *prefix)
+        s++, prefix++;
+    return *prefix == 0;
+}
+
+static int touches_memory(enum event_kind kind)
+{
+    const char *n = event_name(kind);
+    return starts_with(n, "mem_") ||
+           starts_with(n, "pf") || starts_with(n, "pages_") ||
+           starts_with(n, "portal_");
 }
 
 /* The level of t at depth d (its top at most). */
@@ -412,6 +447,13 @@ static void thread_event(enum event_kind kind, const struct thread *t,
     case EV_FAULT:
         marked("fault", "note", t, a, b);
         break;
+    case EV_PF:
+        if (tr.json)
+            json_instant("page_fault", t, 0, a, b);
+        break;
+    case EV_PF_KILL:
+        marked("pf_kill", "rbox", t, a, b);
+        break;
     case EV_IPC_CANCEL:
         marked("ipc_cancel", "note", t, a, b);
         break;
@@ -442,6 +484,8 @@ void trace_event(enum event_kind kind, const struct thread *t, uint64_t a,
                  uint64_t b)
 {
     const struct proc *p;
+    if (tr.json && touches_memory(kind))
+        json_memory();
     if (kind == EV_SPAWN && (p = proc_lookup(a)) != NULL) {
         if (tr.json)
             json_name("process_name", a, 0, p->name);

@@ -30,6 +30,7 @@
  */
 #include <string.h>
 
+#include "core/fault.h"
 #include "core/kernel.h"
 #include "mem/frame.h"
 #include "sim/platform.h"
@@ -264,7 +265,7 @@ static uint64_t blocks_available(unsigned o, uint64_t limit)
 hs_status frame_alloc(enum page_size ps, unsigned n, uint64_t *pa)
 {
     unsigned o = ps_order(ps);
-    if (blocks_available(o, n) < n)
+    if (blocks_available(o, n) < n || fault_frame())
         return HS_ENOFRAME;
     for (unsigned i = 0; i < n; i++)
         pa[i] = (uint64_t)block_alloc(o) << 12;

@@ -11,6 +11,7 @@
 #include "mem/frame.h"
 #include "mem/pt.h"
 #include "mem/vm.h"
+#include "notify/notify.h"
 
 static struct {
     struct mem_hold *holds;     /* the kernel's references */
@@ -213,11 +214,27 @@ static hs_status map_fresh(struct proc *p, uint64_t va, uint64_t len,
     return st;
 }
 
-hs_status hs_mem_map(uint64_t va, uint64_t len, unsigned prot, uint64_t page)
+hs_status mem_exhausted(struct thread *self, hs_status why, uint64_t amount)
 {
-    struct thread *self = kernel_enter();
-    if (!self)
-        return HS_ESTATE;
+    struct proc *p = thread_current_proc(self);
+    hs_mem_stats s;
+    frame_stats(&s);
+    uint64_t w[4] = {HS_MEM_POOL, amount, s.pool - s.free, s.pool};
+    if (why == HS_EQUOTA) {
+        const hs_account *a = &p->factory.acct;
+        w[0] = HS_RES_MAPPED;
+        w[2] = a->used[HS_RES_MAPPED];
+        w[3] = a->limit[HS_RES_MAPPED];
+    } else if (why != HS_ENOFRAME) {
+        return why;
+    }
+    return notify_kernel_sync(self, HS_NOTIFY_EXHAUSTED, w, 4);
+}
+
+/* One attempt of hs_mem_map: everything checked, then mapped. */
+static hs_status map_try(struct thread *self, uint64_t va, uint64_t len,
+                         unsigned prot, uint64_t page)
+{
     struct proc *p = thread_current_proc(self);
     unsigned nodes = 0;
     hs_status st = prot_valid(prot) && page_valid(page) ? HS_OK : HS_EINVAL;
@@ -229,6 +246,18 @@ hs_status hs_mem_map(uint64_t va, uint64_t len, unsigned prot, uint64_t page)
         st = factory_check(p, HS_RES_MAPPED, len);
     if (st == HS_OK)
         st = map_fresh(p, va, len, prot, page, nodes);
+    return st;
+}
+
+hs_status hs_mem_map(uint64_t va, uint64_t len, unsigned prot, uint64_t page)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = map_try(self, va, len, prot, page);
+    if ((st == HS_ENOFRAME || st == HS_EQUOTA) &&
+        mem_exhausted(self, st, len) == HS_OK)
+        st = map_try(self, va, len, prot, page);        /* once more */
     if (st == HS_OK)
         event_record(EV_MEM_MAP, self, va, len);
     kernel_leave(self);

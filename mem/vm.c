@@ -557,7 +557,10 @@ static void aspace_free(struct proc *p, int unref)
 
 void vm_destroy(struct proc *p)
 {
+    uint64_t mapped = p->as.mapped;
     aspace_free(p, 1);
+    if (mapped)
+        event_record(EV_MEM_DESTROY, NULL, p->obj.handle, mapped);
 }
 
 void vm_discard(struct proc *p)

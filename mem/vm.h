@@ -177,6 +177,16 @@ void vm_each(struct proc *p, uint64_t va, uint64_t len,
 hs_status vm_translate(struct proc *p, uint64_t va, size_t len,
                        unsigned access, void **host, uint64_t *fault_va);
 
+/* A request of self for amount bytes failed with why: HS_ENOFRAME (the
+ * pool) or HS_EQUOTA (HS_RES_MAPPED).  Raise HS_NOTIFY_EXHAUSTED on self
+ * (words: HS_MEM_POOL or HS_RES_MAPPED, amount, in use, limit): HS_OK
+ * once a handler ran, and the caller tries its request once more, from
+ * its checks on (the handler ran outside the kernel: reservations are
+ * gone); else the refusal stands.  Other statuses are returned as they
+ * are. */
+struct thread;
+hs_status mem_exhausted(struct thread *self, hs_status why, uint64_t amount);
+
 /* References the kernel itself keeps: the frames of a share-point, a
  * device's range.  mem_hold_add() takes one reference at size ps on each
  * block of [pa, pa + len) and links h where vm_check_all() counts it;

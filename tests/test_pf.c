@@ -1,9 +1,12 @@
 /*
- * tests/test_pf.c - reaching simulated memory, and page faults: reads and
- * writes across pages, pointers into the pool, probes; unhandled faults
- * killing the faulting thread with a recorded reason; pagers resolving a
- * fault by sharing or copying a page, refusing it, passing it on, or
- * ending before they answer; bad input to every call.
+ * tests/test_pf.c - reaching simulated memory, page faults and running
+ * out of memory: reads and writes across pages, pointers into the pool,
+ * probes; unhandled faults killing the faulting thread with a recorded
+ * reason; the page-fault notification; pagers resolving a fault by
+ * sharing or copying a page, refusing it, passing it on, or ending before
+ * they answer; the memory-exhaustion notification for the pool and the
+ * quota, with and without a handler; the seeded frame-allocation fault;
+ * bad input to every call.
  *
  * Simulated threads record what they saw in the statics below (and check
  * statuses with EXPECT_ST); the test asserts after hs_sim_run().  Every
@@ -350,8 +353,6 @@ static int client_main(void *arg)
     EXPECT_ST(hs_mem_query(0, HOLE, &info), HS_OK);
     word[1] = info.flags;
     word[2] = info.refs;
-    /* Writing: shared, the pager sees it; copied, it does not. */
-    EXPECT_ST(hs_mem_write(HOLE, "CLIENT", 6), HS_OK);
     return 0;
 }
 
@@ -363,7 +364,10 @@ static void run_pager(int mode, hs_status want_run)
                      HS_OK);
     assert_int_equal(hs_proc_spawn("client", client_main, NULL, NULL, NULL),
                      HS_OK);
-    assert_int_equal(hs_sim_run(), want_run);
+    hs_status st = hs_sim_run();
+    if (st != want_run)
+        print_message("%s", hs_sim_report());
+    assert_int_equal(st, want_run);
     assert_no_bad_status();
     assert_memory_whole();
 }
@@ -504,7 +508,10 @@ static void test_a_fault_passed_along_a_chain(void **state)
                      HS_OK);
     assert_int_equal(hs_proc_spawn("bystander", bystander, NULL, NULL, NULL),
                      HS_OK);
-    assert_int_equal(hs_sim_run(), HS_OK);
+    hs_status st = hs_sim_run();
+    if (st != HS_OK)
+        print_message("%s", hs_sim_report());
+    assert_int_equal(st, HS_OK);
     assert_no_bad_status();
     assert_memory_whole();
     assert_int_equal(pass_status, HS_OK);
@@ -587,6 +594,163 @@ static void test_a_handler_that_does_not_fix_the_fault_ends_in_a_kill(
                            "(read): the page-fault handler did not fix it"));
 }
 
+/* ---- memory exhaustion */
+
+static hs_notification ex_note;
+static int ex_notes;
+static int ex_frees;            /* the handler unmaps this many 64K pieces */
+
+#define EX_VA 0x40000000ull
+
+static void ex_handler(void *cookie, const hs_notification *n)
+{
+    (void)cookie;
+    ex_note = *n;
+    ex_notes++;
+    for (int i = 0; i < ex_frees; i++)
+        EXPECT_ST(hs_mem_unmap(EX_VA + (uint64_t)i * 0x10000, 0x10000),
+                  HS_OK);
+    ex_frees = 0;
+    hs_notify_return();
+}
+
+static hs_mem_stats ex_before, ex_after;
+
+/* Fills the 4M pool, then asks for 64K more. */
+static int pool_main(void *arg)
+{
+    if (arg)
+        EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXHAUSTED, ex_handler, NULL),
+                  HS_OK);
+    EXPECT_ST(hs_mem_map(EX_VA, 4ull << 20, HS_PROT_READ, 0), HS_OK);
+    EXPECT_ST(hs_mem_stats_get(&ex_before), HS_OK);
+    status[0] = hs_mem_map(EX_VA + (8ull << 20), 0x10000, HS_PROT_READ, 0);
+    EXPECT_ST(hs_mem_stats_get(&ex_after), HS_OK);
+    return 0;
+}
+
+static void run_pool(int frees, int handler)
+{
+    hs_sim_config cfg = tu_config();
+    cfg.mem_size = 4ull << 20;
+    reset();
+    ex_notes = 0;
+    ex_frees = frees;
+    memset(&ex_note, 0, sizeof ex_note);
+    assert_int_equal(hs_sim_start(&cfg), HS_OK);
+    assert_int_equal(hs_proc_spawn("main", pool_main,
+                                   handler ? (void *)1 : NULL, NULL, NULL),
+                     HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_memory_whole();
+}
+
+static void test_out_of_frames_without_a_handler_is_enoframe(void **state)
+{
+    (void)state;
+    run_pool(0, 0);
+    assert_int_equal(status[0], HS_ENOFRAME);
+    assert_int_equal(ex_notes, 0);
+    assert_int_equal(ex_after.free, ex_before.free);
+    assert_int_equal(ex_after.free, 0);
+}
+
+static void test_out_of_frames_handler_frees_and_the_map_succeeds(
+    void **state)
+{
+    (void)state;
+    run_pool(1, 1);
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(ex_notes, 1);
+    assert_int_equal(ex_note.slot, HS_NOTIFY_EXHAUSTED);
+    assert_int_equal(ex_note.n, 4);
+    assert_int_equal(ex_note.words[0], HS_MEM_POOL);
+    assert_int_equal(ex_note.words[1], 0x10000);
+    assert_int_equal(ex_note.words[2], 4ull << 20);     /* in use */
+    assert_int_equal(ex_note.words[3], 4ull << 20);     /* the pool */
+    assert_int_equal(ex_after.free, 0);     /* freed 64K, took 64K */
+}
+
+static void test_out_of_frames_handler_that_frees_nothing(void **state)
+{
+    (void)state;
+    run_pool(0, 1);
+    assert_int_equal(status[0], HS_ENOFRAME);
+    assert_int_equal(ex_notes, 1);          /* once, then it stands */
+    assert_int_equal(ex_after.free, 0);
+}
+
+static int quota_main(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXHAUSTED, ex_handler, NULL),
+              HS_OK);
+    EXPECT_ST(hs_mem_map(EX_VA, 0x20000, HS_PROT_READ, 0), HS_OK);
+    status[0] = hs_mem_map(EX_VA + 0x100000, HS_PAGE_4K, HS_PROT_READ, 0);
+    status[1] = hs_mem_map(EX_VA + 0x200000, 0x10000, HS_PROT_READ, 0);
+    return 0;
+}
+
+static void test_over_the_mapped_quota_raises_exhaustion(void **state)
+{
+    (void)state;
+    start();
+    ex_notes = 0;
+    ex_frees = 1;
+    hs_quota q = hs_quota_unlimited();
+    q.limit[HS_RES_MAPPED] = 0x20000;
+    hs_proc_attr a = {.quota = &q};
+    assert_int_equal(hs_proc_spawn("main", quota_main, NULL, &a, NULL),
+                     HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_memory_whole();
+    assert_int_equal(status[0], HS_OK);     /* after the handler freed */
+    assert_int_equal(status[1], HS_EQUOTA); /* frees nothing the 2nd time */
+    assert_int_equal(ex_notes, 2);
+    /* The second: 64K asked with 64K + 4K in use, of 128K. */
+    assert_int_equal(ex_note.words[0], HS_RES_MAPPED);
+    assert_int_equal(ex_note.words[1], 0x10000);
+    assert_int_equal(ex_note.words[2], 0x10000 + HS_PAGE_4K);
+    assert_int_equal(ex_note.words[3], 0x20000);
+}
+
+/* ---- the seeded frame-allocation fault */
+
+static int frame_fault_main(void *arg)
+{
+    (void)arg;
+    status[0] = hs_mem_map(VA, HS_PAGE_4K, HS_PROT_READ, 0);
+    status[1] = hs_mem_map(VA, HS_PAGE_4K, HS_PROT_READ, 0);
+    status[2] = hs_mem_map(VA + HS_PAGE_4K, HS_PAGE_4K, HS_PROT_READ, 0);
+    return 0;
+}
+
+static void test_seeded_frame_fault_fails_one_allocation(void **state)
+{
+    (void)state;
+    reset();
+    tu_status_reset();
+    hs_sim_config cfg = mem_config();
+    cfg.seed = 5;
+    cfg.faults = HS_FAULT_FRAME;
+    cfg.fault_window = 1;           /* the first allocation */
+    assert_int_equal(tu_run(&cfg, "main", frame_fault_main, NULL, NULL),
+                     HS_OK);
+    assert_memory_whole();
+    assert_int_equal(status[0], HS_ENOFRAME);
+    assert_int_equal(status[1], HS_OK);     /* nothing was left behind */
+    assert_int_equal(status[2], HS_OK);
+    hs_sim_summary s = tu_summary();
+    assert_int_equal(s.nfaults, 1);
+    assert_int_equal(s.faults[0].kind, HS_FAULT_FRAME);
+    assert_int_equal(s.faults[0].at, 1);
+    assert_true(s.faults[0].fired);
+    assert_string_equal(s.faults[0].victim_name, "main");
+    assert_string_equal(hs_fault_name(HS_FAULT_FRAME), "frame");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +766,11 @@ int main(void)
         TU_TEST(test_a_fault_passed_along_a_chain),
         TU_TEST(test_page_fault_handler_maps_and_the_access_completes),
         TU_TEST(test_a_handler_that_does_not_fix_the_fault_ends_in_a_kill),
+        TU_TEST(test_out_of_frames_without_a_handler_is_enoframe),
+        TU_TEST(test_out_of_frames_handler_frees_and_the_map_succeeds),
+        TU_TEST(test_out_of_frames_handler_that_frees_nothing),
+        TU_TEST(test_over_the_mapped_quota_raises_exhaustion),
+        TU_TEST(test_seeded_frame_fault_fails_one_allocation),
     };
     return cmocka_run_group_tests_name("pf", tests, NULL, NULL);
 }

@@ -486,6 +486,75 @@ static void test_trace_is_the_same_across_two_runs(void **state)
     unlink(msc_path);
 }
 
+/* ---- memory: counters and fault instants */
+
+static hs_tid_t toucher_tid;
+
+static int mem_toucher(void *arg)
+{
+    (void)arg;
+    uint64_t w = 0;
+    hs_mem_read(0x9000, &w, sizeof w);          /* nothing there: killed */
+    return 0;
+}
+
+static int mem_main(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_mem_map(0x200000, 0x200000, HS_PROT_READ, 0), HS_OK);
+    EXPECT_ST(hs_thread_sleep(1000), HS_OK);
+    EXPECT_ST(hs_mem_unmap(0x200000, 0x1000), HS_OK);   /* a split */
+    EXPECT_ST(hs_thread_sleep(1000), HS_OK);
+    hs_tid_t t;
+    EXPECT_ST(hs_thread_create(mem_toucher, NULL, NULL, &t), HS_OK);
+    toucher_tid = t;
+    int v = 0;
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, &v), HS_OK);
+    return 0;                                   /* the rest goes at exit */
+}
+
+static void test_trace_counts_frames_and_references(void **state)
+{
+    (void)state;
+    paths_make();
+    hs_sim_config cfg = tu_config();
+    cfg.mem_size = 64ull << 20;                 /* 16384 frames */
+    cfg.trace_path = json_path;
+    hs_pid_t pid;
+    tu_status_reset();
+    assert_int_equal(hs_sim_start(&cfg), HS_OK);
+    assert_int_equal(hs_proc_spawn("mem", mem_main, NULL, NULL, &pid),
+                     HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    char *t = slurp(json_path);
+    unlink(json_path);
+    assert_true(json_valid(t));
+    /* One 2M page; then split by the unmap: 511 frames at 4K; then the
+     * process's memory goes at its end. */
+    const char *m = find_event(t, NULL, 'C', "memory", 0, 0,
+                               "0.000,\"args\":{\"free_frames\":15872,"
+                               "\"refs_4k\":0,\"refs_2m\":1,"
+                               "\"refs_1g\":0}");
+    assert_non_null(m);
+    const char *u = find_event(t, m, 'C', "memory", 0, 0,
+                               "1.000,\"args\":{\"free_frames\":15873,"
+                               "\"refs_4k\":511,\"refs_2m\":0,"
+                               "\"refs_1g\":0}");
+    assert_non_null(u);
+    /* The toucher's fault: an instant, then its death. */
+    const char *f = find_event(t, u, 'i', "page_fault", pid, toucher_tid,
+                               "2.000");
+    assert_non_null(f);
+    assert_non_null(find_event(t, f, 'i', "pf_kill", pid, toucher_tid,
+                               "2.000"));
+    assert_non_null(find_event(t, f, 'C', "memory", 0, 0,
+                               "2.000,\"args\":{\"free_frames\":16384,"
+                               "\"refs_4k\":0,\"refs_2m\":0,"
+                               "\"refs_1g\":0}"));
+    free(t);
+}
+
 int main(void)
 {
     /* The environment must not name files for the tests' own runs. */
@@ -498,6 +567,7 @@ int main(void)
         TU_TEST(test_trace_bad_paths_are_refused),
         TU_TEST(test_trace_env_names_the_files),
         TU_TEST(test_trace_is_the_same_across_two_runs),
+        TU_TEST(test_trace_counts_frames_and_references),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,14 @@
 #define HS_VA_BITS 48
 #define HS_VA_LIMIT ((uint64_t)1 << HS_VA_BITS)
 
+/* HS_NOTIFY_EXHAUSTED's words[0] (hopsim/notify.h) when the frame pool
+ * ran out: words[1] = bytes asked, [2] = bytes in use, [3] = the pool.
+ * Over the HS_RES_MAPPED quota, words[0] is HS_RES_MAPPED and [2], [3]
+ * are the process's use and limit.  Either way the request is tried once
+ * more when a handler ran, and otherwise fails with HS_ENOFRAME or
+ * HS_EQUOTA. */
+#define HS_MEM_POOL 0x100u
+
 /* Protection, and the access an accessor makes. */
 #define HS_PROT_READ  0x1u
 #define HS_PROT_WRITE 0x2u
@@ -70,7 +78,9 @@
  * 4K or to page, len 0, page not a page size, prot 0 or unknown bits),
  * HS_ERANGE (the range wraps or leaves the 48-bit space), HS_EEXIST (some
  * page of the range is mapped), HS_EQUOTA (HS_RES_MAPPED), HS_ENOFRAME (not
- * enough free blocks of the sizes needed), HS_ENOMEM.
+ * enough free blocks of the sizes needed), HS_ENOMEM.  Before HS_EQUOTA or
+ * HS_ENOFRAME, HS_NOTIFY_EXHAUSTED runs if the caller has a handler for
+ * it (see HS_MEM_POOL), and the map is tried once more.
  */
 hs_status hs_mem_map(uint64_t va, uint64_t len, unsigned prot, uint64_t page);
 
@@ -121,7 +131,10 @@ hs_status hs_mem_query(hs_pid_t pid, uint64_t va, hs_mem_info *info);
 
 /* Copy len bytes from the caller's memory at va into buf, or from buf
  * into it.  Page faults on the way are delivered and waited for (see
- * above).  Errors: HS_ESTATE, HS_EINVAL (buf NULL, len 0), HS_ERANGE. */
+ * above); what was copied before a fault stays copied.  Errors:
+ * HS_ESTATE, HS_EINVAL (buf NULL, len 0), HS_ERANGE, and for a write to a
+ * copy-on-write page when no frame is left for the copy (after
+ * HS_NOTIFY_EXHAUSTED), HS_ENOFRAME or HS_ENOMEM. */
 hs_status hs_mem_read(uint64_t va, void *buf, size_t len);
 hs_status hs_mem_write(uint64_t va, const void *buf, size_t len);
 
@@ -151,8 +164,10 @@ typedef uint64_t hs_pagefault_t;
  * hs_hop_async) with
  *   mr[0] = HS_PF_LABEL, mr[1] = the fault, mr[2] = the address,
  *   mr[3] = the access (HS_PROT_*), mr[4] = the faulting process,
- *   mr[5] = the faulting thread, mr[6] = HS_PF_* flags
- * and the faulting thread waits until the fault is resolved.
+ *   mr[5] = the faulting thread, mr[6] = HS_PF_* flags,
+ *   mr[7] = with HS_PF_SPECIAL, the special portal (hopsim/portal.h)
+ * and the faulting thread waits until the fault is resolved.  A special
+ * portal's page goes to the portal's chain instead of the pager.
  * Errors: HS_ESTATE, HS_ENOPORT.
  */
 #define HS_PF_LABEL   0x70666c74u  /* "pflt" */
@@ -164,7 +179,9 @@ hs_status hs_mem_pager_set(hs_port_t port);
  * caller's own memory at src (4K aligned) into the faulting process at
  * the faulting page (4K), shared (mode HS_XFER_SHARE) or copied
  * (HS_XFER_COPY), with protection prot, then let the faulting thread retry
- * its access.  With src HS_PF_NOPAGE nothing is mapped (the handler mapped
+ * its access.  A special portal's page not yet filled is replaced; it
+ * stays HS_MEM_SPECIAL, with prot cut to the portal's (HS_EPERM if nothing
+ * is left).  With src HS_PF_NOPAGE nothing is mapped (the handler mapped
  * it some other way); with prot 0 the fault is refused and the faulting
  * thread is killed as for an unhandled fault.
  * Errors, nothing changed: HS_ESTATE, HS_EINVAL, HS_ESTALE (no such fault,

@@ -88,11 +88,13 @@
  *   the reason recorded (hopsim/mem.h).
  * HS_NOTIFY_EXHAUSTED: a request for memory failed.  words[0] = what ran
  *   out (an hs_res of hopsim/factory.h: HS_RES_MEMORY for a thread's stack
- *   over its process's quota), words[1] = the amount requested, words[2] =
- *   the amount in use, words[3] = the limit.  Runs synchronously on the
- *   requesting thread; when the handler returns, the request is tried
- *   once more.  Default without a handler, or when the retry fails too:
- *   the request fails with its named error (HS_EQUOTA).
+ *   over its process's quota, HS_RES_MAPPED for memory mapped over it; or
+ *   HS_MEM_POOL of hopsim/mem.h: the frame pool is empty), words[1] = the
+ *   amount requested, words[2] = the amount in use, words[3] = the limit.
+ *   Runs synchronously on the requesting thread; when the handler
+ *   returns, the request is tried once more.  Default without a handler,
+ *   or when the retry fails too: the request fails with its named error
+ *   (HS_EQUOTA, HS_ENOFRAME).
  */
 #define HS_NOTIFY_EXHAUSTED  61
 #define HS_NOTIFY_PAGE_FAULT 62

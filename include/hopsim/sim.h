@@ -139,8 +139,10 @@ typedef struct hs_sim_config {
                                   track per thread, spans per process it
                                   is in, flows from hops and calls to
                                   their returns and replies, instants for
-                                  timeouts, faults, deaths, IRQ signals
-                                  and cancels, a live-thread counter;
+                                  timeouts, faults, page faults, deaths,
+                                  IRQ signals and cancels, counters of
+                                  live threads, free frames and page
+                                  references at each size;
                                   NULL: HOPSIM_TRACE, else none */
     const char *msc_path;      /* the message flow as an mscgen chart:
                                   one entity per process, arcs for hops,
@@ -260,9 +262,11 @@ typedef struct hs_sim_summary {
  * Errors: HS_EINVAL (out is NULL), HS_ESTATE (no run has finished). */
 hs_status hs_sim_summary_get(hs_sim_summary *out);
 
-/* The report of the last finished run: empty after HS_OK, the deadlock
- * report after HS_EDEADLK, the panic message after HS_EPANIC.  The string
- * stays valid until the next hs_sim_start(). */
+/* The report of the last finished run: the deadlock report after
+ * HS_EDEADLK, the panic message after HS_EPANIC; and in any run, one line
+ * for each thread killed by a page fault nobody handled (hopsim/mem.h),
+ * so after HS_OK it is empty unless that happened.  The string stays
+ * valid until the next hs_sim_start(). */
 const char *hs_sim_report(void);
 
 #endif
