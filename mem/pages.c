@@ -241,28 +241,30 @@ static void send_end(struct pages_send *s)
 }
 
 /* Offer o has ended with outcome; the last one ends the send and wakes
- * the sender when wake is set. */
+ * the sender when wake is set.  An offer not accepted is recorded once
+ * the frames it held are let go, so the trace's memory counters see it. */
 static void offer_end(struct pages_offer *o, hs_status outcome, int wake)
 {
     struct pages_send *s = o->s;
-    if (o->accepted) {
-        s->taken++;
+    uint64_t npages = s->npages;
+    int accepted = o->accepted;
+    if (accepted)
         outcome = HS_OK;
-    } else {
-        if (outcome == HS_OK)           /* hs_notify_take() alone */
-            outcome = HS_EABANDONED;
-        event_record(EV_PAGES_ABANDON, kernel_current(), s->npages,
-                     (uint64_t)outcome);
-    }
+    else if (outcome == HS_OK)          /* hs_notify_take() alone */
+        outcome = HS_EABANDONED;
+    s->taken += accepted != 0;
     s->outcome = outcome;
     list_unlink(&o->link);
     s->pending--;
     pool_free(&k.pages_offers, o);
-    if (s->pending)
-        return;
     struct thread *sender = s->sender;
-    send_end(s);
-    if (wake)
+    int last = s->pending == 0;
+    if (last)
+        send_end(s);
+    if (!accepted)
+        event_record(EV_PAGES_ABANDON, kernel_current(), npages,
+                     (uint64_t)outcome);
+    if (last && wake)
         sched_wake(sender, HS_OK);
 }
 
@@ -621,10 +623,11 @@ hs_status hs_pages_accept(hs_pages_offer_t offer, uint64_t dst_va)
         accept_map(o, dst_va);
         if (!(o->s->flags & HS_PAGES_DUP))
             sender_release(o->s, 1);
+        uint64_t npages = o->s->npages;
         o->accepted = 1;
-        event_record(EV_PAGES_ACCEPT, self, dst_va, o->s->npages);
         KASSERT(notify_type_decide(self, HS_OK) == HS_OK,
                 "a page message being handled can be taken");
+        event_record(EV_PAGES_ACCEPT, self, dst_va, npages);
     }
     kernel_leave(self);
     return st;
