@@ -122,7 +122,9 @@ typedef struct hs_portal_req {
  * direct range outside the pool), HS_EEXIST (the identifier is taken; a
  * page of the range is mapped), HS_ENOENT (no share-point of that name to
  * attach to), HS_ENOMAP (a hole in the COW source), HS_EQUOTA
- * (HS_RES_MAPPED), HS_ENOFRAME, HS_ENOMEM.
+ * (HS_RES_MAPPED), HS_ENOFRAME, HS_ENOMEM.  Before HS_EQUOTA or
+ * HS_ENOFRAME, HS_NOTIFY_EXHAUSTED runs if the caller has a handler, and
+ * the request is tried once more (as for hs_mem_map).
  */
 hs_status hs_portal(const hs_portal_req *req, hs_portal_t *out);
 
