@@ -114,8 +114,9 @@ typedef struct hs_portal_req {
  * gets its handle.  Errors, nothing changed: HS_ESTATE, HS_EINVAL (req
  * NULL, a type that is no valid combination, prot 0 or unknown bits, COW
  * without HS_PROT_READ, addr, src, paddr or length not 4K aligned, length
- * 0, a share-point's data above 1 GiB, a bad identifier, chain name or message, a COW source whose large
- * pages the range cuts or whose offset to addr they do not share), HS_EPERM
+ * 0, a share-point's data above 1 GiB, a bad identifier, chain name or
+ * message, a COW source whose large pages the range cuts or whose offset
+ * to addr they do not share), HS_EPERM
  * (direct or special from an unprivileged process; a direct range outside
  * every device region; prot above the share-point's or, for COW, the
  * source's), HS_ERANGE (a range wraps or leaves the 48-bit space; a
