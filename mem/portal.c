@@ -307,10 +307,18 @@ hs_status hs_portal(const hs_portal_req *req, hs_portal_t *out)
     if (!self)
         return HS_ESTATE;
     struct proc *p = thread_current_proc(self);
-    struct portal_plan plan = { 0 };
-    hs_status st = portal_args_check(p, req, &plan);
-    if (st == HS_OK)
-        st = portal_reserve(p, req, &plan);
+    struct portal_plan plan;
+    hs_status st;
+    for (int again = 0;; again = 1) {
+        plan = (struct portal_plan){ 0 };
+        st = portal_args_check(p, req, &plan);
+        if (st == HS_OK)
+            st = portal_reserve(p, req, &plan);
+        /* Out of frames or quota: HS_NOTIFY_EXHAUSTED, then once more. */
+        if (again || (st != HS_ENOFRAME && st != HS_EQUOTA) ||
+            mem_exhausted(self, st, req->length) != HS_OK)
+            break;
+    }
     if (st == HS_OK) {
         struct portal *o = portal_new(self, p, req, &plan);
         portal_map(p, o, req, &plan);

@@ -114,15 +114,18 @@ typedef struct hs_portal_req {
  * gets its handle.  Errors, nothing changed: HS_ESTATE, HS_EINVAL (req
  * NULL, a type that is no valid combination, prot 0 or unknown bits, COW
  * without HS_PROT_READ, addr, src, paddr or length not 4K aligned, length
- * 0, a share-point's data above 1 GiB, a bad identifier, chain name or message, a COW source whose large
- * pages the range cuts or whose offset to addr they do not share), HS_EPERM
+ * 0, a share-point's data above 1 GiB, a bad identifier, chain name or
+ * message, a COW source whose large pages the range cuts or whose offset
+ * to addr they do not share), HS_EPERM
  * (direct or special from an unprivileged process; a direct range outside
  * every device region; prot above the share-point's or, for COW, the
  * source's), HS_ERANGE (a range wraps or leaves the 48-bit space; a
  * direct range outside the pool), HS_EEXIST (the identifier is taken; a
  * page of the range is mapped), HS_ENOENT (no share-point of that name to
  * attach to), HS_ENOMAP (a hole in the COW source), HS_EQUOTA
- * (HS_RES_MAPPED), HS_ENOFRAME, HS_ENOMEM.
+ * (HS_RES_MAPPED), HS_ENOFRAME, HS_ENOMEM.  Before HS_EQUOTA or
+ * HS_ENOFRAME, HS_NOTIFY_EXHAUSTED runs if the caller has a handler, and
+ * the request is tried once more (as for hs_mem_map).
  */
 hs_status hs_portal(const hs_portal_req *req, hs_portal_t *out);
 
