@@ -35,7 +35,7 @@ base_memcpy_2m|base|
 hop_roundtrip|hop|
 call_roundtrip|ipc|
 call_roundtrip_64w|ipc|
-notify_roundtrip|-|notifications
+notify_roundtrip|notify|
 share_4k|-|memory
 share_2m|-|memory
 share_1g|-|memory
