@@ -9,6 +9,8 @@
 #include "core/fault.h"
 #include "core/hop.h"
 #include "mem/pagefault.h"
+#include "mem/portal.h"
+#include "mem/pages.h"
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "core/trace.h"
@@ -357,6 +359,8 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     pool_init(&k.pagefaults, sizeof(struct pagefault));
     pool_init(&k.hop_offers, sizeof(struct hop_offer));
     list_init(&k.pagefaults_open);
+    portal_init();
+    pages_init();
     list_init(&k.name_waiters);
     registry_init();
     notify_init();
@@ -401,6 +405,8 @@ static void teardown(void)
     pool_destroy(&k.irqs);
     pool_destroy(&k.pagefaults);
     pool_destroy(&k.hop_offers);
+    portal_release();
+    pages_teardown();
     registry_release();
     plat_clock_release();
     plat_stacks_release();

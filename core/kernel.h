@@ -39,8 +39,13 @@ struct kernel {
     uint64_t rng;               /* generator state */
 
     struct pool threads, procs, ports, levels, checkpoints, caps, gates,
-        irqs, pagefaults, hop_offers;
+        irqs, pagefaults, hop_offers, portals, sharepoints;
+    /* Page-unit sends (mem/pages.c): sends, the offer to each receiver,
+     * and the runs of frames a send holds. */
+    struct pool pages_sends, pages_offers, pages_runs;
     struct list pagefaults_open; /* faults waiting for a pager */
+    struct list portals_live;   /* every portal (mem/portal.c) */
+    struct list sharepoints_live; /* every share-point, named or not */
     unsigned nlive;             /* threads not yet ended */
     unsigned nserving;          /* of those, blocked in hs_proc_serve() */
     struct list name_waiters;   /* threads in hs_port_lookup() */

@@ -6,6 +6,7 @@
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "mem/pagefault.h"
+#include "mem/portal.h"
 #include "ports/irq.h"
 #include "ports/port.h"
 
@@ -40,6 +41,7 @@ static void proc_end(struct proc *p)
     notify_proc_ended(p);
     hop_spare_free(p);
     pf_proc_ending(p);
+    portal_proc_ending(p);
     vm_destroy(p);
     port_free_all(p);
     irq_free_all(p);

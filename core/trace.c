@@ -462,6 +462,9 @@ static void thread_event(enum event_kind kind, const struct thread *t,
     case EV_NOTIFY_DISPATCH:
     case EV_NOTIFY_RETURN:
     case EV_NOTIFY_DECIDE:
+    case EV_PAGES_SEND:
+    case EV_PAGES_ACCEPT:
+    case EV_PAGES_ABANDON:
         if (tr.json)
             json_instant(event_name(kind), t, 0, a, b);
         break;

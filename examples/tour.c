@@ -9,6 +9,10 @@
  * Part 6: a client finds an echo server through the name server and calls
  *         it over a gate: synchronous IPC with a capability passed in a
  *         message.
+ * Part 7: a producer and a consumer stream records through a ring buffer
+ *         in a share-point (a memory portal), with IRQ objects as wake-up
+ *         notifications: "data" for the consumer, "space" for the
+ *         producer (the FIFO of seed 001).
  * The run ends with hopsim's summary line: seed, event count, event hash.
  * Run it twice, or with HOPSIM_SEED=n, and compare the lines.
  *
@@ -272,6 +276,139 @@ static int init(void *arg)
     return (cs || ss || st != HS_OK) ? 1 : 0;
 }
 
+/* Part 7: the FIFO.  A share-point holds the ring: head and tail, then
+ * FIFO_SLOTS records.  Every access goes through the share-point's
+ * wrappers under its lock.  The IRQ bits accumulate, so a wake-up sent
+ * before its receiver waits is not lost. */
+enum { FIFO_SLOTS = 4, FIFO_RECORDS = 6 };
+#define FIFO_LEN   (16 + FIFO_SLOTS * 8)
+#define FIFO_VA    0x10000000ull    /* the parent's mapping */
+#define FIFO_CAP_DATA  1            /* the children's initial capabilities */
+#define FIFO_CAP_SPACE 2
+
+/* Attach to the share-point "fifo" at va (each process picks its own). */
+static hs_status fifo_attach(uint64_t va, hs_portal_t *portal)
+{
+    hs_portal_req r = {
+        .type = HS_PORTAL_SHARE, .prot = HS_PROT_READ | HS_PROT_WRITE,
+        .share = { .identifier = "fifo", .create = 0 },
+        .morphology = { .addr = va },
+    };
+    return hs_portal(&r, portal);
+}
+
+/* Under the lock: put v if there is room (*done 1). */
+static hs_status fifo_put(uint64_t va, uint64_t v, int *done)
+{
+    uint64_t ht[2];
+    hs_status st = hs_sp_lock(va);
+    if (st == HS_OK)
+        st = hs_sp_read(va, 0, ht, sizeof ht);
+    *done = st == HS_OK && ht[0] - ht[1] < FIFO_SLOTS;
+    if (*done) {
+        st = hs_sp_write(va, 16 + (ht[0] % FIFO_SLOTS) * 8, &v, sizeof v);
+        ht[0]++;
+        if (st == HS_OK)
+            st = hs_sp_write(va, 0, &ht[0], sizeof ht[0]);
+    }
+    hs_status u = hs_sp_unlock(va);
+    return st == HS_OK ? u : st;
+}
+
+/* Under the lock: take the oldest record if any (*done 1). */
+static hs_status fifo_get(uint64_t va, uint64_t *v, int *done)
+{
+    uint64_t ht[2];
+    hs_status st = hs_sp_lock(va);
+    if (st == HS_OK)
+        st = hs_sp_read(va, 0, ht, sizeof ht);
+    *done = st == HS_OK && ht[0] != ht[1];
+    if (*done) {
+        st = hs_sp_read(va, 16 + (ht[1] % FIFO_SLOTS) * 8, v, sizeof *v);
+        ht[1]++;
+        if (st == HS_OK)
+            st = hs_sp_write(va, 8, &ht[1], sizeof ht[1]);
+    }
+    hs_status u = hs_sp_unlock(va);
+    return st == HS_OK ? u : st;
+}
+
+static int producer(void *arg)
+{
+    (void)arg;
+    uint64_t va = 0x20000000ull;
+    hs_portal_t portal;
+    hs_status st = fifo_attach(va, &portal);
+    int full_said = 0;
+    for (uint64_t i = 1; st == HS_OK && i <= FIFO_RECORDS; ) {
+        int done;
+        st = fifo_put(va, i * i, &done);
+        if (st == HS_OK && done) {
+            st = hs_irq_signal(FIFO_CAP_DATA, 1);
+            i++;
+        } else if (st == HS_OK) {
+            if (!full_said++)
+                say("producer", "the ring is full: waits for \"space\"");
+            st = hs_irq_wait(FIFO_CAP_SPACE, HS_NEVER, NULL);
+        }
+    }
+    if (st == HS_OK)
+        say("producer", "all records written");
+    return st == HS_OK && hs_portal_close(portal) == HS_OK ? 0 : 1;
+}
+
+static int consumer(void *arg)
+{
+    (void)arg;
+    uint64_t va = 0x30000000ull;
+    hs_portal_t portal;
+    hs_status st = fifo_attach(va, &portal);
+    for (int n = 0; st == HS_OK && n < FIFO_RECORDS; ) {
+        uint64_t v;
+        int done;
+        st = fifo_get(va, &v, &done);
+        if (st == HS_OK && done) {
+            char line[64];
+            snprintf(line, sizeof line, "record %d: %" PRIu64, ++n, v);
+            say("consumer", line);
+            st = hs_irq_signal(FIFO_CAP_SPACE, 1);
+            if (st == HS_OK)
+                st = hs_thread_sleep(HS_MSEC);  /* a slow consumer */
+        } else if (st == HS_OK) {
+            st = hs_irq_wait(FIFO_CAP_DATA, HS_NEVER, NULL);
+        }
+    }
+    return st == HS_OK && hs_portal_close(portal) == HS_OK ? 0 : 1;
+}
+
+/* The parent makes the share-point and both IRQ objects, and gives the
+ * children the IRQs as capabilities 1 and 2. */
+static int fifo_parent(void *arg)
+{
+    (void)arg;
+    hs_portal_req r = {
+        .type = HS_PORTAL_SHARE | HS_PORTAL_ANON,
+        .prot = HS_PROT_READ | HS_PROT_WRITE, .length = FIFO_LEN,
+        .share = { .identifier = "fifo", .create = 1 },
+        .morphology = { .addr = FIFO_VA },
+    };
+    hs_portal_t portal;
+    hs_cap_t irqs[2];
+    hs_pid_t prod, cons;
+    if (hs_portal(&r, &portal) != HS_OK ||
+        hs_irq_create(&irqs[0]) != HS_OK || hs_irq_create(&irqs[1]) != HS_OK)
+        return 1;
+    hs_proc_attr a = { .caps = irqs, .ncaps = 2 };
+    if (hs_proc_spawn("producer", producer, NULL, &a, &prod) != HS_OK ||
+        hs_proc_spawn("consumer", consumer, NULL, &a, &cons) != HS_OK)
+        return 1;
+    say("fifo", "share-point \"fifo\": a ring of 4 slots");
+    int ps = 1, cs = 1;
+    hs_proc_wait(prod, HS_NEVER, &ps);
+    hs_proc_wait(cons, HS_NEVER, &cs);
+    return ps || cs || hs_portal_close(portal) != HS_OK;
+}
+
 /* Where --charts puts the charts, or NULL; and the part running. */
 static const char *charts_dir;
 static int part;
@@ -330,6 +467,11 @@ static void spawn_init(void)
     hs_proc_spawn("init", init, NULL, NULL, NULL);
 }
 
+static void spawn_fifo(void)
+{
+    hs_proc_spawn("fifo", fifo_parent, NULL, NULL, NULL);
+}
+
 static void spawn_chain(void)
 {
     hs_proc_spawn("front", chain_server, "front", NULL, NULL);
@@ -356,5 +498,7 @@ int main(int argc, char **argv)
     bad |= run_part("\n5. a backtrace across two hops", spawn_chain);
     bad |= run_part("\n6. a client finds an echo server by name and calls it"
                     " over a gate", spawn_init);
+    bad |= run_part("\n7. a producer and a consumer stream records through"
+                    " a share-point", spawn_fifo);
     return bad;
 }

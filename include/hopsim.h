@@ -25,5 +25,7 @@
 #include "hopsim/factory.h"
 #include "hopsim/explore.h"
 #include "hopsim/mem.h"
+#include "hopsim/portal.h"
+#include "hopsim/pages.h"
 
 #endif

@@ -8,14 +8,17 @@
  *
  *   1. a write to a copy-on-write page: the kernel copies the 4K page (or,
  *      if nobody else references it any more, just makes it writable);
- *   2. the thread or its process has a handler in HS_NOTIFY_PAGE_FAULT
+ *   2. a special portal's page not yet filled: the fault goes to the
+ *      first server of the portal's chain (the port of the chain's name),
+ *      with HS_PF_SPECIAL and the portal in mr[7];
+ *   3. the thread or its process has a handler in HS_NOTIFY_PAGE_FAULT
  *      (hopsim/notify.h): it runs at once on the faulting thread, and
  *      the access is tried again when it returns.  If the same address
  *      faults again straight after, the handler did not fix it, and the
  *      fault goes on down this list instead of looping;
- *   3. the process has a pager port: the fault is delivered there as an
+ *   4. the process has a pager port: the fault is delivered there as an
  *      asynchronous hop, and the thread waits until it is resolved;
- *   4. otherwise, and when a pager refuses: the thread is killed with
+ *   5. otherwise, and when a pager refuses: the thread is killed with
  *      HS_EFAULT, and the reason goes into the run's report.
  *
  * After a resolved fault the access starts again from the faulting piece:
@@ -27,6 +30,7 @@
 #include "core/event.h"
 #include "core/kernel.h"
 #include "mem/pagefault.h"
+#include "mem/portal.h"
 #include "mem/vm.h"
 #include "notify/notify.h"
 #include "ports/port.h"
@@ -154,10 +158,11 @@ static hs_status pf_deliver(struct pagefault *pf, hs_port_t port,
     uint64_t mr[HS_MR_COUNT] = {
         HS_PF_LABEL, pf->obj.handle, pf->va, pf->access,
         pf->proc->obj.handle, pf->thread->obj.handle, pf->flags,
+        pf->portal,
     };
     struct thread *t;
     hs_status st = hop_deliver(pf->proc, pt, from->prio, mr,
-                               HS_TAG(HS_PF_LABEL, 7), &t);
+                               HS_TAG(HS_PF_LABEL, 8), &t);
     if (st != HS_OK)
         return st;
     pf->resolver = pt->owner;
@@ -165,11 +170,13 @@ static hs_status pf_deliver(struct pagefault *pf, hs_port_t port,
     return HS_OK;
 }
 
-/* The fault at va of self (in process p) goes to port; self waits until
- * it is resolved.  Returns HS_OK to retry the access; does not return if
- * the fault is refused or cannot be delivered. */
+/* The fault at va of self (in process p) goes to port (for the special
+ * portal named portal, or 0); self waits until it is resolved.  Returns
+ * HS_OK to retry the access; does not return if the fault is refused or
+ * cannot be delivered. */
 static hs_status pf_to_port(struct thread *self, struct proc *p, uint64_t va,
-                            unsigned access, unsigned flags, hs_port_t port)
+                            unsigned access, unsigned flags, hs_port_t port,
+                            uint64_t portal)
 {
     hs_status st = pool_reserve(&k.pagefaults, 1);
     if (st != HS_OK)
@@ -180,6 +187,7 @@ static hs_status pf_to_port(struct thread *self, struct proc *p, uint64_t va,
     pf->va = va;
     pf->access = access;
     pf->flags = flags;
+    pf->portal = portal;
     list_push_back(&k.pagefaults_open, &pf->link);
     st = pf_deliver(pf, port, self);
     if (st != HS_OK) {
@@ -242,10 +250,18 @@ static hs_status pf_take(struct thread *self, uint64_t va, unsigned access,
         }
         return st;
     }
+    if (mapped && (pg.flags & HS_MEM_SPECIAL) && !pg.pa) {
+        hs_port_t chain;
+        uint64_t portal;
+        if (portal_chain_port(pg.aux, p, va, &chain, &portal) != HS_OK)
+            pf_kill(self, va, access, "special page, and no server of its "
+                                      "chain");
+        return pf_to_port(self, p, va, access, HS_PF_SPECIAL, chain, portal);
+    }
     if (pf_notify(self, va, access, ast))
         return HS_OK;
     if (p->pager)
-        return pf_to_port(self, p, va, access, 0, p->pager);
+        return pf_to_port(self, p, va, access, 0, p->pager, 0);
     if (ast->notified == va)
         pf_kill(self, va, access, "the page-fault handler did not fix it");
     pf_kill(self, va, access, mapped ? "protection, and no handler"
@@ -379,8 +395,18 @@ static hs_status pf_resolvable(struct thread *self, hs_pagefault_t h,
     return HS_OK;
 }
 
+/* Whether the faulting page of pf is a special portal's page not yet
+ * filled: 1 and *ph, which resolving replaces. */
+static int resolve_placeholder(const struct pagefault *pf, struct vm_page *ph)
+{
+    return vm_lookup(pf->proc, pf->va, ph) && (ph->flags & HS_MEM_SPECIAL) &&
+           !ph->pa;
+}
+
 /* Check the page that resolves pf: src in the caller's process p, mapped
- * with at least prot, and room for it in the faulting process. */
+ * with at least prot, and room for it in the faulting process (where a
+ * special page not yet filled is replaced: its unmap then frees what the
+ * map takes again). */
 static hs_status resolve_check(struct proc *p, const struct pagefault *pf,
                                uint64_t src, unsigned mode, unsigned prot,
                                struct vm_page *pg, uint64_t *copy)
@@ -389,32 +415,47 @@ static hs_status resolve_check(struct proc *p, const struct pagefault *pf,
         (mode != HS_XFER_SHARE && mode != HS_XFER_COPY) ||
         (prot & ~HS_PROT_ALL))
         return HS_EINVAL;
-    if (!vm_lookup(p, src, pg) || ((pg->flags & HS_MEM_SPECIAL) && !pg->pa))
-        return HS_ENOMAP;       /* nothing there, or not filled yet */
+    if (!vm_lookup(p, src, pg) || !vm_page_present(pg))
+        return HS_ENOMAP;
     if ((prot & ~pg->prot) || (pg->flags & HS_MEM_DIRECT))
         return HS_EPERM;
-    hs_status st = vm_map_check(pf->proc, pf->va & ~(HS_PAGE_4K - 1),
-                                HS_PAGE_4K);
+    struct vm_page ph;
+    uint64_t page = pf->va & ~(HS_PAGE_4K - 1);
+    int special = resolve_placeholder(pf, &ph);
+    if (special && !(prot & ph.max_prot))
+        return HS_EPERM;
+    hs_status st = special ? vm_unmap_check(pf->proc, page, HS_PAGE_4K)
+                           : vm_map_check(pf->proc, page, HS_PAGE_4K);
     if (st == HS_OK && mode == HS_XFER_COPY)
         st = frame_alloc(PS_4K, 1, copy);
     return st;
 }
 
 /* Map the resolving page (checked; copy: the frame for a copy) into the
- * faulting process. */
+ * faulting process.  A special page keeps its flag and gets at most the
+ * portal's protection. */
 static void resolve_map(const struct pagefault *pf, uint64_t src,
                         unsigned mode, unsigned prot, const struct vm_page *pg,
                         uint64_t copy)
 {
     uint64_t pa = pg->pa + ((src - pg->va) & ~(HS_PAGE_4K - 1));
-    unsigned flags = HS_MEM_SHARED;
+    uint64_t page = pf->va & ~(HS_PAGE_4K - 1);
+    unsigned flags = HS_MEM_SHARED, max_prot = prot;
     if (mode == HS_XFER_COPY) {
         memcpy(frame_host(copy), frame_host(pa), HS_PAGE_4K);
         pa = copy;
         flags = 0;
     }
-    vm_map(pf->proc, pf->va & ~(HS_PAGE_4K - 1), pa, HS_PAGE_4K, PS_4K, prot,
-           prot, flags, 0);
+    struct vm_page ph;
+    if (resolve_placeholder(pf, &ph)) {
+        vm_unmap(pf->proc, page, HS_PAGE_4K);
+        KASSERT(vm_map_check(pf->proc, page, HS_PAGE_4K) == HS_OK,
+                "a special page just unmapped maps again");
+        flags |= pa ? HS_MEM_SPECIAL : 0;   /* pa 0 would read as unfilled */
+        prot &= ph.max_prot;
+        max_prot = ph.max_prot;
+    }
+    vm_map(pf->proc, page, pa, HS_PAGE_4K, PS_4K, prot, max_prot, flags, 0);
 }
 
 hs_status hs_mem_fault_resolve(hs_pagefault_t h, uint64_t src, unsigned mode,

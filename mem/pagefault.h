@@ -22,6 +22,8 @@ struct pagefault {
     uint64_t va;                /* the faulting address */
     unsigned access;            /* HS_PROT_READ or HS_PROT_WRITE */
     unsigned flags;             /* HS_PF_* */
+    uint64_t portal;            /* HS_PF_SPECIAL: the special portal
+                                   (mr[7]); else 0 */
     struct proc *resolver;      /* the process it was delivered to */
 };
 

@@ -201,6 +201,20 @@ hs_status notify_type_post(struct thread *sender, struct proc *p,
                            uint32_t type, const uint64_t *words, unsigned n,
                            struct notify_attach *a);
 
+/* Make room for n typed messages at once (may fail: HS_ENOMEM); each
+ * notify_type_post() that passes its other checks then finds its room. */
+hs_status notify_type_reserve(unsigned n);
+
+/* The typed message that self's innermost handler handles at self's
+ * current hop level: HS_OK and *a its attachment (NULL if its owner gave
+ * up on it), or HS_ESTATE if there is none or it is decided already. */
+hs_status notify_type_current(struct thread *self, struct notify_attach **a);
+
+/* Decide that message (hs_notify_take, hs_notify_abandon), with the
+ * kernel lock held: its attachment learns outcome at once.  HS_ESTATE if
+ * no undecided typed message is handled at self's current level. */
+hs_status notify_type_decide(struct thread *self, hs_status outcome);
+
 /* The owner of a attachment gives up on it: done() will not be called; a
  * message not yet dispatched is withdrawn. */
 void notify_attach_cancel(struct notify_attach *a);

@@ -116,6 +116,11 @@ hs_status notify_type_post(struct thread *sender, struct proc *p,
     return HS_OK;
 }
 
+hs_status notify_type_reserve(unsigned n)
+{
+    return pool_reserve(&npools.items, n);
+}
+
 void notify_attach_cancel(struct notify_attach *a)
 {
     struct notify_item *it = a->item;
@@ -195,27 +200,49 @@ hs_status hs_notify_type_send(hs_pid_t pid, uint32_t type,
 
 /* ---- deciding -------------------------------------------------------------- */
 
+/* The frame of self's innermost handler if it handles a typed message
+ * not yet decided at self's current level, else NULL. */
+static struct notify_frame *type_frame(struct thread *self)
+{
+    struct notify_frame *f = self->notify.frame;
+    if (!f || f->level != self->top || f->note.slot != HS_NOTIFY_TYPED ||
+        f->decided)
+        return NULL;
+    return f;
+}
+
+hs_status notify_type_current(struct thread *self, struct notify_attach **a)
+{
+    struct notify_frame *f = type_frame(self);
+    if (!f)
+        return HS_ESTATE;
+    *a = f->item->attach;
+    return HS_OK;
+}
+
+hs_status notify_type_decide(struct thread *self, hs_status outcome)
+{
+    struct notify_frame *f = type_frame(self);
+    if (!f)
+        return HS_ESTATE;
+    f->decided = 1;
+    event_record(EV_NOTIFY_DECIDE, self, f->note.type, outcome == HS_OK);
+    struct notify_attach *a = f->item->attach;
+    if (a) {
+        f->item->attach = NULL;
+        a->item = NULL;
+        a->done(a, outcome);
+    }
+    return HS_OK;
+}
+
 /* Decide the typed message self's innermost handler handles. */
 static hs_status type_decide(hs_status outcome)
 {
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
-    struct notify_frame *f = self->notify.frame;
-    hs_status st = HS_OK;
-    if (!f || f->level != self->top || f->note.slot != HS_NOTIFY_TYPED ||
-        f->decided)
-        st = HS_ESTATE;
-    if (st == HS_OK) {
-        f->decided = 1;
-        event_record(EV_NOTIFY_DECIDE, self, f->note.type, outcome == HS_OK);
-        struct notify_attach *a = f->item->attach;
-        if (a) {
-            f->item->attach = NULL;
-            a->item = NULL;
-            a->done(a, outcome);
-        }
-    }
+    hs_status st = notify_type_decide(self, outcome);
     kernel_leave(self);
     return st;
 }

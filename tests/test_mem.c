@@ -602,13 +602,15 @@ static void test_mem_process_end_frees_its_memory(void **state)
 static int translate_main(void *arg)
 {
     (void)arg;
-    struct proc *p = thread_current_proc(kernel_current());
     void *h = NULL;
     uint64_t fva = 0;
     EXPECT_ST(hs_mem_map(0x10000, K4, RW, 0), HS_OK);          /* pa 0 */
     EXPECT_ST(hs_mem_map(0x30000, K4, RW, 0), HS_OK);          /* 4K */
     EXPECT_ST(hs_mem_map(0x11000, K4, HS_PROT_READ, 0), HS_OK); /* 8K */
     EXPECT_ST(hs_mem_map(0x12000, K4, HS_PROT_READ, 0), HS_OK); /* 12K */
+    /* In the kernel, as the accessors call it. */
+    struct thread *self = kernel_enter();
+    struct proc *p = thread_current_proc(self);
     got[0] = vm_translate(p, 0x10010, 16, HS_PROT_WRITE, &h, &fva);
     word[0] = (uint64_t)((char *)h - (char *)frame_host(0));
     got[1] = vm_translate(p, 0x11ff0, 32, HS_PROT_READ, &h, &fva);
@@ -620,6 +622,7 @@ static int translate_main(void *arg)
     word[4] = fva;
     got[5] = vm_translate(p, 0x10ff0, 0x1100, HS_PROT_WRITE, &h, &fva);
     word[5] = fva;
+    kernel_leave(self);
     EXPECT_ST(hs_mem_unmap(0x10000, 3 * K4), HS_OK);
     EXPECT_ST(hs_mem_unmap(0x30000, K4), HS_OK);
     return 0;

@@ -716,6 +716,47 @@ static void test_over_the_mapped_quota_raises_exhaustion(void **state)
     assert_int_equal(ex_note.words[3], 0x20000);
 }
 
+/* A portal asks for frames the same way. */
+static int portal_pool_main(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXHAUSTED, ex_handler, NULL),
+              HS_OK);
+    EXPECT_ST(hs_mem_map(EX_VA, 4ull << 20, HS_PROT_READ, 0), HS_OK);
+    hs_portal_req r;
+    memset(&r, 0, sizeof r);
+    r.type = HS_PORTAL_ANON;
+    r.prot = HS_PROT_READ | HS_PROT_WRITE;
+    r.length = 0x10000;
+    r.morphology.addr = EX_VA + (8ull << 20);
+    hs_portal_t po = 0;
+    status[0] = hs_portal(&r, &po);
+    r.morphology.addr += 0x10000;
+    status[1] = hs_portal(&r, &po);     /* the handler frees nothing now */
+    return 0;
+}
+
+static void test_a_portal_out_of_frames_raises_exhaustion(void **state)
+{
+    (void)state;
+    hs_sim_config cfg = tu_config();
+    cfg.mem_size = 4ull << 20;
+    reset();
+    ex_notes = 0;
+    ex_frees = 1;
+    assert_int_equal(hs_sim_start(&cfg), HS_OK);
+    assert_int_equal(hs_proc_spawn("main", portal_pool_main, NULL, NULL,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_memory_whole();
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(status[1], HS_ENOFRAME);
+    assert_int_equal(ex_notes, 2);
+    assert_int_equal(ex_note.words[0], HS_MEM_POOL);
+    assert_int_equal(ex_note.words[1], 0x10000);
+}
+
 /* ---- the seeded frame-allocation fault */
 
 static int frame_fault_main(void *arg)
@@ -770,6 +811,7 @@ int main(void)
         TU_TEST(test_out_of_frames_handler_frees_and_the_map_succeeds),
         TU_TEST(test_out_of_frames_handler_that_frees_nothing),
         TU_TEST(test_over_the_mapped_quota_raises_exhaustion),
+        TU_TEST(test_a_portal_out_of_frames_raises_exhaustion),
         TU_TEST(test_seeded_frame_fault_fails_one_allocation),
     };
     return cmocka_run_group_tests_name("pf", tests, NULL, NULL);

@@ -35,7 +35,7 @@ base_memcpy_2m|base|
 hop_roundtrip|hop|
 call_roundtrip|ipc|
 call_roundtrip_64w|ipc|
-notify_roundtrip|-|notifications
+notify_roundtrip|notify|
 share_4k|mem|
 share_2m|mem|
 share_1g|mem|

@@ -164,8 +164,10 @@ typedef uint64_t hs_pagefault_t;
  * hs_hop_async) with
  *   mr[0] = HS_PF_LABEL, mr[1] = the fault, mr[2] = the address,
  *   mr[3] = the access (HS_PROT_*), mr[4] = the faulting process,
- *   mr[5] = the faulting thread, mr[6] = HS_PF_* flags
- * and the faulting thread waits until the fault is resolved.
+ *   mr[5] = the faulting thread, mr[6] = HS_PF_* flags,
+ *   mr[7] = with HS_PF_SPECIAL, the special portal (hopsim/portal.h)
+ * and the faulting thread waits until the fault is resolved.  A special
+ * portal's page goes to the portal's chain instead of the pager.
  * Errors: HS_ESTATE, HS_ENOPORT.
  */
 #define HS_PF_LABEL   0x70666c74u  /* "pflt" */
@@ -177,7 +179,9 @@ hs_status hs_mem_pager_set(hs_port_t port);
  * caller's own memory at src (4K aligned) into the faulting process at
  * the faulting page (4K), shared (mode HS_XFER_SHARE) or copied
  * (HS_XFER_COPY), with protection prot, then let the faulting thread retry
- * its access.  With src HS_PF_NOPAGE nothing is mapped (the handler mapped
+ * its access.  A special portal's page not yet filled is replaced; it
+ * stays HS_MEM_SPECIAL, with prot cut to the portal's (HS_EPERM if nothing
+ * is left).  With src HS_PF_NOPAGE nothing is mapped (the handler mapped
  * it some other way); with prot 0 the fault is refused and the faulting
  * thread is killed as for an unhandled fault.
  * Errors, nothing changed: HS_ESTATE, HS_EINVAL, HS_ESTALE (no such fault,

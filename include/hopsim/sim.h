@@ -139,8 +139,10 @@ typedef struct hs_sim_config {
                                   track per thread, spans per process it
                                   is in, flows from hops and calls to
                                   their returns and replies, instants for
-                                  timeouts, faults, deaths, IRQ signals
-                                  and cancels, a live-thread counter;
+                                  timeouts, faults, page faults, deaths,
+                                  IRQ signals and cancels, counters of
+                                  live threads, free frames and page
+                                  references at each size;
                                   NULL: HOPSIM_TRACE, else none */
     const char *msc_path;      /* the message flow as an mscgen chart:
                                   one entity per process, arcs for hops,

@@ -1,0 +1,13 @@
+/*
+ * mem/pages.h - page-unit sends (hopsim/pages.h): the kernel's side.
+ */
+#ifndef HOPSIM_MEM_PAGES_H
+#define HOPSIM_MEM_PAGES_H
+
+/* Reset the pools of sends, offers and runs for a new run; free them at
+ * its end.  The frames a send still holds then are released by the
+ * memory code's end of run (mem_end()), which comes first. */
+void pages_init(void);
+void pages_teardown(void);
+
+#endif
