@@ -146,6 +146,7 @@ static void set_plain(uint64_t word0)
 struct pair {
     hs_entry_fn receiver;       /* runs in the root, gets its gate */
     hs_entry_fn sender;         /* runs in the child, sends to GATE */
+    int privileged;             /* both are core servers */
 };
 
 static int pair_root(void *arg)
@@ -158,6 +159,7 @@ static int pair_root(void *arg)
     memset(&a, 0, sizeof a);
     a.caps = caps;
     a.ncaps = 1;
+    a.privileged = p->privileged;
     recv_pid = hs_proc_self();
     EXPECT_ST(hs_proc_spawn("sender", p->sender, NULL, &a, &send_pid),
               HS_OK);
@@ -169,7 +171,7 @@ static int pair_root(void *arg)
 
 static void run_pair(hs_entry_fn receiver, hs_entry_fn sender)
 {
-    struct pair p = {receiver, sender};
+    struct pair p = {receiver, sender, 0};
     hs_sim_config cfg = xfer_config();
     run_cfg(&cfg, pair_root, &p);
 }
@@ -862,6 +864,67 @@ static void test_xfer_bad_input_changes_nothing(void **state)
                      ev.mem_decline, 0);
 }
 
+/* A direct page (a device region, hopsim/portal.h) never travels. */
+#define SRC_DEV ((uint64_t)0x50000000)
+
+static int direct_send(void *arg)
+{
+    (void)arg;
+    uint64_t pa = 0;
+    EXPECT_ST(hs_mem_device_create(HS_PAGE_4K, &pa), HS_OK);
+    hs_portal_req req;
+    memset(&req, 0, sizeof req);
+    req.type = HS_PORTAL_DIRECT;
+    req.prot = RW;
+    req.length = HS_PAGE_4K;
+    req.morphology.addr = SRC_DEV;
+    req.morphology.paddr = pa;
+    EXPECT_ST(hs_portal(&req, NULL), HS_OK);
+    query(0, 0, SRC_DEV);
+    for (unsigned mode = HS_XFER_MOVE; mode <= HS_XFER_COW; mode++) {
+        set_item(1, mode, HS_PROT_READ, HS_FPAGE(SRC_DEV, 12));
+        st_rec[mode] = hs_ipc_send(GATE, HS_NEVER);
+    }
+    query(1, 0, SRC_DEV);
+    set_plain(5);
+    EXPECT_ST(hs_ipc_send(GATE, HS_NEVER), HS_OK);
+    return 0;
+}
+
+static int direct_recv(void *arg)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->br[HS_BR_MEM] = WIN_FP;
+    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    w_rec[0] = u->mr[0];
+    query(2, 0, WIN);
+    return 0;
+}
+
+static void test_xfer_direct_page_never_travels(void **state)
+{
+    (void)state;
+    struct pair p = {direct_recv, direct_send, 1};
+    hs_sim_config cfg = xfer_config();
+    reset();
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.privileged = 1;
+    hs_status st = tu_run(&cfg, "root", pair_root, &p, &a);
+    if (st != HS_OK)
+        fprintf(stderr, "%s\n", hs_sim_report());
+    assert_int_equal(st, HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(qst_rec[0], HS_OK);
+    assert_true(info_rec[0].flags & HS_MEM_DIRECT);
+    for (unsigned mode = HS_XFER_MOVE; mode <= HS_XFER_COW; mode++)
+        assert_int_equal(st_rec[mode], HS_EPERM);
+    assert_int_equal(qst_rec[1], HS_OK);
+    assert_int_equal(info_rec[1].pa, info_rec[0].pa);
+    assert_int_equal(w_rec[0], 5);
+    assert_int_equal(qst_rec[2], HS_ENOMAP);
+}
+
 /* A queued sender is refused when the receiver comes: its mappings
  * changed meanwhile (HS_ENOMAP), or the window is too small (HS_EMSGCUT);
  * the receiver goes on waiting. */
@@ -1267,6 +1330,7 @@ int main(void)
         TU_TEST(test_xfer_cow_isolates_both_ways),
         TU_TEST(test_xfer_reply_lands_in_the_callers_window),
         TU_TEST(test_xfer_bad_input_changes_nothing),
+        TU_TEST(test_xfer_direct_page_never_travels),
         TU_TEST(test_xfer_queued_sender_refused_receiver_waits),
         TU_TEST(test_xfer_hop_move_accepted),
         TU_TEST(test_xfer_hop_move_not_accepted_stays),
