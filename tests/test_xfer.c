@@ -548,6 +548,59 @@ static void test_xfer_copy_is_isolated(void **state)
     assert_int_equal(ev.mem_copy, 1);
 }
 
+/* ---- out of frames for a copy --------------------------------------------------- */
+
+static hs_mem_stats nofr_before, nofr_after;
+
+/* Fills all but one frame of the 16-frame pool, then waits. */
+static int nofr_recv(void *arg)
+{
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_mem_map(WIN + 0x1000000, 7 * HS_PAGE_4K, RW, HS_PAGE_4K),
+              HS_OK);
+    u->br[HS_BR_MEM] = WIN_FP;
+    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    w_rec[0] = hs_tag_label(u->tag);            /* the plain message */
+    query(1, 0, WIN);
+    u->tag = HS_TAG(0, 0);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    return 0;
+}
+
+static int nofr_send(void *arg)
+{
+    (void)arg;
+    map_fill(SRC, 8 * HS_PAGE_4K, HS_PAGE_4K, RW, 0x33);
+    EXPECT_ST(hs_mem_stats_get(&nofr_before), HS_OK);
+    set_item(1, HS_XFER_COPY, RW, HS_FPAGE(SRC, 15));     /* 8 pages */
+    st_rec[1] = hs_ipc_call(GATE, HS_NEVER, HS_NEVER);
+    w_rec[1] = hs_utcb()->phase;
+    EXPECT_ST(hs_mem_stats_get(&nofr_after), HS_OK);
+    w_rec[2] = holds(SRC, 8 * HS_PAGE_4K, 0x33);
+    set_plain(2);
+    EXPECT_ST(hs_ipc_call(GATE, HS_NEVER, HS_NEVER), HS_OK);
+    return 0;
+}
+
+static void test_xfer_copy_out_of_frames_changes_nothing(void **state)
+{
+    (void)state;
+    struct pair p = {nofr_recv, nofr_send, 0};
+    hs_sim_config cfg = xfer_config();
+    cfg.mem_size = 16 * HS_PAGE_4K;
+    run_cfg(&cfg, pair_root, &p);
+    assert_int_equal(st_rec[1], HS_ENOFRAME);
+    assert_int_equal(w_rec[1], HS_PHASE_SEND);
+    assert_int_equal(nofr_after.free, nofr_before.free);
+    assert_int_equal(nofr_after.free, HS_PAGE_4K);
+    assert_int_equal(nofr_after.refs_4k, nofr_before.refs_4k);
+    assert_int_equal(w_rec[2], 1);              /* the sender's pages */
+    assert_int_equal(st_rec[0], HS_OK);         /* the receiver waited on */
+    assert_int_equal(w_rec[0], MARK);
+    assert_int_equal(qst_rec[1], HS_ENOMAP);    /* nothing landed */
+    assert_int_equal(ev.mem_copy, 0);
+}
+
 /* ---- copy-on-write ------------------------------------------------------------- */
 
 /*
@@ -1327,6 +1380,7 @@ int main(void)
         TU_TEST(test_xfer_share_of_part_of_a_large_page),
         TU_TEST(test_xfer_cow_page_moved_on_not_shared_writable),
         TU_TEST(test_xfer_copy_is_isolated),
+        TU_TEST(test_xfer_copy_out_of_frames_changes_nothing),
         TU_TEST(test_xfer_cow_isolates_both_ways),
         TU_TEST(test_xfer_reply_lands_in_the_callers_window),
         TU_TEST(test_xfer_bad_input_changes_nothing),
