@@ -294,3 +294,20 @@ void bench_fail(const char *name, const char *fmt, ...)
     fprintf(f, "}\n");
     fclose(f);
 }
+
+int bench_sim_done(const char *name, hs_status run, uint64_t bad,
+                   hs_status first_error, const char *what,
+                   hs_sim_summary *sum)
+{
+    if (run != HS_OK) {
+        bench_fail(name, "run ended with %s", hs_strerror(run));
+        return 0;
+    }
+    if (bad) {
+        bench_fail(name, "%llu bad %s, the first: %s",
+                   (unsigned long long)bad, what, hs_strerror(first_error));
+        return 0;
+    }
+    hs_sim_summary_get(sum);
+    return 1;
+}

@@ -121,6 +121,15 @@ void bench_report(const char *name, const char *unit,
                   struct bench_samples *s, const char *note,
                   const char *extra);
 
+/* After the run of line name: whether it can be reported.  A run that
+ * did not end with HS_OK, or bad operations (counted by the benchmark,
+ * the first one's status first_error, what naming them: "calls"), make
+ * the line fail (bench_fail) and return 0; else *sum gets the run's
+ * summary and 1 is returned. */
+int bench_sim_done(const char *name, hs_status run, uint64_t bad,
+                   hs_status first_error, const char *what,
+                   hs_sim_summary *sum);
+
 /* HS_SIM_DEFAULTS with what the environment could change pinned down: no
  * seed (priority and FIFO order), the fast switch (hopsim's default), and
  * quiet, so that the summary line does not interleave with the results. */

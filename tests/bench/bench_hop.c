@@ -98,17 +98,9 @@ static void run_hop_roundtrip(void)
         st = hs_proc_spawn("bench-client", client, &s, NULL, NULL);
     if (st == HS_OK)
         st = hs_sim_run();
-    if (st != HS_OK) {
-        bench_fail(name, "run ended with %s", hs_strerror(st));
-        return;
-    }
-    if (s.bad) {
-        bench_fail(name, "%llu bad hops, the first: %s",
-                   (unsigned long long)s.bad, hs_strerror(s.first_error));
-        return;
-    }
     hs_sim_summary sum;
-    hs_sim_summary_get(&sum);
+    if (!bench_sim_done(name, st, s.bad, s.first_error, "hops", &sum))
+        return;
     char note[160];
     snprintf(note, sizeof note,
              "%llu hops in one run, %.2f kernel events per hop",

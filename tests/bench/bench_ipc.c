@@ -120,17 +120,9 @@ static void run_call_roundtrip(const char *name, unsigned words)
         st = hs_proc_spawn("bench-server", server, &s, NULL, NULL);
     if (st == HS_OK)
         st = hs_sim_run();
-    if (st != HS_OK) {
-        bench_fail(name, "run ended with %s", hs_strerror(st));
-        return;
-    }
-    if (s.bad) {
-        bench_fail(name, "%llu bad calls, the first: %s",
-                   (unsigned long long)s.bad, hs_strerror(s.first_error));
-        return;
-    }
     hs_sim_summary sum;
-    hs_sim_summary_get(&sum);
+    if (!bench_sim_done(name, st, s.bad, s.first_error, "calls", &sum))
+        return;
     char note[160];
     snprintf(note, sizeof note,
              "%u words, %llu calls in one run, %.2f kernel events per call",

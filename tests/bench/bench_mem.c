@@ -141,21 +141,13 @@ static void run_xfer(const char *name, unsigned mode, unsigned log2)
         st = hs_proc_spawn("bench-server", server, &s, NULL, NULL);
     if (st == HS_OK)
         st = hs_sim_run();
-    if (st != HS_OK) {
-        bench_fail(name, "run ended with %s", hs_strerror(st));
+    hs_sim_summary sum;
+    if (!bench_sim_done(name, st, s.bad, s.first_error, "calls", &sum))
         return;
-    }
-    if (s.bad) {
-        bench_fail(name, "%llu bad calls, the first: %s",
-                   (unsigned long long)s.bad, hs_strerror(s.first_error));
-        return;
-    }
     /* A move goes there and back in each call: report one move. */
     if (mode == HS_XFER_MOVE)
         for (unsigned i = 0; i < samples.n; i++)
             samples.v[i] /= 2;
-    hs_sim_summary sum;
-    hs_sim_summary_get(&sum);
     char note[160];
     snprintf(note, sizeof note,
              "%s of a 2^%u-byte page, %llu calls in one run, %.2f kernel "

@@ -97,17 +97,9 @@ static void run_notify_roundtrip(const char *name)
         st = hs_proc_spawn("bench-echo", echo, &s, NULL, NULL);
     if (st == HS_OK)
         st = hs_sim_run();
-    if (st != HS_OK) {
-        bench_fail(name, "run ended with %s", hs_strerror(st));
-        return;
-    }
-    if (s.bad) {
-        bench_fail(name, "%llu bad rounds, the first: %s",
-                   (unsigned long long)s.bad, hs_strerror(s.first_error));
-        return;
-    }
     hs_sim_summary sum;
-    hs_sim_summary_get(&sum);
+    if (!bench_sim_done(name, st, s.bad, s.first_error, "rounds", &sum))
+        return;
     char note[160];
     snprintf(note, sizeof note,
              "%llu rounds in one run, %.2f kernel events per round",
