@@ -8,10 +8,11 @@
  *                  before the first thread to when all are asleep, divided
  *                  by the number of threads
  *
- * Each simulated stack is its own host mapping with a guard page below it,
- * which is two entries in the process's memory map, and Linux allows
- * vm.max_map_count of them (65530 by default): about 32,000 live stacks.
- * So the program first probes how many threads the host lets it create,
+ * Each simulated stack is its own host mapping with a guard page below it.
+ * With a PROT_NONE guard (kernels before Linux 6.13) that is two entries
+ * in the process's memory map, and Linux allows vm.max_map_count of them
+ * (65530 by default): about 32,000 live stacks.  So the program first
+ * probes how many threads the host lets it create,
  * trying 100,000; if that fails it says so and measures at the largest
  * round count below the limit.  The figure is the real per-thread cost
  * at that count; the goal's count is reported as not reached.  Every run
