@@ -392,6 +392,84 @@ static void test_xfer_share_counts_one_per_page(void **state)
     assert_int_equal(ev.mem_share, 2);
 }
 
+/* A shared 2M page split by a 4K unmap on one side: the splitting side's
+ * count moves down to 511 4K counts, the other side keeps its 2M count,
+ * and the unmapped frame is freed only when the other side lets go. */
+static int split_send(void *arg)
+{
+    (void)arg;
+    map_fill(SRC_2M, HS_PAGE_2M, HS_PAGE_2M, RW, 0x47);
+    set_item(1, HS_XFER_SHARE, RW, HS_FPAGE(SRC_2M, 21));
+    EXPECT_ST(hs_ipc_call(GATE, HS_NEVER, HS_NEVER), HS_OK);
+    EXPECT_ST(hs_mem_stats_get(&stats_rec[0]), HS_OK);     /* shared */
+    set_plain(1);               /* the receiver unmaps 4K of its view */
+    EXPECT_ST(hs_ipc_call(GATE, HS_NEVER, HS_NEVER), HS_OK);
+    EXPECT_ST(hs_mem_stats_get(&stats_rec[1]), HS_OK);
+    query(0, 0, SRC_2M);
+    EXPECT_ST(hs_mem_unmap(SRC_2M, HS_PAGE_2M), HS_OK);     /* let go */
+    EXPECT_ST(hs_mem_stats_get(&stats_rec[2]), HS_OK);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    set_plain(2);               /* the receiver unmaps the rest */
+    EXPECT_ST(hs_ipc_call(GATE, HS_NEVER, HS_NEVER), HS_OK);
+    EXPECT_ST(hs_mem_stats_get(&stats_rec[3]), HS_OK);
+    return 0;
+}
+
+static int split_recv(void *arg)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->br[HS_BR_MEM] = WIN_FP;
+    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    u->tag = HS_TAG(0, 0);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    st_rec[1] = hs_mem_unmap(WIN + 0x5000, HS_PAGE_4K);
+    query(1, 0, WIN);
+    query(2, 0, WIN + 0x6000);
+    qst_rec[3] = hs_mem_query(0, WIN + 0x5000, &info_rec[3]);
+    u->tag = HS_TAG(0, 0);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    unsigned char kept[2] = {0, 0};                     /* still there */
+    EXPECT_ST(hs_mem_read(WIN + 0x6000, kept, 2), HS_OK);
+    w_rec[0] = kept[0] == 6 && kept[1] == 0x47;
+    EXPECT_ST(hs_mem_unmap(WIN, 0x5000), HS_OK);
+    EXPECT_ST(hs_mem_unmap(WIN + 0x6000, HS_PAGE_2M - 0x6000), HS_OK);
+    u->tag = HS_TAG(0, 0);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    return 0;
+}
+
+static void test_xfer_shared_2m_page_split_by_a_4k_unmap(void **state)
+{
+    (void)state;
+    run_pair(split_recv, split_send);
+    assert_int_equal(st_rec[0], HS_OK);
+    assert_int_equal(st_rec[1], HS_OK);
+    /* Shared: one 2M page, two counts at 2M. */
+    hs_mem_stats a = stats_rec[0], b = stats_rec[1], c = stats_rec[2];
+    /* The receiver's split: its 2M count became 511 4K counts. */
+    assert_int_equal(b.refs_2m, a.refs_2m - 1);
+    assert_int_equal(b.refs_4k, a.refs_4k + 511);
+    assert_int_equal(b.free, a.free);           /* the hole is the
+                                                   sender's still */
+    assert_int_equal(info_rec[0].page, HS_PAGE_2M);
+    assert_int_equal(info_rec[0].refs, 1);
+    assert_int_equal(info_rec[1].page, HS_PAGE_4K);
+    assert_int_equal(info_rec[1].refs, 1);
+    assert_int_equal(info_rec[1].pa, info_rec[0].pa);
+    assert_int_equal(info_rec[2].pa, info_rec[0].pa + 0x6000);
+    assert_int_equal(qst_rec[3], HS_ENOMAP);
+    /* The sender lets go: exactly the hole's frame comes free. */
+    assert_int_equal(c.refs_2m, b.refs_2m - 1);
+    assert_int_equal(c.refs_4k, b.refs_4k);
+    assert_int_equal(c.free, b.free + HS_PAGE_4K);
+    assert_int_equal(w_rec[0], 1);
+    /* The receiver lets go of the rest: the whole block is free. */
+    assert_int_equal(stats_rec[3].refs_4k, c.refs_4k - 511);
+    assert_int_equal(stats_rec[3].free, c.free + HS_PAGE_2M - HS_PAGE_4K);
+}
+
 /* Sharing part of a 2M page: the receiver gets 4K pages of its frames,
  * the sender's page is not split but flagged shared. */
 static int part_send(void *arg)
@@ -1378,6 +1456,7 @@ int main(void)
         TU_TEST(test_xfer_move_of_part_of_a_2m_page_splits_it),
         TU_TEST(test_xfer_share_counts_one_per_page),
         TU_TEST(test_xfer_share_of_part_of_a_large_page),
+        TU_TEST(test_xfer_shared_2m_page_split_by_a_4k_unmap),
         TU_TEST(test_xfer_cow_page_moved_on_not_shared_writable),
         TU_TEST(test_xfer_copy_is_isolated),
         TU_TEST(test_xfer_copy_out_of_frames_changes_nothing),
