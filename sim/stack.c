@@ -30,17 +30,48 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static plat_context *free_list;   /* cached stacks, any size */
 static size_t free_count;
 
-/* Make the page at map a guard.  A guard region installed by madvise
- * leaves the mapping one VMA (neighbouring stacks even merge), so the
- * host's vm.max_map_count (65530) no longer caps the number of stacks
- * near 32,000; a PROT_NONE page, the fallback on older kernels (and
- * under Valgrind, which does not know the advice), costs a VMA of its
- * own and splits the stack's. */
-static int guard_install(char *map)
+/* The pool is shared by the CPUs of a run.  With one CPU (and outside a
+ * run) only one host thread can reach it, so the mutex is skipped. */
+static void pool_enter(void)
 {
-    if (madvise(map, GUARD_SIZE, MADV_GUARD_INSTALL) == 0)
+    if (plat_cpus_multi)
+        pthread_mutex_lock(&pool_lock);
+}
+
+static void pool_leave(void)
+{
+    if (plat_cpus_multi)
+        pthread_mutex_unlock(&pool_lock);
+}
+
+/* Stacks mapped now (in use or cached); past LIGHT_GUARDS_FROM of them,
+ * new guards are guard regions. */
+static size_t stacks_mapped;
+#define LIGHT_GUARDS_FROM 16384
+
+/* Make the page at map a guard.  A PROT_NONE page costs a VMA of its own
+ * and splits the stack's, so the host's vm.max_map_count (65530) caps
+ * the stacks near 32,000.  A guard region installed by madvise (Linux
+ * 6.13) leaves the mapping one VMA, but a core dump cannot read a stack
+ * that has one, and gdb on a core file then sees no simulated thread: so
+ * the first LIGHT_GUARDS_FROM stacks get PROT_NONE pages, and only the
+ * stacks beyond, which only very large runs have, get guard regions
+ * (where the kernel offers them; not under Valgrind, which does not know
+ * the advice). */
+static int guard_install(char *map, int light)
+{
+    if (light && madvise(map, GUARD_SIZE, MADV_GUARD_INSTALL) == 0)
         return 0;
     return mprotect(map, GUARD_SIZE, PROT_NONE);
+}
+
+/* Give a stack's mapping back to the host. */
+static void stack_unmap_raw(char *map, size_t len)
+{
+    munmap(map, len);
+    pool_enter();
+    stacks_mapped--;
+    pool_leave();
 }
 
 static plat_context *stack_map(size_t stack_size)
@@ -55,8 +86,11 @@ static plat_context *stack_map(size_t stack_size)
         free(ctx);
         return NULL;
     }
-    if (guard_install(map) != 0) {
-        munmap(map, len);
+    pool_enter();
+    int light = stacks_mapped++ >= LIGHT_GUARDS_FROM;
+    pool_leave();
+    if (guard_install(map, light) != 0) {
+        stack_unmap_raw(map, len);
         free(ctx);
         return NULL;
     }
@@ -72,22 +106,8 @@ static plat_context *stack_map(size_t stack_size)
 static void stack_unmap(plat_context *ctx)
 {
     VALGRIND_STACK_DEREGISTER(ctx->vg_id);
-    munmap(ctx->map, ctx->map_len);
+    stack_unmap_raw(ctx->map, ctx->map_len);
     free(ctx);
-}
-
-/* The pool is shared by the CPUs of a run.  With one CPU (and outside a
- * run) only one host thread can reach it, so the mutex is skipped. */
-static void pool_enter(void)
-{
-    if (plat_cpus_multi)
-        pthread_mutex_lock(&pool_lock);
-}
-
-static void pool_leave(void)
-{
-    if (plat_cpus_multi)
-        pthread_mutex_unlock(&pool_lock);
 }
 
 /* A context with a stack of exactly stack_size bytes, reused if possible;
