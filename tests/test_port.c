@@ -731,6 +731,66 @@ static void test_handler_returns_session_port_for_later_hops(void **state)
     assert_true(pid_seen[2] == pid_seen[1] && pid_seen[3] == pid_seen[1]);
 }
 
+/* ---- the registry under churn */
+
+#define CHURN 600
+
+static hs_port_t churn_port[CHURN];
+static int churn_bad;
+
+static void churn_name(char *buf, int i)
+{
+    snprintf(buf, 32, "churn/%d", i);
+}
+
+/* Whether every name resolves as it should: to its port, or not at all
+ * when gone (i % 3 == gone_mod, unless gone_mod is -1). */
+static void churn_verify(int gone_mod)
+{
+    char name[32];
+    for (int i = 0; i < CHURN; i++) {
+        hs_port_t p = 0;
+        churn_name(name, i);
+        hs_status st = hs_port_lookup(name, HS_NOWAIT, &p);
+        int gone = gone_mod >= 0 && i % 3 == gone_mod;
+        if (gone ? st != HS_ETIMEOUT : (st != HS_OK || p != churn_port[i]))
+            churn_bad++;
+    }
+}
+
+static int churn_main(void *arg)
+{
+    (void)arg;
+    char name[32];
+    for (int i = 0; i < CHURN; i++) {
+        churn_name(name, i);
+        EXPECT_ST(hs_port_create_named(name, &churn_port[i]), HS_OK);
+    }
+    churn_verify(-1);
+    /* Close a third: removals shift later entries back in their runs. */
+    for (int i = 0; i < CHURN; i += 3)
+        EXPECT_ST(hs_port_close(churn_port[i]), HS_OK);
+    churn_verify(0);
+    for (int i = 1; i < CHURN; i += 3)
+        EXPECT_ST(hs_port_close(churn_port[i]), HS_OK);
+    for (int i = 0; i < CHURN; i += 3) {
+        churn_name(name, i);
+        EXPECT_ST(hs_port_create_named(name, &churn_port[i]), HS_OK);
+    }
+    churn_verify(1);
+    return 0;
+}
+
+static void test_registry_finds_every_name_through_adds_and_removes(
+    void **state)
+{
+    (void)state;
+    churn_bad = 0;
+    assert_int_equal(tu_run_default("churn", churn_main, NULL), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(churn_bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +817,7 @@ int main(void)
         TU_TEST(test_port_to_child_of_non_child_is_enotchild),
         TU_TEST(test_spawn_ports_vanish_when_child_ends),
         TU_TEST(test_handler_returns_session_port_for_later_hops),
+        TU_TEST(test_registry_finds_every_name_through_adds_and_removes),
     };
     return cmocka_run_group_tests_name("port", tests, NULL, NULL);
 }
