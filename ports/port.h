@@ -21,6 +21,7 @@ enum port_kind {
  * the handle's cache line. */
 struct port {
     struct kobj obj;                /* handle; must be first */
+    struct port *hash_next;         /* registry chain (named ports) */
     uint32_t name_hash;             /* registry hash of name */
     enum port_kind kind;
     char name[HS_PORT_NAME_MAX + 1];

@@ -7,20 +7,8 @@
 #include "ports/port.h"
 #include "ports/registry.h"
 
-/*
- * Open addressing with linear probing.  Each slot holds a name's hash next
- * to its port, so a lookup reads one slot line and, for the name it
- * finds, one port: a different name in the way costs a comparison of
- * hashes, not a cache miss.  The table is kept at most half full, and a
- * removal shifts the probe run back instead of leaving a tombstone.
- */
-struct slot {
-    uint32_t hash;
-    struct port *port;          /* NULL: free */
-};
-
-static struct slot *slots;
-static uint32_t nslots;           /* a power of two, or 0 */
+static struct port **buckets;
+static uint32_t nbuckets;         /* a power of two, or 0 */
 static uint32_t nnames;
 
 int registry_key(const char *name, struct registry_key *key)
@@ -41,48 +29,45 @@ int registry_key(const char *name, struct registry_key *key)
 
 void registry_init(void)
 {
-    slots = NULL;
-    nslots = nnames = 0;
+    buckets = NULL;
+    nbuckets = nnames = 0;
 }
 
 void registry_release(void)
 {
-    plat_free(slots);
+    plat_free(buckets);
     registry_init();
 }
 
-/* Put p (hash h) in the first free slot of its probe run. */
-static void slot_put(struct slot *t, uint32_t n, uint32_t h, struct port *p)
-{
-    uint32_t i = h & (n - 1);
-    while (t[i].port)
-        i = (i + 1) & (n - 1);
-    t[i].hash = h;
-    t[i].port = p;
-}
-
-/* Rehash into a table of n slots. */
+/* Rehash into a table of n buckets. */
 static hs_status registry_grow(uint32_t n)
 {
-    struct slot *t = plat_alloc(n * sizeof *t);
-    if (!t)
+    struct port **nb = plat_alloc(n * sizeof *nb);
+    if (!nb)
         return HS_ENOMEM;
-    memset(t, 0, n * sizeof *t);
-    for (uint32_t i = 0; i < nslots; i++)
-        if (slots[i].port)
-            slot_put(t, n, slots[i].hash, slots[i].port);
-    plat_free(slots);
-    slots = t;
-    nslots = n;
+    memset(nb, 0, n * sizeof *nb);
+    for (uint32_t i = 0; i < nbuckets; i++) {
+        struct port *p = buckets[i];
+        while (p) {
+            struct port *next = p->hash_next;
+            uint32_t b = p->name_hash & (n - 1);
+            p->hash_next = nb[b];
+            nb[b] = p;
+            p = next;
+        }
+    }
+    plat_free(buckets);
+    buckets = nb;
+    nbuckets = n;
     return HS_OK;
 }
 
 hs_status registry_reserve(void)
 {
-    /* Keep the table at most half full. */
-    if (2 * (nnames + 1) <= nslots)
+    /* Keep the load at most one name a bucket. */
+    if (nnames + 1 <= nbuckets)
         return HS_OK;
-    return registry_grow(nslots ? nslots * 2 : 128);
+    return registry_grow(nbuckets ? nbuckets * 2 : 64);
 }
 
 void registry_add(struct port *p)
@@ -90,50 +75,34 @@ void registry_add(struct port *p)
     struct registry_key key;
     registry_key(p->name, &key);
     p->name_hash = key.hash;
-    slot_put(slots, nslots, key.hash, p);
+    uint32_t b = key.hash & (nbuckets - 1);
+    p->hash_next = buckets[b];
+    buckets[b] = p;
     nnames++;
-}
-
-/* Empty slot i, then move back every later entry of the probe run that
- * may no longer be reachable from its home slot. */
-static void slot_clear(uint32_t i)
-{
-    uint32_t mask = nslots - 1;
-    slots[i].port = NULL;
-    for (uint32_t j = (i + 1) & mask; slots[j].port; j = (j + 1) & mask) {
-        uint32_t home = slots[j].hash & mask;
-        /* j's entry stays if its home lies cyclically in (i, j]. */
-        if (((j - home) & mask) < ((j - i) & mask))
-            continue;
-        slots[i] = slots[j];
-        slots[j].port = NULL;
-        i = j;
-    }
 }
 
 void registry_remove(struct port *p)
 {
-    uint32_t mask = nslots - 1;
-    for (uint32_t i = p->name_hash & mask; slots[i].port;
-         i = (i + 1) & mask) {
-        if (slots[i].port == p) {
-            slot_clear(i);
+    uint32_t b = p->name_hash & (nbuckets - 1);
+    for (struct port **pp = &buckets[b]; *pp; pp = &(*pp)->hash_next) {
+        if (*pp == p) {
+            *pp = p->hash_next;
+            p->hash_next = NULL;
             nnames--;
             return;
         }
     }
 }
 
+/* The stored hash rules out most other names before their bytes are
+ * compared. */
 struct port *registry_find(const struct registry_key *key)
 {
-    if (!nslots)
+    if (!nbuckets)
         return NULL;
-    uint32_t mask = nslots - 1;
-    for (uint32_t i = key->hash & mask; slots[i].port; i = (i + 1) & mask) {
-        struct port *p = slots[i].port;
-        if (slots[i].hash == key->hash &&
-            memcmp(p->name, key->name, key->len + 1) == 0)
-            return p;
-    }
-    return NULL;
+    struct port *p = buckets[key->hash & (nbuckets - 1)];
+    while (p && (p->name_hash != key->hash ||
+                 memcmp(p->name, key->name, key->len + 1) != 0))
+        p = p->hash_next;
+    return p;
 }

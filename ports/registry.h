@@ -1,8 +1,8 @@
 /*
  * ports/registry.h - the global table of named ports.
  *
- * A hash table with open addressing, keyed by name; lookups are O(1).
- * Threads may wait for a name to appear.
+ * A hash table with chaining, keyed by name; lookups are O(1).  Threads
+ * may wait for a name to appear.
  */
 #ifndef HOPSIM_PORTS_REGISTRY_H
 #define HOPSIM_PORTS_REGISTRY_H
