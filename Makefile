@@ -84,9 +84,10 @@ VALGRIND := valgrind --error-exitcode=99 --leak-check=full \
 
 # ---- Sources and outputs -------------------------------------------------
 
-# The library is every .c and .S under the platform and kernel folders,
-# however deep; a folder may be empty or missing.
-LIB_DIRS  := sim core ports mem notify
+# The library is every .c and .S under the platform and kernel folders
+# and the runtime on top of them (lib/), however deep; a folder may be
+# empty or missing.
+LIB_DIRS  := sim core ports mem notify lib
 LIB_SRCS  := $(sort $(shell find $(LIB_DIRS) -type f \( -name '*.c' -o -name '*.S' \) 2>/dev/null))
 # One program per examples/*.c and per tests/test_*.c.  Any other tests/*.c
 # is shared test support, linked into every test program.

@@ -6,6 +6,7 @@
 #include "core/cap.h"
 #include "core/hop.h"
 #include "core/kernel.h"
+#include "ports/chan.h"
 #include "ports/gate.h"
 #include "ports/irq.h"
 
@@ -107,6 +108,8 @@ static int object_alive(const struct cap *c)
         return gate_lookup(c->object) != NULL;
     case HS_CAP_KIND_IRQ:
         return irq_lookup(c->object) != NULL;
+    case HS_CAP_KIND_CHAN:
+        return chan_lookup(c->object) != NULL;
     }
     return 0;
 }
@@ -207,6 +210,7 @@ hs_status hs_cap_revoke(hs_cap_t cap)
     if (st == HS_OK) {
         c->revoke_gen++;
         event_record(EV_CAP_REVOKE, self, c->obj.handle, c->revoke_gen);
+        chan_caps_changed(self);
     }
     kernel_leave(self);
     return st;
@@ -222,8 +226,10 @@ hs_status hs_cap_delete(hs_cap_t cap)
      * must be in use. */
     hs_status st = (cap && cap <= p->cap_slots && p->caps[cap - 1])
                        ? HS_OK : HS_EBADCAP;
-    if (st == HS_OK)
+    if (st == HS_OK) {
         cap_free(p->caps[cap - 1]);
+        chan_caps_changed(self);
+    }
     kernel_leave(self);
     return st;
 }

@@ -15,6 +15,7 @@
 #include "core/sched.h"
 #include "core/trace.h"
 #include "ports/gate.h"
+#include "ports/chan.h"
 #include "ports/irq.h"
 #include "ports/port.h"
 #include "ports/registry.h"
@@ -356,6 +357,8 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     pool_init(&k.caps, sizeof(struct cap));
     pool_init(&k.gates, sizeof(struct gate));
     pool_init(&k.irqs, sizeof(struct irq));
+    pool_init(&k.chans, sizeof(struct chan));
+    pool_init(&k.chan_ends, sizeof(struct chan_end));
     pool_init(&k.pagefaults, sizeof(struct pagefault));
     pool_init(&k.hop_offers, sizeof(struct hop_offer));
     list_init(&k.pagefaults_open);
@@ -403,6 +406,9 @@ static void teardown(void)
     pool_destroy(&k.caps);
     pool_destroy(&k.gates);
     pool_destroy(&k.irqs);
+    /* Their holds went with mem_end(). */
+    pool_destroy(&k.chans);
+    pool_destroy(&k.chan_ends);
     pool_destroy(&k.pagefaults);
     pool_destroy(&k.hop_offers);
     portal_release();

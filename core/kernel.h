@@ -40,6 +40,8 @@ struct kernel {
 
     struct pool threads, procs, ports, levels, checkpoints, caps, gates,
         irqs, pagefaults, hop_offers, portals, sharepoints;
+    struct pool chans, chan_ends;   /* channels and their ends
+                                       (ports/chan.c) */
     /* Page-unit sends (mem/pages.c): sends, the offer to each receiver,
      * and the runs of frames a send holds. */
     struct pool pages_sends, pages_offers, pages_runs;

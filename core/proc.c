@@ -7,6 +7,7 @@
 #include "core/sched.h"
 #include "mem/pagefault.h"
 #include "mem/portal.h"
+#include "ports/chan.h"
 #include "ports/irq.h"
 #include "ports/port.h"
 
@@ -42,10 +43,12 @@ static void proc_end(struct proc *p)
     hop_spare_free(p);
     pf_proc_ending(p);
     portal_proc_ending(p);
+    chan_proc_ending(p);
     vm_destroy(p);
     port_free_all(p);
     irq_free_all(p);
     cap_free_all(p);
+    chan_caps_changed(NULL);    /* ends attached through p's caps */
     struct port *out = port_lookup(p->port_out);
     if (out && out->owner == p->parent)
         port_destroy(out);
@@ -90,6 +93,8 @@ static void proc_init(struct proc *p, const char *name, unsigned max_threads,
     list_init(&p->checkpoints);
     list_init(&p->visitors);
     list_init(&p->irqs);
+    list_init(&p->chans);
+    list_init(&p->chan_ends);
     notify_proc_init(p);
     p->hop_stacks_max = k.cfg.hop_stacks;
     p->hop_stack_size = k.cfg.stack_size;

@@ -50,6 +50,8 @@ struct proc {
     hs_port_t pager;                /* where its page faults go, or 0 */
 
     struct list irqs;               /* IRQ objects it made */
+    struct list chans;              /* channels it made */
+    struct list chan_ends;          /* channel ends it attached */
 
     /* Capability space: caps[i] is local name i + 1. */
     struct cap **caps;

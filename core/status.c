@@ -18,7 +18,7 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_EPANIC] = "HS_EPANIC (kernel panic)",
     [HS_EEXIST] = "HS_EEXIST (name or range already taken)",
     [HS_ENOPORT] = "HS_ENOPORT (no such port)",
-    [HS_ECLOSED] = "HS_ECLOSED (port closed)",
+    [HS_ECLOSED] = "HS_ECLOSED (port or channel closed)",
     [HS_ENOHANDLER] = "HS_ENOHANDLER (no handler to run)",
     [HS_ENOSTACK] = "HS_ENOSTACK (receiver has no stack to give)",
     [HS_EDEPTH] = "HS_EDEPTH (maximum hop depth reached)",
@@ -36,6 +36,8 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_ENOFRAME] = "HS_ENOFRAME (out of simulated frames)",
     [HS_ENOENT] = "HS_ENOENT (no such share-point)",
     [HS_EABANDONED] = "HS_EABANDONED (the receiver abandoned the message)",
+    [HS_EFULL] = "HS_EFULL (channel full)",
+    [HS_EMSGSIZE] = "HS_EMSGSIZE (message too large)",
 };
 
 const char *hs_strerror(hs_status status)

@@ -21,6 +21,7 @@
 #include "hopsim/cap.h"
 #include "hopsim/ipc.h"
 #include "hopsim/irq.h"
+#include "hopsim/chan.h"
 #include "hopsim/notify.h"
 #include "hopsim/factory.h"
 #include "hopsim/explore.h"

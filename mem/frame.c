@@ -278,6 +278,19 @@ void frame_free(enum page_size ps, unsigned n, const uint64_t *pa)
         block_free((uint32_t)(pa[i] >> 12), ps_order(ps));
 }
 
+hs_status frame_alloc_block(unsigned order, uint64_t *pa)
+{
+    if (order > ORDER_MAX || blocks_available(order, 1) < 1 || fault_frame())
+        return HS_ENOFRAME;
+    *pa = (uint64_t)block_alloc(order) << 12;
+    return HS_OK;
+}
+
+void frame_free_block(unsigned order, uint64_t pa)
+{
+    block_free((uint32_t)(pa >> 12), order);
+}
+
 /* ---- references ------------------------------------------------------- */
 
 static void held2m_inc(uint32_t b)

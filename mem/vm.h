@@ -68,6 +68,14 @@ hs_status frame_alloc(enum page_size ps, unsigned n, uint64_t *pa);
 /* Give back blocks from frame_alloc() never referenced. */
 void frame_free(enum page_size ps, unsigned n, const uint64_t *pa);
 
+/* One physically contiguous block of 2^order 4K frames (order 0..18),
+ * unreferenced: the caller references its frames at any size that
+ * divides it (each 4K frame, say), and each goes back to the pool on its
+ * own when its last reference does.  HS_ENOFRAME: nothing taken.
+ * frame_free_block() gives back a block never referenced. */
+hs_status frame_alloc_block(unsigned order, uint64_t *pa);
+void frame_free_block(unsigned order, uint64_t pa);
+
 /* One more, or one less, reference at size ps to the block at pa (aligned
  * to ps).  The last reference to a frame (at any size) frees it. */
 void frame_ref(uint64_t pa, enum page_size ps);

@@ -35,6 +35,7 @@ typedef uint32_t hs_cap_t;
 typedef enum hs_cap_kind {
     HS_CAP_KIND_GATE = 1,   /* hopsim/ipc.h */
     HS_CAP_KIND_IRQ = 2,    /* hopsim/irq.h */
+    HS_CAP_KIND_CHAN = 3,   /* hopsim/chan.h */
 } hs_cap_kind;
 
 typedef struct hs_cap_info {

@@ -27,7 +27,7 @@ typedef enum hs_status {
     HS_EPANIC,      /* the run ended with a kernel panic */
     HS_EEXIST,      /* the name, or the address range, is already taken */
     HS_ENOPORT,     /* no such port (never existed, or its owner ended) */
-    HS_ECLOSED,     /* the port is closed */
+    HS_ECLOSED,     /* the port or channel is closed */
     HS_ENOHANDLER,  /* no handler: the port has none to arrive in, or
                        nothing is installed for the notification slot or
                        registered for the message type */
@@ -52,6 +52,9 @@ typedef enum hs_status {
     HS_ENOFRAME,    /* no free frame block of the size needed */
     HS_ENOENT,      /* no share-point of that name */
     HS_EABANDONED,  /* the receiver abandoned the typed message */
+    HS_EFULL,       /* the channel is full (hopsim/chan.h) */
+    HS_EMSGSIZE,    /* the message is larger than the channel takes, or
+                       than the buffer given for it */
     HS_STATUS_COUNT /* number of status values; not a status */
 } hs_status;
 

@@ -1,0 +1,91 @@
+/*
+ * hopsim/chan_ring.h - the shared-memory layout of an asynchronous
+ * channel: the contract between the kernel (ports/chan.c), which creates
+ * and maps it, and the runtime (lib/chan.c), which sends and receives on
+ * it without entering the kernel.  Programs use hopsim/chan.h; this
+ * header is public only because both sides must agree on every byte.
+ *
+ * A ring attached at va occupies, in the attaching process:
+ *
+ *   va            +4K               +8K
+ *   +-------------+-----------------+-------------------------------+
+ *   | control     | indices         | slots[0 .. slots-1]           |
+ *   | read-only:  | read-write:     | read-write: stride bytes each |
+ *   | kernel only | head, tail,     | (power of two)                |
+ *   | writes it   | waiting counts  |                               |
+ *   +-------------+-----------------+-------------------------------+
+ *
+ * The control page is mapped read-only into every process: only the
+ * kernel writes it, so a process cannot reopen a closed channel or
+ * revive a revoked end.  Positions (head, tail) count messages from 0
+ * and never wrap in practice (64 bits); position p lives in slot
+ * p & (slots - 1).
+ */
+#ifndef HOPSIM_CHAN_RING_H
+#define HOPSIM_CHAN_RING_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define HS_CHAN_ENDS_MAX 64u        /* ends attached to one channel at once */
+#define HS_CHAN_CTRL_OFF 0u
+#define HS_CHAN_IDX_OFF  4096u
+#define HS_CHAN_DATA_OFF 8192u
+#define HS_CHAN_SLOT_HDR 16u        /* bytes before a slot's message */
+
+/* Page 0.  ends[i] is the serial of the end attached in entry i (never
+ * 0), or 0 when the entry is free or its end was revoked or closed; an
+ * end compares it with its own serial on every operation. */
+typedef struct hs_chan_ctrl {
+    uint32_t slots;                 /* a power of two, >= 2 */
+    uint32_t stride;                /* bytes per slot, a power of two */
+    uint32_t msg_max;               /* longest message, bytes */
+    uint32_t kind;                  /* HS_CHAN_SPSC or HS_CHAN_MPSC */
+    uint32_t overflow;              /* HS_CHAN_BLOCK ... (hopsim/chan.h) */
+    uint32_t pad;
+    _Atomic uint32_t closed;        /* 1 once the channel is closed */
+    _Atomic uint32_t ends[HS_CHAN_ENDS_MAX];
+} hs_chan_ctrl;
+
+/* Page 1, each index on its own cache line.  head: next position to
+ * receive (the receiver's; with HS_CHAN_DROP_OLDEST, or in an MPSC ring,
+ * advanced by compare-and-swap so that a sender may drop the oldest).
+ * tail: next position to send (SPSC: the sender's; MPSC: claimed by
+ * compare-and-swap).  recv_waiting / send_waiting: threads about to
+ * sleep, or sleeping, in hs_chan_end_sleep(); the other side calls
+ * hs_chan_end_wake() only when its count is not 0. */
+typedef struct hs_chan_idx {
+    _Alignas(64) _Atomic uint64_t head;
+    _Alignas(64) _Atomic uint64_t tail;
+    _Alignas(64) _Atomic uint32_t recv_waiting;
+    _Atomic uint32_t send_waiting;
+    _Alignas(64) _Atomic uint64_t dropped;  /* messages an overflow
+                                               policy dropped */
+} hs_chan_idx;
+
+/* A slot.  seq (MPSC only, Vyukov's bounded queue): p when free for
+ * position p, p + 1 once the message of position p is in it; receiving
+ * sets it to p + slots.  The message follows as 8-byte words, written
+ * and read with relaxed atomics so that a slot read while a dropping
+ * sender overwrites it is a discarded value, never a data race. */
+typedef struct hs_chan_slot {
+    _Atomic uint64_t seq;
+    _Atomic uint32_t len;
+    uint32_t pad;
+    _Atomic uint64_t words[];
+} hs_chan_slot;
+
+_Static_assert(sizeof(hs_chan_slot) == HS_CHAN_SLOT_HDR,
+               "a slot's header is 16 bytes");
+_Static_assert(sizeof(hs_chan_ctrl) <= 4096 && sizeof(hs_chan_idx) <= 4096,
+               "the control and index pages hold their structures");
+
+/* Slot of position pos in the slots at data. */
+static inline hs_chan_slot *hs_chan_slot_at(unsigned char *data,
+                                            uint32_t slots, uint32_t stride,
+                                            uint64_t pos)
+{
+    return (hs_chan_slot *)(data + (size_t)(pos & (slots - 1)) * stride);
+}
+
+#endif

@@ -1,0 +1,824 @@
+/*
+ * tests/test_chan.c - asynchronous channels: a million messages through a
+ * ring between two processes, each exactly once and in order; several
+ * producers on an MPSC ring; each overflow policy under a producer faster
+ * than its consumer; revocation mid-stream; the peer of an exiting
+ * process seeing the channel closed; bad input; two CPUs; determinism
+ * under a seed.
+ *
+ * Simulated threads record what they saw in the statics below (and check
+ * statuses with EXPECT_ST); the test asserts after hs_sim_run().
+ */
+#include "testutil.h"
+
+#define MILLION 1000000u
+#define BATCH 64u
+#define NPROD 3u
+#define NREC 64
+
+/* ---- what the simulated threads saw ------------------------------------------ */
+
+static hs_status status[NREC];
+static uint64_t word[NREC];
+static hs_time_t when[NREC];
+static hs_chan_info info[NREC];
+
+/* The consumer's verdict on a stream: messages taken, the first out of
+ * place (index, and what it held), per producer for MPSC. */
+struct verdict {
+    uint64_t got;
+    uint64_t bad_at;            /* UINT64_MAX: none */
+    uint64_t bad_val;
+    uint64_t next[NPROD];       /* next sequence number expected */
+    hs_status end;              /* how the stream ended */
+};
+static struct verdict v;
+
+/* Values a consumer received, in order (small runs only). */
+static struct tu_log seen;
+
+static hs_cap_t chan_cap;
+static uint64_t n_msgs;         /* per producer */
+
+static void reset(void)
+{
+    for (int i = 0; i < NREC; i++) {
+        status[i] = HS_STATUS_COUNT;
+        word[i] = 0xbad;
+        when[i] = HS_NEVER;
+        memset(&info[i], 0xa5, sizeof info[i]);
+    }
+    memset(&v, 0, sizeof v);
+    v.bad_at = UINT64_MAX;
+    v.end = HS_STATUS_COUNT;
+    tu_log_reset(&seen);
+    chan_cap = 0;
+}
+
+static int under_valgrind(void)
+{
+    const char *s = getenv("HOPSIM_UNDER_VALGRIND");
+    return s && strcmp(s, "1") == 0;
+}
+
+static void run_cfg(hs_sim_config *cfg, hs_entry_fn entry)
+{
+    reset();
+    hs_status st = tu_run(cfg, "main", entry, NULL, NULL);
+    if (st != HS_OK)
+        fprintf(stderr, "%s\n", hs_sim_report());
+    assert_int_equal(st, HS_OK);
+    assert_no_bad_status();
+}
+
+static void run_arg(hs_sim_config *cfg, hs_entry_fn entry, void *arg)
+{
+    reset();
+    hs_status st = tu_run(cfg, "main", entry, arg, NULL);
+    if (st != HS_OK)
+        fprintf(stderr, "%s\n", hs_sim_report());
+    assert_int_equal(st, HS_OK);
+    assert_no_bad_status();
+}
+
+static void run_main(hs_entry_fn entry)
+{
+    hs_sim_config cfg = tu_config();
+    run_cfg(&cfg, entry);
+}
+
+static hs_chan_attr attr(uint32_t slots, uint32_t msg_max, unsigned kind,
+                         unsigned overflow, hs_time_t timeout)
+{
+    return (hs_chan_attr){ .slots = slots, .msg_max = msg_max, .kind = kind,
+                           .overflow = overflow, .timeout = timeout };
+}
+
+/* Spawn a child that gets a copy of cap (with rights) as its capability
+ * 1. */
+static hs_pid_t spawn_with(const char *name, hs_entry_fn entry, void *arg,
+                           hs_cap_t cap, unsigned rights)
+{
+    hs_cap_t d = 0;
+    EXPECT_ST(hs_cap_derive(cap, rights | HS_CAP_GRANT, 0, &d), HS_OK);
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.caps = &d;
+    a.ncaps = 1;
+    hs_pid_t pid = 0;
+    EXPECT_ST(hs_proc_spawn(name, entry, arg, &a, &pid), HS_OK);
+    return pid;
+}
+
+static void wait_child(hs_pid_t pid)
+{
+    EXPECT_ST(hs_proc_wait(pid, HS_NEVER, NULL), HS_OK);
+}
+
+/* ---- producers and consumers ------------------------------------------------- */
+
+/* A message: who sent it and its sequence number. */
+struct msg {
+    uint64_t prod;
+    uint64_t seq;
+};
+
+/* Send n_msgs messages {prod, 0..n-1} on c in batches. */
+static hs_status produce(hs_chan *c, uint64_t prod)
+{
+    struct msg buf[BATCH];
+    hs_chan_msg m[BATCH];
+    for (uint64_t i = 0; i < n_msgs;) {
+        size_t k = n_msgs - i < BATCH ? (size_t)(n_msgs - i) : BATCH;
+        for (size_t j = 0; j < k; j++) {
+            buf[j] = (struct msg){ .prod = prod, .seq = i + j };
+            m[j] = (hs_chan_msg){ .data = &buf[j], .len = sizeof buf[j] };
+        }
+        size_t sent = 0;
+        hs_status st = hs_chan_send_batch(c, m, k, &sent);
+        i += sent;
+        if (st != HS_OK)
+            return st;
+    }
+    return HS_OK;
+}
+
+/* Check one message against the expected sequence of its producer. */
+static void verdict_take(const struct msg *x, size_t len)
+{
+    uint64_t p = x->prod;
+    if (v.bad_at == UINT64_MAX &&
+        (len != sizeof *x || p >= NPROD || x->seq != v.next[p])) {
+        v.bad_at = v.got;
+        v.bad_val = x->seq;
+    }
+    if (p < NPROD)
+        v.next[p] = x->seq + 1;
+    v.got++;
+}
+
+/* Receive in batches until the channel closes (or fails). */
+static void consume(hs_chan *c)
+{
+    struct msg buf[BATCH];
+    hs_chan_msg m[BATCH];
+    for (;;) {
+        for (size_t j = 0; j < BATCH; j++)
+            m[j] = (hs_chan_msg){ .data = &buf[j], .len = sizeof buf[j] };
+        size_t got = 0;
+        hs_status st = hs_chan_recv_batch(c, m, BATCH, &got, HS_NEVER);
+        if (st != HS_OK) {
+            v.end = st;
+            return;
+        }
+        for (size_t j = 0; j < got; j++)
+            verdict_take(&buf[j], m[j].len);
+    }
+}
+
+/* ---- 1. a million messages, SPSC, between two processes ------------------------- */
+
+static int million_consumer(void *arg)
+{
+    (void)arg;
+    hs_chan c;
+    if (EXPECT_ST(hs_chan_attach(1, HS_CHAN_RECEIVER, 0, &c), HS_OK))
+        return 1;
+    consume(&c);
+    EXPECT_ST(hs_chan_detach(&c), HS_OK);
+    return 0;
+}
+
+static int million_main(void *arg)
+{
+    unsigned kind = (unsigned)(uintptr_t)arg;
+    hs_chan_attr a = attr(1024, sizeof(struct msg), kind, HS_CHAN_BLOCK,
+                          HS_NEVER);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    hs_pid_t kid = spawn_with("consumer", million_consumer, NULL, chan_cap,
+                              HS_CAP_RECV);
+    hs_chan c;
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &c), HS_OK);
+    status[0] = produce(&c, 0);
+    EXPECT_ST(hs_chan_detach(&c), HS_OK);     /* closes: the last sender */
+    wait_child(kid);
+    return 0;
+}
+
+static void test_chan_million_messages_spsc_each_once_in_order(void **state)
+{
+    (void)state;
+    n_msgs = under_valgrind() ? MILLION / 10 : MILLION;
+    reset();
+    hs_sim_config cfg = tu_config();
+    assert_int_equal(tu_run(&cfg, "producer", million_main,
+                            (void *)(uintptr_t)HS_CHAN_SPSC, NULL), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(v.bad_at, UINT64_MAX);
+    assert_int_equal(v.got, n_msgs);
+    assert_int_equal(v.next[0], n_msgs);
+    assert_int_equal(v.end, HS_ECLOSED);
+    /* The fast path does not enter the kernel: the events are the
+     * sleeps and wakes of a ring's worth of messages at a time. */
+    hs_sim_summary s = tu_summary();
+    assert_true(s.events < n_msgs / 64);
+}
+
+/* ---- 2. several producers on an MPSC ring ------------------------------------------ */
+
+static int mpsc_producer(void *arg)
+{
+    hs_chan c;
+    if (EXPECT_ST(hs_chan_attach(1, HS_CHAN_SENDER, 0, &c), HS_OK))
+        return 1;
+    status[(uintptr_t)arg] = produce(&c, (uintptr_t)arg);
+    EXPECT_ST(hs_chan_detach(&c), HS_OK);
+    return 0;
+}
+
+static int mpsc_main(void *arg)
+{
+    (void)arg;
+    hs_chan_attr a = attr(256, sizeof(struct msg), HS_CHAN_MPSC,
+                          HS_CHAN_BLOCK, HS_NEVER);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    hs_chan c;
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0, &c), HS_OK);
+    hs_pid_t kid[NPROD];
+    for (uintptr_t i = 0; i < NPROD; i++)
+        kid[i] = spawn_with("producer", mpsc_producer, (void *)i, chan_cap,
+                            HS_CAP_SEND);
+    consume(&c);        /* until the last producer detaches */
+    for (unsigned i = 0; i < NPROD; i++)
+        wait_child(kid[i]);
+    EXPECT_ST(hs_chan_detach(&c), HS_OK);
+    return 0;
+}
+
+static void assert_mpsc_verdict(void)
+{
+    for (unsigned i = 0; i < NPROD; i++) {
+        assert_int_equal(status[i], HS_OK);
+        assert_int_equal(v.next[i], n_msgs);
+    }
+    assert_int_equal(v.bad_at, UINT64_MAX);
+    assert_int_equal(v.got, NPROD * n_msgs);
+    assert_int_equal(v.end, HS_ECLOSED);
+}
+
+static void test_chan_mpsc_producers_each_in_order_none_lost(void **state)
+{
+    (void)state;
+    n_msgs = under_valgrind() ? 20000 : 100000;
+    run_main(mpsc_main);
+    assert_mpsc_verdict();
+}
+
+/* A seeded run interleaves the producers; the same seed, the same run. */
+static void test_chan_mpsc_seeded_runs_repeat_exactly(void **state)
+{
+    (void)state;
+    n_msgs = 2000;
+    hs_sim_config cfg = tu_config();
+    cfg.seed = 7;
+    run_cfg(&cfg, mpsc_main);
+    assert_mpsc_verdict();
+    hs_sim_summary first = tu_summary();
+    run_cfg(&cfg, mpsc_main);
+    assert_mpsc_verdict();
+    hs_sim_summary again = tu_summary();
+    assert_int_equal(first.hash, again.hash);
+    assert_int_equal(first.events, again.events);
+    assert_int_equal(first.vtime, again.vtime);
+}
+
+/* ---- 3. overflow policies under a producer faster than the consumer ---------------- */
+
+#define OV_SLOTS 8u
+#define OV_SENT  20u
+
+static hs_chan ov_send_end, ov_recv_end;
+
+/* Receive everything now queued into seen; the final status in *end. */
+static void drain(hs_chan *c, hs_status *end)
+{
+    uint64_t x;
+    size_t len;
+    hs_status st;
+    while ((st = hs_chan_recv(c, &x, sizeof x, &len, HS_NOWAIT)) == HS_OK)
+        tu_log_add(&seen, (int)x);
+    *end = st;
+}
+
+/* The producer: OV_SENT messages 0..19 without pause, each status kept. */
+static int ov_producer(void *arg)
+{
+    (void)arg;
+    for (uint64_t i = 0; i < OV_SENT; i++)
+        status[i] = hs_chan_send(&ov_send_end, &i, sizeof i);
+    when[0] = hs_time_now();
+    return 0;
+}
+
+/* The consumer starts late, then drains. */
+static int ov_consumer(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    EXPECT_ST(hs_chan_info_get(&ov_recv_end, &info[0]), HS_OK);
+    drain(&ov_recv_end, &status[NREC - 1]);
+    return 0;
+}
+
+/* The BLOCK consumer: takes every message, waiting for each. */
+static int ov_block_consumer(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    EXPECT_ST(hs_chan_info_get(&ov_recv_end, &info[0]), HS_OK);
+    for (unsigned i = 0; i < OV_SENT; i++) {
+        uint64_t x;
+        size_t len;
+        if (EXPECT_ST(hs_chan_recv(&ov_recv_end, &x, sizeof x, &len,
+                                   HS_NEVER), HS_OK) == HS_OK)
+            tu_log_add(&seen, (int)x);
+    }
+    status[NREC - 1] = hs_chan_recv(&ov_recv_end, &word[0], 8, &(size_t){0},
+                                    HS_NOWAIT);
+    return 0;
+}
+
+struct ov_case {
+    unsigned policy;
+    hs_time_t timeout;
+    hs_entry_fn consumer;
+};
+
+static int ov_main(void *arg)
+{
+    const struct ov_case *oc = arg;
+    hs_chan_attr a = attr(OV_SLOTS, 8, HS_CHAN_SPSC, oc->policy,
+                          oc->timeout);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &ov_send_end),
+              HS_OK);
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0, &ov_recv_end),
+              HS_OK);
+    hs_tid_t p = 0, q = 0;
+    EXPECT_ST(hs_thread_create(oc->consumer, NULL, NULL, &q), HS_OK);
+    EXPECT_ST(hs_thread_create(ov_producer, NULL, NULL, &p), HS_OK);
+    EXPECT_ST(hs_thread_join(p, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_thread_join(q, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_chan_info_get(&ov_recv_end, &info[1]), HS_OK);
+    EXPECT_ST(hs_chan_detach(&ov_send_end), HS_OK);
+    EXPECT_ST(hs_chan_detach(&ov_recv_end), HS_OK);
+    return 0;
+}
+
+static void run_ov(unsigned policy, hs_time_t timeout, hs_entry_fn consumer)
+{
+    struct ov_case oc = { policy, timeout, consumer };
+    hs_sim_config cfg = tu_config();
+    run_arg(&cfg, ov_main, &oc);
+}
+
+static void assert_seen_range(unsigned from, unsigned to)
+{
+    assert_int_equal(atomic_load(&seen.n), to - from);
+    for (unsigned i = from; i < to; i++)
+        assert_int_equal(seen.v[i - from], (int)i);
+}
+
+static void assert_sends(unsigned from, unsigned to, hs_status want)
+{
+    for (unsigned i = from; i < to; i++)
+        assert_int_equal(status[i], want);
+}
+
+static void test_chan_overflow_drop_newest_keeps_the_first(void **state)
+{
+    (void)state;
+    run_ov(HS_CHAN_DROP_NEWEST, 0, ov_consumer);
+    assert_sends(0, OV_SENT, HS_OK);
+    assert_int_equal(info[0].queued, OV_SLOTS);
+    assert_int_equal(info[0].dropped, OV_SENT - OV_SLOTS);
+    assert_seen_range(0, OV_SLOTS);
+    assert_int_equal(status[NREC - 1], HS_ETIMEOUT);
+    assert_int_equal(info[1].queued, 0);
+}
+
+static void test_chan_overflow_drop_oldest_keeps_the_last(void **state)
+{
+    (void)state;
+    run_ov(HS_CHAN_DROP_OLDEST, 0, ov_consumer);
+    assert_sends(0, OV_SENT, HS_OK);
+    assert_int_equal(info[0].queued, OV_SLOTS);
+    assert_int_equal(info[0].dropped, OV_SENT - OV_SLOTS);
+    assert_seen_range(OV_SENT - OV_SLOTS, OV_SENT);
+    assert_int_equal(status[NREC - 1], HS_ETIMEOUT);
+}
+
+static void test_chan_overflow_fail_refuses_with_efull(void **state)
+{
+    (void)state;
+    run_ov(HS_CHAN_FAIL, 0, ov_consumer);
+    assert_sends(0, OV_SLOTS, HS_OK);
+    assert_sends(OV_SLOTS, OV_SENT, HS_EFULL);
+    assert_int_equal(info[0].queued, OV_SLOTS);
+    assert_int_equal(info[0].dropped, 0);
+    assert_seen_range(0, OV_SLOTS);
+}
+
+/* BLOCK without a limit: the producer waits for each slot; all arrive. */
+static void test_chan_overflow_block_delivers_everything(void **state)
+{
+    (void)state;
+    run_ov(HS_CHAN_BLOCK, HS_NEVER, ov_block_consumer);
+    assert_sends(0, OV_SENT, HS_OK);
+    assert_int_equal(info[0].queued, OV_SLOTS);
+    assert_int_equal(info[0].dropped, 0);
+    assert_seen_range(0, OV_SENT);
+    assert_int_equal(status[NREC - 1], HS_ETIMEOUT);
+    assert_true(when[0] >= HS_MSEC);    /* it had to wait for the consumer */
+}
+
+/* BLOCK with a limit the consumer outlasts: each further send times out
+ * after exactly the limit, and nothing past the ring is delivered. */
+static void test_chan_overflow_block_times_out(void **state)
+{
+    (void)state;
+    run_ov(HS_CHAN_BLOCK, 10 * HS_USEC, ov_consumer);
+    assert_sends(0, OV_SLOTS, HS_OK);
+    assert_sends(OV_SLOTS, OV_SENT, HS_ETIMEOUT);
+    assert_int_equal(when[0], (OV_SENT - OV_SLOTS) * 10 * HS_USEC);
+    assert_int_equal(info[0].dropped, 0);
+    assert_seen_range(0, OV_SLOTS);
+}
+
+/* ---- 4. revocation mid-stream ------------------------------------------------------- */
+
+static int rv_producer(void *arg)
+{
+    (void)arg;
+    hs_chan c;
+    if (EXPECT_ST(hs_chan_attach(1, HS_CHAN_SENDER, 0, &c), HS_OK))
+        return 1;
+    uint64_t i = 0;
+    hs_status st;
+    while ((st = hs_chan_send(&c, &i, sizeof i)) == HS_OK)
+        i++;
+    word[0] = i;
+    status[0] = st;
+    status[1] = hs_chan_send(&c, &i, sizeof i);
+    EXPECT_ST(hs_chan_detach(&c), HS_OK);   /* a revoked end detaches */
+    return 0;
+}
+
+static int rv_main(void *arg)
+{
+    (void)arg;
+    hs_chan_attr a = attr(16, 8, HS_CHAN_SPSC, HS_CHAN_BLOCK, HS_NEVER);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    hs_chan c;
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0, &c), HS_OK);
+    hs_pid_t kid = spawn_with("producer", rv_producer, NULL, chan_cap,
+                              HS_CAP_SEND);
+    uint64_t x;
+    size_t len;
+    for (int i = 0; i < 100; i++)
+        if (EXPECT_ST(hs_chan_recv(&c, &x, sizeof x, &len, HS_NEVER),
+                      HS_OK) == HS_OK)
+            tu_log_add(&seen, (int)x);
+    EXPECT_ST(hs_cap_revoke(chan_cap), HS_OK);
+    hs_status st;
+    while ((st = hs_chan_recv(&c, &x, sizeof x, &len, HS_NEVER)) == HS_OK)
+        tu_log_add(&seen, (int)x);
+    status[2] = st;
+    wait_child(kid);
+    EXPECT_ST(hs_chan_detach(&c), HS_OK);
+    return 0;
+}
+
+static void test_chan_revoke_mid_stream_stops_sender_loses_nothing(void **state)
+{
+    (void)state;
+    run_main(rv_main);
+    assert_int_equal(status[0], HS_EBADCAP);
+    assert_int_equal(status[1], HS_EBADCAP);
+    assert_int_equal(status[2], HS_ECLOSED);
+    assert_true(word[0] >= 100);
+    assert_seen_range(0, (unsigned)word[0]);
+}
+
+/* ---- 5. the peer of an exiting process sees the channel closed ----------------------- */
+
+static int ex_producer(void *arg)
+{
+    (void)arg;
+    hs_chan c;
+    if (EXPECT_ST(hs_chan_attach(1, HS_CHAN_SENDER, 0, &c), HS_OK))
+        return 1;
+    for (uint64_t i = 0; i < 10; i++)
+        EXPECT_ST(hs_chan_send(&c, &i, sizeof i), HS_OK);
+    return 0;                   /* exits attached */
+}
+
+static int ex_recv_main(void *arg)
+{
+    (void)arg;
+    hs_chan_attr a = attr(16, 8, HS_CHAN_SPSC, HS_CHAN_BLOCK, HS_NEVER);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    hs_chan c;
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0, &c), HS_OK);
+    hs_pid_t kid = spawn_with("producer", ex_producer, NULL, chan_cap,
+                              HS_CAP_SEND);
+    uint64_t x;
+    size_t len;
+    hs_status st;
+    while ((st = hs_chan_recv(&c, &x, sizeof x, &len, HS_NEVER)) == HS_OK)
+        tu_log_add(&seen, (int)x);
+    status[0] = st;
+    wait_child(kid);
+    status[1] = hs_chan_recv(&c, &x, sizeof x, &len, HS_NEVER);
+    EXPECT_ST(hs_chan_detach(&c), HS_OK);
+    return 0;
+}
+
+static void test_chan_sender_exit_closes_after_drain(void **state)
+{
+    (void)state;
+    run_main(ex_recv_main);
+    assert_seen_range(0, 10);
+    assert_int_equal(status[0], HS_ECLOSED);
+    assert_int_equal(status[1], HS_ECLOSED);
+}
+
+static int ex_consumer(void *arg)
+{
+    (void)arg;
+    hs_chan c;
+    uint64_t x;
+    size_t len;
+    if (EXPECT_ST(hs_chan_attach(1, HS_CHAN_RECEIVER, 0, &c), HS_OK))
+        return 1;
+    EXPECT_ST(hs_chan_recv(&c, &x, sizeof x, &len, HS_NEVER), HS_OK);
+    word[1] = x;
+    return 0;                   /* exits attached */
+}
+
+static int ex_send_main(void *arg)
+{
+    (void)arg;
+    hs_chan_attr a = attr(4, 8, HS_CHAN_SPSC, HS_CHAN_BLOCK, HS_NEVER);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    hs_pid_t kid = spawn_with("consumer", ex_consumer, NULL, chan_cap,
+                              HS_CAP_RECV);
+    hs_chan c;
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &c), HS_OK);
+    uint64_t i = 0;
+    hs_status st;
+    while ((st = hs_chan_send(&c, &i, sizeof i)) == HS_OK)
+        i++;
+    word[0] = i;
+    status[0] = st;             /* woken from a full ring */
+    wait_child(kid);
+    status[1] = hs_chan_send(&c, &i, sizeof i);
+    EXPECT_ST(hs_chan_info_get(&c, &info[0]), HS_OK);
+    EXPECT_ST(hs_chan_detach(&c), HS_OK);
+    return 0;
+}
+
+static void test_chan_receiver_exit_wakes_blocked_sender(void **state)
+{
+    (void)state;
+    run_main(ex_send_main);
+    assert_int_equal(word[0], 4);       /* the ring's worth, then asleep */
+    assert_int_equal(word[1], 0);
+    assert_int_equal(status[0], HS_ECLOSED);
+    assert_int_equal(status[1], HS_ECLOSED);
+    assert_true(info[0].closed);
+    assert_int_equal(info[0].queued, 3);
+}
+
+/* The creator ends without detaching: its channel is destroyed, and a
+ * receiver elsewhere still drains what was sent, then sees it closed. */
+static int cr_consumer(void *arg)
+{
+    (void)arg;
+    hs_chan c;
+    uint64_t x;
+    size_t len;
+    hs_status st;
+    if (EXPECT_ST(hs_chan_attach(1, HS_CHAN_RECEIVER, 0, &c), HS_OK))
+        return 1;
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);     /* the creator is gone */
+    while ((st = hs_chan_recv(&c, &x, sizeof x, &len, HS_NEVER)) == HS_OK)
+        tu_log_add(&seen, (int)x);
+    status[0] = st;
+    EXPECT_ST(hs_chan_detach(&c), HS_OK);
+    return 0;
+}
+
+static int cr_main(void *arg)
+{
+    (void)arg;
+    hs_chan_attr a = attr(16, 8, HS_CHAN_MPSC, HS_CHAN_FAIL, 0);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    spawn_with("consumer", cr_consumer, NULL, chan_cap, HS_CAP_RECV);
+    EXPECT_ST(hs_thread_sleep(HS_USEC), HS_OK);     /* it attaches */
+    hs_chan c;
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &c), HS_OK);
+    for (uint64_t i = 0; i < 5; i++)
+        EXPECT_ST(hs_chan_send(&c, &i, sizeof i), HS_OK);
+    return 0;
+}
+
+static void test_chan_creator_exit_closes_for_peer(void **state)
+{
+    (void)state;
+    run_main(cr_main);
+    assert_seen_range(0, 5);
+    assert_int_equal(status[0], HS_ECLOSED);
+}
+
+/* ---- 6. bad input ------------------------------------------------------------------------ */
+
+static int bad_create(void *arg)
+{
+    (void)arg;
+    hs_cap_t cap;
+    hs_chan_attr a = attr(4, 16, HS_CHAN_SPSC, HS_CHAN_FAIL, 0);
+    EXPECT_ST(hs_chan_create(NULL, &cap), HS_EINVAL);
+    EXPECT_ST(hs_chan_create(&a, NULL), HS_EINVAL);
+    uint32_t bad_slots[] = { 0, 1, 3, 12, HS_CHAN_SLOTS_MAX * 2 };
+    for (unsigned i = 0; i < sizeof bad_slots / sizeof bad_slots[0]; i++) {
+        hs_chan_attr b = a;
+        b.slots = bad_slots[i];
+        EXPECT_ST(hs_chan_create(&b, &cap), HS_EINVAL);
+    }
+    hs_chan_attr b = a;
+    b.msg_max = 0;
+    EXPECT_ST(hs_chan_create(&b, &cap), HS_EINVAL);
+    b.msg_max = HS_CHAN_MSG_MAX + 1;
+    EXPECT_ST(hs_chan_create(&b, &cap), HS_EINVAL);
+    b = attr(HS_CHAN_SLOTS_MAX, 64, HS_CHAN_SPSC, HS_CHAN_FAIL, 0);
+    EXPECT_ST(hs_chan_create(&b, &cap), HS_EINVAL);     /* 128 MiB */
+    b = a;
+    b.kind = 3;
+    EXPECT_ST(hs_chan_create(&b, &cap), HS_EINVAL);
+    b = a;
+    b.overflow = 0;
+    EXPECT_ST(hs_chan_create(&b, &cap), HS_EINVAL);
+    b = a;
+    b.overflow = HS_CHAN_BLOCK;
+    b.timeout = HS_TIMEOUT_MAX + 1;
+    EXPECT_ST(hs_chan_create(&b, &cap), HS_EINVAL);
+    hs_mem_stats ms;
+    EXPECT_ST(hs_mem_stats_get(&ms), HS_OK);
+    word[0] = ms.free;          /* nothing taken by the refusals */
+    return 0;
+}
+
+static void test_chan_create_refuses_bad_attributes(void **state)
+{
+    (void)state;
+    run_main(bad_create);
+    hs_mem_stats ms;
+    assert_int_equal(hs_mem_stats_get(&ms), HS_OK);
+    assert_int_equal(word[0], ms.pool);
+}
+
+static int bad_ops(void *arg)
+{
+    (void)arg;
+    hs_chan_attr a = attr(4, 16, HS_CHAN_SPSC, HS_CHAN_FAIL, 0);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    hs_cap_t send_only = 0, gate = 0;
+    EXPECT_ST(hs_cap_derive(chan_cap, HS_CAP_SEND, 0, &send_only), HS_OK);
+    hs_chan r, s, t;
+    /* Rights and roles. */
+    status[0] = hs_chan_attach(send_only, HS_CHAN_RECEIVER, 0, &r);
+    status[1] = hs_chan_attach(chan_cap, 7, 0, &r);
+    status[2] = hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0x1001, &r);
+    EXPECT_ST(hs_gate_create(0, 0, &gate), HS_OK);
+    status[3] = hs_chan_attach(gate, HS_CHAN_SENDER, 0, &t);
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0x10000000, &r),
+              HS_OK);
+    status[4] = hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0, &t);
+    status[5] = hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0x10000000, &t);
+    EXPECT_ST(hs_chan_attach(send_only, HS_CHAN_SENDER, 0, &s), HS_OK);
+    status[6] = hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &t);
+    /* The control page is read-only, the indices are not. */
+    status[7] = hs_mem_probe(0x10000000, 8, HS_PROT_WRITE);
+    status[8] = hs_mem_probe(0x10000000 + HS_CHAN_IDX_OFF, 8, HS_PROT_WRITE);
+    /* Sizes: nothing sent, nothing taken. */
+    char big[32] = "0123456789abcdefXYZ", out[32];
+    size_t len = 0;
+    status[9] = hs_chan_send(&s, big, 17);
+    EXPECT_ST(hs_chan_info_get(&r, &info[0]), HS_OK);
+    EXPECT_ST(hs_chan_send(&s, big, 16), HS_OK);
+    status[10] = hs_chan_recv(&r, out, 8, &len, HS_NOWAIT);
+    EXPECT_ST(hs_chan_info_get(&r, &info[1]), HS_OK);
+    EXPECT_ST(hs_chan_recv(&r, out, sizeof out, &len, HS_NOWAIT), HS_OK);
+    word[0] = len;
+    word[1] = memcmp(out, big, 16) == 0;
+    status[11] = hs_chan_recv(&s, out, sizeof out, &len, HS_NOWAIT);
+    status[12] = hs_chan_send(&r, big, 4);
+    status[13] = hs_chan_send(&s, big, 0);
+    /* Revoking the capability the sender came through. */
+    EXPECT_ST(hs_chan_send(&s, big, 4), HS_OK);
+    EXPECT_ST(hs_cap_revoke(chan_cap), HS_OK);
+    status[14] = hs_chan_send(&s, big, 4);
+    status[15] = hs_chan_info_get(&s, &info[2]);
+    EXPECT_ST(hs_chan_recv(&r, out, sizeof out, &len, HS_NOWAIT), HS_OK);
+    word[2] = len;
+    status[16] = hs_chan_recv(&r, out, sizeof out, &len, HS_NOWAIT);
+    status[17] = hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &t);
+    EXPECT_ST(hs_chan_detach(&s), HS_OK);
+    /* Destroyed: the capability is stale, the end an orphan. */
+    EXPECT_ST(hs_chan_destroy(chan_cap), HS_OK);
+    status[18] = hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &t);
+    status[19] = hs_chan_recv(&r, out, sizeof out, &len, HS_NOWAIT);
+    EXPECT_ST(hs_chan_detach(&r), HS_OK);
+    status[20] = hs_chan_detach(&r);
+    return 0;
+}
+
+static void test_chan_bad_input_named_errors_nothing_lost(void **state)
+{
+    (void)state;
+    run_main(bad_ops);
+    assert_int_equal(status[0], HS_EPERM);      /* no receive right */
+    assert_int_equal(status[1], HS_EINVAL);     /* unknown role */
+    assert_int_equal(status[2], HS_EINVAL);     /* unaligned */
+    assert_int_equal(status[3], HS_EPERM);      /* not a channel */
+    assert_int_equal(status[4], HS_ESTATE);     /* second receiver */
+    assert_int_equal(status[5], HS_EEXIST);     /* address taken */
+    assert_int_equal(status[6], HS_ESTATE);     /* second SPSC sender */
+    assert_int_equal(status[7], HS_EFAULT);
+    assert_int_equal(status[8], HS_OK);
+    assert_int_equal(status[9], HS_EMSGSIZE);
+    assert_int_equal(info[0].queued, 0);
+    assert_int_equal(status[10], HS_EMSGSIZE);
+    assert_int_equal(info[1].queued, 1);        /* still there */
+    assert_int_equal(word[0], 16);
+    assert_int_equal(word[1], 1);
+    assert_int_equal(status[11], HS_EINVAL);    /* recv on a sender */
+    assert_int_equal(status[12], HS_EINVAL);    /* send on a receiver */
+    assert_int_equal(status[13], HS_EINVAL);    /* empty message */
+    assert_int_equal(status[14], HS_EBADCAP);   /* revoked */
+    assert_int_equal(status[15], HS_EBADCAP);
+    assert_int_equal(word[2], 4);               /* sent before: delivered */
+    assert_int_equal(status[16], HS_ECLOSED);   /* its only sender went */
+    assert_int_equal(status[17], HS_ECLOSED);
+    assert_int_equal(status[18], HS_EBADCAP);
+    assert_int_equal(status[19], HS_ECLOSED);
+    assert_int_equal(status[20], HS_EINVAL);    /* detached already */
+}
+
+/* ---- 7. two CPUs ----------------------------------------------------------------------------- */
+
+static void test_chan_two_cpus_spsc_and_mpsc(void **state)
+{
+    (void)state;
+    hs_sim_config cfg = tu_config();
+    cfg.ncpus = 2;
+    n_msgs = under_valgrind() ? 20000 : 300000;
+    run_arg(&cfg, million_main, (void *)(uintptr_t)HS_CHAN_SPSC);
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(v.bad_at, UINT64_MAX);
+    assert_int_equal(v.got, n_msgs);
+    assert_int_equal(v.end, HS_ECLOSED);
+
+    run_arg(&cfg, million_main, (void *)(uintptr_t)HS_CHAN_MPSC);
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(v.bad_at, UINT64_MAX);
+    assert_int_equal(v.got, n_msgs);
+
+    n_msgs = under_valgrind() ? 5000 : 100000;
+    run_cfg(&cfg, mpsc_main);
+    assert_mpsc_verdict();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TU_TEST(test_chan_million_messages_spsc_each_once_in_order),
+        TU_TEST(test_chan_mpsc_producers_each_in_order_none_lost),
+        TU_TEST(test_chan_mpsc_seeded_runs_repeat_exactly),
+        TU_TEST(test_chan_overflow_drop_newest_keeps_the_first),
+        TU_TEST(test_chan_overflow_drop_oldest_keeps_the_last),
+        TU_TEST(test_chan_overflow_fail_refuses_with_efull),
+        TU_TEST(test_chan_overflow_block_delivers_everything),
+        TU_TEST(test_chan_overflow_block_times_out),
+        TU_TEST(test_chan_revoke_mid_stream_stops_sender_loses_nothing),
+        TU_TEST(test_chan_sender_exit_closes_after_drain),
+        TU_TEST(test_chan_receiver_exit_wakes_blocked_sender),
+        TU_TEST(test_chan_creator_exit_closes_for_peer),
+        TU_TEST(test_chan_create_refuses_bad_attributes),
+        TU_TEST(test_chan_bad_input_named_errors_nothing_lost),
+        TU_TEST(test_chan_two_cpus_spsc_and_mpsc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
