@@ -9,6 +9,7 @@
 #include "ports/chan.h"
 #include "ports/gate.h"
 #include "ports/irq.h"
+#include "ports/topic.h"
 
 /* Double p's table (16 slots to start); -1 if the host refuses. */
 static int table_grow(struct proc *p)
@@ -110,6 +111,8 @@ static int object_alive(const struct cap *c)
         return irq_lookup(c->object) != NULL;
     case HS_CAP_KIND_CHAN:
         return chan_lookup(c->object) != NULL;
+    case HS_CAP_KIND_TOPIC:
+        return topic_lookup(c->object) != NULL;
     }
     return 0;
 }

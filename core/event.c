@@ -82,6 +82,10 @@ static const char *const names[EV_COUNT] = {
     [EV_THREAD_CREATE] = "thread_create",
     [EV_THREAD_EXIT] = "thread_exit",
     [EV_TIMEOUT] = "timeout",
+    [EV_TOPIC_CREATE] = "topic_create",
+    [EV_TOPIC_DESTROY] = "topic_destroy",
+    [EV_TOPIC_SUBSCRIBE] = "topic_subscribe",
+    [EV_TOPIC_UNSUBSCRIBE] = "topic_unsubscribe",
     [EV_WAKE] = "wake",
     [EV_YIELD] = "yield",
 };

@@ -16,6 +16,7 @@
 #include "core/trace.h"
 #include "ports/gate.h"
 #include "ports/chan.h"
+#include "ports/topic.h"
 #include "ports/irq.h"
 #include "ports/port.h"
 #include "ports/registry.h"
@@ -359,6 +360,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     pool_init(&k.irqs, sizeof(struct irq));
     pool_init(&k.chans, sizeof(struct chan));
     pool_init(&k.chan_ends, sizeof(struct chan_end));
+    topic_init();
     pool_init(&k.pagefaults, sizeof(struct pagefault));
     pool_init(&k.hop_offers, sizeof(struct hop_offer));
     list_init(&k.pagefaults_open);
@@ -409,6 +411,7 @@ static void teardown(void)
     /* Their holds went with mem_end(). */
     pool_destroy(&k.chans);
     pool_destroy(&k.chan_ends);
+    topic_release();
     pool_destroy(&k.pagefaults);
     pool_destroy(&k.hop_offers);
     portal_release();

@@ -42,6 +42,8 @@ struct kernel {
         irqs, pagefaults, hop_offers, portals, sharepoints;
     struct pool chans, chan_ends;   /* channels and their ends
                                        (ports/chan.c) */
+    struct pool topics, topic_subs; /* topics and their subscriptions
+                                       (ports/topic.c) */
     /* Page-unit sends (mem/pages.c): sends, the offer to each receiver,
      * and the runs of frames a send holds. */
     struct pool pages_sends, pages_offers, pages_runs;

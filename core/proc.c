@@ -8,6 +8,7 @@
 #include "mem/pagefault.h"
 #include "mem/portal.h"
 #include "ports/chan.h"
+#include "ports/topic.h"
 #include "ports/irq.h"
 #include "ports/port.h"
 
@@ -43,6 +44,7 @@ static void proc_end(struct proc *p)
     hop_spare_free(p);
     pf_proc_ending(p);
     portal_proc_ending(p);
+    topic_proc_ending(p);
     chan_proc_ending(p);
     vm_destroy(p);
     port_free_all(p);

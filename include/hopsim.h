@@ -22,6 +22,7 @@
 #include "hopsim/ipc.h"
 #include "hopsim/irq.h"
 #include "hopsim/chan.h"
+#include "hopsim/topic.h"
 #include "hopsim/notify.h"
 #include "hopsim/factory.h"
 #include "hopsim/explore.h"

@@ -36,6 +36,7 @@ typedef enum hs_cap_kind {
     HS_CAP_KIND_GATE = 1,   /* hopsim/ipc.h */
     HS_CAP_KIND_IRQ = 2,    /* hopsim/irq.h */
     HS_CAP_KIND_CHAN = 3,   /* hopsim/chan.h */
+    HS_CAP_KIND_TOPIC = 4,  /* hopsim/topic.h */
 } hs_cap_kind;
 
 typedef struct hs_cap_info {
