@@ -97,14 +97,6 @@ static _Noreturn void pf_kill(struct thread *self, uint64_t va,
 
 /* ---- copy-on-write ---------------------------------------------------------- */
 
-/* Every reference to the 4K frame at pa, at every size. */
-static uint64_t frame_refs_all(uint64_t pa)
-{
-    return (uint64_t)frame_refs(pa, PS_4K) +
-           frame_refs(pa & ~(HS_PAGE_2M - 1), PS_2M) +
-           frame_refs(pa & ~(HS_PAGE_1G - 1), PS_1G);
-}
-
 /* Give p a private, writable copy of the copy-on-write page holding va:
  * split to 4K first; if nobody else references the frame, just make it
  * writable.  HS_ENOMEM, HS_ENOFRAME with nothing changed. */

@@ -1,0 +1,122 @@
+/*
+ * tests/test_review.c - corners of memory and notifications where a call
+ * used to change state and then fail, count wrong, or keep something
+ * after its process ended: each test names the behaviour it pins down.
+ *
+ * Simulated threads record into the statics below; the test asserts after
+ * hs_sim_run().  Every run checks the whole memory state at each kernel
+ * exit (cfg.mem_check), ends with hs_mem_check() == HS_OK and, after the
+ * run, the pool whole again.
+ */
+#include "testutil.h"
+
+#define K4 HS_PAGE_4K
+#define M2 HS_PAGE_2M
+#define RW (HS_PROT_READ | HS_PROT_WRITE)
+
+#define NREC 32
+
+static hs_status rec[NREC];
+static hs_mem_info info[NREC];
+static hs_status qrec[NREC];
+
+static void reset(void)
+{
+    for (int i = 0; i < NREC; i++) {
+        rec[i] = HS_STATUS_COUNT;
+        qrec[i] = HS_STATUS_COUNT;
+        memset(&info[i], 0xee, sizeof info[i]);
+    }
+}
+
+static void query(int i, hs_pid_t pid, uint64_t va)
+{
+    qrec[i] = hs_mem_query(pid, va, &info[i]);
+}
+
+static hs_sim_config config(uint64_t pool)
+{
+    hs_sim_config cfg = tu_config();
+    cfg.mem_size = pool;
+    cfg.mem_check = 1;
+    return cfg;
+}
+
+/* Run entry as the root process (attr a, may be NULL) on a pool of size
+ * bytes: the run ends HS_OK, every status matched, the check at its end
+ * found nothing, and the pool is whole again. */
+static void run_with(uint64_t pool, hs_entry_fn entry,
+                     const hs_proc_attr *a)
+{
+    hs_sim_config cfg = config(pool);
+    reset();
+    hs_status st = tu_run(&cfg, "root", entry, NULL, a);
+    if (st != HS_OK)
+        fprintf(stderr, "%s\n", hs_sim_report());
+    assert_int_equal(st, HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(hs_mem_check(), HS_OK);
+    hs_mem_stats s;
+    assert_int_equal(hs_mem_stats_get(&s), HS_OK);
+    assert_int_equal(s.free, pool);
+    assert_int_equal(s.refs_4k + s.refs_2m + s.refs_1g, 0);
+    assert_int_equal(s.page_tables, 0);
+}
+
+/* ---- copy-on-write on a pool smaller than 1G ------------------------------------- */
+
+#define COW_SRC  ((uint64_t)0x20000000)
+#define COW_VIEW ((uint64_t)0x40000000)
+
+/* A copy-on-write view of len bytes of COW_SRC (mapped with page) at
+ * COW_VIEW. */
+static void cow_view(uint64_t len, uint64_t page)
+{
+    EXPECT_ST(hs_mem_map(COW_SRC, len, RW, page), HS_OK);
+    hs_portal_req r;
+    memset(&r, 0, sizeof r);
+    r.type = HS_PORTAL_COW;
+    r.prot = RW;
+    r.length = len;
+    r.morphology.addr = COW_VIEW;
+    r.morphology.src = COW_SRC;
+    EXPECT_ST(hs_portal(&r, NULL), HS_OK);
+}
+
+/* The counts of a frame are read at every size its blocks have in the
+ * pool: a 4M pool has no 1G block. */
+static int cow_small_pool_main(void *arg)
+{
+    (void)arg;
+    cow_view(2 * K4, K4);
+    unsigned char b = 0x5a, c = 0;
+    rec[0] = hs_mem_write(COW_VIEW, &b, 1);         /* a copy */
+    query(0, 0, COW_VIEW);
+    rec[1] = hs_mem_write(COW_SRC, &b, 1);          /* the last one: kept */
+    query(1, 0, COW_SRC);
+    EXPECT_ST(hs_mem_read(COW_VIEW + K4, &c, 1), HS_OK);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    return 0;
+}
+
+static void test_review_cow_write_on_pool_below_1g(void **state)
+{
+    (void)state;
+    run_with(2 * M2, cow_small_pool_main, NULL);
+    assert_int_equal(rec[0], HS_OK);
+    assert_int_equal(qrec[0], HS_OK);
+    assert_int_equal(info[0].flags & HS_MEM_COW, 0);
+    assert_int_equal(info[0].refs, 1);
+    assert_int_equal(rec[1], HS_OK);
+    assert_int_equal(qrec[1], HS_OK);
+    assert_int_equal(info[1].flags & HS_MEM_COW, 0);
+    assert_int_equal(info[1].prot, RW);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TU_TEST(test_review_cow_write_on_pool_below_1g),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
