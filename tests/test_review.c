@@ -113,10 +113,60 @@ static void test_review_cow_write_on_pool_below_1g(void **state)
     assert_int_equal(info[1].prot, RW);
 }
 
+/* ---- a copy-on-write write that finds no frame ----------------------------- */
+
+#define FILLER   ((uint64_t)0x60000000)
+
+/* A 2M page and a copy-on-write view of it, then the rest of a 4M pool
+ * taken: a write to either side needs a 4K frame for its copy and finds
+ * none.  The refused write must leave the 2M pages whole. */
+static int cow_no_frame_main(void *arg)
+{
+    (void)arg;
+    cow_view(M2, M2);
+    EXPECT_ST(hs_mem_map(FILLER, M2, RW, K4), HS_OK);   /* the pool is empty */
+    query(0, 0, COW_SRC + K4);
+    unsigned char b = 0x5a;
+    rec[0] = hs_mem_write(COW_SRC + K4, &b, 1);
+    query(1, 0, COW_SRC + K4);
+    rec[1] = hs_mem_write(COW_VIEW + K4, &b, 1);
+    query(2, 0, COW_VIEW + K4);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    /* With a frame back, the write goes through: then it splits. */
+    EXPECT_ST(hs_mem_unmap(FILLER, K4), HS_OK);
+    rec[2] = hs_mem_write(COW_VIEW + K4, &b, 1);
+    query(3, 0, COW_VIEW + K4);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    return 0;
+}
+
+static void test_review_cow_write_without_frame_leaves_large_page_whole(
+    void **state)
+{
+    (void)state;
+    run_with(2 * M2, cow_no_frame_main, NULL);
+    assert_int_equal(qrec[0], HS_OK);
+    assert_int_equal(info[0].page, M2);
+    assert_int_equal(info[0].flags & HS_MEM_COW, HS_MEM_COW);
+    assert_int_equal(rec[0], HS_ENOFRAME);
+    assert_int_equal(qrec[1], HS_OK);
+    assert_int_equal(info[1].page, M2);                 /* not split */
+    assert_int_equal(info[1].refs, 2);
+    assert_int_equal(rec[1], HS_ENOFRAME);
+    assert_int_equal(qrec[2], HS_OK);
+    assert_int_equal(info[2].page, M2);
+    assert_int_equal(rec[2], HS_OK);
+    assert_int_equal(qrec[3], HS_OK);
+    assert_int_equal(info[3].page, K4);
+    assert_int_equal(info[3].flags & HS_MEM_COW, 0);
+    assert_int_equal(info[3].prot, RW);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TU_TEST(test_review_cow_write_on_pool_below_1g),
+        TU_TEST(test_review_cow_write_without_frame_leaves_large_page_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
