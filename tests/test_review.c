@@ -162,11 +162,71 @@ static void test_review_cow_write_without_frame_leaves_large_page_whole(
     assert_int_equal(info[3].prot, RW);
 }
 
+/* ---- a move within one process at its quota --------------------------------- */
+
+#define MOVE_SRC ((uint64_t)0x10000000)
+#define MOVE_WIN ((uint64_t)0x30000000)
+
+static hs_status accept_st;
+
+static void accept_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    accept_st = hs_hop_accept(hop, HS_FPAGE(MOVE_WIN, 13));
+    query(11, 0, MOVE_WIN + K4);
+}
+
+/* The process may map 2 pages and maps them; it moves them to another
+ * address of its own through a hop into its own port: its HS_RES_MAPPED
+ * does not change, so the quota cannot refuse it. */
+static int move_at_quota_main(void *arg)
+{
+    (void)arg;
+    hs_port_t port = 0;
+    EXPECT_ST(hs_port_create(&port), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port, accept_handler, NULL), HS_OK);
+    EXPECT_ST(hs_mem_map(MOVE_SRC, 2 * K4, RW, K4), HS_OK);
+    unsigned char b = 0x77, c = 0;
+    EXPECT_ST(hs_mem_write(MOVE_SRC + K4, &b, 1), HS_OK);
+    query(0, 0, MOVE_SRC + K4);
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(1, 0, 1);
+    u->mr[0] = HS_ITEM_MEM_WORD(HS_XFER_MOVE, RW);
+    u->mr[1] = HS_FPAGE(MOVE_SRC, 13);
+    rec[0] = hs_hop(port, HS_HOP_CHECKPOINT | HS_HOP_ITEMS, HS_NEVER);
+    rec[1] = accept_st;
+    query(1, 0, MOVE_SRC);
+    query(2, 0, MOVE_WIN + K4);
+    if (qrec[2] == HS_OK)
+        EXPECT_ST(hs_mem_read(MOVE_WIN + K4, &c, 1), HS_OK);
+    rec[2] = c == b ? HS_OK : HS_EFAULT;
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    return 0;
+}
+
+static void test_review_move_within_process_at_quota(void **state)
+{
+    (void)state;
+    hs_quota q = hs_quota_unlimited();
+    q.limit[HS_RES_MAPPED] = 2 * K4;
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.quota = &q;
+    run_with(2 * M2, move_at_quota_main, &a);
+    assert_int_equal(rec[0], HS_OK);
+    assert_int_equal(rec[1], HS_OK);
+    assert_int_equal(qrec[1], HS_ENOMAP);
+    assert_int_equal(qrec[2], HS_OK);
+    assert_int_equal(info[2].pa, info[0].pa);
+    assert_int_equal(rec[2], HS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TU_TEST(test_review_cow_write_on_pool_below_1g),
         TU_TEST(test_review_cow_write_without_frame_leaves_large_page_whole),
+        TU_TEST(test_review_move_within_process_at_quota),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
