@@ -467,6 +467,8 @@ hs_status hs_mem_fault_resolve(hs_pagefault_t h, uint64_t src, unsigned mode,
     struct vm_page pg;
     uint64_t copy = 0;
     hs_status st = pf_resolvable(self, h, &pf);
+    if (st == HS_OK && (prot & ~HS_PROT_ALL))
+        st = HS_EINVAL;                 /* also when nothing is mapped */
     if (st == HS_OK && prot && src != HS_PF_NOPAGE)
         st = resolve_check(thread_current_proc(self), pf, src, mode, prot,
                            &pg, &copy);

@@ -221,12 +221,73 @@ static void test_review_move_within_process_at_quota(void **state)
     assert_int_equal(rec[2], HS_OK);
 }
 
+/* ---- a pager's answer with bad protection bits ------------------------------ */
+
+#define HOLE ((uint64_t)0x50000000)
+
+static unsigned pager_calls;
+
+/* Every fault: first an answer with unknown protection bits, which must
+ * be refused whole (the fault stays open), then a refusal. */
+static void bad_prot_pager(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    hs_pagefault_t pf = hs_mr(hop, 1);
+    unsigned n = pager_calls++;
+    if (n < 2) {
+        rec[10 + 2 * n] = hs_mem_fault_resolve(pf, HS_PF_NOPAGE,
+                                               HS_XFER_SHARE, 0x100);
+        rec[11 + 2 * n] = hs_mem_fault_resolve(pf, HS_PF_NOPAGE,
+                                               HS_XFER_SHARE, 0);
+    }
+}
+
+static int faulting_child(void *arg)
+{
+    (void)arg;
+    hs_port_t port = 0;
+    EXPECT_ST(hs_port_lookup("pager", HS_NEVER, &port), HS_OK);
+    EXPECT_ST(hs_mem_pager_set(port), HS_OK);
+    unsigned char b;
+    hs_mem_read(HOLE, &b, 1);
+    rec[1] = HS_OK;                 /* never reached: the thread is killed */
+    return 0;
+}
+
+static int bad_prot_main(void *arg)
+{
+    (void)arg;
+    hs_port_t port = 0;
+    EXPECT_ST(hs_port_create_named("pager", &port), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port, bad_prot_pager, NULL), HS_OK);
+    hs_pid_t child = 0;
+    int status = 0;
+    EXPECT_ST(hs_proc_spawn("child", faulting_child, NULL, NULL, &child),
+              HS_OK);
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, &status), HS_OK);
+    rec[0] = (hs_status)status;
+    return 0;
+}
+
+static void test_review_fault_resolve_nopage_checks_prot(void **state)
+{
+    (void)state;
+    pager_calls = 0;
+    run_with(2 * M2, bad_prot_main, NULL);
+    assert_int_equal(pager_calls, 1);
+    assert_int_equal(rec[10], HS_EINVAL);
+    assert_int_equal(rec[11], HS_OK);
+    assert_int_equal(rec[1], HS_STATUS_COUNT);
+    assert_int_equal(rec[0], HS_EFAULT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TU_TEST(test_review_cow_write_on_pool_below_1g),
         TU_TEST(test_review_cow_write_without_frame_leaves_large_page_whole),
         TU_TEST(test_review_move_within_process_at_quota),
+        TU_TEST(test_review_fault_resolve_nopage_checks_prot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
