@@ -281,6 +281,68 @@ static void test_review_fault_resolve_nopage_checks_prot(void **state)
     assert_int_equal(rec[0], HS_EFAULT);
 }
 
+/* ---- the amount HS_NOTIFY_EXHAUSTED names for a portal ----------------------- */
+
+#define SP_AT   ((uint64_t)0x70000000)
+#define SP_AT2  ((uint64_t)0x70100000)
+
+static hs_notification ex_note;
+static unsigned ex_notes;
+
+static void ex_handler(void *cookie, const hs_notification *n)
+{
+    (void)cookie;
+    ex_note = *n;
+    ex_notes++;
+    hs_notify_return();
+}
+
+/* The process may map one page, and a share-point of 100 bytes of data
+ * takes one: attaching it again (length 0: ignored when attaching) is
+ * over the quota by the page the attachment maps, which is what the
+ * notification must name. */
+static int sp_quota_main(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXHAUSTED, ex_handler, NULL),
+              HS_OK);
+    hs_portal_req r;
+    memset(&r, 0, sizeof r);
+    r.type = HS_PORTAL_SHARE | HS_PORTAL_ANON;
+    r.prot = RW;
+    r.length = 100;
+    r.share.identifier = "review";
+    r.share.create = 1;
+    r.morphology.addr = SP_AT;
+    EXPECT_ST(hs_portal(&r, NULL), HS_OK);
+    r.type = HS_PORTAL_SHARE;
+    r.length = 0;
+    r.share.create = 0;
+    r.morphology.addr = SP_AT2;
+    rec[0] = hs_portal(&r, NULL);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    return 0;
+}
+
+static void test_review_portal_exhausted_names_the_bytes_mapped(void **state)
+{
+    (void)state;
+    hs_quota q = hs_quota_unlimited();
+    q.limit[HS_RES_MAPPED] = K4;
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.quota = &q;
+    ex_notes = 0;
+    memset(&ex_note, 0, sizeof ex_note);
+    run_with(2 * M2, sp_quota_main, &a);
+    assert_int_equal(rec[0], HS_EQUOTA);
+    assert_int_equal(ex_notes, 1);
+    assert_int_equal(ex_note.words[0], HS_RES_MAPPED);
+    assert_int_equal(ex_note.words[1], K4);
+    assert_int_equal(ex_note.words[2], K4);
+    assert_int_equal(ex_note.words[3], K4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +350,7 @@ int main(void)
         TU_TEST(test_review_cow_write_without_frame_leaves_large_page_whole),
         TU_TEST(test_review_move_within_process_at_quota),
         TU_TEST(test_review_fault_resolve_nopage_checks_prot),
+        TU_TEST(test_review_portal_exhausted_names_the_bytes_mapped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
