@@ -97,39 +97,38 @@ static _Noreturn void pf_kill(struct thread *self, uint64_t va,
 
 /* ---- copy-on-write ---------------------------------------------------------- */
 
-/* Every reference to the 4K frame at pa, at every size. */
-static uint64_t frame_refs_all(uint64_t pa)
-{
-    return (uint64_t)frame_refs(pa, PS_4K) +
-           frame_refs(pa & ~(HS_PAGE_2M - 1), PS_2M) +
-           frame_refs(pa & ~(HS_PAGE_1G - 1), PS_1G);
-}
-
 /* Give p a private, writable copy of the copy-on-write page holding va:
  * split to 4K first; if nobody else references the frame, just make it
- * writable.  HS_ENOMEM, HS_ENOFRAME with nothing changed. */
+ * writable.  HS_ENOMEM, HS_ENOFRAME with nothing changed: the frame for
+ * the copy is taken before anything is split.  (A split moves p's own
+ * reference down a size, so the frame's total is the same before and
+ * after it.) */
 static hs_status cow_break(struct proc *p, uint64_t va)
 {
     uint64_t page = va & ~(HS_PAGE_4K - 1);
     struct vm_page pg;
     vm_lookup(p, va, &pg);
+    int last = frame_refs_all(pg.pa + (page - pg.va)) == 1;
+    uint64_t copy = 0;
+    hs_status st = last ? HS_OK : frame_alloc(PS_4K, 1, &copy);
+    if (st != HS_OK)
+        return st;
     if (pg.ps != PS_4K) {
-        hs_status st = vm_split_check(p, va, PS_4K);
-        if (st != HS_OK)
+        st = vm_split_check(p, va, PS_4K);
+        if (st != HS_OK) {
+            if (!last)
+                frame_free(PS_4K, 1, &copy);
             return st;
+        }
         vm_split(p, va, PS_4K);
         vm_lookup(p, va, &pg);
     }
     unsigned prot = pg.prot | HS_PROT_WRITE;
-    if (frame_refs_all(pg.pa) == 1) {
+    if (last) {
         vm_protect(p, page, HS_PAGE_4K, prot, 0, HS_MEM_COW | HS_MEM_SHARED);
         event_record(EV_PF_COW, kernel_current(), va, 0);
         return HS_OK;
     }
-    uint64_t copy;
-    hs_status st = frame_alloc(PS_4K, 1, &copy);
-    if (st != HS_OK)
-        return st;
     memcpy(frame_host(copy), frame_host(pg.pa), HS_PAGE_4K);
     /* The unmap frees at most the last-level table, which the map takes
      * again at once: the same bytes, the same quota. */
@@ -468,6 +467,8 @@ hs_status hs_mem_fault_resolve(hs_pagefault_t h, uint64_t src, unsigned mode,
     struct vm_page pg;
     uint64_t copy = 0;
     hs_status st = pf_resolvable(self, h, &pf);
+    if (st == HS_OK && (prot & ~HS_PROT_ALL))
+        st = HS_EINVAL;                 /* also when nothing is mapped */
     if (st == HS_OK && prot && src != HS_PF_NOPAGE)
         st = resolve_check(thread_current_proc(self), pf, src, mode, prot,
                            &pg, &copy);

@@ -406,6 +406,13 @@ uint32_t frame_refs(uint64_t pa, enum page_size ps)
                                                    : fp.ref1g[f >> 18];
 }
 
+uint64_t frame_refs_all(uint64_t pa)
+{
+    check_block(pa, PS_4K);
+    uint32_t f = (uint32_t)(pa >> 12);
+    return (uint64_t)fp.ref4k[f] + fp.ref2m[f >> 9] + fp.ref1g[f >> 18];
+}
+
 void frame_stats(hs_mem_stats *out)
 {
     uint64_t frames = 0;

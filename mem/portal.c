@@ -314,9 +314,11 @@ hs_status hs_portal(const hs_portal_req *req, hs_portal_t *out)
         st = portal_args_check(p, req, &plan);
         if (st == HS_OK)
             st = portal_reserve(p, req, &plan);
-        /* Out of frames or quota: HS_NOTIFY_EXHAUSTED, then once more. */
+        /* Out of frames or quota: HS_NOTIFY_EXHAUSTED, then once more.
+         * The bytes asked are those mapped (an attachment's length is
+         * the share-point's, a new one's includes its meta-structure). */
         if (again || (st != HS_ENOFRAME && st != HS_EQUOTA) ||
-            mem_exhausted(self, st, req->length) != HS_OK)
+            mem_exhausted(self, st, plan.maplen) != HS_OK)
             break;
     }
     if (st == HS_OK) {

@@ -84,6 +84,10 @@ void frame_unref(uint64_t pa, enum page_size ps);
 /* References at size ps to the block at pa. */
 uint32_t frame_refs(uint64_t pa, enum page_size ps);
 
+/* Every reference to the 4K frame at pa: its own, its 2M block's and its
+ * 1G block's (blocks the pool holds only in part count too). */
+uint64_t frame_refs_all(uint64_t pa);
+
 /* Free blocks, references and the like for hs_mem_stats_get(). */
 void frame_stats(hs_mem_stats *out);
 

@@ -23,6 +23,7 @@
 #include "core/factory.h"
 #include "core/kernel.h"
 #include "hopsim/ipc.h"
+#include "mem/pt.h"
 #include "mem/vm.h"
 #include "mem/xfer.h"
 
@@ -260,6 +261,18 @@ static hs_status layout(struct proc *from, struct proc *to, uint64_t tag,
     return HS_OK;
 }
 
+/* Whether [va, va + len) of to is free, reserving the page-table nodes
+ * a map with page needs.  The quota is not looked at: xfer_prepare()
+ * checks it once for all the items (a move within one process adds
+ * nothing to it). */
+static hs_status land_room(struct proc *to, uint64_t va, uint64_t len,
+                           uint64_t page)
+{
+    unsigned nodes;
+    hs_status st = vm_map_plan(to, va, len, page, &nodes);
+    return st == HS_OK ? pt_reserve(nodes) : st;
+}
+
 /* Whether the frames of it's range can be mapped at dst in to, with the
  * page sizes map_frames() will use: one check (and one reservation of
  * page-table nodes) per run of pieces of one size, so that a 1G page
@@ -274,8 +287,8 @@ static hs_status map_check_runs(struct proc *from, struct proc *to,
         vm_lookup(from, va, &pg);
         enum page_size ps = ps_min(pg.ps, fit);
         if (va > run && ps != run_ps) {
-            hs_status st = vm_map_check_pages(to, dst + (run - it->base),
-                                              va - run, ps_bytes(run_ps));
+            hs_status st = land_room(to, dst + (run - it->base), va - run,
+                                     ps_bytes(run_ps));
             if (st != HS_OK)
                 return st;
             run = va;
@@ -284,8 +297,8 @@ static hs_status map_check_runs(struct proc *from, struct proc *to,
         uint64_t leaf_end = pg.va + ps_bytes(pg.ps);
         va = leaf_end < end ? leaf_end : end;
     }
-    return vm_map_check_pages(to, dst + (run - it->base), end - run,
-                              ps_bytes(run_ps));
+    return land_room(to, dst + (run - it->base), end - run,
+                     ps_bytes(run_ps));
 }
 
 /* Whether memory item it can land at dst in to, and the sender's page
@@ -294,8 +307,7 @@ static hs_status land_check(struct proc *from, struct proc *to,
                             const struct item *it, uint64_t dst)
 {
     hs_status st = it->mode == HS_XFER_COPY
-                   ? vm_map_check_pages(to, dst, it->size,
-                                        ps_bytes(ps_fit(it->size)))
+                   ? land_room(to, dst, it->size, ps_bytes(ps_fit(it->size)))
                    : map_check_runs(from, to, it, dst);
     if (st == HS_OK && it->mode == HS_XFER_MOVE)
         st = vm_unmap_check(from, it->base, it->size);
