@@ -11,6 +11,7 @@
 #include "mem/device.h"
 #include "mem/pagefault.h"
 #include "mem/portal.h"
+#include "mem/frame.h"
 #include "mem/vm.h"
 #include "ports/port.h"
 #include "ports/registry.h"
@@ -195,6 +196,10 @@ static hs_status portal_reserve(struct proc *p, const hs_portal_req *r,
             return st;
         plan->sp_new = 1;
     } else if (r->type == HS_PORTAL_ANON) {
+        /* More frames than the pool has free (checked before the count
+         * is narrowed: an enormous length must not wrap). */
+        if (plan->maplen / HS_PAGE_4K > frame_blocks(PS_4K))
+            return HS_ENOFRAME;
         unsigned n = (unsigned)(plan->maplen / HS_PAGE_4K);
         plan->frames = plat_alloc(n * sizeof *plan->frames);
         if (!plan->frames)
