@@ -92,9 +92,11 @@ LIB_SRCS  := $(sort $(shell find $(LIB_DIRS) -type f \( -name '*.c' -o -name '*.
 # One program per examples/*.c and per tests/test_*.c.  Any other tests/*.c
 # is shared test support, linked into every test program.
 EXAMPLE_SRCS      := $(sort $(wildcard examples/*.c))
-# Example servers (examples/servers/*.c) are linked into every example and
-# every test program.
-SERVER_SRCS       := $(sort $(wildcard examples/servers/*.c))
+# Example servers and libraries (examples/servers/*.c, the large messages
+# of examples/lib/*.c, the POSIX-style layer of examples/posix/*.c) are
+# linked into every example and every test program.
+SERVER_SRCS       := $(sort $(wildcard examples/servers/*.c examples/lib/*.c \
+                       examples/posix/*.c))
 TEST_SRCS         := $(sort $(wildcard tests/test_*.c))
 TEST_SUPPORT_SRCS := $(filter-out $(TEST_SRCS),$(sort $(wildcard tests/*.c)))
 PUBLIC_HEADERS    := $(sort $(wildcard include/hopsim/*.h))

@@ -36,6 +36,8 @@ hop_roundtrip|hop|
 call_roundtrip|ipc|
 call_roundtrip_64w|ipc|
 notify_roundtrip|notify|
+async_send|chan|
+ring_throughput|chan|
 share_4k|mem|
 share_2m|mem|
 share_1g|mem|
@@ -48,6 +50,8 @@ threads_100k|threads|
 
 # name | numerator | denominator (empty: an absolute figure) | goal
 #      | condition on a field of the numerator's record (or empty)
+# A denominator written 1e9/NAME is NAME's rate: a figure in messages per
+# second compared with one in ns per operation.
 # A ratio with a figure that cannot be measured yet prints as skipped and
 # is not counted.
 RATIOS='
@@ -57,6 +61,8 @@ call_roundtrip/base_switch|call_roundtrip|base_switch|<= 6|
 base_futex/call_roundtrip|base_futex|call_roundtrip|>= 50|
 share_1g/share_4k|share_1g|share_4k|<= 2|
 base_memcpy_2m/move_2m|base_memcpy_2m|move_2m|>= 100|
+base_pipe/async_send|base_pipe|async_send|>= 50|
+ring_throughput/base_pipe_rate|ring_throughput|1e9/base_pipe|>= 100|
 port_lookup|port_lookup||<= 50|
 threads_100k|threads_100k||<= 16|threads >= 100000
 '
@@ -80,6 +86,7 @@ else
         selected[$n]=1
         # The other figures of every ratio this one is part of.
         while IFS='|' read -r rname num den goal cond; do
+            den=${den#1e9/}
             if [ "$num" = "$n" ] || [ "$den" = "$n" ]; then
                 selected[$num]=1
                 [ -n "$den" ] && selected[$den]=1
@@ -160,6 +167,7 @@ END {
     for (i = 1; i <= n; i++) {
         if (split(rl[i], f, "|") < 4) continue
         rname = f[1]; num = f[2]; den = f[3]; goal = f[4]; cond = f[5]
+        rate = sub(/^1e9\//, "", den)    # den is a rate: 1e9 / its ns
         split(goal, g, " ")
         if (num in needs || den in needs) {
             print "skip ratio " rname " (needs: " (num in needs ? needs[num] : needs[den]) ")"
@@ -171,7 +179,8 @@ END {
         }
         unit = den == "" ? " " field(rec[num], "unit") : ""
         value = field(rec[num], "median") + 0
-        if (den != "") value = value / field(rec[den], "median")
+        if (rate) value = value / (1e9 / field(rec[den], "median"))
+        else if (den != "") value = value / field(rec[den], "median")
         good = g[1] == "<=" ? value <= g[2] + 0 : value >= g[2] + 0
         at = want = ""
         if (cond != "") {               # e.g. "threads >= 100000"
