@@ -311,10 +311,12 @@ hs_status hs_chan_attach(hs_cap_t cap, unsigned role, uint64_t va,
  * must not be used again.  Errors: HS_ESTATE, HS_EINVAL, HS_EBADCAP. */
 hs_status hs_chan_detach(hs_chan *c);
 
-/* Send one message of len bytes (1..msg_max).  The overflow policy
- * decides what a full ring does.  Errors, nothing sent: HS_EINVAL (c or
- * msg NULL, len 0, not a sender), HS_EMSGSIZE, HS_EBADCAP, HS_ECLOSED,
- * HS_EFULL (HS_CHAN_FAIL), HS_ETIMEOUT (HS_CHAN_BLOCK). */
+/* Send one message of len bytes (1..msg_max) and type 0.  The overflow
+ * policy decides what a full ring does.  Errors, nothing sent: HS_EINVAL
+ * (c or msg NULL, len 0, not a sender), HS_EMSGSIZE (msg_max, or the
+ * policy's size_max), HS_EFILTER (the policy's types), HS_ERATE (the
+ * policy's rate), HS_EBADCAP, HS_ECLOSED, HS_EFULL (HS_CHAN_FAIL),
+ * HS_ETIMEOUT (HS_CHAN_BLOCK). */
 hs_status hs_chan_send(hs_chan *c, const void *msg, size_t len);
 
 /* hs_chan_send() of a message of the given type. */
