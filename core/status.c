@@ -38,6 +38,8 @@ static const char *const names[HS_STATUS_COUNT] = {
     [HS_EABANDONED] = "HS_EABANDONED (the receiver abandoned the message)",
     [HS_EFULL] = "HS_EFULL (channel full)",
     [HS_EMSGSIZE] = "HS_EMSGSIZE (message too large)",
+    [HS_ERATE] = "HS_ERATE (channel rate limit exceeded)",
+    [HS_EFILTER] = "HS_EFILTER (message type filtered out)",
 };
 
 const char *hs_strerror(hs_status status)

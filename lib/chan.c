@@ -19,6 +19,12 @@
  * waiting count after a seq_cst fence that follows its publication; a
  * sleeper increments its count (seq_cst) before the kernel looks at the
  * ring.
+ *
+ * Policy: a send loads the control page's policy flags once; 0 (no
+ * policy) skips every rule in one branch.  The rate limit is GCRA on the
+ * index page's tat: a sender takes tokens by compare-and-swap before
+ * putting, and gives back by compare-and-swap what did not fit, so the
+ * tokens spent are exactly the messages enqueued.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -33,6 +39,13 @@
 /* Messages taken per claim: their lengths are kept until the claim
  * succeeds. */
 #define CHUNK 64u
+
+/* What a send writes in the header of each of its slots. */
+struct stamp {
+    uint64_t src;
+    hs_time_t ns;
+    uint64_t host_ns;
+};
 
 static hs_chan_slot *slot_of(const hs_chan *c, uint64_t pos)
 {
@@ -83,16 +96,35 @@ static void slot_get(hs_chan_slot *s, void *dst, size_t len)
     }
 }
 
-static void slot_write(hs_chan_slot *s, const hs_chan_msg *m)
+static void slot_write(hs_chan_slot *s, const hs_chan_msg *m,
+                       const struct stamp *st)
 {
     slot_put(s, m->data, m->len);
     atomic_store_explicit(&s->len, (uint32_t)m->len, RELAXED);
+    atomic_store_explicit(&s->type, m->type, RELAXED);
+    atomic_store_explicit(&s->src, st->src, RELAXED);
+    atomic_store_explicit(&s->sent_ns, st->ns, RELAXED);
+    atomic_store_explicit(&s->sent_host_ns, st->host_ns, RELAXED);
+}
+
+/* The header of a slot being taken: m's type, and *meta when asked. */
+static void slot_meta(hs_chan_slot *s, hs_chan_msg *m, hs_chan_meta *meta)
+{
+    m->type = atomic_load_explicit(&s->type, RELAXED);
+    if (!meta)
+        return;
+    meta->type = m->type;
+    meta->src = atomic_load_explicit(&s->src, RELAXED);
+    meta->sent_ns = atomic_load_explicit(&s->sent_ns, RELAXED);
+    meta->sent_host_ns = atomic_load_explicit(&s->sent_host_ns, RELAXED);
 }
 
 /* ---- SPSC ------------------------------------------------------------------- */
 
-/* Put as many of m[0..n-1] as fit; how many. */
-static size_t spsc_put(hs_chan *c, const hs_chan_msg *m, size_t n)
+/* Put as many of m[0..n-1] as fit; how many (*pos: the first's
+ * position). */
+static size_t spsc_put(hs_chan *c, const hs_chan_msg *m, size_t n,
+                       const struct stamp *st, uint64_t *pos)
 {
     hs_chan_idx *x = c->idx;
     uint64_t t = atomic_load_explicit(&x->tail, RELAXED);
@@ -100,7 +132,8 @@ static size_t spsc_put(hs_chan *c, const hs_chan_msg *m, size_t n)
     uint64_t room = c->slots - (t - h);
     size_t k = n < room ? n : (size_t)room;
     for (size_t i = 0; i < k; i++)
-        slot_write(slot_of(c, t + i), &m[i]);
+        slot_write(slot_of(c, t + i), &m[i], st);
+    *pos = t;
     if (k)
         atomic_store_explicit(&x->tail, t + k, RELEASE);
     return k;
@@ -119,9 +152,11 @@ static int spsc_drop_oldest(hs_chan *c)
                                                    ACQ_REL, ACQUIRE);
 }
 
-/* Take up to n (<= CHUNK) messages that fit their buffers; *got how many.
- * HS_EMSGSIZE when the first does not fit. */
-static hs_status spsc_get(hs_chan *c, hs_chan_msg *m, size_t n, size_t *got)
+/* Take up to n (<= CHUNK) messages that fit their buffers (their
+ * headers into meta[0..], if not NULL); *got how many.  HS_EMSGSIZE when
+ * the first does not fit. */
+static hs_status spsc_get(hs_chan *c, hs_chan_msg *m, hs_chan_meta *meta,
+                          size_t n, size_t *got)
 {
     hs_chan_idx *x = c->idx;
     int stealable = c->overflow == HS_CHAN_DROP_OLDEST;
@@ -136,6 +171,7 @@ static hs_status spsc_get(hs_chan *c, hs_chan_msg *m, size_t n, size_t *got)
             if (lens[k] > m[k].len)
                 break;
             slot_get(s, m[k].data, lens[k]);
+            slot_meta(s, &m[k], meta ? &meta[k] : NULL);
             k++;
         }
         *got = 0;
@@ -155,7 +191,8 @@ static hs_status spsc_get(hs_chan *c, hs_chan_msg *m, size_t n, size_t *got)
 
 /* ---- MPSC (Vyukov) ---------------------------------------------------------- */
 
-static size_t mpsc_put(hs_chan *c, const hs_chan_msg *m, size_t n)
+static size_t mpsc_put(hs_chan *c, const hs_chan_msg *m, size_t n,
+                       const struct stamp *st, uint64_t *at)
 {
     hs_chan_idx *x = c->idx;
     uint64_t pos = atomic_load_explicit(&x->tail, RELAXED);
@@ -177,24 +214,26 @@ static size_t mpsc_put(hs_chan *c, const hs_chan_msg *m, size_t n)
                                                   RELAXED, RELAXED)) {
             for (size_t i = 0; i < k; i++) {
                 hs_chan_slot *s = slot_of(c, pos + i);
-                slot_write(s, &m[i]);
+                slot_write(s, &m[i], st);
                 atomic_store_explicit(&s->seq, pos + i + 1, RELEASE);
             }
+            *at = pos;
             return k;
         }
     }
 }
 
 /* Claim positions [pos, pos + k) as the receiver and free their slots
- * once read into m (lengths in lens). */
+ * once read into m (lengths in lens; headers into meta if not NULL). */
 static void mpsc_take(hs_chan *c, uint64_t pos, size_t k, hs_chan_msg *m,
-                      const uint32_t *lens)
+                      hs_chan_meta *meta, const uint32_t *lens)
 {
     for (size_t i = 0; i < k; i++) {
         hs_chan_slot *s = slot_of(c, pos + i);
         if (m) {
             slot_get(s, m[i].data, lens[i]);
             m[i].len = lens[i];
+            slot_meta(s, &m[i], meta ? &meta[i] : NULL);
         }
         atomic_store_explicit(&s->seq, pos + i + c->slots, RELEASE);
     }
@@ -221,7 +260,8 @@ static size_t mpsc_ready(hs_chan *c, uint64_t pos, hs_chan_msg *m, size_t n,
     return k;
 }
 
-static hs_status mpsc_get(hs_chan *c, hs_chan_msg *m, size_t n, size_t *got)
+static hs_status mpsc_get(hs_chan *c, hs_chan_msg *m, hs_chan_meta *meta,
+                          size_t n, size_t *got)
 {
     hs_chan_idx *x = c->idx;
     uint32_t lens[CHUNK];
@@ -240,7 +280,7 @@ static hs_status mpsc_get(hs_chan *c, hs_chan_msg *m, size_t n, size_t *got)
         }
         if (atomic_compare_exchange_strong_explicit(&x->head, &pos, pos + k,
                                                     ACQ_REL, ACQUIRE)) {
-            mpsc_take(c, pos, k, m, lens);
+            mpsc_take(c, pos, k, m, meta, lens);
             *got = k;
             return HS_OK;
         }
@@ -258,15 +298,127 @@ static int mpsc_drop_oldest(hs_chan *c)
         !atomic_compare_exchange_strong_explicit(&c->idx->head, &pos,
                                                  pos + 1, ACQ_REL, ACQUIRE))
         return 0;
-    mpsc_take(c, pos, 1, NULL, NULL);
+    mpsc_take(c, pos, 1, NULL, NULL, NULL);
     return 1;
+}
+
+/* ---- statistics and policy ------------------------------------------------------ */
+
+static void count(_Atomic uint64_t *ctr, uint64_t n)
+{
+    atomic_fetch_add_explicit(ctr, n, RELAXED);
+}
+
+/* Histogram bucket of a latency of ns: 0 for 0, else 1 + floor(log2),
+ * the last bucket taking everything longer. */
+static unsigned lat_bucket(uint64_t ns)
+{
+    unsigned b = ns ? 64u - (unsigned)__builtin_clzll(ns) : 0u;
+    return b < HS_CHAN_HIST_BUCKETS ? b : HS_CHAN_HIST_BUCKETS - 1;
+}
+
+static uint64_t since(uint64_t now, uint64_t then)
+{
+    return now > then ? now - then : 0;
+}
+
+/* k messages m[0..k-1] (headers in meta) were just received. */
+static void stats_received(hs_chan *c, const hs_chan_msg *m,
+                           const hs_chan_meta *meta, size_t k)
+{
+    hs_chan_counters *x = &c->idx->stats;
+    hs_time_t now = hs_time_now();
+    uint64_t host = hs_time_host_ns();
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < k; i++) {
+        bytes += m[i].len;
+        count(&x->lat_virt[lat_bucket(since(now, meta[i].sent_ns))], 1);
+        count(&x->lat_host[lat_bucket(since(host, meta[i].sent_host_ns))],
+              1);
+    }
+    count(&x->received, k);
+    count(&x->received_bytes, bytes);
+}
+
+/* The size and type rules of pol for m[0..n-1]: the first refusal, each
+ * message of the batch counted as refused. */
+static hs_status policy_filter(hs_chan *c, uint32_t pol,
+                               const hs_chan_msg *m, size_t n)
+{
+    const hs_chan_ctrl *ctrl = c->ctrl;
+    uint32_t size_max = atomic_load_explicit(&ctrl->size_max, RELAXED);
+    uint64_t types = atomic_load_explicit(&ctrl->types, RELAXED);
+    for (size_t i = 0; i < n; i++) {
+        if ((pol & HS_CHAN_POL_SIZE) && m[i].len > size_max) {
+            count(&c->idx->stats.refused_size, n);
+            return HS_EMSGSIZE;
+        }
+        if ((pol & HS_CHAN_POL_TYPES) &&
+            (m[i].type >= 64 || !(types >> m[i].type & 1))) {
+            count(&c->idx->stats.refused_type, n);
+            return HS_EFILTER;
+        }
+    }
+    return HS_OK;
+}
+
+/* Take up to want tokens from the channel's bucket (GCRA: the bucket is
+ * full when tat <= now, and holds burst tokens of interval ns each); how
+ * many were taken. */
+static size_t rate_take(hs_chan *c, size_t want)
+{
+    uint64_t t = atomic_load_explicit(&c->ctrl->interval, RELAXED);
+    uint64_t full = (uint64_t)atomic_load_explicit(&c->ctrl->burst,
+                                                   RELAXED) * t;
+    hs_time_t now = hs_time_now();
+    uint64_t tat = atomic_load_explicit(&c->idx->tat, RELAXED);
+    for (;;) {
+        uint64_t base = tat > now ? tat : now;
+        uint64_t ahead = base - now;            /* spent, not refilled */
+        uint64_t can = (t && ahead < full) ? (full - ahead) / t : 0;
+        if (can == 0)
+            return 0;
+        if (can > want)
+            can = want;
+        if (atomic_compare_exchange_weak_explicit(&c->idx->tat, &tat,
+                                                  base + can * t, RELAXED,
+                                                  RELAXED))
+            return (size_t)can;
+    }
+}
+
+/* Give back n tokens taken by rate_take() for messages not enqueued. */
+static void rate_refund(hs_chan *c, size_t n)
+{
+    uint64_t back = n * atomic_load_explicit(&c->ctrl->interval, RELAXED);
+    uint64_t tat = atomic_load_explicit(&c->idx->tat, RELAXED);
+    while (!atomic_compare_exchange_weak_explicit(
+        &c->idx->tat, &tat, tat > back ? tat - back : 0, RELAXED, RELAXED))
+        ;
+}
+
+/* k messages m[0..k-1] went into the ring at positions pos.. */
+static void policy_sent(hs_chan *c, uint32_t pol, const hs_chan_msg *m,
+                        size_t k, uint64_t pos)
+{
+    if (pol & HS_CHAN_POL_STATS) {
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < k; i++)
+            bytes += m[i].len;
+        count(&c->idx->stats.sent, k);
+        count(&c->idx->stats.sent_bytes, bytes);
+    }
+    if (pol & HS_CHAN_POL_AUDIT)
+        (void)hs_chan_end_audit(c->end, m, k, pos);
 }
 
 /* ---- either kind --------------------------------------------------------------- */
 
-static size_t ring_put(hs_chan *c, const hs_chan_msg *m, size_t n)
+static size_t ring_put(hs_chan *c, const hs_chan_msg *m, size_t n,
+                       const struct stamp *st, uint64_t *pos)
 {
-    return c->kind == HS_CHAN_SPSC ? spsc_put(c, m, n) : mpsc_put(c, m, n);
+    return c->kind == HS_CHAN_SPSC ? spsc_put(c, m, n, st, pos)
+                                   : mpsc_put(c, m, n, st, pos);
 }
 
 static int ring_drop_oldest(hs_chan *c)
@@ -276,15 +428,23 @@ static int ring_drop_oldest(hs_chan *c)
 }
 
 /* Take up to n messages, CHUNK at a time, stopping at the first that is
- * not there or does not fit. */
-static hs_status ring_get(hs_chan *c, hs_chan_msg *m, size_t n, size_t *got)
+ * not there or does not fit; their headers into meta[0..] if not NULL.
+ * Under HS_CHAN_POL_STATS each chunk is counted as it is taken. */
+static hs_status ring_get(hs_chan *c, hs_chan_msg *m, hs_chan_meta *meta,
+                          size_t n, size_t *got)
 {
+    int stats = (atomic_load_explicit(&c->ctrl->policy, RELAXED) &
+                 HS_CHAN_POL_STATS) != 0;
+    hs_chan_meta local[CHUNK];
     size_t total = 0;
     hs_status st = HS_OK;
     while (total < n) {
         size_t want = n - total < CHUNK ? n - total : CHUNK, k = 0;
-        st = c->kind == HS_CHAN_SPSC ? spsc_get(c, m + total, want, &k)
-                                     : mpsc_get(c, m + total, want, &k);
+        hs_chan_meta *mm = meta ? meta + total : stats ? local : NULL;
+        st = c->kind == HS_CHAN_SPSC ? spsc_get(c, m + total, mm, want, &k)
+                                     : mpsc_get(c, m + total, mm, want, &k);
+        if (stats && k)
+            stats_received(c, m + total, mm, k);
         total += k;
         if (st != HS_OK || k < want)
             break;
@@ -366,8 +526,41 @@ static hs_status send_full(hs_chan *c, size_t left, hs_time_t *deadline,
             return HS_ETIMEOUT;
         if (*deadline == 0)
             *deadline = deadline_of(c->timeout);
+        count(&c->idx->stats.full_waits, 1);
         return end_sleep(c, &c->idx->send_waiting, *deadline);
     }
+}
+
+/* One round of a send: put what the rate limit and the ring take of
+ * m[0..n-1] under policy pol (0: none); how many.  0 with *st = HS_ERATE
+ * when the bucket has no token (the n messages counted as refused). */
+static size_t send_round(hs_chan *c, uint32_t pol, const hs_chan_msg *m,
+                         size_t n, hs_status *st)
+{
+    struct stamp sp = {
+        .src = atomic_load_explicit(&c->ctrl->pids[c->end_slot], RELAXED),
+        .ns = hs_time_now(),
+    };
+    uint64_t pos = 0;
+    if (!pol)
+        return ring_put(c, m, n, &sp, &pos);
+    size_t want = n;
+    if (pol & HS_CHAN_POL_RATE) {
+        want = rate_take(c, n);
+        if (!want) {
+            count(&c->idx->stats.refused_rate, n);
+            *st = HS_ERATE;
+            return 0;
+        }
+    }
+    if (pol & HS_CHAN_POL_STATS)
+        sp.host_ns = hs_time_host_ns();
+    size_t k = ring_put(c, m, want, &sp, &pos);
+    if ((pol & HS_CHAN_POL_RATE) && k < want)
+        rate_refund(c, want - k);
+    if (k)
+        policy_sent(c, pol, m, k, pos);
+    return k;
 }
 
 hs_status hs_chan_send_batch(hs_chan *c, const hs_chan_msg *msgs, size_t n,
@@ -376,7 +569,11 @@ hs_status hs_chan_send_batch(hs_chan *c, const hs_chan_msg *msgs, size_t n,
     size_t done = 0;
     hs_time_t deadline = 0;
     int over = 0;
+    uint32_t pol = 0;
     hs_status st = send_check(c, msgs, n);
+    if (st == HS_OK &&
+        (pol = atomic_load_explicit(&c->ctrl->policy, RELAXED)) != 0)
+        st = policy_filter(c, pol, msgs, n);
     while (st == HS_OK && done < n && !over) {
         if ((st = end_valid(c)) != HS_OK)
             break;
@@ -384,11 +581,11 @@ hs_status hs_chan_send_batch(hs_chan *c, const hs_chan_msg *msgs, size_t n,
             st = HS_ECLOSED;
             break;
         }
-        size_t k = ring_put(c, msgs + done, n - done);
+        size_t k = send_round(c, pol, msgs + done, n - done, &st);
         done += k;
         if (k)
             wake_if_waiting(c, &c->idx->recv_waiting);
-        if (done < n && !k)
+        if (st == HS_OK && done < n && !k)
             st = send_full(c, n - done, &deadline, &over);
     }
     if (sent)
@@ -398,14 +595,21 @@ hs_status hs_chan_send_batch(hs_chan *c, const hs_chan_msg *msgs, size_t n,
 
 hs_status hs_chan_send(hs_chan *c, const void *msg, size_t len)
 {
-    hs_chan_msg m = { .data = (void *)msg, .len = len };
+    return hs_chan_send_typed(c, 0, msg, len);
+}
+
+hs_status hs_chan_send_typed(hs_chan *c, uint32_t type, const void *msg,
+                             size_t len)
+{
+    hs_chan_msg m = { .data = (void *)msg, .len = len, .type = type };
     return hs_chan_send_batch(c, &m, 1, NULL);
 }
 
 /* ---- receiving ---------------------------------------------------------------------- */
 
-hs_status hs_chan_recv_batch(hs_chan *c, hs_chan_msg *msgs, size_t n,
-                             size_t *got, hs_time_t timeout)
+/* hs_chan_recv_batch(), the headers into meta[0..] if not NULL. */
+static hs_status recv_batch(hs_chan *c, hs_chan_msg *msgs, hs_chan_meta *meta,
+                            size_t n, size_t *got, hs_time_t timeout)
 {
     if (!c || !c->ctrl || !msgs || !n || !got ||
         c->role != HS_CHAN_RECEIVER ||
@@ -420,7 +624,7 @@ hs_status hs_chan_recv_batch(hs_chan *c, hs_chan_msg *msgs, size_t n,
         /* Read before looking: what was sent before the close is seen. */
         int closed = chan_closed(c);
         size_t k = 0;
-        st = ring_get(c, msgs, n, &k);
+        st = ring_get(c, msgs, meta, n, &k);
         if (k) {
             *got = k;
             wake_if_waiting(c, &c->idx->send_waiting);
@@ -434,10 +638,17 @@ hs_status hs_chan_recv_batch(hs_chan *c, hs_chan_msg *msgs, size_t n,
             return HS_ETIMEOUT;
         if (deadline == 0)
             deadline = deadline_of(timeout);
+        count(&c->idx->stats.empty_waits, 1);
         st = end_sleep(c, &c->idx->recv_waiting, deadline);
         if (st != HS_OK)
             return st;
     }
+}
+
+hs_status hs_chan_recv_batch(hs_chan *c, hs_chan_msg *msgs, size_t n,
+                             size_t *got, hs_time_t timeout)
+{
+    return recv_batch(c, msgs, NULL, n, got, timeout);
 }
 
 hs_status hs_chan_recv(hs_chan *c, void *buf, size_t size, size_t *len,
@@ -447,7 +658,20 @@ hs_status hs_chan_recv(hs_chan *c, void *buf, size_t size, size_t *len,
         return HS_EINVAL;
     hs_chan_msg m = { .data = buf, .len = size };
     size_t got = 0;
-    hs_status st = hs_chan_recv_batch(c, &m, 1, &got, timeout);
+    hs_status st = recv_batch(c, &m, NULL, 1, &got, timeout);
+    if (st == HS_OK)
+        *len = m.len;
+    return st;
+}
+
+hs_status hs_chan_recv_ex(hs_chan *c, void *buf, size_t size, size_t *len,
+                          hs_chan_meta *meta, hs_time_t timeout)
+{
+    if (!buf || !len || !meta)
+        return HS_EINVAL;
+    hs_chan_msg m = { .data = buf, .len = size };
+    size_t got = 0;
+    hs_status st = recv_batch(c, &m, meta, 1, &got, timeout);
     if (st == HS_OK)
         *len = m.len;
     return st;
@@ -515,5 +739,32 @@ hs_status hs_chan_info_get(const hs_chan *c, hs_chan_info *info)
     info->queued = tail - head;
     info->dropped = atomic_load_explicit(&c->idx->dropped, RELAXED);
     info->closed = chan_closed(c);
+    return HS_OK;
+}
+
+hs_status hs_chan_stats_get(const hs_chan *c, hs_chan_stats *out)
+{
+    if (!c || !c->ctrl || !out)
+        return HS_EINVAL;
+    hs_status st = end_valid(c);
+    if (st != HS_OK)
+        return st;
+    hs_chan_counters *x = &c->idx->stats;
+    *out = (hs_chan_stats){
+        .sent = atomic_load_explicit(&x->sent, RELAXED),
+        .sent_bytes = atomic_load_explicit(&x->sent_bytes, RELAXED),
+        .received = atomic_load_explicit(&x->received, RELAXED),
+        .received_bytes = atomic_load_explicit(&x->received_bytes, RELAXED),
+        .dropped = atomic_load_explicit(&c->idx->dropped, RELAXED),
+        .refused_rate = atomic_load_explicit(&x->refused_rate, RELAXED),
+        .refused_size = atomic_load_explicit(&x->refused_size, RELAXED),
+        .refused_type = atomic_load_explicit(&x->refused_type, RELAXED),
+        .full_waits = atomic_load_explicit(&x->full_waits, RELAXED),
+        .empty_waits = atomic_load_explicit(&x->empty_waits, RELAXED),
+    };
+    for (unsigned i = 0; i < HS_CHAN_HIST_BUCKETS; i++) {
+        out->lat_virt[i] = atomic_load_explicit(&x->lat_virt[i], RELAXED);
+        out->lat_host[i] = atomic_load_explicit(&x->lat_host[i], RELAXED);
+    }
     return HS_OK;
 }

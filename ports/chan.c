@@ -9,17 +9,34 @@
  * the count after a full fence, so one of the two always sees the other:
  * either the sleeper's check finds the message (or the room), or the
  * waker finds the count and calls hs_chan_end_wake().
+ *
+ * Policy: the kernel keeps it in struct chan, checks its attach-time
+ * rules (rights, sources) itself, and copies the rules the runtime
+ * enforces into the control page, the flags last.
  */
 #include <stdatomic.h>
 
 #include "core/cap.h"
 #include "core/kernel.h"
+#include "core/kfmt.h"
 #include "core/sched.h"
 #include "ports/chan.h"
 
 /* Where the kernel puts rings when the caller lets it choose. */
 #define CHAN_VA_BASE  ((uint64_t)0x600000000000)
 #define CHAN_VA_TRIES 4096u
+
+/* The audit log: HS_CHAN_AUDIT_LEN records in a block of 2^AUDIT_ORDER
+ * frames. */
+#define AUDIT_ORDER 4u
+_Static_assert(HS_CHAN_AUDIT_LEN * sizeof(hs_chan_audit_rec) <=
+                   ((uint64_t)HS_PAGE_4K << AUDIT_ORDER),
+               "the audit log fits its block");
+
+/* The policy rules the runtime enforces from the control page. */
+#define POL_RUNTIME (HS_CHAN_POL_RATE | HS_CHAN_POL_SIZE | \
+                     HS_CHAN_POL_TYPES | HS_CHAN_POL_AUDIT | \
+                     HS_CHAN_POL_STATS)
 
 struct chan *chan_lookup(uint64_t h)
 {
@@ -135,6 +152,8 @@ static void chan_destroy(struct chan *ch, struct thread *self)
     event_record(EV_CHAN_DESTROY, self, ch->obj.handle, 0);
     mem_hold_remove(&ch->holds[0]);
     mem_hold_remove(&ch->holds[1]);
+    if (ch->audit)
+        mem_hold_remove(&ch->holds[2]);
     list_unlink(&ch->owner_link);
     pool_free(&k.chans, ch);
 }
@@ -239,6 +258,25 @@ static int is_pow2(uint64_t x)
     return x && !(x & (x - 1));
 }
 
+/* Whether pol is a policy for a channel of messages up to msg_max. */
+static hs_status policy_check(const hs_chan_policy *pol, uint32_t msg_max)
+{
+    unsigned f = pol->flags;
+    if (f & ~HS_CHAN_POL_ALL)
+        return HS_EINVAL;
+    if ((f & HS_CHAN_POL_RATE) &&
+        (!pol->rate || pol->rate > HS_CHAN_RATE_MAX || !pol->burst))
+        return HS_EINVAL;
+    if ((f & HS_CHAN_POL_SIZE) && (!pol->size_max || pol->size_max > msg_max))
+        return HS_EINVAL;
+    if ((f & HS_CHAN_POL_RIGHTS) && (pol->rights & ~HS_CAP_ALL))
+        return HS_EINVAL;
+    if ((f & HS_CHAN_POL_SOURCES) &&
+        (!pol->nsources || pol->nsources > HS_CHAN_SOURCES_MAX))
+        return HS_EINVAL;
+    return HS_OK;
+}
+
 static hs_status attr_check(const hs_chan_attr *a)
 {
     if (a->slots < 2 || a->slots > HS_CHAN_SLOTS_MAX || !is_pow2(a->slots))
@@ -253,7 +291,7 @@ static hs_status attr_check(const hs_chan_attr *a)
         return HS_EINVAL;
     if ((uint64_t)a->slots * stride_for(a->msg_max) > HS_CHAN_RING_MAX)
         return HS_EINVAL;
-    return HS_OK;
+    return a->policy ? policy_check(a->policy, a->msg_max) : HS_OK;
 }
 
 /* Order of the block that holds len bytes (at least one frame). */
@@ -263,6 +301,89 @@ static unsigned order_for(uint64_t len)
     while (((uint64_t)HS_PAGE_4K << o) < len)
         o++;
     return o;
+}
+
+/* Whether the policy lets process p attach a sending end with a
+ * capability holding rights. */
+static int policy_admits(const hs_chan_policy *pol, const struct proc *p,
+                         unsigned rights)
+{
+    if ((pol->flags & HS_CHAN_POL_RIGHTS) &&
+        (rights & pol->rights) != pol->rights)
+        return 0;
+    if (!(pol->flags & HS_CHAN_POL_SOURCES))
+        return 1;
+    for (uint32_t i = 0; i < pol->nsources; i++)
+        if (pol->sources[i] == p->obj.handle)
+            return 1;
+    return 0;
+}
+
+/* Put pol (checked; NULL: none) in force: in ch, and the runtime's part
+ * in the control page, the flags last.  The rate bucket starts full. */
+static void policy_write(struct chan *ch, const hs_chan_policy *pol)
+{
+    hs_chan_ctrl *ctrl = ch->ctrl;
+    ch->policy = pol ? *pol : (hs_chan_policy){ .flags = 0 };
+    atomic_store(&ctrl->policy, 0);
+    atomic_store(&ctrl->size_max, ch->policy.size_max);
+    atomic_store(&ctrl->burst, ch->policy.burst);
+    atomic_store(&ctrl->interval,
+                 ch->policy.rate ? (1000000000u + ch->policy.rate - 1) /
+                                       ch->policy.rate
+                                 : 0);
+    atomic_store(&ctrl->types, ch->policy.types);
+    atomic_store(&ch->idx->tat, 0);
+    atomic_store(&ctrl->policy, ch->policy.flags & POL_RUNTIME);
+}
+
+/* Give ch the audit log in the (unreferenced) block at pa. */
+static void audit_attach(struct chan *ch, uint64_t pa)
+{
+    ch->holds[2] = (struct mem_hold){
+        .pa = pa, .len = (uint64_t)HS_PAGE_4K << AUDIT_ORDER, .ps = PS_4K };
+    mem_hold_add(&ch->holds[2]);
+    ch->audit = frame_host(pa);
+    ch->audit_first = ch->audit_next = 0;
+}
+
+/* Frames for an audit log if pol asks for one and ch (NULL: a channel
+ * to be made) has none: *pa, or 0 when none is needed. */
+static hs_status audit_alloc(const struct chan *ch, const hs_chan_policy *pol,
+                             uint64_t *pa)
+{
+    *pa = 0;
+    if (!pol || !(pol->flags & HS_CHAN_POL_AUDIT) || (ch && ch->audit))
+        return HS_OK;
+    return frame_alloc_block(AUDIT_ORDER, pa);
+}
+
+/* Append one record for message m of e, at ring position pos. */
+static void audit_record(struct chan *ch, const struct chan_end *e,
+                         const hs_chan_msg *m, uint64_t pos)
+{
+    if (ch->audit_next - ch->audit_first == HS_CHAN_AUDIT_LEN)
+        ch->audit_first++;                  /* overwrite the oldest */
+    uint64_t seq = ch->audit_next++;
+    ch->audit[seq % HS_CHAN_AUDIT_LEN] = (hs_chan_audit_rec){
+        .seq = seq, .time = plat_clock_now(), .chan = ch->obj.handle,
+        .pos = pos, .src = e->proc->obj.handle, .type = m->type,
+        .len = (uint32_t)m->len, .rights = e->rights,
+    };
+}
+
+/* Sending ends that pol no longer admits are revoked. */
+static void policy_revoke_ends(struct chan *ch, struct thread *self)
+{
+    for (unsigned i = 0; i < HS_CHAN_ENDS_MAX; i++) {
+        struct chan_end *e = ch->ends[i];
+        if (!e || e->role != HS_CHAN_SENDER ||
+            policy_admits(&ch->policy, e->proc, e->rights))
+            continue;
+        e->revoked = 1;
+        event_record(EV_CHAN_REVOKE, self, e->obj.handle, e->chan);
+        end_leave(e, HS_EBADCAP, self);
+    }
 }
 
 /* The channel that the caller's capability cap names, with right. */
@@ -297,7 +418,8 @@ static hs_status own_end(struct thread *self, uint64_t h,
 
 /* Fill a new channel from attr, with its frames at hdr and data. */
 static struct chan *chan_make(struct proc *p, const hs_chan_attr *a,
-                              uint64_t hdr, uint64_t data, unsigned order)
+                              uint64_t hdr, uint64_t data, unsigned order,
+                              uint64_t audit)
 {
     struct chan *ch = pool_alloc(&k.chans);
     ch->owner = p;
@@ -331,6 +453,10 @@ static struct chan *chan_make(struct proc *p, const hs_chan_attr *a,
         for (uint32_t i = 0; i < ch->slots; i++)
             atomic_store_explicit(&chan_slot(ch, i)->seq, i,
                                   memory_order_relaxed);
+    ch->audit = NULL;
+    if (audit)
+        audit_attach(ch, audit);
+    policy_write(ch, a->policy);
     return ch;
 }
 
@@ -342,7 +468,7 @@ hs_status hs_chan_create(const hs_chan_attr *attr, hs_cap_t *cap)
     struct proc *p = thread_current_proc(self);
     hs_status st = (attr && cap) ? attr_check(attr) : HS_EINVAL;
     unsigned order = 0;
-    uint64_t hdr = 0, data = 0;
+    uint64_t hdr = 0, data = 0, audit = 0;
     if (st == HS_OK)
         st = pool_reserve(&k.chans, 1);
     if (st == HS_OK)
@@ -353,8 +479,13 @@ hs_status hs_chan_create(const hs_chan_attr *attr, hs_cap_t *cap)
     }
     if (st == HS_OK && (st = frame_alloc_block(order, &data)) != HS_OK)
         frame_free_block(1, hdr);
+    if (st == HS_OK && (st = audit_alloc(NULL, attr->policy, &audit)) !=
+                           HS_OK) {
+        frame_free_block(order, data);
+        frame_free_block(1, hdr);
+    }
     if (st == HS_OK) {
-        struct chan *ch = chan_make(p, attr, hdr, data, order);
+        struct chan *ch = chan_make(p, attr, hdr, data, order, audit);
         *cap = cap_new(p, HS_CAP_KIND_CHAN, ch->obj.handle, HS_CAP_ALL, 0,
                        NULL)->local;
         event_record(EV_CHAN_CREATE, self, ch->obj.handle, ch->slots);
@@ -444,6 +575,7 @@ static struct chan_end *end_make(struct chan *ch, struct proc *p,
     e->serial = ch->serial;
     e->cap_local = c->local;
     e->cap_handle = c->obj.handle;
+    e->rights = c->rights;
     e->va = va;
     e->len = HS_CHAN_DATA_OFF + ch->data_len;
     e->hdr_pa = ch->hdr_pa;
@@ -455,6 +587,7 @@ static struct chan_end *end_make(struct chan *ch, struct proc *p,
         ch->nrecv++;
     else
         ch->nsend++;
+    atomic_store(&ch->ctrl->pids[slot], p->obj.handle);
     atomic_store(&ch->ctrl->ends[slot], e->serial);
     return e;
 }
@@ -488,6 +621,9 @@ hs_status hs_chan_end_map(hs_cap_t cap, unsigned role, uint64_t va,
         st = chan_resolve(self, cap, role == HS_CHAN_SENDER ? HS_CAP_SEND
                                                            : HS_CAP_RECV,
                           &ch, &c);
+    if (st == HS_OK && role == HS_CHAN_SENDER &&
+        !policy_admits(&ch->policy, p, c->rights))
+        st = HS_EPERM;
     if (st == HS_OK)
         st = role_check(ch, role, &slot);
     uint64_t len = st == HS_OK ? HS_CHAN_DATA_OFF + ch->data_len : 0;
@@ -572,4 +708,121 @@ hs_status hs_chan_end_wake(uint64_t end)
     }
     kernel_leave(self);
     return st;
+}
+
+/* ---- policy, audit, statistics ----------------------------------------------------- */
+
+hs_status hs_chan_policy_set(hs_cap_t cap, const hs_chan_policy *policy)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct chan *ch = NULL;
+    uint64_t audit = 0;
+    hs_status st = chan_resolve(self, cap, 0, &ch, NULL);
+    if (st == HS_OK && ch->owner != thread_current_proc(self))
+        st = HS_EPERM;
+    if (st == HS_OK && policy)
+        st = policy_check(policy, ch->msg_max);
+    if (st == HS_OK)
+        st = audit_alloc(ch, policy, &audit);
+    if (st == HS_OK) {
+        if (audit)
+            audit_attach(ch, audit);
+        policy_write(ch, policy);
+        policy_revoke_ends(ch, self);
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_chan_audit_read(hs_cap_t cap, hs_chan_audit_rec *out,
+                             size_t max, size_t *n)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct chan *ch = NULL;
+    hs_status st = (out && n) ? chan_resolve(self, cap, 0, &ch, NULL)
+                              : HS_EINVAL;
+    if (st == HS_OK && ch->owner != thread_current_proc(self))
+        st = HS_EPERM;
+    if (st == HS_OK && !ch->audit)
+        st = HS_ENOENT;
+    if (st == HS_OK) {
+        size_t got = 0;
+        for (; got < max && ch->audit_first < ch->audit_next; got++)
+            out[got] = ch->audit[ch->audit_first++ % HS_CHAN_AUDIT_LEN];
+        *n = got;
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_chan_end_audit(uint64_t end, const hs_chan_msg *msgs, size_t n,
+                            uint64_t pos)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    /* A revoked end may still record: its messages are in the ring. */
+    struct chan_end *e = end_lookup(end);
+    if (e && e->proc != thread_current_proc(self))
+        e = NULL;
+    hs_status st = !msgs ? HS_EINVAL : e ? HS_OK : HS_EBADCAP;
+    struct chan *ch = st == HS_OK ? chan_lookup(e->chan) : NULL;
+    if (ch && ch->audit && (ch->policy.flags & HS_CHAN_POL_AUDIT) &&
+        e->role == HS_CHAN_SENDER)
+        for (size_t i = 0; i < n; i++)
+            audit_record(ch, e, &msgs[i], pos + i);
+    kernel_leave(self);
+    return st;
+}
+
+/*
+ * The table hs_chan_stats_print() writes:
+ *
+ *   title
+ *     sent               10      sent bytes        160
+ *     received           10      received bytes    160
+ *     dropped             0      refused rate        3
+ *     refused size        1      refused type        1
+ *     full waits          2      empty waits         1
+ *     latency >= ns     virtual         host
+ *                0          10            0
+ *             1024           0           10
+ *
+ * A latency row for each bucket that counted something.
+ */
+void hs_chan_stats_print(const char *title, const hs_chan_stats *s)
+{
+    if (!s)
+        return;
+    static const char *const names[] = {
+        "sent", "sent bytes", "received", "received bytes", "dropped",
+        "refused rate", "refused size", "refused type", "full waits",
+        "empty waits",
+    };
+    const uint64_t v[] = {
+        s->sent, s->sent_bytes, s->received, s->received_bytes, s->dropped,
+        s->refused_rate, s->refused_size, s->refused_type, s->full_waits,
+        s->empty_waits,
+    };
+    struct kbuf b;
+    char buf[4096];
+    kbuf_init(&b, buf, sizeof buf);
+    kbuf_printf(&b, "%s\n", title ? title : "");
+    for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++)
+        kbuf_printf(&b, "%s%-14s %8llu%s", i % 2 ? "    " : "  ", names[i],
+                    (unsigned long long)v[i], i % 2 ? "\n" : "");
+    kbuf_printf(&b, "  %-14s %8s %12s\n", "latency >= ns", "virtual", "host");
+    for (unsigned i = 0; i < HS_CHAN_HIST_BUCKETS; i++) {
+        if (!s->lat_virt[i] && !s->lat_host[i])
+            continue;
+        kbuf_printf(&b, "  %14llu %8llu %12llu\n",
+                    i ? 1ull << (i - 1) : 0ull,
+                    (unsigned long long)s->lat_virt[i],
+                    (unsigned long long)s->lat_host[i]);
+    }
+    plat_print(buf);
 }

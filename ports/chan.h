@@ -10,9 +10,10 @@
  * channel (an orphan: the process still maps the frames, which stay until
  * it unmaps them, and sees the channel closed).
  *
- * The kernel writes the control page (closed, the ends' serials) and
- * reads the indices only to decide whether a sleeper may sleep; it
- * never trusts them for anything else.
+ * The kernel writes the control page (closed, the ends' serials and
+ * processes, the policy) and reads the indices only to decide whether a
+ * sleeper may sleep; it never trusts them for anything else.  The audit
+ * log is a third block of frames (order 4), never mapped into a process.
  */
 #ifndef HOPSIM_PORTS_CHAN_H
 #define HOPSIM_PORTS_CHAN_H
@@ -38,7 +39,8 @@ struct chan {
     uint64_t hdr_pa;                /* control + index pages */
     uint64_t data_pa, data_len;     /* the slots: 2^data_order frames */
     unsigned data_order;
-    struct mem_hold holds[2];       /* on both blocks */
+    struct mem_hold holds[3];       /* on the blocks (the third: the
+                                       audit log, while there is one) */
     /* The kernel's view of the shared frames (frame_host). */
     hs_chan_ctrl *ctrl;
     hs_chan_idx *idx;
@@ -47,6 +49,12 @@ struct chan {
     uint32_t serial;                /* last serial given to an end */
     unsigned nsend, nrecv;          /* live ends of each role */
     int closed;
+    hs_chan_policy policy;          /* in force; flags 0: none */
+    /* The audit log, once HS_CHAN_POL_AUDIT was asked for (kept until
+     * the channel goes): records audit_first .. audit_next - 1 are
+     * unread, record s in audit[s % HS_CHAN_AUDIT_LEN]. */
+    hs_chan_audit_rec *audit;
+    uint64_t audit_first, audit_next;
 };
 
 struct chan_end {
@@ -61,7 +69,8 @@ struct chan_end {
     int revoked;
     uint32_t serial;
     hs_cap_t cap_local;             /* the capability it was attached */
-    uint64_t cap_handle;            /*   with, and that object's handle */
+    uint64_t cap_handle;            /*   with, that object's handle, */
+    unsigned rights;                /*   and its rights then */
     uint64_t va, len;               /* its mapping */
     uint64_t hdr_pa, data_pa;       /* what the mapping maps */
     struct list waiters;            /* threads in hs_chan_end_sleep() */

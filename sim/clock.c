@@ -9,7 +9,9 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
+#include "hopsim/time.h"
 #include "sim/platform.h"
 
 hs_time_t plat_clock_ns;
@@ -139,4 +141,11 @@ plat_timer *plat_timer_expired(void)
     plat_timer *t = heap[0];
     plat_timer_cancel(t);
     return t;
+}
+
+uint64_t hs_time_host_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

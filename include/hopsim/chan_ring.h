@@ -31,11 +31,20 @@
 #define HS_CHAN_CTRL_OFF 0u
 #define HS_CHAN_IDX_OFF  4096u
 #define HS_CHAN_DATA_OFF 8192u
-#define HS_CHAN_SLOT_HDR 16u        /* bytes before a slot's message */
+#define HS_CHAN_SLOT_HDR 40u        /* bytes before a slot's message */
+#define HS_CHAN_HIST_BUCKETS 64u    /* latency histogram buckets (log2) */
 
 /* Page 0.  ends[i] is the serial of the end attached in entry i (never
  * 0), or 0 when the entry is free or its end was revoked or closed; an
- * end compares it with its own serial on every operation. */
+ * end compares it with its own serial on every operation.  pids[i] is
+ * the process of the end in entry i, written before ends[i]: the source
+ * the runtime puts in the messages that end sends.
+ *
+ * The policy the runtime enforces (hopsim/chan.h, "Policy"): policy is
+ * the HS_CHAN_POL_* flags in force, 0 when none is (the fast path tests
+ * only that); the other fields mean something only under their flag.
+ * The kernel writes them at creation and in hs_chan_policy_set(); a send
+ * reads each once. */
 typedef struct hs_chan_ctrl {
     uint32_t slots;                 /* a power of two, >= 2 */
     uint32_t stride;                /* bytes per slot, a power of two */
@@ -45,6 +54,13 @@ typedef struct hs_chan_ctrl {
     uint32_t pad;
     _Atomic uint32_t closed;        /* 1 once the channel is closed */
     _Atomic uint32_t ends[HS_CHAN_ENDS_MAX];
+    _Atomic uint32_t policy;        /* HS_CHAN_POL_* in force */
+    _Atomic uint32_t size_max;      /* HS_CHAN_POL_SIZE: longest message */
+    _Atomic uint32_t burst;         /* HS_CHAN_POL_RATE: bucket size */
+    _Atomic uint64_t interval;      /*   virtual ns per token */
+    _Atomic uint64_t types;         /* HS_CHAN_POL_TYPES: bit t allows
+                                       type t */
+    _Atomic uint64_t pids[HS_CHAN_ENDS_MAX];
 } hs_chan_ctrl;
 
 /* Page 1, each index on its own cache line.  head: next position to
@@ -54,6 +70,15 @@ typedef struct hs_chan_ctrl {
  * compare-and-swap).  recv_waiting / send_waiting: threads about to
  * sleep, or sleeping, in hs_chan_end_sleep(); the other side calls
  * hs_chan_end_wake() only when its count is not 0. */
+typedef struct hs_chan_counters {
+    _Atomic uint64_t sent, sent_bytes;          /* HS_CHAN_POL_STATS */
+    _Atomic uint64_t received, received_bytes;  /* HS_CHAN_POL_STATS */
+    _Atomic uint64_t refused_rate, refused_size, refused_type;
+    _Atomic uint64_t full_waits, empty_waits;
+    _Atomic uint64_t lat_virt[HS_CHAN_HIST_BUCKETS];   /* HS_CHAN_POL_STATS */
+    _Atomic uint64_t lat_host[HS_CHAN_HIST_BUCKETS];   /* HS_CHAN_POL_STATS */
+} hs_chan_counters;
+
 typedef struct hs_chan_idx {
     _Alignas(64) _Atomic uint64_t head;
     _Alignas(64) _Atomic uint64_t tail;
@@ -61,22 +86,34 @@ typedef struct hs_chan_idx {
     _Atomic uint32_t send_waiting;
     _Alignas(64) _Atomic uint64_t dropped;  /* messages an overflow
                                                policy dropped */
+    /* HS_CHAN_POL_RATE, a token bucket kept as its theoretical arrival
+     * time (GCRA): the virtual time at which the bucket would be full
+     * again; senders advance it by compare-and-swap. */
+    _Alignas(64) _Atomic uint64_t tat;
+    _Alignas(64) hs_chan_counters stats;    /* hs_chan_stats_get() */
 } hs_chan_idx;
 
 /* A slot.  seq (MPSC only, Vyukov's bounded queue): p when free for
  * position p, p + 1 once the message of position p is in it; receiving
- * sets it to p + slots.  The message follows as 8-byte words, written
- * and read with relaxed atomics so that a slot read while a dropping
- * sender overwrites it is a discarded value, never a data race. */
+ * sets it to p + slots.  The header then carries what hs_chan_recv_ex()
+ * returns: length, type, the sending process (from the control page's
+ * pids, never from the caller), the virtual time of the send and, under
+ * HS_CHAN_POL_STATS, its host time (else 0).  The message follows as
+ * 8-byte words, written and read with relaxed atomics so that a slot
+ * read while a dropping sender overwrites it is a discarded value, never
+ * a data race. */
 typedef struct hs_chan_slot {
     _Atomic uint64_t seq;
     _Atomic uint32_t len;
-    uint32_t pad;
+    _Atomic uint32_t type;
+    _Atomic uint64_t src;
+    _Atomic uint64_t sent_ns;
+    _Atomic uint64_t sent_host_ns;
     _Atomic uint64_t words[];
 } hs_chan_slot;
 
 _Static_assert(sizeof(hs_chan_slot) == HS_CHAN_SLOT_HDR,
-               "a slot's header is 16 bytes");
+               "a slot's header is 40 bytes");
 _Static_assert(sizeof(hs_chan_ctrl) <= 4096 && sizeof(hs_chan_idx) <= 4096,
                "the control and index pages hold their structures");
 

@@ -55,6 +55,9 @@ typedef enum hs_status {
     HS_EFULL,       /* the channel is full (hopsim/chan.h) */
     HS_EMSGSIZE,    /* the message is larger than the channel takes, or
                        than the buffer given for it */
+    HS_ERATE,       /* the channel's rate limit refuses the message now
+                       (hopsim/chan.h) */
+    HS_EFILTER,     /* the channel's filter refuses the message's type */
     HS_STATUS_COUNT /* number of status values; not a status */
 } hs_status;
 

@@ -33,4 +33,9 @@ typedef uint64_t hs_time_t;
  * last run ended (0 before any run). */
 hs_time_t hs_time_now(void);
 
+/* The host's monotonic clock in nanoseconds (real time, not virtual:
+ * for measuring what the host spends, e.g. channel latencies in host
+ * time).  Any thread, inside a run or not; never deterministic. */
+uint64_t hs_time_host_ns(void);
+
 #endif
