@@ -243,16 +243,6 @@ static const struct wait_ops chan_wait = {
 
 /* ---- checks -------------------------------------------------------------------- */
 
-/* The stride of a slot for messages of msg_max bytes. */
-static uint32_t stride_for(uint32_t msg_max)
-{
-    uint32_t need = HS_CHAN_SLOT_HDR + ((msg_max + 7u) & ~7u);
-    uint32_t s = HS_CHAN_SLOT_HDR;
-    while (s < need)
-        s <<= 1;
-    return s;
-}
-
 static int is_pow2(uint64_t x)
 {
     return x && !(x & (x - 1));
@@ -289,7 +279,7 @@ static hs_status attr_check(const hs_chan_attr *a)
         return HS_EINVAL;
     if (a->overflow == HS_CHAN_BLOCK && !timeout_valid(a->timeout))
         return HS_EINVAL;
-    if ((uint64_t)a->slots * stride_for(a->msg_max) > HS_CHAN_RING_MAX)
+    if ((uint64_t)a->slots * hs_chan_stride(a->msg_max) > HS_CHAN_RING_MAX)
         return HS_EINVAL;
     return a->policy ? policy_check(a->policy, a->msg_max) : HS_OK;
 }
@@ -425,7 +415,7 @@ static struct chan *chan_make(struct proc *p, const hs_chan_attr *a,
     ch->owner = p;
     list_push_back(&p->chans, &ch->owner_link);
     ch->slots = a->slots;
-    ch->stride = stride_for(a->msg_max);
+    ch->stride = hs_chan_stride(a->msg_max);
     ch->msg_max = a->msg_max;
     ch->kind = a->kind;
     ch->overflow = a->overflow;
@@ -474,7 +464,7 @@ hs_status hs_chan_create(const hs_chan_attr *attr, hs_cap_t *cap)
     if (st == HS_OK)
         st = cap_reserve(p);
     if (st == HS_OK) {
-        order = order_for((uint64_t)attr->slots * stride_for(attr->msg_max));
+        order = order_for((uint64_t)attr->slots * hs_chan_stride(attr->msg_max));
         st = frame_alloc_block(1, &hdr);
     }
     if (st == HS_OK && (st = frame_alloc_block(order, &data)) != HS_OK)

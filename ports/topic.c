@@ -122,16 +122,11 @@ static int is_pow2(uint64_t x)
     return x && !(x & (x - 1));
 }
 
-/* The bytes of a ring of slots messages of msg_max bytes: the slot
- * stride is the rule of ports/chan.c, a power of two holding a slot's
- * header and the message rounded up to 8 bytes. */
+/* The bytes of a ring of slots messages of msg_max bytes (the channel's
+ * own stride rule). */
 static uint64_t ring_bytes(uint32_t slots, uint32_t msg_max)
 {
-    uint32_t need = HS_CHAN_SLOT_HDR + ((msg_max + 7u) & ~7u);
-    uint32_t stride = HS_CHAN_SLOT_HDR;
-    while (stride < need)
-        stride <<= 1;
-    return (uint64_t)slots * stride;
+    return (uint64_t)slots * hs_chan_stride(msg_max);
 }
 
 static hs_status attr_check(const hs_topic_attr *a)

@@ -141,7 +141,7 @@
 #define HS_CHAN_RECEIVER 2u
 
 #define HS_CHAN_SLOTS_MAX ((uint32_t)1 << 20)
-#define HS_CHAN_MSG_MAX   65496u                 /* 64 KiB slot, less its
+#define HS_CHAN_MSG_MAX   65496u                 /* 64 KiB less a slot's
                                                     header */
 #define HS_CHAN_RING_MAX  ((uint64_t)16 << 20)   /* slots * stride */
 

@@ -11,7 +11,7 @@
  *   +-------------+-----------------+-------------------------------+
  *   | control     | indices         | slots[0 .. slots-1]           |
  *   | read-only:  | read-write:     | read-write: stride bytes each |
- *   | kernel only | head, tail,     | (power of two)                |
+ *   | kernel only | head, tail,     | (slots: a power of two)       |
  *   | writes it   | waiting counts  |                               |
  *   +-------------+-----------------+-------------------------------+
  *
@@ -47,7 +47,7 @@
  * reads each once. */
 typedef struct hs_chan_ctrl {
     uint32_t slots;                 /* a power of two, >= 2 */
-    uint32_t stride;                /* bytes per slot, a power of two */
+    uint32_t stride;                /* bytes per slot (hs_chan_stride) */
     uint32_t msg_max;               /* longest message, bytes */
     uint32_t kind;                  /* HS_CHAN_SPSC or HS_CHAN_MPSC */
     uint32_t overflow;              /* HS_CHAN_BLOCK ... (hopsim/chan.h) */
@@ -116,6 +116,19 @@ _Static_assert(sizeof(hs_chan_slot) == HS_CHAN_SLOT_HDR,
                "a slot's header is 40 bytes");
 _Static_assert(sizeof(hs_chan_ctrl) <= 4096 && sizeof(hs_chan_idx) <= 4096,
                "the control and index pages hold their structures");
+
+/* The stride of a ring's slots for messages of msg_max bytes: the header
+ * and the message rounded up to 8 bytes, the header's size doubled until
+ * both fit (so a slot stays 8-byte aligned, and small messages share a
+ * few strides). */
+static inline uint32_t hs_chan_stride(uint32_t msg_max)
+{
+    uint32_t need = HS_CHAN_SLOT_HDR + ((msg_max + 7u) & ~7u);
+    uint32_t s = HS_CHAN_SLOT_HDR;
+    while (s < need)
+        s <<= 1;
+    return s;
+}
 
 /* Slot of position pos in the slots at data. */
 static inline hs_chan_slot *hs_chan_slot_at(unsigned char *data,
