@@ -473,8 +473,14 @@ hs_status hs_mem_fault_resolve(hs_pagefault_t h, uint64_t src, unsigned mode,
         st = resolve_check(thread_current_proc(self), pf, src, mode, prot,
                            &pg, &copy);
     if (st == HS_OK) {
-        if (prot && src != HS_PF_NOPAGE)
+        if (prot && src != HS_PF_NOPAGE) {
             resolve_map(pf, src, mode, prot, &pg, copy);
+            /* Shared: the resolver's own page is flagged, whole, so that
+             * it is never made copy-on-write behind the faulter's back. */
+            if (mode == HS_XFER_SHARE && !(pg.flags & HS_MEM_SHARED))
+                vm_protect(thread_current_proc(self), pg.va,
+                           ps_bytes(pg.ps), pg.prot, HS_MEM_SHARED, 0);
+        }
         struct thread *t = pf->thread;
         event_record(EV_PF_RESOLVE, self, h, prot);
         pf_free(pf);

@@ -103,7 +103,8 @@ static hs_status portal_req_valid(const hs_portal_req *r)
 }
 
 /* The source of a COW view: [src, src + len) mapped, present, readable,
- * not a device's, prot within each page's, and each large page wholly
+ * not a device's nor shared writable with another mapping (the view could
+ * not be isolated from it), prot within each page's, and each large page wholly
  * inside the range at an offset to addr that keeps it aligned.  The
  * source pages' protection change is checked too. */
 static hs_status cow_source_check(struct proc *p, uint64_t src, uint64_t len,
@@ -119,7 +120,7 @@ static hs_status cow_source_check(struct proc *p, uint64_t src, uint64_t len,
             ((addr - src) & (size - 1)))
             return HS_EINVAL;
         if ((pg.flags & HS_MEM_DIRECT) || !(pg.prot & HS_PROT_READ) ||
-            (prot & ~pg.max_prot))
+            (prot & ~pg.max_prot) || vm_page_shared_writable(&pg))
             return HS_EPERM;
         hs_status st = vm_protect_check(p, pg.va, size,
                                         pg.prot & ~HS_PROT_WRITE);

@@ -88,6 +88,19 @@ uint32_t frame_refs(uint64_t pa, enum page_size ps);
  * 1G block's (blocks the pool holds only in part count too). */
 uint64_t frame_refs_all(uint64_t pa);
 
+/* Whether page pg's frames may be written through another mapping than
+ * pg's own: it is flagged shared and is not copy-on-write, or (a 4K page,
+ * whose count says it exactly) its frame has other references.  Making
+ * such a page copy-on-write could not isolate it: the other mapping would
+ * still write the frames both copy-on-write sides read. */
+static inline int vm_page_shared_writable(const struct vm_page *pg)
+{
+    if (pg->flags & HS_MEM_COW)
+        return 0;
+    return (pg->flags & HS_MEM_SHARED) ||
+           (pg->ps == PS_4K && frame_refs_all(pg->pa) > 1);
+}
+
 /* Free blocks, references and the like for hs_mem_stats_get(). */
 void frame_stats(hs_mem_stats *out);
 

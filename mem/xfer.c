@@ -117,8 +117,9 @@ static unsigned held(const struct vm_page *pg, const struct item *it)
 }
 
 /* Every page of it's range mapped in from (HS_ENOMAP) and held with
- * it->prot, neither direct nor, for a move or copy-on-write, special
- * (HS_EPERM); the first offence in address order. */
+ * it->prot, neither direct nor, for a move or copy-on-write, special,
+ * nor for copy-on-write shared writable with another mapping (HS_EPERM);
+ * the first offence in address order. */
 static hs_status source_check(struct proc *from, const struct item *it)
 {
     uint64_t end = it->base + it->size;
@@ -128,7 +129,8 @@ static hs_status source_check(struct proc *from, const struct item *it)
         if (!vm_lookup(from, va, &pg) || page_absent(&pg))
             return HS_ENOMAP;
         if ((pg.flags & HS_MEM_DIRECT) || (it->prot & ~held(&pg, it)) ||
-            (remaps && (pg.flags & HS_MEM_SPECIAL)))
+            (remaps && (pg.flags & HS_MEM_SPECIAL)) ||
+            (it->mode == HS_XFER_COW && vm_page_shared_writable(&pg)))
             return HS_EPERM;
         va = pg.va + ps_bytes(pg.ps);
     }

@@ -343,6 +343,98 @@ static void test_review_portal_exhausted_names_the_bytes_mapped(void **state)
     assert_int_equal(ex_note.words[3], K4);
 }
 
+/* ---- copy-on-write of a page another process writes -------------------------- */
+
+#define SH_PAGE  ((uint64_t)0x20000000)
+#define SH_OWN   ((uint64_t)0x20100000)
+#define SH_WIN   ((uint64_t)0x60000000)
+#define SH_GATE  1                      /* the child's name of the gate */
+
+static hs_status sh_rec[8];
+
+/* Ask for a copy-on-write view of [src, src + 4K) at view. */
+static hs_status cow_view_of(uint64_t src, uint64_t view)
+{
+    hs_portal_req r;
+    memset(&r, 0, sizeof r);
+    r.type = HS_PORTAL_COW;
+    r.prot = RW;
+    r.length = K4;
+    r.morphology.addr = view;
+    r.morphology.src = src;
+    return hs_portal(&r, NULL);
+}
+
+/* One memory item of mode on [va, va + 4K) through the gate. */
+static hs_status call_with_item(unsigned mode, uint64_t va)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(1, 0, 1);
+    u->mr[0] = HS_ITEM_MEM_WORD(mode, RW);
+    u->mr[1] = HS_FPAGE(va, 12);
+    return hs_ipc_call(SH_GATE, HS_NEVER, HS_NEVER);
+}
+
+/* The child shares a page writable with the root; it may then neither
+ * make it copy-on-write (portal view, transfer) nor lose the isolation
+ * of an unshared page, which still works. */
+static int sharing_child(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_mem_map(SH_PAGE, K4, RW, 0), HS_OK);
+    EXPECT_ST(hs_mem_map(SH_OWN, K4, RW, 0), HS_OK);
+    EXPECT_ST(call_with_item(HS_XFER_SHARE, SH_PAGE), HS_OK);
+    sh_rec[0] = cow_view_of(SH_PAGE, 0x70000000);
+    sh_rec[1] = call_with_item(HS_XFER_COW, SH_PAGE);
+    sh_rec[2] = hs_utcb()->phase;
+    sh_rec[3] = cow_view_of(SH_OWN, 0x70000000);            /* unshared */
+    hs_utcb()->tag = HS_TAG(2, 0);                          /* done */
+    EXPECT_ST(hs_ipc_call(SH_GATE, HS_NEVER, HS_NEVER), HS_OK);
+    return 0;
+}
+
+static int sharing_root(void *arg)
+{
+    (void)arg;
+    hs_cap_t g = 0;
+    EXPECT_ST(hs_gate_create(0, 0, &g), HS_OK);
+    uint32_t caps[1] = {g};
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.caps = caps;
+    a.ncaps = 1;
+    hs_pid_t child;
+    EXPECT_ST(hs_proc_spawn("child", sharing_child, NULL, &a, &child),
+              HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    uint64_t window = SH_WIN;
+    for (;;) {
+        u->br[HS_BR_MEM] = HS_FPAGE(window, 12);
+        EXPECT_ST(hs_ipc_receive(g, HS_NEVER, NULL), HS_OK);
+        if (hs_tag_label(u->tag) == 2)
+            break;
+        window += K4;
+        u->tag = HS_TAG(0, 0);
+        EXPECT_ST(hs_ipc_reply(), HS_OK);
+    }
+    u->tag = HS_TAG(0, 0);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_review_a_page_shared_writable_is_never_made_cow(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 8; i++)
+        sh_rec[i] = HS_STATUS_COUNT;
+    run_with(64ull << 20, sharing_root, NULL);
+    assert_int_equal(sh_rec[0], HS_EPERM);      /* a portal view */
+    assert_int_equal(sh_rec[1], HS_EPERM);      /* a transfer */
+    assert_int_equal(sh_rec[2], HS_PHASE_SEND);
+    assert_int_equal(sh_rec[3], HS_OK);         /* an unshared page */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +443,7 @@ int main(void)
         TU_TEST(test_review_move_within_process_at_quota),
         TU_TEST(test_review_fault_resolve_nopage_checks_prot),
         TU_TEST(test_review_portal_exhausted_names_the_bytes_mapped),
+        TU_TEST(test_review_a_page_shared_writable_is_never_made_cow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

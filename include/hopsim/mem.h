@@ -211,7 +211,10 @@ hs_status hs_mem_fault_pass(hs_pagefault_t pf, hs_port_t port);
  * hs_hop_accept).  Move and share change page-table entries only: no page
  * is copied, and a large page shared whole costs one count at its size.
  * A page flagged HS_MEM_DIRECT never travels; a special page may be
- * shared or copied once filled, not moved or made copy-on-write.  A
+ * shared or copied once filled, not moved or made copy-on-write.  A page
+ * another mapping may write (flagged HS_MEM_SHARED and not copy-on-write,
+ * or a 4K frame with other references) is not made copy-on-write either
+ * (HS_EPERM): the other mapping would still write what both sides read.  A
  * transfer the receiver's quota (HS_EQUOTA) or the pool (HS_ENOFRAME, for
  * a copy) cannot take is refused whole, phase SEND, with nothing changed;
  * unlike hs_mem_map it raises no HS_NOTIFY_EXHAUSTED, because the thread

@@ -119,7 +119,8 @@ typedef struct hs_portal_req {
  * to addr they do not share), HS_EPERM
  * (direct or special from an unprivileged process; a direct range outside
  * every device region; prot above the share-point's or, for COW, the
- * source's), HS_ERANGE (a range wraps or leaves the 48-bit space; a
+ * source's; a COW source page another mapping may write, see
+ * hopsim/mem.h), HS_ERANGE (a range wraps or leaves the 48-bit space; a
  * direct range outside the pool), HS_EEXIST (the identifier is taken; a
  * page of the range is mapped), HS_ENOENT (no share-point of that name to
  * attach to), HS_ENOMAP (a hole in the COW source), HS_EQUOTA
