@@ -382,6 +382,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
 /* Free every thread, process and stack of the finished run. */
 static void teardown(void)
 {
+    trace_run_end();
     for (uint32_t i = 0; i < pool_slots(&k.levels); i++) {
         struct hs_hop *l = pool_at(&k.levels, i);
         if (l && l->ctx)

@@ -34,6 +34,7 @@
 /* What the trace remembers of a thread, by slot. */
 struct trace_thread {
     unsigned depth;         /* spans open on its track */
+    uint64_t home, tid;     /* its track: home process and thread */
     uint64_t proc;          /* the process it was last seen in (handle) */
     uint64_t call_flow;     /* flow of its call awaiting a reply, or 0 */
 };
@@ -395,7 +396,9 @@ static void moved(const struct thread *t, struct trace_thread *r,
 /* A thread begins: its name, its first span, the live count. */
 static void thread_begins(const struct thread *t, struct trace_thread *r)
 {
-    *r = (struct trace_thread){ .proc = t->proc->obj.handle };
+    *r = (struct trace_thread){ .proc = t->proc->obj.handle,
+                                .home = t->proc->obj.handle,
+                                .tid = t->obj.handle };
     if (!tr.json)
         return;
     json_name("thread_name", t->proc->obj.handle, t->obj.handle, t->name);
@@ -577,6 +580,15 @@ static void msc_finish(void)
     if (tr.arcs_len)
         plat_out_write(tr.msc, tr.arcs, tr.arcs_len);
     plat_out_write(tr.msc, "}\n", 2);
+}
+
+void trace_run_end(void)
+{
+    if (!tr.json)
+        return;
+    for (size_t i = 0; i < tr.threads_cap; i++)
+        for (struct trace_thread *r = &tr.threads[i]; r->depth; r->depth--)
+            json_emit('E', "", r->home, r->tid, "");
 }
 
 void trace_close(void)

@@ -52,4 +52,8 @@ static inline void trace_message(enum trace_msg kind,
 /* Finish and close both files (end of a run, or a failed start). */
 void trace_close(void);
 
+/* The run is over: close the spans of the threads still alive (a server
+ * waiting for hops, say), at the final virtual time. */
+void trace_run_end(void);
+
 #endif

@@ -84,9 +84,12 @@ static int client(void *arg)
 
 /* Run the scenario with the given trace and chart paths; returns what
  * hs_sim_start() returned, and runs only if it was HS_OK. */
+static unsigned scenario_cpus = 1;
+
 static hs_status run_scenario(const char *trace, const char *msc)
 {
     hs_sim_config cfg = tu_config();
+    cfg.ncpus = scenario_cpus;
     cfg.trace_path = trace;
     cfg.msc_path = msc;
     tu_status_reset();
@@ -555,6 +558,74 @@ static void test_trace_counts_frames_and_references(void **state)
     free(t);
 }
 
+/* ---- several CPUs */
+
+/* Whether every track's spans nest: no end before its begin, none left
+ * open at the end of the file. */
+static int spans_balanced(const char *t)
+{
+    /* Open spans per track; tracks are few in the scenario. */
+    struct { long pid, tid, open; } track[32];
+    int ntracks = 0;
+    for (const char *p = t; (p = strstr(p, "{\"ph\":\"")) != NULL; p++) {
+        char ph = p[7];
+        if (ph != 'B' && ph != 'E')
+            continue;
+        long pid = field_num(p, "pid"), tid = field_num(p, "tid");
+        int i = 0;
+        while (i < ntracks && (track[i].pid != pid || track[i].tid != tid))
+            i++;
+        if (i == ntracks) {
+            if (ntracks == 32)
+                return 0;
+            track[ntracks].pid = pid;
+            track[ntracks].tid = tid;
+            track[ntracks++].open = 0;
+        }
+        track[i].open += ph == 'B' ? 1 : -1;
+        if (track[i].open < 0)
+            return 0;                   /* an end before its begin */
+    }
+    for (int i = 0; i < ntracks; i++)
+        if (track[i].open != 0)
+            return 0;
+    return ntracks > 0;
+}
+
+/* Every flow end has its start, with the same id, before it (a start
+ * may stay open: a call that timed out is never replied to). */
+static int flows_paired(const char *t)
+{
+    int ends = 0;
+    for (const char *p = t; (p = strstr(p, "{\"ph\":\"f\"")) != NULL; p++) {
+        long id = field_num(p, "id");
+        int found = 0;
+        for (const char *q = t; !found && q < p &&
+             (q = strstr(q, "{\"ph\":\"s\"")) != NULL && q < p; q++)
+            found = field_num(q, "id") == id;
+        if (!found)
+            return 0;
+        ends++;
+    }
+    return ends > 0;
+}
+
+static void test_trace_with_two_cpus_is_whole(void **state)
+{
+    (void)state;
+    paths_make();
+    scenario_cpus = 2;
+    hs_status st = run_scenario(json_path, NULL);
+    scenario_cpus = 1;
+    assert_int_equal(st, HS_OK);
+    char *t = slurp(json_path);
+    unlink(json_path);
+    assert_true(json_valid(t));
+    assert_true(spans_balanced(t));
+    assert_true(flows_paired(t));
+    free(t);
+}
+
 int main(void)
 {
     /* The environment must not name files for the tests' own runs. */
@@ -568,6 +639,7 @@ int main(void)
         TU_TEST(test_trace_env_names_the_files),
         TU_TEST(test_trace_is_the_same_across_two_runs),
         TU_TEST(test_trace_counts_frames_and_references),
+        TU_TEST(test_trace_with_two_cpus_is_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
