@@ -186,8 +186,8 @@ hs_status hs_thread_create(hs_entry_fn entry, void *arg,
 {
     static const hs_thread_attr none;
     const hs_thread_attr *a = attr ? attr : &none;
-    size_t stack;
-    int prio;
+    size_t stack = 0;
+    int prio = 0;
     const char *name = a->name ? a->name : "thread";
     hs_status st = thread_check_attr(a->stack_size, a->priority_set,
                                      a->priority, &stack, &prio);
