@@ -14,11 +14,6 @@
 #include "mem/xfer.h"
 #include "ports/port.h"
 
-struct proc *thread_current_proc(const struct thread *t)
-{
-    return t->top->proc;
-}
-
 void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx)
 {
     struct hs_hop *h = &t->home;

@@ -90,9 +90,6 @@ void hop_stack_release(struct proc *p);
 /* Free p's spare handler context, if any (p is ending). */
 void hop_spare_free(struct proc *p);
 
-/* The process the thread is in now (its top level's). */
-struct proc *thread_current_proc(const struct thread *t);
-
 /* The handler of level l, the caller's top level, returned. */
 _Noreturn void hop_level_end(struct hs_hop *l);
 

@@ -175,19 +175,17 @@ static unsigned caps_count(const struct thread *t)
     return caps;
 }
 
-/* Whether from's message can land in to now: its items still hold (they
+/* Whether from's message, which has items, can land in to now: its items
+ * still hold (they
  * may have changed while from was queued), to's buffer registers take
  * that many capabilities (HS_EMSGCUT) and to's process has room for them
  * (HS_EQUOTA, HS_ELIMIT, HS_ENOMEM), and its memory items land in to's
  * window (xfer_prepare(): HS_EMSGCUT, HS_EEXIST, HS_EQUOTA, HS_ENOFRAME,
  * HS_ENOMEM).  Reserves that room; the frames of copies are held by
  * *plan, which msg_copy() spends or xfer_cancel() gives back. */
-static hs_status msg_check(struct thread *from, struct thread *to,
-                           struct xfer_plan *plan)
+static hs_status msg_check_items(struct thread *from, struct thread *to,
+                                 struct xfer_plan *plan)
 {
-    xfer_plan_init(plan);
-    if (hs_tag_items(from->utcb.tag) == 0)
-        return HS_OK;
     unsigned caps;
     if (to->utcb.br[HS_BR_CAPS] < caps_count(from))
         return HS_EMSGCUT;
@@ -201,22 +199,27 @@ static hs_status msg_check(struct thread *from, struct thread *to,
     return st;
 }
 
-/* Copy the message of from's UTCB into to's (msg_check() passed with
- * plan).  Up to 64 bytes go as one fixed-size copy (the fast path);
- * longer ones copy just their words.  Each capability item becomes a copy
- * derived from the sender's capability in to's space, and to's item names
- * it; memory items go as plan says (xfer_apply()). */
-static void msg_copy(struct thread *from, struct thread *to,
-                     struct xfer_plan *plan)
+/* Whether from's message can land in to now (msg_check_items()).
+ * Inline: most messages carry no items, and then there is nothing to
+ * check. */
+static inline hs_status msg_check(struct thread *from, struct thread *to,
+                                  struct xfer_plan *plan)
+{
+    xfer_plan_init(plan);
+    if (hs_tag_items(from->utcb.tag) == 0)
+        return HS_OK;
+    return msg_check_items(from, to, plan);
+}
+
+/* The items of a message just copied from from's UTCB into to's: each
+ * capability item becomes a copy derived from the sender's capability in
+ * to's space, and to's item names it; memory items go as plan says
+ * (xfer_apply()). */
+static void msg_copy_items(struct thread *from, struct thread *to,
+                           struct xfer_plan *plan)
 {
     unsigned words = hs_tag_words(from->utcb.tag);
     unsigned n = hs_tag_items(from->utcb.tag);
-    to->utcb.tag = from->utcb.tag;
-    if (words + 2 * n <= FAST_WORDS)
-        memcpy(to->utcb.mr, from->utcb.mr, FAST_WORDS * sizeof(uint64_t));
-    else
-        memcpy(to->utcb.mr, from->utcb.mr,
-               (words + 2 * n) * sizeof(uint64_t));
     struct proc *fp = thread_current_proc(from);
     struct proc *tp = thread_current_proc(to);
     for (unsigned i = 0; i < n; i++) {
@@ -232,6 +235,24 @@ static void msg_copy(struct thread *from, struct thread *to,
     if (plan->n)
         xfer_apply(from, fp, tp, from->utcb.tag, from->utcb.mr, to->utcb.mr,
                    plan);
+}
+
+/* Copy the message of from's UTCB into to's (msg_check() passed with
+ * plan).  Up to 64 bytes go as one fixed-size copy (the fast path);
+ * longer ones copy just their words.  Inline: the words are the whole of
+ * most messages. */
+static inline void msg_copy(struct thread *from, struct thread *to,
+                            struct xfer_plan *plan)
+{
+    unsigned len = hs_tag_words(from->utcb.tag) +
+                   2 * hs_tag_items(from->utcb.tag);
+    to->utcb.tag = from->utcb.tag;
+    if (len <= FAST_WORDS)
+        memcpy(to->utcb.mr, from->utcb.mr, FAST_WORDS * sizeof(uint64_t));
+    else
+        memcpy(to->utcb.mr, from->utcb.mr, len * sizeof(uint64_t));
+    if (hs_tag_items(from->utcb.tag))
+        msg_copy_items(from, to, plan);
 }
 
 /* Receiver r takes on caller c: the reply capability, and c's priority
@@ -342,7 +363,7 @@ static hs_status send_decode(struct thread *self, hs_cap_t cap,
     if (c->kind != HS_CAP_KIND_GATE || !(c->rights & HS_CAP_SEND))
         return HS_EPERM;
     unsigned caps;
-    st = items_decode(self, &caps);
+    st = hs_tag_items(self->utcb.tag) ? items_decode(self, &caps) : HS_OK;
     if (st != HS_OK)
         return st;
     *g = gate_lookup(c->object);
@@ -351,16 +372,19 @@ static hs_status send_decode(struct thread *self, hs_cap_t cap,
 }
 
 /* Hand the message straight to r, waiting on g (msg_check() passed with
- * plan). */
+ * plan).  With direct, the caller switches to r next. */
 static void deliver(struct thread *self, struct thread *r, uint64_t label,
-                    int call, struct xfer_plan *plan)
+                    int call, int direct, struct xfer_plan *plan)
 {
     msg_copy(self, r, plan);
     r->recv_label = label;
     trace_message(call ? TRACE_CALL : TRACE_SEND, self, r);
     if (call)
         reply_cap_set(r, self);
-    sched_wake(r, HS_OK);
+    if (direct)
+        sched_wake_direct(r, HS_OK);
+    else
+        sched_wake(r, HS_OK);
 }
 
 static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
@@ -388,7 +412,7 @@ static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     if (receiving_from(r, g) && (st = msg_check(self, r, &plan)) != HS_OK) {
         /* r cannot take it: r goes on waiting, the send fails. */
     } else if (receiving_from(r, g)) {
-        deliver(self, r, label, call, &plan);
+        deliver(self, r, label, call, call && recv_to != HS_NOWAIT, &plan);
         if (call) {
             self->wake_phase = HS_PHASE_RECV;
             st = recv_to == HS_NOWAIT ? HS_ETIMEOUT
@@ -473,9 +497,12 @@ void ipc_irq_deliver(struct thread *t, uint64_t bits, uint64_t label)
 }
 
 /* Invoke of a receive (the reply capability is already spent).  An open
- * wait takes pending IRQ bits first. */
+ * wait takes pending IRQ bits first.  next, if not NULL, was woken with
+ * sched_wake_direct() because the receive blocks and the scheduler then
+ * runs it (reply_hands_off()). */
 static hs_status recv_invoke(struct thread *self, struct gate *g, int nobody,
-                             hs_time_t timeout, uint64_t *label)
+                             hs_time_t timeout, uint64_t *label,
+                             struct thread *next)
 {
     uint64_t bits, irq_label;
     if (!nobody && !g && irq_take_bound(self, &bits, &irq_label)) {
@@ -495,8 +522,10 @@ static hs_status recv_invoke(struct thread *self, struct gate *g, int nobody,
         return HS_ETIMEOUT;
     } else {
         self->recv_gate = g;
-        hs_status st = sched_block(self, nobody ? &sleep_wait : &recv_wait,
-                                   nobody ? NULL : (void *)self, timeout);
+        const struct wait_ops *ops = nobody ? &sleep_wait : &recv_wait;
+        void *obj = nobody ? NULL : (void *)self;
+        hs_status st = next ? sched_block_next(self, next, ops, obj, timeout)
+                            : sched_block(self, ops, obj, timeout);
         if (nobody)                 /* its timer, or a cancel */
             return st == HS_OK ? HS_ETIMEOUT : st;
         if (st != HS_OK)
@@ -520,7 +549,7 @@ static hs_status recv_common(int closed, hs_cap_t cap, hs_time_t timeout,
         st = HS_EINVAL;             /* would sleep for ever */
     if (st == HS_OK) {
         reply_cap_end(self);        /* a new wait ends the reply cap */
-        st = recv_invoke(self, g, nobody, timeout, label);
+        st = recv_invoke(self, g, nobody, timeout, label, NULL);
     }
     self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
     event_record(EV_IPC_RECV, self, (uint64_t)st, 0);
@@ -555,7 +584,8 @@ static hs_status reply_decode(struct thread *self, struct thread **caller,
         c->call_seq != self->reply_seq)
         return HS_ESTALE;
     unsigned caps;
-    hs_status st = items_decode(self, &caps);
+    hs_status st = hs_tag_items(self->utcb.tag) ? items_decode(self, &caps)
+                                                : HS_OK;
     if (st == HS_OK)
         st = msg_check(self, c, plan);
     if (st == HS_OK)
@@ -571,10 +601,25 @@ static int reply_spent(hs_status st)
     return st == HS_OK || st == HS_ESTALE || st == HS_ENOREPLY;
 }
 
-static hs_status reply_common(struct thread *self)
+/* Whether self, replying to caller c and then waiting open with timeout,
+ * hands the CPU straight to c: the wait blocks (no IRQ bits, no sender
+ * queued, a timeout to wait) and the scheduler would then run c. */
+static int reply_hands_off(const struct thread *self, const struct thread *c,
+                           hs_time_t timeout)
+{
+    return timeout != HS_NOWAIT && list_empty(&self->senders) &&
+           !irq_bound_pending(self) && sched_runs_next(c);
+}
+
+/* The reply of hs_ipc_reply() and, with wait, of hs_ipc_reply_wait()
+ * waiting with timeout.  *next is set to the caller when it is handed the
+ * CPU at the wait (reply_hands_off()), else NULL. */
+static hs_status reply_common(struct thread *self, int wait,
+                              hs_time_t timeout, struct thread **next)
 {
     struct thread *c = NULL;
     struct xfer_plan plan;
+    *next = NULL;
     hs_status st = reply_decode(self, &c, &plan);
     if (st == HS_OK && fault_reply_timeout(self, c)) {
         xfer_cancel(&plan);
@@ -583,7 +628,12 @@ static hs_status reply_common(struct thread *self)
     if (st == HS_OK) {
         msg_copy(self, c, &plan);
         trace_message(TRACE_REPLY, self, c);
-        sched_wake(c, HS_OK);
+        if (wait && reply_hands_off(self, c, timeout)) {
+            sched_wake_direct(c, HS_OK);
+            *next = c;
+        } else {
+            sched_wake(c, HS_OK);
+        }
     }
     if (reply_spent(st))
         reply_cap_end(self);
@@ -597,7 +647,8 @@ hs_status hs_ipc_reply(void)
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
-    hs_status st = reply_common(self);
+    struct thread *next;
+    hs_status st = reply_common(self, 0, HS_NOWAIT, &next);
     kernel_leave(self);
     return st;
 }
@@ -607,9 +658,11 @@ hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
-    hs_status st = timeout_valid(timeout) ? reply_common(self) : HS_EINVAL;
+    struct thread *next = NULL;
+    hs_status st = timeout_valid(timeout)
+                   ? reply_common(self, 1, timeout, &next) : HS_EINVAL;
     if (st == HS_OK) {
-        st = recv_invoke(self, NULL, 0, timeout, label);
+        st = recv_invoke(self, NULL, 0, timeout, label, next);
         self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
     }
     kernel_leave(self);

@@ -157,8 +157,22 @@ void sched_fire_timers(void)
         sched_time_out(container_of(tm, struct thread, timer));
 }
 
+/* Unseeded, with a thread runnable: the front of the top queue (FIFO),
+ * as rq_take() would take it, without the policy's branches.  One step
+ * (sched_step() does nothing more when unseeded). */
+static inline struct thread *rq_take_fifo(void)
+{
+    k.sched_points++;
+    struct thread *t = container_of(k.rq[top_prio()].next, struct thread,
+                                    runq_link);
+    sched_dequeue(t);
+    return t;
+}
+
 struct thread *sched_pick(void)
 {
+    if (k.rq_bits && k.seed == HS_SEED_NONE)
+        return rq_take_fifo();
     for (;;) {
         if (k.rq_bits)
             sched_step(kernel_current());
@@ -252,7 +266,8 @@ hs_status sched_block(struct thread *self, const struct wait_ops *ops,
     return self->wait_result;
 }
 
-void sched_wake(struct thread *t, hs_status result)
+/* The wait of blocked thread t is over, with result. */
+static void wake_prepare(struct thread *t, hs_status result)
 {
     KASSERT(t->state == THREAD_BLOCKED, "woken thread is blocked");
     plat_timer_cancel(&t->timer);
@@ -260,7 +275,23 @@ void sched_wake(struct thread *t, hs_status result)
     t->wait_obj = NULL;
     t->wait_result = result;
     event_record(EV_WAKE, t, (uint64_t)result, 0);
+}
+
+void sched_wake(struct thread *t, hs_status result)
+{
+    wake_prepare(t, result);
     sched_enqueue(t, 0);
+}
+
+void sched_wake_direct(struct thread *t, hs_status result)
+{
+    wake_prepare(t, result);
+    t->state = THREAD_RUNNABLE;
+}
+
+int sched_runs_next(const struct thread *t)
+{
+    return k.seed == HS_SEED_NONE && !(k.rq_bits >> t->prio);
 }
 
 void sched_unblock_silently(struct thread *t)
@@ -368,6 +399,14 @@ hs_status sched_block_direct(struct thread *self, struct thread *next,
     sched_dequeue(next);
     switch_to(self, next);
     return self->wait_result;
+}
+
+hs_status sched_block_next(struct thread *self, struct thread *next,
+                           const struct wait_ops *ops, void *obj,
+                           hs_time_t timeout)
+{
+    k.sched_points++;               /* as sched_pick() counts its choice */
+    return sched_block_direct(self, next, ops, obj, timeout);
 }
 
 void sched_hand_over(struct thread *self, struct thread *next)

@@ -38,12 +38,24 @@ struct thread *sched_pick(void);
 hs_status sched_block(struct thread *self, const struct wait_ops *ops,
                       void *obj, hs_time_t timeout);
 
-/* As sched_block(), but hand the CPU straight to next (just woken, on the
- * run queue) without consulting the run queue: the direct switch of a
- * call to a waiting receiver. */
+/* As sched_block(), but hand the CPU straight to next (just woken, by
+ * sched_wake_direct() or on the run queue) without consulting the run
+ * queue: the direct switch of a call to a waiting receiver. */
 hs_status sched_block_direct(struct thread *self, struct thread *next,
                              const struct wait_ops *ops, void *obj,
                              hs_time_t timeout);
+
+/* Whether t, blocked, is the thread the scheduler would run next if it
+ * were woken now and the running thread blocked: an unseeded run with
+ * nothing runnable at t's priority or above (FIFO then takes t). */
+int sched_runs_next(const struct thread *t);
+
+/* sched_block() when sched_runs_next(next) held before next was woken
+ * with sched_wake_direct(): the scheduler's decision, made without the
+ * run queue, with the same outcome and events. */
+hs_status sched_block_next(struct thread *self, struct thread *next,
+                           const struct wait_ops *ops, void *obj,
+                           hs_time_t timeout);
 
 /* Hand the CPU from the running thread self to next (runnable, queued):
  * self goes to the front of its priority's queue.  Returns when self runs
@@ -59,6 +71,11 @@ _Noreturn void sched_hand_over_final(struct thread *self,
 /* Make blocked thread t runnable with the given result; cancels its
  * timer.  t must already be detached from the object it waited on. */
 void sched_wake(struct thread *t, hs_status result);
+
+/* As sched_wake(), for a thread the caller switches to at once with
+ * sched_block_direct() or sched_block_next(): it goes on no run queue
+ * (so no idle CPU is woken for it). */
+void sched_wake_direct(struct thread *t, hs_status result);
 
 /* Stop t waiting (it is BLOCKED): detach it and cancel its timer, without
  * making it runnable.  Used when t is killed. */

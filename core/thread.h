@@ -105,6 +105,13 @@ struct thread {
     int detached;                    /* nobody joins it: freed as it ends */
 };
 
+/* The process t is in now: its top level's.  Inline: every kernel call
+ * asks. */
+static inline struct proc *thread_current_proc(const struct thread *t)
+{
+    return t->top->proc;
+}
+
 /* Allocate a thread of p running entry(arg).  All checks (limits, memory)
  * come first; on error nothing changed.  The new thread is RUNNABLE. */
 hs_status thread_new(struct proc *p, const char *name, int prio,

@@ -36,6 +36,17 @@ int irq_take_bound(struct thread *t, uint64_t *bits, uint64_t *label)
     return 0;
 }
 
+int irq_bound_pending(const struct thread *t)
+{
+    const struct list *l;
+    list_for_each(l, &t->irqs) {
+        const struct irq *q = container_of(l, struct irq, bound_link);
+        if (q->bits)
+            return 1;
+    }
+    return 0;
+}
+
 static void irq_unbind(struct irq *q)
 {
     if (!q->bound)

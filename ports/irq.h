@@ -35,6 +35,10 @@ struct irq *irq_lookup(uint64_t h);
  * *label set; 0 if none is pending. */
 int irq_take_bound(struct thread *t, uint64_t *bits, uint64_t *label);
 
+/* Whether an IRQ bound to t has bits pending (irq_take_bound() would
+ * take them). */
+int irq_bound_pending(const struct thread *t);
+
 /* t ends: the IRQs bound to it are unbound. */
 void irq_thread_ended(struct thread *t);
 

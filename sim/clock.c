@@ -110,10 +110,8 @@ void plat_timer_arm(plat_timer *t, hs_time_t deadline)
     sift_up(heap_len - 1);
 }
 
-void plat_timer_cancel(plat_timer *t)
+void plat_timer_cancel_armed(plat_timer *t)
 {
-    if (!t->slot)
-        return;
     uint32_t i = t->slot - 1;
     t->slot = 0;
     heap_len--;

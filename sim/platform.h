@@ -166,12 +166,20 @@ hs_status plat_timer_reserve(size_t n);
 /* Arm t (not armed) to expire at deadline.  Room must have been reserved. */
 void plat_timer_arm(plat_timer *t, hs_time_t deadline);
 
-/* Disarm t if armed. */
-void plat_timer_cancel(plat_timer *t);
+/* Disarm t, which is armed. */
+void plat_timer_cancel_armed(plat_timer *t);
 
 static inline int plat_timer_armed(const plat_timer *t)
 {
     return t->slot != 0;
+}
+
+/* Disarm t if armed.  Inline: most waits are not timed, and then there
+ * is nothing to do. */
+static inline void plat_timer_cancel(plat_timer *t)
+{
+    if (plat_timer_armed(t))
+        plat_timer_cancel_armed(t);
 }
 
 /* The earliest deadline into *deadline; 0 if no timer is armed. */
