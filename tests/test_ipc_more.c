@@ -3,7 +3,9 @@
  * with every kind of timeout at exact virtual times, capabilities as
  * typed items (in calls and replies, the receive window, rights, quota,
  * revocation through a message), cancelling each kind of wait, a chain
- * of calls through five proxies, and a reply to a caller that died.
+ * of calls through five proxies, a reply to a caller that died, and
+ * who runs after a reply-and-wait (the caller is handed the CPU only
+ * when the scheduler would pick it anyway).
  *
  * Simulated threads record into the statics below; the test asserts after
  * hs_sim_run().  Every run must end with HS_OK.
@@ -951,6 +953,127 @@ static void test_reply_to_a_dead_caller_is_stale(void **state)
     assert_int_equal(status[2], HS_ENOREPLY);
 }
 
+
+/* ---- 7. who runs after a reply-and-wait ---------------------------------- */
+
+/*
+ * hs_ipc_reply_wait() switches straight to the caller it replied to when
+ * the wait blocks and the caller is the scheduler's next choice.  Each
+ * case below breaks one of those conditions, and the order in `order`
+ * shows the caller is not run ahead of what the scheduler owes: a thread
+ * of the same priority already queued runs first (FIFO), a queued sender
+ * is received at once, pending IRQ bits are received at once.
+ */
+static struct tu_log order;
+static hs_cap_t ho_gate;        /* bound to ho_server */
+static hs_cap_t ho_irq;         /* bound to ho_server, label 77 */
+
+/* Serves two messages: logs 100 + mr[0] of each (an IRQ logs 100 + its
+ * label); while serving a call it sleeps 50 if mr[1] is 1, signals its
+ * IRQ if mr[1] is 2. */
+static int ho_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    uint64_t label = 0;
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    int irq;
+    for (int i = 0;; i++) {
+        irq = (u->tag & HS_TAG_IRQ) != 0;
+        tu_log_add(&order, 100 + (int)(irq ? label : u->mr[0]));
+        if (!irq && u->mr[1] == 1)
+            sleep_until(hs_time_now() + 50);
+        if (!irq && u->mr[1] == 2)
+            EXPECT_ST(hs_irq_signal(ho_irq, 1), HS_OK);
+        set_msg(1, 0);
+        if (i == 1)
+            break;
+        EXPECT_ST(hs_ipc_reply_wait(HS_NEVER, &label), HS_OK);
+    }
+    if (!irq)
+        EXPECT_ST(hs_ipc_reply(), HS_OK);
+    return 0;
+}
+
+/* Calls with mr[0] = id (and mr[1] = what the server does), logs id when
+ * the reply is back. */
+static int ho_client(void *arg)
+{
+    int id = arg_id(arg);
+    set_msg(2, (uint64_t)(id % 10));
+    hs_utcb()->mr[1] = (uint64_t)(id / 10);
+    EXPECT_ST(hs_ipc_call(ho_gate, HS_NEVER, HS_NEVER), HS_OK);
+    tu_log_add(&order, id % 10);
+    return 0;
+}
+
+/* Logs 9 when it first runs. */
+static int ho_bystander(void *arg)
+{
+    (void)arg;
+    tu_log_add(&order, 9);
+    return 0;
+}
+
+enum ho_case { HO_PLAIN, HO_QUEUED_THREAD, HO_QUEUED_SENDER, HO_IRQ };
+
+static int ho_main(void *arg)
+{
+    enum ho_case c = (enum ho_case)arg_id(arg);
+    hs_tid_t s = mk(ho_server, NULL);
+    EXPECT_ST(hs_gate_create(s, 0, &ho_gate), HS_OK);
+    EXPECT_ST(hs_irq_create(&ho_irq), HS_OK);
+    EXPECT_ST(hs_irq_bind(ho_irq, s, 77), HS_OK);
+    hs_tid_t t[3] = {0, 0, 0};
+    switch (c) {
+    case HO_PLAIN:              /* 1's reply hands over: 1 logs first */
+        t[0] = mk(ho_client, (void *)1);
+        sleep_until(10);
+        t[1] = mk(ho_client, (void *)2);
+        break;
+    case HO_QUEUED_THREAD:      /* 9 queued while 1 is served: 9 first */
+        t[0] = mk(ho_client, (void *)1);
+        t[1] = mk(ho_bystander, NULL);
+        sleep_until(10);
+        t[2] = mk(ho_client, (void *)2);
+        break;
+    case HO_QUEUED_SENDER:      /* 2 queues while 1 is served: 2 first */
+        t[0] = mk(ho_client, (void *)11);
+        t[1] = mk(ho_client, (void *)2);
+        break;
+    case HO_IRQ:                /* the IRQ signalled while 1 is served */
+        t[0] = mk(ho_client, (void *)21);
+        break;
+    }
+    for (int i = 0; i < 3; i++)
+        if (t[i])
+            join(t[i]);
+    join(s);
+    EXPECT_ST(hs_irq_destroy(ho_irq), HS_OK);
+    return 0;
+}
+
+static void run_handoff(enum ho_case c, const int *want, unsigned n)
+{
+    tu_log_reset(&order);
+    run_main(ho_main, (void *)(intptr_t)c);
+    assert_log(&order, want, n);
+}
+
+static void test_reply_wait_hands_over_only_when_the_caller_is_next(
+    void **state)
+{
+    (void)state;
+    static const int plain[] = { 101, 1, 102, 2 };
+    run_handoff(HO_PLAIN, plain, 4);
+    static const int thread[] = { 101, 9, 1, 102, 2 };
+    run_handoff(HO_QUEUED_THREAD, thread, 5);
+    static const int sender[] = { 101, 102, 1, 2 };
+    run_handoff(HO_QUEUED_SENDER, sender, 4);
+    static const int irq[] = { 101, 177, 1 };
+    run_handoff(HO_IRQ, irq, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -963,6 +1086,7 @@ int main(void)
         TU_TEST(test_cancel_each_wait),
         TU_TEST(test_chain_through_five_proxies),
         TU_TEST(test_reply_to_a_dead_caller_is_stale),
+        TU_TEST(test_reply_wait_hands_over_only_when_the_caller_is_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
