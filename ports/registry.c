@@ -172,15 +172,32 @@ void registry_remove(struct port *p)
     }
 }
 
+/* Whether the n bytes at a and b are equal (2 <= n <= HS_PORT_NAME_MAX + 1):
+ * words compared from the front, then the last word, which may overlap the
+ * ones before.  Reads none of the bytes after the n. */
+static int name_equal(const char *a, const char *b, uint32_t n)
+{
+    if (n >= 8) {
+        for (uint32_t i = 0; i + 8 < n; i += 8)
+            if (load64(a + i) != load64(b + i))
+                return 0;
+        return load64(a + n - 8) == load64(b + n - 8);
+    }
+    if (n >= 4)
+        return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+    return a[0] == b[0] && a[1] == b[1] && a[n - 1] == b[n - 1];
+}
+
 /* The stored hash rules out most other names before their bytes are
- * compared. */
+ * compared; the bytes compared include key's NUL, so a stored name that
+ * only starts with key's does not match. */
 struct port *registry_find(const struct registry_key *key)
 {
     if (!nbuckets)
         return NULL;
     struct port *p = buckets[key->hash & (nbuckets - 1)];
     while (p && (p->name_hash != key->hash ||
-                 memcmp(p->name, key->name, key->len + 1) != 0))
+                 !name_equal(p->name, key->name, key->len + 1)))
         p = p->hash_next;
     return p;
 }
