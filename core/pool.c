@@ -17,7 +17,7 @@ static hs_status pool_grow(struct pool *p)
 {
     uint32_t n = p->nchunks + 1;
     uint32_t slots = n * POOL_CHUNK;
-    char *chunk = plat_alloc(POOL_CHUNK * p->objsize);
+    char *chunk = plat_alloc_aligned(POOL_ALIGN, POOL_CHUNK * p->objsize);
     char **chunks = plat_realloc(p->chunks, n * sizeof *chunks);
     if (chunks)
         p->chunks = chunks;

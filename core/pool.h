@@ -36,6 +36,10 @@ struct pool {
 
 #define POOL_CHUNK 256u
 
+/* Chunks start on a cache line, so an object whose size is a multiple of
+ * it starts on one too, and its first line holds its first 64 bytes. */
+#define POOL_ALIGN 64u
+
 void pool_init(struct pool *p, size_t objsize);
 
 /* Ensure n objects can be allocated without growing.  HS_ENOMEM if the

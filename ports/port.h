@@ -18,20 +18,26 @@ enum port_kind {
 };
 
 /* What a registry lookup reads comes first, so that a short name shares
- * the handle's cache line. */
+ * the handle's cache line: the struct is two lines and the pool's chunks
+ * are line aligned, so a lookup of a name of up to 40 bytes reads one
+ * line of the port.  kind, closed and charged share 4 bytes to keep it
+ * at two. */
 struct port {
     struct kobj obj;                /* handle; must be first */
     struct port *hash_next;         /* registry chain (named ports) */
     uint32_t name_hash;             /* registry hash of name */
-    enum port_kind kind;
+    enum port_kind kind : 8;
+    unsigned char closed;
+    unsigned char charged;          /* counted in owner's factory */
     char name[HS_PORT_NAME_MAX + 1];
-    int closed;
-    int charged;                    /* counted in owner's factory */
     struct proc *owner;
     struct list owner_link;         /* in owner->ports */
     hs_hop_handler handler;         /* NULL: hops fail with HS_ENOHANDLER */
     void *cookie;
 };
+
+_Static_assert(sizeof(struct port) == 2 * POOL_ALIGN,
+               "struct port is two cache lines (see above)");
 
 /* Check that a port can be made (limits, memory, and owner's quota if
  * owner is not NULL); then port_new() cannot fail.  A port made for an

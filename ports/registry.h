@@ -13,7 +13,7 @@ struct port;
 
 #include <stdint.h>
 
-/* A name as the registry looks it up: measured and hashed in one pass. */
+/* A name as the registry looks it up: its length, then its hash. */
 struct registry_key {
     const char *name;
     uint32_t len;           /* bytes before the NUL */

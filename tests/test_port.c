@@ -2,7 +2,8 @@
  * tests/test_port.c - ports: named ports and lookup (waiting, timing out,
  * bad names, duplicates), what happens when a port closes or its owner
  * ends, ownership, the anonymous ports made at spawn, and a session port
- * a handler creates and hands back in a reply.
+ * a handler creates and hands back in a reply; the registry's hash (how
+ * names spread over buckets) and names that share a hash.
  *
  * Servers are processes that create a port, set its handler and then
  * serve with hs_proc_serve(); the run ends normally once only serving
@@ -10,6 +11,8 @@
  * the statics below and the test asserts after hs_sim_run().
  */
 #include "testutil.h"
+
+#include "ports/registry.h"
 
 static void *id_arg(int id)
 {
@@ -791,6 +794,201 @@ static void test_registry_finds_every_name_through_adds_and_removes(
     assert_int_equal(churn_bad, 0);
 }
 
+/* ---- the registry's hash */
+
+#define SPREAD_NAMES 10000
+#define SPREAD_BUCKETS 16384    /* the table for 10,000 names (load <= 1) */
+
+static int hash_order(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The names of one shape, i = 0..SPREAD_NAMES-1, hashed by the registry
+ * (each must be valid): how long the chains of SPREAD_BUCKETS buckets are,
+ * and how many names share their whole hash with the name before them. */
+struct spread {
+    unsigned max_chain;
+    double visits;          /* names a successful lookup visits, mean */
+    unsigned same_hash;
+};
+
+static struct spread spread(const char *fmt)
+{
+    static const char *const kinds[] = {"fs", "net", "blk", "tty"};
+    unsigned *count = calloc(SPREAD_BUCKETS, sizeof *count);
+    uint32_t *hash = calloc(SPREAD_NAMES, sizeof *hash);
+    assert_true(count && hash);
+    char name[HS_PORT_NAME_MAX + 1];
+    for (unsigned i = 0; i < SPREAD_NAMES; i++) {
+        struct registry_key key;
+        if (strstr(fmt, "%s"))
+            snprintf(name, sizeof name, fmt, kinds[i % 4], i);
+        else
+            snprintf(name, sizeof name, fmt, i);
+        assert_int_equal(registry_key(name, &key), 1);
+        assert_int_equal(key.len, strlen(name));
+        hash[i] = key.hash;
+        count[key.hash & (SPREAD_BUCKETS - 1)]++;
+    }
+    /* A successful lookup visits on average (c + 1) / 2 names of a chain
+     * of c. */
+    struct spread r = {0, 0, 0};
+    for (unsigned b = 0; b < SPREAD_BUCKETS; b++) {
+        r.visits += count[b] * (count[b] + 1) / 2.0;
+        if (count[b] > r.max_chain)
+            r.max_chain = count[b];
+    }
+    r.visits /= SPREAD_NAMES;
+    qsort(hash, SPREAD_NAMES, sizeof *hash, hash_order);
+    for (unsigned i = 1; i < SPREAD_NAMES; i++)
+        r.same_hash += hash[i] == hash[i - 1];
+    free(hash);
+    free(count);
+    return r;
+}
+
+/* A random function would give 1.31 names visited a lookup at this load,
+ * a longest chain of 5 or 6, and almost never two of 10,000 names with
+ * one 32-bit hash; a hash that mixes some bytes poorly (a word read twice,
+ * no final avalanche) fails on one of these shapes.  The shapes cover each
+ * way the hash reads a name: under 4 bytes, 4 to 7, exactly 8, 9 to 16,
+ * exactly 16, and longer. */
+static void test_registry_hash_spreads_numbered_names_over_buckets(
+    void **state)
+{
+    (void)state;
+    static const char *const shapes[] = {
+        "svc/%s/%u",            /* the port_lookup benchmark's names */
+        "%u", "p/%u", "%08u", "churn/%u", "x%015u",
+        "a/longer/service/path/%08u/endpoint",
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        struct spread r = spread(shapes[i]);
+        if (r.max_chain > 8 || r.visits > 1.35 || r.same_hash > 1)
+            fail_msg("names like \"%s\": longest chain %u, %.3f names "
+                     "visited a lookup, %u sharing a hash", shapes[i],
+                     r.max_chain, r.visits, r.same_hash);
+    }
+}
+
+/* Pairs of names with the same hash (found by search; if the hash
+ * changes, find new ones: the test checks they still collide).  Their
+ * lengths make the name comparison take each of its paths: 3, 4 to 7 and
+ * 8 or more bytes with the NUL. */
+static const char *const twins[][2] = {
+    {"Z$", "uev"},
+    {"p/194", "p/92339"},
+    {"twin/50226", "twin/79463"},
+};
+#define NTWINS (sizeof twins / sizeof *twins)
+
+static hs_port_t twin_port[NTWINS][2];
+static hs_port_t twin_found[NTWINS][2];
+
+static int twins_main(void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < NTWINS; i++) {
+        hs_port_t p = 0;
+        EXPECT_ST(hs_port_create_named(twins[i][0], &twin_port[i][0]), HS_OK);
+        /* Same hash, same bucket: only the bytes tell them apart. */
+        EXPECT_ST(hs_port_lookup(twins[i][1], HS_NOWAIT, &p), HS_ETIMEOUT);
+        EXPECT_ST(hs_port_create_named(twins[i][1], &twin_port[i][1]), HS_OK);
+        EXPECT_ST(hs_port_lookup(twins[i][0], HS_NOWAIT, &twin_found[i][0]),
+                  HS_OK);
+        EXPECT_ST(hs_port_lookup(twins[i][1], HS_NOWAIT, &twin_found[i][1]),
+                  HS_OK);
+        EXPECT_ST(hs_port_close(twin_port[i][1]), HS_OK);
+        EXPECT_ST(hs_port_lookup(twins[i][1], HS_NOWAIT, &p), HS_ETIMEOUT);
+    }
+    return 0;
+}
+
+static void test_names_with_the_same_hash_are_told_apart(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NTWINS; i++) {
+        struct registry_key a, b;
+        assert_int_equal(registry_key(twins[i][0], &a), 1);
+        assert_int_equal(registry_key(twins[i][1], &b), 1);
+        if (a.hash != b.hash)
+            fail_msg("\"%s\" and \"%s\" no longer share a hash",
+                     twins[i][0], twins[i][1]);
+    }
+    memset(twin_found, 0, sizeof twin_found);
+    assert_int_equal(tu_run_default("twins", twins_main, NULL), HS_OK);
+    assert_no_bad_status();
+    for (size_t i = 0; i < NTWINS; i++) {
+        assert_true(twin_port[i][0] != twin_port[i][1]);
+        assert_true(twin_found[i][0] == twin_port[i][0]);
+        assert_true(twin_found[i][1] == twin_port[i][1]);
+    }
+}
+
+/* ---- names of every length */
+
+/* name[n] is n bytes long, alone in a heap block of n + 1 bytes, so that
+ * under ASan or Valgrind (make asan, make memcheck) reading a byte past
+ * its NUL is reported; shorter[n] is its first n - 1 bytes, other[n] the
+ * same length with the last byte changed.  No two are equal: the letters
+ * follow a pattern that starts at n, and only other[n] has a '#'. */
+static char *len_name[HS_PORT_NAME_MAX + 1];
+static char *len_shorter[HS_PORT_NAME_MAX + 1];
+static char *len_other[HS_PORT_NAME_MAX + 1];
+static hs_port_t len_port[HS_PORT_NAME_MAX + 1];
+static hs_port_t len_found[HS_PORT_NAME_MAX + 1];
+
+static char *exact_name(size_t n, size_t seed, char last)
+{
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)('a' + (i * 7 + seed) % 26);
+    if (n && last)
+        s[n - 1] = last;
+    s[n] = '\0';
+    return s;
+}
+
+static int lengths_main(void *arg)
+{
+    (void)arg;
+    for (int n = 1; n <= HS_PORT_NAME_MAX; n++)
+        EXPECT_ST(hs_port_create_named(len_name[n], &len_port[n]), HS_OK);
+    for (int n = 1; n <= HS_PORT_NAME_MAX; n++) {
+        hs_port_t p = 0;
+        EXPECT_ST(hs_port_lookup(len_name[n], HS_NOWAIT, &len_found[n]),
+                  HS_OK);
+        EXPECT_ST(hs_port_lookup(len_other[n], HS_NOWAIT, &p), HS_ETIMEOUT);
+        if (n > 1)
+            EXPECT_ST(hs_port_lookup(len_shorter[n], HS_NOWAIT, &p),
+                      HS_ETIMEOUT);
+    }
+    return 0;
+}
+
+static void test_names_of_every_length_are_found_and_read_within_bounds(
+    void **state)
+{
+    (void)state;
+    for (size_t n = 1; n <= HS_PORT_NAME_MAX; n++) {
+        len_name[n] = exact_name(n, n, 0);
+        len_shorter[n] = exact_name(n - 1, n, 0);
+        len_other[n] = exact_name(n, n, '#');
+        len_found[n] = 0;
+    }
+    assert_int_equal(tu_run_default("lengths", lengths_main, NULL), HS_OK);
+    assert_no_bad_status();
+    for (size_t n = 1; n <= HS_PORT_NAME_MAX; n++) {
+        assert_true(len_found[n] == len_port[n]);
+        free(len_name[n]);
+        free(len_shorter[n]);
+        free(len_other[n]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -818,6 +1016,10 @@ int main(void)
         TU_TEST(test_spawn_ports_vanish_when_child_ends),
         TU_TEST(test_handler_returns_session_port_for_later_hops),
         TU_TEST(test_registry_finds_every_name_through_adds_and_removes),
+        TU_TEST(test_registry_hash_spreads_numbered_names_over_buckets),
+        TU_TEST(test_names_with_the_same_hash_are_told_apart),
+        TU_TEST(
+            test_names_of_every_length_are_found_and_read_within_bounds),
     };
     return cmocka_run_group_tests_name("port", tests, NULL, NULL);
 }
