@@ -113,14 +113,6 @@ static const struct wait_ops reply_wait = {
 
 /* ---- message transfer -------------------------------------------------------- */
 
-int ipc_tag_valid(uint64_t tag)
-{
-    unsigned words = hs_tag_words(tag);
-    return words <= HS_MR_COUNT &&
-           words + 2 * hs_tag_items(tag) <= HS_MR_COUNT &&
-           (tag & 0xffffc080u) == 0;
-}
-
 /* The capability an item of a message in process p names, checked: a
  * well-formed capability item (HS_EINVAL), a valid capability
  * (HS_EBADCAP) with the grant right and every right it passes on

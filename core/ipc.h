@@ -6,11 +6,20 @@
 
 #include <stdint.h>
 
+#include "hopsim/ipc.h"
+
 struct thread;
 
 /* Whether a message tag is valid: words and items fit the message
- * registers; reserved bits and flags (which only the kernel sets) are 0. */
-int ipc_tag_valid(uint64_t tag);
+ * registers; reserved bits and flags (which only the kernel sets) are 0.
+ * Inline: every send and reply asks. */
+static inline int ipc_tag_valid(uint64_t tag)
+{
+    unsigned words = hs_tag_words(tag);
+    return words <= HS_MR_COUNT &&
+           words + 2 * hs_tag_items(tag) <= HS_MR_COUNT &&
+           (tag & 0xffffc080u) == 0;
+}
 
 /* Set up the IPC state of a new thread. */
 void ipc_thread_init(struct thread *t);

@@ -102,10 +102,11 @@ struct thread *kernel_enter_slow(struct thread *self);
  * (lock not held) when not called from a simulated thread. */
 static inline struct thread *kernel_enter(void)
 {
-    int id = plat_cpu_id();
-    if (!k.running || id < 0)
+    if (!k.running)
         return NULL;
-    plat_klock();
+    int id = plat_cpu_klock();
+    if (id < 0)
+        return NULL;
     struct thread *self = k.cpu[id].current;
     if (!self || k.ending || self->killed || self->hop_unwind)
         return kernel_enter_slow(self);

@@ -55,6 +55,17 @@ NOT_INLINE void plat_klock(void)
     this_cpu_klocked = 1;
 }
 
+NOT_INLINE int plat_cpu_klock(void)
+{
+    int id = this_cpu_id;
+    if (id < 0)
+        return id;
+    if (plat_cpus_multi)
+        pthread_mutex_lock(&klock);
+    this_cpu_klocked = 1;
+    return id;
+}
+
 NOT_INLINE void plat_kunlock(void)
 {
     this_cpu_klocked = 0;

@@ -114,6 +114,10 @@ int plat_cpu_id(void);
 void plat_klock(void);
 void plat_kunlock(void);
 
+/* plat_cpu_id(), and the kernel lock taken if it is a CPU (not if -1):
+ * the two calls of every kernel entry in one. */
+int plat_cpu_klock(void);
+
 /* Whether the run has several CPUs; sim/cpu.c keeps it, the kernel reads
  * it through the inline calls below only. */
 extern int plat_cpus_multi;
