@@ -39,9 +39,13 @@ void plat_ctx_configure(hs_switch_kind kind)
     use_fast = (kind != HS_SWITCH_UCONTEXT);
 }
 
-/* After every switch, in the context that now runs: finish the sanitizer's
- * fiber switch and remember the bounds of a CPU stack we came from, which
- * only the sanitizer knows. */
+/* After every switch, in the context that now runs (self; NULL on a
+ * context's first run).  The switcher already made it the CPU's current
+ * context, on this very host thread; what is left is the sanitizer's:
+ * finish its fiber switch and remember the bounds of a CPU stack we came
+ * from, which only the sanitizer knows.  Without it there is nothing to
+ * do, not even to find the CPU. */
+#ifdef SIM_ASAN
 static void after_switch(plat_context *self)
 {
     struct sim_cpu *cpu = sim_cpu_self();
@@ -52,9 +56,13 @@ static void after_switch(plat_context *self)
         cpu->prev->asan_bottom = bottom;
         cpu->prev->asan_size = size;
     }
-    if (cpu)
-        cpu->current = self ? self : cpu->current;
 }
+#else
+static void after_switch(plat_context *self)
+{
+    (void)self;
+}
+#endif
 
 static _Noreturn void ctx_first_run(plat_context *ctx)
 {
