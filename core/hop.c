@@ -107,14 +107,22 @@ plat_context *hop_drop_all(struct thread *t)
 
 /* ---- the hop ------------------------------------------------------------------ */
 
-/* First code on a handler's context (lock held by the switcher). */
+static struct hs_hop *hop_level_end(struct hs_hop *l);
+
+/* A handler context's whole life, from its first run (lock held by the
+ * switcher): run level l's handler, end the level; if the context was
+ * parked as its process's spare and a later hop took it, that hop's level
+ * is next, and so on.  It never returns: the context ends abandoned, or
+ * is destroyed while parked. */
 static void level_start(void *arg)
 {
     struct hs_hop *l = arg;
     sched_after_switch();
     plat_kunlock();
-    l->handler(l, l->cookie);
-    hop_level_end(l);
+    for (;;) {
+        l->handler(l, l->cookie);
+        l = hop_level_end(l);
+    }
 }
 
 /* With HS_HOP_ITEMS, the tag must be valid and its items memory items,
@@ -152,31 +160,19 @@ static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
 }
 
 /* A context that runs level l's handler for self on a stack of size
- * bytes: the receiver's spare when it fits (no stack to find, nothing to
- * clear), else a new one.  NULL if the host refuses memory. */
+ * bytes: the receiver's spare when it fits (parked in hop_level_end(), it
+ * runs l once switched to: no stack to find, nothing to set up), else a
+ * new one.  NULL if the host refuses memory. */
 static plat_context *level_ctx_get(struct proc *p, size_t size,
                                    struct hs_hop *l, struct thread *self)
 {
     plat_context *c = p->hop_spare;
-    if (c && plat_ctx_stack_size(c) == size &&
-        plat_ctx_restart(c, level_start, l, self) == 0) {
+    if (c && plat_ctx_stack_size(c) == size) {
         p->hop_spare = NULL;
+        plat_ctx_set_owner(c, self);
         return c;
     }
     return plat_ctx_create(size, level_start, l, self);
-}
-
-/* The running handler context of a level of p is abandoned for good (the
- * caller switches away from it next): it becomes p's spare if p still
- * lends stacks (the level held one) and has none, else it is freed after
- * the switch. */
-static void level_ctx_retire(struct proc *p, int counted,
-                             plat_context *running)
-{
-    if (counted && !p->hop_spare)
-        p->hop_spare = running;
-    else
-        kernel_cpu()->dead_ctx = running;
 }
 
 void hop_spare_free(struct proc *p)
@@ -333,8 +329,25 @@ static _Noreturn void wait_at_checkpoint(struct thread *self,
                                                  : cp->deadline - now);
 }
 
-/* The handler of level l (self's top) has returned. */
-_Noreturn void hop_level_end(struct hs_hop *l)
+/* Park the running handler context, of a level of p that returned, as
+ * p's spare and resume `to`.  Returns, lock released, when a later hop
+ * into p takes the spare (level_ctx_get()): that hop's level, the top of
+ * the thread now running here, is what the context runs next. */
+static struct hs_hop *level_ctx_park(struct proc *p, plat_context *running,
+                                     plat_context *to)
+{
+    p->hop_spare = running;
+    plat_ctx_switch(running, to);
+    sched_after_switch();
+    struct hs_hop *next = kernel_current()->top;
+    plat_kunlock();
+    return next;
+}
+
+/* The handler of level l (self's top) has returned: end the level and
+ * resume the caller.  Returns only if the running context was parked as
+ * its process's spare: then with the next level it runs. */
+static struct hs_hop *hop_level_end(struct hs_hop *l)
 {
     struct thread *self = kernel_enter();
     KASSERT(self && self->top == l, "a returning handler is its top level");
@@ -359,7 +372,11 @@ _Noreturn void hop_level_end(struct hs_hop *l)
     }
     checkpoint_free(cp);
     self->wait_result = HS_OK;
-    level_ctx_retire(p, counted, running);
+    /* The context becomes p's spare if p still lends stacks (the level
+     * held one) and has none, else it is freed after the switch. */
+    if (counted && !p->hop_spare)
+        return level_ctx_park(p, running, below->ctx);
+    kernel_cpu()->dead_ctx = running;
     plat_ctx_switch_final(running, below->ctx);
 }
 

@@ -93,9 +93,6 @@ void hop_spare_free(struct proc *p);
 /* The process the thread is in now (its top level's). */
 struct proc *thread_current_proc(const struct thread *t);
 
-/* The handler of level l, the caller's top level, returned. */
-_Noreturn void hop_level_end(struct hs_hop *l);
-
 /* Write t's backtrace across its hops (t is the running thread). */
 void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
                    void *cookie);

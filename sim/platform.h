@@ -56,6 +56,11 @@ void plat_ctx_destroy(plat_context *ctx);
 int plat_ctx_restart(plat_context *ctx, void (*entry)(void *), void *arg,
                      void *owner);
 
+/* Hand a parked context to another owner (the cookie given to the
+ * stack-overflow hook): for a context the kernel parks and later resumes
+ * on behalf of a different thread. */
+void plat_ctx_set_owner(plat_context *ctx, void *owner);
+
 /* The size of a context's stack, as given to plat_ctx_create(). */
 size_t plat_ctx_stack_size(const plat_context *ctx);
 
