@@ -2,6 +2,11 @@
  * core/hop.c - process hopping: push a level, return through a checkpoint,
  * keep and resume checkpoints, unwind when a process ends, introspection.
  * See core/hop.h for the shape of a hop chain.
+ *
+ * The checkpointed hop and the return of its handler are the hot path:
+ * what they do in the common case is inline below, and every rare case
+ * (no stack left in the budget, memory items, a kept checkpoint, a
+ * notification handler running at the level) is a call out of line.
  */
 #include <string.h>
 
@@ -32,12 +37,10 @@ void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx)
 
 /* ---- stacks for arriving threads ------------------------------------------- */
 
-static hs_status stack_take(struct proc *p, size_t *size)
+/* p's lent stacks are all in use: ask its allocator for one more.  Its
+ * size (page-rounded) into *size, or HS_ENOSTACK. */
+static hs_status stack_alloc_more(struct proc *p, size_t *size)
 {
-    if (p->hop_stacks_used < p->hop_stacks_max) {
-        *size = p->hop_stack_size;
-        return HS_OK;
-    }
     size_t s = p->hop_stack_size;
     if (p->stack_alloc && p->stack_alloc(p->stack_alloc_cookie, &s) == HS_OK
         && s >= HS_STACK_MIN && s <= HS_STACK_MAX) {
@@ -47,9 +50,25 @@ static hs_status stack_take(struct proc *p, size_t *size)
     return HS_ENOSTACK;
 }
 
-void hop_stack_release(struct proc *p)
+/* A stack for a thread arriving in p: the size of one of p's lent stacks
+ * while some are free, else what p's allocator grants. */
+static inline hs_status stack_take(struct proc *p, size_t *size)
+{
+    if (p->hop_stacks_used < p->hop_stacks_max) {
+        *size = p->hop_stack_size;
+        return HS_OK;
+    }
+    return stack_alloc_more(p, size);
+}
+
+static inline void stack_release(struct proc *p)
 {
     p->hop_stacks_used--;
+}
+
+void hop_stack_release(struct proc *p)
+{
+    stack_release(p);
 }
 
 /* The items l's hop offered and nobody accepted are declined: a move
@@ -66,21 +85,34 @@ static void offer_decline(struct hs_hop *l)
     l->offer = NULL;
 }
 
-/* Free a level that is off its thread's chain; its context is destroyed
- * unless it is the running one (then the caller disposes of it). */
-static void level_free(struct hs_hop *l, const plat_context *running)
+/* Give back what level l (off its thread's chain, with no checkpoint or
+ * context left) holds, and free it: its offer is declined, notification
+ * frames running at it dropped, its stack returned to the budget.
+ * Inline: a returning handler frees its level this way. */
+static inline void level_release(struct hs_hop *l)
 {
     if (l->offer)
         offer_decline(l);
-    notify_level_dropped(l->thread, l);
+    if (notify_running(&l->thread->notify))
+        notify_level_dropped(l->thread, l);
     if (l->stack_counted)
-        hop_stack_release(l->proc);
+        stack_release(l->proc);
     list_unlink(&l->visit_link);
+    pool_free(&k.levels, l);
+}
+
+/* Free a level that is off its thread's chain, its checkpoint with it; its
+ * context is destroyed unless it is the running one (then the caller
+ * disposes of it). */
+static void level_free(struct hs_hop *l, const plat_context *running)
+{
     if (l->cp)
         checkpoint_free(l->cp);
     if (l->ctx && l->ctx != running)
         plat_ctx_destroy(l->ctx);
-    pool_free(&k.levels, l);
+    l->cp = NULL;
+    l->ctx = NULL;
+    level_release(l);
 }
 
 /* Free t's levels from the top down to (not including) below. */
@@ -159,12 +191,26 @@ static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
     return HS_OK;
 }
 
+/* The checks of a hop, then its kill fault's opportunity.  A fault that
+ * kills the target closes the port: the checks run again, once (a fault
+ * fires only once, so the second opportunity is never taken). */
+static hs_status hop_decode(struct thread *self, hs_port_t ph, unsigned flags,
+                            hs_time_t timeout, struct port **out)
+{
+    hs_status st;
+    while ((st = hop_check(self, ph, flags, timeout, out)) == HS_OK &&
+           fault_kill(self, (*out)->owner))
+        ;
+    return st;
+}
+
 /* A context that runs level l's handler for self on a stack of size
  * bytes: the receiver's spare when it fits (parked in hop_level_end(), it
  * runs l once switched to: no stack to find, nothing to set up), else a
  * new one.  NULL if the host refuses memory. */
-static plat_context *level_ctx_get(struct proc *p, size_t size,
-                                   struct hs_hop *l, struct thread *self)
+static inline plat_context *level_ctx_get(struct proc *p, size_t size,
+                                          struct hs_hop *l,
+                                          struct thread *self)
 {
     plat_context *c = p->hop_spare;
     if (c && plat_ctx_stack_size(c) == size) {
@@ -188,22 +234,29 @@ static int hop_offers(const struct thread *self, unsigned flags)
     return (flags & HS_HOP_ITEMS) && hs_tag_items(self->utcb.tag);
 }
 
-/* Allocate what a hop into p->owner needs; all that can fail is here. */
-static hs_status hop_prepare(struct thread *self, struct port *p, int cp,
-                             int offer, struct hs_hop **out)
+/* Room for one more object in pool p, as pool_reserve(p, 1); inline
+ * while the pool has a free slot. */
+static inline hs_status pool_reserve_one(struct pool *p)
+{
+    return p->nfree ? HS_OK : pool_reserve(p, 1);
+}
+
+/* Allocate what a hop into p->owner needs; all that can fail is here.
+ * The level comes back with only its context set. */
+static inline hs_status hop_prepare(struct thread *self, struct port *p,
+                                    unsigned flags, struct hs_hop **out)
 {
     size_t size;
     hs_status st = stack_take(p->owner, &size);
     if (st == HS_OK)
-        st = pool_reserve(&k.levels, 1);
-    if (st == HS_OK && cp)
+        st = pool_reserve_one(&k.levels);
+    if (st == HS_OK && (flags & HS_HOP_CHECKPOINT))
         st = checkpoint_reserve();
-    if (st == HS_OK && offer)
-        st = pool_reserve(&k.hop_offers, 1);
+    if (st == HS_OK && hop_offers(self, flags))
+        st = pool_reserve_one(&k.hop_offers);
     if (st != HS_OK)
         return st;
     struct hs_hop *l = pool_take(&k.levels);
-    *l = (struct hs_hop){.obj = l->obj};    /* a constant-size clear */
     l->ctx = level_ctx_get(p->owner, size, l, self);
     if (!l->ctx) {
         pool_cancel(&k.levels, l);
@@ -224,32 +277,59 @@ static void offer_take(struct thread *self, struct hs_hop *l)
     l->offer = o;
 }
 
-/* Fill in a prepared level and put it on top of self's chain. */
-static void level_push(struct thread *self, struct hs_hop *l, struct port *p,
-                       struct hs_hop *below, hs_time_t timeout, int cp,
-                       int offer)
+/* Fill in prepared level l, a hop of self from process source through p
+ * with flags, and put it on top of self's chain (its top is the level
+ * below l).  Every field but the context is set here. */
+static inline void level_push(struct thread *self, struct hs_hop *l,
+                              struct port *p, hs_pid_t source,
+                              unsigned flags, hs_time_t timeout)
 {
-    if (offer)
-        offer_take(self, l);
-    l->below = below;
+    struct proc *to = p->owner;
+    int cp = (flags & HS_HOP_CHECKPOINT) != 0;
+    l->below = self->top;
     l->thread = self;
-    l->proc = p->owner;
-    l->source = self->top->proc->obj.handle;
+    l->proc = to;
+    l->source = source;
     l->port = p->obj.handle;
+    l->cp = NULL;
+    l->dead = 0;
     l->depth = self->top->depth + 1;
     l->stack_counted = 1;
+    l->offer = NULL;
+    l->accepted = 0;
     l->handler = p->handler;
     l->cookie = p->cookie;
-    p->owner->hop_stacks_used++;
-    list_push_back(&p->owner->visitors, &l->visit_link);
-    if (cp) {
-        l->cp = checkpoint_new(p->owner, self, l);
-        l->cp->deadline = timeout == HS_NEVER ? HS_NEVER
-                                              : plat_clock_now() + timeout;
-    }
+    if (hop_offers(self, flags))
+        offer_take(self, l);
+    to->hop_stacks_used++;
+    list_push_back(&to->visitors, &l->visit_link);
+    if (cp)
+        l->cp = checkpoint_new(to, self, l,
+                               timeout == HS_NEVER ? HS_NEVER
+                                                   : plat_clock_now() + timeout);
     self->top = l;
     self->ctx = l->ctx;
     event_record(EV_HOP, self, l->port, cp);
+}
+
+/* A hop without a checkpoint: the level self leaves is dropped (level 0
+ * is discarded), and its context with it. */
+static _Noreturn void hop_one_way(struct thread *self, struct hs_hop *l,
+                                  struct port *p, unsigned flags,
+                                  hs_time_t timeout)
+{
+    struct hs_hop *from = self->top;
+    plat_context *running = from->ctx;
+    hs_pid_t source = from->proc->obj.handle;
+    if (from != &self->home) {
+        self->top = from->below;
+        level_free(from, running);
+    } else {
+        self->home.ctx = NULL;
+    }
+    level_push(self, l, p, source, flags, timeout);
+    kernel_cpu()->dead_ctx = running;
+    plat_ctx_switch_final(running, l->ctx);
 }
 
 hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
@@ -259,42 +339,23 @@ hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
         return HS_ESTATE;
     struct port *p = NULL;
     struct hs_hop *l = NULL;
-    int cp = (flags & HS_HOP_CHECKPOINT) != 0;
-    int offer = hop_offers(self, flags);
-    hs_status st = hop_check(self, port, flags, timeout, &p);
-    if (st == HS_OK && fault_kill(self, p->owner))
-        st = hop_check(self, port, flags, timeout, &p);
+    hs_status st = hop_decode(self, port, flags, timeout, &p);
     if (st == HS_OK)
-        st = hop_prepare(self, p, cp, offer, &l);
+        st = hop_prepare(self, p, flags, &l);
     if (st != HS_OK) {
         kernel_leave(self);
         return st;
     }
-    struct hs_hop *from = self->top;
-    plat_context *running = from->ctx;
-    hs_pid_t source = from->proc->obj.handle;
-    if (cp) {
-        level_push(self, l, p, from, timeout, 1, offer);
-        plat_ctx_switch(running, l->ctx);
-        /* Back: the checkpoint was consumed, wait_result says how. */
-        sched_after_switch();
-        st = self->wait_result;
-        kernel_leave(self);
-        return st;
-    }
-    /* One-way: the level we leave is dropped (level 0 is discarded). */
-    struct hs_hop *below = from;
-    if (from != &self->home) {
-        self->top = from->below;
-        below = from->below;
-        level_free(from, running);
-    } else {
-        self->home.ctx = NULL;
-    }
-    level_push(self, l, p, below, timeout, 0, offer);
-    l->source = source;
-    kernel_cpu()->dead_ctx = running;
-    plat_ctx_switch_final(running, l->ctx);
+    if (!(flags & HS_HOP_CHECKPOINT))
+        hop_one_way(self, l, p, flags, timeout);
+    plat_context *running = self->ctx;
+    level_push(self, l, p, self->top->proc->obj.handle, flags, timeout);
+    plat_ctx_switch(running, l->ctx);
+    /* Back: the checkpoint was consumed, wait_result says how. */
+    sched_after_switch();
+    st = self->wait_result;
+    kernel_leave(self);
+    return st;
 }
 
 hs_status hs_hop_call(hs_port_t port, uint64_t word, uint64_t *reply)
@@ -318,6 +379,7 @@ static _Noreturn void wait_at_checkpoint(struct thread *self,
                                          plat_context *running)
 {
     hs_time_t now = plat_clock_now();
+    cp->level = NULL;
     if (cp->deadline != HS_NEVER && cp->deadline <= now) {
         checkpoint_free(cp);
         self->wait_result = HS_ETIMEOUT;
@@ -327,6 +389,14 @@ static _Noreturn void wait_at_checkpoint(struct thread *self,
     sched_block_abandon(self, running, &checkpoint_wait, cp,
                         cp->deadline == HS_NEVER ? HS_NEVER
                                                  : cp->deadline - now);
+}
+
+/* The handler of a level reached one-way returned: level 0 is gone, the
+ * thread ends. */
+static _Noreturn void one_way_end(struct thread *self, plat_context *running)
+{
+    self->ctx = running;
+    thread_exit(self, 0);
 }
 
 /* Park the running handler context, of a level of p that returned, as
@@ -356,20 +426,14 @@ static struct hs_hop *hop_level_end(struct hs_hop *l)
     plat_context *running = l->ctx;
     struct proc *p = l->proc;
     int counted = l->stack_counted;
-    l->cp = NULL;
-    l->ctx = NULL;
     self->top = below;
     self->ctx = below->ctx;
-    level_free(l, running);
+    level_release(l);
     event_record(EV_HOP_RETURN, self, cp ? cp->obj.handle : 0, 0);
-    if (!cp) {                      /* one-way: level 0 is gone */
-        self->ctx = running;
-        thread_exit(self, 0);
-    }
-    if (cp->kept) {
-        cp->level = NULL;
+    if (!cp)
+        one_way_end(self, running);
+    if (cp->kept)
         wait_at_checkpoint(self, cp, running);
-    }
     checkpoint_free(cp);
     self->wait_result = HS_OK;
     /* The context becomes p's spare if p still lends stacks (the level
@@ -634,9 +698,7 @@ hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid)
     if (!self)
         return HS_ESTATE;
     struct port *p = NULL;
-    hs_status st = hop_check(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
-    if (st == HS_OK && fault_kill(self, p->owner))
-        st = hop_check(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
+    hs_status st = hop_decode(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
     struct thread *t = NULL;
     if (st == HS_OK)
         st = hop_deliver(thread_current_proc(self), p, self->prio,
