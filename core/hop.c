@@ -85,11 +85,11 @@ static void offer_decline(struct hs_hop *l)
     l->offer = NULL;
 }
 
-/* Give back what level l (off its thread's chain, with no checkpoint or
- * context left) holds, and free it: its offer is declined, notification
- * frames running at it dropped, its stack returned to the budget.
- * Inline: a returning handler frees its level this way. */
-static inline void level_release(struct hs_hop *l)
+/* Give back what level l (off its thread's chain) holds but for its
+ * checkpoint and context: its offer is declined, notification frames
+ * running at it dropped, its stack returned to the budget, and it leaves
+ * its process's visitors.  Inline: every returning handler does this. */
+static inline void level_unlink(struct hs_hop *l)
 {
     if (l->offer)
         offer_decline(l);
@@ -98,7 +98,6 @@ static inline void level_release(struct hs_hop *l)
     if (l->stack_counted)
         stack_release(l->proc);
     list_unlink(&l->visit_link);
-    pool_free(&k.levels, l);
 }
 
 /* Free a level that is off its thread's chain, its checkpoint with it; its
@@ -110,9 +109,8 @@ static void level_free(struct hs_hop *l, const plat_context *running)
         checkpoint_free(l->cp);
     if (l->ctx && l->ctx != running)
         plat_ctx_destroy(l->ctx);
-    l->cp = NULL;
-    l->ctx = NULL;
-    level_release(l);
+    level_unlink(l);
+    pool_free(&k.levels, l);
 }
 
 /* Free t's levels from the top down to (not including) below. */
@@ -139,13 +137,13 @@ plat_context *hop_drop_all(struct thread *t)
 
 /* ---- the hop ------------------------------------------------------------------ */
 
-static struct hs_hop *hop_level_end(struct hs_hop *l);
+static void hop_level_end(struct hs_hop *l);
 
 /* A handler context's whole life, from its first run (lock held by the
- * switcher): run level l's handler, end the level; if the context was
- * parked as its process's spare and a later hop took it, that hop's level
- * is next, and so on.  It never returns: the context ends abandoned, or
- * is destroyed while parked. */
+ * switcher): run the handler of its level l, end the level.  If the
+ * context was parked with l as its process's spare and a later hop took
+ * them, l is that hop's level now: run it, and so on.  It never returns:
+ * the context ends abandoned, or is destroyed while parked. */
 static void level_start(void *arg)
 {
     struct hs_hop *l = arg;
@@ -153,7 +151,7 @@ static void level_start(void *arg)
     plat_kunlock();
     for (;;) {
         l->handler(l, l->cookie);
-        l = hop_level_end(l);
+        hop_level_end(l);
     }
 }
 
@@ -204,27 +202,54 @@ static hs_status hop_decode(struct thread *self, hs_port_t ph, unsigned flags,
     return st;
 }
 
-/* A context that runs level l's handler for self on a stack of size
- * bytes: the receiver's spare when it fits (parked in hop_level_end(), it
- * runs l once switched to: no stack to find, nothing to set up), else a
- * new one.  NULL if the host refuses memory. */
-static inline plat_context *level_ctx_get(struct proc *p, size_t size,
-                                          struct hs_hop *l,
-                                          struct thread *self)
+/* Room for one more object in pool p, as pool_reserve(p, 1); inline
+ * while the pool has a free slot. */
+static inline hs_status pool_reserve_one(struct pool *p)
+{
+    return p->nfree ? HS_OK : pool_reserve(p, 1);
+}
+
+/* A new level for a hop of self, with a new context on a stack of size
+ * bytes to run its handler.  NULL if the host refuses memory. */
+static struct hs_hop *level_new(size_t size, struct thread *self)
+{
+    if (pool_reserve_one(&k.levels) != HS_OK)
+        return NULL;
+    struct hs_hop *l = pool_take(&k.levels);
+    l->ctx = plat_ctx_create(size, level_start, l, self);
+    if (!l->ctx) {
+        pool_cancel(&k.levels, l);
+        return NULL;
+    }
+    return l;
+}
+
+/* A level for a hop of self into p, with the context that runs its
+ * handler on a stack of size bytes: p's spare when it fits (a handler
+ * context parked with its level in hop_level_end(); once switched to, it
+ * runs that level again: no stack to find, nothing to set up), else a new
+ * pair.  Only the level's context is set.  NULL if the host refuses
+ * memory. */
+static inline struct hs_hop *level_get(struct proc *p, size_t size,
+                                       struct thread *self)
 {
     plat_context *c = p->hop_spare;
-    if (c && plat_ctx_stack_size(c) == size) {
-        p->hop_spare = NULL;
-        plat_ctx_set_owner(c, self);
-        return c;
-    }
-    return plat_ctx_create(size, level_start, l, self);
+    if (!c || plat_ctx_stack_size(c) != size)
+        return level_new(size, self);
+    struct hs_hop *l = plat_ctx_arg(c);
+    p->hop_spare = NULL;
+    plat_ctx_set_owner(c, self);
+    l->ctx = c;
+    return l;
 }
 
 void hop_spare_free(struct proc *p)
 {
-    if (p->hop_spare)
-        plat_ctx_destroy(p->hop_spare);
+    plat_context *c = p->hop_spare;
+    if (!c)
+        return;
+    pool_free(&k.levels, plat_ctx_arg(c));
+    plat_ctx_destroy(c);
     p->hop_spare = NULL;
 }
 
@@ -234,13 +259,6 @@ static int hop_offers(const struct thread *self, unsigned flags)
     return (flags & HS_HOP_ITEMS) && hs_tag_items(self->utcb.tag);
 }
 
-/* Room for one more object in pool p, as pool_reserve(p, 1); inline
- * while the pool has a free slot. */
-static inline hs_status pool_reserve_one(struct pool *p)
-{
-    return p->nfree ? HS_OK : pool_reserve(p, 1);
-}
-
 /* Allocate what a hop into p->owner needs; all that can fail is here.
  * The level comes back with only its context set. */
 static inline hs_status hop_prepare(struct thread *self, struct port *p,
@@ -248,20 +266,15 @@ static inline hs_status hop_prepare(struct thread *self, struct port *p,
 {
     size_t size;
     hs_status st = stack_take(p->owner, &size);
-    if (st == HS_OK)
-        st = pool_reserve_one(&k.levels);
     if (st == HS_OK && (flags & HS_HOP_CHECKPOINT))
         st = checkpoint_reserve();
     if (st == HS_OK && hop_offers(self, flags))
         st = pool_reserve_one(&k.hop_offers);
     if (st != HS_OK)
         return st;
-    struct hs_hop *l = pool_take(&k.levels);
-    l->ctx = level_ctx_get(p->owner, size, l, self);
-    if (!l->ctx) {
-        pool_cancel(&k.levels, l);
+    struct hs_hop *l = level_get(p->owner, size, self);
+    if (!l)
         return HS_ENOMEM;
-    }
     *out = l;
     return HS_OK;
 }
@@ -399,25 +412,44 @@ static _Noreturn void one_way_end(struct thread *self, plat_context *running)
     thread_exit(self, 0);
 }
 
-/* Park the running handler context, of a level of p that returned, as
- * p's spare and resume `to`.  Returns, lock released, when a later hop
- * into p takes the spare (level_ctx_get()): that hop's level, the top of
- * the thread now running here, is what the context runs next. */
-static struct hs_hop *level_ctx_park(struct proc *p, plat_context *running,
-                                     plat_context *to)
+/* The rarer ends of a handler whose level is freed: self's caller (now
+ * its top) resumes unless the hop was one-way or its checkpoint is kept;
+ * the running context is abandoned. */
+static _Noreturn void level_end_other(struct thread *self,
+                                      struct checkpoint *cp,
+                                      plat_context *running)
 {
+    if (!cp)
+        one_way_end(self, running);
+    if (cp->kept)
+        wait_at_checkpoint(self, cp, running);
+    checkpoint_free(cp);
+    self->wait_result = HS_OK;
+    kernel_cpu()->dead_ctx = running;
+    plat_ctx_switch_final(running, self->ctx);
+}
+
+/* Park the running handler context with its level l, of p, whose handler
+ * returned, as p's spare, and resume `to`.  Returns, lock released, when
+ * a later hop into p takes the spare (level_get()): l is that hop's level
+ * then. */
+static void level_park(struct proc *p, struct hs_hop *l,
+                       plat_context *running, plat_context *to)
+{
+    l->cp = NULL;
+    l->ctx = NULL;      /* the context is p's now, not a live level's */
     p->hop_spare = running;
     plat_ctx_switch(running, to);
     sched_after_switch();
-    struct hs_hop *next = kernel_current()->top;
     plat_kunlock();
-    return next;
 }
 
 /* The handler of level l (self's top) has returned: end the level and
- * resume the caller.  Returns only if the running context was parked as
- * its process's spare: then with the next level it runs. */
-static struct hs_hop *hop_level_end(struct hs_hop *l)
+ * resume the caller.  In the common case (a checkpoint, not kept; p lends
+ * stacks and has no spare yet) the running context and l become p's
+ * spare, and this returns when a later hop takes them; else it does not
+ * return. */
+static void hop_level_end(struct hs_hop *l)
 {
     struct thread *self = kernel_enter();
     KASSERT(self && self->top == l, "a returning handler is its top level");
@@ -428,20 +460,16 @@ static struct hs_hop *hop_level_end(struct hs_hop *l)
     int counted = l->stack_counted;
     self->top = below;
     self->ctx = below->ctx;
-    level_release(l);
+    level_unlink(l);
     event_record(EV_HOP_RETURN, self, cp ? cp->obj.handle : 0, 0);
-    if (!cp)
-        one_way_end(self, running);
-    if (cp->kept)
-        wait_at_checkpoint(self, cp, running);
-    checkpoint_free(cp);
-    self->wait_result = HS_OK;
-    /* The context becomes p's spare if p still lends stacks (the level
-     * held one) and has none, else it is freed after the switch. */
-    if (counted && !p->hop_spare)
-        return level_ctx_park(p, running, below->ctx);
-    kernel_cpu()->dead_ctx = running;
-    plat_ctx_switch_final(running, below->ctx);
+    if (cp && !cp->kept && counted && !p->hop_spare) {
+        checkpoint_free(cp);
+        self->wait_result = HS_OK;
+        level_park(p, l, running, below->ctx);
+        return;
+    }
+    pool_free(&k.levels, l);
+    level_end_other(self, cp, running);
 }
 
 /* ---- accepting memory items ------------------------------------------------------ */

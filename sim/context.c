@@ -153,6 +153,11 @@ int plat_ctx_restart(plat_context *ctx, void (*entry)(void *), void *arg,
     return ctx_start_init(ctx, entry, arg, owner);
 }
 
+void *plat_ctx_arg(const plat_context *ctx)
+{
+    return ctx->arg;
+}
+
 void plat_ctx_set_owner(plat_context *ctx, void *owner)
 {
     ctx->owner = owner;

@@ -56,6 +56,10 @@ void plat_ctx_destroy(plat_context *ctx);
 int plat_ctx_restart(plat_context *ctx, void (*entry)(void *), void *arg,
                      void *owner);
 
+/* The arg a context was made with (plat_ctx_create(), or its last
+ * plat_ctx_restart()). */
+void *plat_ctx_arg(const plat_context *ctx);
+
 /* Hand a parked context to another owner (the cookie given to the
  * stack-overflow hook): for a context the kernel parks and later resumes
  * on behalf of a different thread. */
