@@ -234,11 +234,10 @@ static inline struct hs_hop *level_get(struct proc *p, size_t size,
                                        struct thread *self)
 {
     plat_context *c = p->hop_spare;
-    if (!c || plat_ctx_stack_size(c) != size)
+    struct hs_hop *l = c ? plat_ctx_adopt(c, size, self) : NULL;
+    if (!l)
         return level_new(size, self);
-    struct hs_hop *l = plat_ctx_arg(c);
     p->hop_spare = NULL;
-    plat_ctx_set_owner(c, self);
     l->ctx = c;
     return l;
 }

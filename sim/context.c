@@ -158,9 +158,12 @@ void *plat_ctx_arg(const plat_context *ctx)
     return ctx->arg;
 }
 
-void plat_ctx_set_owner(plat_context *ctx, void *owner)
+void *plat_ctx_adopt(plat_context *ctx, size_t stack_size, void *owner)
 {
+    if (ctx->stack_size != stack_size)
+        return NULL;
     ctx->owner = owner;
+    return ctx->arg;
 }
 
 size_t plat_ctx_stack_size(const plat_context *ctx)
