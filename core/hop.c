@@ -19,6 +19,10 @@
 #include "mem/xfer.h"
 #include "ports/port.h"
 
+/* For the few functions of the hot path that have a second, rare caller
+ * (so the compiler would call them out of line from both). */
+#define HOT_INLINE static inline __attribute__((always_inline))
+
 struct proc *thread_current_proc(const struct thread *t)
 {
     return t->top->proc;
@@ -166,8 +170,9 @@ static hs_status offer_check(const struct thread *self, unsigned flags)
     return xfer_items_form(self->utcb.tag, self->utcb.mr);
 }
 
-static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
-                           hs_time_t timeout, struct port **out)
+HOT_INLINE hs_status hop_check(struct thread *self, hs_port_t ph,
+                               unsigned flags, hs_time_t timeout,
+                               struct port **out)
 {
     if ((flags & ~(HS_HOP_CHECKPOINT | HS_HOP_ITEMS)) ||
         !timeout_valid(timeout) || offer_check(self, flags) != HS_OK)
@@ -192,8 +197,9 @@ static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
 /* The checks of a hop, then its kill fault's opportunity.  A fault that
  * kills the target closes the port: the checks run again, once (a fault
  * fires only once, so the second opportunity is never taken). */
-static hs_status hop_decode(struct thread *self, hs_port_t ph, unsigned flags,
-                            hs_time_t timeout, struct port **out)
+HOT_INLINE hs_status hop_decode(struct thread *self, hs_port_t ph,
+                                unsigned flags, hs_time_t timeout,
+                                struct port **out)
 {
     hs_status st;
     while ((st = hop_check(self, ph, flags, timeout, out)) == HS_OK &&
@@ -292,25 +298,25 @@ static void offer_take(struct thread *self, struct hs_hop *l)
 /* Fill in prepared level l, a hop of self from process source through p
  * with flags, and put it on top of self's chain (its top is the level
  * below l).  Every field but the context is set here. */
-static inline void level_push(struct thread *self, struct hs_hop *l,
-                              struct port *p, hs_pid_t source,
-                              unsigned flags, hs_time_t timeout)
+HOT_INLINE void level_push(struct thread *self, struct hs_hop *l,
+                           struct port *p, hs_pid_t source, unsigned flags,
+                           hs_time_t timeout)
 {
     struct proc *to = p->owner;
     int cp = (flags & HS_HOP_CHECKPOINT) != 0;
     l->below = self->top;
     l->thread = self;
     l->proc = to;
-    l->source = source;
-    l->port = p->obj.handle;
-    l->cp = NULL;
-    l->dead = 0;
-    l->depth = self->top->depth + 1;
-    l->stack_counted = 1;
-    l->offer = NULL;
-    l->accepted = 0;
     l->handler = p->handler;
     l->cookie = p->cookie;
+    l->source = source;
+    l->port = p->obj.handle;
+    l->depth = self->top->depth + 1;
+    l->stack_counted = 1;
+    l->dead = 0;
+    l->accepted = 0;
+    l->cp = NULL;
+    l->offer = NULL;
     if (hop_offers(self, flags))
         offer_take(self, l);
     to->hop_stacks_used++;
