@@ -44,26 +44,27 @@ struct hop_offer {
     uint64_t mr[HS_MR_COUNT];
 };
 
-/* One level of a hop chain; the public hs_hop_t is a pointer to it. */
+/* One level of a hop chain; the public hs_hop_t is a pointer to it.
+ * Every hop sets each field (level_push() in hop.c); those it sets to
+ * constants sit together, so that the stores merge. */
 struct hs_hop {
     struct kobj obj;              /* unused (0) for level 0 */
     struct hs_hop *below;         /* NULL at level 0 */
     struct thread *thread;
     struct proc *proc;            /* the process this level runs in */
-    hs_pid_t source;              /* the process hopped from (0: none) */
-    hs_port_t port;               /* port hopped through (0 at level 0) */
     plat_context *ctx;            /* NULL once discarded */
-    struct checkpoint *cp;        /* checkpoint of the hop into this level */
-    hs_time_t deadline;           /* when the caller stops waiting at cp */
-    int dead;                     /* its process ended while the thread ran
-                                     on another CPU: unwind at next entry */
-    unsigned depth;               /* 0 for level 0 */
-    int stack_counted;            /* holds one of proc's hop stacks */
-    struct hop_offer *offer;      /* memory items offered, until accepted
-                                     or declined (NULL: none) */
-    int accepted;                 /* hs_hop_accept() done */
     hs_hop_handler handler;       /* what this level runs */
     void *cookie;
+    hs_pid_t source;              /* the process hopped from (0: none) */
+    hs_port_t port;               /* port hopped through (0 at level 0) */
+    unsigned depth;               /* 0 for level 0 */
+    int stack_counted;            /* holds one of proc's hop stacks */
+    int dead;                     /* its process ended while the thread ran
+                                     on another CPU: unwind at next entry */
+    int accepted;                 /* hs_hop_accept() done */
+    struct checkpoint *cp;        /* checkpoint of the hop into this level */
+    struct hop_offer *offer;      /* memory items offered, until accepted
+                                     or declined (NULL: none) */
     struct list visit_link;       /* in proc->visitors (levels above 0) */
 };
 
