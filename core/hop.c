@@ -441,7 +441,6 @@ static _Noreturn void level_end_other(struct thread *self,
 static void level_park(struct proc *p, struct hs_hop *l,
                        plat_context *running, plat_context *to)
 {
-    l->cp = NULL;
     l->ctx = NULL;      /* the context is p's now, not a live level's */
     p->hop_spare = running;
     plat_ctx_switch(running, to);
@@ -764,9 +763,11 @@ uint64_t hs_mr(const hs_hop_t *hop, unsigned i)
     return hop->thread->utcb.mr[i];
 }
 
+/* Every handler asks for its registers: no test of k.running, which
+ * kernel_current() implies (the CPU number is -1 outside a run). */
 hs_utcb_t *hs_utcb(void)
 {
-    struct thread *t = k.running ? kernel_current() : NULL;
+    struct thread *t = kernel_current();
     return t ? &t->utcb : NULL;
 }
 
