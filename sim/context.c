@@ -185,9 +185,12 @@ static void raw_switch(plat_context *from, plat_context *to)
         swapcontext(&from->uc, &to->uc);
 }
 
+/* The CPU is the one from runs on: no thread-local read (a switch is on
+ * every hop's path), and `to` learns it for its own next switch. */
 void plat_ctx_switch(plat_context *from, plat_context *to)
 {
-    struct sim_cpu *cpu = sim_cpu_self();
+    struct sim_cpu *cpu = from->cpu;
+    to->cpu = cpu;
     cpu->prev = from;
     cpu->current = to;
     sim_asan_start(&from->asan_fake, to->asan_bottom, to->asan_size);
@@ -197,7 +200,8 @@ void plat_ctx_switch(plat_context *from, plat_context *to)
 
 _Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to)
 {
-    struct sim_cpu *cpu = sim_cpu_self();
+    struct sim_cpu *cpu = from->cpu;
+    to->cpu = cpu;
     cpu->prev = from;
     cpu->current = to;
     sim_asan_start(NULL, to->asan_bottom, to->asan_size);
@@ -205,8 +209,13 @@ _Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to)
     abort();                    /* nobody resumes an abandoned context */
 }
 
+/* Every switch from the CPU's own context names it through here, so
+ * this is where it learns its CPU. */
 plat_context *plat_cpu_context(void)
 {
     struct sim_cpu *cpu = sim_cpu_self();
-    return cpu ? &cpu->self : NULL;
+    if (!cpu)
+        return NULL;
+    cpu->self.cpu = cpu;
+    return &cpu->self;
 }

@@ -19,6 +19,8 @@ struct plat_context {
     void (*entry)(void *);      /* first-run function and its argument */
     void *arg;
     void *owner;                /* kernel cookie for the overflow hook */
+    struct sim_cpu *cpu;        /* while it runs: the CPU it runs on (set
+                                   by whoever switches to it) */
 
     char *map;                  /* whole mapping: guard + stack; NULL for a
                                    CPU's own context */
