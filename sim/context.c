@@ -34,9 +34,22 @@ _Static_assert(offsetof(struct _libc_fpstate, mxcsr) == 24,
 
 static int use_fast = 1;
 
+/* swapcontext() as a raw switch (its result is of no use: it fails only
+ * for a bad pointer). */
+static void switch_portable(ucontext_t *from, const ucontext_t *to)
+{
+    swapcontext(from, to);
+}
+
+/* The raw switch of the run: an indirect jump, not a test, on every
+ * switch. */
+static void (*raw_switch)(ucontext_t *from, const ucontext_t *to) =
+    sim_switch_fast;
+
 void plat_ctx_configure(hs_switch_kind kind)
 {
     use_fast = (kind != HS_SWITCH_UCONTEXT);
+    raw_switch = use_fast ? sim_switch_fast : switch_portable;
 }
 
 /* After every switch, in the context that now runs (self; NULL on a
@@ -177,14 +190,6 @@ void plat_ctx_destroy(plat_context *ctx)
         stack_put(ctx);
 }
 
-static void raw_switch(plat_context *from, plat_context *to)
-{
-    if (use_fast)
-        sim_switch_fast(&from->uc, &to->uc);
-    else
-        swapcontext(&from->uc, &to->uc);
-}
-
 /* The CPU is the one from runs on: no thread-local read (a switch is on
  * every hop's path), and `to` learns it for its own next switch. */
 void plat_ctx_switch(plat_context *from, plat_context *to)
@@ -194,7 +199,7 @@ void plat_ctx_switch(plat_context *from, plat_context *to)
     cpu->prev = from;
     cpu->current = to;
     sim_asan_start(&from->asan_fake, to->asan_bottom, to->asan_size);
-    raw_switch(from, to);
+    raw_switch(&from->uc, &to->uc);
     after_switch(from);
 }
 
@@ -205,7 +210,7 @@ _Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to)
     cpu->prev = from;
     cpu->current = to;
     sim_asan_start(NULL, to->asan_bottom, to->asan_size);
-    raw_switch(from, to);
+    raw_switch(&from->uc, &to->uc);
     abort();                    /* nobody resumes an abandoned context */
 }
 
