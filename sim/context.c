@@ -24,8 +24,7 @@ _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs) == UC_GREGS,
                "ucontext_t gregs offset");
 _Static_assert(REG_R12 == 4 && REG_R13 == 5 && REG_R14 == 6 && REG_R15 == 7,
                "ucontext_t r12-r15 slots");
-_Static_assert(REG_RDI == 8 && REG_RBP == 10 && REG_RBX == 11,
-               "ucontext_t rdi/rbp/rbx slots");
+_Static_assert(REG_RBP == 10 && REG_RBX == 11, "ucontext_t rbp/rbx slots");
 _Static_assert(REG_RSP == 15 && REG_RIP == 16, "ucontext_t rsp/rip slots");
 _Static_assert(offsetof(ucontext_t, __fpregs_mem) == UC_FPMEM,
                "ucontext_t fpregs_mem offset");
@@ -84,9 +83,9 @@ static _Noreturn void ctx_first_run(plat_context *ctx)
     abort();                    /* entry must never return */
 }
 
-/* Entry of a new fast context: jumped to with rdi = ctx and rsp as after a
- * call, so the ABI's stack alignment holds. */
-static void ctx_start_fast(plat_context *ctx)
+/* Entry of a new fast context, from sim_ctx_entry (switch_x86_64.S),
+ * with rsp as after a call, so the ABI's stack alignment holds. */
+void sim_ctx_start_fast(plat_context *ctx)
 {
     ctx_first_run(ctx);
 }
@@ -104,9 +103,9 @@ static void ctx_init_fast(plat_context *ctx)
     uintptr_t sp = top - 8;         /* as if a call pushed a return address */
     *(uintptr_t *)sp = 0;           /* ends unwinding here */
     greg_t *g = ctx->uc.uc_mcontext.gregs;
-    g[REG_RIP] = (greg_t)(uintptr_t)ctx_start_fast;
+    g[REG_RIP] = (greg_t)(uintptr_t)sim_ctx_entry;
     g[REG_RSP] = (greg_t)sp;
-    g[REG_RDI] = (greg_t)(uintptr_t)ctx;
+    g[REG_RBX] = (greg_t)(uintptr_t)ctx;    /* sim_ctx_entry's argument */
     g[REG_RBP] = 0;
     /* Start with the creator's floating-point control state. */
     __asm__ volatile("fnstcw %0" : "=m"(ctx->uc.__fpregs_mem.cwd));

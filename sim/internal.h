@@ -54,4 +54,10 @@ int stack_guard_hit(const plat_context *ctx, const void *addr);
 /* Switch primitive (switch_x86_64.S). */
 void sim_switch_fast(ucontext_t *from, const ucontext_t *to);
 
+/* Where a new fast context starts (switch_x86_64.S): it calls
+ * sim_ctx_start_fast() (context.c) with the context, which context.c
+ * leaves in the saved rbx. */
+void sim_ctx_entry(void);
+void sim_ctx_start_fast(plat_context *ctx);
+
 #endif
