@@ -22,6 +22,16 @@
  * leaves is dropped, and level 0's context is discarded.  So every level
  * with a checkpoint sits on a live parked level, and a one-way level sits
  * on a discarded level 0: when its handler returns, the thread ends.
+ *
+ * A handler context and its level stay together for the context's life.
+ * When a handler returns through its checkpoint (not kept) and its
+ * process has no spare yet, the two are not freed: the context parks, and
+ * the pair becomes the process's spare (proc->hop_spare, the level known
+ * by plat_ctx_arg()).  The next hop into that process with a stack of the
+ * same size takes the pair, fills in the level and switches straight into
+ * the context, which runs the new hop's handler (level_start() loops).  A
+ * parked level is on no list and its ctx is NULL (the context is the
+ * process's); hop_spare_free() frees both.
  */
 #ifndef HOPSIM_CORE_HOP_H
 #define HOPSIM_CORE_HOP_H
@@ -88,7 +98,7 @@ void hop_unwind_self(struct thread *self);
 /* Give back a stack counted against p's hop-stack budget. */
 void hop_stack_release(struct proc *p);
 
-/* Free p's spare handler context, if any (p is ending). */
+/* Free p's spare handler context and its level, if any (p is ending). */
 void hop_spare_free(struct proc *p);
 
 /* The process the thread is in now (its top level's). */
