@@ -5,28 +5,6 @@
 #include "core/hop.h"
 #include "core/kernel.h"
 
-hs_status checkpoint_reserve(void)
-{
-    return pool_reserve(&k.checkpoints, 1);
-}
-
-struct checkpoint *checkpoint_new(struct proc *owner, struct thread *t,
-                                  struct hs_hop *level)
-{
-    struct checkpoint *cp = pool_take(&k.checkpoints);
-    *cp = (struct checkpoint){
-        .obj = cp->obj, .owner = owner, .thread = t, .level = level,
-    };
-    list_push_back(&owner->checkpoints, &cp->owner_link);
-    return cp;
-}
-
-void checkpoint_free(struct checkpoint *cp)
-{
-    list_unlink(&cp->owner_link);
-    pool_free(&k.checkpoints, cp);
-}
-
 struct checkpoint *checkpoint_lookup(hs_checkpoint_t h)
 {
     return pool_lookup(&k.checkpoints, h);

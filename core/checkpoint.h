@@ -7,10 +7,13 @@
  * by the handler returning, by hs_checkpoint_resume() after hs_hop_keep(),
  * by the caller's timeout, or by the receiver ending (HS_EPARTNER).  Its
  * handle is then stale.
+ *
+ * Making and freeing one are inline: every checkpointed hop does both.
  */
 #ifndef HOPSIM_CORE_CHECKPOINT_H
 #define HOPSIM_CORE_CHECKPOINT_H
 
+#include "core/kernel.h"
 #include "core/list.h"
 #include "core/pool.h"
 #include "hopsim/hop.h"
@@ -32,12 +35,34 @@ struct checkpoint {
 
 /* Reserve room for one checkpoint (may fail); then checkpoint_new()
  * cannot fail. */
-hs_status checkpoint_reserve(void);
-struct checkpoint *checkpoint_new(struct proc *owner, struct thread *t,
-                                  struct hs_hop *level);
+static inline hs_status checkpoint_reserve(void)
+{
+    return k.checkpoints.nfree ? HS_OK : pool_reserve(&k.checkpoints, 1);
+}
+
+/* A checkpoint of t's hop into owner, which pushed level, on owner's
+ * list; the caller waits at most until deadline (absolute). */
+static inline struct checkpoint *checkpoint_new(struct proc *owner,
+                                                struct thread *t,
+                                                struct hs_hop *level,
+                                                hs_time_t deadline)
+{
+    struct checkpoint *cp = pool_take(&k.checkpoints);
+    cp->owner = owner;
+    cp->thread = t;
+    cp->level = level;
+    cp->kept = 0;
+    cp->deadline = deadline;
+    list_push_back(&owner->checkpoints, &cp->owner_link);
+    return cp;
+}
 
 /* Unlink from the owner's list and free: the handle becomes stale. */
-void checkpoint_free(struct checkpoint *cp);
+static inline void checkpoint_free(struct checkpoint *cp)
+{
+    list_unlink(&cp->owner_link);
+    pool_free(&k.checkpoints, cp);
+}
 
 struct checkpoint *checkpoint_lookup(hs_checkpoint_t h);
 

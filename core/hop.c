@@ -2,6 +2,11 @@
  * core/hop.c - process hopping: push a level, return through a checkpoint,
  * keep and resume checkpoints, unwind when a process ends, introspection.
  * See core/hop.h for the shape of a hop chain.
+ *
+ * The checkpointed hop and the return of its handler are the hot path:
+ * what they do in the common case is inline below, and every rare case
+ * (no stack left in the budget, memory items, a kept checkpoint, a
+ * notification handler running at the level) is a call out of line.
  */
 #include <string.h>
 
@@ -13,6 +18,10 @@
 #include "core/sched.h"
 #include "mem/xfer.h"
 #include "ports/port.h"
+
+/* For the few functions of the hot path that have a second, rare caller
+ * (so the compiler would call them out of line from both). */
+#define HOT_INLINE static inline __attribute__((always_inline))
 
 void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx)
 {
@@ -27,12 +36,10 @@ void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx)
 
 /* ---- stacks for arriving threads ------------------------------------------- */
 
-static hs_status stack_take(struct proc *p, size_t *size)
+/* p's lent stacks are all in use: ask its allocator for one more.  Its
+ * size (page-rounded) into *size, or HS_ENOSTACK. */
+static hs_status stack_alloc_more(struct proc *p, size_t *size)
 {
-    if (p->hop_stacks_used < p->hop_stacks_max) {
-        *size = p->hop_stack_size;
-        return HS_OK;
-    }
     size_t s = p->hop_stack_size;
     if (p->stack_alloc && p->stack_alloc(p->stack_alloc_cookie, &s) == HS_OK
         && s >= HS_STACK_MIN && s <= HS_STACK_MAX) {
@@ -42,9 +49,25 @@ static hs_status stack_take(struct proc *p, size_t *size)
     return HS_ENOSTACK;
 }
 
-void hop_stack_release(struct proc *p)
+/* A stack for a thread arriving in p: the size of one of p's lent stacks
+ * while some are free, else what p's allocator grants. */
+static inline hs_status stack_take(struct proc *p, size_t *size)
+{
+    if (p->hop_stacks_used < p->hop_stacks_max) {
+        *size = p->hop_stack_size;
+        return HS_OK;
+    }
+    return stack_alloc_more(p, size);
+}
+
+static inline void stack_release(struct proc *p)
 {
     p->hop_stacks_used--;
+}
+
+void hop_stack_release(struct proc *p)
+{
+    stack_release(p);
 }
 
 /* The items l's hop offered and nobody accepted are declined: a move
@@ -61,20 +84,31 @@ static void offer_decline(struct hs_hop *l)
     l->offer = NULL;
 }
 
-/* Free a level that is off its thread's chain; its context is destroyed
- * unless it is the running one (then the caller disposes of it). */
-static void level_free(struct hs_hop *l, const plat_context *running)
+/* Give back what level l (off its thread's chain) holds but for its
+ * checkpoint and context: its offer is declined, notification frames
+ * running at it dropped, its stack returned to the budget, and it leaves
+ * its process's visitors.  Inline: every returning handler does this. */
+static inline void level_unlink(struct hs_hop *l)
 {
     if (l->offer)
         offer_decline(l);
-    notify_level_dropped(l->thread, l);
+    if (notify_running(&l->thread->notify))
+        notify_level_dropped(l->thread, l);
     if (l->stack_counted)
-        hop_stack_release(l->proc);
+        stack_release(l->proc);
     list_unlink(&l->visit_link);
+}
+
+/* Free a level that is off its thread's chain, its checkpoint with it; its
+ * context is destroyed unless it is the running one (then the caller
+ * disposes of it). */
+static void level_free(struct hs_hop *l, const plat_context *running)
+{
     if (l->cp)
         checkpoint_free(l->cp);
     if (l->ctx && l->ctx != running)
         plat_ctx_destroy(l->ctx);
+    level_unlink(l);
     pool_free(&k.levels, l);
 }
 
@@ -102,14 +136,22 @@ plat_context *hop_drop_all(struct thread *t)
 
 /* ---- the hop ------------------------------------------------------------------ */
 
-/* First code on a handler's context (lock held by the switcher). */
+static void hop_level_end(struct hs_hop *l);
+
+/* A handler context's whole life, from its first run (lock held by the
+ * switcher): run the handler of its level l, end the level.  If the
+ * context was parked with l as its process's spare and a later hop took
+ * them, l is that hop's level now: run it, and so on.  It never returns:
+ * the context ends abandoned, or is destroyed while parked. */
 static void level_start(void *arg)
 {
     struct hs_hop *l = arg;
     sched_after_switch();
     plat_kunlock();
-    l->handler(l, l->cookie);
-    hop_level_end(l);
+    for (;;) {
+        l->handler(l, l->cookie);
+        hop_level_end(l);
+    }
 }
 
 /* With HS_HOP_ITEMS, the tag must be valid and its items memory items,
@@ -123,8 +165,9 @@ static hs_status offer_check(const struct thread *self, unsigned flags)
     return xfer_items_form(self->utcb.tag, self->utcb.mr);
 }
 
-static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
-                           hs_time_t timeout, struct port **out)
+HOT_INLINE hs_status hop_check(struct thread *self, hs_port_t ph,
+                               unsigned flags, hs_time_t timeout,
+                               struct port **out)
 {
     if ((flags & ~(HS_HOP_CHECKPOINT | HS_HOP_ITEMS)) ||
         !timeout_valid(timeout) || offer_check(self, flags) != HS_OK)
@@ -146,38 +189,69 @@ static hs_status hop_check(struct thread *self, hs_port_t ph, unsigned flags,
     return HS_OK;
 }
 
-/* A context that runs level l's handler for self on a stack of size
- * bytes: the receiver's spare when it fits (no stack to find, nothing to
- * clear), else a new one.  NULL if the host refuses memory. */
-static plat_context *level_ctx_get(struct proc *p, size_t size,
-                                   struct hs_hop *l, struct thread *self)
+/* The checks of a hop, then its kill fault's opportunity.  A fault that
+ * kills the target closes the port: the checks run again, once (a fault
+ * fires only once, so the second opportunity is never taken).  While the
+ * kill fault is not armed, fault_kill() does nothing: the test of its
+ * bit keeps the call off every hop of a run without faults. */
+HOT_INLINE hs_status hop_decode(struct thread *self, hs_port_t ph,
+                                unsigned flags, hs_time_t timeout,
+                                struct port **out)
 {
-    plat_context *c = p->hop_spare;
-    if (c && plat_ctx_stack_size(c) == size &&
-        plat_ctx_restart(c, level_start, l, self) == 0) {
-        p->hop_spare = NULL;
-        return c;
-    }
-    return plat_ctx_create(size, level_start, l, self);
+    hs_status st;
+    while ((st = hop_check(self, ph, flags, timeout, out)) == HS_OK &&
+           (k.fault_kinds & HS_FAULT_KILL) && fault_kill(self, (*out)->owner))
+        ;
+    return st;
 }
 
-/* The running handler context of a level of p is abandoned for good (the
- * caller switches away from it next): it becomes p's spare if p still
- * lends stacks (the level held one) and has none, else it is freed after
- * the switch. */
-static void level_ctx_retire(struct proc *p, int counted,
-                             plat_context *running)
+/* Room for one more object in pool p, as pool_reserve(p, 1); inline
+ * while the pool has a free slot. */
+static inline hs_status pool_reserve_one(struct pool *p)
 {
-    if (counted && !p->hop_spare)
-        p->hop_spare = running;
-    else
-        kernel_cpu()->dead_ctx = running;
+    return p->nfree ? HS_OK : pool_reserve(p, 1);
+}
+
+/* A new level for a hop of self, with a new context on a stack of size
+ * bytes to run its handler.  NULL if the host refuses memory. */
+static struct hs_hop *level_new(size_t size, struct thread *self)
+{
+    if (pool_reserve_one(&k.levels) != HS_OK)
+        return NULL;
+    struct hs_hop *l = pool_take(&k.levels);
+    l->ctx = plat_ctx_create(size, level_start, l, self);
+    if (!l->ctx) {
+        pool_cancel(&k.levels, l);
+        return NULL;
+    }
+    return l;
+}
+
+/* A level for a hop of self into p, with the context that runs its
+ * handler on a stack of size bytes: p's spare when it fits (a handler
+ * context parked with its level in hop_level_end(); once switched to, it
+ * runs that level again: no stack to find, nothing to set up), else a new
+ * pair.  Only the level's context is set.  NULL if the host refuses
+ * memory. */
+static inline struct hs_hop *level_get(struct proc *p, size_t size,
+                                       struct thread *self)
+{
+    plat_context *c = p->hop_spare;
+    struct hs_hop *l = c ? plat_ctx_adopt(c, size, self) : NULL;
+    if (!l)
+        return level_new(size, self);
+    p->hop_spare = NULL;
+    l->ctx = c;
+    return l;
 }
 
 void hop_spare_free(struct proc *p)
 {
-    if (p->hop_spare)
-        plat_ctx_destroy(p->hop_spare);
+    plat_context *c = p->hop_spare;
+    if (!c)
+        return;
+    pool_free(&k.levels, plat_ctx_arg(c));
+    plat_ctx_destroy(c);
     p->hop_spare = NULL;
 }
 
@@ -187,27 +261,22 @@ static int hop_offers(const struct thread *self, unsigned flags)
     return (flags & HS_HOP_ITEMS) && hs_tag_items(self->utcb.tag);
 }
 
-/* Allocate what a hop into p->owner needs; all that can fail is here. */
-static hs_status hop_prepare(struct thread *self, struct port *p, int cp,
-                             int offer, struct hs_hop **out)
+/* Allocate what a hop into p->owner needs; all that can fail is here.
+ * The level comes back with only its context set. */
+static inline hs_status hop_prepare(struct thread *self, struct port *p,
+                                    unsigned flags, struct hs_hop **out)
 {
     size_t size;
     hs_status st = stack_take(p->owner, &size);
-    if (st == HS_OK)
-        st = pool_reserve(&k.levels, 1);
-    if (st == HS_OK && cp)
+    if (st == HS_OK && (flags & HS_HOP_CHECKPOINT))
         st = checkpoint_reserve();
-    if (st == HS_OK && offer)
-        st = pool_reserve(&k.hop_offers, 1);
+    if (st == HS_OK && hop_offers(self, flags))
+        st = pool_reserve_one(&k.hop_offers);
     if (st != HS_OK)
         return st;
-    struct hs_hop *l = pool_take(&k.levels);
-    *l = (struct hs_hop){.obj = l->obj};    /* a constant-size clear */
-    l->ctx = level_ctx_get(p->owner, size, l, self);
-    if (!l->ctx) {
-        pool_cancel(&k.levels, l);
+    struct hs_hop *l = level_get(p->owner, size, self);
+    if (!l)
         return HS_ENOMEM;
-    }
     *out = l;
     return HS_OK;
 }
@@ -223,32 +292,59 @@ static void offer_take(struct thread *self, struct hs_hop *l)
     l->offer = o;
 }
 
-/* Fill in a prepared level and put it on top of self's chain. */
-static void level_push(struct thread *self, struct hs_hop *l, struct port *p,
-                       struct hs_hop *below, hs_time_t timeout, int cp,
-                       int offer)
+/* Fill in prepared level l, a hop of self from process source through p
+ * with flags, and put it on top of self's chain (its top is the level
+ * below l).  Every field but the context is set here. */
+HOT_INLINE void level_push(struct thread *self, struct hs_hop *l,
+                           struct port *p, hs_pid_t source, unsigned flags,
+                           hs_time_t timeout)
 {
-    if (offer)
-        offer_take(self, l);
-    l->below = below;
+    struct proc *to = p->owner;
+    int cp = (flags & HS_HOP_CHECKPOINT) != 0;
+    l->below = self->top;
     l->thread = self;
-    l->proc = p->owner;
-    l->source = self->top->proc->obj.handle;
+    l->proc = to;
+    l->handler = p->handler;
+    l->cookie = p->cookie;
+    l->source = source;
     l->port = p->obj.handle;
     l->depth = self->top->depth + 1;
     l->stack_counted = 1;
-    l->handler = p->handler;
-    l->cookie = p->cookie;
-    p->owner->hop_stacks_used++;
-    list_push_back(&p->owner->visitors, &l->visit_link);
-    if (cp) {
-        l->cp = checkpoint_new(p->owner, self, l);
-        l->cp->deadline = timeout == HS_NEVER ? HS_NEVER
-                                              : plat_clock_now() + timeout;
-    }
+    l->dead = 0;
+    l->accepted = 0;
+    l->cp = NULL;
+    l->offer = NULL;
+    if (hop_offers(self, flags))
+        offer_take(self, l);
+    to->hop_stacks_used++;
+    list_push_back(&to->visitors, &l->visit_link);
+    if (cp)
+        l->cp = checkpoint_new(to, self, l,
+                               timeout == HS_NEVER ? HS_NEVER
+                                                   : plat_clock_now() + timeout);
     self->top = l;
     self->ctx = l->ctx;
     event_record(EV_HOP, self, l->port, cp);
+}
+
+/* A hop without a checkpoint: the level self leaves is dropped (level 0
+ * is discarded), and its context with it. */
+static _Noreturn void hop_one_way(struct thread *self, struct hs_hop *l,
+                                  struct port *p, unsigned flags,
+                                  hs_time_t timeout)
+{
+    struct hs_hop *from = self->top;
+    plat_context *running = from->ctx;
+    hs_pid_t source = from->proc->obj.handle;
+    if (from != &self->home) {
+        self->top = from->below;
+        level_free(from, running);
+    } else {
+        self->home.ctx = NULL;
+    }
+    level_push(self, l, p, source, flags, timeout);
+    kernel_cpu()->dead_ctx = running;
+    plat_ctx_switch_final(running, l->ctx);
 }
 
 hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
@@ -258,42 +354,23 @@ hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
         return HS_ESTATE;
     struct port *p = NULL;
     struct hs_hop *l = NULL;
-    int cp = (flags & HS_HOP_CHECKPOINT) != 0;
-    int offer = hop_offers(self, flags);
-    hs_status st = hop_check(self, port, flags, timeout, &p);
-    if (st == HS_OK && fault_kill(self, p->owner))
-        st = hop_check(self, port, flags, timeout, &p);
+    hs_status st = hop_decode(self, port, flags, timeout, &p);
     if (st == HS_OK)
-        st = hop_prepare(self, p, cp, offer, &l);
+        st = hop_prepare(self, p, flags, &l);
     if (st != HS_OK) {
         kernel_leave(self);
         return st;
     }
-    struct hs_hop *from = self->top;
-    plat_context *running = from->ctx;
-    hs_pid_t source = from->proc->obj.handle;
-    if (cp) {
-        level_push(self, l, p, from, timeout, 1, offer);
-        plat_ctx_switch(running, l->ctx);
-        /* Back: the checkpoint was consumed, wait_result says how. */
-        sched_after_switch();
-        st = self->wait_result;
-        kernel_leave(self);
-        return st;
-    }
-    /* One-way: the level we leave is dropped (level 0 is discarded). */
-    struct hs_hop *below = from;
-    if (from != &self->home) {
-        self->top = from->below;
-        below = from->below;
-        level_free(from, running);
-    } else {
-        self->home.ctx = NULL;
-    }
-    level_push(self, l, p, below, timeout, 0, offer);
-    l->source = source;
-    kernel_cpu()->dead_ctx = running;
-    plat_ctx_switch_final(running, l->ctx);
+    if (!(flags & HS_HOP_CHECKPOINT))
+        hop_one_way(self, l, p, flags, timeout);
+    plat_context *running = self->ctx;
+    level_push(self, l, p, self->top->proc->obj.handle, flags, timeout);
+    plat_ctx_switch(running, l->ctx);
+    /* Back: the checkpoint was consumed, wait_result says how. */
+    sched_after_switch();
+    st = self->wait_result;
+    kernel_leave(self);
+    return st;
 }
 
 hs_status hs_hop_call(hs_port_t port, uint64_t word, uint64_t *reply)
@@ -317,6 +394,7 @@ static _Noreturn void wait_at_checkpoint(struct thread *self,
                                          plat_context *running)
 {
     hs_time_t now = plat_clock_now();
+    cp->level = NULL;
     if (cp->deadline != HS_NEVER && cp->deadline <= now) {
         checkpoint_free(cp);
         self->wait_result = HS_ETIMEOUT;
@@ -328,8 +406,51 @@ static _Noreturn void wait_at_checkpoint(struct thread *self,
                                                  : cp->deadline - now);
 }
 
-/* The handler of level l (self's top) has returned. */
-_Noreturn void hop_level_end(struct hs_hop *l)
+/* The handler of a level reached one-way returned: level 0 is gone, the
+ * thread ends. */
+static _Noreturn void one_way_end(struct thread *self, plat_context *running)
+{
+    self->ctx = running;
+    thread_exit(self, 0);
+}
+
+/* The rarer ends of a handler whose level is freed: self's caller (now
+ * its top) resumes unless the hop was one-way or its checkpoint is kept;
+ * the running context is abandoned. */
+static _Noreturn void level_end_other(struct thread *self,
+                                      struct checkpoint *cp,
+                                      plat_context *running)
+{
+    if (!cp)
+        one_way_end(self, running);
+    if (cp->kept)
+        wait_at_checkpoint(self, cp, running);
+    checkpoint_free(cp);
+    self->wait_result = HS_OK;
+    kernel_cpu()->dead_ctx = running;
+    plat_ctx_switch_final(running, self->ctx);
+}
+
+/* Park the running handler context with its level l, of p, whose handler
+ * returned, as p's spare, and resume `to`.  Returns, lock released, when
+ * a later hop into p takes the spare (level_get()): l is that hop's level
+ * then. */
+static void level_park(struct proc *p, struct hs_hop *l,
+                       plat_context *running, plat_context *to)
+{
+    l->ctx = NULL;      /* the context is p's now, not a live level's */
+    p->hop_spare = running;
+    plat_ctx_switch(running, to);
+    sched_after_switch();
+    plat_kunlock();
+}
+
+/* The handler of level l (self's top) has returned: end the level and
+ * resume the caller.  In the common case (a checkpoint, not kept; p lends
+ * stacks and has no spare yet) the running context and l become p's
+ * spare, and this returns when a later hop takes them; else it does not
+ * return. */
+static void hop_level_end(struct hs_hop *l)
 {
     struct thread *self = kernel_enter();
     KASSERT(self && self->top == l, "a returning handler is its top level");
@@ -338,24 +459,18 @@ _Noreturn void hop_level_end(struct hs_hop *l)
     plat_context *running = l->ctx;
     struct proc *p = l->proc;
     int counted = l->stack_counted;
-    l->cp = NULL;
-    l->ctx = NULL;
     self->top = below;
     self->ctx = below->ctx;
-    level_free(l, running);
+    level_unlink(l);
     event_record(EV_HOP_RETURN, self, cp ? cp->obj.handle : 0, 0);
-    if (!cp) {                      /* one-way: level 0 is gone */
-        self->ctx = running;
-        thread_exit(self, 0);
+    if (cp && !cp->kept && counted && !p->hop_spare) {
+        checkpoint_free(cp);
+        self->wait_result = HS_OK;
+        level_park(p, l, running, below->ctx);
+        return;
     }
-    if (cp->kept) {
-        cp->level = NULL;
-        wait_at_checkpoint(self, cp, running);
-    }
-    checkpoint_free(cp);
-    self->wait_result = HS_OK;
-    level_ctx_retire(p, counted, running);
-    plat_ctx_switch_final(running, below->ctx);
+    pool_free(&k.levels, l);
+    level_end_other(self, cp, running);
 }
 
 /* ---- accepting memory items ------------------------------------------------------ */
@@ -612,9 +727,7 @@ hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid)
     if (!self)
         return HS_ESTATE;
     struct port *p = NULL;
-    hs_status st = hop_check(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
-    if (st == HS_OK && fault_kill(self, p->owner))
-        st = hop_check(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
+    hs_status st = hop_decode(self, port, HS_HOP_CHECKPOINT, HS_NEVER, &p);
     struct thread *t = NULL;
     if (st == HS_OK)
         st = hop_deliver(thread_current_proc(self), p, self->prio,
@@ -647,9 +760,11 @@ uint64_t hs_mr(const hs_hop_t *hop, unsigned i)
     return hop->thread->utcb.mr[i];
 }
 
+/* Every handler asks for its registers: no test of k.running, which
+ * kernel_current() implies (the CPU number is -1 outside a run). */
 hs_utcb_t *hs_utcb(void)
 {
-    struct thread *t = k.running ? kernel_current() : NULL;
+    struct thread *t = kernel_current();
     return t ? &t->utcb : NULL;
 }
 

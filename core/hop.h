@@ -22,6 +22,16 @@
  * leaves is dropped, and level 0's context is discarded.  So every level
  * with a checkpoint sits on a live parked level, and a one-way level sits
  * on a discarded level 0: when its handler returns, the thread ends.
+ *
+ * A handler context and its level stay together for the context's life.
+ * When a handler returns through its checkpoint (not kept) and its
+ * process has no spare yet, the two are not freed: the context parks, and
+ * the pair becomes the process's spare (proc->hop_spare, the level known
+ * by plat_ctx_arg()).  The next hop into that process with a stack of the
+ * same size takes the pair, fills in the level and switches straight into
+ * the context, which runs the new hop's handler (level_start() loops).  A
+ * parked level is on no list and its ctx is NULL (the context is the
+ * process's); hop_spare_free() frees both.
  */
 #ifndef HOPSIM_CORE_HOP_H
 #define HOPSIM_CORE_HOP_H
@@ -44,26 +54,27 @@ struct hop_offer {
     uint64_t mr[HS_MR_COUNT];
 };
 
-/* One level of a hop chain; the public hs_hop_t is a pointer to it. */
+/* One level of a hop chain; the public hs_hop_t is a pointer to it.
+ * Every hop sets each field (level_push() in hop.c); those it sets to
+ * constants sit together, so that the stores merge. */
 struct hs_hop {
     struct kobj obj;              /* unused (0) for level 0 */
     struct hs_hop *below;         /* NULL at level 0 */
     struct thread *thread;
     struct proc *proc;            /* the process this level runs in */
-    hs_pid_t source;              /* the process hopped from (0: none) */
-    hs_port_t port;               /* port hopped through (0 at level 0) */
     plat_context *ctx;            /* NULL once discarded */
-    struct checkpoint *cp;        /* checkpoint of the hop into this level */
-    hs_time_t deadline;           /* when the caller stops waiting at cp */
-    int dead;                     /* its process ended while the thread ran
-                                     on another CPU: unwind at next entry */
-    unsigned depth;               /* 0 for level 0 */
-    int stack_counted;            /* holds one of proc's hop stacks */
-    struct hop_offer *offer;      /* memory items offered, until accepted
-                                     or declined (NULL: none) */
-    int accepted;                 /* hs_hop_accept() done */
     hs_hop_handler handler;       /* what this level runs */
     void *cookie;
+    hs_pid_t source;              /* the process hopped from (0: none) */
+    hs_port_t port;               /* port hopped through (0 at level 0) */
+    unsigned depth;               /* 0 for level 0 */
+    int stack_counted;            /* holds one of proc's hop stacks */
+    int dead;                     /* its process ended while the thread ran
+                                     on another CPU: unwind at next entry */
+    int accepted;                 /* hs_hop_accept() done */
+    struct checkpoint *cp;        /* checkpoint of the hop into this level */
+    struct hop_offer *offer;      /* memory items offered, until accepted
+                                     or declined (NULL: none) */
     struct list visit_link;       /* in proc->visitors (levels above 0) */
 };
 
@@ -87,11 +98,8 @@ void hop_unwind_self(struct thread *self);
 /* Give back a stack counted against p's hop-stack budget. */
 void hop_stack_release(struct proc *p);
 
-/* Free p's spare handler context, if any (p is ending). */
+/* Free p's spare handler context and its level, if any (p is ending). */
 void hop_spare_free(struct proc *p);
-
-/* The handler of level l, the caller's top level, returned. */
-_Noreturn void hop_level_end(struct hs_hop *l);
 
 /* Write t's backtrace across its hops (t is the running thread). */
 void hop_backtrace(struct thread *t, void (*line)(void *, const char *),

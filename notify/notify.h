@@ -135,6 +135,14 @@ void notify_thread_ended(struct thread *t);
  * go. */
 void notify_proc_ended(struct proc *p);
 
+/* Whether a notification handler runs on the thread of n (it has a
+ * frame).  Inline and cheap: when none does, the level hooks below have
+ * nothing to do, and a hop need not call them. */
+static inline int notify_running(const struct notify_thread *n)
+{
+    return n->frame != NULL;
+}
+
 /* Level l of thread t is being freed (a hop unwinds): frames running at
  * it are freed with their saved contexts (l's own context is not
  * touched). */

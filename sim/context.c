@@ -24,8 +24,7 @@ _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs) == UC_GREGS,
                "ucontext_t gregs offset");
 _Static_assert(REG_R12 == 4 && REG_R13 == 5 && REG_R14 == 6 && REG_R15 == 7,
                "ucontext_t r12-r15 slots");
-_Static_assert(REG_RDI == 8 && REG_RBP == 10 && REG_RBX == 11,
-               "ucontext_t rdi/rbp/rbx slots");
+_Static_assert(REG_RBP == 10 && REG_RBX == 11, "ucontext_t rbp/rbx slots");
 _Static_assert(REG_RSP == 15 && REG_RIP == 16, "ucontext_t rsp/rip slots");
 _Static_assert(offsetof(ucontext_t, __fpregs_mem) == UC_FPMEM,
                "ucontext_t fpregs_mem offset");
@@ -34,14 +33,31 @@ _Static_assert(offsetof(struct _libc_fpstate, mxcsr) == 24,
 
 static int use_fast = 1;
 
+/* swapcontext() as a raw switch (its result is of no use: it fails only
+ * for a bad pointer). */
+static void switch_portable(ucontext_t *from, const ucontext_t *to)
+{
+    swapcontext(from, to);
+}
+
+/* The raw switch of the run: an indirect jump, not a test, on every
+ * switch. */
+static void (*raw_switch)(ucontext_t *from, const ucontext_t *to) =
+    sim_switch_fast;
+
 void plat_ctx_configure(hs_switch_kind kind)
 {
     use_fast = (kind != HS_SWITCH_UCONTEXT);
+    raw_switch = use_fast ? sim_switch_fast : switch_portable;
 }
 
-/* After every switch, in the context that now runs: finish the sanitizer's
- * fiber switch and remember the bounds of a CPU stack we came from, which
- * only the sanitizer knows. */
+/* After every switch, in the context that now runs (self; NULL on a
+ * context's first run).  The switcher already made it the CPU's current
+ * context, on this very host thread; what is left is the sanitizer's:
+ * finish its fiber switch and remember the bounds of a CPU stack we came
+ * from, which only the sanitizer knows.  Without it there is nothing to
+ * do, not even to find the CPU. */
+#ifdef SIM_ASAN
 static void after_switch(plat_context *self)
 {
     struct sim_cpu *cpu = sim_cpu_self();
@@ -52,9 +68,13 @@ static void after_switch(plat_context *self)
         cpu->prev->asan_bottom = bottom;
         cpu->prev->asan_size = size;
     }
-    if (cpu)
-        cpu->current = self ? self : cpu->current;
 }
+#else
+static void after_switch(plat_context *self)
+{
+    (void)self;
+}
+#endif
 
 static _Noreturn void ctx_first_run(plat_context *ctx)
 {
@@ -63,9 +83,9 @@ static _Noreturn void ctx_first_run(plat_context *ctx)
     abort();                    /* entry must never return */
 }
 
-/* Entry of a new fast context: jumped to with rdi = ctx and rsp as after a
- * call, so the ABI's stack alignment holds. */
-static void ctx_start_fast(plat_context *ctx)
+/* Entry of a new fast context, from sim_ctx_entry (switch_x86_64.S),
+ * with rsp as after a call, so the ABI's stack alignment holds. */
+void sim_ctx_start_fast(plat_context *ctx)
 {
     ctx_first_run(ctx);
 }
@@ -83,9 +103,9 @@ static void ctx_init_fast(plat_context *ctx)
     uintptr_t sp = top - 8;         /* as if a call pushed a return address */
     *(uintptr_t *)sp = 0;           /* ends unwinding here */
     greg_t *g = ctx->uc.uc_mcontext.gregs;
-    g[REG_RIP] = (greg_t)(uintptr_t)ctx_start_fast;
+    g[REG_RIP] = (greg_t)(uintptr_t)sim_ctx_entry;
     g[REG_RSP] = (greg_t)sp;
-    g[REG_RDI] = (greg_t)(uintptr_t)ctx;
+    g[REG_RBX] = (greg_t)(uintptr_t)ctx;    /* sim_ctx_entry's argument */
     g[REG_RBP] = 0;
     /* Start with the creator's floating-point control state. */
     __asm__ volatile("fnstcw %0" : "=m"(ctx->uc.__fpregs_mem.cwd));
@@ -145,6 +165,19 @@ int plat_ctx_restart(plat_context *ctx, void (*entry)(void *), void *arg,
     return ctx_start_init(ctx, entry, arg, owner);
 }
 
+void *plat_ctx_arg(const plat_context *ctx)
+{
+    return ctx->arg;
+}
+
+void *plat_ctx_adopt(plat_context *ctx, size_t stack_size, void *owner)
+{
+    if (ctx->stack_size != stack_size)
+        return NULL;
+    ctx->owner = owner;
+    return ctx->arg;
+}
+
 size_t plat_ctx_stack_size(const plat_context *ctx)
 {
     return ctx->stack_size;
@@ -156,36 +189,37 @@ void plat_ctx_destroy(plat_context *ctx)
         stack_put(ctx);
 }
 
-static void raw_switch(plat_context *from, plat_context *to)
-{
-    if (use_fast)
-        sim_switch_fast(&from->uc, &to->uc);
-    else
-        swapcontext(&from->uc, &to->uc);
-}
-
+/* The CPU is the one from runs on: no thread-local read (a switch is on
+ * every hop's path), and `to` learns it for its own next switch. */
 void plat_ctx_switch(plat_context *from, plat_context *to)
 {
-    struct sim_cpu *cpu = sim_cpu_self();
+    struct sim_cpu *cpu = from->cpu;
+    to->cpu = cpu;
     cpu->prev = from;
     cpu->current = to;
     sim_asan_start(&from->asan_fake, to->asan_bottom, to->asan_size);
-    raw_switch(from, to);
+    raw_switch(&from->uc, &to->uc);
     after_switch(from);
 }
 
 _Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to)
 {
-    struct sim_cpu *cpu = sim_cpu_self();
+    struct sim_cpu *cpu = from->cpu;
+    to->cpu = cpu;
     cpu->prev = from;
     cpu->current = to;
     sim_asan_start(NULL, to->asan_bottom, to->asan_size);
-    raw_switch(from, to);
+    raw_switch(&from->uc, &to->uc);
     abort();                    /* nobody resumes an abandoned context */
 }
 
+/* Every switch from the CPU's own context names it through here, so
+ * this is where it learns its CPU. */
 plat_context *plat_cpu_context(void)
 {
     struct sim_cpu *cpu = sim_cpu_self();
-    return cpu ? &cpu->self : NULL;
+    if (!cpu)
+        return NULL;
+    cpu->self.cpu = cpu;
+    return &cpu->self;
 }

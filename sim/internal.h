@@ -19,6 +19,8 @@ struct plat_context {
     void (*entry)(void *);      /* first-run function and its argument */
     void *arg;
     void *owner;                /* kernel cookie for the overflow hook */
+    struct sim_cpu *cpu;        /* while it runs: the CPU it runs on (set
+                                   by whoever switches to it) */
 
     char *map;                  /* whole mapping: guard + stack; NULL for a
                                    CPU's own context */
@@ -51,5 +53,11 @@ int stack_guard_hit(const plat_context *ctx, const void *addr);
 
 /* Switch primitive (switch_x86_64.S). */
 void sim_switch_fast(ucontext_t *from, const ucontext_t *to);
+
+/* Where a new fast context starts (switch_x86_64.S): it calls
+ * sim_ctx_start_fast() (context.c) with the context, which context.c
+ * leaves in the saved rbx. */
+void sim_ctx_entry(void);
+void sim_ctx_start_fast(plat_context *ctx);
 
 #endif

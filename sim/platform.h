@@ -56,6 +56,19 @@ void plat_ctx_destroy(plat_context *ctx);
 int plat_ctx_restart(plat_context *ctx, void (*entry)(void *), void *arg,
                      void *owner);
 
+/* The arg a context was made with (plat_ctx_create(), or its last
+ * plat_ctx_restart()): the kernel's name for it. */
+void *plat_ctx_arg(const plat_context *ctx);
+
+/*
+ * Take over a parked context for a new owner (the cookie handed to the
+ * stack-overflow hook) if its stack is stack_size bytes: returns its arg,
+ * as plat_ctx_arg(); NULL, changing nothing, if the size differs.  For a
+ * context the kernel parks and later resumes on behalf of another thread:
+ * one call on that hot path instead of three.
+ */
+void *plat_ctx_adopt(plat_context *ctx, size_t stack_size, void *owner);
+
 /* The size of a context's stack, as given to plat_ctx_create(). */
 size_t plat_ctx_stack_size(const plat_context *ctx);
 

@@ -13,7 +13,6 @@
 #define UC_R13      (UC_GREGS + 8 * 5)
 #define UC_R14      (UC_GREGS + 8 * 6)
 #define UC_R15      (UC_GREGS + 8 * 7)
-#define UC_RDI      (UC_GREGS + 8 * 8)
 #define UC_RBP      (UC_GREGS + 8 * 10)
 #define UC_RBX      (UC_GREGS + 8 * 11)
 #define UC_RSP      (UC_GREGS + 8 * 15)

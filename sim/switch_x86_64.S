@@ -10,7 +10,9 @@
  * and jumps to its rip.  No signal mask is saved: no system call.
  *
  * A context saved here resumes as a return from sim_switch_fast.  A new
- * context (made by context.c) starts at its rip with rdi as its argument.
+ * context (made by context.c) starts at sim_ctx_entry, below, with itself
+ * in rbx: a callee-saved register is loaded on every switch anyway, so no
+ * argument register needs to be.
  */
 #include "switch.h"
 
@@ -42,9 +44,25 @@ sim_switch_fast:
     fldcw   UC_FCW(%rsi)
     ldmxcsr UC_MXCSR(%rsi)
     movq    UC_RSP(%rsi), %rsp
-    movq    UC_RDI(%rsi), %rdi      /* argument of a context's first run */
     jmpq    *UC_RIP(%rsi)
     .cfi_endproc
     .size   sim_switch_fast, .-sim_switch_fast
+
+/*
+ * void sim_ctx_entry(void);  -- never called, only switched to
+ *
+ * The first code of a new fast context: rbx holds the context, rsp is as
+ * after a call (the return address slot holds 0, which ends unwinding).
+ * Jumps to sim_ctx_start_fast(ctx), which never returns.
+ */
+    .globl  sim_ctx_entry
+    .type   sim_ctx_entry, @function
+    .p2align 4
+sim_ctx_entry:
+    .cfi_startproc
+    movq    %rbx, %rdi
+    jmp     sim_ctx_start_fast@PLT
+    .cfi_endproc
+    .size   sim_ctx_entry, .-sim_ctx_entry
 
     .section .note.GNU-stack,"",@progbits
