@@ -102,11 +102,10 @@ struct thread *kernel_enter_slow(struct thread *self);
  * (lock not held) when not called from a simulated thread. */
 static inline struct thread *kernel_enter(void)
 {
-    if (!k.running)
+    int id = plat_cpu_id();
+    if (!k.running || id < 0)
         return NULL;
-    int id = plat_cpu_klock();
-    if (id < 0)
-        return NULL;
+    plat_klock();
     struct thread *self = k.cpu[id].current;
     if (!self || k.ending || self->killed || self->hop_unwind)
         return kernel_enter_slow(self);

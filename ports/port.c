@@ -9,11 +9,6 @@
 #include "ports/port.h"
 #include "ports/registry.h"
 
-struct port *port_lookup(hs_port_t h)
-{
-    return pool_lookup(&k.ports, h);
-}
-
 hs_status port_reserve(struct proc *owner)
 {
     if (!endpoints_fit(1))

@@ -4,6 +4,7 @@
 #ifndef HOPSIM_PORTS_PORT_H
 #define HOPSIM_PORTS_PORT_H
 
+#include "core/kernel.h"
 #include "core/kfmt.h"
 #include "core/list.h"
 #include "core/pool.h"
@@ -56,8 +57,12 @@ void port_destroy(struct port *p);
 /* Close and free every port of an ending process. */
 void port_free_all(struct proc *owner);
 
-/* The open or closed port of handle h, or NULL. */
-struct port *port_lookup(hs_port_t h);
+/* The open or closed port of handle h, or NULL.  Inline: every hop
+ * names its port. */
+static inline struct port *port_lookup(hs_port_t h)
+{
+    return pool_lookup(&k.ports, h);
+}
 
 /* "'name'" or "anonymous port 3" into b. */
 void port_describe(hs_port_t h, struct kbuf *b);

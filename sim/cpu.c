@@ -25,52 +25,31 @@ static unsigned ncpus_run;
 static const struct plat_hooks *run_hooks;
 static void (*run_main)(unsigned);
 static _Thread_local struct sim_cpu *this_cpu;
-static _Thread_local int this_cpu_id = -1;
-static _Thread_local int this_cpu_klocked;   /* holds the kernel lock */
+_Thread_local int plat_tls_cpu_id = -1;
+_Thread_local int plat_tls_klocked;
 int plat_cpus_multi;
 
 static pthread_mutex_t klock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t kick = PTHREAD_COND_INITIALIZER;
 static struct sigaction old_segv, old_bus;
 
-/* These read thread-local variables: see plat_cpu_id() in platform.h for
- * why they are not inline, not even in a build with link-time
+/* Reads a thread-local variable: see plat_cpu_id() in platform.h for
+ * why it is not inline, not even in a build with link-time
  * optimisation. */
-#define NOT_INLINE __attribute__((noinline))
-
-NOT_INLINE struct sim_cpu *sim_cpu_self(void)
+__attribute__((noinline)) struct sim_cpu *sim_cpu_self(void)
 {
     return this_cpu;
 }
 
-NOT_INLINE int plat_cpu_id(void)
+/* The slow halves of plat_klock() and plat_kunlock() (platform.h). */
+void plat_klock_shared(void)
 {
-    return this_cpu_id;
+    pthread_mutex_lock(&klock);
 }
 
-NOT_INLINE void plat_klock(void)
+void plat_kunlock_shared(void)
 {
-    if (plat_cpus_multi)
-        pthread_mutex_lock(&klock);
-    this_cpu_klocked = 1;
-}
-
-NOT_INLINE int plat_cpu_klock(void)
-{
-    int id = this_cpu_id;
-    if (id < 0)
-        return id;
-    if (plat_cpus_multi)
-        pthread_mutex_lock(&klock);
-    this_cpu_klocked = 1;
-    return id;
-}
-
-NOT_INLINE void plat_kunlock(void)
-{
-    this_cpu_klocked = 0;
-    if (plat_cpus_multi)
-        pthread_mutex_unlock(&klock);
+    pthread_mutex_unlock(&klock);
 }
 
 void plat_cpu_idle(void)
@@ -101,7 +80,7 @@ static void on_fault(int sig, siginfo_t *info, void *uctx)
     struct sim_cpu *cpu = this_cpu;
     if (cpu && stack_guard_hit(cpu->current, info->si_addr) && run_hooks &&
         run_hooks->stack_overflow) {
-        if (!this_cpu_klocked)
+        if (!plat_tls_klocked)
             plat_klock();
         run_hooks->stack_overflow(cpu->current->owner);
     }
@@ -139,7 +118,7 @@ static void cpu_run(unsigned id)
 {
     struct sim_cpu *cpu = &cpus[id];
     this_cpu = cpu;
-    this_cpu_id = (int)id;
+    plat_tls_cpu_id = (int)id;
     cpu->current = &cpu->self;
 
     stack_t ss, old_ss;
@@ -154,7 +133,7 @@ static void cpu_run(unsigned id)
         sigaltstack(&old_ss, NULL);
     free(ss.ss_sp);
     this_cpu = NULL;
-    this_cpu_id = -1;
+    plat_tls_cpu_id = -1;
 }
 
 /* CPU threads wait at this gate until every CPU has been created; if one

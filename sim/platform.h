@@ -112,28 +112,53 @@ struct plat_hooks {
 hs_status plat_cpus_run(unsigned ncpus, const struct plat_hooks *hooks,
                         void (*cpu_main)(unsigned cpu));
 
-/*
- * The calling CPU's number, or -1 when the caller is not a simulated CPU.
- *
- * This and the lock calls read per-host-thread variables, and are not
- * inline on purpose: a simulated thread that switches away may resume on
- * another CPU's host thread, and a compiler may keep a thread-local
- * variable's address in a register across the switch call.
- */
-int plat_cpu_id(void);
-
-/* The kernel lock.  With one CPU nothing can contend for it: taking it
- * only notes that this CPU holds it (for the stack-overflow handler). */
-void plat_klock(void);
-void plat_kunlock(void);
-
-/* plat_cpu_id(), and the kernel lock taken if it is a CPU (not if -1):
- * the two calls of every kernel entry in one. */
-int plat_cpu_klock(void);
-
 /* Whether the run has several CPUs; sim/cpu.c keeps it, the kernel reads
  * it through the inline calls below only. */
 extern int plat_cpus_multi;
+
+/* Per-host-thread state behind the inline calls below (sim/cpu.c). */
+extern _Thread_local int plat_tls_cpu_id;    /* -1: not a simulated CPU */
+extern _Thread_local int plat_tls_klocked;   /* holds the kernel lock */
+void plat_klock_shared(void);
+void plat_kunlock_shared(void);
+
+/*
+ * The calling CPU's number, or -1 when the caller is not a simulated CPU.
+ *
+ * This and the lock calls read per-host-thread variables.  A simulated
+ * thread that switches away may resume on another CPU's host thread, and
+ * a compiler may keep a thread-local variable's address in a register
+ * across the switch call; so each access is an asm statement of its own
+ * (volatile, with a memory clobber: never merged, hoisted or moved across
+ * a call) that finds the variable through %fs every time.  Initial-exec
+ * model: the offset comes from the GOT, so the shared library links too.
+ */
+static inline int plat_cpu_id(void)
+{
+    int id;
+    __asm__ volatile("movq plat_tls_cpu_id@gottpoff(%%rip), %%rax\n\t"
+                     "movl %%fs:(%%rax), %0"
+                     : "=r"(id) : : "rax", "memory");
+    return id;
+}
+
+/* The kernel lock.  With one CPU nothing can contend for it: taking it
+ * only notes that this CPU holds it (for the stack-overflow handler). */
+static inline void plat_klock(void)
+{
+    if (plat_cpus_multi)
+        plat_klock_shared();
+    __asm__ volatile("movq plat_tls_klocked@gottpoff(%%rip), %%rax\n\t"
+                     "movl $1, %%fs:(%%rax)" : : : "rax", "memory");
+}
+
+static inline void plat_kunlock(void)
+{
+    __asm__ volatile("movq plat_tls_klocked@gottpoff(%%rip), %%rax\n\t"
+                     "movl $0, %%fs:(%%rax)" : : : "rax", "memory");
+    if (plat_cpus_multi)
+        plat_kunlock_shared();
+}
 
 /* Called by an idle CPU with the kernel lock held: release it, sleep until
  * plat_cpu_kick(), take it again. */
