@@ -364,19 +364,15 @@ static hs_status send_decode(struct thread *self, hs_cap_t cap,
 }
 
 /* Hand the message straight to r, waiting on g (msg_check() passed with
- * plan).  With direct, the caller switches to r next. */
-static void deliver(struct thread *self, struct thread *r, uint64_t label,
-                    int call, int direct, struct xfer_plan *plan)
+ * plan); the caller wakes r. */
+static inline void deliver(struct thread *self, struct thread *r,
+                           uint64_t label, int call, struct xfer_plan *plan)
 {
     msg_copy(self, r, plan);
     r->recv_label = label;
     trace_message(call ? TRACE_CALL : TRACE_SEND, self, r);
     if (call)
         reply_cap_set(r, self);
-    if (direct)
-        sched_wake_direct(r, HS_OK);
-    else
-        sched_wake(r, HS_OK);
 }
 
 static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
@@ -404,11 +400,16 @@ static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     if (receiving_from(r, g) && (st = msg_check(self, r, &plan)) != HS_OK) {
         /* r cannot take it: r goes on waiting, the send fails. */
     } else if (receiving_from(r, g)) {
-        deliver(self, r, label, call, call && recv_to != HS_NOWAIT, &plan);
-        if (call) {
+        deliver(self, r, label, call, &plan);
+        if (call && recv_to != HS_NOWAIT) {
             self->wake_phase = HS_PHASE_RECV;
-            st = recv_to == HS_NOWAIT ? HS_ETIMEOUT
-                 : sched_block_direct(self, r, &reply_wait, r, recv_to);
+            st = sched_wake_block(self, r, HS_OK, &reply_wait, r, recv_to);
+        } else {
+            sched_wake(r, HS_OK);
+            if (call) {
+                self->wake_phase = HS_PHASE_RECV;
+                st = HS_ETIMEOUT;
+            }
         }
     } else if (send_to == HS_NOWAIT) {
         st = HS_ETIMEOUT;
@@ -490,14 +491,15 @@ void ipc_irq_deliver(struct thread *t, uint64_t bits, uint64_t label)
 
 /* Invoke of a receive (the reply capability is already spent).  An open
  * wait takes pending IRQ bits first.  next, if not NULL, was woken with
- * sched_wake_direct() because the receive blocks and the scheduler then
- * runs it (reply_hands_off()). */
+ * sched_wake_next() because the receive blocks (open_wait_blocks()) and
+ * the scheduler then runs it. */
 static hs_status recv_invoke(struct thread *self, struct gate *g, int nobody,
                              hs_time_t timeout, uint64_t *label,
                              struct thread *next)
 {
     uint64_t bits, irq_label;
-    if (!nobody && !g && irq_take_bound(self, &bits, &irq_label)) {
+    if (!nobody && !g && !list_empty(&self->irqs) &&
+        irq_take_bound(self, &bits, &irq_label)) {
         irq_message(self, bits, irq_label);
         if (label)
             *label = irq_label;
@@ -593,19 +595,19 @@ static int reply_spent(hs_status st)
     return st == HS_OK || st == HS_ESTALE || st == HS_ENOREPLY;
 }
 
-/* Whether self, replying to caller c and then waiting open with timeout,
- * hands the CPU straight to c: the wait blocks (no IRQ bits, no sender
- * queued, a timeout to wait) and the scheduler would then run c. */
-static int reply_hands_off(const struct thread *self, const struct thread *c,
-                           hs_time_t timeout)
+/* Whether self's open wait with timeout blocks: no IRQ bits, no sender
+ * queued, a timeout to wait.  Then a caller it has just replied to may
+ * be handed the CPU straight away (sched_wake_next()). */
+static inline int open_wait_blocks(const struct thread *self,
+                                   hs_time_t timeout)
 {
     return timeout != HS_NOWAIT && list_empty(&self->senders) &&
-           !irq_bound_pending(self) && sched_runs_next(c);
+           (list_empty(&self->irqs) || !irq_bound_pending(self));
 }
 
 /* The reply of hs_ipc_reply() and, with wait, of hs_ipc_reply_wait()
  * waiting with timeout.  *next is set to the caller when it is handed the
- * CPU at the wait (reply_hands_off()), else NULL. */
+ * CPU at the wait (open_wait_blocks(), sched_wake_next()), else NULL. */
 static hs_status reply_common(struct thread *self, int wait,
                               hs_time_t timeout, struct thread **next)
 {
@@ -620,9 +622,9 @@ static hs_status reply_common(struct thread *self, int wait,
     if (st == HS_OK) {
         msg_copy(self, c, &plan);
         trace_message(TRACE_REPLY, self, c);
-        if (wait && reply_hands_off(self, c, timeout)) {
-            sched_wake_direct(c, HS_OK);
-            *next = c;
+        if (wait && open_wait_blocks(self, timeout)) {
+            if (sched_wake_next(c, HS_OK))
+                *next = c;
         } else {
             sched_wake(c, HS_OK);
         }

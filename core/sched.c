@@ -189,8 +189,12 @@ struct thread *sched_pick(void)
     }
 }
 
-/* Switch the CPU from the running thread self to next (both threads). */
-static void switch_to(struct thread *self, struct thread *next)
+/* For functions of the IPC fast path that have other callers too. */
+#define HOT_INLINE static inline __attribute__((always_inline))
+
+/* Switch the CPU from the running thread self to next (both threads).
+ * Inline: the direct switches of IPC are a few stores around it. */
+HOT_INLINE void switch_to(struct thread *self, struct thread *next)
 {
     struct kcpu *c = kernel_cpu();
     c->current = next;
@@ -246,7 +250,7 @@ void sched_after_switch_free(struct kcpu *c)
 }
 
 /* Mark self blocked on obj, with its timer armed for a finite timeout. */
-static void block_prepare(struct thread *self, const struct wait_ops *ops,
+HOT_INLINE void block_prepare(struct thread *self, const struct wait_ops *ops,
                           void *obj, hs_time_t timeout)
 {
     self->state = THREAD_BLOCKED;
@@ -267,7 +271,7 @@ hs_status sched_block(struct thread *self, const struct wait_ops *ops,
 }
 
 /* The wait of blocked thread t is over, with result. */
-static void wake_prepare(struct thread *t, hs_status result)
+HOT_INLINE void wake_prepare(struct thread *t, hs_status result)
 {
     KASSERT(t->state == THREAD_BLOCKED, "woken thread is blocked");
     plat_timer_cancel(&t->timer);
@@ -283,15 +287,23 @@ void sched_wake(struct thread *t, hs_status result)
     sched_enqueue(t, 0);
 }
 
-void sched_wake_direct(struct thread *t, hs_status result)
-{
-    wake_prepare(t, result);
-    t->state = THREAD_RUNNABLE;
-}
-
-int sched_runs_next(const struct thread *t)
+/* Whether t, blocked, is the thread the scheduler would run next if it
+ * were woken now and the running thread blocked: an unseeded run with
+ * nothing runnable at t's priority or above (FIFO then takes t). */
+static int runs_next(const struct thread *t)
 {
     return k.seed == HS_SEED_NONE && !(k.rq_bits >> t->prio);
+}
+
+int sched_wake_next(struct thread *t, hs_status result)
+{
+    if (!runs_next(t)) {
+        sched_wake(t, result);
+        return 0;
+    }
+    wake_prepare(t, result);
+    t->state = THREAD_RUNNABLE;
+    return 1;
 }
 
 void sched_unblock_silently(struct thread *t)
@@ -391,12 +403,12 @@ static _Noreturn void abandon_ctx(struct thread *self, plat_context *running)
     plat_ctx_switch_final(running, plat_cpu_context());
 }
 
-hs_status sched_block_direct(struct thread *self, struct thread *next,
-                             const struct wait_ops *ops, void *obj,
-                             hs_time_t timeout)
+hs_status sched_wake_block(struct thread *self, struct thread *next,
+                           hs_status result, const struct wait_ops *ops,
+                           void *obj, hs_time_t timeout)
 {
+    wake_prepare(next, result);
     block_prepare(self, ops, obj, timeout);
-    sched_dequeue(next);
     switch_to(self, next);
     return self->wait_result;
 }
@@ -406,7 +418,9 @@ hs_status sched_block_next(struct thread *self, struct thread *next,
                            hs_time_t timeout)
 {
     k.sched_points++;               /* as sched_pick() counts its choice */
-    return sched_block_direct(self, next, ops, obj, timeout);
+    block_prepare(self, ops, obj, timeout);
+    switch_to(self, next);
+    return self->wait_result;
 }
 
 void sched_hand_over(struct thread *self, struct thread *next)

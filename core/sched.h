@@ -38,21 +38,25 @@ struct thread *sched_pick(void);
 hs_status sched_block(struct thread *self, const struct wait_ops *ops,
                       void *obj, hs_time_t timeout);
 
-/* As sched_block(), but hand the CPU straight to next (just woken, by
- * sched_wake_direct() or on the run queue) without consulting the run
- * queue: the direct switch of a call to a waiting receiver. */
-hs_status sched_block_direct(struct thread *self, struct thread *next,
-                             const struct wait_ops *ops, void *obj,
-                             hs_time_t timeout);
+/* Wake blocked thread next with result and block self as sched_block()
+ * does, handing the CPU straight to next without consulting the run
+ * queue: the direct switch of a call to a waiting receiver.  The events
+ * are those of sched_wake(next) then sched_block(): next's wake, self's
+ * block, the switch to next. */
+hs_status sched_wake_block(struct thread *self, struct thread *next,
+                           hs_status result, const struct wait_ops *ops,
+                           void *obj, hs_time_t timeout);
 
-/* Whether t, blocked, is the thread the scheduler would run next if it
- * were woken now and the running thread blocked: an unseeded run with
- * nothing runnable at t's priority or above (FIFO then takes t). */
-int sched_runs_next(const struct thread *t);
+/* Wake blocked thread t with result, for a caller about to block: if the
+ * scheduler would then run t (an unseeded run with nothing runnable at
+ * t's priority or above, so FIFO takes t), t goes on no run queue (no
+ * idle CPU is woken for it) and 1 is returned, and the caller must block
+ * next with sched_block_next(t); else as sched_wake(), and 0. */
+int sched_wake_next(struct thread *t, hs_status result);
 
-/* sched_block() when sched_runs_next(next) held before next was woken
- * with sched_wake_direct(): the scheduler's decision, made without the
- * run queue, with the same outcome and events. */
+/* sched_block() after sched_wake_next(next) returned 1: the scheduler's
+ * decision, made without the run queue, with the same outcome and
+ * events. */
 hs_status sched_block_next(struct thread *self, struct thread *next,
                            const struct wait_ops *ops, void *obj,
                            hs_time_t timeout);
@@ -71,11 +75,6 @@ _Noreturn void sched_hand_over_final(struct thread *self,
 /* Make blocked thread t runnable with the given result; cancels its
  * timer.  t must already be detached from the object it waited on. */
 void sched_wake(struct thread *t, hs_status result);
-
-/* As sched_wake(), for a thread the caller switches to at once with
- * sched_block_direct() or sched_block_next(): it goes on no run queue
- * (so no idle CPU is woken for it). */
-void sched_wake_direct(struct thread *t, hs_status result);
 
 /* Stop t waiting (it is BLOCKED): detach it and cancel its timer, without
  * making it runnable.  Used when t is killed. */
