@@ -90,18 +90,6 @@ struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
     return c;
 }
 
-/* Whether c's derivation chain still holds. */
-static int chain_valid(const struct cap *c)
-{
-    while (c->parent) {
-        const struct cap *up = pool_lookup(&k.caps, c->parent);
-        if (!up || up->revoke_gen != c->parent_gen)
-            return 0;
-        c = up;
-    }
-    return 1;
-}
-
 static int object_alive(const struct cap *c)
 {
     switch (c->kind) {
@@ -119,10 +107,8 @@ static int object_alive(const struct cap *c)
 
 hs_status cap_resolve(struct proc *p, hs_cap_t local, struct cap **out)
 {
-    if (local == 0 || local > p->cap_slots || !p->caps[local - 1])
-        return HS_EBADCAP;
-    struct cap *c = p->caps[local - 1];
-    if (!chain_valid(c) || !object_alive(c))
+    struct cap *c = cap_slot(p, local);
+    if (!c || !cap_chain_valid(c) || !object_alive(c))
         return HS_EBADCAP;
     *out = c;
     return HS_OK;

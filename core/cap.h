@@ -11,10 +11,9 @@
 #ifndef HOPSIM_CORE_CAP_H
 #define HOPSIM_CORE_CAP_H
 
+#include "core/kernel.h"
 #include "core/pool.h"
 #include "hopsim/cap.h"
-
-struct proc;
 
 struct cap {
     struct kobj obj;
@@ -40,6 +39,29 @@ struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
  * that is free, revoked through its chain, or whose object is gone (the
  * kind's lookup decides the last). */
 hs_status cap_resolve(struct proc *p, hs_cap_t local, struct cap **out);
+
+/* The first two checks of cap_resolve(), for a caller that looks the
+ * object up itself (an IPC send, which needs the gate anyway): the
+ * capability in local's slot of p, or NULL for a name out of range or
+ * free. */
+static inline struct cap *cap_slot(const struct proc *p, hs_cap_t local)
+{
+    return (local == 0 || local > p->cap_slots) ? NULL : p->caps[local - 1];
+}
+
+/* Whether c's derivation chain still holds: every capability up the
+ * chain is live and has not been revoked since the copy below it was
+ * derived. */
+static inline int cap_chain_valid(const struct cap *c)
+{
+    while (c->parent) {
+        const struct cap *up = pool_lookup(&k.caps, c->parent);
+        if (!up || up->revoke_gen != c->parent_gen)
+            return 0;
+        c = up;
+    }
+    return 1;
+}
 
 /* The initial capabilities of a child: each a valid capability of parent
  * with HS_CAP_GRANT (HS_EBADCAP, HS_EPERM). */

@@ -25,6 +25,10 @@
 
 #define FAST_WORDS 8    /* 64 bytes: the register fast path */
 
+/* For functions of the call and reply paths that have a rarer second
+ * caller. */
+#define HOT_INLINE static inline __attribute__((always_inline))
+
 void ipc_thread_init(struct thread *t)
 {
     list_init(&t->gates);
@@ -340,25 +344,45 @@ static int receiving_from(const struct thread *r, const struct gate *g)
 
 /* ---- send and call ------------------------------------------------------------- */
 
+/* The gate that capability local of p names, for a use that needs right:
+ * HS_EBADCAP as cap_resolve() has it (a free name, a broken chain, an
+ * object gone), then HS_EPERM for another kind of object or a missing
+ * right.  The gate is looked up once, for both its checks and *g. */
+HOT_INLINE hs_status gate_resolve(struct proc *p, hs_cap_t local,
+                                  unsigned right, struct cap **cp,
+                                  struct gate **g)
+{
+    struct cap *c = cap_slot(p, local);
+    if (!c || !cap_chain_valid(c))
+        return HS_EBADCAP;
+    if (c->kind != HS_CAP_KIND_GATE)    /* its object may be gone */
+        return cap_resolve(p, local, &c) == HS_OK ? HS_EPERM : HS_EBADCAP;
+    *g = gate_lookup(c->object);
+    if (!*g)
+        return HS_EBADCAP;
+    if (!(c->rights & right))
+        return HS_EPERM;
+    *cp = c;
+    return HS_OK;
+}
+
 /* Decode of send and call: the gate to send through and the label. */
-static hs_status send_decode(struct thread *self, hs_cap_t cap,
-                             hs_time_t t1, hs_time_t t2, struct gate **g,
-                             uint64_t *label)
+HOT_INLINE hs_status send_decode(struct thread *self, hs_cap_t cap,
+                                 hs_time_t t1, hs_time_t t2, struct gate **g,
+                                 uint64_t *label)
 {
     if (!timeout_valid(t1) || !timeout_valid(t2) ||
         !ipc_tag_valid(self->utcb.tag))
         return HS_EINVAL;
     struct cap *c;
-    hs_status st = cap_resolve(thread_current_proc(self), cap, &c);
+    hs_status st = gate_resolve(thread_current_proc(self), cap, HS_CAP_SEND,
+                                &c, g);
     if (st != HS_OK)
         return st;
-    if (c->kind != HS_CAP_KIND_GATE || !(c->rights & HS_CAP_SEND))
-        return HS_EPERM;
     unsigned caps;
     st = hs_tag_items(self->utcb.tag) ? items_decode(self, &caps) : HS_OK;
     if (st != HS_OK)
         return st;
-    *g = gate_lookup(c->object);
     *label = c->label;
     return HS_OK;
 }
@@ -458,12 +482,10 @@ static hs_status recv_decode(struct thread *self, int closed, hs_cap_t cap,
         return HS_OK;
     }
     struct cap *c;
-    hs_status st = cap_resolve(thread_current_proc(self), cap, &c);
+    hs_status st = gate_resolve(thread_current_proc(self), cap, HS_CAP_RECV,
+                                &c, g);
     if (st != HS_OK)
         return st;
-    if (c->kind != HS_CAP_KIND_GATE || !(c->rights & HS_CAP_RECV))
-        return HS_EPERM;
-    *g = gate_lookup(c->object);
     if ((*g)->receiver != self)
         return HS_EPERM;
     return HS_OK;

@@ -32,8 +32,3 @@ void gate_free_all(struct thread *t)
         pool_free(&k.gates, g);
     }
 }
-
-struct gate *gate_lookup(uint64_t h)
-{
-    return pool_lookup(&k.gates, h);
-}

@@ -8,6 +8,7 @@
 #ifndef HOPSIM_PORTS_GATE_H
 #define HOPSIM_PORTS_GATE_H
 
+#include "core/kernel.h"
 #include "core/list.h"
 #include "core/pool.h"
 
@@ -29,6 +30,10 @@ struct gate *gate_new(struct thread *receiver);
 /* Free every gate bound to t (t is ending). */
 void gate_free_all(struct thread *t);
 
-struct gate *gate_lookup(uint64_t h);
+/* The gate of handle h, or NULL.  Inline: every send names its gate. */
+static inline struct gate *gate_lookup(uint64_t h)
+{
+    return pool_lookup(&k.gates, h);
+}
 
 #endif

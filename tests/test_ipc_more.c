@@ -1074,6 +1074,56 @@ static void test_reply_wait_hands_over_only_when_the_caller_is_next(
     run_handoff(HO_IRQ, irq, 3);
 }
 
+/* ---- 8. what a send's capability names ------------------------------------ */
+
+static int gc_quitter(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+/* A send, call or receive through a capability that is not a gate's
+ * fails with HS_EPERM while its object lives and HS_EBADCAP once it is
+ * gone, as a gate's does once its receiver has ended: the object's
+ * liveness is checked before its kind and rights. */
+static int gc_main(void *arg)
+{
+    (void)arg;
+    hs_cap_t q = 0, qs = 0, g = 0, gs = 0;
+    EXPECT_ST(hs_irq_create(&q), HS_OK);
+    EXPECT_ST(hs_cap_derive(q, HS_CAP_SEND | HS_CAP_RECV, 1, &qs), HS_OK);
+    hs_tid_t t = mk(gc_quitter, NULL);
+    EXPECT_ST(hs_gate_create(t, 0, &g), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_RECV, 2, &gs), HS_OK);
+    set_msg(1, 1);
+    status[0] = hs_ipc_send(qs, HS_NOWAIT);
+    status[1] = hs_ipc_call(qs, HS_NOWAIT, HS_NOWAIT);
+    status[2] = hs_ipc_receive(qs, HS_NOWAIT, NULL);
+    status[3] = hs_ipc_send(gs, HS_NOWAIT);         /* no send right */
+    join(t);                                        /* the gate goes */
+    EXPECT_ST(hs_irq_destroy(q), HS_OK);
+    status[4] = hs_ipc_send(qs, HS_NOWAIT);
+    status[5] = hs_ipc_call(qs, HS_NOWAIT, HS_NOWAIT);
+    status[6] = hs_ipc_receive(qs, HS_NOWAIT, NULL);
+    status[7] = hs_ipc_send(gs, HS_NOWAIT);
+    status[8] = hs_ipc_call(g, HS_NOWAIT, HS_NOWAIT);
+    status[9] = hs_ipc_receive(gs, HS_NOWAIT, NULL);
+    phase[0] = hs_utcb()->phase;
+    return 0;
+}
+
+static void test_send_through_another_kind_is_eperm_until_it_is_gone(
+    void **state)
+{
+    (void)state;
+    run_main(gc_main, NULL);
+    for (int i = 0; i <= 3; i++)
+        assert_int_equal(status[i], HS_EPERM);
+    for (int i = 4; i <= 9; i++)
+        assert_int_equal(status[i], HS_EBADCAP);
+    assert_int_equal(phase[0], HS_PHASE_RECV);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1087,6 +1137,7 @@ int main(void)
         TU_TEST(test_chain_through_five_proxies),
         TU_TEST(test_reply_to_a_dead_caller_is_stale),
         TU_TEST(test_reply_wait_hands_over_only_when_the_caller_is_next),
+        TU_TEST(test_send_through_another_kind_is_eperm_until_it_is_gone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
