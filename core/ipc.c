@@ -515,9 +515,9 @@ void ipc_irq_deliver(struct thread *t, uint64_t bits, uint64_t label)
  * wait takes pending IRQ bits first.  next, if not NULL, was woken with
  * sched_wake_next() because the receive blocks (open_wait_blocks()) and
  * the scheduler then runs it. */
-static hs_status recv_invoke(struct thread *self, struct gate *g, int nobody,
-                             hs_time_t timeout, uint64_t *label,
-                             struct thread *next)
+HOT_INLINE hs_status recv_invoke(struct thread *self, struct gate *g,
+                                 int nobody, hs_time_t timeout,
+                                 uint64_t *label, struct thread *next)
 {
     uint64_t bits, irq_label;
     if (!nobody && !g && !list_empty(&self->irqs) &&
@@ -587,15 +587,15 @@ hs_status hs_ipc_wait(hs_time_t timeout, uint64_t *label)
 
 /* Decode of a reply: the caller still waiting for it, or why not; plan
  * as msg_check() leaves it. */
-static hs_status reply_decode(struct thread *self, struct thread **caller,
-                              struct xfer_plan *plan)
+HOT_INLINE hs_status reply_decode(struct thread *self, struct thread **caller,
+                                  struct xfer_plan *plan)
 {
     xfer_plan_init(plan);
     if (!ipc_tag_valid(self->utcb.tag))
         return HS_EINVAL;
     if (!self->reply_tid)
         return HS_ENOREPLY;
-    struct thread *c = thread_lookup(self->reply_tid);
+    struct thread *c = pool_lookup(&k.threads, self->reply_tid);
     if (!c || c->state != THREAD_BLOCKED || c->wait_ops != &reply_wait ||
         c->call_seq != self->reply_seq)
         return HS_ESTALE;
@@ -630,8 +630,8 @@ static inline int open_wait_blocks(const struct thread *self,
 /* The reply of hs_ipc_reply() and, with wait, of hs_ipc_reply_wait()
  * waiting with timeout.  *next is set to the caller when it is handed the
  * CPU at the wait (open_wait_blocks(), sched_wake_next()), else NULL. */
-static hs_status reply_common(struct thread *self, int wait,
-                              hs_time_t timeout, struct thread **next)
+HOT_INLINE hs_status reply_common(struct thread *self, int wait,
+                                  hs_time_t timeout, struct thread **next)
 {
     struct thread *c = NULL;
     struct xfer_plan plan;
