@@ -399,8 +399,8 @@ static inline void deliver(struct thread *self, struct thread *r,
         reply_cap_set(r, self);
 }
 
-static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
-                             hs_time_t recv_to)
+HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
+                                 hs_time_t recv_to)
 {
     struct thread *self = kernel_enter();
     if (!self)
@@ -421,14 +421,16 @@ static hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     if (call)
         self->call_seq++;
     self->wake_phase = HS_PHASE_SEND;
-    if (receiving_from(r, g) && (st = msg_check(self, r, &plan)) != HS_OK) {
-        /* r cannot take it: r goes on waiting, the send fails. */
-    } else if (receiving_from(r, g)) {
-        deliver(self, r, label, call, &plan);
-        if (call && recv_to != HS_NOWAIT) {
+    if (receiving_from(r, g)) {
+        st = msg_check(self, r, &plan);
+        if (st != HS_OK) {
+            /* r cannot take it: r goes on waiting, the send fails. */
+        } else if (call && recv_to != HS_NOWAIT) {
+            deliver(self, r, label, call, &plan);
             self->wake_phase = HS_PHASE_RECV;
             st = sched_wake_block(self, r, HS_OK, &reply_wait, r, recv_to);
         } else {
+            deliver(self, r, label, call, &plan);
             sched_wake(r, HS_OK);
             if (call) {
                 self->wake_phase = HS_PHASE_RECV;
