@@ -77,7 +77,7 @@ static void fault_victim(hs_fault *f, const struct thread *self,
     event_record(EV_FAULT, self, f->kind, p->obj.handle);
 }
 
-int fault_kill(struct thread *self, struct proc *target)
+int fault_kill_fire(struct thread *self, struct proc *target)
 {
     hs_fault *f = fault_point(HS_FAULT_KILL);
     if (!f)
@@ -89,7 +89,7 @@ int fault_kill(struct thread *self, struct proc *target)
     return 1;
 }
 
-int fault_reply_timeout(struct thread *self, struct thread *c)
+int fault_reply_timeout_fire(struct thread *self, struct thread *c)
 {
     hs_fault *f = fault_point(HS_FAULT_REPLY_TIMEOUT);
     if (!f)

@@ -33,13 +33,25 @@ static inline hs_fault *fault_point(unsigned kind)
  * side, the process self is in is killed: this does not return if self
  * belongs to it, and unwinds self to its caller if self only visits it.
  * On the target's side target is killed and 1 returned: the caller
- * checks its arguments again (the port or gate is gone).  0: no fault. */
-int fault_kill(struct thread *self, struct proc *target);
+ * checks its arguments again (the port or gate is gone).  0: no fault.
+ * Inline, like fault_point(): one test when the kind is off; the _fire
+ * half counts the opportunity. */
+int fault_kill_fire(struct thread *self, struct proc *target);
+static inline int fault_kill(struct thread *self, struct proc *target)
+{
+    return (k.fault_kinds & HS_FAULT_KILL) ? fault_kill_fire(self, target)
+                                            : 0;
+}
 
 /* HS_FAULT_REPLY_TIMEOUT: self is about to reply to caller c, which
  * waits for it.  If the fault fires, c's timeout fires now (c is woken
  * with HS_ETIMEOUT) and 1 is returned: the reply must fail as stale. */
-int fault_reply_timeout(struct thread *self, struct thread *c);
+int fault_reply_timeout_fire(struct thread *self, struct thread *c);
+static inline int fault_reply_timeout(struct thread *self, struct thread *c)
+{
+    return (k.fault_kinds & HS_FAULT_REPLY_TIMEOUT)
+           ? fault_reply_timeout_fire(self, c) : 0;
+}
 
 /* HS_FAULT_FRAME: the frame allocator is about to allocate.  1 if the
  * fault fires (the allocation must fail with HS_ENOFRAME), else 0.  The

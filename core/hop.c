@@ -191,16 +191,14 @@ HOT_INLINE hs_status hop_check(struct thread *self, hs_port_t ph,
 
 /* The checks of a hop, then its kill fault's opportunity.  A fault that
  * kills the target closes the port: the checks run again, once (a fault
- * fires only once, so the second opportunity is never taken).  While the
- * kill fault is not armed, fault_kill() does nothing: the test of its
- * bit keeps the call off every hop of a run without faults. */
+ * fires only once, so the second opportunity is never taken). */
 HOT_INLINE hs_status hop_decode(struct thread *self, hs_port_t ph,
                                 unsigned flags, hs_time_t timeout,
                                 struct port **out)
 {
     hs_status st;
     while ((st = hop_check(self, ph, flags, timeout, out)) == HS_OK &&
-           (k.fault_kinds & HS_FAULT_KILL) && fault_kill(self, (*out)->owner))
+           fault_kill(self, (*out)->owner))
         ;
     return st;
 }
