@@ -39,6 +39,7 @@ static struct tu_log seen;
 
 static hs_cap_t chan_cap;
 static uint64_t n_msgs;         /* per producer */
+static atomic_uint attached;    /* producers attached so far */
 
 static void reset(void)
 {
@@ -53,6 +54,7 @@ static void reset(void)
     v.end = HS_STATUS_COUNT;
     tu_log_reset(&seen);
     chan_cap = 0;
+    atomic_store(&attached, 0);
 }
 
 static int under_valgrind(void)
@@ -157,23 +159,30 @@ static void verdict_take(const struct msg *x, size_t len)
     v.got++;
 }
 
-/* Receive in batches until the channel closes (or fails). */
-static void consume(hs_chan *c)
+/* Receive one batch, waiting for it, into the verdict; how the stream
+ * ended into v.end when it did (closed, or failed). */
+static hs_status consume_batch(hs_chan *c)
 {
     struct msg buf[BATCH];
     hs_chan_msg m[BATCH];
-    for (;;) {
-        for (size_t j = 0; j < BATCH; j++)
-            m[j] = (hs_chan_msg){ .data = &buf[j], .len = sizeof buf[j] };
-        size_t got = 0;
-        hs_status st = hs_chan_recv_batch(c, m, BATCH, &got, HS_NEVER);
-        if (st != HS_OK) {
-            v.end = st;
-            return;
-        }
-        for (size_t j = 0; j < got; j++)
-            verdict_take(&buf[j], m[j].len);
+    for (size_t j = 0; j < BATCH; j++)
+        m[j] = (hs_chan_msg){ .data = &buf[j], .len = sizeof buf[j] };
+    size_t got = 0;
+    hs_status st = hs_chan_recv_batch(c, m, BATCH, &got, HS_NEVER);
+    if (st != HS_OK) {
+        v.end = st;
+        return st;
     }
+    for (size_t j = 0; j < got; j++)
+        verdict_take(&buf[j], m[j].len);
+    return HS_OK;
+}
+
+/* Receive in batches until the channel closes (or fails). */
+static void consume(hs_chan *c)
+{
+    while (consume_batch(c) == HS_OK)
+        ;
 }
 
 /* ---- 1. a million messages, SPSC, between two processes ------------------------- */
@@ -227,28 +236,43 @@ static void test_chan_million_messages_spsc_each_once_in_order(void **state)
 
 /* ---- 2. several producers on an MPSC ring ------------------------------------------ */
 
+/* Counts itself as attached before it sends anything, so the consumer
+ * sees the count once it has received any of its messages. */
 static int mpsc_producer(void *arg)
 {
     hs_chan c;
     if (EXPECT_ST(hs_chan_attach(1, HS_CHAN_SENDER, 0, &c), HS_OK))
         return 1;
+    atomic_fetch_add(&attached, 1);
     status[(uintptr_t)arg] = produce(&c, (uintptr_t)arg);
     EXPECT_ST(hs_chan_detach(&c), HS_OK);
     return 0;
 }
 
+/*
+ * The channel closes when its last sender detaches, and the producers
+ * attach themselves once they run.  With two CPUs one producer may send
+ * all its messages and detach before another has attached (its CPU busy,
+ * or its host thread not scheduled): the channel would close under the
+ * latecomer.  So the consumer holds a sender end of its own until every
+ * producer has attached; each sends after attaching, which wakes it.
+ */
 static int mpsc_main(void *arg)
 {
     (void)arg;
     hs_chan_attr a = attr(256, sizeof(struct msg), HS_CHAN_MPSC,
                           HS_CHAN_BLOCK, HS_NEVER);
     EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
-    hs_chan c;
+    hs_chan c, hold;
     EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0, &c), HS_OK);
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &hold), HS_OK);
     hs_pid_t kid[NPROD];
     for (uintptr_t i = 0; i < NPROD; i++)
         kid[i] = spawn_with("producer", mpsc_producer, (void *)i, chan_cap,
                             HS_CAP_SEND);
+    while (atomic_load(&attached) < NPROD && consume_batch(&c) == HS_OK)
+        ;
+    EXPECT_ST(hs_chan_detach(&hold), HS_OK);
     consume(&c);        /* until the last producer detaches */
     for (unsigned i = 0; i < NPROD; i++)
         wait_child(kid[i]);
