@@ -657,6 +657,11 @@ hs_status hs_chan_end_unmap(uint64_t end)
  * the kernel takes it off when the call returns without sleeping, or
  * when the sleeper is woken or times out, whichever comes first (so the
  * other side stops calling hs_chan_end_wake() as early as it can).
+ *
+ * The ring is looked at once, and that one look decides both whether to
+ * sleep and what to return: with several CPUs the runtime changes the
+ * indices without the kernel lock (another sender may take the room just
+ * seen), so a second look may disagree with the first.
  */
 hs_status hs_chan_end_sleep(uint64_t end, hs_time_t timeout)
 {
@@ -669,14 +674,14 @@ hs_status hs_chan_end_sleep(uint64_t end, hs_time_t timeout)
     struct chan *ch = e ? chan_lookup(e->chan) : NULL;
     hs_status st = (!e || e->revoked) ? HS_EBADCAP
                    : timeout_valid(timeout) ? HS_OK : HS_EINVAL;
-    if (st == HS_OK && ch && !ring_ready(ch, e->role) &&
-        timeout != HS_NOWAIT) {
+    int ready = st == HS_OK && ch && ring_ready(ch, e->role);
+    if (st == HS_OK && ch && !ready && timeout != HS_NOWAIT) {
         list_push_back(&e->waiters, &self->wait_link);
         event_record(EV_CHAN_SLEEP, self, e->chan, e->obj.handle);
         st = sched_block(self, &chan_wait, e, timeout);
     } else if (ch) {
         waiting_done(ch, e->role);
-        if (st == HS_OK && !ring_ready(ch, e->role))
+        if (st == HS_OK && !ready)
             st = HS_ETIMEOUT;
     }
     kernel_leave(self);

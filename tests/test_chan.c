@@ -39,6 +39,7 @@ static struct tu_log seen;
 
 static hs_cap_t chan_cap;
 static uint64_t n_msgs;         /* per producer */
+static uint32_t mpsc_slots;     /* of mpsc_main()'s ring */
 static atomic_uint attached;    /* producers attached so far */
 
 static void reset(void)
@@ -260,7 +261,7 @@ static int mpsc_producer(void *arg)
 static int mpsc_main(void *arg)
 {
     (void)arg;
-    hs_chan_attr a = attr(256, sizeof(struct msg), HS_CHAN_MPSC,
+    hs_chan_attr a = attr(mpsc_slots, sizeof(struct msg), HS_CHAN_MPSC,
                           HS_CHAN_BLOCK, HS_NEVER);
     EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
     hs_chan c, hold;
@@ -295,6 +296,7 @@ static void test_chan_mpsc_producers_each_in_order_none_lost(void **state)
 {
     (void)state;
     n_msgs = under_valgrind() ? 20000 : 100000;
+    mpsc_slots = 256;
     run_main(mpsc_main);
     assert_mpsc_verdict();
 }
@@ -304,6 +306,7 @@ static void test_chan_mpsc_seeded_runs_repeat_exactly(void **state)
 {
     (void)state;
     n_msgs = 2000;
+    mpsc_slots = 256;
     hs_sim_config cfg = tu_config();
     cfg.seed = 7;
     run_cfg(&cfg, mpsc_main);
@@ -821,6 +824,23 @@ static void test_chan_two_cpus_spsc_and_mpsc(void **state)
     assert_int_equal(v.got, n_msgs);
 
     n_msgs = under_valgrind() ? 5000 : 100000;
+    mpsc_slots = 256;
+    run_cfg(&cfg, mpsc_main);
+    assert_mpsc_verdict();
+}
+
+/* A ring of two slots between three producers on two CPUs: a producer
+ * finds it full at nearly every send and asks the kernel to sleep, while
+ * the others take the room the kernel may just have seen.  A send with
+ * no time limit must still never time out, and nothing is lost. */
+static void test_chan_two_cpus_mpsc_full_ring_sends_never_time_out(
+    void **state)
+{
+    (void)state;
+    hs_sim_config cfg = tu_config();
+    cfg.ncpus = 2;
+    n_msgs = under_valgrind() ? 5000 : 200000;
+    mpsc_slots = 2;
     run_cfg(&cfg, mpsc_main);
     assert_mpsc_verdict();
 }
@@ -843,6 +863,7 @@ int main(void)
         TU_TEST(test_chan_create_refuses_bad_attributes),
         TU_TEST(test_chan_bad_input_named_errors_nothing_lost),
         TU_TEST(test_chan_two_cpus_spsc_and_mpsc),
+        TU_TEST(test_chan_two_cpus_mpsc_full_ring_sends_never_time_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
