@@ -8,8 +8,10 @@
 #               each brings along the other figures of its ratios, so a
 #               ratio is always measured in one run with its baseline
 #   BENCH_JSON  where to write the results (default bench.json)
+#   BENCH_BUILD_FLAGS  how the programs were compiled, for the build line
+#               (`make bench` sets it)
 #
-# Prints the machine line, one line per figure in the order of the table
+# Prints the machine line, the build line, one line per figure in the order of the table
 # below (a figure whose feature does not exist yet prints
 # "skip NAME (needs: ...)"), one "ratio" line per goal, and last
 # "bench: N ratios, M meet their goal", counting only ratios whose figures
@@ -101,6 +103,9 @@ cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 cores=$(getconf _NPROCESSORS_ONLN)
 kernel=$(uname -sr)
 echo "machine: ${cpu:-unknown CPU}, $cores cores, $kernel"
+build="${BENCH_BUILD_FLAGS:-unknown}"
+build="$(echo $build)"      # one space between flags
+echo "build: $build"
 
 # ---- run --------------------------------------------------------------------
 
@@ -140,7 +145,7 @@ git_rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git_dirty=$(git status --porcelain 2>/dev/null | grep -q . && echo true || echo false)
 
 awk -v ratios="$RATIOS" -v figures="$FIGURES" -v json="$json" -v cpu="$cpu" -v cores="$cores" \
-    -v kernel="$kernel" -v rev="$git_rev" -v dirty="$git_dirty" \
+    -v kernel="$kernel" -v build="$build" -v rev="$git_rev" -v dirty="$git_dirty" \
     -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v skipped="$tmp/skipped.jsonl" '
 function field(line, key,    m) {
     if (match(line, "\"" key "\": (\"[^\"]*\"|[^,}]*)")) {
@@ -204,6 +209,7 @@ END {
         sk = sk (nsk++ ? ",\n    " : "") s
     printf "{\n  \"machine\": {\"cpu\": %s, \"cores\": %d, \"kernel\": %s},\n", \
         jstr(cpu), cores, jstr(kernel) > json
+    printf "  \"build\": %s,\n", jstr(build) > json
     printf "  \"commit\": %s, \"dirty\": %s, \"date\": %s,\n", jstr(rev), dirty, jstr(date) > json
     printf "  \"results\": [\n    %s\n  ],\n", results > json
     printf "  \"skipped\": [\n    %s\n  ],\n", sk > json
