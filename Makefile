@@ -65,6 +65,9 @@ endif
 # without -flto still links (gcc-ar indexes both).  The default build
 # stays without it: a debugger steps through it as written.
 ifeq ($(LTO),1)
+ifneq ($(findstring clang,$(CC)),)
+$(error LTO=1 is written for gcc (fat LTO objects, gcc-ar); build without it for $(CC))
+endif
 override BUILD := $(LTO_BUILD)
 LTO_FLAGS    := -flto=auto -ffat-lto-objects
 AR           := gcc-ar
@@ -350,9 +353,14 @@ BENCH_SUPPORT_OBJS := $(call obj_of,$(BENCH_SUPPORT_SRCS))
 BENCH_PROGS        := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 # `make bench` measures the LTO build (re-entering with LTO=1), as a
-# program that wants the simulator fast would link it; BENCH_LTO=0
-# measures the default build.  The build line of the output says which.
+# program that wants the simulator fast would link it; BENCH_LTO=0 (and
+# clang, for which LTO=1 is not written) measures the default build.  The
+# build line of the output says which.
+ifneq ($(findstring clang,$(CC)),)
+BENCH_LTO ?= 0
+else
 BENCH_LTO ?= 1
+endif
 .PHONY: bench
 ifeq ($(BENCH_LTO)$(LTO),1)
 bench:
