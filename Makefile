@@ -400,7 +400,7 @@ compile_commands.json: FORCE
 	@echo "wrote $@"
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) compile_commands.json
+	rm -rf $(BUILD) $(ASAN_BUILD) $(LTO_BUILD) compile_commands.json
 
 FORCE:
 
