@@ -1521,22 +1521,12 @@ static void test_backtrace_across_hops_names_every_process_in_order(
     assert_true(f_client > outer);
 }
 
-static __attribute__((noinline)) int dive(int depth, volatile char *parent)
-{
-    volatile char buf[1024];
-    buf[0] = (char)(parent[0] + 1);
-    buf[sizeof buf - 1] = (char)depth;
-    if (depth == 0)
-        return buf[0];
-    return dive(depth - 1, buf) + buf[sizeof buf - 1];
-}
-
 static void ov_deep_handler(hs_hop_t *hop, void *cookie)
 {
     (void)hop;
     (void)cookie;
     volatile char seed = 0;
-    int r = dive(10000, &seed);
+    int r = tu_dive(10000, &seed);
     must_not_run = 1 + (r & 1);
 }
 

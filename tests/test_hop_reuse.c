@@ -392,16 +392,6 @@ static void test_one_way_hop_runs_on_the_parked_context_and_ends_there(
 
 /* ---- a stack overflow on a reused context */
 
-static __attribute__((noinline)) int dive(int depth, volatile char *parent)
-{
-    volatile char buf[1024];
-    buf[0] = (char)(parent[0] + 1);
-    buf[sizeof buf - 1] = (char)depth;
-    if (depth == 0)
-        return buf[0];
-    return dive(depth - 1, buf) + buf[sizeof buf - 1];
-}
-
 /* Overflows its stack when mr[0] is 1. */
 static void maybe_overflow(hs_hop_t *hop, void *cookie)
 {
@@ -409,7 +399,7 @@ static void maybe_overflow(hs_hop_t *hop, void *cookie)
     arrivals++;
     if (hs_mr(hop, 0) == 1) {
         volatile char seed = 0;
-        word[2] = (uint64_t)dive(10000, &seed);
+        word[2] = (uint64_t)tu_dive(10000, &seed);
     }
 }
 

@@ -230,4 +230,21 @@ static inline int tu_guard_faults_testable(void)
     return !tu_under_valgrind() && !TU_ASAN;
 }
 
+/* ---- overflowing a stack */
+
+/* Recurse depth frames of over 1 KiB each, touching both ends of each, so
+ * that a simulated stack smaller than depth KiB overflows into its guard
+ * page; returns a value that depends on every frame (so the recursion
+ * cannot be folded away). */
+static __attribute__((noinline, unused)) int tu_dive(int depth,
+                                                     volatile char *parent)
+{
+    volatile char buf[1024];
+    buf[0] = (char)(parent[0] + 1);
+    buf[sizeof buf - 1] = (char)depth;
+    if (depth == 0)
+        return buf[0];
+    return tu_dive(depth - 1, buf) + buf[sizeof buf - 1];
+}
+
 #endif
