@@ -404,5 +404,9 @@ clean:
 
 FORCE:
 
+# Targets that stand apart from the main build (make fuzz, make sweep),
+# one file each under mk/.
+include $(sort $(wildcard mk/*.mk))
+
 # Header dependencies from earlier compiles (none on a clean tree).
 -include $(ALL_OBJS:.o=.d)
