@@ -30,10 +30,14 @@ static void proc_reap(struct proc *p)
     pool_free(&k.procs, p);
 }
 
-/* Every thread of p has ended. */
+/* Every thread of p has ended.  Ending p can end its parent too (the
+ * parent's last thread may be visiting p, and unwinding it ends it); the
+ * parent then orphans p without reaping it, and p is reaped here, once,
+ * at the end. */
 static void proc_end(struct proc *p)
 {
     p->state = PROC_ZOMBIE;
+    p->ending = 1;
     event_record(EV_PROC_EXIT, NULL, p->obj.handle,
                  (uint64_t)(int64_t)p->exit_status);
     /* Nothing may wait on p or stay inside it: visitors unwind, kept
@@ -60,9 +64,10 @@ static void proc_end(struct proc *p)
         struct proc *c = container_of(l, struct proc, sibling_link);
         list_unlink(&c->sibling_link);
         c->parent = NULL;
-        if (c->state == PROC_ZOMBIE)
+        if (c->state == PROC_ZOMBIE && !c->ending)
             proc_reap(c);
     }
+    p->ending = 0;
     if (p->waiter) {
         struct thread *w = p->waiter;
         p->waiter = NULL;

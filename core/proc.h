@@ -68,6 +68,8 @@ struct proc {
 
     int exit_status;
     int exit_set;                   /* hs_proc_exit() chose the status */
+    int ending;                     /* proc_end() runs: its end reaps it,
+                                       not a parent ending meanwhile */
     struct thread *waiter;          /* thread in hs_proc_wait() on it */
 };
 

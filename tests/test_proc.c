@@ -264,6 +264,64 @@ static void test_child_outlives_parent_that_did_not_wait(void **state)
     assert_int_equal(tu_summary().vtime, 5 * HS_MSEC);
 }
 
+/* ---- a child ending under its parent's only thread */
+
+static void linger_in_child(hs_hop_t *hop, void *cookie);
+
+static int child_dies_with_visitor(void *arg)
+{
+    (void)arg;
+    hs_port_t from;
+    EXPECT_ST(hs_port_from_parent(&from), HS_OK);
+    EXPECT_ST(hs_port_set_handler(from, linger_in_child, NULL), HS_OK);
+    flag[0] = 1;
+    /* The parent hops in meanwhile; this return ends the process. */
+    EXPECT_ST(hs_thread_sleep(2 * HS_MSEC), HS_OK);
+    return 3;
+}
+
+static void linger_in_child(hs_hop_t *hop, void *cookie)
+{
+    (void)hop;
+    (void)cookie;
+    flag[1] = 1;
+    hs_thread_sleep(10 * HS_MSEC);  /* the child ends under it */
+    flag[2] = 1;                    /* never: the thread unwinds and ends */
+}
+
+static int parent_visits_dying_child(void *arg)
+{
+    (void)arg;
+    hs_pid_t c;
+    hs_port_t to;
+    EXPECT_ST(hs_proc_spawn("child", child_dies_with_visitor, NULL, NULL, &c),
+              HS_OK);
+    EXPECT_ST(hs_port_to_child(c, &to), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    value[0] = hs_hop(to, 0, HS_NEVER);     /* returns only on error */
+    return 1;
+}
+
+/* The parent's only thread is in the child through a one-way hop when the
+ * child ends: the thread unwinds and ends, which ends the parent, which
+ * reaps its ended children.  The child's own end must not then go on
+ * with a freed process, nor reap it a second time. */
+static void test_child_ending_under_parents_only_thread_is_reaped_once(
+    void **state)
+{
+    (void)state;
+    reset();
+    assert_int_equal(tu_run_default("parent", parent_visits_dying_child,
+                                    NULL), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(flag[0], 1);
+    assert_int_equal(flag[1], 1);
+    assert_int_equal(flag[2], 0);
+    assert_int_equal(value[0], -1);
+    hs_sim_summary s = tu_summary();
+    assert_int_equal(s.procs_created, 2);
+}
+
 /* ---- wait errors */
 
 static hs_pid_t root_b, grandchild, root_a;
@@ -688,6 +746,7 @@ int main(void)
         TU_TEST(test_bad_config_fields_are_einval_and_start_nothing),
         TU_TEST(test_summary_get_with_null_is_einval),
         TU_TEST(test_privilege_is_asked_at_spawn_and_never_widened),
+        TU_TEST(test_child_ending_under_parents_only_thread_is_reaped_once),
     };
     return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }
