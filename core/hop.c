@@ -741,19 +741,29 @@ hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid)
 
 /* ---- what a handler can ask ---------------------------------------------------------- */
 
+/* Whether hop is the calling thread's running level.  A handler that
+ * kept its hop pointer past its return holds a level that a later hop,
+ * perhaps from another process, may be running in now: such a pointer
+ * reads nothing.  The pointer is compared, never followed, first. */
+static inline int hop_is_running(const hs_hop_t *hop)
+{
+    struct thread *t = kernel_current();
+    return hop && t && t->top == hop;
+}
+
 hs_port_t hs_hop_port(const hs_hop_t *hop)
 {
-    return hop ? hop->port : 0;
+    return hop_is_running(hop) ? hop->port : 0;
 }
 
 hs_pid_t hs_hop_source(const hs_hop_t *hop)
 {
-    return hop ? hop->source : 0;
+    return hop_is_running(hop) ? hop->source : 0;
 }
 
 uint64_t hs_mr(const hs_hop_t *hop, unsigned i)
 {
-    if (!hop || i >= HS_MR_COUNT)
+    if (i >= HS_MR_COUNT || !hop_is_running(hop))
         return 0;
     return hop->thread->utcb.mr[i];
 }

@@ -1618,6 +1618,75 @@ static void test_strerror_names_every_hop_status(void **state)
     assert_true(strncmp(hs_strerror(HS_STATUS_COUNT), "HS_E?", 5) == 0);
 }
 
+/* ---- a hop pointer kept past its handler */
+
+static const hs_hop_t *stale_hop;
+
+static void keep_pointer_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    if (hs_mr(hop, 0) == 111)
+        stale_hop = hop;        /* kept past the return: a mistake */
+    else
+        hs_thread_sleep(2 * HS_MSEC);   /* the second visit lingers */
+}
+
+/* The server's main thread reads through the stale pointer while a
+ * second client of another process is in the handler. */
+static int stale_server(void *arg)
+{
+    (void)arg;
+    hs_port_t p;
+    EXPECT_ST(hs_port_create_named("stale", &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, keep_pointer_handler, NULL), HS_OK);
+    EXPECT_ST(hs_thread_sleep(3 * HS_MSEC), HS_OK);
+    word[2] = hs_mr(stale_hop, 0);
+    pid_seen[2] = hs_hop_source(stale_hop);
+    port_seen[2] = hs_hop_port(stale_hop);
+    return hs_proc_serve();
+}
+
+static int stale_client(void *arg)
+{
+    hs_port_t p;
+    int id = arg_id(arg);
+    EXPECT_ST(hs_thread_sleep((hs_time_t)id * HS_MSEC), HS_OK);
+    EXPECT_ST(hs_port_lookup("stale", HS_NEVER, &p), HS_OK);
+    pid_seen[id] = hs_proc_self();
+    hs_utcb()->mr[0] = id == 1 ? 111 : 222;
+    status[id] = hs_hop(p, HS_HOP_CHECKPOINT, HS_NEVER);
+    return 0;
+}
+
+static int stale_root(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_proc_spawn("server", stale_server, NULL, NULL, NULL), HS_OK);
+    EXPECT_ST(hs_proc_spawn("c1", stale_client, id_arg(1), NULL, NULL), HS_OK);
+    EXPECT_ST(hs_proc_spawn("c2", stale_client, id_arg(2), NULL, NULL), HS_OK);
+    return 0;
+}
+
+/* A handler's hop pointer names its running hop only: kept and used
+ * later, while another process's hop runs in the same level, it reads
+ * nothing of that hop (the registers and the source are the other
+ * process's). */
+static void test_stale_hop_pointer_reads_nothing_of_a_later_hop(void **state)
+{
+    (void)state;
+    reset();
+    stale_hop = NULL;
+    word[2] = 99;
+    assert_int_equal(tu_run_default("root", stale_root, NULL), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(status[1], HS_OK);
+    assert_int_equal(status[2], HS_OK);
+    assert_non_null(stale_hop);
+    assert_int_equal(word[2], 0);
+    assert_int_equal(pid_seen[2], 0);
+    assert_int_equal(port_seen[2], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1666,6 +1735,7 @@ int main(void)
         TU_TEST(
             test_stack_overflow_in_nested_handler_panics_with_hop_report),
         TU_TEST(test_strerror_names_every_hop_status),
+        TU_TEST(test_stale_hop_pointer_reads_nothing_of_a_later_hop),
     };
     return cmocka_run_group_tests_name("hop", tests, NULL, NULL);
 }

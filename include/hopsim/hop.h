@@ -80,12 +80,16 @@ hs_status hs_hop_call(hs_port_t port, uint64_t word, uint64_t *reply);
  */
 hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid);
 
-/* In a handler: the port hopped through, and the process hopped from. */
+/* In a handler: the port hopped through, and the process hopped from.
+ * hop is valid only while its handler runs and only for the thread
+ * running it: any other hop pointer (kept past the handler's return,
+ * passed to another thread, or NULL) gives 0, never another hop's
+ * values. */
 hs_port_t hs_hop_port(const hs_hop_t *hop);
 hs_pid_t hs_hop_source(const hs_hop_t *hop);
 
 /* In a handler: message register i of the calling thread (0 if i is out
- * of range). */
+ * of range, or hop is not the caller's running hop, as above). */
 uint64_t hs_mr(const hs_hop_t *hop, unsigned i);
 
 /*
