@@ -166,8 +166,14 @@ static hs_notify_fn item_handler(struct thread *self,
     return r == self ? fn : NULL;
 }
 
+/* Queued notifications run at the thread's home level only: a handler
+ * installed by its process must not run as a process the thread visits
+ * (with that process's memory, capabilities and ports).  A visiting
+ * thread keeps them queued, and ready set, until it is back home. */
 void notify_deliver(struct thread *self)
 {
+    if (self->top != &self->home)
+        return;
     while (!list_empty(&self->notify.queue)) {
         struct notify_item *it = container_of(self->notify.queue.next,
                                               struct notify_item, link);
@@ -196,7 +202,7 @@ hs_status notify_kernel_sync(struct thread *t, unsigned slot,
                              const uint64_t *words, unsigned n)
 {
     void *cookie = NULL;
-    hs_notify_fn fn = notify_handler(t, slot, &cookie);
+    hs_notify_fn fn = notify_handler_here(t, slot, &cookie);
     if (!fn)
         return HS_ENOHANDLER;
     KASSERT(t == kernel_current() && n <= HS_NOTIFY_WORDS,

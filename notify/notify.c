@@ -67,6 +67,19 @@ hs_notify_fn notify_handler(const struct thread *t, unsigned slot,
     return tab->fn[slot];
 }
 
+hs_notify_fn notify_handler_here(const struct thread *t, unsigned slot,
+                                 void **cookie)
+{
+    const struct proc *in = t->top->proc;
+    if (in == t->proc)
+        return notify_handler(t, slot, cookie);
+    const struct notify_table *tab = in->notify.table;
+    if (!tab || !tab->fn[slot])
+        return NULL;
+    *cookie = tab->cookie[slot];
+    return tab->fn[slot];
+}
+
 static void table_free(struct notify_table **tab)
 {
     if (*tab)
@@ -254,6 +267,8 @@ hs_status hs_notify_wait(hs_time_t timeout)
     if (!self)
         return HS_ESTATE;
     hs_status st = timeout_valid(timeout) ? HS_OK : HS_EINVAL;
+    if (st == HS_OK && self->top != &self->home)
+        st = HS_ESTATE;             /* notifications run at home only */
     if (st == HS_OK && list_empty(&self->notify.queue))
         st = timeout == HS_NOWAIT
                  ? HS_ETIMEOUT

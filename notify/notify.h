@@ -155,7 +155,8 @@ int notify_at_level(const struct thread *t, const struct hs_hop *l);
 
 /* Run self's queued notifications that can run now, oldest first (called
  * by kernel_leave() when self->notify.ready; self is running, lock held,
- * and held again on return). */
+ * and held again on return).  Nothing runs while self visits another
+ * process: they wait for its return to its home level. */
 void notify_deliver(struct thread *self);
 
 /*
@@ -179,9 +180,17 @@ hs_status notify_kernel_sync(struct thread *t, unsigned slot,
 
 /* ---- queueing (notify.c) ------------------------------------------------ */
 
-/* The handler of slot for thread t: its own, else its process's. */
+/* The handler of slot for thread t at home: its own, else its
+ * process's. */
 hs_notify_fn notify_handler(const struct thread *t, unsigned slot,
                             void **cookie);
+
+/* The handler of slot for t where it runs now: at a level in its own
+ * process, notify_handler(); visiting another process, only that
+ * process's process-wide handler.  A handler runs in the process that
+ * installed it, never in one its thread happens to visit. */
+hs_notify_fn notify_handler_here(const struct thread *t, unsigned slot,
+                                 void **cookie);
 
 /* Make room for one item (may fail); then notify_queue() cannot fail. */
 hs_status notify_reserve(void);

@@ -1147,6 +1147,7 @@ static void h_hopper(void *cookie, const hs_notification *n)
         tu_log_add(&order, 1);
     } else {
         tu_log_add(&order, 3);
+        pid[3] = hs_proc_self();
         sleep_ns(100000);
         tu_log_add(&order, -3);
     }
@@ -1165,6 +1166,7 @@ static int hop_client(void *arg)
 {
     (void)arg;
     tid[0] = hs_thread_self();
+    pid[2] = hs_proc_self();
     EXPECT_ST(hs_notify_install(tid[0], SLOT, h_hopper, NULL), HS_OK);
     hs_port_t p = 0;
     EXPECT_ST(hs_port_lookup("srv", HS_NEVER, &p), HS_OK);
@@ -1190,14 +1192,166 @@ static void test_notify_handlers_and_hops(void **state)
     assert_int_equal(hs_sim_run(), HS_OK);
     assert_no_bad_status();
     /* A handler may not leave one-way, nor return from inside its hop;
-     * a handler dispatched inside the server is dropped with the server's
-     * level when the server ends, and the caller unwinds as usual. */
-    static const int want[] = { 1, 2, 3, 10 };
-    assert_log(&order, want, 4);
+     * a notification sent while the client is inside the server waits
+     * until its hop returns, and then runs at home, in the client. */
+    static const int want[] = { 1, 2, -2, 3, -3, 10 };
+    assert_log(&order, want, 6);
     assert_int_equal(status[1], HS_ESTATE);
     assert_int_equal(status[2], HS_ESTATE);
-    assert_int_equal(status[3], HS_EPARTNER);
-    assert_int_equal(count_events("notify_drop"), 1);
+    assert_int_equal(status[3], HS_OK);
+    assert_int_equal(pid[3], pid[2]);
+    assert_int_equal(count_events("notify_drop"), 0);
+}
+
+/* ---- 14. a notification runs in the process that installed it ---------- */
+
+static hs_time_t back_home, watch_ran;
+
+/* The visited process: its handler keeps the visitor 2 ms, and its
+ * main thread tries what the visitor must not be able to do for it. */
+static void visited_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)hop;
+    (void)cookie;
+    sleep_ns(2 * HS_MSEC);
+    /* A visitor's hs_notify_wait would wait for what cannot run here. */
+    status[4] = hs_notify_wait(HS_NOWAIT);
+}
+
+static int visited_main(void *arg)
+{
+    (void)arg;
+    hs_port_t p;
+    EXPECT_ST(hs_port_create_named("visited", &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, visited_handler, NULL), HS_OK);
+    return hs_proc_serve();
+}
+
+/* The exit watch's handler: where and when it runs. */
+static void h_watch_where(void *cookie, const hs_notification *n)
+{
+    (void)cookie;
+    pid[1] = hs_proc_self();
+    last = *n;
+    watch_ran = hs_time_now();
+    hs_notify_return();
+}
+
+static int ends_in_a_msec(void *arg)
+{
+    (void)arg;
+    sleep_ns(HS_MSEC);          /* ends while the watcher visits */
+    return 5;
+}
+
+/* An unprivileged process watches another's exit, then visits a third
+ * process when the exit comes. */
+static int watcher_main(void *arg)
+{
+    (void)arg;
+    hs_pid_t dying;
+    pid[0] = hs_proc_self();
+    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXIT, h_watch_where, NULL),
+              HS_OK);
+    EXPECT_ST(hs_proc_spawn("short", ends_in_a_msec, NULL, NULL, &dying),
+              HS_OK);
+    pid[2] = dying;
+    hs_port_t p;
+    EXPECT_ST(hs_port_lookup("visited", HS_NEVER, &p), HS_OK);
+    status[0] = hs_hop_call(p, 0, NULL);
+    back_home = hs_time_now();
+    EXPECT_ST(hs_proc_wait(dying, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+/* The victim ends 1 ms in, while the watcher's only thread is in the
+ * visited process's handler (until 2 ms): the exit handler must not run
+ * there as the visited process, but once the thread is back home. */
+static void test_notify_runs_in_the_installing_process_not_a_visited_one(
+    void **state)
+{
+    (void)state;
+    start();
+    watch_ran = back_home = HS_NEVER;
+    assert_int_equal(hs_proc_spawn("visited", visited_main, NULL, NULL,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_proc_spawn("watcher", watcher_main, NULL, NULL,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(status[4], HS_ESTATE);
+    assert_int_equal(pid[1], pid[0]);
+    assert_int_equal(last.slot, HS_NOTIFY_EXIT);
+    assert_int_equal(last.words[0], pid[2]);
+    assert_int_equal(last.words[1], 5);
+    assert_int_equal(back_home, 2 * HS_MSEC);
+    assert_int_equal(watch_ran, 2 * HS_MSEC);
+    assert_int_equal(count_events("notify_drop"), 0);
+}
+
+/* The synchronous page-fault notification of a thread visiting another
+ * process runs the visited process's handler, not its own process's. */
+
+#define PF_VA 0x40000000ull
+
+static void h_pf_where(void *cookie, const hs_notification *n)
+{
+    tu_log_add(&order, arg_id(cookie));
+    pid[3] = hs_proc_self();
+    uint64_t page = n->words[0] & ~(HS_PAGE_4K - 1);
+    EXPECT_ST(hs_mem_map(page, HS_PAGE_4K, HS_PROT_READ | HS_PROT_WRITE, 0),
+              HS_OK);
+    hs_notify_return();
+}
+
+static void pf_visited_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)hop;
+    (void)cookie;
+    char buf[8];
+    status[5] = hs_mem_read(PF_VA, buf, sizeof buf);
+}
+
+static int pf_visited_main(void *arg)
+{
+    (void)arg;
+    hs_port_t p;
+    pid[1] = hs_proc_self();
+    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_PAGE_FAULT, h_pf_where,
+                                id_arg(2)), HS_OK);
+    EXPECT_ST(hs_port_create_named("pfvisited", &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, pf_visited_handler, NULL), HS_OK);
+    return hs_proc_serve();
+}
+
+static int pf_visitor_main(void *arg)
+{
+    (void)arg;
+    hs_port_t p;
+    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_PAGE_FAULT, h_pf_where,
+                                id_arg(1)), HS_OK);
+    EXPECT_ST(hs_port_lookup("pfvisited", HS_NEVER, &p), HS_OK);
+    status[6] = hs_hop_call(p, 0, NULL);
+    return 0;
+}
+
+static void test_notify_page_fault_in_visited_process_runs_its_handler(
+    void **state)
+{
+    (void)state;
+    start();
+    assert_int_equal(hs_proc_spawn("pfvisited", pf_visited_main, NULL, NULL,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_proc_spawn("pfvisitor", pf_visitor_main, NULL, NULL,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    static const int want[] = { 2 };
+    assert_log(&order, want, 1);
+    assert_int_equal(pid[3], pid[1]);
+    assert_int_equal(status[5], HS_OK);
+    assert_int_equal(status[6], HS_OK);
 }
 
 int main(void)
@@ -1220,6 +1374,10 @@ int main(void)
         TU_TEST(test_notify_typed_take_abandon_withdraw_orphan),
         TU_TEST(test_notify_kill_inside_nested_handlers_frees_all),
         TU_TEST(test_notify_handlers_and_hops),
+        TU_TEST(
+            test_notify_runs_in_the_installing_process_not_a_visited_one),
+        TU_TEST(
+            test_notify_page_fault_in_visited_process_runs_its_handler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,9 +30,16 @@
  * its wait keeps its exact meaning, and its notifications run when the
  * wait ends, before the blocking call returns.  A thread that should react
  * to notifications while idle waits in hs_notify_wait(), which they end.
- * A handler runs at the thread's current hop level, in the process the
- * thread is in; its words are in the hs_notification it receives, which
- * stays valid until it returns.
+ * A handler runs in the process that installed it, never in one its
+ * thread visits: a queued notification runs only while its thread is at
+ * its home level (hopsim/hop.h), so one that arrives while the thread is
+ * in a hop handler of another process waits in the queue until the hop
+ * returns (if the thread ends first, it is dropped; HS_NOTIFY_NOW does
+ * not start it early).  The synchronous kernel notifications
+ * (HS_NOTIFY_PAGE_FAULT, HS_NOTIFY_EXHAUSTED) of a thread visiting
+ * another process run that process's process-wide handler (tid 0), and
+ * never the thread's own or its home process's.  Its words are in the
+ * hs_notification it receives, which stays valid until it returns.
  *
  * Nesting.  A notification dispatched while a handler runs nests on top
  * of it.  The first level runs on the thread's preallocated notification
@@ -179,7 +186,9 @@ hs_status hs_notify_return(void);
  * Wait until a notification is queued for the calling thread, then run it
  * (and any others queued) before returning.  Returns at once if one is
  * queued already.
- * Errors: HS_ESTATE, HS_EINVAL (bad timeout), HS_ETIMEOUT.
+ * Errors: HS_ESTATE (also: the caller is in a hop handler, away from its
+ * home level, where nothing would run), HS_EINVAL (bad timeout),
+ * HS_ETIMEOUT.
  */
 hs_status hs_notify_wait(hs_time_t timeout);
 
