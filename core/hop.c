@@ -175,6 +175,8 @@ HOT_INLINE hs_status hop_check(struct thread *self, hs_port_t ph,
     struct port *p = port_lookup(ph);
     if (!p)
         return HS_ENOPORT;
+    if (!port_reaches(p, self->top->proc))
+        return HS_EPERM;        /* an anonymous port it was not given */
     if (p->closed)
         return HS_ECLOSED;
     if (!p->handler)

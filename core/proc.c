@@ -185,8 +185,13 @@ static hs_status spawn(struct proc *parent, const char *name,
     if (parent) {
         factory_charge(parent, HS_RES_PROCS, 1);
         list_push_back(&parent->children, &p->sibling_link);
-        p->port_in = port_new(p, PORT_ANON, NULL, 0)->obj.handle;
-        p->port_out = port_new(parent, PORT_ANON, NULL, 0)->obj.handle;
+        /* Each is given to the other side only; new ports have room. */
+        struct port *in = port_new(p, PORT_ANON, NULL, 0);
+        struct port *out = port_new(parent, PORT_ANON, NULL, 0);
+        (void)port_grant(in, parent);
+        (void)port_grant(out, p);
+        p->port_in = in->obj.handle;
+        p->port_out = out->obj.handle;
     }
     k.procs_created++;
     event_record(EV_SPAWN, t, p->obj.handle, parent ? parent->obj.handle : 0);

@@ -224,6 +224,77 @@ hs_status hs_port_close(hs_port_t port)
     return st;
 }
 
+/* ---- who may hop through an anonymous port ------------------------------------ */
+
+/* Whether entry h of a grant list is free: empty, or naming a process
+ * that is no longer alive. */
+static int grant_free(hs_pid_t h)
+{
+    struct proc *q = h ? proc_lookup(h) : NULL;
+    return !q || q->state != PROC_ALIVE;
+}
+
+hs_status port_grant(struct port *p, const struct proc *q)
+{
+    int free_at = -1;
+    for (int i = 0; i < HS_PORT_GRANTS_MAX; i++) {
+        if (p->grants[i] == q->obj.handle)
+            return HS_OK;
+        if (free_at < 0 && grant_free(p->grants[i]))
+            free_at = i;
+    }
+    if (free_at < 0)
+        return HS_ELIMIT;
+    p->grants[free_at] = q->obj.handle;
+    return HS_OK;
+}
+
+/* The checks shared by grant and revoke: an anonymous port the caller's
+ * current process owns. */
+static hs_status grant_check(struct thread *self, hs_port_t port,
+                             struct port **p)
+{
+    hs_status st = owned_port(self, port, p);
+    if (st == HS_OK && (*p)->kind != PORT_ANON)
+        st = HS_EINVAL;
+    return st;
+}
+
+hs_status hs_port_grant(hs_port_t port, hs_pid_t pid)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct port *p;
+    hs_status st = grant_check(self, port, &p);
+    struct proc *q = st == HS_OK ? proc_lookup(pid) : NULL;
+    if (st == HS_OK && (!q || q->state != PROC_ALIVE))
+        st = HS_ESRCH;
+    if (st == HS_OK && q != p->owner)
+        st = port_grant(p, q);
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_port_revoke(hs_port_t port, hs_pid_t pid)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct port *p;
+    hs_status st = grant_check(self, port, &p);
+    int at = -1;
+    for (int i = 0; st == HS_OK && pid && i < HS_PORT_GRANTS_MAX; i++)
+        if (p->grants[i] == pid)
+            at = i;
+    if (st == HS_OK && at < 0)
+        st = HS_ESRCH;
+    if (st == HS_OK)
+        p->grants[at] = 0;
+    kernel_leave(self);
+    return st;
+}
+
 /* The spawn-time port pair lives in the child: port_in is the child's
  * (the parent hops in), port_out the parent's (the child hops out). */
 static hs_status spawn_port(int of_parent, hs_pid_t child, int in,

@@ -30,7 +30,13 @@ struct port {
     enum port_kind kind : 8;
     unsigned char closed;
     unsigned char charged;          /* counted in owner's factory */
-    char name[HS_PORT_NAME_MAX + 1];
+    union {
+        char name[HS_PORT_NAME_MAX + 1];    /* PORT_NAMED */
+        /* PORT_ANON: the processes besides the owner that may hop
+         * through it (0: a free entry).  A handle names one process
+         * for ever, so an entry of an ended one matches nobody. */
+        hs_pid_t grants[HS_PORT_GRANTS_MAX];
+    };
     struct proc *owner;
     struct list owner_link;         /* in owner->ports */
     hs_hop_handler handler;         /* NULL: hops fail with HS_ENOHANDLER */
@@ -63,6 +69,31 @@ static inline struct port *port_lookup(hs_port_t h)
 {
     return pool_lookup(&k.ports, h);
 }
+
+_Static_assert(sizeof(hs_pid_t) * HS_PORT_GRANTS_MAX ==
+               HS_PORT_NAME_MAX + 1, "an anonymous port's grants fill the "
+               "bytes a named port keeps its name in");
+
+/* Whether process q (the process a thread is in) may hop through p:
+ * anyone, through a named port; through an anonymous one, its owner
+ * and the processes it was given to (hs_port_grant, and the spawn
+ * pair).  Gates are reached through capabilities, never by a hop. */
+static inline int port_reaches(const struct port *p, const struct proc *q)
+{
+    if (p->kind == PORT_NAMED || p->owner == q)
+        return 1;
+    if (p->kind != PORT_ANON)
+        return 0;
+    for (unsigned i = 0; i < HS_PORT_GRANTS_MAX; i++)
+        if (p->grants[i] == q->obj.handle)
+            return 1;
+    return 0;
+}
+
+/* Give anonymous port p to process q, in a free entry (or one of an
+ * ended process).  HS_ELIMIT when every entry names a live process;
+ * HS_OK, changing nothing, when q has it already. */
+hs_status port_grant(struct port *p, const struct proc *q);
 
 /* "'name'" or "anonymous port 3" into b. */
 void port_describe(hs_port_t h, struct kbuf *b);

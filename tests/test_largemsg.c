@@ -108,7 +108,7 @@ static int sender(void *arg)
     EXPECT_ST(hs_proc_spawn("receiver", receiver, NULL, &pa, &child), HS_OK);
     hs_chan c;
     EXPECT_ST(hs_chan_attach(cap, HS_CHAN_SENDER, 0, &c), HS_OK);
-    EXPECT_ST(lm_send(&c, SRC, LEN, mode, HS_PROT_READ | HS_PROT_WRITE),
+    EXPECT_ST(lm_send(&c, child, SRC, LEN, mode, HS_PROT_READ | HS_PROT_WRITE),
               HS_OK);
     EXPECT_ST(lm_offers_pending(&s.pending_before), HS_OK);
     if (mode == HS_XFER_COW) {
@@ -207,16 +207,17 @@ static int bad_input(void *arg)
     lm_header h;
     lm_msg m;
     EXPECT_ST(hs_mem_map(SRC, HS_PAGE_4K, HS_PROT_READ, HS_PAGE_4K), HS_OK);
-    bad[0] = lm_offer(SRC + 1, 10, HS_XFER_SHARE, HS_PROT_READ, &h);
-    bad[1] = lm_offer(SRC, 10, 9, HS_PROT_READ, &h);
-    bad[2] = lm_offer(SRC, 2 * HS_PAGE_4K, HS_XFER_SHARE, HS_PROT_READ, &h);
-    bad[3] = lm_offer(SRC, 10, HS_XFER_SHARE, HS_PROT_WRITE, &h);
-    EXPECT_ST(lm_offer(SRC, 10, HS_XFER_SHARE, HS_PROT_READ, &h), HS_OK);
+    bad[0] = lm_offer(hs_proc_self(), SRC + 1, 10, HS_XFER_SHARE, HS_PROT_READ, &h);
+    bad[1] = lm_offer(hs_proc_self(), SRC, 10, 9, HS_PROT_READ, &h);
+    bad[2] = lm_offer(hs_proc_self(), SRC, 2 * HS_PAGE_4K, HS_XFER_SHARE, HS_PROT_READ, &h);
+    bad[3] = lm_offer(hs_proc_self(), SRC, 10, HS_XFER_SHARE, HS_PROT_WRITE, &h);
+    EXPECT_ST(lm_offer(hs_proc_self(), SRC, 10, HS_XFER_SHARE, HS_PROT_READ, &h), HS_OK);
     bad[4] = lm_open(&h, SRC, &m);                  /* mapped there */
     lm_header forged = h;
     forged.magic = 0;
     bad[5] = lm_open(&forged, DST, &m);
     bad[6] = lm_release(&m);
+    bad[7] = lm_offer(0, SRC, 10, HS_XFER_SHARE, HS_PROT_READ, &h);
     return 0;
 }
 
@@ -232,6 +233,7 @@ static void test_largemsg_refuses_bad_input(void **state)
     assert_int_equal(bad[4], HS_EEXIST);
     assert_int_equal(bad[5], HS_EINVAL);
     assert_int_equal(bad[6], HS_ENOENT);
+    assert_int_equal(bad[7], HS_EINVAL);
 }
 
 int main(void)

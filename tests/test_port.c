@@ -675,13 +675,13 @@ static int sessions_made;
 /* Login: makes a new anonymous port and returns it in mr[0]. */
 static void login_handler(hs_hop_t *hop, void *cookie)
 {
-    (void)hop;
     (void)cookie;
     hs_port_t s = 0;
     EXPECT_ST(hs_port_create(&s), HS_OK);
     EXPECT_ST(hs_port_create(NULL), HS_EINVAL);
     EXPECT_ST(hs_port_set_handler(s, session_handler,
                                   id_arg(sessions_made)), HS_OK);
+    EXPECT_ST(hs_port_grant(s, hs_hop_source(hop)), HS_OK);
     port_seen[1 + sessions_made++] = s;
     hs_utcb()->mr[0] = s;
 }
@@ -989,6 +989,202 @@ static void test_names_of_every_length_are_found_and_read_within_bounds(
     }
 }
 
+/* ---- who may hop through an anonymous port -------------------------------- */
+
+static hs_status iso[16];
+static hs_pid_t spy_pid;
+
+static void iso_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    hs_utcb()->mr[0] = hs_mr(hop, 0) + 1;
+}
+
+/* The owner: a session port given to the client only; it gives it to
+ * the spy at 2 ms and takes it back at 4 ms. */
+static int iso_owner(void *arg)
+{
+    (void)arg;
+    hs_port_t named, s;
+    EXPECT_ST(hs_port_create_named("iso", &named), HS_OK);
+    EXPECT_ST(hs_port_create(&s), HS_OK);
+    EXPECT_ST(hs_port_set_handler(s, iso_handler, NULL), HS_OK);
+    port_seen[0] = s;
+    EXPECT_ST(hs_port_grant(s, pid_seen[1]), HS_OK);
+    EXPECT_ST(hs_port_grant(s, pid_seen[1]), HS_OK);   /* once is enough */
+    /* What grant and revoke refuse, changing nothing. */
+    iso[0] = hs_port_grant(named, pid_seen[1]);
+    iso[1] = hs_port_grant(s, 0);
+    iso[2] = hs_port_grant(s + 1000, pid_seen[1]);
+    iso[3] = hs_port_revoke(s, spy_pid);                /* not given */
+    sleep_until(2 * HS_MSEC);
+    EXPECT_ST(hs_port_grant(s, spy_pid), HS_OK);
+    sleep_until(4 * HS_MSEC);
+    EXPECT_ST(hs_port_revoke(s, spy_pid), HS_OK);
+    return serve_forever();
+}
+
+static int iso_client(void *arg)
+{
+    (void)arg;
+    uint64_t r = 0;
+    sleep_until(HS_MSEC);
+    iso[4] = hs_hop_call(port_seen[0], 1, &r);
+    word[0] = r;
+    /* Not the owner: it may not give the port on, nor take it back. */
+    iso[5] = hs_port_grant(port_seen[0], spy_pid);
+    iso[6] = hs_port_revoke(port_seen[0], hs_proc_self());
+    return 0;
+}
+
+/* Knows the handle (a number anyone can guess), was not given the port
+ * until 2 ms, and loses it at 4 ms. */
+static int iso_spy(void *arg)
+{
+    (void)arg;
+    uint64_t r = 0;
+    sleep_until(HS_MSEC);
+    iso[7] = hs_hop_call(port_seen[0], 10, &r);
+    iso[8] = hs_hop_async(port_seen[0], NULL);
+    sleep_until(3 * HS_MSEC);
+    iso[9] = hs_hop_call(port_seen[0], 20, &r);
+    word[1] = r;
+    sleep_until(5 * HS_MSEC);
+    iso[10] = hs_hop_call(port_seen[0], 30, &r);
+    return 0;
+}
+
+static int iso_root(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_proc_spawn("client", iso_client, NULL, NULL, &pid_seen[1]),
+              HS_OK);
+    EXPECT_ST(hs_proc_spawn("spy", iso_spy, NULL, NULL, &spy_pid), HS_OK);
+    EXPECT_ST(hs_proc_spawn("owner", iso_owner, NULL, NULL, &pid_seen[0]),
+              HS_OK);
+    return 0;
+}
+
+static void test_anonymous_port_reaches_only_processes_it_was_given(
+    void **state)
+{
+    (void)state;
+    memset(iso, 0, sizeof iso);
+    start(NULL);
+    spawn_root("root", iso_root, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(iso[0], HS_EINVAL);
+    assert_int_equal(iso[1], HS_ESRCH);
+    assert_int_equal(iso[2], HS_ENOPORT);
+    assert_int_equal(iso[3], HS_ESRCH);
+    assert_int_equal(iso[4], HS_OK);
+    assert_int_equal(word[0], 2);
+    assert_int_equal(iso[5], HS_EPERM);
+    assert_int_equal(iso[6], HS_EPERM);
+    assert_int_equal(iso[7], HS_EPERM);
+    assert_int_equal(iso[8], HS_EPERM);
+    assert_int_equal(iso[9], HS_OK);
+    assert_int_equal(word[1], 21);
+    assert_int_equal(iso[10], HS_EPERM);
+}
+
+/* Spawn ports: the parent reaches its child's, the child its parent's;
+ * a sibling that learns the handles reaches neither. */
+static int sib_child(void *arg)
+{
+    (void)arg;
+    hs_port_t from;
+    EXPECT_ST(hs_port_from_parent(&from), HS_OK);
+    EXPECT_ST(hs_port_set_handler(from, iso_handler, NULL), HS_OK);
+    EXPECT_ST(hs_port_to_parent(&port_seen[2]), HS_OK);
+    sleep_until(2 * HS_MSEC);
+    return 0;
+}
+
+static int sib_sibling(void *arg)
+{
+    (void)arg;
+    uint64_t r = 0;
+    sleep_until(HS_MSEC);
+    iso[11] = hs_hop_call(port_seen[1], 5, &r);     /* into the child */
+    iso[12] = hs_hop_call(port_seen[2], 5, &r);     /* into the parent */
+    return 0;
+}
+
+static int sib_parent(void *arg)
+{
+    (void)arg;
+    hs_pid_t c;
+    hs_port_t from;
+    EXPECT_ST(hs_proc_spawn("child", sib_child, NULL, NULL, &c), HS_OK);
+    EXPECT_ST(hs_port_to_child(c, &port_seen[1]), HS_OK);
+    EXPECT_ST(hs_port_from_child(c, &from), HS_OK);
+    EXPECT_ST(hs_port_set_handler(from, iso_handler, NULL), HS_OK);
+    sleep_until(HS_MSEC / 2);
+    uint64_t r = 0;
+    iso[13] = hs_hop_call(port_seen[1], 7, &r);
+    word[2] = r;
+    sleep_until(3 * HS_MSEC);
+    return 0;
+}
+
+static void test_spawn_ports_reach_only_parent_and_child(void **state)
+{
+    (void)state;
+    memset(iso, 0, sizeof iso);
+    start(NULL);
+    spawn_root("parent", sib_parent, NULL);
+    spawn_root("sibling", sib_sibling, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(iso[13], HS_OK);
+    assert_int_equal(word[2], 8);
+    assert_int_equal(iso[11], HS_EPERM);
+    assert_int_equal(iso[12], HS_EPERM);
+}
+
+/* HS_PORT_GRANTS_MAX live processes fill a port's grants; an ended one's
+ * entry is free again. */
+static int grant_taker(void *arg)
+{
+    sleep_until(arg_ns(arg));
+    return 0;
+}
+
+static int grant_filler(void *arg)
+{
+    (void)arg;
+    hs_port_t s;
+    hs_pid_t kids[HS_PORT_GRANTS_MAX + 1];
+    EXPECT_ST(hs_port_create(&s), HS_OK);
+    for (int i = 0; i <= HS_PORT_GRANTS_MAX; i++)
+        EXPECT_ST(hs_proc_spawn("taker", grant_taker,
+                                ns_arg(i == 0 ? HS_MSEC : 5 * HS_MSEC), NULL,
+                                &kids[i]), HS_OK);
+    for (int i = 0; i < HS_PORT_GRANTS_MAX; i++)
+        EXPECT_ST(hs_port_grant(s, kids[i]), HS_OK);
+    iso[14] = hs_port_grant(s, kids[HS_PORT_GRANTS_MAX]);
+    sleep_until(2 * HS_MSEC);               /* kids[0] has ended */
+    iso[15] = hs_port_grant(s, kids[HS_PORT_GRANTS_MAX]);
+    for (int i = 0; i <= HS_PORT_GRANTS_MAX; i++)
+        EXPECT_ST(hs_proc_wait(kids[i], HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_port_grants_are_bounded_and_reused_after_an_end(
+    void **state)
+{
+    (void)state;
+    memset(iso, 0, sizeof iso);
+    start(NULL);
+    spawn_root("filler", grant_filler, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(iso[14], HS_ELIMIT);
+    assert_int_equal(iso[15], HS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1018,6 +1214,9 @@ int main(void)
         TU_TEST(test_registry_finds_every_name_through_adds_and_removes),
         TU_TEST(test_registry_hash_spreads_numbered_names_over_buckets),
         TU_TEST(test_names_with_the_same_hash_are_told_apart),
+        TU_TEST(test_anonymous_port_reaches_only_processes_it_was_given),
+        TU_TEST(test_spawn_ports_reach_only_parent_and_child),
+        TU_TEST(test_port_grants_are_bounded_and_reused_after_an_end),
         TU_TEST(
             test_names_of_every_length_are_found_and_read_within_bounds),
     };

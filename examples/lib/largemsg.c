@@ -31,6 +31,7 @@ struct lm_offer_rec {
     uint64_t hold;          /* cow: where the view of it is (else 0) */
     hs_portal_t portal;     /* cow: the view */
     uint32_t mode, prot;
+    hs_pid_t to;            /* the one process that may fetch it */
 };
 
 struct lm_region {
@@ -174,10 +175,10 @@ static hs_status hold_make(struct lm_offer_rec *o, unsigned i)
     return st;
 }
 
-hs_status lm_offer(uint64_t va, uint64_t len, unsigned mode, unsigned prot,
-                   lm_header *h)
+hs_status lm_offer(hs_pid_t to, uint64_t va, uint64_t len, unsigned mode,
+                   unsigned prot, lm_header *h)
 {
-    hs_status st = offer_args_check(va, len, mode, prot, h);
+    hs_status st = to ? offer_args_check(va, len, mode, prot, h) : HS_EINVAL;
     if (st != HS_OK)
         return st;
     struct lm_state *s = state_get(1, &st);
@@ -188,9 +189,12 @@ hs_status lm_offer(uint64_t va, uint64_t len, unsigned mode, unsigned prot,
         i++;
     if (i == LM_OFFERS_MAX)
         return HS_ELIMIT;
+    /* The receiver hops into our port to fetch: it must be given it. */
+    if ((st = hs_port_grant(s->port, to)) != HS_OK)
+        return st;
     struct lm_offer_rec *o = &s->offers[i];
     *o = (struct lm_offer_rec){ .va = va, .len = len, .mode = mode,
-                                .prot = prot };
+                                .prot = prot, .to = to };
     if (mode == HS_XFER_COW && (st = hold_make(o, i)) != HS_OK) {
         memset(o, 0, sizeof *o);
         return st;
@@ -210,11 +214,11 @@ static void offer_end(struct lm_offer_rec *o)
     memset(o, 0, sizeof *o);
 }
 
-hs_status lm_send(hs_chan *c, uint64_t va, uint64_t len, unsigned mode,
-                  unsigned prot)
+hs_status lm_send(hs_chan *c, hs_pid_t to, uint64_t va, uint64_t len,
+                  unsigned mode, unsigned prot)
 {
     lm_header h;
-    hs_status st = lm_offer(va, len, mode, prot, &h);
+    hs_status st = lm_offer(to, va, len, mode, prot, &h);
     if (st != HS_OK)
         return st;
     st = hs_chan_send(c, &h, sizeof h);
@@ -251,6 +255,8 @@ static hs_status lend(hs_hop_t *hop, struct lm_state *s)
     hs_port_t back = hs_mr(hop, 4);
     if (!o || off >= o->len || (off & (PAGE - 1)))
         return HS_ENOENT;
+    if (hs_hop_source(hop) != o->to)
+        return HS_EPERM;        /* offered to another process */
     uint64_t src = (o->hold ? o->hold : o->va) + off;
     hs_utcb_t *u = hs_utcb();
     u->tag = HS_TAG_ITEMS(LM_LABEL, 2, 1);
@@ -304,6 +310,9 @@ hs_status lm_open(const lm_header *h, uint64_t dst, lm_msg *m)
     if (i == LM_REGIONS_MAX)
         return HS_ELIMIT;
     if ((st = pager_ensure(s)) != HS_OK)
+        return st;
+    /* The sender hops back into our port to deliver each page. */
+    if ((st = hs_port_grant(s->port, h->pid)) != HS_OK)
         return st;
     s->regions[i] = (struct lm_region){ .va = dst, .len = len, .h = *h };
     *m = (lm_msg){ .h = *h, .va = dst };
@@ -417,8 +426,8 @@ static void lm_handler(hs_hop_t *hop, void *cookie)
         st = deliver(hop, s);
     } else if (s && op == LM_RELEASE) {
         struct lm_offer_rec *o = offer_find(s, hs_mr(hop, 1));
-        st = o ? HS_OK : HS_ENOENT;
-        if (o)
+        st = !o ? HS_ENOENT : hs_hop_source(hop) != o->to ? HS_EPERM : HS_OK;
+        if (st == HS_OK)
             offer_end(o);
     } else if (s) {
         st = HS_EINVAL;

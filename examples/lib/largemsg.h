@@ -85,18 +85,22 @@ typedef struct lm_msg {
 /*
  * Offer [va, va + len) of the caller's process (va 4K aligned, len 1 ..
  * LM_LEN_MAX, every page mapped with at least prot) with mode and prot
- * (HS_PROT_*, not 0; HS_XFER_COW needs HS_PROT_READ), and fill *h for
- * the receiver.  Errors: HS_ESTATE,
- * HS_EINVAL, HS_ELIMIT (LM_OFFERS_MAX), HS_ENOMAP, HS_EPERM, and those of
- * hs_mem_map, hs_port_create and hs_portal.
+ * (HS_PROT_*, not 0; HS_XFER_COW needs HS_PROT_READ) to process to, and
+ * fill *h for it.  Only to may open it: the library's port is given to
+ * to (hs_port_grant), and a fetch or release from any other process is
+ * refused with HS_EPERM.  Errors: HS_ESTATE, HS_EINVAL (also: to is 0),
+ * HS_ESRCH (to is not a live process), HS_ELIMIT (LM_OFFERS_MAX, or the
+ * port given to HS_PORT_GRANTS_MAX live processes), HS_ENOMAP, HS_EPERM,
+ * and those of hs_mem_map, hs_port_create and hs_portal.
  */
-hs_status lm_offer(uint64_t va, uint64_t len, unsigned mode, unsigned prot,
-                   lm_header *h);
+hs_status lm_offer(hs_pid_t to, uint64_t va, uint64_t len, unsigned mode,
+                   unsigned prot, lm_header *h);
 
-/* lm_offer(), then hs_chan_send() of the header on c (msg_max >= 48).  A
- * header the channel refuses withdraws the offer.  Errors as both. */
-hs_status lm_send(hs_chan *c, uint64_t va, uint64_t len, unsigned mode,
-                  unsigned prot);
+/* lm_offer() to process to, then hs_chan_send() of the header on c
+ * (msg_max >= 48).  A header the channel refuses withdraws the offer.
+ * Errors as both. */
+hs_status lm_send(hs_chan *c, hs_pid_t to, uint64_t va, uint64_t len,
+                  unsigned mode, unsigned prot);
 
 /*
  * Open the message h describes at dst (4K aligned) in the caller's
@@ -104,8 +108,10 @@ hs_status lm_send(hs_chan *c, uint64_t va, uint64_t len, unsigned mode,
  * stays so until each page is first accessed.  Errors: HS_ESTATE,
  * HS_EINVAL (a NULL pointer, a bad header, dst not aligned), HS_ERANGE,
  * HS_EEXIST (a page of the range is mapped, or overlaps an opened
- * message), HS_ELIMIT (LM_REGIONS_MAX), and those of hs_mem_map,
- * hs_port_create and hs_mem_pager_set.
+ * message), HS_ELIMIT (LM_REGIONS_MAX), HS_ESRCH (the sender has
+ * ended), and those of hs_mem_map, hs_port_create, hs_mem_pager_set and
+ * hs_port_grant (the library's port is given to the sender, which hops
+ * back into it with each page).
  */
 hs_status lm_open(const lm_header *h, uint64_t dst, lm_msg *m);
 

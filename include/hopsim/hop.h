@@ -59,7 +59,9 @@ typedef uint64_t hs_checkpoint_t;
  *
  * Errors, with nothing changed: HS_ESTATE, HS_EINVAL (unknown flags, bad
  * timeout; with HS_HOP_ITEMS a malformed tag, an item that is not a
- * memory item or is malformed), HS_ENOPORT, HS_ECLOSED, HS_ENOHANDLER,
+ * memory item or is malformed), HS_ENOPORT, HS_EPERM (an anonymous port
+ * the caller's current process was not given: hopsim/port.h),
+ * HS_ECLOSED, HS_ENOHANDLER,
  * HS_ENOSTACK (the receiver has no stack to give), HS_EDEPTH
  * (cfg.max_hop_depth reached), HS_ENOMEM.
  */

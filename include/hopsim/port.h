@@ -14,6 +14,16 @@
  * The owner of a port is the process the creating thread is in at the
  * time.  When the owner ends, its ports close and named ones disappear;
  * a port handle of an ended owner is refused with HS_ENOPORT.
+ *
+ * Who may hop through a port.  A named port: anyone who looks it up.  An
+ * anonymous port: its owner, and the processes it was given to --
+ * the other side of a spawn pair, and any process its owner names with
+ * hs_port_grant() (a server hands a session port to the process that
+ * hopped in: hs_port_grant(session, hs_hop_source(hop))).  A handle is
+ * only a number: a process that guesses or is told another's port
+ * handle, without being given the port, is refused with HS_EPERM.  "The
+ * process" is always the one the thread is in when it hops, so a
+ * visitor hops as the process it visits.
  */
 #ifndef HOPSIM_PORT_H
 #define HOPSIM_PORT_H
@@ -28,6 +38,8 @@ typedef uint64_t hs_port_t;
 typedef struct hs_hop hs_hop_t;
 
 #define HS_PORT_NAME_MAX 63   /* longest port name, in bytes */
+#define HS_PORT_GRANTS_MAX 8  /* processes an anonymous port is given to
+                                 at once, besides its owner */
 
 /* A hop handler: runs in the port's owner, on a stack the owner provides,
  * as the thread that hopped.  See hopsim/hop.h for what it may do. */
@@ -60,6 +72,23 @@ hs_status hs_port_set_handler(hs_port_t port, hs_hop_handler handler,
  * progress are not affected.  Errors: HS_ESTATE, HS_ENOPORT, HS_ECLOSED,
  * HS_EPERM. */
 hs_status hs_port_close(hs_port_t port);
+
+/* Give an anonymous port the caller's current process owns to process
+ * pid, which may then hop through it; giving it twice is one grant.
+ * Grants end with the port, with hs_port_revoke(), or when pid ends (its
+ * entry is then free for another).
+ * Errors, nothing changed: HS_ESTATE, HS_ENOPORT, HS_ECLOSED, HS_EPERM
+ * (not the owner), HS_EINVAL (a named port, which needs no grant),
+ * HS_ESRCH (pid names no live process), HS_ELIMIT (given to
+ * HS_PORT_GRANTS_MAX live processes already). */
+hs_status hs_port_grant(hs_port_t port, hs_pid_t pid);
+
+/* Take back a grant of hs_port_grant() (or of a spawn pair): later hops
+ * by pid are refused with HS_EPERM; hops in progress are not affected.
+ * Errors, nothing changed: HS_ESTATE, HS_ENOPORT, HS_ECLOSED, HS_EPERM
+ * (not the owner), HS_EINVAL (a named port), HS_ESRCH (pid does not hold
+ * a grant of it). */
+hs_status hs_port_revoke(hs_port_t port, hs_pid_t pid);
 
 /* The spawn-time anonymous ports.  "to" ports are hopped through to reach
  * the other process; "from" ports are owned by the caller and receive the
