@@ -293,12 +293,144 @@ static void test_name_server(void **state)
     assert_int_equal(status[63], HS_OK);
 }
 
+/* ---- 3. answers lost to a caller that gave up ----------------------------- */
+
+/* The reply-timeout fault with a window of 1 fires at the first reply of
+ * the run: that caller's call ends with HS_ETIMEOUT just before the
+ * answer lands, after the server acted on the request. */
+static hs_sim_summary run_lost_answer(hs_entry_fn entry)
+{
+    reset();
+    hs_sim_config cfg = tu_config();
+    cfg.seed = 1;
+    cfg.faults = HS_FAULT_REPLY_TIMEOUT;
+    cfg.fault_window = 1;
+    hs_status st = tu_run(&cfg, "init", entry, NULL, NULL);
+    if (st != HS_OK)
+        fprintf(stderr, "%s\n", hs_sim_report());
+    assert_int_equal(st, HS_OK);
+    assert_no_bad_status();
+    hs_sim_summary sum = tu_summary();
+    assert_int_equal(sum.nfaults, 1);
+    assert_true(sum.faults[0].fired);
+    return sum;
+}
+
+/* The service registers "svc" (after a nap, unless arg says at once),
+ * then answers one call with its word plus one. */
+static int lost_service(void *arg)
+{
+    hs_cap_t g = 0, sg = 0;
+    EXPECT_ST(hs_gate_create(0, 5, &g), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND | HS_CAP_GRANT, 5, &sg), HS_OK);
+    if (!arg)
+        hs_thread_sleep(2000000);
+    status[30] = names_register(1, "svc", sg);
+    if (status[30] != HS_OK)
+        return 1;
+    status[31] = names_register(1, "svc", sg);      /* still taken */
+    uint64_t label = 0;
+    status[32] = hs_ipc_receive(g, HS_NEVER, &label);
+    hs_utcb()->tag = HS_TAG(0, 1);
+    hs_utcb()->mr[0] += 1;
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    return 0;
+}
+
+/* The client looks "svc" up, waiting for as long as it takes (after a
+ * nap if arg says so), calls it, and unregisters a name not its own. */
+static int lost_client(void *arg)
+{
+    hs_cap_t svc = 0;
+    if (arg)
+        hs_thread_sleep(1000000);
+    status[40] = names_lookup(1, "svc", HS_CAP_SEND, 20000000, &svc);
+    if (status[40] != HS_OK)
+        return 1;
+    hs_utcb()->tag = HS_TAG(0, 1);
+    hs_utcb()->mr[0] = 41;
+    status[41] = hs_ipc_call(svc, HS_NEVER, HS_NEVER);
+    word[41] = hs_utcb()->mr[0];
+    status[42] = names_unregister(1, "svc");
+    return 0;
+}
+
+/* init: the name server in a thread below init's priority (so its gate,
+ * capability 1, exists before it serves under any seed), then the
+ * service and the client; arg: the service registers first. */
+static int lost_main(void *arg)
+{
+    hs_tid_t t = 0;
+    hs_cap_t gate = 0;
+    hs_thread_attr a = { .priority = HS_PRIO_DEFAULT - 1 };
+    EXPECT_ST(hs_thread_create(ns_thread, NULL, &a, &t), HS_OK);
+    EXPECT_ST(hs_gate_create(t, 0, &gate), HS_OK);
+    word[50] = gate;
+    hs_pid_t s = 0, c = 0;
+    hs_cap_t mine = 0;
+    EXPECT_ST(hs_cap_derive(1, HS_CAP_SEND | HS_CAP_GRANT, 1, &mine), HS_OK);
+    hs_proc_attr at = { .caps = &mine, .ncaps = 1 };
+    EXPECT_ST(hs_proc_spawn("service", lost_service, arg, &at, &s), HS_OK);
+    EXPECT_ST(hs_cap_derive(1, HS_CAP_SEND | HS_CAP_GRANT, 2, &mine), HS_OK);
+    EXPECT_ST(hs_proc_spawn("client", lost_client, arg, &at, &c), HS_OK);
+    EXPECT_ST(hs_proc_wait(c, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_proc_wait(s, HS_NEVER, NULL), HS_OK);
+    status[51] = names_stop(1);
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static int lost_main_registers_first(void *arg)
+{
+    (void)arg;
+    return lost_main((void *)1);
+}
+
+/* The client's first lookup (before the registration) loses its answer,
+ * HS_ENOPORT: it must go on waiting, find the service and call it, or the
+ * service would wait for its call for ever (the run would deadlock). */
+static void test_name_server_lookup_survives_a_lost_answer(void **state)
+{
+    (void)state;
+    hs_sim_summary sum = run_lost_answer(lost_main);
+    assert_string_equal(sum.faults[0].victim_name, "client");
+    assert_int_equal(word[50], 1);
+    assert_int_equal(status[30], HS_OK);
+    assert_int_equal(status[31], HS_EEXIST);
+    assert_int_equal(status[40], HS_OK);
+    assert_int_equal(status[41], HS_OK);
+    assert_int_equal(word[41], 42);
+    assert_int_equal(status[42], HS_EPERM);
+    assert_int_equal(status[51], HS_OK);
+    assert_int_equal(status[63], HS_OK);
+}
+
+/* The service's registration loses its answer after the server took the
+ * name: the registration sent again is the same one, HS_OK, and the
+ * client finds the capability registered the first time. */
+static void test_name_server_registration_survives_a_lost_answer(void **state)
+{
+    (void)state;
+    hs_sim_summary sum = run_lost_answer(lost_main_registers_first);
+    assert_string_equal(sum.faults[0].victim_name, "service");
+    assert_int_equal(status[30], HS_OK);
+    assert_int_equal(status[31], HS_EEXIST);
+    assert_int_equal(status[32], HS_OK);
+    assert_int_equal(status[40], HS_OK);
+    assert_int_equal(status[41], HS_OK);
+    assert_int_equal(word[41], 42);
+    assert_int_equal(status[51], HS_OK);
+    assert_int_equal(status[63], HS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TU_TEST(test_initial_caps),
         TU_TEST(test_initial_caps_need_a_parent),
         TU_TEST(test_name_server),
+        TU_TEST(test_name_server_lookup_survives_a_lost_answer),
+        TU_TEST(test_name_server_registration_survives_a_lost_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

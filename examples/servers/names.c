@@ -66,13 +66,27 @@ static hs_status answer(hs_status result)
     return hs_ipc_reply();
 }
 
+/* A registration sent again (NAMES_RETRY) because the answer to the
+ * first was lost, when the first took the name for this client: the
+ * answer is the first one's, HS_OK.  The capability kept the first time
+ * stays (lookups may have handed out copies derived from it); the second
+ * copy goes. */
+static hs_status register_again(hs_cap_t cap)
+{
+    (void)hs_cap_delete(cap);
+    return answer(HS_OK);
+}
+
 static hs_status do_register(struct entry *tab, const char *name,
-                             uint64_t label)
+                             uint64_t label, int retry)
 {
     hs_utcb_t *u = hs_utcb();
     if (hs_tag_words(u->tag) != NAMES_WORDS || hs_tag_items(u->tag) != 1)
         return answer(HS_EINVAL);
     hs_cap_t cap = (hs_cap_t)u->mr[NAMES_WORDS + 1];
+    struct entry *mine = find(tab, name);
+    if (retry && mine && mine->owner == label)
+        return register_again(cap);
     struct entry *e = find(tab, name) ? NULL : free_entry(tab);
     if (!e) {
         (void)hs_cap_delete(cap);       /* not kept: not leaked */
@@ -96,13 +110,14 @@ static hs_status do_lookup(struct entry *tab, const char *name)
     u->mr[1] = HS_ITEM(HS_ITEM_CAP, rights);
     u->mr[2] = e->cap;
     hs_status st = hs_ipc_reply();
-    /* A refused reply keeps the reply capability: say why instead. */
+    /* A reply refused for its message keeps the reply capability, and the
+     * caller waits until it is answered: the next receive would end the
+     * capability and leave the caller waiting for ever.  Say why. */
     if (st == HS_EBADCAP) {             /* its server is gone */
         entry_drop(e);
         return answer(HS_ENOPORT);
     }
-    if (st == HS_EPERM || st == HS_EINVAL || st == HS_EMSGCUT ||
-        st == HS_EQUOTA || st == HS_ELIMIT)
+    if (st != HS_OK && st != HS_ESTALE && st != HS_ENOREPLY)
         return answer(st);
     return st;
 }
@@ -131,7 +146,8 @@ hs_status names_serve(hs_cap_t gate, uint64_t stop_label)
         if (st != HS_OK)
             return st;
         char name[NAMES_WORDS * sizeof(uint64_t)];
-        uint32_t op = hs_tag_label(u->tag);
+        uint32_t op = hs_tag_label(u->tag) & ~(uint32_t)NAMES_RETRY;
+        int retry = (hs_tag_label(u->tag) & NAMES_RETRY) != 0;
         if (op == NAMES_STOP) {
             int mine = label == stop_label;
             (void)answer(mine ? HS_OK : HS_EPERM);
@@ -148,7 +164,7 @@ hs_status names_serve(hs_cap_t gate, uint64_t stop_label)
         }
         switch (op) {
         case NAMES_REGISTER:
-            (void)do_register(tab, name, label);
+            (void)do_register(tab, name, label, retry);
             break;
         case NAMES_LOOKUP:
             (void)do_lookup(tab, name);
@@ -164,16 +180,47 @@ hs_status names_serve(hs_cap_t gate, uint64_t stop_label)
 
 /* ---- the client calls ------------------------------------------------------ */
 
-/* Call the server with op and name; extra words and items already in the
- * UTCB after the name.  The status is the server's answer, or the IPC
- * error. */
-static hs_status ns_call(hs_cap_t ns, enum names_op op, unsigned extra,
-                         unsigned items)
+/* Whether a failed call reached the server and lost its answer: the
+ * receive half timed out although it waits for ever (the kernel gave up
+ * for the caller just before the answer landed).  The request may or may
+ * not have taken effect. */
+static int answer_lost(hs_status st)
+{
+    return st == HS_ETIMEOUT && hs_utcb()->phase == HS_PHASE_RECV;
+}
+
+/* Call the server with op and words message registers (items typed
+ * items after them) already in the UTCB.  A call whose answer was lost is
+ * sent again, marked NAMES_RETRY, at most NAMES_RETRIES times; *retried
+ * (may be NULL) says whether that happened.  The status is the server's
+ * answer, or the IPC error. */
+static hs_status ns_request(hs_cap_t ns, enum names_op op, unsigned words,
+                            unsigned items, int *retried)
 {
     hs_utcb_t *u = hs_utcb();
-    u->tag = HS_TAG_ITEMS(op, NAMES_WORDS + extra, items);
-    hs_status st = hs_ipc_call(ns, HS_NEVER, HS_NEVER);
-    return st == HS_OK ? (hs_status)u->mr[0] : st;
+    uint64_t msg[NAMES_WORDS + 3];
+    unsigned n = words + 2 * items;
+    memcpy(msg, u->mr, n * sizeof *msg);
+    uint32_t label = op;
+    for (int tries = 0;; tries++) {
+        u->tag = HS_TAG_ITEMS(label, words, items);
+        hs_status st = hs_ipc_call(ns, HS_NEVER, HS_NEVER);
+        if (st == HS_OK)
+            return (hs_status)u->mr[0];
+        if (!answer_lost(st) || tries == NAMES_RETRIES)
+            return st;
+        memcpy(u->mr, msg, n * sizeof *msg);
+        label = op | NAMES_RETRY;
+        if (retried)
+            *retried = 1;
+    }
+}
+
+/* A request with a name and extra words and items after it. */
+static hs_status ns_call(hs_cap_t ns, enum names_op op, unsigned extra,
+                         unsigned items, int *retried)
+{
+    return ns_request(ns, op, NAMES_WORDS + extra, items, retried);
 }
 
 hs_status names_register(hs_cap_t ns, const char *name, hs_cap_t cap)
@@ -189,7 +236,7 @@ hs_status names_register(hs_cap_t ns, const char *name, hs_cap_t cap)
     /* Pass on every right the capability has. */
     u->mr[NAMES_WORDS] = HS_ITEM(HS_ITEM_CAP, info.rights);
     u->mr[NAMES_WORDS + 1] = cap;
-    return ns_call(ns, NAMES_REGISTER, 0, 1);
+    return ns_call(ns, NAMES_REGISTER, 0, 1, NULL);
 }
 
 static hs_status lookup_once(hs_cap_t ns, const char *name, unsigned rights,
@@ -200,7 +247,7 @@ static hs_status lookup_once(hs_cap_t ns, const char *name, unsigned rights,
     u->br[HS_BR_CAPS] = 1;
     name_put(u->mr, name);
     u->mr[NAMES_WORDS] = rights;
-    hs_status st = ns_call(ns, NAMES_LOOKUP, 1, 0);
+    hs_status st = ns_call(ns, NAMES_LOOKUP, 1, 0, NULL);
     u->br[HS_BR_CAPS] = window;
     if (st == HS_OK)
         *out = (hs_cap_t)u->mr[2];
@@ -234,13 +281,18 @@ hs_status names_unregister(hs_cap_t ns, const char *name)
     if (!name_ok(name))
         return HS_EINVAL;
     name_put(hs_utcb()->mr, name);
-    return ns_call(ns, NAMES_UNREGISTER, 0, 0);
+    int retried = 0;
+    hs_status st = ns_call(ns, NAMES_UNREGISTER, 0, 0, &retried);
+    /* Not there any more: the lost first answer was the success. */
+    return retried && st == HS_ENOPORT ? HS_OK : st;
 }
 
 hs_status names_stop(hs_cap_t ns)
 {
-    hs_utcb_t *u = hs_utcb();
-    u->tag = HS_TAG(NAMES_STOP, 0);
-    hs_status st = hs_ipc_call(ns, HS_NEVER, HS_NEVER);
-    return st == HS_OK ? (hs_status)u->mr[0] : st;
+    int retried = 0;
+    hs_status st = ns_request(ns, NAMES_STOP, 0, 0, &retried);
+    /* The server is gone: the lost first answer was the success. */
+    if (retried && (st == HS_EBADCAP || st == HS_EPARTNER))
+        return HS_OK;
+    return st;
 }

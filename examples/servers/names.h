@@ -28,6 +28,21 @@
  * cannot be deferred (the reply capability ends with the next wait), so a
  * lookup of a name not yet registered fails at once with HS_ENOPORT and
  * names_lookup() retries on the virtual clock.
+ *
+ * Lost answers.  A client's call may end with HS_ETIMEOUT in its receive
+ * phase although it waits for ever: the kernel gave up for it just before
+ * the answer landed (a fault, hopsim/fault.h), after the server had acted
+ * on the request.  The client calls send such a request again, at most
+ * NAMES_RETRIES times, with NAMES_RETRY set in the operation, and the
+ * protocol makes a request sent twice act once: a retried registration of
+ * a name the same client (label) holds is answered HS_OK and keeps the
+ * capability registered the first time; an unregistration answered HS_ENOPORT,
+ * or a stop that finds the server gone, on the retry, succeeded the first
+ * time.  So a client that loses an answer neither gives up on a lookup it
+ * asked to wait for, nor leaves a name it believes unregistered.  The
+ * server itself answers every request it receives (a reply refused for
+ * its message is followed by an answer saying why), so no caller waits
+ * on it for ever, whatever happens to other clients.
  */
 #ifndef EXAMPLES_SERVERS_NAMES_H
 #define EXAMPLES_SERVERS_NAMES_H
@@ -44,6 +59,10 @@ enum names_op {
     NAMES_UNREGISTER = 3,
     NAMES_STOP = 4,         /* ends names_serve() */
 };
+
+#define NAMES_RETRY 0x100u  /* or-ed into the operation: sent again after
+                               the answer to the first was lost */
+#define NAMES_RETRIES 3     /* times a request is sent again */
 
 /* Serve on gate (bound to the calling thread, with HS_CAP_RECV) until a
  * NAMES_STOP arrives through a capability labelled stop_label; returns

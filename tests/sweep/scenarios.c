@@ -1,0 +1,445 @@
+/*
+ * tests/sweep/scenarios.c - the seeded scenarios of the sweep, built from
+ * the examples: the name server (examples/servers/names.h), the racy
+ * example's fixed counter (examples/racy.h), a POSIX-layer program
+ * (examples/posix/posix.h) and large messages (examples/lib/largemsg.h).
+ *
+ * Each is written to end under any fault the seed injects: every wait that
+ * could wait on a killed partner has a timeout, or ends when the partner's
+ * end of a channel goes.  check() asserts what must hold whatever fault
+ * fired, and the exact result of the example when none did.  Simulated
+ * threads only record; check() runs on the host after the run.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "examples/lib/largemsg.h"
+#include "examples/posix/posix.h"
+#include "examples/racy.h"
+#include "examples/servers/names.h"
+
+#include "sweep.h"
+
+static char why_buf[256];
+
+hs_status sweep_why(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why_buf, sizeof why_buf, fmt, ap);
+    va_end(ap);
+    return HS_ECHECK;
+}
+
+const char *sweep_why_text(void)
+{
+    return why_buf;
+}
+
+/* Whether a fault fired in the run that just ended. */
+static int fault_fired(void)
+{
+    hs_sim_summary s;
+    if (hs_sim_summary_get(&s) != HS_OK)
+        return 1;
+    for (unsigned i = 0; i < s.nfaults; i++)
+        if (s.faults[i].fired)
+            return 1;
+    return 0;
+}
+
+/* Start a name server thread in the caller's process, whose first
+ * capability becomes the server's gate (label 0, the stop label).  The
+ * thread runs below the caller's priority, so that under any seed the gate
+ * exists before it serves. */
+static hs_status ns_thread_start(hs_entry_fn serve, hs_tid_t *t,
+                                 hs_cap_t *gate)
+{
+    hs_thread_attr a = { .name = "names", .priority = HS_PRIO_DEFAULT - 1 };
+    hs_status st = hs_thread_create(serve, NULL, &a, t);
+    if (st == HS_OK)
+        st = hs_gate_create(*t, 0, gate);
+    return st == HS_OK && *gate != 1 ? HS_EINVAL : st;
+}
+
+/* ---- the name server ---------------------------------------------------- */
+
+/* init runs the server in a thread of its own (its gate is init's
+ * capability 1, label 0: the stop label); "service" registers its gate as
+ * "svc" and answers one call; "client" looks it up and calls it. */
+static struct {
+    hs_status serve;        /* names_serve() */
+    hs_status stop;         /* names_stop() */
+    hs_status reg;          /* the service's registration */
+    hs_status lookup;       /* the client's lookup */
+    hs_status call;         /* the client's call of the service */
+    uint64_t reply;
+    hs_status unreg;        /* unregistering a name not the client's */
+    int ended;              /* init reached its end */
+} nm;
+
+#define NM_WAIT (20 * HS_MSEC)
+
+static int nm_server(void *arg)
+{
+    (void)arg;
+    nm.serve = names_serve(1, 0);
+    return 0;
+}
+
+static int nm_service(void *arg)
+{
+    (void)arg;
+    hs_cap_t g = 0, sg = 0;
+    if (hs_gate_create(0, 5, &g) != HS_OK ||
+        hs_cap_derive(g, HS_CAP_SEND | HS_CAP_GRANT, 5, &sg) != HS_OK)
+        return 1;
+    nm.reg = names_register(1, "svc", sg);
+    if (nm.reg != HS_OK)
+        return 1;
+    hs_utcb_t *u = hs_utcb();
+    if (hs_ipc_receive(g, NM_WAIT, NULL) != HS_OK)
+        return 1;
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] += 1;
+    return hs_ipc_reply() == HS_OK ? 0 : 1;
+}
+
+static int nm_client(void *arg)
+{
+    (void)arg;
+    hs_cap_t svc = 0;
+    nm.lookup = names_lookup(1, "svc", HS_CAP_SEND, NM_WAIT, &svc);
+    if (nm.lookup != HS_OK)
+        return 1;
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] = 41;
+    nm.call = hs_ipc_call(svc, NM_WAIT, NM_WAIT);
+    nm.reply = u->mr[0];
+    nm.unreg = names_unregister(1, "svc");
+    return 0;
+}
+
+static hs_status nm_spawn(const char *name, hs_entry_fn entry,
+                          uint64_t label, hs_pid_t *pid)
+{
+    hs_cap_t mine = 0;
+    hs_status st = hs_cap_derive(1, HS_CAP_SEND | HS_CAP_GRANT, label, &mine);
+    hs_proc_attr at = { .caps = &mine, .ncaps = 1 };
+    return st == HS_OK ? hs_proc_spawn(name, entry, NULL, &at, pid) : st;
+}
+
+static int nm_init(void *arg)
+{
+    (void)arg;
+    hs_tid_t t = 0;
+    hs_cap_t gate = 0;
+    hs_pid_t s = 0, c = 0;
+    if (ns_thread_start(nm_server, &t, &gate) != HS_OK)
+        return 1;
+    if (nm_spawn("service", nm_service, 1, &s) != HS_OK)
+        s = 0;
+    if (nm_spawn("client", nm_client, 2, &c) != HS_OK)
+        c = 0;
+    if (s)
+        (void)hs_proc_wait(s, HS_NEVER, NULL);
+    if (c)
+        (void)hs_proc_wait(c, HS_NEVER, NULL);
+    nm.stop = names_stop(1);
+    (void)hs_thread_join(t, HS_NEVER, NULL);
+    nm.ended = 1;
+    return 0;
+}
+
+static hs_status nm_setup(void *arg)
+{
+    (void)arg;
+    memset(&nm, 0xff, sizeof nm);
+    nm.ended = 0;
+    return hs_proc_spawn("init", nm_init, NULL, NULL, NULL);
+}
+
+static hs_status nm_check(void *arg, hs_status run)
+{
+    (void)arg;
+    if (run != HS_OK)
+        return sweep_why("run ended with %s", hs_strerror(run));
+    /* Whoever else was killed or timed out, a living init stops its
+     * server, which must still be answering. */
+    if (nm.ended && (nm.stop != HS_OK || nm.serve != HS_OK))
+        return sweep_why("name server not stopped cleanly: stop %s, serve "
+                         "%s", hs_strerror(nm.stop), hs_strerror(nm.serve));
+    if (fault_fired())
+        return HS_OK;
+    if (!nm.ended || nm.reg != HS_OK || nm.lookup != HS_OK ||
+        nm.call != HS_OK || nm.reply != 42 || nm.unreg != HS_EPERM)
+        return sweep_why("fault-free run: register %s, lookup %s, call %s "
+                         "reply %llu, unregister %s",
+                         hs_strerror(nm.reg), hs_strerror(nm.lookup),
+                         hs_strerror(nm.call),
+                         (unsigned long long)nm.reply, hs_strerror(nm.unreg));
+    return HS_OK;
+}
+
+/* ---- the racy example's fixed scenario ---------------------------------- */
+
+static struct racy_state racy = {.fixed = 1};
+
+static hs_status racy_fixed_check(void *arg, hs_status run)
+{
+    struct racy_state *s = arg;
+    uint64_t want = (uint64_t)RACY_CLIENTS * RACY_ROUNDS;
+    if (run != HS_OK)
+        return sweep_why("run ended with %s", hs_strerror(run));
+    /* A killed client or a timed-out call loses increments, never adds
+     * any: each finished client added its rounds. */
+    if (s->final > want || s->final < (uint64_t)s->done * RACY_ROUNDS)
+        return sweep_why("counter %llu with %u of %d clients done",
+                         (unsigned long long)s->final, s->done,
+                         RACY_CLIENTS);
+    if (!fault_fired() && racy_check(arg, run) != HS_OK)
+        return sweep_why("fault-free run: counter %llu, %u clients done",
+                         (unsigned long long)s->final, s->done);
+    return HS_OK;
+}
+
+/* ---- the POSIX layer: wc over a pipe, the answer on a queue ------------- */
+
+static const char *const px_text[] = {
+    "the quick brown fox\n",
+    "jumps over\n",
+    "the lazy dog and keeps on running through the fields of a line that "
+    "is longer than one atomic pipe write of two hundred and fifty six "
+    "bytes, so that the reader gets it in pieces and counts words across "
+    "them, as a reader of a real pipe must\n",
+};
+
+static struct {
+    long eof;               /* the child's last read */
+    long sent;              /* its mq_send */
+    long received;          /* the parent's mq_receive */
+    char answer[64];
+    int child_status;
+    long unlinked;
+    int ended;
+} px;
+
+static int px_child(void *arg)
+{
+    int in = (int)(intptr_t)arg;
+    char buf[100];
+    long lines = 0, words = 0;
+    int inword = 0;
+    ssize_t n;
+    while ((n = px_read(in, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            int space = buf[i] == ' ' || buf[i] == '\n';
+            words += !space && !inword;
+            inword = !space;
+            lines += buf[i] == '\n';
+        }
+    }
+    px.eof = n;
+    (void)px_close(in);
+    int q = px_mq_open("/wc", PX_O_WRONLY | PX_O_NONBLOCK, NULL);
+    if (q < 0)
+        return 1;
+    char msg[64];
+    int len = snprintf(msg, sizeof msg, "%ld %ld", lines, words);
+    px.sent = px_mq_send(q, msg, (size_t)len + 1, 7);
+    (void)px_mq_close(q);
+    return 0;
+}
+
+static int px_ns(void *arg)
+{
+    (void)arg;
+    (void)names_serve(1, 0);
+    return 0;
+}
+
+static int px_parent(void *arg)
+{
+    (void)arg;
+    hs_tid_t t = 0;
+    hs_cap_t gate = 0, ns = 0;
+    if (ns_thread_start(px_ns, &t, &gate) != HS_OK ||
+        hs_cap_derive(1, HS_CAP_SEND | HS_CAP_GRANT, 1001, &ns) != HS_OK)
+        return 1;
+    (void)px_names_set(ns);
+    struct px_mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 64 };
+    int q = px_mq_open("/wc", PX_O_CREAT | PX_O_RDONLY | PX_O_NONBLOCK, &a);
+    int fds[2];
+    hs_pid_t child = 0;
+    if (px_pipe(fds) == 0) {
+        if (px_spawn("wc", px_child, (void *)(intptr_t)fds[0], &fds[0], 1,
+                     &child) != 0)
+            child = 0;
+        (void)px_close(fds[0]);
+        for (unsigned i = 0; i < sizeof px_text / sizeof px_text[0]; i++)
+            if (px_write(fds[1], px_text[i], strlen(px_text[i])) < 0)
+                break;
+        (void)px_close(fds[1]);
+    }
+    if (child)
+        (void)hs_proc_wait(child, HS_NEVER, &px.child_status);
+    /* The child has answered by now, or never will. */
+    if (q >= 0) {
+        px.received = px_mq_receive(q, px.answer, sizeof px.answer, NULL);
+        px.unlinked = px_mq_unlink("/wc");
+        (void)px_mq_close(q);
+    }
+    (void)names_stop(1);
+    (void)hs_thread_join(t, HS_NEVER, NULL);
+    px.ended = 1;
+    return 0;
+}
+
+static hs_status px_setup(void *arg)
+{
+    (void)arg;
+    memset(&px, 0, sizeof px);
+    px.eof = px.sent = px.received = px.unlinked = -1000;
+    px.child_status = -1000;
+    return hs_proc_spawn("sh", px_parent, NULL, NULL, NULL);
+}
+
+static hs_status px_check(void *arg, hs_status run)
+{
+    (void)arg;
+    if (run != HS_OK)
+        return sweep_why("run ended with %s", hs_strerror(run));
+    if (fault_fired())
+        return HS_OK;
+    if (!px.ended || px.eof != 0 || px.sent != 0 || px.child_status != 0 ||
+        px.received != (long)strlen("3 55") + 1 ||
+        strcmp(px.answer, "3 55") != 0 || px.unlinked != 0)
+        return sweep_why("fault-free run: eof %ld, send %ld, child %d, "
+                         "receive %ld '%s', unlink %ld", px.eof, px.sent,
+                         px.child_status, px.received, px.answer,
+                         px.unlinked);
+    return HS_OK;
+}
+
+/* ---- large messages ----------------------------------------------------- */
+
+#define LM_SRC ((uint64_t)0x10000000)
+#define LM_DST ((uint64_t)0x20000000)
+#define LM_PAGES 4u
+
+static const unsigned lm_modes[] = {
+    HS_XFER_MOVE, HS_XFER_SHARE, HS_XFER_COW, HS_XFER_COPY,
+};
+
+static struct {
+    unsigned mode;          /* drawn from the seed */
+    hs_status recv;         /* lm_recv */
+    hs_status read[LM_PAGES];
+    char page[LM_PAGES][16];
+    hs_status release;
+    hs_status sent;         /* lm_send */
+    unsigned pending;       /* offers left when the receiver ended */
+    int child_status;
+    int ended;
+} lm;
+
+static int lm_receiver(void *arg)
+{
+    (void)arg;
+    hs_chan c;
+    lm_msg m;
+    if (hs_chan_attach(1, HS_CHAN_RECEIVER, 0, &c) != HS_OK)
+        return 1;
+    lm.recv = lm_recv(&c, LM_DST, &m, HS_NEVER);
+    if (lm.recv == HS_OK) {
+        /* Touch every other page: a page never touched stays unmapped. */
+        for (unsigned i = 0; i < LM_PAGES; i += 2)
+            lm.read[i] = hs_mem_read(LM_DST + i * HS_PAGE_4K, lm.page[i],
+                                     sizeof lm.page[i]);
+        lm.release = lm_release(&m);
+    }
+    (void)hs_chan_detach(&c);
+    return 0;
+}
+
+static int lm_sender(void *arg)
+{
+    (void)arg;
+    hs_cap_t cap = 0, d = 0;
+    hs_chan_attr a = { .slots = 4, .msg_max = 64, .kind = HS_CHAN_SPSC,
+                       .overflow = HS_CHAN_BLOCK, .timeout = HS_NEVER };
+    if (hs_chan_create(&a, &cap) != HS_OK ||
+        hs_cap_derive(cap, HS_CAP_RECV | HS_CAP_GRANT, 0, &d) != HS_OK)
+        return 1;
+    hs_status st = hs_mem_map(LM_SRC, LM_PAGES * HS_PAGE_4K,
+                              HS_PROT_READ | HS_PROT_WRITE, HS_PAGE_4K);
+    for (unsigned i = 0; st == HS_OK && i < LM_PAGES; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "page %u", i);
+        st = hs_mem_write(LM_SRC + i * HS_PAGE_4K, b, sizeof b);
+    }
+    hs_proc_attr pa = { .caps = &d, .ncaps = 1 };
+    hs_pid_t child = 0;
+    if (hs_proc_spawn("receiver", lm_receiver, NULL, &pa, &child) != HS_OK)
+        return 1;
+    hs_chan c;
+    if (hs_chan_attach(cap, HS_CHAN_SENDER, 0, &c) == HS_OK) {
+        if (st == HS_OK)
+            lm.sent = lm_send(&c, child, LM_SRC, LM_PAGES * HS_PAGE_4K - 100,
+                              lm.mode, HS_PROT_READ | HS_PROT_WRITE);
+        /* The receiver sees the end of the channel if nothing came. */
+        if (lm.sent != HS_OK)
+            (void)hs_chan_detach(&c);
+    }
+    (void)hs_proc_wait(child, HS_NEVER, &lm.child_status);
+    (void)lm_offers_pending(&lm.pending);
+    lm.ended = 1;
+    return 0;
+}
+
+/* The transfer mode comes from the seed, so every mode is swept. */
+static hs_status lm_setup(void *arg)
+{
+    (void)arg;
+    memset(&lm, 0, sizeof lm);
+    lm.mode = lm_modes[sweep_seed % (sizeof lm_modes / sizeof lm_modes[0])];
+    lm.recv = lm.sent = lm.release = HS_STATUS_COUNT;
+    lm.child_status = -1000;
+    return hs_proc_spawn("sender", lm_sender, NULL, NULL, NULL);
+}
+
+static hs_status lm_check(void *arg, hs_status run)
+{
+    (void)arg;
+    if (run != HS_OK)
+        return sweep_why("run ended with %s", hs_strerror(run));
+    if (fault_fired())
+        return HS_OK;
+    int pages_ok = 1;
+    for (unsigned i = 0; i < LM_PAGES; i += 2) {
+        char want[16];
+        snprintf(want, sizeof want, "page %u", i);
+        pages_ok &= lm.read[i] == HS_OK && strcmp(lm.page[i], want) == 0;
+    }
+    if (!lm.ended || lm.sent != HS_OK || lm.recv != HS_OK || !pages_ok ||
+        lm.release != HS_OK || lm.child_status != 0 || lm.pending != 0)
+        return sweep_why("fault-free run (mode %u): send %s, recv %s, pages "
+                         "%s, release %s, child %d, offers left %u", lm.mode,
+                         hs_strerror(lm.sent), hs_strerror(lm.recv),
+                         pages_ok ? "ok" : "wrong", hs_strerror(lm.release),
+                         lm.child_status, lm.pending);
+    return HS_OK;
+}
+
+const hs_scenario sweep_scenarios[] = {
+    {.name = "names", .setup = nm_setup, .check = nm_check},
+    {.name = "racy-fixed", .setup = racy_setup, .check = racy_fixed_check,
+     .arg = &racy},
+    {.name = "posix-wc", .setup = px_setup, .check = px_check},
+    {.name = "largemsg", .setup = lm_setup, .check = lm_check},
+};
+const unsigned sweep_nscenarios =
+    sizeof sweep_scenarios / sizeof sweep_scenarios[0];

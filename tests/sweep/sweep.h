@@ -1,0 +1,69 @@
+/*
+ * tests/sweep/sweep.h - the seed sweep: every seeded scenario of the
+ * examples run over many seeds with faults injected, each run checked for
+ * leaks, broken invariants, panics, hangs and determinism (see sweep.c).
+ */
+#ifndef HOPSIM_TESTS_SWEEP_H
+#define HOPSIM_TESTS_SWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hopsim.h"
+
+/* A scenario: hs_scenario's setup() spawns its root processes (after
+ * hs_sim_start()), check() judges the run and, when it fails, says why
+ * with sweep_why(). */
+extern const hs_scenario sweep_scenarios[];
+extern const unsigned sweep_nscenarios;
+
+/* For check(): the reason a run failed (printf-style), kept for the
+ * driver's report; returns HS_ECHECK. */
+hs_status sweep_why(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* The reason given by the last sweep_why(). */
+const char *sweep_why_text(void);
+
+/* The seed of the run being set up (for a scenario that draws a variant
+ * from it). */
+extern uint64_t sweep_seed;
+
+/* The tour's parts (tests/sweep/tour.c). */
+extern const hs_scenario sweep_tour_scenarios[];
+extern const unsigned sweep_tour_nscenarios;
+
+/* ---- the audit of kernel objects (tests/sweep/audit.c) ---------------- */
+
+/* Kernel objects still live when the run's teardown began, by pool. */
+#define AUDIT_POOLS_MAX 32
+
+struct audit {
+    int taken;                  /* the teardown began (a snapshot exists) */
+    unsigned serving;           /* threads blocked in hs_proc_serve() */
+    unsigned live_threads;      /* threads not ended */
+    unsigned npools;
+    struct {
+        const char *name;
+        uint32_t live;
+        int may_stay;           /* objects a serving process may hold */
+    } pool[AUDIT_POOLS_MAX];
+    long stacks_at_end;         /* contexts with a stack at teardown */
+};
+
+/* Forget the last snapshot; call before each hs_sim_run(). */
+void audit_reset(void);
+
+/* The snapshot of the last teardown. */
+const struct audit *audit_last(void);
+
+/* Contexts with a simulated stack now (created, not yet destroyed). */
+long audit_stacks_out(void);
+
+/* Check the snapshot after a run that ended with HS_OK: with no serving
+ * process every pool is empty; with some, only what a serving process
+ * holds (its threads, ports, capabilities, gates, ...) may remain.
+ * Returns 0, or 1 with the first leak described in why. */
+int audit_leaks(const struct audit *a, char *why, size_t len);
+
+#endif
