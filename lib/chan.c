@@ -20,6 +20,21 @@
  * sleeper increments its count (seq_cst) before the kernel looks at the
  * ring.
  *
+ * Trust.  The ring is shared with other processes, which may write any
+ * of it by hand, and *c is the caller's, which its code may change: the
+ * ring's geometry (slots, stride, msg_max) is read from the control
+ * page, which only the kernel writes, never from *c, and c->end_slot is
+ * checked before it indexes that page.  Positions are used only masked
+ * to the ring; a receiver checks every length it reads from a slot
+ * against msg_max before copying a byte, and an SPSC receiver checks
+ * that head and tail are no more than a ring apart (HS_ERANGE
+ * otherwise).  Another thread of the process may detach the end while
+ * this one is in the kernel (asleep, waking the other side, recording an
+ * audit); hs_chan_detach() clears c->end before it enters the kernel,
+ * and after every kernel call an operation looks whether c->end is still
+ * the end it started on (end_kept()) before it reads *c again, ending
+ * with HS_ECLOSED when it is not.
+ *
  * Policy: a send loads the control page's policy flags once; 0 (no
  * policy) skips every rule in one branch.  The rate limit is GCRA on the
  * index page's tat: a sender takes tokens by compare-and-swap before
@@ -47,9 +62,35 @@ struct stamp {
     uint64_t host_ns;
 };
 
+/* The ring's slots and longest message, as the kernel wrote them. */
+static uint32_t ring_slots(const hs_chan *c)
+{
+    return c->ctrl->slots;
+}
+
+static uint32_t ring_msg_max(const hs_chan *c)
+{
+    return c->ctrl->msg_max;
+}
+
 static hs_chan_slot *slot_of(const hs_chan *c, uint64_t pos)
 {
-    return hs_chan_slot_at(c->data, c->slots, c->stride, pos);
+    return hs_chan_slot_at(c->data, c->ctrl->slots, c->ctrl->stride, pos);
+}
+
+/* Whether c looks like an attached end (end is 0 from the start of
+ * hs_chan_detach() on: handles never are), and may index the control
+ * page. */
+static int end_attached(const hs_chan *c)
+{
+    return c && c->ctrl && c->end && c->end_slot < HS_CHAN_ENDS_MAX;
+}
+
+/* Whether *c still names end, the end an operation started on: another
+ * thread of the process that detaches it clears c->end first. */
+static int end_kept(const hs_chan *c, uint64_t end)
+{
+    return c->end == end;
 }
 
 /* HS_OK while the kernel has not revoked c's end. */
@@ -62,6 +103,26 @@ static hs_status end_valid(const hs_chan *c)
 static int chan_closed(const hs_chan *c)
 {
     return atomic_load_explicit(&c->ctrl->closed, ACQUIRE) != 0;
+}
+
+/* Where an operation that started on end stands (after a kernel call):
+ * HS_ECLOSED when another thread detached it meanwhile, else as
+ * end_valid(). */
+static hs_status end_check(const hs_chan *c, uint64_t end)
+{
+    return end_kept(c, end) ? end_valid(c) : HS_ECLOSED;
+}
+
+/* Whether a message of len bytes, as its slot says, can be taken into a
+ * buffer of size bytes: HS_ERANGE when len is over msg_max (a sender
+ * wrote the slot by hand; copying it would leave the slot),
+ * HS_EMSGSIZE when it does not fit the buffer. */
+static hs_status len_check(const hs_chan *c, uint32_t len, size_t size)
+{
+    uint32_t max = ring_msg_max(c);
+    if (len <= size && len <= max)
+        return HS_OK;
+    return len > max ? HS_ERANGE : HS_EMSGSIZE;
 }
 
 /* ---- slots -------------------------------------------------------------- */
@@ -129,7 +190,7 @@ static size_t spsc_put(hs_chan *c, const hs_chan_msg *m, size_t n,
     hs_chan_idx *x = c->idx;
     uint64_t t = atomic_load_explicit(&x->tail, RELAXED);
     uint64_t h = atomic_load_explicit(&x->head, ACQUIRE);
-    uint64_t room = c->slots - (t - h);
+    uint64_t room = ring_slots(c) - (t - h);
     size_t k = n < room ? n : (size_t)room;
     for (size_t i = 0; i < k; i++)
         slot_write(slot_of(c, t + i), &m[i], st);
@@ -146,15 +207,16 @@ static int spsc_drop_oldest(hs_chan *c)
     hs_chan_idx *x = c->idx;
     uint64_t h = atomic_load_explicit(&x->head, ACQUIRE);
     uint64_t t = atomic_load_explicit(&x->tail, RELAXED);
-    if (t - h < c->slots)
+    if (t - h < ring_slots(c))
         return 0;
     return atomic_compare_exchange_strong_explicit(&x->head, &h, h + 1,
                                                    ACQ_REL, ACQUIRE);
 }
 
 /* Take up to n (<= CHUNK) messages that fit their buffers (their
- * headers into meta[0..], if not NULL); *got how many.  HS_EMSGSIZE when
- * the first does not fit. */
+ * headers into meta[0..], if not NULL); *got how many.  When the first
+ * cannot be taken: HS_EMSGSIZE or HS_ERANGE (len_check()), or HS_ERANGE
+ * when tail is more than a ring ahead of head (or behind it). */
 static hs_status spsc_get(hs_chan *c, hs_chan_msg *m, hs_chan_meta *meta,
                           size_t n, size_t *got)
 {
@@ -164,19 +226,26 @@ static hs_status spsc_get(hs_chan *c, hs_chan_msg *m, hs_chan_meta *meta,
     for (;;) {
         uint64_t h = atomic_load_explicit(&x->head, ACQUIRE);
         uint64_t t = atomic_load_explicit(&x->tail, ACQUIRE);
+        *got = 0;
+        if (t - h > ring_slots(c)) {
+            /* A dropping sender may have moved both since head was read. */
+            if (atomic_load_explicit(&x->head, ACQUIRE) != h)
+                continue;
+            return HS_ERANGE;
+        }
         size_t k = 0;
+        hs_status why = HS_OK;
         while (k < n && h + k != t) {
             hs_chan_slot *s = slot_of(c, h + k);
             lens[k] = atomic_load_explicit(&s->len, RELAXED);
-            if (lens[k] > m[k].len)
+            if ((why = len_check(c, lens[k], m[k].len)) != HS_OK)
                 break;
             slot_get(s, m[k].data, lens[k]);
             slot_meta(s, &m[k], meta ? &meta[k] : NULL);
             k++;
         }
-        *got = 0;
         if (k == 0)
-            return (h != t) ? HS_EMSGSIZE : HS_OK;
+            return why;
         if (!stealable)
             atomic_store_explicit(&x->head, h + k, RELEASE);
         else if (!atomic_compare_exchange_strong_explicit(
@@ -195,10 +264,11 @@ static size_t mpsc_put(hs_chan *c, const hs_chan_msg *m, size_t n,
                        const struct stamp *st, uint64_t *at)
 {
     hs_chan_idx *x = c->idx;
+    uint32_t slots = ring_slots(c);
     uint64_t pos = atomic_load_explicit(&x->tail, RELAXED);
     for (;;) {
         size_t k = 0;
-        while (k < n && k < c->slots &&
+        while (k < n && k < slots &&
                atomic_load_explicit(&slot_of(c, pos + k)->seq, ACQUIRE) ==
                    pos + k)
             k++;
@@ -235,26 +305,26 @@ static void mpsc_take(hs_chan *c, uint64_t pos, size_t k, hs_chan_msg *m,
             m[i].len = lens[i];
             slot_meta(s, &m[i], meta ? &meta[i] : NULL);
         }
-        atomic_store_explicit(&s->seq, pos + i + c->slots, RELEASE);
+        atomic_store_explicit(&s->seq, pos + i + ring_slots(c), RELEASE);
     }
 }
 
 /* How many of the messages from pos on are published and fit m (up to
- * n); *too_big when the first that stops the count does not fit. */
+ * n; m NULL: not to be copied, any length goes); *why says why the first
+ * that stops the count cannot be taken (len_check()), HS_OK when it is
+ * not there. */
 static size_t mpsc_ready(hs_chan *c, uint64_t pos, hs_chan_msg *m, size_t n,
-                         uint32_t *lens, int *too_big)
+                         uint32_t *lens, hs_status *why)
 {
     size_t k = 0;
-    *too_big = 0;
+    *why = HS_OK;
     while (k < n) {
         hs_chan_slot *s = slot_of(c, pos + k);
         if (atomic_load_explicit(&s->seq, ACQUIRE) != pos + k + 1)
             break;
         lens[k] = atomic_load_explicit(&s->len, RELAXED);
-        if (m && lens[k] > m[k].len) {
-            *too_big = 1;
+        if (m && (*why = len_check(c, lens[k], m[k].len)) != HS_OK)
             break;
-        }
         k++;
     }
     return k;
@@ -268,15 +338,15 @@ static hs_status mpsc_get(hs_chan *c, hs_chan_msg *m, hs_chan_meta *meta,
     uint64_t pos = atomic_load_explicit(&x->head, ACQUIRE);
     *got = 0;
     for (;;) {
-        int too_big;
-        size_t k = mpsc_ready(c, pos, m, n, lens, &too_big);
+        hs_status why;
+        size_t k = mpsc_ready(c, pos, m, n, lens, &why);
         if (k == 0) {
             uint64_t now = atomic_load_explicit(&x->head, ACQUIRE);
             if (now != pos) {   /* a sender dropped the oldest */
                 pos = now;
                 continue;
             }
-            return too_big ? HS_EMSGSIZE : HS_OK;
+            return why;
         }
         if (atomic_compare_exchange_strong_explicit(&x->head, &pos, pos + k,
                                                     ACQ_REL, ACQUIRE)) {
@@ -292,9 +362,9 @@ static hs_status mpsc_get(hs_chan *c, hs_chan_msg *m, hs_chan_meta *meta,
 static int mpsc_drop_oldest(hs_chan *c)
 {
     uint32_t len;
-    int too_big;
+    hs_status why;
     uint64_t pos = atomic_load_explicit(&c->idx->head, ACQUIRE);
-    if (mpsc_ready(c, pos, NULL, 1, &len, &too_big) != 1 ||
+    if (mpsc_ready(c, pos, NULL, 1, &len, &why) != 1 ||
         !atomic_compare_exchange_strong_explicit(&c->idx->head, &pos,
                                                  pos + 1, ACQ_REL, ACQUIRE))
         return 0;
@@ -475,34 +545,38 @@ static hs_time_t deadline_of(hs_time_t timeout)
     return timeout == HS_NEVER ? HS_NEVER : hs_time_now() + timeout;
 }
 
-/* Sleep on c's end until it may make progress or deadline passes. */
-static hs_status end_sleep(hs_chan *c, _Atomic uint32_t *count,
+/* Sleep on c's end until it may make progress or deadline passes;
+ * HS_ECLOSED when another thread detached it meanwhile. */
+static hs_status end_sleep(const hs_chan *c, _Atomic uint32_t *count,
                            hs_time_t deadline)
 {
+    uint64_t end = c->end;
     hs_time_t left = time_left(deadline);
     if (left == 0)
         return HS_ETIMEOUT;
     atomic_fetch_add(count, 1);     /* seq_cst: see the top */
-    return hs_chan_end_sleep(c->end, left);
+    hs_status st = hs_chan_end_sleep(end, left);
+    return end_kept(c, end) ? st : HS_ECLOSED;
 }
 
 /* ---- sending ---------------------------------------------------------------------- */
 
 static hs_status send_check(const hs_chan *c, const hs_chan_msg *m, size_t n)
 {
-    if (!c || !c->ctrl || !m || !n || c->role != HS_CHAN_SENDER)
+    if (!end_attached(c) || !m || !n || c->role != HS_CHAN_SENDER)
         return HS_EINVAL;
+    uint32_t max = ring_msg_max(c);
     for (size_t i = 0; i < n; i++) {
         if (!m[i].data || !m[i].len)
             return HS_EINVAL;
-        if (m[i].len > c->msg_max)
+        if (m[i].len > max)
             return HS_EMSGSIZE;
     }
     return HS_OK;
 }
 
-/* The ring was full with n - done messages still to send: what the
- * policy says.  HS_OK to try again (DROP_OLDEST made room, BLOCK slept);
+/* The ring was full with left messages still to send: what the policy
+ * says.  HS_OK to try again (DROP_OLDEST made room, BLOCK slept);
  * anything else ends the send (DROP_NEWEST ends it with HS_OK, *over
  * set). */
 static hs_status send_full(hs_chan *c, size_t left, hs_time_t *deadline,
@@ -571,11 +645,12 @@ hs_status hs_chan_send_batch(hs_chan *c, const hs_chan_msg *msgs, size_t n,
     int over = 0;
     uint32_t pol = 0;
     hs_status st = send_check(c, msgs, n);
+    uint64_t end = st == HS_OK ? c->end : 0;
     if (st == HS_OK &&
         (pol = atomic_load_explicit(&c->ctrl->policy, RELAXED)) != 0)
         st = policy_filter(c, pol, msgs, n);
     while (st == HS_OK && done < n && !over) {
-        if ((st = end_valid(c)) != HS_OK)
+        if ((st = end_check(c, end)) != HS_OK)
             break;
         if (chan_closed(c)) {
             st = HS_ECLOSED;
@@ -583,7 +658,8 @@ hs_status hs_chan_send_batch(hs_chan *c, const hs_chan_msg *msgs, size_t n,
         }
         size_t k = send_round(c, pol, msgs + done, n - done, &st);
         done += k;
-        if (k)
+        /* Under HS_CHAN_POL_AUDIT, send_round() entered the kernel. */
+        if (k && end_kept(c, end))
             wake_if_waiting(c, &c->idx->recv_waiting);
         if (st == HS_OK && done < n && !k)
             st = send_full(c, n - done, &deadline, &over);
@@ -611,14 +687,15 @@ hs_status hs_chan_send_typed(hs_chan *c, uint32_t type, const void *msg,
 static hs_status recv_batch(hs_chan *c, hs_chan_msg *msgs, hs_chan_meta *meta,
                             size_t n, size_t *got, hs_time_t timeout)
 {
-    if (!c || !c->ctrl || !msgs || !n || !got ||
+    if (!end_attached(c) || !msgs || !n || !got ||
         c->role != HS_CHAN_RECEIVER ||
         (timeout != HS_NEVER && timeout > HS_TIMEOUT_MAX))
         return HS_EINVAL;
+    uint64_t end = c->end;
     hs_time_t deadline = 0;
     *got = 0;
     for (;;) {
-        hs_status st = end_valid(c);
+        hs_status st = end_check(c, end);
         if (st != HS_OK)
             return st;
         /* Read before looking: what was sent before the close is seen. */
@@ -717,19 +794,26 @@ hs_status hs_chan_attach(hs_cap_t cap, unsigned role, uint64_t va,
     return HS_OK;
 }
 
+/* c->end is cleared before the kernel is entered, so that a call on c
+ * under way in another thread sees the end gone (end_kept()) whenever it
+ * runs again, whichever runs first once the kernel call is over. */
 hs_status hs_chan_detach(hs_chan *c)
 {
-    if (!c || !c->ctrl)
+    if (!c || !c->ctrl || !c->end)
         return HS_EINVAL;
-    hs_status st = hs_chan_end_unmap(c->end);
+    uint64_t end = c->end;
+    c->end = 0;
+    hs_status st = hs_chan_end_unmap(end);
     if (st == HS_OK)
         memset(c, 0, sizeof *c);
+    else
+        c->end = end;
     return st;
 }
 
 hs_status hs_chan_info_get(const hs_chan *c, hs_chan_info *info)
 {
-    if (!c || !c->ctrl || !info)
+    if (!end_attached(c) || !info)
         return HS_EINVAL;
     hs_status st = end_valid(c);
     if (st != HS_OK)
@@ -744,7 +828,7 @@ hs_status hs_chan_info_get(const hs_chan *c, hs_chan_info *info)
 
 hs_status hs_chan_stats_get(const hs_chan *c, hs_chan_stats *out)
 {
-    if (!c || !c->ctrl || !out)
+    if (!end_attached(c) || !out)
         return HS_EINVAL;
     hs_status st = end_valid(c);
     if (st != HS_OK)

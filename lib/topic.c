@@ -3,10 +3,12 @@
  * subscriber's own, publishers holding a sending end on each ring (see
  * hopsim/topic.h for the contract, ports/topic.c for the kernel side).
  *
- * A publish is one kernel call (hs_topic_peers: the capability check and
- * the generation) and then one hs_chan_send() per subscriber in the
- * calling thread; ends are attached and detached only when the
- * generation says the subscribers changed.
+ * A publish is one kernel call (hs_topic_peers: the capability check,
+ * the message's length against the topic's msg_max, and the generation)
+ * and then one hs_chan_send() per subscriber in the calling thread; ends
+ * are attached and detached only when the generation says the
+ * subscribers changed.  Nothing in hs_topic_pub is trusted for a bound
+ * but the array it indexes: the caller's code may change any of it.
  */
 #include <string.h>
 
@@ -96,6 +98,13 @@ hs_status hs_topic_sub_info_get(const hs_topic_sub *s,
 
 /* ---- publishing ------------------------------------------------------------- */
 
+/* Whether p is fit to be used as a publisher: its peers within its
+ * array. */
+static int pub_valid(const hs_topic_pub *p)
+{
+    return p && p->npeers <= HS_TOPIC_SUBS_MAX;
+}
+
 hs_status hs_topic_pub_init(hs_topic_pub *p, hs_cap_t cap)
 {
     if (!p || cap == HS_CAP_NIL)
@@ -126,6 +135,8 @@ static void peer_drop(hs_topic_pub *p, uint32_t i)
 /* Attach an end to subscription sub.  HS_ECLOSED: it ended meanwhile. */
 static hs_status peer_add(hs_topic_pub *p, uint64_t sub)
 {
+    if (p->npeers == HS_TOPIC_SUBS_MAX)
+        return HS_ELIMIT;
     hs_topic_peer *q = &p->peers[p->npeers];
     memset(q, 0, sizeof *q);
     hs_status st = hs_topic_peer_cap(p->topic, sub, &q->cap);
@@ -158,26 +169,23 @@ static void pub_order(hs_topic_pub *p, const uint64_t *subs, uint32_t n)
     }
 }
 
-/* Check the capability; follow the subscribers when they changed.  The
- * generation is taken only once every new subscriber has an end (or
- * ended), so a failure is retried by the next publish. */
-static hs_status pub_sync(hs_topic_pub *p)
+/* Check the capability and len (the kernel refuses before anything
+ * changes); follow the subscribers when they changed.  The ends of
+ * subscribers that left are dropped first; when an end for a new one
+ * cannot be attached, those attached by this call are dropped again and
+ * the generation is not taken, so the next publish tries again. */
+static hs_status pub_sync(hs_topic_pub *p, size_t len)
 {
     uint64_t subs[HS_TOPIC_SUBS_MAX], gen = 0;
     uint32_t n = 0;
-    hs_status st = hs_topic_peers(p->topic, p->gen, &gen, subs,
+    hs_status st = hs_topic_peers(p->topic, len, p->gen, &gen, subs,
                                   HS_TOPIC_SUBS_MAX, &n);
     if (st != HS_OK || gen == p->gen)
         return st;
-    if (p->msg_max == 0) {
-        hs_topic_info info;
-        if ((st = hs_topic_info_get(p->topic, &info)) != HS_OK)
-            return st;
-        p->msg_max = info.attr.msg_max;
-    }
     for (uint32_t i = p->npeers; i-- > 0;)
         if (!has_sub(subs, n, p->peers[i].sub))
             peer_drop(p, i);
+    uint32_t kept = p->npeers;
     for (uint32_t i = 0; i < n; i++) {
         int known = 0;
         for (uint32_t j = 0; j < p->npeers && !known; j++)
@@ -187,22 +195,24 @@ static hs_status pub_sync(hs_topic_pub *p)
             break;
         st = HS_OK;
     }
+    if (st != HS_OK) {
+        while (p->npeers > kept)
+            peer_drop(p, p->npeers - 1);
+        return st;
+    }
     pub_order(p, subs, n);
-    if (st == HS_OK)
-        p->gen = gen;
-    return st;
+    p->gen = gen;
+    return HS_OK;
 }
 
 hs_status hs_topic_publish(hs_topic_pub *p, const void *msg, size_t len,
                            hs_topic_sent *sent)
 {
-    if (!p || !p->topic || !msg || !len)
+    if (!pub_valid(p) || !p->topic || !msg || !len)
         return HS_EINVAL;
-    hs_status st = pub_sync(p);
+    hs_status st = pub_sync(p, len);
     if (st != HS_OK)
         return st;
-    if (len > p->msg_max)
-        return HS_EMSGSIZE;
     hs_topic_sent r = { 0, 0 };
     hs_chan_msg m = { .data = (void *)msg, .len = len };
     for (uint32_t i = 0; i < p->npeers; i++) {
@@ -223,7 +233,7 @@ hs_status hs_topic_publish(hs_topic_pub *p, const void *msg, size_t len,
 
 uint64_t hs_topic_pub_missed(const hs_topic_pub *p, uint64_t sub)
 {
-    for (uint32_t i = 0; p && i < p->npeers; i++)
+    for (uint32_t i = 0; pub_valid(p) && i < p->npeers; i++)
         if (p->peers[i].sub == sub)
             return p->peers[i].missed;
     return 0;
@@ -232,7 +242,7 @@ uint64_t hs_topic_pub_missed(const hs_topic_pub *p, uint64_t sub)
 hs_status hs_topic_pub_close(hs_topic_pub *p)
 {
     hs_cap_info ci;
-    if (!p)
+    if (!pub_valid(p))
         return HS_EINVAL;
     if (hs_cap_info_get(p->topic, &ci) == HS_ESTATE)
         return HS_ESTATE;

@@ -33,6 +33,10 @@ _Static_assert(HS_CHAN_AUDIT_LEN * sizeof(hs_chan_audit_rec) <=
                    ((uint64_t)HS_PAGE_4K << AUDIT_ORDER),
                "the audit log fits its block");
 
+/* "No block": every physical address is 4K-aligned, and 0 is a frame
+ * like any other. */
+#define PA_NONE UINT64_MAX
+
 /* The policy rules the runtime enforces from the control page. */
 #define POL_RUNTIME (HS_CHAN_POL_RATE | HS_CHAN_POL_SIZE | \
                      HS_CHAN_POL_TYPES | HS_CHAN_POL_AUDIT | \
@@ -338,11 +342,11 @@ static void audit_attach(struct chan *ch, uint64_t pa)
 }
 
 /* Frames for an audit log if pol asks for one and ch (NULL: a channel
- * to be made) has none: *pa, or 0 when none is needed. */
+ * to be made) has none: *pa, or PA_NONE when none is needed. */
 static hs_status audit_alloc(const struct chan *ch, const hs_chan_policy *pol,
                              uint64_t *pa)
 {
-    *pa = 0;
+    *pa = PA_NONE;
     if (!pol || !(pol->flags & HS_CHAN_POL_AUDIT) || (ch && ch->audit))
         return HS_OK;
     return frame_alloc_block(AUDIT_ORDER, pa);
@@ -406,7 +410,8 @@ static hs_status own_end(struct thread *self, uint64_t h,
 
 /* ---- create and destroy -------------------------------------------------------- */
 
-/* Fill a new channel from attr, with its frames at hdr and data. */
+/* Fill a new channel from attr, with its frames at hdr and data (and
+ * audit, unless PA_NONE). */
 static struct chan *chan_make(struct proc *p, const hs_chan_attr *a,
                               uint64_t hdr, uint64_t data, unsigned order,
                               uint64_t audit)
@@ -444,7 +449,7 @@ static struct chan *chan_make(struct proc *p, const hs_chan_attr *a,
             atomic_store_explicit(&chan_slot(ch, i)->seq, i,
                                   memory_order_relaxed);
     ch->audit = NULL;
-    if (audit)
+    if (audit != PA_NONE)
         audit_attach(ch, audit);
     policy_write(ch, a->policy);
     return ch;
@@ -458,7 +463,7 @@ hs_status hs_chan_create(const hs_chan_attr *attr, hs_cap_t *cap)
     struct proc *p = thread_current_proc(self);
     hs_status st = (attr && cap) ? attr_check(attr) : HS_EINVAL;
     unsigned order = 0;
-    uint64_t hdr = 0, data = 0, audit = 0;
+    uint64_t hdr = 0, data = 0, audit = PA_NONE;
     if (st == HS_OK)
         st = pool_reserve(&k.chans, 1);
     if (st == HS_OK)
@@ -713,7 +718,7 @@ hs_status hs_chan_policy_set(hs_cap_t cap, const hs_chan_policy *policy)
     if (!self)
         return HS_ESTATE;
     struct chan *ch = NULL;
-    uint64_t audit = 0;
+    uint64_t audit = PA_NONE;
     hs_status st = chan_resolve(self, cap, 0, &ch, NULL);
     if (st == HS_OK && ch->owner != thread_current_proc(self))
         st = HS_EPERM;
@@ -722,7 +727,7 @@ hs_status hs_chan_policy_set(hs_cap_t cap, const hs_chan_policy *policy)
     if (st == HS_OK)
         st = audit_alloc(ch, policy, &audit);
     if (st == HS_OK) {
-        if (audit)
+        if (audit != PA_NONE)
             audit_attach(ch, audit);
         policy_write(ch, policy);
         policy_revoke_ends(ch, self);

@@ -324,16 +324,19 @@ hs_status hs_topic_leave(uint64_t sub)
     return st;
 }
 
-hs_status hs_topic_peers(hs_cap_t cap, uint64_t known, uint64_t *gen,
-                         uint64_t *subs, uint32_t max, uint32_t *n)
+hs_status hs_topic_peers(hs_cap_t cap, size_t len, uint64_t known,
+                         uint64_t *gen, uint64_t *subs, uint32_t max,
+                         uint32_t *n)
 {
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
     struct topic *t = NULL;
-    hs_status st = (gen && subs && n) ? topic_resolve(self, cap, HS_CAP_SEND,
-                                                      &t, NULL)
-                                      : HS_EINVAL;
+    hs_status st = (gen && subs && n && len)
+                       ? topic_resolve(self, cap, HS_CAP_SEND, &t, NULL)
+                       : HS_EINVAL;
+    if (st == HS_OK && len > t->attr.msg_max)
+        st = HS_EMSGSIZE;
     if (st == HS_OK)
         topic_sweep(t, self);
     if (st == HS_OK && t->gen != known && max < t->nsubs)

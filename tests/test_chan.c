@@ -4,7 +4,9 @@
  * producers on an MPSC ring; each overflow policy under a producer faster
  * than its consumer; revocation mid-stream; the peer of an exiting
  * process seeing the channel closed; bad input; two CPUs; determinism
- * under a seed.
+ * under a seed; a sender that writes the ring by hand, and a handle
+ * whose fields were changed, reading nothing outside the ring; an end
+ * detached while another thread of its process is in a call on it.
  *
  * Simulated threads record what they saw in the statics below (and check
  * statuses with EXPECT_ST); the test asserts after hs_sim_run().
@@ -845,6 +847,291 @@ static void test_chan_two_cpus_mpsc_full_ring_sends_never_time_out(
     assert_mpsc_verdict();
 }
 
+/* ---- 8. a sender that writes the ring by hand ------------------------------------- */
+
+#define RX_VA 0x10000000u           /* where the receiver maps the ring */
+#define TX_VA 0x20000000u           /* where the hostile sender does */
+#define HOSTILE_LEN 60000u          /* far past a 4 KiB block of slots */
+#define FILL 0xa5
+
+/* A receive buffer larger than HOSTILE_LEN: a length the receiver
+ * trusted would be copied whole. */
+static unsigned char big[HOSTILE_LEN + 4096];
+
+enum hostile_mode { HOSTILE_LENGTH, HOSTILE_INDICES, HOSTILE_HEAD };
+
+struct hostile_case {
+    unsigned kind;
+    enum hostile_mode mode;
+};
+
+static uint64_t slot_va(uint64_t va, uint64_t pos)
+{
+    return va + HS_CHAN_DATA_OFF + (pos & 3) * hs_chan_stride(8);
+}
+
+static void poke64(uint64_t va, uint64_t val)
+{
+    EXPECT_ST(hs_mem_write(va, &val, sizeof val), HS_OK);
+}
+
+/* Sends messages 0 and 1 on a ring of 4 slots of 8 bytes, then writes
+ * it by hand: position 1's length, or tail a thousand messages ahead,
+ * or head past tail.  Exits attached (the channel closes). */
+static int hostile_sender(void *arg)
+{
+    const struct hostile_case *hc = arg;
+    hs_chan c;
+    if (EXPECT_ST(hs_chan_attach(1, HS_CHAN_SENDER, TX_VA, &c), HS_OK))
+        return 1;
+    for (uint64_t i = 0; i < 2; i++)
+        EXPECT_ST(hs_chan_send(&c, &i, sizeof i), HS_OK);
+    uint64_t idx = TX_VA + HS_CHAN_IDX_OFF;
+    uint32_t len = HOSTILE_LEN;
+    switch (hc->mode) {
+    case HOSTILE_LENGTH:
+        EXPECT_ST(hs_mem_write(slot_va(TX_VA, 1) +
+                                   offsetof(hs_chan_slot, len),
+                               &len, sizeof len), HS_OK);
+        break;
+    case HOSTILE_INDICES:
+        poke64(idx + offsetof(hs_chan_idx, tail), 1000);
+        break;
+    case HOSTILE_HEAD:
+        poke64(idx + offsetof(hs_chan_idx, head), 5);
+        break;
+    }
+    return 0;
+}
+
+/* Once the sender has written the ring and gone, receives message 0
+ * (before the damaged slot: HOSTILE_LENGTH only), then twice more and
+ * once in a batch into big: each status, each length, and whether big
+ * still holds nothing but its fill. */
+static int hostile_main(void *arg)
+{
+    const struct hostile_case *hc = arg;
+    hs_chan_attr a = attr(4, 8, hc->kind, HS_CHAN_FAIL, 0);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    hs_chan c;
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, RX_VA, &c), HS_OK);
+    hs_pid_t kid = spawn_with("hostile", hostile_sender, (void *)hc,
+                              chan_cap, HS_CAP_SEND);
+    wait_child(kid);
+    size_t len = 0;
+    memset(big, FILL, sizeof big);
+    if (hc->mode == HOSTILE_LENGTH) {
+        status[0] = hs_chan_recv(&c, big, sizeof big, &len, HS_NOWAIT);
+        word[0] = len;
+        memset(big, FILL, sizeof big);
+    }
+    for (int i = 1; i <= 2; i++) {
+        len = 0xbad;
+        status[i] = hs_chan_recv(&c, big, sizeof big, &len, HS_NOWAIT);
+        word[i] = len;
+    }
+    hs_chan_msg m = { .data = big, .len = sizeof big };
+    size_t got = 99;
+    status[3] = hs_chan_recv_batch(&c, &m, 1, &got, HS_NOWAIT);
+    word[3] = got;
+    word[4] = 1;
+    for (size_t i = 0; i < sizeof big; i++)
+        if (big[i] != FILL)
+            word[4] = 0;
+    EXPECT_ST(hs_chan_detach(&c), HS_OK);
+    return 0;
+}
+
+static void run_hostile(unsigned kind, enum hostile_mode mode)
+{
+    struct hostile_case hc = { kind, mode };
+    hs_sim_config cfg = tu_config();
+    run_arg(&cfg, hostile_main, &hc);
+    if (mode == HOSTILE_LENGTH) {
+        assert_int_equal(status[0], HS_OK);     /* before the damage */
+        assert_int_equal(word[0], 8);
+    }
+    for (int i = 1; i <= 2; i++) {              /* it stays as it is */
+        assert_int_equal(status[i], HS_ERANGE);
+        assert_int_equal(word[i], 0xbad);       /* *len untouched */
+    }
+    assert_int_equal(status[3], HS_ERANGE);
+    assert_int_equal(word[3], 0);
+    assert_int_equal(word[4], 1);               /* not one byte copied */
+}
+
+static void test_chan_recv_refuses_corrupt_length(void **state)
+{
+    (void)state;
+    run_hostile(HS_CHAN_SPSC, HOSTILE_LENGTH);
+    run_hostile(HS_CHAN_MPSC, HOSTILE_LENGTH);
+}
+
+static void test_chan_recv_refuses_corrupt_indices(void **state)
+{
+    (void)state;
+    run_hostile(HS_CHAN_SPSC, HOSTILE_INDICES);
+    run_hostile(HS_CHAN_SPSC, HOSTILE_HEAD);
+}
+
+/* ---- 9. a handle whose fields were changed --------------------------------------- */
+
+/* The ring's shape is the kernel's: a sender's msg_max, a receiver's
+ * slots and stride, and an end_slot out of range change nothing. */
+static int handle_main(void *arg)
+{
+    (void)arg;
+    hs_chan_attr a = attr(4, 8, HS_CHAN_SPSC, HS_CHAN_FAIL, 0);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    hs_chan s, r;
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &s), HS_OK);
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0, &r), HS_OK);
+    hs_chan s0 = s, r0 = r;
+    s.msg_max = 4000;
+    status[0] = hs_chan_send(&s, big, 100);
+    r.slots = 1024;
+    r.stride *= 2;
+    r.msg_max = 1;
+    for (uint64_t i = 0; i < 4; i++)
+        EXPECT_ST(hs_chan_send(&s, &i, sizeof i), HS_OK);
+    for (int i = 0; i < 4; i++) {
+        uint64_t x = 0xbad;
+        size_t len = 0;
+        if (EXPECT_ST(hs_chan_recv(&r, &x, sizeof x, &len, HS_NOWAIT),
+                      HS_OK) == HS_OK && len == sizeof x)
+            tu_log_add(&seen, (int)x);
+    }
+    uint64_t x = 7;
+    size_t len = 0;
+    EXPECT_ST(hs_chan_send(&s, &x, sizeof x), HS_OK);
+    r.end_slot = 5000;
+    s.end_slot = HS_CHAN_ENDS_MAX;
+    status[1] = hs_chan_recv(&r, &x, sizeof x, &len, HS_NOWAIT);
+    status[2] = hs_chan_info_get(&r, &info[0]);
+    status[3] = hs_chan_send(&s, &x, sizeof x);
+    status[4] = hs_chan_stats_get(&s, &(hs_chan_stats){ 0 });
+    s = s0;
+    r = r0;
+    EXPECT_ST(hs_chan_recv(&r, &x, sizeof x, &len, HS_NOWAIT), HS_OK);
+    word[0] = x;
+    EXPECT_ST(hs_chan_detach(&s), HS_OK);
+    EXPECT_ST(hs_chan_detach(&r), HS_OK);
+    return 0;
+}
+
+static void test_chan_bounds_come_from_the_kernel_not_the_handle(void **state)
+{
+    (void)state;
+    run_main(handle_main);
+    assert_int_equal(status[0], HS_EMSGSIZE);
+    assert_seen_range(0, 4);
+    for (int i = 1; i <= 4; i++)
+        assert_int_equal(status[i], HS_EINVAL);
+    assert_int_equal(word[0], 7);       /* still queued, then taken */
+}
+
+/* ---- 10. an end detached while another thread is in a call on it ------------------ */
+
+static hs_chan dt_recv, dt_send;
+
+/* Receives one message on dt_recv, waiting as long as it takes: the
+ * status into status[i], the message into word[i]. */
+static int dt_receiver(void *arg)
+{
+    uintptr_t i = (uintptr_t)arg;
+    uint64_t x = 0xbad;
+    size_t len;
+    status[i] = hs_chan_recv(&dt_recv, &x, sizeof x, &len, HS_NEVER);
+    word[i] = x;
+    return 0;
+}
+
+/* Sends on dt_send until a send fails (the ring is full, so it sleeps
+ * first): the status into status[i], how many went into word[i]. */
+static int dt_sender(void *arg)
+{
+    uintptr_t i = (uintptr_t)arg;
+    uint64_t x = 0;
+    hs_status st;
+    while ((st = hs_chan_send(&dt_send, &x, sizeof x)) == HS_OK)
+        x++;
+    status[i] = st;
+    word[i] = x;
+    return 0;
+}
+
+/* arg 0: the receiver (and a blocked sender) are asleep when their ends
+ * are detached; arg 1: a message wakes the receiver, and its end is
+ * detached before it runs again. */
+static int dt_main(void *arg)
+{
+    uintptr_t woken = (uintptr_t)arg;
+    hs_chan_attr a = attr(4, 8, HS_CHAN_SPSC, HS_CHAN_BLOCK, HS_NEVER);
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0, &dt_recv), HS_OK);
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &dt_send), HS_OK);
+    hs_tid_t t[2] = { 0, 0 };
+    EXPECT_ST(hs_thread_create(dt_receiver, (void *)0, NULL, &t[0]), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_USEC), HS_OK);     /* it sleeps */
+    if (woken) {
+        uint64_t x = 41;
+        EXPECT_ST(hs_chan_send(&dt_send, &x, sizeof x), HS_OK);
+    }
+    EXPECT_ST(hs_chan_detach(&dt_recv), HS_OK);
+    EXPECT_ST(hs_thread_join(t[0], HS_NEVER, NULL), HS_OK);
+    if (!woken) {
+        /* A sender asleep on a full ring (its receiver gone: the channel
+         * is closed, so a fresh one). */
+        EXPECT_ST(hs_chan_detach(&dt_send), HS_OK);
+        EXPECT_ST(hs_chan_destroy(chan_cap), HS_OK);
+        EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+        EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0, &dt_recv),
+                  HS_OK);
+        EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &dt_send),
+                  HS_OK);
+        EXPECT_ST(hs_thread_create(dt_sender, (void *)1, NULL, &t[1]),
+                  HS_OK);
+        EXPECT_ST(hs_thread_sleep(HS_USEC), HS_OK);
+        EXPECT_ST(hs_chan_detach(&dt_send), HS_OK);
+        EXPECT_ST(hs_thread_join(t[1], HS_NEVER, NULL), HS_OK);
+        EXPECT_ST(hs_chan_info_get(&dt_recv, &info[0]), HS_OK);
+        EXPECT_ST(hs_chan_detach(&dt_recv), HS_OK);
+    } else {
+        EXPECT_ST(hs_chan_detach(&dt_send), HS_OK);
+    }
+    return 0;
+}
+
+static void test_chan_detach_while_asleep_in_call_returns_eclosed(void **state)
+{
+    (void)state;
+    hs_sim_config cfg = tu_config();
+    run_arg(&cfg, dt_main, (void *)0);
+    assert_int_equal(status[0], HS_ECLOSED);
+    assert_int_equal(status[1], HS_ECLOSED);
+    assert_int_equal(word[1], 4);               /* a ring's worth */
+    assert_int_equal(info[0].queued, 4);        /* left where they were */
+}
+
+static void test_chan_detach_after_wake_before_recv_runs_returns_eclosed(
+    void **state)
+{
+    (void)state;
+    hs_sim_config cfg = tu_config();
+    run_arg(&cfg, dt_main, (void *)1);
+    assert_int_equal(status[0], HS_ECLOSED);
+    /* Under any seed the receiver either took the message before the
+     * detach or sees its end gone. */
+    for (uint64_t seed = 1; seed <= 32; seed++) {
+        cfg.seed = seed;
+        run_arg(&cfg, dt_main, (void *)1);
+        if (status[0] == HS_OK)
+            assert_int_equal(word[0], 41);
+        else
+            assert_int_equal(status[0], HS_ECLOSED);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -864,6 +1151,11 @@ int main(void)
         TU_TEST(test_chan_bad_input_named_errors_nothing_lost),
         TU_TEST(test_chan_two_cpus_spsc_and_mpsc),
         TU_TEST(test_chan_two_cpus_mpsc_full_ring_sends_never_time_out),
+        TU_TEST(test_chan_recv_refuses_corrupt_length),
+        TU_TEST(test_chan_recv_refuses_corrupt_indices),
+        TU_TEST(test_chan_bounds_come_from_the_kernel_not_the_handle),
+        TU_TEST(test_chan_detach_while_asleep_in_call_returns_eclosed),
+        TU_TEST(test_chan_detach_after_wake_before_recv_runs_returns_eclosed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

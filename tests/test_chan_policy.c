@@ -3,8 +3,9 @@
  * time, the size and type filters, the rights and sources checked at
  * attach (and re-checked by hs_chan_policy_set()), the audit log against
  * what was sent, statistics and latency histograms against what was sent
- * and received, the printed table, and refused sends losing and
- * duplicating nothing under a seeded schedule.
+ * and received, the printed table, refused sends losing and
+ * duplicating nothing under a seeded schedule, and an audit log in the
+ * frames at physical address 0.
  *
  * Simulated threads record what they saw in the statics below (and check
  * statuses with EXPECT_ST); the test asserts after hs_sim_run().
@@ -737,6 +738,80 @@ static void test_chan_policy_refusals_lose_nothing_seeded(void **state)
     assert_int_equal(refused[1], word[1]);
 }
 
+/* ---- 7. an audit log at physical address 0 ------------------------------------------ */
+
+#define LOW_VA    0x30000000u
+#define LOW_PAGES 16u           /* 64 KiB: the size of an audit log */
+
+/*
+ * The frame allocator hands out the lowest free block of the smallest
+ * size that has one.  The process takes the first 64 KiB of the pool,
+ * creates a channel (whose frames come from above them), and gives the
+ * 64 KiB back: the next 64 KiB block, the audit log's, is at physical
+ * address 0.  arg 0: the log comes with hs_chan_create(); arg 1: with
+ * hs_chan_policy_set() on a channel created without one.
+ */
+static int low_audit_main(void *arg)
+{
+    uintptr_t later = (uintptr_t)arg;
+    uint64_t len = LOW_PAGES * HS_PAGE_4K;
+    hs_mem_info mi;
+    hs_cap_t other;
+    EXPECT_ST(hs_mem_map(LOW_VA, len, HS_PROT_READ | HS_PROT_WRITE,
+                         HS_PAGE_4K), HS_OK);
+    EXPECT_ST(hs_mem_query(0, LOW_VA, &mi), HS_OK);
+    word[0] = mi.pa;
+    hs_chan_attr a = attr(16, HS_CHAN_SPSC, HS_CHAN_FAIL, NULL);
+    EXPECT_ST(hs_chan_create(&a, &other), HS_OK);
+    EXPECT_ST(hs_mem_unmap(LOW_VA, len), HS_OK);
+    hs_chan_policy pol = { .flags = HS_CHAN_POL_AUDIT };
+    a.policy = later ? NULL : &pol;
+    EXPECT_ST(hs_chan_create(&a, &chan_cap), HS_OK);
+    if (later)
+        EXPECT_ST(hs_chan_policy_set(chan_cap, &pol), HS_OK);
+    hs_chan s, r;
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_SENDER, 0, &s), HS_OK);
+    EXPECT_ST(hs_chan_attach(chan_cap, HS_CHAN_RECEIVER, 0, &r), HS_OK);
+    for (uint64_t x = 0; x < 3; x++)
+        EXPECT_ST(hs_chan_send_typed(&s, 20 + (uint32_t)x, &x, sizeof x),
+                  HS_OK);
+    status[0] = hs_chan_audit_read(chan_cap, audit, NREC, &naudit);
+    drain(&r);
+    EXPECT_ST(hs_chan_detach(&s), HS_OK);
+    EXPECT_ST(hs_chan_detach(&r), HS_OK);
+    EXPECT_ST(hs_chan_destroy(chan_cap), HS_OK);
+    EXPECT_ST(hs_chan_destroy(other), HS_OK);
+    return 0;
+}
+
+static void test_chan_policy_audit_log_at_physical_address_zero(void **state)
+{
+    (void)state;
+    for (uintptr_t later = 0; later < 2; later++) {
+        reset();
+        hs_sim_config cfg = tu_config();
+        hs_status st = tu_run(&cfg, "main", low_audit_main, (void *)later,
+                              NULL);
+        if (st != HS_OK)
+            fprintf(stderr, "%s\n", hs_sim_report());
+        assert_int_equal(st, HS_OK);            /* nothing leaked */
+        assert_no_bad_status();
+        assert_int_equal(word[0], 0);           /* the 64 KiB at 0 */
+        assert_int_equal(status[0], HS_OK);
+        assert_int_equal(naudit, 3);
+        for (unsigned i = 0; i < 3; i++) {
+            assert_int_equal(audit[i].seq, i);
+            assert_int_equal(audit[i].pos, i);
+            assert_int_equal(audit[i].type, 20 + i);
+            assert_int_equal(audit[i].len, 8);
+        }
+        assert_int_equal(tu_log_len(&seen), 3);
+        hs_mem_stats ms;
+        assert_int_equal(hs_mem_stats_get(&ms), HS_OK);
+        assert_int_equal(ms.free, ms.pool);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -748,6 +823,7 @@ int main(void)
         TU_TEST(test_chan_policy_stats_and_histograms_match),
         TU_TEST(test_chan_policy_stats_table_printed),
         TU_TEST(test_chan_policy_refusals_lose_nothing_seeded),
+        TU_TEST(test_chan_policy_audit_log_at_physical_address_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

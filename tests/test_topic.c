@@ -4,7 +4,10 @@
  * and leaving mid-stream; bad input (subscribing twice, missing rights,
  * revoked capabilities); a revoked subscription draining then closed; a
  * subscriber's exit removing it; the creator's exit closing the topic
- * for its subscribers after they drain; determinism under a seed.
+ * for its subscribers after they drain; determinism under a seed; an
+ * unsubscribe while another thread of the process is in hs_topic_recv();
+ * a refused publish changing nothing; a publisher whose fields were
+ * changed.
  *
  * Simulated threads record what they saw in the statics below (and check
  * statuses with EXPECT_ST); the test asserts after hs_sim_run().  Every
@@ -689,6 +692,179 @@ static void test_topic_creator_exit_closes_after_drain(void **state)
     assert_int_equal(streams[1].end, HS_ECLOSED);
 }
 
+/* ---- 7. unsubscribing while another thread is in hs_topic_recv() ------------------- */
+
+static hs_topic_sub us_sub;         /* shared by the threads of main */
+
+static int us_receiver(void *arg)
+{
+    (void)arg;
+    uint64_t x = 0xbad;
+    size_t len;
+    status[0] = hs_topic_recv(&us_sub, &x, sizeof x, &len, HS_NEVER);
+    word[0] = x;
+    return 0;
+}
+
+/* arg 0: the receiver is asleep when the process unsubscribes; arg 1: a
+ * publish wakes it, and the process unsubscribes before it runs. */
+static int us_main(void *arg)
+{
+    uintptr_t woken = (uintptr_t)arg;
+    hs_topic_attr a = attr(4, 8, HS_CHAN_DROP_NEWEST);
+    EXPECT_ST(hs_topic_create(&a, &topic_cap), HS_OK);
+    EXPECT_ST(hs_topic_subscribe(topic_cap, 0, &us_sub), HS_OK);
+    EXPECT_ST(hs_topic_pub_init(&pub, topic_cap), HS_OK);
+    hs_tid_t t = 0;
+    EXPECT_ST(hs_thread_create(us_receiver, NULL, NULL, &t), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_USEC), HS_OK);     /* it sleeps */
+    if (woken) {
+        uint64_t seq = 41;
+        EXPECT_ST(hs_topic_publish(&pub, &seq, sizeof seq, NULL), HS_OK);
+    }
+    EXPECT_ST(hs_topic_unsubscribe(&us_sub), HS_OK);
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_destroy(topic_cap), HS_OK);
+    check_memory();
+    return 0;
+}
+
+static void test_topic_unsubscribe_while_recv_asleep_returns_eclosed(
+    void **state)
+{
+    (void)state;
+    run_main(us_main, (void *)0);
+    assert_int_equal(status[0], HS_ECLOSED);
+}
+
+static void test_topic_unsubscribe_after_wake_before_recv_runs_returns_eclosed(
+    void **state)
+{
+    (void)state;
+    run_main(us_main, (void *)1);
+    assert_int_equal(status[0], HS_ECLOSED);
+    /* Under any seed the receiver either took the message before the
+     * unsubscribe or sees its subscription gone. */
+    hs_sim_config cfg = tu_config();
+    for (uint64_t seed = 1; seed <= 32; seed++) {
+        cfg.seed = seed;
+        run_cfg(&cfg, us_main, (void *)1);
+        if (status[0] == HS_OK)
+            assert_int_equal(word[0], 41);
+        else
+            assert_int_equal(status[0], HS_ECLOSED);
+    }
+}
+
+/* ---- 8. a refused publish changes nothing ----------------------------------------- */
+
+/* What a publish could change: the publisher, the process's capabilities
+ * and mapped bytes, the topic, the free frames. */
+struct pub_state {
+    hs_topic_pub pub;
+    uint64_t caps, mapped, free;
+    hs_topic_info topic;
+};
+
+static struct pub_state before, after;
+
+static void pub_state_get(struct pub_state *ps)
+{
+    hs_account acc;
+    hs_mem_stats ms;
+    memcpy(&ps->pub, &pub, sizeof pub);
+    EXPECT_ST(hs_factory_account(0, &acc), HS_OK);
+    ps->caps = acc.used[HS_RES_CAPS];
+    ps->mapped = acc.used[HS_RES_MAPPED];
+    EXPECT_ST(hs_mem_stats_get(&ms), HS_OK);
+    ps->free = ms.free;
+    EXPECT_ST(hs_topic_info_get(topic_cap, &ps->topic), HS_OK);
+}
+
+/* A subscriber the publisher has no end for yet: the first publish would
+ * attach one; an over-long one must not. */
+static int refused_main(void *arg)
+{
+    (void)arg;
+    hs_topic_attr a = attr(4, 8, HS_CHAN_DROP_NEWEST);
+    EXPECT_ST(hs_topic_create(&a, &topic_cap), HS_OK);
+    hs_topic_sub s;
+    EXPECT_ST(hs_topic_subscribe(topic_cap, 0, &s), HS_OK);
+    EXPECT_ST(hs_topic_pub_init(&pub, topic_cap), HS_OK);
+    char msg[16] = "0123456789abcde";
+    hs_topic_sent r = { 7, 7 };
+    pub_state_get(&before);
+    status[0] = hs_topic_publish(&pub, msg, 9, &r);
+    pub_state_get(&after);
+    word[0] = r.delivered;
+    word[1] = r.missed;
+    /* Within msg_max it goes out, attaching the end then. */
+    EXPECT_ST(hs_topic_publish(&pub, msg, 8, &r), HS_OK);
+    word[2] = r.delivered;
+    word[3] = pub.npeers;
+    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_unsubscribe(&s), HS_OK);
+    EXPECT_ST(hs_topic_destroy(topic_cap), HS_OK);
+    check_memory();
+    return 0;
+}
+
+static void test_topic_publish_refused_over_long_changes_nothing(void **state)
+{
+    (void)state;
+    run_main(refused_main, NULL);
+    assert_int_equal(status[0], HS_EMSGSIZE);
+    assert_int_equal(word[0], 7);               /* *sent untouched */
+    assert_int_equal(word[1], 7);
+    assert_memory_equal(&before.pub, &after.pub, sizeof before.pub);
+    assert_int_equal(before.caps, after.caps);
+    assert_int_equal(before.mapped, after.mapped);
+    assert_int_equal(before.free, after.free);
+    assert_int_equal(before.topic.gen, after.topic.gen);
+    assert_int_equal(before.topic.subs, after.topic.subs);
+    assert_int_equal(word[2], 1);
+    assert_int_equal(word[3], 1);
+}
+
+/* ---- 9. a publisher whose fields were changed ------------------------------------- */
+
+static int npeers_main(void *arg)
+{
+    (void)arg;
+    hs_topic_attr a = attr(4, 8, HS_CHAN_DROP_NEWEST);
+    EXPECT_ST(hs_topic_create(&a, &topic_cap), HS_OK);
+    hs_topic_sub s;
+    EXPECT_ST(hs_topic_subscribe(topic_cap, 0, &s), HS_OK);
+    EXPECT_ST(hs_topic_pub_init(&pub, topic_cap), HS_OK);
+    uint64_t seq = 1;
+    EXPECT_ST(hs_topic_publish(&pub, &seq, sizeof seq, NULL), HS_OK);
+    uint32_t n = pub.npeers;
+    pub.npeers = 1000;
+    status[0] = hs_topic_publish(&pub, &seq, sizeof seq, NULL);
+    word[0] = hs_topic_pub_missed(&pub, s.sub);
+    status[1] = hs_topic_pub_close(&pub);
+    pub.npeers = n;
+    hs_topic_sub_info si;
+    EXPECT_ST(hs_topic_sub_info_get(&s, &si), HS_OK);
+    word[1] = si.queued;                /* the first publish only */
+    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_unsubscribe(&s), HS_OK);
+    EXPECT_ST(hs_topic_destroy(topic_cap), HS_OK);
+    check_memory();
+    return 0;
+}
+
+static void test_topic_publisher_bounds_from_its_array(void **state)
+{
+    (void)state;
+    run_main(npeers_main, NULL);
+    assert_int_equal(status[0], HS_EINVAL);
+    assert_int_equal(word[0], 0);
+    assert_int_equal(status[1], HS_EINVAL);
+    assert_int_equal(word[1], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -702,6 +878,11 @@ int main(void)
         TU_TEST(test_topic_revoked_subscription_drains_then_closed),
         TU_TEST(test_topic_subscriber_exit_removes_it),
         TU_TEST(test_topic_creator_exit_closes_after_drain),
+        TU_TEST(test_topic_unsubscribe_while_recv_asleep_returns_eclosed),
+        TU_TEST(
+            test_topic_unsubscribe_after_wake_before_recv_runs_returns_eclosed),
+        TU_TEST(test_topic_publish_refused_over_long_changes_nothing),
+        TU_TEST(test_topic_publisher_bounds_from_its_array),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,13 @@
  * closed: sends fail with HS_ECLOSED; a receiver still gets what is
  * queued, then HS_ECLOSED; sleepers of both sides wake.
  *
+ * Detaching an end that another thread of the process is using (asleep
+ * in hs_chan_recv(), say): that call returns HS_ECLOSED when it comes
+ * back from the kernel, touching neither the ring nor the hs_chan again;
+ * what a send put in the ring before stays there.  (With several CPUs, a
+ * call that is running outside the kernel at that moment races with the
+ * detach, as any use of a detached end does.)
+ *
  * Messages carry a type (hs_chan_send_typed(); hs_chan_send() sends type
  * 0) and their source: the runtime copies the sending end's process id
  * from the control page, where the kernel wrote it at attach, so a
@@ -87,12 +94,17 @@
  * are enforced by the runtime (lib/chan.c, trusted code of hopsim like a
  * libc) from the policy the kernel wrote in the read-only control page; a
  * process that writes the shared ring directly bypasses them, as it can
- * bypass the ring's own protocol.  The audit record's source, channel,
- * time and rights come from the kernel; its type and length from the
- * runtime.  With no policy flag set a send pays one predictable branch;
- * with HS_CHAN_POL_AUDIT every send that enqueues something enters the
- * kernel once, after the messages are in the ring (so a record never
- * names a message that was not sent).
+ * bypass the ring's own protocol.  It cannot make another process's
+ * runtime read or write outside the ring: the runtime takes the ring's
+ * shape (slots, slot size, msg_max) from the control page, never from
+ * the writable indices nor from hs_chan, and a receiver that finds a
+ * length over msg_max in a slot, or (SPSC) a tail more than a ring away
+ * from head, returns HS_ERANGE without copying a byte.  The audit
+ * record's source, channel, time and rights come from the kernel; its
+ * type and length from the runtime.  With no policy flag set a send pays
+ * one predictable branch; with HS_CHAN_POL_AUDIT every send that enqueues
+ * something enters the kernel once, after the messages are in the ring
+ * (so a record never names a message that was not sent).
  *
  * Registry: channels and ends are kernel objects named by handles (index
  * and generation, hs_chan.id and hs_chan.end), found in O(1); a stale
@@ -107,6 +119,8 @@
  *   PermissionDenied   HS_EPERM     (not a channel, or the right is missing)
  *   MessageTooLarge    HS_EMSGSIZE  (over msg_max or size_max, or a receive buffer
  *                                    shorter than the message)
+ *   (ring written by   HS_ERANGE    (a receiver found a length or indices
+ *    hand)                           no sender could have written)
  *   Timeout            HS_ETIMEOUT
  *   ProcessNotFound    HS_ESRCH     (hs_cap_give to a process that is gone)
  *   OutOfMemory        HS_ENOFRAME (ring frames), HS_EQUOTA (mapped
@@ -184,7 +198,10 @@ typedef struct hs_chan_attr {
 } hs_chan_attr;
 
 /* An attached end, filled by hs_chan_attach().  Treat it as opaque: the
- * fields are the runtime's. */
+ * fields are the runtime's.  The runtime takes no bound from them: the
+ * ring's slots, stride and msg_max come from the control page, which
+ * only the kernel writes, and end_slot is checked before use; a change
+ * made here cannot move a copy outside the ring. */
 typedef struct hs_chan {
     uint64_t id;            /* the channel's handle */
     uint64_t end;           /* this end's handle */
@@ -308,15 +325,17 @@ hs_status hs_chan_attach(hs_cap_t cap, unsigned role, uint64_t va,
                          hs_chan *c);
 
 /* Detach: the end goes, which may close the channel (see Closing); *c
- * must not be used again.  Errors: HS_ESTATE, HS_EINVAL, HS_EBADCAP. */
+ * must not be used again.  A call on *c under way in another thread of
+ * the process returns HS_ECLOSED (see Detaching above).  Errors:
+ * HS_ESTATE, HS_EINVAL, HS_EBADCAP. */
 hs_status hs_chan_detach(hs_chan *c);
 
 /* Send one message of len bytes (1..msg_max) and type 0.  The overflow
  * policy decides what a full ring does.  Errors, nothing sent: HS_EINVAL
  * (c or msg NULL, len 0, not a sender), HS_EMSGSIZE (msg_max, or the
  * policy's size_max), HS_EFILTER (the policy's types), HS_ERATE (the
- * policy's rate), HS_EBADCAP, HS_ECLOSED, HS_EFULL (HS_CHAN_FAIL),
- * HS_ETIMEOUT (HS_CHAN_BLOCK). */
+ * policy's rate), HS_EBADCAP, HS_ECLOSED (also: another thread detached
+ * c meanwhile), HS_EFULL (HS_CHAN_FAIL), HS_ETIMEOUT (HS_CHAN_BLOCK). */
 hs_status hs_chan_send(hs_chan *c, const void *msg, size_t len);
 
 /* hs_chan_send() of a message of the given type. */
@@ -336,7 +355,10 @@ hs_status hs_chan_send_batch(hs_chan *c, const hs_chan_msg *msgs, size_t n,
  * timeout: HS_NOWAIT, a duration or HS_NEVER.  Errors, nothing taken:
  * HS_EINVAL (c, buf or len NULL, not the receiver, bad timeout),
  * HS_EMSGSIZE (the next message is longer than size: it stays queued),
- * HS_EBADCAP, HS_ECLOSED (closed and drained), HS_ETIMEOUT. */
+ * HS_ERANGE (the ring was written by hand: the next message's length is
+ * over msg_max, or the SPSC indices are more than a ring apart; nothing
+ * is copied and it stays as it is), HS_EBADCAP, HS_ECLOSED (closed and
+ * drained; or another thread detached c meanwhile), HS_ETIMEOUT. */
 hs_status hs_chan_recv(hs_chan *c, void *buf, size_t size, size_t *len,
                        hs_time_t timeout);
 
@@ -349,7 +371,7 @@ hs_status hs_chan_recv_ex(hs_chan *c, void *buf, size_t size, size_t *len,
  * waits (up to timeout) for the first, then takes whatever else is queued
  * without waiting.  *got (not NULL) gets how many.  Errors as
  * hs_chan_recv() when none was taken; HS_EMSGSIZE when the first does not
- * fit its buffer. */
+ * fit its buffer, HS_ERANGE when its length is over msg_max. */
 hs_status hs_chan_recv_batch(hs_chan *c, hs_chan_msg *msgs, size_t n,
                              size_t *got, hs_time_t timeout);
 

@@ -110,12 +110,13 @@ typedef struct hs_topic_peer {
 } hs_topic_peer;
 
 /* A publisher, set up by hs_topic_pub_init().  Opaque; large (holds an
- * end per subscriber): keep it off small stacks. */
+ * end per subscriber): keep it off small stacks.  The runtime takes no
+ * bound from it but its own array's: the message size limit is the
+ * kernel's (hs_topic_peers()). */
 typedef struct hs_topic_pub {
     hs_cap_t topic;
     uint64_t gen;           /* the topic's generation last seen */
-    uint32_t msg_max;
-    uint32_t npeers;
+    uint32_t npeers;        /* peers in use, at most HS_TOPIC_SUBS_MAX */
     hs_topic_peer peers[HS_TOPIC_SUBS_MAX];
 } hs_topic_pub;
 
@@ -169,14 +170,18 @@ hs_status hs_topic_join(hs_cap_t cap, hs_cap_t chan, uint64_t *sub,
  * already). */
 hs_status hs_topic_leave(uint64_t sub);
 
-/* The publisher's check: cap must be a valid topic capability with
- * HS_CAP_SEND.  *gen gets the topic's generation; when it differs from
- * known, subs[0..*n-1] get the handles of the live subscriptions (max
- * must be at least their number: HS_TOPIC_SUBS_MAX is), in the order
- * they joined, else *n = 0.  Errors: HS_ESTATE, HS_EINVAL (NULL out
- * parameter, max too small), HS_EBADCAP, HS_EPERM. */
-hs_status hs_topic_peers(hs_cap_t cap, uint64_t known, uint64_t *gen,
-                         uint64_t *subs, uint32_t max, uint32_t *n);
+/* The publisher's check before a message of len bytes goes out: cap
+ * must be a valid topic capability with HS_CAP_SEND, and len 1..the
+ * topic's msg_max.  *gen gets the topic's generation; when it differs
+ * from known, subs[0..*n-1] get the handles of the live subscriptions
+ * (max must be at least their number: HS_TOPIC_SUBS_MAX is), in the
+ * order they joined, else *n = 0.  Errors, checked before the topic's
+ * dead subscriptions are swept: HS_ESTATE, HS_EINVAL (NULL out
+ * parameter, len 0), HS_EBADCAP, HS_EPERM, HS_EMSGSIZE (len over
+ * msg_max); then HS_EINVAL (max too small). */
+hs_status hs_topic_peers(hs_cap_t cap, size_t len, uint64_t known,
+                         uint64_t *gen, uint64_t *subs, uint32_t max,
+                         uint32_t *n);
 
 /* A capability in the caller's space to send to subscription sub's ring
  * (HS_CAP_SEND only; it goes stale when the subscription ends).  cap
@@ -197,13 +202,16 @@ hs_status hs_topic_subscribe(hs_cap_t cap, uint64_t va, hs_topic_sub *s);
 
 /* End the subscription and free what it holds (its channel, ends and
  * capabilities), whether or not it had ended already; *s must not be
- * used again.  Messages still queued are lost.  Errors: HS_ESTATE,
- * HS_EINVAL (s NULL or not subscribed). */
+ * used again.  Messages still queued are lost.  An hs_topic_recv() on s
+ * that another thread of the process has under way (asleep, say) returns
+ * HS_ECLOSED.  Errors: HS_ESTATE, HS_EINVAL (s NULL or not
+ * subscribed). */
 hs_status hs_topic_unsubscribe(hs_topic_sub *s);
 
 /* Receive the next message into buf (size bytes); *len gets its length.
- * As hs_chan_recv(): HS_EINVAL, HS_EMSGSIZE (it stays queued),
- * HS_ECLOSED (the subscription ended and its ring is drained),
+ * As hs_chan_recv(): HS_EINVAL, HS_EMSGSIZE (it stays queued), HS_ERANGE
+ * (the ring was written by hand), HS_ECLOSED (the subscription ended and
+ * its ring is drained, or another thread unsubscribed s meanwhile),
  * HS_ETIMEOUT, HS_EBADCAP. */
 hs_status hs_topic_recv(hs_topic_sub *s, void *buf, size_t size,
                         size_t *len, hs_time_t timeout);
@@ -220,10 +228,13 @@ hs_status hs_topic_pub_init(hs_topic_pub *p, hs_cap_t cap);
  * under the topic's overflow policy; never waits for a subscriber.
  * *sent (may be NULL) gets how many rings took it and how many missed
  * it; a subscriber that ended meanwhile counts in neither.  Errors,
- * nothing sent: HS_ESTATE, HS_EINVAL (p or msg NULL, len 0), HS_EMSGSIZE,
- * HS_EBADCAP (the topic is gone, or cap revoked), HS_EPERM (not a topic,
- * or no HS_CAP_SEND); HS_ELIMIT, HS_EQUOTA, HS_ENOMEM, HS_ERANGE when an
- * end for a new subscriber cannot be attached. */
+ * nothing sent and nothing changed: HS_ESTATE, HS_EINVAL (p or msg NULL,
+ * len 0, *p not a publisher: npeers over HS_TOPIC_SUBS_MAX), HS_EMSGSIZE
+ * (over the topic's msg_max), HS_EBADCAP (the topic is gone, or cap
+ * revoked), HS_EPERM (not a topic, or no HS_CAP_SEND).  Errors, nothing
+ * sent: HS_ELIMIT, HS_EQUOTA, HS_ENOMEM, HS_ERANGE when an end for a new
+ * subscriber cannot be attached (the ends of subscribers that left are
+ * dropped; none is attached). */
 hs_status hs_topic_publish(hs_topic_pub *p, const void *msg, size_t len,
                            hs_topic_sent *sent);
 
@@ -232,7 +243,7 @@ hs_status hs_topic_publish(hs_topic_pub *p, const void *msg, size_t len,
 uint64_t hs_topic_pub_missed(const hs_topic_pub *p, uint64_t sub);
 
 /* Detach every end and delete every capability the publisher holds.
- * Errors: HS_ESTATE, HS_EINVAL (p NULL). */
+ * Errors: HS_ESTATE, HS_EINVAL (p NULL, or not a publisher). */
 hs_status hs_topic_pub_close(hs_topic_pub *p);
 
 #endif
