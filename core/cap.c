@@ -258,6 +258,11 @@ hs_status hs_cap_give(hs_pid_t child, hs_cap_t cap, unsigned rights,
         st = HS_ESRCH;
     if (st == HS_OK && to->parent != me)
         st = HS_ENOTCHILD;
+    /* An ended child freed its capability space for good (proc_end()),
+     * and its reaping frees none: a copy put there would never be freed,
+     * and would count against max_caps for every process. */
+    if (st == HS_OK && to->state == PROC_ZOMBIE)
+        st = HS_ESRCH;
     if (st == HS_OK)
         st = cap_reserve(to);
     if (st == HS_OK)

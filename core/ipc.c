@@ -233,20 +233,40 @@ static void msg_copy_items(struct thread *from, struct thread *to,
                    plan);
 }
 
+/* Copy registers [0, n) of src to dst, and nothing at or past n: the
+ * receiver's registers beyond the message keep their values
+ * (hopsim/ipc.h).  Up to FAST_WORDS every copy has a fixed size, so each
+ * is a few register moves with no call and no loop (the fast path): a
+ * full 64 bytes as one copy; from 4 to 7 words, the first four and the
+ * last four, which overlap; from 2 to 3, the first two and the last two;
+ * then one word, or none.  Longer messages take one copy of their
+ * length. */
+static inline void mr_copy(uint64_t *dst, const uint64_t *src, unsigned n)
+{
+    if (n == FAST_WORDS) {
+        memcpy(dst, src, FAST_WORDS * sizeof *dst);
+    } else if (n > FAST_WORDS) {
+        memcpy(dst, src, n * sizeof *dst);
+    } else if (n >= 4) {
+        memcpy(dst, src, 4 * sizeof *dst);
+        memcpy(dst + n - 4, src + n - 4, 4 * sizeof *dst);
+    } else if (n >= 2) {
+        memcpy(dst, src, 2 * sizeof *dst);
+        memcpy(dst + n - 2, src + n - 2, 2 * sizeof *dst);
+    } else if (n) {
+        dst[0] = src[0];
+    }
+}
+
 /* Copy the message of from's UTCB into to's (msg_check() passed with
- * plan).  Up to 64 bytes go as one fixed-size copy (the fast path);
- * longer ones copy just their words.  Inline: the words are the whole of
- * most messages. */
+ * plan): the tag, and exactly the registers it covers, words then items
+ * (mr_copy()).  Inline: the words are the whole of most messages. */
 static inline void msg_copy(struct thread *from, struct thread *to,
                             struct xfer_plan *plan)
 {
-    unsigned len = hs_tag_words(from->utcb.tag) +
-                   2 * hs_tag_items(from->utcb.tag);
     to->utcb.tag = from->utcb.tag;
-    if (len <= FAST_WORDS)
-        memcpy(to->utcb.mr, from->utcb.mr, FAST_WORDS * sizeof(uint64_t));
-    else
-        memcpy(to->utcb.mr, from->utcb.mr, len * sizeof(uint64_t));
+    mr_copy(to->utcb.mr, from->utcb.mr,
+            hs_tag_words(from->utcb.tag) + 2 * hs_tag_items(from->utcb.tag));
     if (hs_tag_items(from->utcb.tag))
         msg_copy_items(from, to, plan);
 }
@@ -387,6 +407,16 @@ HOT_INLINE hs_status send_decode(struct thread *self, hs_cap_t cap,
     return HS_OK;
 }
 
+/* Whether a send by self through g with timeout would wait for ever on
+ * self: g is bound to self, which never receives while it sends, and the
+ * timeout is HS_NEVER (a finite one just expires).  Asked only when g's
+ * receiver is not waiting, which a sender to itself never finds. */
+static inline int send_waits_on_self(const struct thread *self,
+                                     const struct gate *g, hs_time_t timeout)
+{
+    return g->receiver == self && timeout == HS_NEVER;
+}
+
 /* Hand the message straight to r, waiting on g (msg_check() passed with
  * plan); the caller wakes r. */
 static inline void deliver(struct thread *self, struct thread *r,
@@ -410,6 +440,9 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     hs_status st = send_decode(self, cap, send_to, recv_to, &g, &label);
     if (st == HS_OK && fault_kill(self, g->receiver->proc))
         st = send_decode(self, cap, send_to, recv_to, &g, &label);
+    int direct = st == HS_OK && receiving_from(g->receiver, g);
+    if (st == HS_OK && !direct && send_waits_on_self(self, g, send_to))
+        st = HS_EDEADLK;
     self->utcb.phase = HS_PHASE_NONE;
     if (st != HS_OK) {
         self->utcb.phase = HS_PHASE_SEND;
@@ -421,7 +454,7 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     if (call)
         self->call_seq++;
     self->wake_phase = HS_PHASE_SEND;
-    if (receiving_from(r, g)) {
+    if (direct) {
         st = msg_check(self, r, &plan);
         if (st != HS_OK) {
             /* r cannot take it: r goes on waiting, the send fails. */

@@ -372,9 +372,12 @@ hs_status hs_mem_pager_set(hs_port_t port)
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
+    struct port *pt = port ? port_lookup(port) : NULL;
     hs_status st = HS_OK;
-    if (port && !port_lookup(port))
+    if (port && !pt)
         st = HS_ENOPORT;
+    else if (pt && pt->closed)      /* no fault could hop in */
+        st = HS_ECLOSED;
     else
         thread_current_proc(self)->pager = port;
     kernel_leave(self);

@@ -3,7 +3,8 @@
  *
  * Switching stacks behind ASan's back makes it report false errors; these
  * wrappers tell it about each switch (the fiber API) and clear stale poison
- * on reused stacks.  Without ASan they compile to nothing.
+ * on reused and unmapped stacks.  Without ASan they compile to nothing;
+ * sim_asan_on() and sim_asan_poisoned() let a test see which it got.
  */
 #ifndef HOPSIM_SIM_ASAN_H
 #define HOPSIM_SIM_ASAN_H
@@ -27,6 +28,19 @@ static inline void sim_asan_unpoison(void *p, size_t n)
     ASAN_UNPOISON_MEMORY_REGION(p, n);
 }
 
+/* Whether this build runs under ASan. */
+static inline int sim_asan_on(void)
+{
+    return 1;
+}
+
+/* Whether ASan holds the byte at p poisoned (reads only the shadow, so p
+ * need not be mapped). */
+static inline int sim_asan_poisoned(const void *p)
+{
+    return __asan_address_is_poisoned(p);
+}
+
 /* Before a switch: save is where the leaving fiber's fake stack goes, NULL
  * when the leaving fiber will never run again. */
 static inline void sim_asan_start(void **save, const void *bottom, size_t size)
@@ -46,6 +60,17 @@ static inline void sim_asan_unpoison(void *p, size_t n)
 {
     (void)p;
     (void)n;
+}
+
+static inline int sim_asan_on(void)
+{
+    return 0;
+}
+
+static inline int sim_asan_poisoned(const void *p)
+{
+    (void)p;
+    return 0;
 }
 
 static inline void sim_asan_start(void **save, const void *bottom, size_t size)

@@ -103,9 +103,14 @@ static plat_context *stack_map(size_t stack_size)
     return ctx;
 }
 
+/* Give a stack back to the host.  Its frames that never returned may
+ * have left sanitizer poison, which munmap() does not clear: a later
+ * mapping at the same addresses (a stack, a heap block) would inherit it
+ * and report false errors.  So the whole mapping is unpoisoned first. */
 static void stack_unmap(plat_context *ctx)
 {
     VALGRIND_STACK_DEREGISTER(ctx->vg_id);
+    sim_asan_unpoison(ctx->map, ctx->map_len);
     stack_unmap_raw(ctx->map, ctx->map_len);
     free(ctx);
 }

@@ -2,14 +2,17 @@
  * tests/test_context.c - the platform's contexts and stacks, seen through
  * the public API: both switch implementations give the same run, thread
  * stacks are usable and ABI-aligned, per-thread FP control state survives
- * switches, and a stack overflow hits the guard page and ends the run with
- * a panic that names the thread.  Simulated CPUs are host threads named
- * cpu0, cpu1, ...
+ * switches, a stack overflow hits the guard page and ends the run with
+ * a panic that names the thread, and (under ASan) a stack given back to
+ * the host leaves no sanitizer poison behind.  Simulated CPUs are host
+ * threads named cpu0, cpu1, ...
  */
 #include "testutil.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+
+#include "sim/asan.h"
 
 #if defined(__x86_64__)
 #include <xmmintrin.h>
@@ -347,6 +350,68 @@ static void test_run_after_stack_overflow_works_normally(void **state)
     }
 }
 
+/* ---- stacks given back to the host carry no sanitizer poison */
+
+static const volatile char *redzone;    /* just past a local array */
+static int redzone_on_stack;            /* in the thread's own stack */
+static int redzone_was_poisoned;        /* while its frame was live */
+
+/* Blocks inside a frame whose array ASan guards with redzones, until the
+ * process ends and kills it: the frame never returns, nor does the thread
+ * leave through a noreturn call (before which ASan would clear its
+ * stack), so the poison stays on the stack, which the end of the run
+ * gives back to the host. */
+static __attribute__((noinline)) int sleep_in_guarded_frame(void)
+{
+    volatile char buf[40];
+    buf[0] = 1;
+    redzone = buf + sizeof buf;
+    /* With detect_stack_use_after_return the array lives on ASan's fake
+     * stack instead, far from the frame. */
+    intptr_t d = (const char *)__builtin_frame_address(0) -
+                 (const char *)redzone;
+    redzone_on_stack = d > -65536 && d < 65536;
+    redzone_was_poisoned = sim_asan_poisoned((const void *)redzone);
+    EXPECT_ST(hs_thread_sleep(HS_SEC), HS_OK);      /* killed first */
+    return buf[0];
+}
+
+static int poison_sleeper(void *arg)
+{
+    (void)arg;
+    return sleep_in_guarded_frame();
+}
+
+static int poison_main(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_thread_create(poison_sleeper, NULL, NULL, NULL), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_USEC), HS_OK);
+    hs_proc_exit(0);
+}
+
+static void test_unmapped_stacks_leave_no_asan_poison(void **state)
+{
+    (void)state;
+    if (!sim_asan_on())
+        skip();
+    for (int s = 0; s < 2; s++) {
+        redzone = NULL;
+        redzone_on_stack = redzone_was_poisoned = 0;
+        hs_sim_config cfg = tu_config();
+        cfg.switch_kind = kinds[s];
+        assert_int_equal(tu_run(&cfg, "poison", poison_main, NULL, NULL),
+                         HS_OK);
+        assert_no_bad_status();
+        if (!redzone_on_stack)
+            skip();
+        assert_true(redzone_was_poisoned);
+        /* The run has ended: its stacks are unmapped, and the addresses
+         * are free for the next mapping to reuse. */
+        assert_false(sim_asan_poisoned((const void *)redzone));
+    }
+}
+
 /* ---- CPUs are named host threads */
 
 static char cpu_name_seen[2][16];
@@ -422,6 +487,7 @@ int main(void)
         TU_TEST(
             test_stack_overflow_hits_guard_page_and_panics_ucontext_switch),
         TU_TEST(test_run_after_stack_overflow_works_normally),
+        TU_TEST(test_unmapped_stacks_leave_no_asan_poison),
     };
     return cmocka_run_group_tests_name("context", tests, NULL, NULL);
 }

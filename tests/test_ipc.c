@@ -3,7 +3,9 @@
  * many clients, send and receive timeouts, stale and missing replies,
  * receiving from nobody, ended partners, rights, revocation and deletion,
  * tag validation and message copying, the order of blocked senders,
- * priority inheritance while serving, and giving capabilities to a child.
+ * priority inheritance while serving, giving capabilities to a child (not
+ * to one that has ended), short messages and replies leaving the
+ * registers past them alone, and a send to the sender's own gate.
  *
  * Simulated threads record what they saw in the statics below (and check
  * statuses with EXPECT_ST); the test asserts after hs_sim_run().  Timing is
@@ -902,6 +904,243 @@ static void test_ipc_cap_give(void **state)
     assert_int_equal(status[3], HS_EBADCAP);
 }
 
+/* ---- 14. no capability for a child that has ended ---------------------- */
+
+#define GIVE_MAX_CAPS 8
+
+static int exit_at_once(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static int give_zombie_main(void *arg)
+{
+    (void)arg;
+    hs_cap_t g = 0, t = 0x5eed;
+    EXPECT_ST(hs_gate_create(0, 1, &g), HS_OK);
+    hs_pid_t child = 0;
+    EXPECT_ST(hs_proc_spawn("child", exit_at_once, NULL, NULL, &child),
+              HS_OK);
+    sleep_until(100);               /* the child has ended, unreaped */
+    status[0] = hs_cap_give(child, g, HS_CAP_SEND, &t);
+    word[0] = t;
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, NULL), HS_OK);
+    hs_cap_t c = 0;
+    unsigned made = 0;
+    while ((status[1] = hs_cap_derive(g, HS_CAP_SEND, 2, &c)) == HS_OK)
+        made++;
+    word[1] = made;
+    return 0;
+}
+
+static void test_ipc_cap_give_to_ended_child_is_esrch(void **state)
+{
+    (void)state;
+    hs_sim_config cfg = tu_config();
+    cfg.max_caps = GIVE_MAX_CAPS;
+    reset();
+    assert_int_equal(tu_run(&cfg, "main", give_zombie_main, NULL, NULL),
+                     HS_OK);
+    assert_no_bad_status();
+    /* Nothing leaked: after the reap, every capability but the gate's
+     * could be made. */
+    assert_int_equal(status[1], HS_ELIMIT);
+    assert_int_equal(word[1], GIVE_MAX_CAPS - 1);
+    assert_int_equal(status[0], HS_ESRCH);
+    assert_int_equal(word[0], 0x5eed);          /* *theirs untouched */
+}
+
+/* ---- 15. registers past the message ------------------------------------ */
+
+/* The client (a child process) and the server (a thread of its parent)
+ * fill every message register with their own marks before each message;
+ * each records the first 8 registers (the fast path's) after each
+ * message it receives.  Messages: a 0-word send taken at once, a 3-word
+ * send taken from the queue, a 3-word call answered by a 0-word reply, a
+ * 0-word call answered by a 3-word reply (of hs_ipc_reply_wait), and a
+ * 1-word send with a capability item (3 registers). */
+#define FAST_SEEN 8
+#define CLIENT_MR(i) (0xc1000ull + (i))
+#define SERVER_MR(i) (0x5e000ull + (i))
+#define REPLY_MR(i)  (0x7e000ull + (i))
+
+enum { SEEN_SEND0, SEEN_SEND3, SEEN_CALL3, SEEN_CALL0, SEEN_ITEM,
+       SEEN_REPLY0, SEEN_REPLY3, SEEN_COUNT };
+
+static uint64_t seen[SEEN_COUNT][FAST_SEEN];
+
+static void mr_fill(uint64_t mark)
+{
+    for (unsigned i = 0; i < HS_MR_COUNT; i++)
+        hs_utcb()->mr[i] = mark + i;
+}
+
+static void mr_note(int k)
+{
+    for (unsigned i = 0; i < FAST_SEEN; i++)
+        seen[k][i] = hs_utcb()->mr[i];
+}
+
+static int short_client(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    sleep_until(10);                /* the server waits already */
+    mr_fill(CLIENT_MR(0));
+    u->tag = HS_TAG(1, 0);
+    status[0] = hs_ipc_send(given_cap, HS_NEVER);
+    mr_fill(CLIENT_MR(0));
+    u->tag = HS_TAG(2, 3);
+    status[1] = hs_ipc_send(given_cap, HS_NEVER);   /* queued until 100 */
+    when[1] = hs_time_now();
+    mr_fill(CLIENT_MR(0));
+    u->tag = HS_TAG(3, 3);
+    status[2] = hs_ipc_call(given_cap, HS_NEVER, HS_NEVER);
+    mr_note(SEEN_REPLY0);
+    mr_fill(CLIENT_MR(0));
+    u->tag = HS_TAG(4, 0);
+    status[3] = hs_ipc_call(given_cap, HS_NEVER, HS_NEVER);
+    mr_note(SEEN_REPLY3);
+    mr_fill(CLIENT_MR(0));
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = given_cap;
+    u->tag = HS_TAG_ITEMS(5, 1, 1);
+    status[4] = hs_ipc_send(given_cap, HS_NEVER);
+    return 0;
+}
+
+static int short_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    mr_fill(SERVER_MR(0));
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
+    mr_note(SEEN_SEND0);
+    sleep_until(100);
+    mr_fill(SERVER_MR(0));
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
+    mr_note(SEEN_SEND3);
+    mr_fill(SERVER_MR(0));
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
+    mr_note(SEEN_CALL3);
+    mr_fill(REPLY_MR(0));
+    u->tag = HS_TAG(0, 0);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    mr_fill(SERVER_MR(0));
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
+    mr_note(SEEN_CALL0);
+    mr_fill(REPLY_MR(0));
+    u->tag = HS_TAG(0, 3);
+    u->br[HS_BR_CAPS] = 1;
+    EXPECT_ST(hs_ipc_reply_wait(HS_NEVER, NULL), HS_OK);
+    mr_note(SEEN_ITEM);
+    return 0;
+}
+
+static int short_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = mk(short_server, NULL, 0);
+    hs_cap_t g = 0;
+    EXPECT_ST(hs_gate_create(s, 9, &g), HS_OK);
+    hs_pid_t child = 0;
+    EXPECT_ST(hs_proc_spawn("client", short_client, NULL, NULL, &child),
+              HS_OK);
+    EXPECT_ST(hs_cap_give(child, g, HS_CAP_SEND | HS_CAP_GRANT, &given_cap),
+              HS_OK);
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, NULL), HS_OK);
+    join(s);
+    return 0;
+}
+
+/* Registers [0, n) of record k came from the sender (from + i), the rest
+ * are the receiver's own (own + i). */
+static void assert_seen(int k, unsigned n, uint64_t from, uint64_t own)
+{
+    for (unsigned i = 0; i < FAST_SEEN; i++)
+        assert_int_equal(seen[k][i], (i < n ? from : own) + i);
+}
+
+static void test_ipc_short_messages_leave_later_registers_alone(void **state)
+{
+    (void)state;
+    memset(seen, 0, sizeof seen);
+    run_one(short_main);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(status[i], HS_OK);
+    assert_int_equal(when[1], 100);             /* the queued path */
+    assert_seen(SEEN_SEND0, 0, CLIENT_MR(0), SERVER_MR(0));
+    assert_seen(SEEN_SEND3, 3, CLIENT_MR(0), SERVER_MR(0));
+    assert_seen(SEEN_CALL3, 3, CLIENT_MR(0), SERVER_MR(0));
+    assert_seen(SEEN_REPLY0, 0, REPLY_MR(0), CLIENT_MR(0));
+    assert_seen(SEEN_CALL0, 0, CLIENT_MR(0), SERVER_MR(0));
+    assert_seen(SEEN_REPLY3, 3, REPLY_MR(0), CLIENT_MR(0));
+    /* The item message: its word, its item (now the server's name for
+     * the capability), then the server's registers as its reply left
+     * them. */
+    assert_int_equal(seen[SEEN_ITEM][0], CLIENT_MR(0));
+    assert_int_equal(seen[SEEN_ITEM][1], HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND));
+    assert_true(seen[SEEN_ITEM][2] != 0 &&
+                seen[SEEN_ITEM][2] != CLIENT_MR(2));
+    for (unsigned i = 3; i < FAST_SEEN; i++)
+        assert_int_equal(seen[SEEN_ITEM][i], REPLY_MR(i));
+}
+
+/* ---- 16. a send to the sender's own gate -------------------------------- */
+
+static hs_cap_t own_gate;
+
+static int own_gate_sender(void *arg)
+{
+    (void)arg;
+    set_msg(0, 1, 41);
+    EXPECT_ST(hs_ipc_send(own_gate, HS_NEVER), HS_OK);
+    return 0;
+}
+
+static int own_gate_main(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_gate_create(0, 6, &own_gate), HS_OK);
+    set_msg(0, 1, 7);
+    status[0] = hs_ipc_send(own_gate, HS_NEVER);
+    phase[0] = u->phase;
+    status[1] = hs_ipc_call(own_gate, HS_NEVER, HS_NEVER);
+    phase[1] = u->phase;
+    when[0] = hs_time_now();
+    /* A finite send timeout just expires. */
+    status[2] = hs_ipc_send(own_gate, 50);
+    when[1] = hs_time_now();
+    status[3] = hs_ipc_call(own_gate, HS_NOWAIT, HS_NEVER);
+    /* Nothing changed: the gate still brings another thread's message. */
+    hs_tid_t t = mk(own_gate_sender, NULL, 0);
+    uint64_t label = 0;
+    status[4] = hs_ipc_receive(own_gate, HS_NEVER, &label);
+    word[0] = u->mr[0];
+    word[1] = label;
+    join(t);
+    return 0;
+}
+
+static void test_ipc_send_to_own_gate_never_is_edeadlk(void **state)
+{
+    (void)state;
+    run_one(own_gate_main);
+    assert_int_equal(status[0], HS_EDEADLK);
+    assert_int_equal(phase[0], HS_PHASE_SEND);
+    assert_int_equal(status[1], HS_EDEADLK);
+    assert_int_equal(phase[1], HS_PHASE_SEND);
+    assert_int_equal(when[0], 0);
+    assert_int_equal(status[2], HS_ETIMEOUT);
+    assert_int_equal(when[1], 50);
+    assert_int_equal(status[3], HS_ETIMEOUT);
+    assert_int_equal(status[4], HS_OK);
+    assert_int_equal(word[0], 41);
+    assert_int_equal(word[1], 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -918,6 +1157,9 @@ int main(void)
         TU_TEST(test_ipc_senders_by_priority_then_fifo),
         TU_TEST(test_ipc_priority_inheritance),
         TU_TEST(test_ipc_cap_give),
+        TU_TEST(test_ipc_cap_give_to_ended_child_is_esrch),
+        TU_TEST(test_ipc_short_messages_leave_later_registers_alone),
+        TU_TEST(test_ipc_send_to_own_gate_never_is_edeadlk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
  * probes; unhandled faults killing the faulting thread with a recorded
  * reason; the page-fault notification; pagers resolving a fault by
  * sharing or copying a page, refusing it, passing it on, or ending before
- * they answer; the memory-exhaustion notification for the pool and the
+ * they answer; a closed port refused as a pager; the memory-exhaustion notification for the pool and the
  * quota, with and without a handler; the seeded frame-allocation fault;
  * bad input to every call.
  *
@@ -30,6 +30,7 @@ static hs_pagefault_t fault_seen;
 static hs_pid_t client_pid;
 static hs_tid_t client_tid;
 static int resolve_mode;        /* what the pager does, per test */
+static int try_closed_pager;    /* the client first offers a closed port */
 
 enum { PAGER_SHARE, PAGER_COPY, PAGER_REFUSE, PAGER_PASS, PAGER_BAD_INPUT,
        PAGER_EXIT, PAGER_HOLD };
@@ -46,6 +47,7 @@ static void reset(void)
     fault_seen = 0;
     client_pid = 0;
     client_tid = 0;
+    try_closed_pager = 0;
 }
 
 static hs_sim_config mem_config(void)
@@ -339,6 +341,12 @@ static int client_main(void *arg)
     hs_port_t pager;
     EXPECT_ST(hs_port_lookup("pager", HS_NEVER, &pager), HS_OK);
     EXPECT_ST(hs_mem_pager_set(pager), HS_OK);
+    if (try_closed_pager) {
+        hs_port_t closed = 0;
+        EXPECT_ST(hs_port_create(&closed), HS_OK);
+        EXPECT_ST(hs_port_close(closed), HS_OK);
+        status[6] = hs_mem_pager_set(closed);   /* refused, pager kept */
+    }
     client_pid = hs_proc_self();
     client_tid = hs_thread_self();
     hs_utcb_t *u = hs_utcb();
@@ -356,10 +364,13 @@ static int client_main(void *arg)
     return 0;
 }
 
-static void run_pager(int mode, hs_status want_run)
+/* Run the pager (doing mode) and the client, which with closed_first
+ * offers a closed port as its pager before it faults. */
+static void run_pager_client(int mode, int closed_first, hs_status want_run)
 {
     resolve_mode = mode;
     start();
+    try_closed_pager = closed_first;
     assert_int_equal(hs_proc_spawn("pager", pager_main, NULL, NULL, NULL),
                      HS_OK);
     assert_int_equal(hs_proc_spawn("client", client_main, NULL, NULL, NULL),
@@ -370,6 +381,11 @@ static void run_pager(int mode, hs_status want_run)
     assert_int_equal(st, want_run);
     assert_no_bad_status();
     assert_memory_whole();
+}
+
+static void run_pager(int mode, hs_status want_run)
+{
+    run_pager_client(mode, 0, want_run);
 }
 
 static void assert_mr_untouched(void)
@@ -419,6 +435,18 @@ static void test_pager_refusal_kills_the_faulting_thread(void **state)
     assert_int_equal(status[4], HS_OK);
     assert_int_equal(status[0], HS_STATUS_COUNT);   /* never returned */
     assert_non_null(strstr(hs_sim_report(), "refused"));
+}
+
+static void test_a_closed_port_is_refused_as_pager(void **state)
+{
+    (void)state;
+    run_pager_client(PAGER_SHARE, 1, HS_OK);
+    assert_int_equal(status[6], HS_ECLOSED);
+    /* The pager set before still gets the fault. */
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(status[4], HS_OK);
+    assert_string_equal(text[0], pager_data + 4);
+    assert_mr_untouched();
 }
 
 static void test_resolve_bad_input_changes_nothing(void **state)
@@ -802,6 +830,7 @@ int main(void)
         TU_TEST(test_pager_shares_a_page_and_the_access_completes),
         TU_TEST(test_pager_copy_gives_a_private_page),
         TU_TEST(test_pager_refusal_kills_the_faulting_thread),
+        TU_TEST(test_a_closed_port_is_refused_as_pager),
         TU_TEST(test_resolve_bad_input_changes_nothing),
         TU_TEST(test_a_pager_that_ends_kills_the_faulting_thread),
         TU_TEST(test_a_fault_passed_along_a_chain),

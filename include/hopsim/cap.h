@@ -65,9 +65,12 @@ hs_status hs_cap_info_get(hs_cap_t cap, hs_cap_info *info);
 
 /* Give a child process a copy of cap (which needs HS_CAP_GRANT) with
  * rights & cap's rights; *theirs is its name in the child's space, to be
- * passed to the child (e.g. as the spawn argument).  Errors: HS_ESTATE,
- * HS_EINVAL, HS_EBADCAP, HS_EPERM (no grant right, or rights it lacks),
- * HS_ESRCH, HS_ENOTCHILD, HS_ELIMIT, HS_EQUOTA (the child's caps), HS_ENOMEM. */
+ * passed to the child (e.g. as the spawn argument).  The child must be
+ * alive: one that has ended, even if not yet reaped, has no capability
+ * space any more.  Errors, nothing changed: HS_ESTATE, HS_EINVAL,
+ * HS_EBADCAP, HS_EPERM (no grant right, or rights it lacks), HS_ESRCH (no
+ * such process, or it has ended), HS_ENOTCHILD, HS_ELIMIT, HS_EQUOTA (the
+ * child's caps), HS_ENOMEM. */
 hs_status hs_cap_give(hs_pid_t child, hs_cap_t cap, unsigned rights,
                       hs_cap_t *theirs);
 

@@ -8,10 +8,13 @@
  * the kernel gives it, valid until it replies or starts its next wait.
  *
  * The message is the caller's UTCB: hs_utcb()->tag says how many message
- * registers (words, 0..64) it carries, and that many of mr[] are copied
- * directly into the receiver's mr[] (up to 8 words, 64 bytes, take the
- * fast path; nothing is allocated either way).  Thread control registers
- * are never copied.
+ * registers (words, 0..64) it carries, and exactly that many of mr[] --
+ * the words, then two per typed item -- are copied directly into the
+ * receiver's mr[] (up to 8 registers, 64 bytes, take the fast path;
+ * nothing is allocated either way).  The receiver's registers past the
+ * message keep the values they had: a 0-word message changes none of
+ * them.  The same holds for a reply, and for an IRQ's message (one
+ * word).  Thread control registers are never copied.
  *
  * Every operation takes timeouts: HS_NOWAIT, a duration, or HS_NEVER.  A
  * call has two: the send timeout, and the receive timeout, which starts
@@ -202,13 +205,17 @@ hs_status hs_gate_create(hs_tid_t receiver, uint64_t label, hs_cap_t *cap);
  * items > 64, flags or reserved bits set, a malformed item), HS_EBADCAP
  * (the gate, or a capability item), HS_EPERM (no HS_CAP_SEND; an item
  * without HS_CAP_GRANT or passing rights its capability lacks),
+ * HS_EDEADLK (the gate is bound to the caller itself, which cannot
+ * receive while it sends, and the timeout is HS_NEVER: returned at once,
+ * nothing changed; a finite timeout expires with HS_ETIMEOUT),
  * HS_ETIMEOUT, HS_EPARTNER, HS_ECANCELED, and for messages with items
  * HS_EMSGCUT, HS_EQUOTA, HS_ELIMIT, HS_ENOMEM, and for memory items
  * HS_ERANGE, HS_ENOMAP, HS_EEXIST, HS_ENOFRAME (see "Typed items"). */
 hs_status hs_ipc_send(hs_cap_t gate, hs_time_t timeout);
 
 /* Send, then wait for the reply (which lands in the UTCB).  Errors as
- * hs_ipc_send (phase SEND), then HS_ETIMEOUT or HS_EPARTNER with phase
+ * hs_ipc_send (phase SEND; HS_EDEADLK for a send timeout of HS_NEVER on
+ * a gate bound to the caller), then HS_ETIMEOUT or HS_EPARTNER with phase
  * RECV. */
 hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
                       hs_time_t recv_timeout);

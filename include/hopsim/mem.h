@@ -168,7 +168,8 @@ typedef uint64_t hs_pagefault_t;
  *   mr[7] = with HS_PF_SPECIAL, the special portal (hopsim/portal.h)
  * and the faulting thread waits until the fault is resolved.  A special
  * portal's page goes to the portal's chain instead of the pager.
- * Errors: HS_ESTATE, HS_ENOPORT.
+ * Errors, the pager unchanged: HS_ESTATE, HS_ENOPORT, HS_ECLOSED (the
+ * port is closed: no fault could arrive).
  */
 #define HS_PF_LABEL   0x70666c74u  /* "pflt" */
 #define HS_PF_SPECIAL 0x1u         /* the page belongs to a special portal */
