@@ -143,13 +143,16 @@ static hs_status cow_break(struct proc *p, uint64_t va)
 
 /* ---- delivery to a pager ------------------------------------------------- */
 
-/* Deliver pf to port: an asynchronous hop into its handler. */
+/* Deliver pf to port, chosen by process by (which must be able to hop
+ * through it: hopsim/port.h): an asynchronous hop into its handler. */
 static hs_status pf_deliver(struct pagefault *pf, hs_port_t port,
-                            struct thread *from)
+                            struct thread *from, const struct proc *by)
 {
     struct port *pt = port_lookup(port);
     if (!pt)
         return HS_ENOPORT;
+    if (!port_reaches(pt, by))
+        return HS_EPERM;
     if (pt->closed)
         return HS_ECLOSED;
     if (!pt->handler)
@@ -188,7 +191,7 @@ static hs_status pf_to_port(struct thread *self, struct proc *p, uint64_t va,
     pf->flags = flags;
     pf->portal = portal;
     list_push_back(&k.pagefaults_open, &pf->link);
-    st = pf_deliver(pf, port, self);
+    st = pf_deliver(pf, port, self, p);
     if (st != HS_OK) {
         pf_free(pf);
         pf_kill(self, va, access, hs_strerror(st));
@@ -376,6 +379,8 @@ hs_status hs_mem_pager_set(hs_port_t port)
     hs_status st = HS_OK;
     if (port && !pt)
         st = HS_ENOPORT;
+    else if (pt && !port_reaches(pt, thread_current_proc(self)))
+        st = HS_EPERM;              /* an anonymous port not given it */
     else if (pt && pt->closed)      /* no fault could hop in */
         st = HS_ECLOSED;
     else
@@ -501,7 +506,7 @@ hs_status hs_mem_fault_pass(hs_pagefault_t h, hs_port_t port)
     struct pagefault *pf = NULL;
     hs_status st = pf_resolvable(self, h, &pf);
     if (st == HS_OK)
-        st = pf_deliver(pf, port, self);
+        st = pf_deliver(pf, port, self, thread_current_proc(self));
     kernel_leave(self);
     return st;
 }

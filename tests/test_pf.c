@@ -323,10 +323,14 @@ static void pager_handler(hs_hop_t *hop, void *cookie)
     EXPECT_ST(hs_mem_read(page, text[2], sizeof pager_data), HS_OK);
 }
 
+static hs_port_t foreign_port;      /* the pager's, given to nobody */
+
 static int pager_main(void *arg)
 {
     (void)arg;
     hs_port_t port;
+    EXPECT_ST(hs_port_create(&foreign_port), HS_OK);
+    EXPECT_ST(hs_port_set_handler(foreign_port, pager_handler, NULL), HS_OK);
     EXPECT_ST(hs_port_create_named("pager", &port), HS_OK);
     EXPECT_ST(hs_port_set_handler(port, pager_handler, NULL), HS_OK);
     hs_proc_serve();
@@ -346,6 +350,8 @@ static int client_main(void *arg)
         EXPECT_ST(hs_port_create(&closed), HS_OK);
         EXPECT_ST(hs_port_close(closed), HS_OK);
         status[6] = hs_mem_pager_set(closed);   /* refused, pager kept */
+        /* Another process's anonymous port, never given: refused. */
+        status[7] = hs_mem_pager_set(foreign_port);
     }
     client_pid = hs_proc_self();
     client_tid = hs_thread_self();
@@ -442,6 +448,7 @@ static void test_a_closed_port_is_refused_as_pager(void **state)
     (void)state;
     run_pager_client(PAGER_SHARE, 1, HS_OK);
     assert_int_equal(status[6], HS_ECLOSED);
+    assert_int_equal(status[7], HS_EPERM);
     /* The pager set before still gets the fault. */
     assert_int_equal(status[0], HS_OK);
     assert_int_equal(status[4], HS_OK);

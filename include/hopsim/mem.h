@@ -168,8 +168,11 @@ typedef uint64_t hs_pagefault_t;
  *   mr[7] = with HS_PF_SPECIAL, the special portal (hopsim/portal.h)
  * and the faulting thread waits until the fault is resolved.  A special
  * portal's page goes to the portal's chain instead of the pager.
- * Errors, the pager unchanged: HS_ESTATE, HS_ENOPORT, HS_ECLOSED (the
- * port is closed: no fault could arrive).
+ * Errors, the pager unchanged: HS_ESTATE, HS_ENOPORT, HS_EPERM (an
+ * anonymous port the caller's process was not given, hopsim/port.h),
+ * HS_ECLOSED (the port is closed: no fault could arrive).  A grant taken
+ * back later (hs_port_revoke) ends the delivery too: a fault then finds
+ * no pager and its thread is killed.
  */
 #define HS_PF_LABEL   0x70666c74u  /* "pflt" */
 #define HS_PF_SPECIAL 0x1u         /* the page belongs to a special portal */
@@ -197,8 +200,9 @@ hs_status hs_mem_fault_resolve(hs_pagefault_t pf, uint64_t src, unsigned mode,
 
 /* Pass a fault delivered to the caller's process on to port, the next
  * server of a chain: it arrives there as above, and only that process may
- * resolve it from then on.  Errors: HS_ESTATE, HS_ESTALE, HS_EPERM,
- * HS_ENOPORT, HS_ECLOSED, HS_ENOHANDLER, HS_ENOSTACK. */
+ * resolve it from then on.  Errors: HS_ESTATE, HS_ESTALE, HS_EPERM (also:
+ * an anonymous port the caller's process was not given), HS_ENOPORT,
+ * HS_ECLOSED, HS_ENOHANDLER, HS_ENOSTACK. */
 hs_status hs_mem_fault_pass(hs_pagefault_t pf, hs_port_t port);
 
 /* ---- transfers (typed items, hopsim/ipc.h) ------------------------------ */
