@@ -16,6 +16,15 @@
  * The run ends with hopsim's summary line: seed, event count, event hash.
  * Run it twice, or with HOPSIM_SEED=n, and compare the lines.
  *
+ * Every part ends whatever happens to a partner: a process may end early
+ * (a seeded run may kill one, hopsim/fault.h), and no one waits for ever
+ * on one that did.  A wait for a partner to appear or to speak has a
+ * deadline; a call or a hop into a partner that ended fails at once.
+ * Every part also works under any seed: a port's name appears (with
+ * hs_port_create_named) one scheduling point before its server sets its
+ * handler, so a client that hops in between gets HS_ENOHANDLER: it lets
+ * the server run and hops again.
+ *
  * `tour --charts DIR` also writes each part's message flow as an mscgen
  * chart, DIR/tour-<part>.msc (cfg.msc_path); `make charts` renders them.
  */
@@ -25,6 +34,12 @@
 
 #include "hopsim.h"
 #include "servers/names.h"
+
+/* How long a part waits for a partner to appear or to speak.  The
+ * partners meet without taking virtual time (the FIFO's consumer takes a
+ * millisecond a record), so only a partner that has ended makes anyone
+ * wait this long. */
+#define TOUR_WAIT (100 * HS_MSEC)
 
 static void say(const char *who, const char *what)
 {
@@ -111,8 +126,9 @@ static int echo_server(void *arg)
 {
     (void)arg;
     hs_port_t port;
-    hs_port_create_named("echo", &port);
-    hs_port_set_handler(port, echo, NULL);
+    if (hs_port_create_named("echo", &port) != HS_OK ||
+        hs_port_set_handler(port, echo, NULL) != HS_OK)
+        return 1;
     return hs_proc_serve();
 }
 
@@ -121,20 +137,25 @@ static int echo_client(void *arg)
     (void)arg;
     hs_port_t port;
     uint64_t reply = 0;
-    hs_port_lookup("echo", HS_NEVER, &port);
+    if (hs_port_lookup("echo", TOUR_WAIT, &port) != HS_OK)
+        return 1;
     char line[80], proc[HS_NAME_MAX + 1];
     hs_proc_name(hs_proc_self(), proc, sizeof proc);
     snprintf(line, sizeof line, "hops from '%s' with mr[0]=41", proc);
     say("client", line);
-    hs_status st = hs_hop_call(port, 41, &reply);
+    hs_status st;
+    do
+        st = hs_hop_call(port, 41, &reply);
+    while (st == HS_ENOHANDLER && hs_thread_yield() == HS_OK);
     snprintf(line, sizeof line, "back home: %s, reply %" PRIu64,
              hs_strerror(st), reply);
     say("client", line);
-    return 0;
+    return st == HS_OK ? 0 : 1;
 }
 
 /* Part 5: client -> front -> back; the innermost handler prints the
- * backtrace across both hops. */
+ * backtrace across both hops.  front's reply (mr[0]) is the status of its
+ * own hop into back. */
 static void print_line(void *cookie, const char *text)
 {
     (void)cookie;
@@ -159,17 +180,24 @@ static void front_handler(hs_hop_t *hop, void *cookie)
 {
     (void)cookie;
     hs_port_t back;
-    hs_port_lookup("back", HS_NEVER, &back);
-    hs_hop_call(back, hs_mr(hop, 0), NULL);
+    hs_status st = hs_port_lookup("back", TOUR_WAIT, &back);
+    if (st == HS_OK) {
+        do
+            st = hs_hop_call(back, hs_mr(hop, 0), NULL);
+        while (st == HS_ENOHANDLER && hs_thread_yield() == HS_OK);
+    }
+    hs_utcb()->mr[0] = (uint64_t)st;
 }
 
 static int chain_server(void *arg)
 {
     const char *name = arg;
     hs_port_t port;
-    hs_port_create_named(name, &port);
-    hs_port_set_handler(port, name[0] == 'f' ? front_handler : back_handler,
-                        NULL);
+    if (hs_port_create_named(name, &port) != HS_OK ||
+        hs_port_set_handler(port, name[0] == 'f' ? front_handler
+                                                 : back_handler,
+                            NULL) != HS_OK)
+        return 1;
     return hs_proc_serve();
 }
 
@@ -177,13 +205,25 @@ static int chain_client(void *arg)
 {
     (void)arg;
     hs_port_t front;
-    hs_port_lookup("front", HS_NEVER, &front);
-    return hs_hop_call(front, 1, NULL) == HS_OK ? 0 : 1;
+    if (hs_port_lookup("front", TOUR_WAIT, &front) != HS_OK)
+        return 1;
+    hs_status st;
+    uint64_t reply = HS_EINVAL;
+    do
+        st = hs_hop_call(front, 1, &reply);
+    while (st == HS_ENOHANDLER && hs_thread_yield() == HS_OK);
+    return st == HS_OK && reply == HS_OK ? 0 : 1;
 }
 
 /* Part 6: init runs the name server in a thread of its own and gives each
  * child a capability to it with a label of its own.  The echo server
- * registers its gate as "echo"; the client looks it up and calls it. */
+ * registers its gate as "echo"; the client looks it up and calls it.
+ *
+ * The echo server serves until its client says ECHO_QUIT, or until no
+ * message comes for TOUR_WAIT: a client that ended without saying so must
+ * not keep it waiting for ever.  A reply that fails (the caller gave up
+ * on it, or ended) loses that caller its answer and nothing else: the
+ * server goes on. */
 enum { ECHO_WORDS = 4, ECHO_QUIT = 99 };
 
 static int gate_echo_server(void *arg)
@@ -196,17 +236,19 @@ static int gate_echo_server(void *arg)
         return 1;
     say("echo", "registered \"echo\" with the name server");
     hs_utcb_t *u = hs_utcb();
-    hs_status st = hs_ipc_receive(gate, HS_NEVER, NULL);
-    while (st == HS_OK && hs_tag_label(u->tag) != ECHO_QUIT) {
+    hs_status st;
+    while ((st = hs_ipc_receive(gate, TOUR_WAIT, NULL)) == HS_OK &&
+           hs_tag_label(u->tag) != ECHO_QUIT) {
         for (unsigned i = 0; i < hs_tag_words(u->tag); i++)
             u->mr[i] *= 2;          /* the echo doubles each word */
         u->tag = HS_TAG(0, hs_tag_words(u->tag));
-        if ((st = hs_ipc_reply()) == HS_OK)
-            st = hs_ipc_receive(gate, HS_NEVER, NULL);
+        (void)hs_ipc_reply();
     }
+    if (st != HS_OK)
+        return 1;                   /* the client went quiet */
     u->tag = HS_TAG(0, 0);
     (void)hs_ipc_reply();
-    return st == HS_OK ? 0 : 1;
+    return 0;
 }
 
 static int gate_echo_client(void *arg)
@@ -214,9 +256,11 @@ static int gate_echo_client(void *arg)
     (void)arg;
     hs_cap_t ns = 1;
     hs_cap_t echo;
-    if (names_lookup(ns, "echo", HS_CAP_SEND, HS_NEVER, &echo) != HS_OK)
+    if (names_lookup(ns, "echo", HS_CAP_SEND, TOUR_WAIT, &echo) != HS_OK)
         return 1;
     say("client", "looked up \"echo\": a send capability");
+    /* A call needs no deadline: the server answers every message it
+     * takes, and a server that ends ends the call (HS_EPARTNER). */
     hs_utcb_t *u = hs_utcb();
     for (int round = 1; round <= 2; round++) {
         u->tag = HS_TAG(1, ECHO_WORDS);
@@ -254,32 +298,40 @@ static hs_status spawn_with_ns(const char *name, hs_entry_fn entry,
     return st;
 }
 
+/* init waits for both children, which end whatever happens to the other
+ * (see above), then stops the name server.  If it cannot, it ends its
+ * process, and with it the name server's thread. */
 static int init(void *arg)
 {
     (void)arg;
     hs_tid_t ns_thread;
     hs_cap_t ns;
     hs_pid_t server, client;
-    /* The new thread runs once init blocks, when ns (capability 1 of
-     * init's empty space) exists. */
-    if (hs_thread_create(name_server, NULL, NULL, &ns_thread) != HS_OK ||
+    /* The name server runs below init's priority: not before init blocks,
+     * under any seed, and so not before ns (capability 1 of init's empty
+     * space) exists. */
+    hs_thread_attr a = { .name = "names", .priority = HS_PRIO_DEFAULT - 1 };
+    if (hs_thread_create(name_server, NULL, &a, &ns_thread) != HS_OK ||
         hs_gate_create(ns_thread, 0, &ns) != HS_OK ||
         spawn_with_ns("echo-srv", gate_echo_server, ns, 1, &server) != HS_OK ||
         spawn_with_ns("client", gate_echo_client, ns, 2, &client) != HS_OK)
-        return 1;
+        hs_proc_exit(1);
     int cs = 1, ss = 1;
     hs_proc_wait(client, HS_NEVER, &cs);
     hs_proc_wait(server, HS_NEVER, &ss);
     say("init", "both children are done; stopping the name server");
-    hs_status st = names_stop(ns);
+    if (names_stop(ns) != HS_OK)
+        hs_proc_exit(1);
     hs_thread_join(ns_thread, HS_NEVER, NULL);
-    return (cs || ss || st != HS_OK) ? 1 : 0;
+    return (cs || ss) ? 1 : 0;
 }
 
 /* Part 7: the FIFO.  A share-point holds the ring: head and tail, then
  * FIFO_SLOTS records.  Every access goes through the share-point's
  * wrappers under its lock.  The IRQ bits accumulate, so a wake-up sent
- * before its receiver waits is not lost. */
+ * before its receiver waits is not lost.  Each side waits for the other
+ * at most TOUR_WAIT, a hundred times the consumer's pace: a side whose
+ * partner has ended gives up instead of waiting for ever. */
 enum { FIFO_SLOTS = 4, FIFO_RECORDS = 6 };
 #define FIFO_LEN   (16 + FIFO_SLOTS * 8)
 #define FIFO_VA    0x10000000ull    /* the parent's mapping */
@@ -349,7 +401,7 @@ static int producer(void *arg)
         } else if (st == HS_OK) {
             if (!full_said++)
                 say("producer", "the ring is full: waits for \"space\"");
-            st = hs_irq_wait(FIFO_CAP_SPACE, HS_NEVER, NULL);
+            st = hs_irq_wait(FIFO_CAP_SPACE, TOUR_WAIT, NULL);
         }
     }
     if (st == HS_OK)
@@ -375,7 +427,7 @@ static int consumer(void *arg)
             if (st == HS_OK)
                 st = hs_thread_sleep(HS_MSEC);  /* a slow consumer */
         } else if (st == HS_OK) {
-            st = hs_irq_wait(FIFO_CAP_DATA, HS_NEVER, NULL);
+            st = hs_irq_wait(FIFO_CAP_DATA, TOUR_WAIT, NULL);
         }
     }
     return st == HS_OK && hs_portal_close(portal) == HS_OK ? 0 : 1;

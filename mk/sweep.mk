@@ -17,7 +17,10 @@
 # The summary line is
 #   sweep: N seeds x K scenarios: 0 leaks, 0 invariant breaks, 0 panics,
 #          0 hangs, 0 hash mismatches
-# and the target fails unless every count is 0.
+# and the target fails unless every count is 0.  Before the sweep,
+# `sweep --self-test` shows that each of those detectors can fail (one
+# scenario built to fail each way, tests/sweep/selftest.c):
+#   sweep: self-test: 5 detectors fire
 #
 # The program links libhopsim.a with three symbols wrapped
 # (tests/sweep/audit.c): the start of a run's teardown and the platform's
@@ -46,6 +49,7 @@ $(SWEEP_BIN): $(SWEEP_OBJS) $(SERVER_OBJS) $(LIB_A)
 		$(SERVER_OBJS) $(LIB_A) $(SYS_LIBS)
 
 sweep: $(SWEEP_BIN)
+	@$(SWEEP_BIN) --self-test
 	@$(SWEEP_BIN) --seeds $(SWEEP_SEEDS) --first-seed $(SWEEP_FIRST) \
 	 --faults $(SWEEP_FAULTS) \
 	 $(foreach s,$(SWEEP_SCENARIOS),--scenario $(s)) $(SWEEP_ARGS)

@@ -38,18 +38,6 @@ const char *sweep_why_text(void)
     return why_buf;
 }
 
-/* Whether a fault fired in the run that just ended. */
-static int fault_fired(void)
-{
-    hs_sim_summary s;
-    if (hs_sim_summary_get(&s) != HS_OK)
-        return 1;
-    for (unsigned i = 0; i < s.nfaults; i++)
-        if (s.faults[i].fired)
-            return 1;
-    return 0;
-}
-
 /* Start a name server thread in the caller's process, whose first
  * capability becomes the server's gate (label 0, the stop label).  The
  * thread runs below the caller's priority, so that under any seed the gate
@@ -172,7 +160,7 @@ static hs_status nm_check(void *arg, hs_status run)
     if (nm.ended && (nm.stop != HS_OK || nm.serve != HS_OK))
         return sweep_why("name server not stopped cleanly: stop %s, serve "
                          "%s", hs_strerror(nm.stop), hs_strerror(nm.serve));
-    if (fault_fired())
+    if (sweep_fault_fired())
         return HS_OK;
     if (!nm.ended || nm.reg != HS_OK || nm.lookup != HS_OK ||
         nm.call != HS_OK || nm.reply != 42 || nm.unreg != HS_EPERM)
@@ -200,7 +188,7 @@ static hs_status racy_fixed_check(void *arg, hs_status run)
         return sweep_why("counter %llu with %u of %d clients done",
                          (unsigned long long)s->final, s->done,
                          RACY_CLIENTS);
-    if (!fault_fired() && racy_check(arg, run) != HS_OK)
+    if (!sweep_fault_fired() && racy_check(arg, run) != HS_OK)
         return sweep_why("fault-free run: counter %llu, %u clients done",
                          (unsigned long long)s->final, s->done);
     return HS_OK;
@@ -312,7 +300,7 @@ static hs_status px_check(void *arg, hs_status run)
     (void)arg;
     if (run != HS_OK)
         return sweep_why("run ended with %s", hs_strerror(run));
-    if (fault_fired())
+    if (sweep_fault_fired())
         return HS_OK;
     if (!px.ended || px.eof != 0 || px.sent != 0 || px.child_status != 0 ||
         px.received != (long)strlen("3 55") + 1 ||
@@ -416,7 +404,7 @@ static hs_status lm_check(void *arg, hs_status run)
     (void)arg;
     if (run != HS_OK)
         return sweep_why("run ended with %s", hs_strerror(run));
-    if (fault_fired())
+    if (sweep_fault_fired())
         return HS_OK;
     int pages_ok = 1;
     for (unsigned i = 0; i < LM_PAGES; i += 2) {

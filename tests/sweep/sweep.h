@@ -29,6 +29,36 @@ const char *sweep_why_text(void);
  * from it). */
 extern uint64_t sweep_seed;
 
+/* Whether a fault fired in the run that just ended. */
+int sweep_fault_fired(void);
+
+/* Processes of the run that just ended whose exit status is neither 0 nor
+ * also_ok (seen by the sweep's event hook); *status gets the first such
+ * status.  Counts every such process, however many ended. */
+unsigned sweep_bad_exits(int also_ok, int *status);
+
+/* What the sweep counts a failed run as (sweep.c). */
+enum sweep_failure {
+    SWEEP_LEAK, SWEEP_INVARIANT, SWEEP_PANIC, SWEEP_HANG, SWEEP_MISMATCH,
+    SWEEP_KINDS
+};
+
+/* A scenario built to fail, for `sweep --self-test`
+ * (tests/sweep/selftest.c): the self-test passes only if each detector
+ * counts its probe's run, and only as its own kind. */
+struct sweep_probe {
+    hs_scenario sc;
+    enum sweep_failure detector;    /* what the run must be counted as */
+    uint64_t seeds;         /* seeds tried, from 0, until it is */
+    int twice;              /* each seed run twice: the determinism pass */
+    int guard_fault;        /* provoked through a guard page: not under
+                               ASan or Valgrind */
+    void (*after)(void);    /* gives back what the probe kept, or NULL */
+};
+
+extern const struct sweep_probe sweep_probes[];
+extern const unsigned sweep_nprobes;
+
 /* The tour's parts (tests/sweep/tour.c). */
 extern const hs_scenario sweep_tour_scenarios[];
 extern const unsigned sweep_tour_nscenarios;
