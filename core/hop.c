@@ -581,7 +581,8 @@ hs_status hs_checkpoint_resume(hs_checkpoint_t h, hs_status result,
     if (st == HS_OK && fault_reply_timeout(self, cp->thread))
         st = HS_ESTALE;             /* the caller gave up just before */
     if (st == HS_OK) {
-        memcpy(cp->thread->utcb.mr, words, n * sizeof *words);
+        for (unsigned i = 0; i < n; i++)   /* words may be NULL for 0 */
+            cp->thread->utcb.mr[i] = words[i];
         event_record(EV_CHECKPOINT_RESUME, self, h, (uint64_t)result);
         checkpoint_resume(cp, result);
     }

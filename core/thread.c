@@ -255,6 +255,8 @@ static hs_status join_check(struct thread *self, hs_tid_t tid,
         return HS_EDEADLK;
     if (t->proc != thread_current_proc(self))
         return HS_EPERM;
+    if (t->detached)
+        return HS_EINVAL;       /* freed as it ends: nothing to join */
     if (t->joiner)
         return HS_EJOINED;
     *out = t;

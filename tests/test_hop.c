@@ -1687,6 +1687,69 @@ static void test_stale_hop_pointer_reads_nothing_of_a_later_hop(void **state)
     assert_int_equal(port_seen[2], 0);
 }
 
+/* ---- resuming with no words */
+
+static hs_checkpoint_t kept_cp;
+
+static void keep_it(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    EXPECT_ST(hs_hop_keep(hop, &kept_cp), HS_OK);
+}
+
+static int resumer(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    status[1] = hs_checkpoint_resume(kept_cp, HS_OK, NULL, 0);
+    return 0;
+}
+
+static int nowords_server(void *arg)
+{
+    (void)arg;
+    hs_port_t p;
+    hs_tid_t r;
+    EXPECT_ST(hs_port_create_named("nowords", &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, keep_it, NULL), HS_OK);
+    EXPECT_ST(hs_thread_create(resumer, NULL, NULL, &r), HS_OK);
+    return hs_proc_serve();
+}
+
+static int nowords_client(void *arg)
+{
+    (void)arg;
+    hs_port_t p;
+    EXPECT_ST(hs_port_lookup("nowords", HS_NEVER, &p), HS_OK);
+    hs_utcb()->mr[0] = 77;
+    status[0] = hs_hop(p, HS_HOP_CHECKPOINT, HS_NEVER);
+    word[0] = hs_utcb()->mr[0];
+    return 0;
+}
+
+static int nowords_root(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_proc_spawn("server", nowords_server, NULL, NULL, NULL),
+              HS_OK);
+    EXPECT_ST(hs_proc_spawn("client", nowords_client, NULL, NULL, NULL),
+              HS_OK);
+    return 0;
+}
+
+/* words may be NULL when n is 0 (the caller's registers stay as they
+ * are); under UBSan a copy from NULL would stop the run. */
+static void test_resume_with_no_words_keeps_callers_registers(void **state)
+{
+    (void)state;
+    reset();
+    assert_int_equal(tu_run_default("root", nowords_root, NULL), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(status[1], HS_OK);
+    assert_int_equal(word[0], 77);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1736,6 +1799,7 @@ int main(void)
             test_stack_overflow_in_nested_handler_panics_with_hop_report),
         TU_TEST(test_strerror_names_every_hop_status),
         TU_TEST(test_stale_hop_pointer_reads_nothing_of_a_later_hop),
+        TU_TEST(test_resume_with_no_words_keeps_callers_registers),
     };
     return cmocka_run_group_tests_name("hop", tests, NULL, NULL);
 }

@@ -598,6 +598,45 @@ static void test_system_thread_limit_refuses_create_and_spawn(void **state)
     assert_int_equal(s.procs_created, 2);
 }
 
+/* ---- the thread of an asynchronous hop is detached */
+
+static hs_status async_join_st[2];
+static int async_ran;
+
+static void async_body(hs_hop_t *hop, void *cookie)
+{
+    (void)hop;
+    (void)cookie;
+    async_ran++;
+    hs_thread_sleep(HS_MSEC);
+}
+
+static int async_joiner(void *arg)
+{
+    (void)arg;
+    hs_port_t p;
+    hs_tid_t t = 0;
+    EXPECT_ST(hs_port_create_named("a", &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, async_body, NULL), HS_OK);
+    EXPECT_ST(hs_hop_async(p, &t), HS_OK);
+    /* It runs in this process, but nobody may join it: it frees itself. */
+    async_join_st[0] = hs_thread_join(t, HS_NEVER, NULL);
+    EXPECT_ST(hs_thread_sleep(2 * HS_MSEC), HS_OK);
+    async_join_st[1] = hs_thread_join(t, HS_NEVER, NULL);
+    return 0;
+}
+
+static void test_join_of_an_async_hop_thread_is_einval(void **state)
+{
+    (void)state;
+    async_ran = 0;
+    assert_int_equal(tu_run_default("joiner", async_joiner, NULL), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(async_ran, 1);
+    assert_int_equal(async_join_st[0], HS_EINVAL);
+    assert_int_equal(async_join_st[1], HS_ESRCH);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +655,7 @@ int main(void)
         TU_TEST(test_create_past_process_thread_limit_is_elimit),
         TU_TEST(test_proc_attr_max_threads_limits_that_process),
         TU_TEST(test_system_thread_limit_refuses_create_and_spawn),
+        TU_TEST(test_join_of_an_async_hop_thread_is_einval),
     };
     return cmocka_run_group_tests_name("thread", tests, NULL, NULL);
 }

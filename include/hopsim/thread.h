@@ -51,8 +51,10 @@ _Noreturn void hs_thread_exit(int value);
 /*
  * Wait until thread tid (of the caller's process) has ended, store its exit
  * value in *value (if not NULL) and free it.
- * Errors: HS_ESTATE, HS_EINVAL (bad timeout), HS_ESRCH (no such thread, or
- * already joined and freed), HS_EPERM (thread of another process),
+ * Errors: HS_ESTATE, HS_EINVAL (bad timeout, or tid is detached: the
+ * thread of an asynchronous hop, freed as it ends), HS_ESRCH (no such
+ * thread, or already joined and freed), HS_EPERM (thread of another
+ * process),
  * HS_EDEADLK (tid is the caller), HS_EJOINED (another thread is joining
  * it), HS_ETIMEOUT.
  */
