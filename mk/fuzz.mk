@@ -59,7 +59,11 @@ ifneq ($(FUZZ_JOBS),1)
 FUZZ_FLAGS += -jobs=$(FUZZ_JOBS) -workers=$(FUZZ_JOBS)
 endif
 
-.PHONY: fuzz fuzz-build fuzz-regress
+.PHONY: fuzz fuzz-build fuzz-regress fuzz-clean
+
+clean: fuzz-clean
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -90,23 +94,29 @@ fuzz-regress: $(FUZZ_BIN)
 	 echo "fuzz-regress: $$((n - fail)) passed, $$fail failed"; \
 	 [ $$fail -eq 0 ]
 
+# clang and its libFuzzer runtime, installed as root like the build's
+# other packages (tools/deps.sh --fuzz).
+FUZZ_DEPS := $(FUZZ_BUILD)/.deps-ok
+$(FUZZ_DEPS): tools/deps.sh
+	@bash tools/deps.sh --fuzz $@
+
 $(FUZZ_BIN): $(FUZZ_OBJ) $(FUZZ_LIB_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(SYS_LIBS)
 
-$(FUZZ_OBJ): $(FUZZ_SRC) mk/fuzz.mk
+$(FUZZ_OBJ): $(FUZZ_SRC) mk/fuzz.mk | $(FUZZ_DEPS)
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer \
 		$(DEPFLAGS) -c -o $@ $<
 
-$(FUZZ_BUILD)/obj/%.c.o: %.c mk/fuzz.mk
+$(FUZZ_BUILD)/obj/%.c.o: %.c mk/fuzz.mk | $(FUZZ_DEPS)
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
 		$(DEPFLAGS) -c -o $@ $<
 
-$(FUZZ_BUILD)/obj/%.S.o: %.S mk/fuzz.mk
+$(FUZZ_BUILD)/obj/%.S.o: %.S mk/fuzz.mk | $(FUZZ_DEPS)
 	$(call say,AS,$<)
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(HS_ASFLAGS) $(DEPFLAGS) -c -o $@ $<

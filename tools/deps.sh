@@ -3,6 +3,7 @@
 #
 # usage: tools/deps.sh [STAMP]
 #        tools/deps.sh --charts
+#        tools/deps.sh --fuzz [STAMP]
 #
 # Checks each dependency the way the build will use it: a header by asking
 # $CC to preprocess it, a tool by looking it up on PATH.  When something is
@@ -13,7 +14,8 @@
 #
 # --charts checks (and installs the same way) only the optional tools of
 # `make charts`: mscgen.  Nothing else needs them, so the build does not
-# ask for them.
+# ask for them.  --fuzz checks what `make fuzz` needs: clang and its
+# libFuzzer runtime (libclang-rt-N-dev, for clang N).
 #
 # Environment:
 #   CC                  the compiler to check headers with (default: cc)
@@ -24,9 +26,13 @@ set -euo pipefail
 
 stamp=${1:-}
 charts=0
+fuzz=0
 if [ "$stamp" = --charts ]; then
     charts=1
     stamp=
+elif [ "$stamp" = --fuzz ]; then
+    fuzz=1
+    stamp=${2:-}
 fi
 # CC may carry words ("ccache gcc"): keep them apart.
 read -r -a cc <<<"${CC:-cc}"
@@ -52,6 +58,19 @@ if [ "$charts" = 1 ]; then
     headers=()
     commands=("mscgen:mscgen")
 fi
+if [ "$fuzz" = 1 ]; then
+    headers=()
+    commands=("clang:clang")
+fi
+
+# Whether clang links a libFuzzer target; the runtime is a package of
+# its own, named after clang's major version.
+have_fuzzer() {
+    printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);
+int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }
+' |
+        clang -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1
+}
 
 # Which package provides a compiler named like $CC, for the message.
 compiler_package() {
@@ -79,6 +98,11 @@ find_missing() {
         command -v "${entry%%:*}" >/dev/null 2>&1 || add_missing "${entry#*:}"
     done
     [ "$charts" = 1 ] && return 0
+    if [ "$fuzz" = 1 ]; then
+        command -v clang >/dev/null 2>&1 && ! have_fuzzer &&
+            add_missing "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+        return 0
+    fi
     if ! command -v "${cc[0]}" >/dev/null 2>&1; then
         pkg=$(compiler_package "${cc[0]}")
         if [ -z "$pkg" ]; then
