@@ -98,13 +98,17 @@ extern struct kernel k;
  * caller killed or unwinding a hop. */
 struct thread *kernel_enter_slow(struct thread *self);
 
+/* kernel_enter() outside a simulated thread: returns NULL (the caller
+ * returns HS_ESTATE); the first such call says which on the console. */
+struct thread *kernel_enter_outside(void);
+
 /* Enter the kernel from a simulated thread: returns the caller, or NULL
  * (lock not held) when not called from a simulated thread. */
 static inline struct thread *kernel_enter(void)
 {
     int id = plat_cpu_id();
     if (!k.running || id < 0)
-        return NULL;
+        return kernel_enter_outside();
     plat_klock();
     struct thread *self = k.cpu[id].current;
     if (!self || k.ending || self->killed || self->hop_unwind)

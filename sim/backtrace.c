@@ -2,7 +2,8 @@
  * sim/backtrace.c - backtraces with libunwind.
  *
  * A running stack is unwound from here; a parked context from the registers
- * saved in its ucontext_t (libunwind's unw_context_t on x86-64 is a
+ * saved in its ucontext_t, and a crashed one from those its signal handler
+ * got (libunwind's unw_context_t on x86-64 is a
  * ucontext_t, and both switch implementations fill the slots it reads).
  */
 #define UNW_LOCAL_ONLY
@@ -51,6 +52,19 @@ int plat_backtrace_context(const plat_context *ctx, plat_line_fn line,
     unw_cursor_t cur;
     memcpy(&uc, &ctx->uc, sizeof uc);
     if (unw_init_local(&cur, &uc) != 0)
+        return 0;
+    return walk(&cur, line, cookie);
+}
+
+int plat_backtrace_crash(const plat_crash *crash, plat_line_fn line,
+                         void *cookie)
+{
+    /* The interrupted pc is the faulting instruction, not a return
+     * address: a signal frame, which libunwind must not step back from. */
+    unw_context_t uc;
+    unw_cursor_t cur;
+    memcpy(&uc, crash->uc, sizeof uc);
+    if (unw_init_local2(&cur, &uc, UNW_INIT_SIGNAL_FRAME) != 0)
         return 0;
     return walk(&cur, line, cookie);
 }

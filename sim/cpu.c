@@ -8,9 +8,14 @@
  *
  * The kernel lock is one mutex taken on kernel entry; with a single CPU it
  * is never touched, since nothing else could contend for it.
+ *
+ * While the CPUs run, a fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGABRT) on a CPU is caught to say which simulated thread crashed,
+ * then the process ends with it as it would have without hopsim.
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,7 +36,6 @@ int plat_cpus_multi;
 
 static pthread_mutex_t klock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t kick = PTHREAD_COND_INITIALIZER;
-static struct sigaction old_segv, old_bus;
 
 /* Reads a thread-local variable: see plat_cpu_id() in platform.h for
  * why it is not inline, not even in a build with link-time
@@ -69,28 +73,104 @@ int plat_under_valgrind(void)
     return RUNNING_ON_VALGRIND ? 1 : 0;
 }
 
-/* SIGSEGV/SIGBUS on a CPU thread.  A hit in the running context's guard
- * page is a simulated stack overflow: the kernel's hook panics and never
- * returns here.  Anything else is a real crash: say which context crashed,
- * restore the previous handler and return, so the fault repeats and the
- * host reports it as usual. */
+static void restore_fault_handler(void);
+
+/* The signals of a crash, and the actions they had before the run. */
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+static struct sigaction old_actions[NFATAL];
+static int crashing;            /* a crash is being reported */
+
+/* What sig means, for people. */
+static const char *signal_meaning(int sig, int code)
+{
+    switch (sig) {
+    case SIGSEGV:
+        return "invalid memory reference";
+    case SIGBUS:
+        return "bus error";
+    case SIGFPE:
+        return code == FPE_INTDIV ? "integer division by zero"
+                                  : "arithmetic fault";
+    case SIGILL:
+        return "illegal instruction";
+    default:
+        return "aborted";
+    }
+}
+
+/* One line on sig: its name, its meaning, the address it concerns and
+ * the instruction it hit, e.g.
+ *   SIGSEGV (invalid memory reference) at address 0x0, pc 0x4011d6 */
+static void signal_describe(int sig, const siginfo_t *info, const void *uctx,
+                            char *buf, size_t cap)
+{
+    static const char *const names[] = {
+        [SIGSEGV] = "SIGSEGV", [SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE",
+        [SIGILL] = "SIGILL", [SIGABRT] = "SIGABRT",
+    };
+    const ucontext_t *uc = uctx;
+    unsigned long pc = (unsigned long)uc->uc_mcontext.gregs[REG_RIP];
+    unsigned long addr = (unsigned long)(uintptr_t)info->si_addr;
+    const char *what = signal_meaning(sig, info->si_code);
+    if (info->si_code <= 0)         /* sent: kill(), raise(), abort() */
+        snprintf(buf, cap, "%s (%s) sent by %s, pc 0x%lx", names[sig], what,
+                 sig == SIGABRT ? "abort() or kill()" : "kill() or raise()",
+                 pc);
+    else if (sig == SIGSEGV || sig == SIGBUS)
+        snprintf(buf, cap, "%s (%s) at address 0x%lx, pc 0x%lx", names[sig],
+                 what, addr, pc);
+    else
+        snprintf(buf, cap, "%s (%s) at pc 0x%lx", names[sig], what, addr);
+}
+
+/* Say where the crash happened: in a simulated thread, through the
+ * kernel's hook; on the CPU's own context, here.  On a host thread that
+ * is no simulated CPU, nothing: the crash is not the simulation's. */
+static void fatal_report(int sig, const siginfo_t *info, const void *uctx,
+                         const struct sim_cpu *cpu)
+{
+    if (!cpu)
+        return;
+    char what[192];
+    signal_describe(sig, info, uctx, what, sizeof what);
+    const plat_context *ctx = cpu->current;
+    if (ctx && ctx->owner && run_hooks && run_hooks->fatal_signal) {
+        if (!plat_tls_klocked)
+            plat_klock();
+        const plat_crash crash = {.uc = uctx};
+        run_hooks->fatal_signal(ctx->owner, what, &crash);
+        return;
+    }
+    char line[320];
+    snprintf(line, sizeof line, "hopsim: fatal signal %s on simulated CPU "
+             "%d, outside any simulated thread (in the kernel's CPU loop)\n",
+             what, plat_tls_cpu_id);
+    plat_print(line);
+}
+
+/* A fatal signal while the CPUs run.  A SIGSEGV in (or just below) the
+ * running context's guard page is a simulated stack overflow: the kernel's
+ * hook panics and never returns here.  (A SIGBUS never is one: it may
+ * strike a file mapped right below a stack.)  Anything else is a real
+ * crash: say where (once, whichever CPU comes first), restore the actions
+ * from before the run, and let the signal end the process as usual: a
+ * fault repeats when the handler returns; a sent signal is sent again. */
 static void on_fault(int sig, siginfo_t *info, void *uctx)
 {
-    (void)uctx;
     struct sim_cpu *cpu = this_cpu;
-    if (cpu && stack_guard_hit(cpu->current, info->si_addr) && run_hooks &&
+    if (sig == SIGSEGV && cpu &&
+        stack_guard_hit(cpu->current, info->si_addr) && run_hooks &&
         run_hooks->stack_overflow) {
         if (!plat_tls_klocked)
             plat_klock();
         run_hooks->stack_overflow(cpu->current->owner);
     }
-    static const char msg[] =
-        "hopsim: fatal host signal in a simulated thread\n";
-    ssize_t r = write(2, msg, sizeof msg - 1);
-    (void)r;
-    sigaction(SIGSEGV, &old_segv, NULL);
-    sigaction(SIGBUS, &old_bus, NULL);
-    (void)sig;
+    if (!__atomic_exchange_n(&crashing, 1, __ATOMIC_SEQ_CST))
+        fatal_report(sig, info, uctx, cpu);
+    restore_fault_handler();
+    if (info->si_code <= 0)
+        raise(sig);
 }
 
 static void install_fault_handler(void)
@@ -102,14 +182,15 @@ static void install_fault_handler(void)
      * sigreturn, so the signal must not stay blocked. */
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &old_segv);
-    sigaction(SIGBUS, &sa, &old_bus);
+    __atomic_store_n(&crashing, 0, __ATOMIC_SEQ_CST);
+    for (size_t i = 0; i < NFATAL; i++)
+        sigaction(fatal_signals[i], &sa, &old_actions[i]);
 }
 
 static void restore_fault_handler(void)
 {
-    sigaction(SIGSEGV, &old_segv, NULL);
-    sigaction(SIGBUS, &old_bus, NULL);
+    for (size_t i = 0; i < NFATAL; i++)
+        sigaction(fatal_signals[i], &old_actions[i], NULL);
 }
 
 /* Run one CPU's loop on the calling host thread, with a signal stack so

@@ -1,11 +1,13 @@
 /*
  * sim/host.c - host memory, environment, console and the trace sink.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sim/platform.h"
@@ -69,14 +71,67 @@ void plat_print(const char *s)
     }
 }
 
+/* The last failure of a file call: the host's reason and the path. */
+static char file_error[128];
+static const char *file_error_path;
+
+/* Note errno's reason for path; returns HS_EINVAL. */
+static hs_status file_failed(const char *path, int err)
+{
+    snprintf(file_error, sizeof file_error, "%s", strerror(err));
+    file_error_path = path;
+    return HS_EINVAL;
+}
+
+const char *plat_file_error(void)
+{
+    return file_error;
+}
+
+const char *plat_file_error_path(void)
+{
+    return file_error_path;
+}
+
+/* An existing file must be a writable non-directory; a new one needs a
+ * folder that exists and may be written. */
+hs_status plat_file_writable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return file_failed(path, EISDIR);
+        return access(path, W_OK) == 0 ? HS_OK : file_failed(path, errno);
+    }
+    if (errno != ENOENT)
+        return file_failed(path, errno);
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (stat(dir, &st) != 0)
+        return file_failed(path, errno);
+    if (!S_ISDIR(st.st_mode))
+        return file_failed(path, ENOTDIR);
+    return access(dir, W_OK | X_OK) == 0 ? HS_OK : file_failed(path, errno);
+}
+
 hs_status plat_file_write(const char *path, const char *data, size_t len)
 {
     FILE *f = fopen(path, "w");
     if (!f)
-        return HS_EINVAL;
+        return file_failed(path, errno);
     size_t n = fwrite(data, 1, len, f);
-    int bad = fclose(f) != 0;
-    return (n == len && !bad) ? HS_OK : HS_EINVAL;
+    int err = ferror(f) ? errno : 0;
+    if (fclose(f) != 0 && !err)
+        err = errno;
+    if (n != len || err)
+        return file_failed(path, err ? err : EIO);
+    return HS_OK;
 }
 
 /* A plat_out is a stdio stream; nothing else is kept. */
@@ -84,7 +139,7 @@ hs_status plat_out_open(const char *path, plat_out **out)
 {
     FILE *f = fopen(path, "w");
     if (!f)
-        return HS_EINVAL;
+        return file_failed(path, errno);
     *out = (plat_out *)f;
     return HS_OK;
 }
@@ -108,7 +163,7 @@ hs_status plat_trace_open(const char *path)
 {
     plat_trace_close();
     trace_file = fopen(path, "w");
-    return trace_file ? HS_OK : HS_EINVAL;
+    return trace_file ? HS_OK : file_failed(path, errno);
 }
 
 int plat_trace_enabled(void)

@@ -35,6 +35,12 @@ struct plat_context {
     size_t asan_size;
 };
 
+/* The registers a fatal signal interrupted, as the signal handler got
+ * them. */
+struct plat_crash {
+    const ucontext_t *uc;
+};
+
 /* One simulated CPU as the platform sees it. */
 struct sim_cpu {
     plat_context self;          /* the host thread's own context */

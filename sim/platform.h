@@ -94,19 +94,33 @@ void plat_stacks_release(void);
 
 /* ---- CPUs and the kernel lock ------------------------------------------- */
 
+/* Where a fatal signal struck: the registers it interrupted. */
+typedef struct plat_crash plat_crash;
+
 /* Hooks from the platform into the kernel, registered once per run. */
 struct plat_hooks {
     /* The running context overflowed its stack into the guard page.  Called
      * on the CPU's signal stack with the owner given to plat_ctx_create();
      * must not return (the kernel panics). */
     void (*stack_overflow)(void *owner);
+    /* A fatal host signal (a bad memory access, a bad instruction, an
+     * arithmetic fault, an abort) in the running context, which is not a
+     * stack overflow.  what describes it in one line, e.g.
+     * "SIGSEGV (invalid memory reference) at address 0x0, pc 0x4011d6".
+     * Called on the CPU's signal stack with the owner given to
+     * plat_ctx_create(), to say where it happened (crash: for
+     * plat_backtrace_crash()); when it returns, the platform ends the
+     * process with the signal. */
+    void (*fatal_signal)(void *owner, const char *what,
+                         const plat_crash *crash);
 };
 
 /*
  * Run cpu_main(0) on the calling thread, renamed "cpu0" for the duration,
  * and cpu_main(i) on ncpus - 1 new host threads named "cpu1", ...; return
- * when all have returned.  Installs the guard-page fault handler for the
- * duration.  Returns HS_ENOMEM if a CPU thread could not be started (then
+ * when all have returned.  Installs the handler of fatal signals (SIGSEGV,
+ * SIGBUS, SIGFPE, SIGILL, SIGABRT) for the duration: the guard-page hit
+ * and the hooks above.  Returns HS_ENOMEM if a CPU thread could not be started (then
  * no cpu_main ran).
  */
 hs_status plat_cpus_run(unsigned ncpus, const struct plat_hooks *hooks,
@@ -267,6 +281,18 @@ void plat_print(const char *s);
  * Returns HS_EINVAL if the file cannot be created or written. */
 hs_status plat_file_write(const char *path, const char *data, size_t len);
 
+/* Whether a file could be created or truncated at path, without creating
+ * it: HS_OK, or HS_EINVAL (the reason: plat_file_error()). */
+hs_status plat_file_writable(const char *path);
+
+/* Why the last file call here that failed (plat_file_write(),
+ * plat_file_writable(), plat_out_open(), plat_trace_open()) did, in the
+ * host's words ("No such file or directory"); "" if none has failed. */
+const char *plat_file_error(void);
+
+/* The path that call was given (the caller's pointer), or NULL. */
+const char *plat_file_error_path(void);
+
 /* A file written piece by piece: the event trace and the sequence chart
  * (core/trace.c formats them; the platform only stores the bytes). */
 typedef struct plat_out plat_out;
@@ -309,6 +335,11 @@ int plat_backtrace_here(plat_line_fn line, void *cookie);
 /* Unwind a parked context from its saved registers. Returns frames seen. */
 int plat_backtrace_context(const plat_context *ctx, plat_line_fn line,
                            void *cookie);
+
+/* Unwind the stack a fatal signal interrupted, from the frame it struck
+ * (not the signal handler's). Returns frames seen. */
+int plat_backtrace_crash(const plat_crash *crash, plat_line_fn line,
+                         void *cookie);
 
 /* Nonzero when running under Valgrind. */
 int plat_under_valgrind(void);
