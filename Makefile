@@ -2,9 +2,10 @@
 #
 #   make                    libraries, examples and tests (= make all)
 #   make run                build and run the tour example
-#   make test               layer and symbol checks, deps self-test, then
-#                           every test program twice: fast switch, then
-#                           HOPSIM_SWITCH=ucontext; tests/gdb/run.sh too
+#   make test               layer, symbol, header and install checks, deps
+#                           self-test, then every test program twice: fast
+#                           switch, then HOPSIM_SWITCH=ucontext;
+#                           tests/gdb/run.sh too
 #   make gdb                gdb with the hs commands (sim/hopsim-gdb.py) on
 #                           PROG=... (default: the tour), ARGS=... its args
 #   make memcheck           every test program and the tour under valgrind
@@ -19,7 +20,11 @@
 #                           LTO=1 in build-lto/; BENCH_LTO=0: the plain
 #                           build in $(BUILD)
 #   make LTO=1 ...          link-time optimisation (gcc): build-lto/
-#   make install            PREFIX=/usr/local DESTDIR= : headers, libs, hopsim.pc
+#   make install            PREFIX=/usr/local DESTDIR= : headers, the
+#                           libraries (libhopsim, libhopsim-servers: the
+#                           example servers), their .pc files, the gdb
+#                           commands (auto-loaded with libhopsim.so.0),
+#                           README.md and docs/
 #   make uninstall          remove what install put there
 #   make compile_commands.json   for clangd and clang-tidy
 #   make clean
@@ -39,7 +44,10 @@ PREFIX       ?= /usr/local
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DATADIR      ?= $(PREFIX)/share
+DOCDIR       ?= $(DATADIR)/doc/hopsim
 DESTDIR      ?=
+OBJCOPY      ?= objcopy
 
 # `make asan` re-enters this Makefile with ASAN=1: its own build directory
 # (so sanitized and plain objects never mix), -O1 for usable reports.
@@ -86,7 +94,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # -Iinclude for the public headers, -I. so kernel code can say
 # #include "core/sched.h" and #include "sim/platform.h".
 HS_CPPFLAGS := -Iinclude -I. $(SAN_CPPFLAGS) $(CPPFLAGS)
-# -fPIC everywhere: the same objects go into libhopsim.a and libhopsim.so.
+# -fPIC everywhere: the same objects go into the static and shared libraries.
 HS_CFLAGS   := $(STD) $(WARN) $(OPT) -fPIC $(SANITIZE) $(CFLAGS)
 # The fast switch is assembly; its stack must not be made executable.
 HS_ASFLAGS  := -g -fPIC -Wa,--noexecstack $(ASFLAGS)
@@ -133,8 +141,28 @@ TEST_SUPPORT_OBJS := $(call obj_of,$(TEST_SUPPORT_SRCS))
 ALL_OBJS          := $(LIB_OBJS) $(EXAMPLE_OBJS) $(SERVER_OBJS) $(TEST_OBJS) \
                      $(TEST_SUPPORT_OBJS)
 
-LIB_A         := $(BUILD)/libhopsim.a
-LIB_SO        := $(BUILD)/libhopsim.so
+# Programs built here (examples, tests, benchmarks, the sweep) link
+# LIB_A, the library's objects as compiled: tests call internal functions.
+LIB_A         := $(BUILD)/libhopsim-internal.a
+# What `make install` installs.  Only hs_* names leave either library:
+# libhopsim.a holds one object, every library object linked into it, in
+# which every other global is made local (LIB_PUB_OBJ); libhopsim.so
+# exports what tools/libhopsim.map lets through.  A program may then name
+# its own globals k or sched_init, as the kernel's internals are named.
+LIB_PUB_A     := $(BUILD)/libhopsim.a
+LIB_PUB_OBJ   := $(BUILD)/libhopsim.o
+# The soname carries the major version: libhopsim.so.0, with the
+# libhopsim.so link that `cc ... -lhopsim` finds.
+SOVERSION     := $(firstword $(subst ., ,$(VERSION)))
+LIB_SO        := $(BUILD)/libhopsim.so.$(SOVERSION)
+LIB_SO_LINK   := $(BUILD)/libhopsim.so
+# The example servers (SERVER_SRCS) as a library of their own, on top of
+# libhopsim; installed with their headers under hopsim/servers/.
+SRV_A         := $(BUILD)/libhopsim-servers.a
+SRV_SO        := $(BUILD)/libhopsim-servers.so.$(SOVERSION)
+SRV_SO_LINK   := $(BUILD)/libhopsim-servers.so
+SERVER_HEADERS := $(sort $(wildcard examples/servers/*.h examples/lib/*.h \
+                    examples/posix/*.h))
 EXAMPLE_PROGS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 TEST_PROGS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TOUR          := $(BUILD)/examples/tour
@@ -171,14 +199,16 @@ MAKEFLAGS += --no-builtin-rules
 # A failed recipe must not leave a half-written target behind.
 .DELETE_ON_ERROR:
 
-.PHONY: all libs examples tests run check-layers check-symbols test memcheck \
-	asan asan-check install uninstall clean compile_commands.json FORCE
+.PHONY: all libs examples tests run check-layers check-symbols check-headers \
+	check-install test memcheck asan asan-check install uninstall clean \
+	compile_commands.json FORCE
 
 # ---- Main targets --------------------------------------------------------
 
 all: libs examples tests
 
-libs: $(LIB_A) $(LIB_SO)
+libs: $(LIB_A) $(LIB_PUB_A) $(LIB_SO) $(LIB_SO_LINK) $(SRV_A) $(SRV_SO) \
+	$(SRV_SO_LINK)
 examples: $(EXAMPLE_PROGS)
 tests: $(TEST_PROGS)
 
@@ -198,11 +228,31 @@ check-layers:
 	@bash tools/check-layers.sh --self-test
 	@bash tools/check-layers.sh
 
-# libhopsim.a is linked statically, so a global name it shares with libc
-# (say, sched_yield) would replace libc's for the whole program.
-check-symbols: $(LIB_A)
+# The library's objects are linked statically into the programs built
+# here, so a global name they share with libc (say, sched_yield) would
+# replace libc's for the whole program.  The installed libraries must not
+# export any name outside hs_ (--exports).  Each self-test first proves
+# its check can fail.
+check-symbols: $(LIB_A) $(LIB_PUB_A) $(LIB_SO)
 	@CC='$(CC)' bash tools/check-symbols.sh --self-test
 	@CC='$(CC)' bash tools/check-symbols.sh $(LIB_A)
+	@CC='$(CC)' bash tools/check-symbols.sh --exports $(LIB_PUB_A) $(LIB_SO)
+
+# Every public header compiles on its own as C99, C11 and C++17 without a
+# warning, and says the Makefile's VERSION.
+check-headers:
+	@bash tools/check-headers.sh --self-test
+	@bash tools/check-headers.sh --version $(VERSION)
+
+# make install into a temporary prefix, then build and run programs with
+# the exact commands of README.md's install-recipe block: shared and
+# static, C and C++ (tests/install/, tests/cxx/), the servers library;
+# the gdb commands auto-loaded; make uninstall leaves nothing behind.
+# MAKE is named here so that the nested make runs with this one's
+# variables and job slots.
+check-install: libs
+	@bash tools/check-install.sh --self-test
+	@MAKE='$(MAKE)' VERSION='$(VERSION)' bash tools/check-install.sh
 
 # tools/test-deps.sh skips itself, saying so, when not run as root.
 # tests/gdb/run.sh checks the gdb commands on the tour; it counts as one
@@ -214,16 +264,23 @@ GDB_CHECK :=
 else
 GDB_CHECK := --also tests/gdb/run.sh
 endif
-test: check-layers check-symbols all
+# Test, memcheck and asan output: one line per program and pass, with a
+# failed test's output under its FAIL line; TEST_FORMAT=tap gives one TAP
+# stream (copied to $(BUILD)/test-results.tap), TEST_FORMAT=junit writes
+# $(BUILD)/test-results.xml (memcheck: memcheck-results.*); see
+# tools/run-tests.sh, which also reads HOPSIM_TEST_OUTPUT.
+test: check-layers check-symbols check-headers all check-install
 	@CC='$(CC)' bash tools/test-deps.sh
 	@$(if $(GDB_CHECK),,echo "# LTO build: tests/gdb/run.sh left out (it needs the default build)")
 	@HOPSIM_GDB_PROG='$(TOUR)' bash tools/run-tests.sh --ucontext \
-		$(GDB_CHECK) $(TEST_PROGS)
+		$(if $(TEST_FORMAT),--format $(TEST_FORMAT)) \
+		--results $(BUILD)/test-results $(GDB_CHECK) $(TEST_PROGS)
 
 # Fast switch only; the tour runs under valgrind too.
 memcheck: all
 	@HOPSIM_UNDER_VALGRIND=1 bash tools/run-tests.sh --also $(TOUR) \
-		$(TEST_PROGS) -- $(VALGRIND)
+		$(if $(TEST_FORMAT),--format $(TEST_FORMAT)) \
+		--results $(BUILD)/memcheck-results $(TEST_PROGS) -- $(VALGRIND)
 
 # Re-enter make with ASAN=1 (see the top: build dir and flags), build, and
 # run the tests once plus the tour.  User settings in ASAN_OPTIONS and
@@ -234,7 +291,9 @@ asan:
 asan-check: all
 	@ASAN_OPTIONS="detect_leaks=1:abort_on_error=0$${ASAN_OPTIONS:+:$$ASAN_OPTIONS}" \
 	 UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1$${UBSAN_OPTIONS:+:$$UBSAN_OPTIONS}" \
-	 bash tools/run-tests.sh --also $(TOUR) $(TEST_PROGS)
+	 bash tools/run-tests.sh --also $(TOUR) \
+	 $(if $(TEST_FORMAT),--format $(TEST_FORMAT)) \
+	 --results $(BUILD)/test-results $(TEST_PROGS)
 
 # The exploration sweeps of examples/racy.c (make test runs fewer seeds):
 # the lost update must be found within 1,000 seeds, and the fix must
@@ -289,18 +348,47 @@ $(LIB_A): $(LIB_OBJS)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(LIB_SO): $(LIB_OBJS)
+# ld -r joins the objects without the LTO plugin; the LTO sections of an
+# LTO=1 build (fat objects) are dropped, so the archive is ordinary code
+# whatever the build.  objcopy then keeps hs_* names global, no other.
+$(LIB_PUB_OBJ): $(LIB_OBJS)
 	$(call say,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libhopsim.so $(SO_CHECK) $(HS_LDFLAGS) \
-		-o $@ $^ $(SYS_LIBS)
+	$(Q)$(LD) -r -o $@.all $^
+	$(Q)$(OBJCOPY) --wildcard --keep-global-symbol='hs_*' \
+		--remove-section='.gnu.lto_*' --remove-section='.gnu.debuglto_*' \
+		$@.all $@
+	$(Q)rm -f $@.all
 
-# Examples link libhopsim.a in, so they run from the build tree as they are.
+$(LIB_PUB_A): $(LIB_PUB_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $<
+
+$(LIB_SO): $(LIB_OBJS) tools/libhopsim.map
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(notdir $@) \
+		-Wl,--version-script=tools/libhopsim.map $(SO_CHECK) $(HS_LDFLAGS) \
+		-o $@ $(LIB_OBJS) $(SYS_LIBS)
+
+# make follows the link, so it is as new as what it points to.
+$(LIB_SO_LINK) $(SRV_SO_LINK): %.so: %.so.$(SOVERSION)
+	$(Q)ln -sf $(notdir $<) $@
+
+$(SRV_A): $(SERVER_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SRV_SO): $(SERVER_OBJS) $(LIB_SO_LINK)
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(notdir $@) $(SO_CHECK) $(HS_LDFLAGS) \
+		-o $@ $(SERVER_OBJS) -L$(BUILD) -lhopsim
+
+# Examples link LIB_A in, so they run from the build tree as they are.
 $(EXAMPLE_PROGS): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.c.o $(SERVER_OBJS) $(LIB_A)
 	$(call say,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HS_LDFLAGS) -o $@ $< $(SERVER_OBJS) $(LIB_A) $(SYS_LIBS)
 
-# Tests link the static library too: they may call internal functions.
+# Tests link LIB_A too: they may call internal functions.
 $(TEST_PROGS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.c.o $(TEST_SUPPORT_OBJS) $(SERVER_OBJS) $(LIB_A)
 	$(call say,LD,$@)
 	@mkdir -p $(@D)
@@ -319,34 +407,62 @@ $(FLAGS_STAMP): FORCE
 
 # ---- Install -------------------------------------------------------------
 
-# In hopsim.pc, libdir and includedir are written relative to ${prefix}
-# when they lie under it, as pkg-config users expect.
+# In the .pc files, libdir and includedir are written relative to
+# ${prefix} when they lie under it, as pkg-config users expect.
 pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+# hopsim (shared), hopsim-static (libhopsim.a), and the same two for the
+# example servers.
+PC_NAMES := hopsim hopsim-static hopsim-servers hopsim-servers-static
+# gdb runs $(DATADIR)/gdb/auto-load/<the library's path>-gdb.py when a
+# program maps the library, if told to look there (README.md says how;
+# for PREFIX=/usr it looks there by itself).  That file sources the
+# commands, installed in $(DATADIR)/hopsim.
+GDB_AUTOLOAD := $(DATADIR)/gdb/auto-load$(LIBDIR)
+GDB_LOADER   := $(GDB_AUTOLOAD)/$(notdir $(LIB_SO))-gdb.py
+DOC_FILES    := README.md $(sort $(shell find docs -type f 2>/dev/null))
+inst = '$(DESTDIR)$(1)'
 
 install: libs
-	install -d '$(DESTDIR)$(INCLUDEDIR)/hopsim' '$(DESTDIR)$(LIBDIR)' \
-		'$(DESTDIR)$(PKGCONFIGDIR)'
-	install -m 644 include/hopsim.h '$(DESTDIR)$(INCLUDEDIR)/'
-	install -m 644 $(PUBLIC_HEADERS) '$(DESTDIR)$(INCLUDEDIR)/hopsim/'
-	install -m 644 $(LIB_A) '$(DESTDIR)$(LIBDIR)/'
-	install -m 755 $(LIB_SO) '$(DESTDIR)$(LIBDIR)/'
-	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	install -d $(call inst,$(INCLUDEDIR)/hopsim/servers) $(call inst,$(LIBDIR)) \
+		$(call inst,$(PKGCONFIGDIR)) $(call inst,$(DATADIR)/hopsim) \
+		$(call inst,$(GDB_AUTOLOAD)) $(call inst,$(DOCDIR))
+	install -m 644 include/hopsim.h $(call inst,$(INCLUDEDIR)/)
+	install -m 644 $(PUBLIC_HEADERS) $(call inst,$(INCLUDEDIR)/hopsim/)
+	install -m 644 $(SERVER_HEADERS) $(call inst,$(INCLUDEDIR)/hopsim/servers/)
+	install -m 644 $(LIB_PUB_A) $(SRV_A) $(call inst,$(LIBDIR)/)
+	install -m 755 $(LIB_SO) $(SRV_SO) $(call inst,$(LIBDIR)/)
+	ln -sf $(notdir $(LIB_SO)) $(call inst,$(LIBDIR)/$(notdir $(LIB_SO_LINK)))
+	ln -sf $(notdir $(SRV_SO)) $(call inst,$(LIBDIR)/$(notdir $(SRV_SO_LINK)))
+	$(foreach pc,$(PC_NAMES),sed -e 's|@PREFIX@|$(PREFIX)|' \
 	    -e 's|@LIBDIR@|$(call pc_path,$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR@|$(call pc_path,$(INCLUDEDIR))|' \
 	    -e 's|@VERSION@|$(VERSION)|' \
-	    tools/hopsim.pc.in >'$(DESTDIR)$(PKGCONFIGDIR)/hopsim.pc'
+	    tools/$(pc).pc.in >$(call inst,$(PKGCONFIGDIR)/$(pc).pc) &&) true
+	install -m 644 sim/hopsim-gdb.py $(call inst,$(DATADIR)/hopsim/)
+	sed -e 's|@GDB_SCRIPT@|$(DATADIR)/hopsim/hopsim-gdb.py|' \
+	    tools/libhopsim-gdb.py.in >$(call inst,$(GDB_LOADER))
+	$(foreach f,$(DOC_FILES),install -D -m 644 $(f) $(call inst,$(DOCDIR)/$(f)) &&) true
 
 uninstall:
-	rm -f '$(DESTDIR)$(INCLUDEDIR)/hopsim.h' \
-	      $(patsubst include/%,'$(DESTDIR)$(INCLUDEDIR)/%',$(PUBLIC_HEADERS)) \
-	      '$(DESTDIR)$(LIBDIR)/libhopsim.a' '$(DESTDIR)$(LIBDIR)/libhopsim.so' \
-	      '$(DESTDIR)$(PKGCONFIGDIR)/hopsim.pc'
-	-rmdir '$(DESTDIR)$(INCLUDEDIR)/hopsim'
+	rm -f $(call inst,$(INCLUDEDIR)/hopsim.h) \
+	      $(foreach h,$(PUBLIC_HEADERS),$(call inst,$(INCLUDEDIR)/hopsim/$(notdir $(h)))) \
+	      $(foreach h,$(SERVER_HEADERS),$(call inst,$(INCLUDEDIR)/hopsim/servers/$(notdir $(h)))) \
+	      $(foreach f,$(LIB_PUB_A) $(SRV_A) $(LIB_SO) $(LIB_SO_LINK) $(SRV_SO) $(SRV_SO_LINK),\
+	        $(call inst,$(LIBDIR)/$(notdir $(f)))) \
+	      $(foreach pc,$(PC_NAMES),$(call inst,$(PKGCONFIGDIR)/$(pc).pc)) \
+	      $(call inst,$(DATADIR)/hopsim/hopsim-gdb.py) $(call inst,$(GDB_LOADER)) \
+	      $(foreach f,$(DOC_FILES),$(call inst,$(DOCDIR)/$(f)))
+	-rmdir $(call inst,$(INCLUDEDIR)/hopsim/servers) $(call inst,$(INCLUDEDIR)/hopsim) \
+	       $(call inst,$(DATADIR)/hopsim)
+	-find $(call inst,$(DOCDIR)) -depth -type d -empty -delete
+	-d=$(call inst,$(GDB_AUTOLOAD)); \
+	 while [ "$$d" != $(call inst,$(DATADIR)) ] && rmdir "$$d" 2>/dev/null; do \
+	   d=$$(dirname "$$d"); done
 
 # ---- Benchmarks ----------------------------------------------------------
 
 # One program per tests/bench/bench_*.c; the other files there are shared.
-# They link the same libhopsim.a, built with OPT (-O2 by default).
+# They link the same LIB_A, built with OPT (-O2 by default).
 # tools/bench-run.sh prints the machine line, one line per figure, the
 # ratios, and writes bench.json; BENCH=name runs one figure plus the
 # baselines its ratios need.  Not part of `make test`: nothing is timed there.

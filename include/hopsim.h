@@ -10,6 +10,7 @@
 #ifndef HOPSIM_H
 #define HOPSIM_H
 
+#include "hopsim/api.h"
 #include "hopsim/status.h"
 #include "hopsim/time.h"
 #include "hopsim/sim.h"

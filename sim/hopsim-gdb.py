@@ -69,12 +69,32 @@ def ktype(name):
     return t
 
 
+def _is_kernel(sym):
+    try:
+        return sym is not None and \
+            sym.type.strip_typedefs().tag == "kernel"
+    except gdb.error:
+        return False
+
+
+def kernel_symbol():
+    """The kernel's state, 'k' of type struct kernel.  The installed
+    libraries keep it local, and a program may have a 'k' of its own, so
+    every 'k' is looked at and the one of the kernel's type wins."""
+    cands = [gdb.lookup_global_symbol("k")]
+    if hasattr(gdb, "lookup_static_symbols"):
+        cands += gdb.lookup_static_symbols("k")
+    elif hasattr(gdb, "lookup_static_symbol"):
+        cands.append(gdb.lookup_static_symbol("k"))
+    for sym in cands:
+        if _is_kernel(sym):
+            return sym
+    raise HsError("no kernel state 'k' (struct kernel): is this a hopsim "
+                  "program with debug info (-g)?")
+
+
 def kernel():
-    sym = gdb.lookup_global_symbol("k")
-    if sym is None:
-        raise HsError("no global 'k': is this a hopsim program with debug "
-                      "info (-g)?")
-    k = sym.value()
+    k = kernel_symbol().value()
     try:
         started = int(k["started"])
     except gdb.MemoryError:

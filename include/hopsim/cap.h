@@ -16,8 +16,11 @@
 
 #include <stdint.h>
 
+#include "api.h"
 #include "proc.h"
 #include "status.h"
+
+HS_BEGIN_DECLS
 
 typedef uint32_t hs_cap_t;
 
@@ -73,5 +76,7 @@ hs_status hs_cap_info_get(hs_cap_t cap, hs_cap_info *info);
  * child's caps), HS_ENOMEM. */
 hs_status hs_cap_give(hs_pid_t child, hs_cap_t cap, unsigned rights,
                       hs_cap_t *theirs);
+
+HS_END_DECLS
 
 #endif

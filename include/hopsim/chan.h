@@ -135,10 +135,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "cap.h"
 #include "chan_ring.h"
 #include "status.h"
 #include "time.h"
+
+HS_BEGIN_DECLS
 
 /* Kinds. */
 #define HS_CHAN_SPSC 1u
@@ -413,5 +416,7 @@ hs_status hs_chan_stats_get(const hs_chan *c, hs_chan_stats *out);
 /* Print s as a small table through the simulator's output: the counters,
  * then one row per non-empty histogram bucket. */
 void hs_chan_stats_print(const char *title, const hs_chan_stats *s);
+
+HS_END_DECLS
 
 #endif

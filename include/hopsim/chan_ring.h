@@ -24,8 +24,25 @@
 #ifndef HOPSIM_CHAN_RING_H
 #define HOPSIM_CHAN_RING_H
 
-#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* The structures below are written with C11 atomics, which C99 cannot
+ * declare and C++ cannot declare with a promised layout (std::atomic<T>
+ * need not match _Atomic T).  Only the library touches their fields, so
+ * C99 and C++ programs see them as incomplete types: all hopsim/chan.h
+ * needs is pointers to them. */
+#if !defined(__cplusplus) && defined(__STDC_VERSION__) && \
+    __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_ATOMICS__)
+#define HS_CHAN_RING_LAYOUT 1
+#include <stdatomic.h>
+#else
+#define HS_CHAN_RING_LAYOUT 0
+#endif
+
+#include "api.h"
+
+HS_BEGIN_DECLS
 
 #define HS_CHAN_ENDS_MAX 64u        /* ends attached to one channel at once */
 #define HS_CHAN_CTRL_OFF 0u
@@ -33,6 +50,8 @@
 #define HS_CHAN_DATA_OFF 8192u
 #define HS_CHAN_SLOT_HDR 40u        /* bytes before a slot's message */
 #define HS_CHAN_HIST_BUCKETS 64u    /* latency histogram buckets (log2) */
+
+#if HS_CHAN_RING_LAYOUT
 
 /* Page 0.  ends[i] is the serial of the end attached in entry i (never
  * 0), or 0 when the entry is free or its end was revoked or closed; an
@@ -117,6 +136,15 @@ _Static_assert(sizeof(hs_chan_slot) == HS_CHAN_SLOT_HDR,
 _Static_assert(sizeof(hs_chan_ctrl) <= 4096 && sizeof(hs_chan_idx) <= 4096,
                "the control and index pages hold their structures");
 
+#else
+
+typedef struct hs_chan_ctrl hs_chan_ctrl;
+typedef struct hs_chan_counters hs_chan_counters;
+typedef struct hs_chan_idx hs_chan_idx;
+typedef struct hs_chan_slot hs_chan_slot;
+
+#endif
+
 /* The stride of a ring's slots for messages of msg_max bytes: the header
  * and the message rounded up to 8 bytes, the header's size doubled until
  * both fit (so a slot stays 8-byte aligned, and small messages share a
@@ -137,5 +165,7 @@ static inline hs_chan_slot *hs_chan_slot_at(unsigned char *data,
 {
     return (hs_chan_slot *)(data + (size_t)(pos & (slots - 1)) * stride);
 }
+
+HS_END_DECLS
 
 #endif

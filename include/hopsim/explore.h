@@ -42,8 +42,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "sim.h"
 #include "status.h"
+
+HS_BEGIN_DECLS
 
 typedef struct hs_scenario {
     const char *name;       /* 1..HS_NAME_MAX bytes: messages, --scenario */
@@ -167,5 +170,7 @@ hs_status hs_explore_command(const char *prog, const char *sc_name,
  */
 int hs_explore_main(int argc, char **argv, const hs_scenario *scenarios,
                     unsigned n);
+
+HS_END_DECLS
 
 #endif

@@ -29,8 +29,11 @@
 
 #include <stdint.h>
 
+#include "api.h"
 #include "proc.h"
 #include "status.h"
+
+HS_BEGIN_DECLS
 
 /* The resources a factory counts. */
 typedef enum hs_res {
@@ -92,5 +95,7 @@ const char *hs_res_name(hs_res res);
 
 /* Print an account as a small table through the simulator's output. */
 void hs_account_print(const char *title, const hs_account *a);
+
+HS_END_DECLS
 
 #endif

@@ -53,7 +53,10 @@
 
 #include <stdint.h>
 
+#include "api.h"
 #include "proc.h"
+
+HS_BEGIN_DECLS
 
 /* Fault kinds: bits of cfg.faults. */
 #define HS_FAULT_KILL           0x1u
@@ -97,5 +100,7 @@ typedef struct hs_fault {
 
 /* The name of a fault kind ("kill", "reply-timeout", "frame"), or "?". */
 const char *hs_fault_name(unsigned kind);
+
+HS_END_DECLS
 
 #endif

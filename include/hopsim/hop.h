@@ -28,12 +28,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "port.h"
 #include "proc.h"
 #include "status.h"
 #include "thread.h"
 #include "time.h"
 #include "utcb.h"
+
+HS_BEGIN_DECLS
 
 typedef uint64_t hs_checkpoint_t;
 
@@ -173,5 +176,7 @@ hs_status hs_proc_set_stack_alloc(hs_stack_alloc_fn fn, void *cookie);
  * has ended, the run ends normally.  Returns only with HS_ESTATE (not in
  * a simulated thread, or called by a visitor inside a handler). */
 hs_status hs_proc_serve(void);
+
+HS_END_DECLS
 
 #endif

@@ -32,12 +32,15 @@
 
 #include <stdint.h>
 
+#include "api.h"
 #include "cap.h"
 #include "mem.h"
 #include "status.h"
 #include "thread.h"
 #include "time.h"
 #include "utcb.h"
+
+HS_BEGIN_DECLS
 
 /* The message tag:  bits 0..6 words (0..64), 8..13 typed items, 16..31
  * flags (set only by the kernel: a sender's must be 0), 32..63 label, the
@@ -257,5 +260,7 @@ hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label);
  * IPC), HS_ESRCH (no such thread), HS_EPERM (a thread of another
  * process). */
 hs_status hs_ipc_cancel(hs_tid_t thread);
+
+HS_END_DECLS
 
 #endif

@@ -30,10 +30,13 @@
 
 #include <stdint.h>
 
+#include "api.h"
 #include "cap.h"
 #include "status.h"
 #include "thread.h"
 #include "time.h"
+
+HS_BEGIN_DECLS
 
 /* Create an IRQ object with no bits pending; *cap has every right and
  * label 0.  Errors: HS_ESTATE, HS_EINVAL (cap NULL), HS_EQUOTA (irqs or
@@ -85,5 +88,7 @@ typedef struct hs_irq_info {
 /* State of the object (needs HS_CAP_RECV).  Errors: HS_ESTATE, HS_EINVAL
  * (info NULL), HS_EBADCAP, HS_EPERM. */
 hs_status hs_irq_info_get(hs_cap_t irq, hs_irq_info *info);
+
+HS_END_DECLS
 
 #endif

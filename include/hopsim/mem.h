@@ -38,9 +38,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "port.h"
 #include "proc.h"
 #include "status.h"
+
+HS_BEGIN_DECLS
 
 /* Page sizes. */
 #define HS_PAGE_4K ((uint64_t)1 << 12)
@@ -268,5 +271,7 @@ hs_status hs_mem_stats_get(hs_mem_stats *out);
  * Errors: HS_ESTATE, HS_ENOMEM (no host memory for the counts).
  */
 hs_status hs_mem_check(void);
+
+HS_END_DECLS
 
 #endif

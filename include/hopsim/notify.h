@@ -68,10 +68,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "proc.h"
 #include "status.h"
 #include "thread.h"
 #include "time.h"
+
+HS_BEGIN_DECLS
 
 #define HS_NOTIFY_SLOTS     64      /* slots 0..63 per thread */
 #define HS_NOTIFY_WORDS     8       /* words a notification carries */
@@ -257,5 +260,7 @@ hs_status hs_notify_abandon(void);
 /* The nesting depth of the calling thread's handlers (0: none runs).
  * Errors: HS_ESTATE, HS_EINVAL (depth NULL). */
 hs_status hs_notify_depth(unsigned *depth);
+
+HS_END_DECLS
 
 #endif

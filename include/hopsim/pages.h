@@ -58,11 +58,14 @@
 
 #include <stdint.h>
 
+#include "api.h"
 #include "mem.h"
 #include "notify.h"
 #include "proc.h"
 #include "status.h"
 #include "time.h"
+
+HS_BEGIN_DECLS
 
 #define HS_PAGES_SENDER_RW   0x01u
 #define HS_PAGES_RECEIVER_RW 0x02u
@@ -136,5 +139,7 @@ hs_status hs_pages_send(hs_pid_t pid, uint32_t type, uint64_t va,
  * HS_EQUOTA (HS_RES_MAPPED), HS_ENOMEM.
  */
 hs_status hs_pages_accept(hs_pages_offer_t offer, uint64_t dst_va);
+
+HS_END_DECLS
 
 #endif

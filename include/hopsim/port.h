@@ -30,9 +30,12 @@
 
 #include <stdint.h>
 
+#include "api.h"
 #include "proc.h"
 #include "status.h"
 #include "time.h"
+
+HS_BEGIN_DECLS
 
 typedef uint64_t hs_port_t;
 typedef struct hs_hop hs_hop_t;
@@ -101,5 +104,7 @@ hs_status hs_port_to_parent(hs_port_t *port);
 hs_status hs_port_from_parent(hs_port_t *port);
 hs_status hs_port_to_child(hs_pid_t child, hs_port_t *port);
 hs_status hs_port_from_child(hs_pid_t child, hs_port_t *port);
+
+HS_END_DECLS
 
 #endif

@@ -68,10 +68,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "mem.h"
 #include "proc.h"
 #include "status.h"
 #include "thread.h"
+
+HS_BEGIN_DECLS
 
 typedef uint64_t hs_portal_t;
 
@@ -166,7 +169,13 @@ hs_status hs_portal_info_get(hs_portal_t portal, hs_portal_info *info);
 /* The meta-structure at the start of every share-point (seed 002).  lock
  * is 0 when free; prot and length are the share-point's protection and
  * bytes of data; morphology lists the physical address of each of its 4K
- * pages. */
+ * pages.  A flexible array inside a member struct is a GNU extension
+ * (C++ has no flexible arrays at all): -Wpedantic is silenced for this
+ * struct only. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
 struct __attribute__((packed)) hs_sp_meta {
     char lock;
     int prot;
@@ -176,6 +185,9 @@ struct __attribute__((packed)) hs_sp_meta {
         uint64_t paddr[];
     } morphology;
 };
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 /* Where the data of a share-point of npages pages starts. */
 #define HS_SP_META_SIZE(npages) \
@@ -234,5 +246,7 @@ hs_status hs_mem_device_create(uint64_t size, uint64_t *paddr);
  * HS_EPERM (unprivileged, or not inside one device region).
  */
 hs_status hs_mem_phys_ptr(uint64_t paddr, size_t len, void **out);
+
+HS_END_DECLS
 
 #endif

@@ -19,8 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "status.h"
 #include "time.h"
+
+HS_BEGIN_DECLS
 
 typedef uint64_t hs_pid_t;
 
@@ -79,7 +82,7 @@ hs_status hs_proc_spawn(const char *name, hs_entry_fn entry, void *arg,
 
 /* End the calling process with the given status: every thread of it ends.
  * Must be called from a simulated thread; does not return. */
-_Noreturn void hs_proc_exit(int status);
+HS_NORETURN void hs_proc_exit(int status);
 
 /*
  * Wait until the child process pid has ended, then reap it and store its
@@ -105,5 +108,7 @@ hs_status hs_proc_privileged(hs_pid_t pid, int *out);
  * terminated).  Errors: HS_EINVAL (buf NULL or len 0), HS_ESTATE,
  * HS_ESRCH. */
 hs_status hs_proc_name(hs_pid_t pid, char *buf, size_t len);
+
+HS_END_DECLS
 
 #endif

@@ -24,9 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "fault.h"
 #include "status.h"
 #include "time.h"
+
+HS_BEGIN_DECLS
 
 /* How simulated threads are switched.  Both give identical results;
  * HS_SWITCH_FAST saves only the registers the x86-64 ABI requires and
@@ -215,7 +218,20 @@ typedef struct hs_sim_config {
  * multiple of 4 KiB or above HS_MEM_SIZE_MAX, an unparsable HOPSIM_* variable, a
  * log, trace or chart file that cannot be created);
  * HS_ENOMEM (also: the host refused the address space of the memory
- * pool).  On error nothing is started.
+ * pool).  On error nothing is started, and one line on stderr (whatever
+ * cfg.quiet says) names the field or variable, its value and what is
+ * allowed, e.g.
+ *   hopsim: HOPSIM_SEED='abc' is not a number (want a decimal seed 0..N)
+ *   hopsim: HOPSIM_SWITCH='fastest' is not one of fast, ucontext
+ *   hopsim: HOPSIM_LOG='/no/e' cannot be written: No such file or directory
+ *   hopsim: hs_sim_config.ncpus=0 is out of range (want 1..64)
+ * A HOPSIM_DEADLOCK_DOT file that could not be written is only warned of:
+ * the run starts, and a deadlock's report says the graph was not written.
+ *
+ * While the simulation runs, a fatal host signal in a simulated thread
+ * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) prints which thread and
+ * process, the faulting address, the hop chain and the backtrace across
+ * hops, then ends the process with that signal, as without hopsim.
  */
 hs_status hs_sim_start(const hs_sim_config *cfg);
 
@@ -268,5 +284,7 @@ hs_status hs_sim_summary_get(hs_sim_summary *out);
  * so after HS_OK it is empty unless that happened.  The string stays
  * valid until the next hs_sim_start(). */
 const char *hs_sim_report(void);
+
+HS_END_DECLS
 
 #endif

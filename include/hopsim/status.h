@@ -9,12 +9,20 @@
 #ifndef HOPSIM_STATUS_H
 #define HOPSIM_STATUS_H
 
+#include "api.h"
+
+HS_BEGIN_DECLS
+
 typedef enum hs_status {
     HS_OK = 0,
     HS_EINVAL,      /* an argument is malformed or out of range */
     HS_ESTATE,      /* the call is not allowed in the current state
                        (no simulation started, not inside a simulated thread,
-                       simulation already running, ...) */
+                       simulation already running, ...).  The first call
+                       of a process made outside a simulated thread also
+                       says so on stderr, naming the call and the state:
+                         hopsim: hs_hop() called outside a simulated
+                         thread (no simulation is running): ... */
     HS_ENOMEM,      /* the host or kernel allocator is out of memory */
     HS_ELIMIT,      /* a configured limit would be exceeded */
     HS_ESRCH,       /* no such process or thread (never existed or reaped) */
@@ -65,5 +73,7 @@ typedef enum hs_status {
  * "HS_ETIMEOUT (timeout expired)".  Never NULL; an unknown value gives
  * "HS_E? (unknown status)". */
 const char *hs_strerror(hs_status status);
+
+HS_END_DECLS
 
 #endif

@@ -18,9 +18,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "proc.h"
 #include "status.h"
 #include "time.h"
+
+HS_BEGIN_DECLS
 
 typedef uint64_t hs_tid_t;
 
@@ -46,7 +49,7 @@ hs_status hs_thread_create(hs_entry_fn entry, void *arg,
 
 /* End the calling thread with the given exit value.  If it is the last
  * thread of its process, the process ends too.  Does not return. */
-_Noreturn void hs_thread_exit(int value);
+HS_NORETURN void hs_thread_exit(int value);
 
 /*
  * Wait until thread tid (of the caller's process) has ended, store its exit
@@ -80,5 +83,7 @@ hs_status hs_thread_set_priority(hs_tid_t tid, int priority);
 /* Read the priority of thread tid into *priority.
  * Errors: HS_ESTATE, HS_EINVAL (priority NULL), HS_ESRCH. */
 hs_status hs_thread_get_priority(hs_tid_t tid, int *priority);
+
+HS_END_DECLS
 
 #endif

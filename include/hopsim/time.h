@@ -10,6 +10,10 @@
 
 #include <stdint.h>
 
+#include "api.h"
+
+HS_BEGIN_DECLS
+
 /* A point in virtual time, or a duration, in simulated nanoseconds. */
 typedef uint64_t hs_time_t;
 
@@ -37,5 +41,7 @@ hs_time_t hs_time_now(void);
  * for measuring what the host spends, e.g. channel latencies in host
  * time).  Any thread, inside a run or not; never deterministic. */
 uint64_t hs_time_host_ns(void);
+
+HS_END_DECLS
 
 #endif

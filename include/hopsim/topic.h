@@ -70,10 +70,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "cap.h"
 #include "chan.h"
 #include "status.h"
 #include "time.h"
+
+HS_BEGIN_DECLS
 
 #define HS_TOPIC_SUBS_MAX 32u       /* subscriptions of one topic at once */
 
@@ -245,5 +248,7 @@ uint64_t hs_topic_pub_missed(const hs_topic_pub *p, uint64_t sub);
 /* Detach every end and delete every capability the publisher holds.
  * Errors: HS_ESTATE, HS_EINVAL (p NULL, or not a publisher). */
 hs_status hs_topic_pub_close(hs_topic_pub *p);
+
+HS_END_DECLS
 
 #endif

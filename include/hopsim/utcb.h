@@ -12,6 +12,10 @@
 
 #include <stdint.h>
 
+#include "api.h"
+
+HS_BEGIN_DECLS
+
 #define HS_MR_COUNT  64   /* message registers */
 #define HS_BR_COUNT  16   /* buffer registers */
 #define HS_TCR_COUNT 16   /* thread control registers */
@@ -41,5 +45,7 @@ typedef struct hs_utcb {
 
 /* The calling thread's UTCB; NULL outside a simulated thread. */
 hs_utcb_t *hs_utcb(void);
+
+HS_END_DECLS
 
 #endif
