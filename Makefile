@@ -254,6 +254,12 @@ check-install: libs
 	@bash tools/check-install.sh --self-test
 	@MAKE='$(MAKE)' VERSION='$(VERSION)' bash tools/check-install.sh
 
+# The runner's TAP stream and JUnit file are valid and name a failure.
+.PHONY: check-test-output
+check-test-output: all
+	@CC='$(CC)' bash tools/check-test-output.sh $(BUILD)/tests/test_clock \
+		$(BUILD)/tests/test_sched
+
 # tools/test-deps.sh skips itself, saying so, when not run as root.
 # tests/gdb/run.sh checks the gdb commands on the tour; it counts as one
 # more program per pass, and skips itself, saying so, without gdb.  An
@@ -269,7 +275,8 @@ endif
 # stream (copied to $(BUILD)/test-results.tap), TEST_FORMAT=junit writes
 # $(BUILD)/test-results.xml (memcheck: memcheck-results.*); see
 # tools/run-tests.sh, which also reads HOPSIM_TEST_OUTPUT.
-test: check-layers check-symbols check-headers all check-install
+test: check-layers check-symbols check-headers all check-install \
+		check-test-output
 	@CC='$(CC)' bash tools/test-deps.sh
 	@$(if $(GDB_CHECK),,echo "# LTO build: tests/gdb/run.sh left out (it needs the default build)")
 	@HOPSIM_GDB_PROG='$(TOUR)' bash tools/run-tests.sh --ucontext \
