@@ -816,7 +816,9 @@ static void bt_line(void *cookie, const char *text)
 }
 
 /* Write the frames of the running stack, then for each level the
- * "--- hop from ... ---" line and the frames of the parked caller. */
+ * "--- hop from ... ---" line and the frames of the parked caller.  The
+ * platform formats the frames and leaves out hopsim's own (sim/backtrace.c):
+ * each level shows the program's code and the hs_ call it is in. */
 void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
                    void *cookie)
 {

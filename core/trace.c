@@ -16,9 +16,11 @@
  * a dropped notification are also notes on the chart.
  *
  * mscgen: one entity per process, in spawn order; one arc per hop,
- * return, call, send, reply and IRQ signal (":>", emphasised); boxes for deaths, notes for
- * timeouts, faults and cancels.  Entities come first in an mscgen file,
- * so the arcs are kept in memory and the file is written at the end.
+ * return, resume, call, send, reply, IRQ signal (":>", emphasised) and
+ * notification ("=>>"), labelled with the operation and its words; boxes
+ * for deaths, notes for timeouts, faults, stale replies and cancels.
+ * Entities come first in an mscgen file, so the arcs are kept in memory
+ * and the file is written at the end.
  */
 #include "core/trace.h"
 #include "core/checkpoint.h"
@@ -43,6 +45,7 @@ struct trace_thread {
 struct trace_entity {
     uint64_t pid;
     char name[HS_NAME_MAX + 1];
+    int self_arc;           /* some arc goes from it to itself */
 };
 
 struct trace_files {
@@ -54,6 +57,7 @@ struct trace_files {
     struct trace_entity *ents;
     size_t nents, ents_cap;
     int msc_lost;                   /* out of host memory: arcs dropped */
+    uint64_t irq_bits;              /* of the IRQ signal being delivered */
     struct trace_thread *threads;   /* by thread slot */
     size_t threads_cap;
     uint64_t *cp_flows;             /* flow of each checkpoint, by slot */
@@ -111,6 +115,14 @@ static uint64_t *cp_flow(uint64_t h)
 static const struct proc *proc_now(const struct thread *t)
 {
     return t->top && t->top->proc ? t->top->proc : t->proc;
+}
+
+/* Whether checkpoint handle h was kept: its flow then ends at the
+ * resume, not at the handler's return. */
+static int cp_kept(uint64_t h)
+{
+    const struct checkpoint *cp = h ? checkpoint_lookup(h) : NULL;
+    return cp && cp->kept;
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -266,6 +278,22 @@ static void json_spans(const struct thread *t, struct trace_thread *r,
 
 /* ---- mscgen ----------------------------------------------------------------- */
 
+/*
+ * Every arc is labelled with its operation and the words it carries:
+ *   call [10, 11] label=1      send [3]      reply [20, 22]
+ *   hop [41]   hop one-way [41]   hop return [42]   hop unwind
+ *   resume [7]   irq 0x1   notify slot 2
+ * and every note or box with what happened there: "timeout: ipc call
+ * (reply)", "sleep ends", "stale reply [42]", "fault: kill client",
+ * "thread main exits 0", "process exits 0".  The threads concerned are in
+ * a comment at the end of the arc's line, not in the picture.
+ *
+ * A message's words are those its tag counts; a hop reads no tag, so a
+ * hop (and its return) shows the words its tag counts if it counts any,
+ * else mr[0], the word of hs_hop_call().  At most MSC_WORDS are shown.
+ */
+#define MSC_WORDS 4
+
 /* Append one line to the chart's arcs. */
 static void msc_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void msc_line(const char *fmt, ...)
@@ -277,7 +305,7 @@ static void msc_line(const char *fmt, ...)
     va_start(ap, fmt);
     kbuf_vprintf(&b, fmt, ap);
     va_end(ap);
-    kbuf_printf(&b, ";\n");
+    kbuf_printf(&b, "\n");
     if (grow((void **)&tr.arcs, &tr.arcs_cap, tr.arcs_len + b.len + 1, 1)) {
         tr.msc_lost = 1;
         return;
@@ -314,32 +342,239 @@ static void msc_escape(char *out, const char *s)
     out[n] = '\0';
 }
 
-/* An arc (mscgen operator op) from process from to process to, labelled
- * "<what> <thread>". */
+/* s for a comment of the chart: one line, so no control characters. */
+static void msc_comment(char *out, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 1 < NAME_ESC; s++)
+        out[n++] = (unsigned char)*s < 0x20 ? '?' : *s;
+    out[n] = '\0';
+}
+
+/* One word as a label shows it: small numbers in decimal, others (an
+ * address, a bit mask) in hex. */
+static void msc_word(struct kbuf *b, uint64_t w)
+{
+    if (w < 65536)
+        kbuf_printf(b, "%llu", (unsigned long long)w);
+    else
+        kbuf_printf(b, "0x%llx", (unsigned long long)w);
+}
+
+/* " [w0, w1, ...]" of the first n of mr. */
+static void msc_words(struct kbuf *b, const uint64_t *mr, unsigned n)
+{
+    if (n > HS_MR_COUNT)
+        n = HS_MR_COUNT;
+    if (n) {
+        kbuf_printf(b, " [");
+        for (unsigned i = 0; i < n && i < MSC_WORDS; i++) {
+            kbuf_printf(b, i ? ", " : "");
+            msc_word(b, mr[i]);
+        }
+        kbuf_printf(b, n > MSC_WORDS ? ", ...]" : "]");
+    }
+}
+
+/* t's message as a label shows it: the words its tag counts, the tag's
+ * label when it has one, and how many typed items follow. */
+static void msc_message(struct kbuf *b, const struct thread *t)
+{
+    uint64_t tag = t->utcb.tag;
+    unsigned items = hs_tag_items(tag);
+    msc_words(b, t->utcb.mr, hs_tag_words(tag));
+    if (hs_tag_label(tag))
+        kbuf_printf(b, " label=%u", (unsigned)hs_tag_label(tag));
+    if (items)
+        kbuf_printf(b, " +%u item%s", items, items == 1 ? "" : "s");
+}
+
+/* The words of t's registers as a hop shows them (see above). */
+static void msc_hop_words(struct kbuf *b, const struct thread *t)
+{
+    unsigned n = hs_tag_words(t->utcb.tag);
+    msc_words(b, t->utcb.mr, n ? n : 1);
+}
+
+/* The name of status st without its explanation ("HS_EPARTNER"). */
+static void msc_status(struct kbuf *b, hs_status st)
+{
+    const char *s = hs_strerror(st);
+    size_t n = 0;
+    while (s[n] && s[n] != ' ')
+        n++;
+    char name[32];
+    if (n >= sizeof name)
+        n = sizeof name - 1;
+    for (size_t i = 0; i < n; i++)
+        name[i] = s[i];
+    name[n] = '\0';
+    kbuf_printf(b, "%s", name);
+}
+
+/* An arc (mscgen operator op) from process from to process to with
+ * label, and the threads concerned in a comment: "# main" or, for a
+ * message between two threads, "# main to names".  An arc from a
+ * process to itself is noted: mscgen draws its loop beside the
+ * process's line, which msc_finish() keeps inside the picture. */
 static void msc_arc(const struct proc *from, const char *op,
-                    const struct proc *to, const char *what,
-                    const struct thread *t)
+                    const struct proc *to, const char *label,
+                    const struct thread *t, const struct thread *peer)
 {
     long a = msc_entity(from->obj.handle, from->name);
     long b = msc_entity(to->obj.handle, to->name);
-    char name[NAME_ESC];
+    char name[NAME_ESC], other[NAME_ESC];
     if (a < 0 || b < 0)
         return;
-    msc_escape(name, t->name);
-    msc_line("p%ld %s p%ld [label=\"%s %s\"]", a, op, b, what, name);
+    if (a == b)
+        tr.ents[a].self_arc = 1;
+    msc_comment(name, t->name);
+    msc_comment(other, peer ? peer->name : "");
+    msc_line("p%ld %s p%ld [label=\"%s\"];  # %s%s%s", a, op, b, label, name,
+             peer ? " to " : "", other);
 }
 
-/* A box (kind "note", "abox", ...) on process p's line. */
-static void msc_box(const char *kind, const struct proc *p, const char *what,
-                    const char *who)
+/* A box (kind "note", "abox", ...) on process p's line, with label. */
+static void msc_box(const char *kind, const struct proc *p, const char *label)
 {
     long a = msc_entity(p->obj.handle, p->name);
-    char name[NAME_ESC];
     if (a < 0)
         return;
-    msc_escape(name, who ? who : "");
-    msc_line("p%ld %s p%ld [label=\"%s%s%s\"]", a, kind, a, what,
-             who ? " " : "", name);
+    msc_line("p%ld %s p%ld [label=\"%s\"];", a, kind, a, label);
+}
+
+/* A hop, a return or an unwind of t from process was to process now.
+ * A return through a kept checkpoint is no arc: the caller still waits,
+ * until hs_checkpoint_resume() (msc_resume()). */
+static void msc_moved(const struct thread *t, const struct proc *was,
+                      const struct proc *now, enum event_kind kind,
+                      uint64_t a)
+{
+    char label[LINE_MAX_LEN / 2];
+    struct kbuf b;
+    kbuf_init(&b, label, sizeof label);
+    const char *op = ">>";
+    if (kind == EV_HOP) {
+        op = t->top->cp ? "=>" : "->";
+        kbuf_printf(&b, t->top->cp ? "hop" : "hop one-way");
+        msc_hop_words(&b, t);
+    } else if (kind == EV_HOP_RETURN && cp_kept(a)) {
+        msc_box("note", was, "checkpoint kept");
+        return;
+    } else if (kind == EV_HOP_RETURN) {
+        kbuf_printf(&b, "hop return");
+        msc_hop_words(&b, t);
+    } else {
+        kbuf_printf(&b, "hop unwind");
+    }
+    msc_arc(was, op, now, label, t, NULL);
+}
+
+/* Thread t resumes the kept checkpoint h with status st: an arc to the
+ * caller, carrying the words the caller finds in its registers. */
+static void msc_resume(const struct thread *t, uint64_t h, hs_status st)
+{
+    const struct checkpoint *cp = checkpoint_lookup(h);
+    if (!cp)
+        return;
+    char label[LINE_MAX_LEN / 2];
+    struct kbuf b;
+    kbuf_init(&b, label, sizeof label);
+    kbuf_printf(&b, "resume");
+    msc_hop_words(&b, cp->thread);
+    if (st != HS_OK) {
+        kbuf_printf(&b, " ");
+        msc_status(&b, st);
+    }
+    msc_arc(proc_now(t), ">>", proc_now(cp->thread), label, t, cp->thread);
+}
+
+/* A note on t's process: label, then the words of its message (stale:
+ * the reply found no caller). */
+static void msc_note(const struct thread *t, const char *kind,
+                     const char *what, int stale)
+{
+    char label[LINE_MAX_LEN / 2];
+    struct kbuf b;
+    kbuf_init(&b, label, sizeof label);
+    kbuf_printf(&b, "%s", what);
+    if (stale)
+        msc_message(&b, t);
+    msc_box(kind, proc_now(t), label);
+}
+
+/* What ends a wait at its deadline: a timeout, or a sleep's end (no
+ * object waited on: the kernel's own distinction, see sched_time_out()). */
+static void msc_timeout(const struct thread *t)
+{
+    char label[LINE_MAX_LEN / 2];
+    if (!t->wait_obj)
+        kstrlcpy(label, "sleep ends", sizeof label);
+    else
+        kfmt(label, sizeof label, "timeout: %s",
+             t->wait_ops ? t->wait_ops->what : "wait");
+    msc_box("note", proc_now(t), label);
+}
+
+/* A seeded fault of kind, in process pid. */
+static void msc_fault(const struct thread *t, unsigned kind, uint64_t pid)
+{
+    char label[LINE_MAX_LEN / 2], name[NAME_ESC];
+    const struct proc *p = proc_lookup(pid);
+    msc_escape(name, p ? p->name : "");
+    kfmt(label, sizeof label, "fault: %s%s%s", hs_fault_name(kind),
+         p ? " " : "", name);
+    msc_box("note", proc_now(t), label);
+}
+
+/* A notification from t to the thread of handle tid, into its slot. */
+static void msc_notify(const struct thread *t, uint64_t tid, uint64_t slot)
+{
+    const struct thread *to = thread_lookup(tid);
+    char label[64];
+    if (!to)
+        return;
+    kfmt(label, sizeof label, "notify slot %llu", (unsigned long long)slot);
+    msc_arc(proc_now(t), "=>>", proc_now(to), label, t, to);
+}
+
+/* A box for t's end (value: its exit value) or, t NULL, process p's
+ * (value: its status). */
+static void msc_exit(const struct thread *t, const struct proc *p,
+                     uint64_t value)
+{
+    char label[LINE_MAX_LEN / 2], name[NAME_ESC];
+    if (t) {
+        msc_escape(name, t->name);
+        kfmt(label, sizeof label, "thread %s exits %lld", name,
+             (long long)value);
+    } else {
+        kfmt(label, sizeof label, "process exits %lld", (long long)value);
+    }
+    msc_box("abox", t ? proc_now(t) : p, label);
+}
+
+/* A message from one thread to another (trace_message_slow()). */
+static void msc_message_arc(enum trace_msg kind, const struct thread *from,
+                            const struct thread *to)
+{
+    static const char *const what[] = {
+        [TRACE_CALL] = "call", [TRACE_SEND] = "send",
+        [TRACE_REPLY] = "reply", [TRACE_IRQ] = "irq",
+    };
+    static const char *const op[] = {
+        [TRACE_CALL] = "=>", [TRACE_SEND] = "->",
+        [TRACE_REPLY] = ">>", [TRACE_IRQ] = ":>",
+    };
+    char label[LINE_MAX_LEN / 2];
+    struct kbuf b;
+    kbuf_init(&b, label, sizeof label);
+    kbuf_printf(&b, "%s", what[kind]);
+    if (kind == TRACE_IRQ)
+        kbuf_printf(&b, " 0x%llx", (unsigned long long)tr.irq_bits);
+    else
+        msc_message(&b, from);
+    msc_arc(proc_now(from), op[kind], proc_now(to), label, from, to);
 }
 
 /* ---- events ----------------------------------------------------------------- */
@@ -364,29 +599,16 @@ static void hop_flow_end(const struct thread *t, uint64_t cp)
     *f = 0;
 }
 
-/* Whether checkpoint handle h was kept: its flow then ends at the
- * resume, not at the handler's return. */
-static int cp_kept(uint64_t h)
-{
-    const struct checkpoint *cp = h ? checkpoint_lookup(h) : NULL;
-    return cp && cp->kept;
-}
-
 /* The process t moved into or out of (a hop, a return, an unwind):
  * the arc, the spans, and the process it is in now. */
 static void moved(const struct thread *t, struct trace_thread *r,
-                  enum event_kind kind, uint64_t a)
+                  enum event_kind kind, uint64_t a, uint64_t b)
 {
     const struct proc *now = proc_now(t);
     const struct proc *was = proc_lookup(r->proc);
-    if (tr.msc && was && was != now) {
-        if (kind == EV_HOP)
-            msc_arc(was, t->top->cp ? "=>" : "->", now, "hop", t);
-        else
-            msc_arc(was, ">>", now, kind == EV_HOP_RETURN ? "return"
-                                                          : "unwind", t);
-    }
-    if (tr.json && kind == EV_HOP && a)
+    if (tr.msc && was && was != now)
+        msc_moved(t, was, now, kind, a);
+    if (tr.json && kind == EV_HOP && b)
         hop_flow_start(t);
     if (tr.json)
         json_spans(t, r, t->top ? t->top->depth + 1 : 1);
@@ -406,14 +628,93 @@ static void thread_begins(const struct thread *t, struct trace_thread *r)
     json_live_threads();
 }
 
-/* An instant event, and a note or box on the chart. */
-static void marked(const char *name, const char *box, const struct thread *t,
-                   uint64_t a, uint64_t b)
+/* What the chart shows of an event other than a move (see moved()). */
+static void msc_event(enum event_kind kind, const struct thread *t,
+                      uint64_t a, uint64_t b)
 {
-    if (tr.json)
-        json_instant(name, t, 0, a, b);
-    if (tr.msc)
-        msc_box(box, proc_now(t), name, t->name);
+    switch (kind) {
+    case EV_THREAD_EXIT:
+        msc_exit(t, NULL, a);
+        break;
+    case EV_TIMEOUT:
+        msc_timeout(t);
+        break;
+    case EV_FAULT:
+        msc_fault(t, (unsigned)a, b);
+        break;
+    case EV_PF_KILL:
+        msc_note(t, "rbox", "page fault: killed", 0);
+        break;
+    case EV_IPC_CANCEL:
+        msc_note(t, "note", "ipc cancel", 0);
+        break;
+    case EV_IPC_REPLY:
+        if (a == HS_ESTALE)
+            msc_note(t, "note", "stale reply", 1);
+        break;
+    case EV_CHECKPOINT_RESUME:
+        msc_resume(t, a, (hs_status)b);
+        break;
+    case EV_IRQ_SIGNAL:
+        tr.irq_bits = b;        /* its delivery follows: msc_message_arc() */
+        break;
+    case EV_NOTIFY_SEND:
+        msc_notify(t, a, b);
+        break;
+    case EV_NOTIFY_NORETURN:
+        msc_note(t, "note", "notify: handler did not return", 0);
+        break;
+    case EV_NOTIFY_DROP:
+        msc_note(t, "note", "notify: dropped", 0);
+        break;
+    case EV_PANIC:
+        msc_note(t, "rbox", "panic", 0);
+        break;
+    default:
+        break;
+    }
+}
+
+/* What the JSON trace shows of an event other than a move. */
+static void json_event(enum event_kind kind, const struct thread *t,
+                       struct trace_thread *r, uint64_t a, uint64_t b)
+{
+    switch (kind) {
+    case EV_CHECKPOINT_RESUME:
+        hop_flow_end(t, a);
+        break;
+    case EV_THREAD_EXIT:
+        json_instant("thread_exit", t, 0, a, b);
+        json_spans(t, r, 0);
+        json_live_threads();
+        break;
+    case EV_PF:
+        json_instant("page_fault", t, 0, a, b);
+        break;
+    case EV_PF_KILL:
+        json_instant("pf_kill", t, 0, a, b);
+        break;
+    case EV_IPC_CANCEL:
+        json_instant("ipc_cancel", t, 0, a, b);
+        break;
+    case EV_TIMEOUT:
+    case EV_FAULT:
+    case EV_PANIC:
+    case EV_IRQ_SIGNAL:
+    case EV_NOTIFY_SEND:
+    case EV_NOTIFY_DISPATCH:
+    case EV_NOTIFY_RETURN:
+    case EV_NOTIFY_DECIDE:
+    case EV_NOTIFY_NORETURN:
+    case EV_NOTIFY_DROP:
+    case EV_PAGES_SEND:
+    case EV_PAGES_ACCEPT:
+    case EV_PAGES_ABANDON:
+        json_instant(event_name(kind), t, 0, a, b);
+        break;
+    default:
+        break;
+    }
 }
 
 static void thread_event(enum event_kind kind, const struct thread *t,
@@ -422,65 +723,20 @@ static void thread_event(enum event_kind kind, const struct thread *t,
     struct trace_thread *r = thread_rec(t);
     if (!r)
         return;
-    switch (kind) {
-    case EV_THREAD_CREATE:
+    if (kind == EV_THREAD_CREATE) {
         thread_begins(t, r);
-        break;
-    case EV_HOP:
-    case EV_HOP_RETURN:
-    case EV_HOP_UNWIND:
-        moved(t, r, kind, b);
+        return;
+    }
+    if (kind == EV_HOP || kind == EV_HOP_RETURN || kind == EV_HOP_UNWIND) {
+        moved(t, r, kind, a, b);
         if (tr.json && kind == EV_HOP_RETURN && !cp_kept(a))
             hop_flow_end(t, a);
-        break;
-    case EV_CHECKPOINT_RESUME:
-        if (tr.json)
-            hop_flow_end(t, a);
-        break;
-    case EV_THREAD_EXIT:
-        marked("thread_exit", "abox", t, a, b);
-        if (tr.json) {
-            json_spans(t, r, 0);
-            json_live_threads();
-        }
-        break;
-    case EV_TIMEOUT:
-        marked("timeout", "note", t, a, b);
-        break;
-    case EV_FAULT:
-        marked("fault", "note", t, a, b);
-        break;
-    case EV_PF:
-        if (tr.json)
-            json_instant("page_fault", t, 0, a, b);
-        break;
-    case EV_PF_KILL:
-        marked("pf_kill", "rbox", t, a, b);
-        break;
-    case EV_IPC_CANCEL:
-        marked("ipc_cancel", "note", t, a, b);
-        break;
-    case EV_IRQ_SIGNAL:
-    case EV_NOTIFY_SEND:
-    case EV_NOTIFY_DISPATCH:
-    case EV_NOTIFY_RETURN:
-    case EV_NOTIFY_DECIDE:
-    case EV_PAGES_SEND:
-    case EV_PAGES_ACCEPT:
-    case EV_PAGES_ABANDON:
-        if (tr.json)
-            json_instant(event_name(kind), t, 0, a, b);
-        break;
-    case EV_NOTIFY_NORETURN:
-    case EV_NOTIFY_DROP:
-        marked(event_name(kind), "note", t, a, b);
-        break;
-    case EV_PANIC:
-        marked("panic", "rbox", t, a, b);
-        break;
-    default:
-        break;
+        return;
     }
+    if (tr.msc)
+        msc_event(kind, t, a, b);
+    if (tr.json)
+        json_event(kind, t, r, a, b);
 }
 
 void trace_event(enum event_kind kind, const struct thread *t, uint64_t a,
@@ -498,7 +754,7 @@ void trace_event(enum event_kind kind, const struct thread *t, uint64_t a,
         if (tr.json)
             json_instant("proc_exit", NULL, a, a, b);
         if (tr.msc)
-            msc_box("abox", p, "proc_exit", NULL);
+            msc_exit(NULL, p, b);
     } else if (kind == EV_DEADLOCK && tr.json) {
         json_instant("deadlock", NULL, 0, a, b);
     } else if (t) {
@@ -509,16 +765,12 @@ void trace_event(enum event_kind kind, const struct thread *t, uint64_t a,
 void trace_message_slow(enum trace_msg kind, const struct thread *from,
                         const struct thread *to)
 {
-    static const char *const what[] = {
+    static const char *const flow[] = {
         [TRACE_CALL] = "call", [TRACE_SEND] = "send",
         [TRACE_REPLY] = "reply", [TRACE_IRQ] = "irq",
     };
-    static const char *const op[] = {
-        [TRACE_CALL] = "=>", [TRACE_SEND] = "->",
-        [TRACE_REPLY] = ">>", [TRACE_IRQ] = ":>",
-    };
     if (tr.msc)
-        msc_arc(proc_now(from), op[kind], proc_now(to), what[kind], from);
+        msc_message_arc(kind, from, to);
     if (!tr.json)
         return;
     struct trace_thread *c = thread_rec(kind == TRACE_REPLY ? to : from);
@@ -532,8 +784,8 @@ void trace_message_slow(enum trace_msg kind, const struct thread *from,
         c->call_flow = 0;
     } else if (kind != TRACE_REPLY) {
         uint64_t id = ++tr.next_flow;
-        json_flow('s', what[kind], from, id);
-        json_flow('f', what[kind], to, id);
+        json_flow('s', flow[kind], from, id);
+        json_flow('f', flow[kind], to, id);
     }
 }
 
@@ -561,18 +813,36 @@ hs_status trace_open(const char *json_path, const char *msc_path)
     return HS_OK;
 }
 
-/* Write the chart: entities, then every arc. */
+/* An entity drawn as nothing but room: no name, a white line. */
+#define MSC_MARGIN "[label=\"\", linecolour=\"white\"]"
+
+/*
+ * Write the chart: entities, then every arc.  mscgen draws an arc from a
+ * process to itself as a loop beside its line: left of the first
+ * process, right of any other, so a loop of the first or the last
+ * process would leave the picture.  Such a chart gets an empty entity on
+ * that side (margin_l, margin_r), and hscale grows by 0.5 for each, so
+ * the processes keep their room.
+ */
 static void msc_finish(void)
 {
-    static const char head[] = "msc {\n  hscale=\"1.5\";\n";
     char line[LINE_MAX_LEN], name[NAME_ESC];
-    plat_out_write(tr.msc, head, sizeof head - 1);
+    int left = tr.nents && tr.ents[0].self_arc;
+    int right = tr.nents && tr.ents[tr.nents - 1].self_arc;
+    size_t n = kfmt(line, sizeof line, "msc {\n  hscale=\"%u.%u\";\n%s",
+                    (15u + 5u * (unsigned)(left + right)) / 10,
+                    (15u + 5u * (unsigned)(left + right)) % 10,
+                    left ? "  margin_l " MSC_MARGIN ",\n" : "");
+    plat_out_write(tr.msc, line, n);
     for (size_t i = 0; i < tr.nents; i++) {
         msc_escape(name, tr.ents[i].name);
-        size_t n = kfmt(line, sizeof line, "%s  p%u [label=\"%s\"]",
-                        i ? ",\n" : "", (unsigned)i, name);
+        n = kfmt(line, sizeof line, "%s  p%u [label=\"%s\"]",
+                 i ? ",\n" : "", (unsigned)i, name);
         plat_out_write(tr.msc, line, n);
     }
+    if (right)
+        plat_out_write(tr.msc, ",\n  margin_r " MSC_MARGIN,
+                       sizeof ",\n  margin_r " MSC_MARGIN - 1);
     if (tr.nents)
         plat_out_write(tr.msc, ";\n", 2);
     if (tr.msc_lost)

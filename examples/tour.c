@@ -13,8 +13,12 @@
  *         in a share-point (a memory portal), with IRQ objects as wake-up
  *         notifications: "data" for the consumer, "space" for the
  *         producer (the FIFO of seed 001).
- * The run ends with hopsim's summary line: seed, event count, event hash.
- * Run it twice, or with HOPSIM_SEED=n, and compare the lines.
+ * Each part ends with hopsim's summary line: seed, event count, event
+ * hash; the first is followed by two lines saying what it is for.  Run
+ * the tour twice, or with HOPSIM_SEED=n, and compare the lines.  If
+ * hs_sim_start() refuses the configuration (a bad HOPSIM_* variable, a
+ * --charts directory that cannot be written), it says why and the tour
+ * stops there: every later part would be refused the same way.
  *
  * Every part ends whatever happens to a partner: a process may end early
  * (a seeded run may kill one, hopsim/fault.h), and no one waits for ever
@@ -461,6 +465,16 @@ static int fifo_parent(void *arg)
     return ps || cs || hs_portal_close(portal) != HS_OK;
 }
 
+/* After the first part: what the line hs_sim_run() has just printed (on
+ * stderr, before this) is for. */
+static void explain_summary(void)
+{
+    printf("  ^ each run ends with this line: the hash covers every event, "
+           "so two runs that\n"
+           "    print one hash did the same; HOPSIM_SEED=n make run replays "
+           "seed n's schedule\n");
+}
+
 /* Where --charts puts the charts, or NULL; and the part running. */
 static const char *charts_dir;
 static int part;
@@ -477,10 +491,8 @@ static int run_part(const char *title, void (*spawn)(void))
         cfg.msc_path = chart;
     }
     hs_status st = hs_sim_start(&cfg);
-    if (st != HS_OK) {
-        fprintf(stderr, "tour: hs_sim_start: %s\n", hs_strerror(st));
-        return 1;
-    }
+    if (st != HS_OK)
+        return -1;      /* hs_sim_start() has said why */
     spawn();
     st = hs_sim_run();
     fflush(stdout);
@@ -489,6 +501,8 @@ static int run_part(const char *title, void (*spawn)(void))
                 hs_sim_report());
         return 1;
     }
+    if (part == 1)
+        explain_summary();
     return 0;
 }
 
@@ -540,17 +554,27 @@ int main(int argc, char **argv)
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    static const struct {
+        const char *title;
+        void (*spawn)(void);
+    } parts[] = {
+        {"1. two processes take turns on one CPU", spawn_players},
+        {"\n2. threads sleep in virtual time", spawn_nappers},
+        {"\n3. a parent waits for its child", spawn_family},
+        {"\n4. a client hops into an echo server and back", spawn_echo},
+        {"\n5. a backtrace across two hops", spawn_chain},
+        {"\n6. a client finds an echo server by name and calls it over a "
+         "gate", spawn_init},
+        {"\n7. a producer and a consumer stream records through a "
+         "share-point", spawn_fifo},
+    };
     printf("hopsim tour\n\n");
-    int bad = run_part("1. two processes take turns on one CPU",
-                       spawn_players);
-    bad |= run_part("\n2. threads sleep in virtual time", spawn_nappers);
-    bad |= run_part("\n3. a parent waits for its child", spawn_family);
-    bad |= run_part("\n4. a client hops into an echo server and back",
-                    spawn_echo);
-    bad |= run_part("\n5. a backtrace across two hops", spawn_chain);
-    bad |= run_part("\n6. a client finds an echo server by name and calls it"
-                    " over a gate", spawn_init);
-    bad |= run_part("\n7. a producer and a consumer stream records through"
-                    " a share-point", spawn_fifo);
+    int bad = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        int r = run_part(parts[i].title, parts[i].spawn);
+        if (r < 0)
+            return 1;   /* a refused configuration: the next part's too */
+        bad |= r;
+    }
     return bad;
 }

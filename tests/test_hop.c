@@ -1521,6 +1521,57 @@ static void test_backtrace_across_hops_names_every_process_in_order(
     assert_true(f_client > outer);
 }
 
+/* Whether some line of the backtrace has needle. */
+static int bt_has(const char *needle)
+{
+    return bt_find(needle, 0) >= 0;
+}
+
+/* Each of the program's frames names its source line (addr2line comes
+ * with gcc), and none of the kernel's or the platform's own frames is
+ * printed: of those, only the public call the program made, at the top
+ * of each level. */
+static void test_backtrace_shows_source_lines_and_no_kernel_frames(
+    void **state)
+{
+    (void)state;
+    bt_count = 0;
+    start(NULL);
+    spawn_server("bt-mid", &bt_mid);
+    spawn_server("bt-deep", &bt_deep);
+    spawn_root("bt-client", bt_client_main, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    int ok = bt_has(" bt_deep_handler+0x") && bt_has(" bt_mid_handler+0x") &&
+             bt_has(" bt_client_main+0x");
+    /* The frames of the program each have a line of this file. */
+    for (int i = 0; i < bt_count && i < BT_LINES; i++)
+        if (strstr(bt_text[i], " bt_") && !strstr(bt_text[i], " at tests/"
+                                                  "test_hop.c:"))
+            ok = 0;
+    /* The first frame is the call hs_hop_backtrace, with its line. */
+    ok = ok && strncmp(bt_text[0], "#0 0x", 5) == 0 &&
+         strstr(bt_text[0], " hs_hop_backtrace+0x") &&
+         strstr(bt_text[0], " at core/hop.c:");
+    /* Nothing from inside: not the kernel's functions, not the platform's
+     * context entry, not the unwinder's caller. */
+    static const char *const inside[] = {
+        " hop_backtrace+", " plat_backtrace_here+", " level_start+",
+        " sim_ctx_start_fast+", " thread_start+", " sched_",
+        " at sim/", " at ports/", " at mem/", " at notify/",
+    };
+    for (size_t i = 0; i < sizeof inside / sizeof inside[0]; i++)
+        if (bt_has(inside[i]))
+            ok = 0;
+    /* A kernel frame printed is a public call (hs_...) only. */
+    for (int i = 0; i < bt_count && i < BT_LINES; i++)
+        if (strstr(bt_text[i], " at core/") && !strstr(bt_text[i], " hs_"))
+            ok = 0;
+    if (!ok)
+        print_backtrace();
+    assert_true(ok);
+}
+
 static void ov_deep_handler(hs_hop_t *hop, void *cookie)
 {
     (void)hop;
@@ -1795,6 +1846,7 @@ int main(void)
         TU_TEST(test_hundred_thousand_hops_return_every_reply),
         TU_TEST(
             test_backtrace_across_hops_names_every_process_in_order),
+        TU_TEST(test_backtrace_shows_source_lines_and_no_kernel_frames),
         TU_TEST(
             test_stack_overflow_in_nested_handler_panics_with_hop_report),
         TU_TEST(test_strerror_names_every_hop_status),

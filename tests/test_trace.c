@@ -12,7 +12,9 @@
  * The JSON file is checked with a small JSON syntax checker written here
  * (so the check never depends on a host tool), then searched for the
  * expected events.  The chart is checked for its arcs in order, and given
- * to mscgen when mscgen is installed (skipped, saying so, otherwise).
+ * to mscgen when mscgen is installed (skipped, saying so, otherwise); a
+ * second scenario, below, checks the labels of a kept checkpoint, calls
+ * of a process to itself and a stale reply.
  */
 #include "testutil.h"
 
@@ -406,17 +408,22 @@ static void test_trace_msc_holds_the_arcs_in_order(void **state)
     assert_int_equal(run_scenario(NULL, msc_path), HS_OK);
     char *t = slurp(msc_path);
     static const char *const want[] = {
-        "msc {\n",
-        "  p0 [label=\"hopsrv\"],\n  p1 [label=\"client\"];\n",
-        "p1 => p1 [label=\"call main\"];\n",
-        "p1 >> p1 [label=\"reply gatesrv\"];\n",
-        "p1 => p0 [label=\"hop main\"];\n",
-        "p0 >> p1 [label=\"return main\"];\n",
-        "p1 => p1 [label=\"call main\"];\n",
-        "p1 note p1 [label=\"timeout main\"];\n",
-        "p1 abox p1 [label=\"thread_exit main\"];\n",
-        "p1 abox p1 [label=\"thread_exit gatesrv\"];\n",
-        "p1 abox p1 [label=\"proc_exit\"];\n",
+        /* client calls its own process's gate: the chart gets room on
+         * the right for the loops */
+        "msc {\n  hscale=\"2.0\";\n",
+        "  p0 [label=\"hopsrv\"],\n  p1 [label=\"client\"],\n"
+        "  margin_r [label=\"\", linecolour=\"white\"];\n",
+        "p1 note p1 [label=\"sleep ends\"];\n",
+        "p1 => p1 [label=\"call [10] label=1\"];  # main to gatesrv\n",
+        "p1 >> p1 [label=\"reply [11]\"];  # gatesrv to main\n",
+        "p1 => p0 [label=\"hop [41]\"];  # main\n",
+        "p0 >> p1 [label=\"hop return [42]\"];  # main\n",
+        "p1 => p1 [label=\"call [42] label=1\"];  # main to gatesrv\n",
+        "p1 note p1 [label=\"timeout: ipc call (reply)\"];\n",
+        "p1 abox p1 [label=\"thread main exits 0\"];\n",
+        "p1 note p1 [label=\"sleep ends\"];\n",
+        "p1 abox p1 [label=\"thread gatesrv exits 0\"];\n",
+        "p1 abox p1 [label=\"process exits 0\"];\n",
         "}\n",
     };
     assert_in_order(t, want, sizeof want / sizeof want[0]);
@@ -433,6 +440,140 @@ static void test_trace_msc_holds_the_arcs_in_order(void **state)
         assert_int_equal(access(cmd, R_OK), 0);
         unlink(cmd);
     }
+    unlink(msc_path);
+}
+
+/* Render the chart at path with mscgen, if it is installed. */
+static void msc_render(const char *path)
+{
+    if (system("command -v mscgen >/dev/null 2>&1") != 0) {
+        printf("test_trace: mscgen not installed: not rendering the chart\n");
+        return;
+    }
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "mscgen -T png -o %s.png %s", path, path);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s.png", path);
+    assert_int_equal(access(cmd, R_OK), 0);
+    unlink(cmd);
+}
+
+/* ---- a second scenario: a kept checkpoint, a self-call, a stale reply
+ *
+ * "keeper" (spawned first) serves port "keep", whose handler keeps its
+ * checkpoint; "caller" hops in with 41 and waits.  At 1000 ns keeper
+ * resumes it with 7, then calls a gate of its own thread "echo" twice:
+ * 5 is answered with 6; the second call gives up after 100 ns, and echo
+ * replies 9 at 1500 ns, to nobody. */
+
+static hs_checkpoint_t kept_cp;
+static hs_status keep_st, resume_st, stale_st, hop_b, call_b1, call_b2;
+static uint64_t hop_b_reply, call_b1_reply;
+
+static void keep_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    keep_st = hs_hop_keep(hop, &kept_cp);
+}
+
+static int echo_thread(void *arg)
+{
+    (void)arg;
+    uint64_t label;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] += 1;
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    EXPECT_ST(hs_thread_sleep(500), HS_OK);
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] = 9;
+    stale_st = hs_ipc_reply();
+    return 0;
+}
+
+static int keeper(void *arg)
+{
+    (void)arg;
+    hs_port_t p;
+    hs_tid_t t;
+    hs_cap_t g;
+    hs_thread_attr a;
+    memset(&a, 0, sizeof a);
+    a.name = "echo";
+    EXPECT_ST(hs_port_create_named("keep", &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, keep_handler, NULL), HS_OK);
+    EXPECT_ST(hs_thread_sleep(1000), HS_OK);
+    uint64_t w = 7;
+    resume_st = hs_checkpoint_resume(kept_cp, HS_OK, &w, 1);
+    EXPECT_ST(hs_thread_create(echo_thread, NULL, &a, &t), HS_OK);
+    EXPECT_ST(hs_gate_create(t, 0, &g), HS_OK);
+    hs_utcb()->tag = HS_TAG(0, 1);
+    hs_utcb()->mr[0] = 5;
+    call_b1 = hs_ipc_call(g, HS_NEVER, HS_NEVER);
+    call_b1_reply = hs_utcb()->mr[0];
+    hs_utcb()->tag = HS_TAG(0, 1);
+    call_b2 = hs_ipc_call(g, HS_NEVER, 100);
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static int caller(void *arg)
+{
+    (void)arg;
+    hs_port_t p;
+    EXPECT_ST(hs_port_lookup("keep", HS_NEVER, &p), HS_OK);
+    hop_b = hs_hop_call(p, 41, &hop_b_reply);
+    return 0;
+}
+
+static void test_trace_msc_labels_resumes_self_calls_and_stale_replies(
+    void **state)
+{
+    (void)state;
+    paths_make();
+    hs_sim_config cfg = tu_config();
+    cfg.msc_path = msc_path;
+    tu_status_reset();
+    keep_st = resume_st = stale_st = hop_b = call_b1 = call_b2 =
+        HS_STATUS_COUNT;
+    assert_int_equal(hs_sim_start(&cfg), HS_OK);
+    assert_int_equal(hs_proc_spawn("keeper", keeper, NULL, NULL, NULL),
+                     HS_OK);
+    assert_int_equal(hs_proc_spawn("caller", caller, NULL, NULL, NULL),
+                     HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(keep_st, HS_OK);
+    assert_int_equal(resume_st, HS_OK);
+    assert_int_equal(hop_b, HS_OK);
+    assert_int_equal(hop_b_reply, 7);
+    assert_int_equal(call_b1, HS_OK);
+    assert_int_equal(call_b1_reply, 6);
+    assert_int_equal(call_b2, HS_ETIMEOUT);
+    assert_int_equal(stale_st, HS_ESTALE);
+    char *t = slurp(msc_path);
+    static const char *const want[] = {
+        /* the first process calls itself: room on the left */
+        "msc {\n  hscale=\"2.0\";\n"
+        "  margin_l [label=\"\", linecolour=\"white\"],\n"
+        "  p0 [label=\"keeper\"],\n  p1 [label=\"caller\"];\n",
+        "p1 => p0 [label=\"hop [41]\"];  # main\n",
+        "p0 note p0 [label=\"checkpoint kept\"];\n",
+        "p0 >> p1 [label=\"resume [7]\"];  # main to main\n",
+        "p0 => p0 [label=\"call [5]\"];  # main to echo\n",
+        "p0 >> p0 [label=\"reply [6]\"];  # echo to main\n",
+        "p0 => p0 [label=\"call [6]\"];  # main to echo\n",
+        "p0 note p0 [label=\"timeout: ipc call (reply)\"];\n",
+        "p0 note p0 [label=\"stale reply [9]\"];\n",
+        "}\n",
+    };
+    assert_in_order(t, want, sizeof want / sizeof want[0]);
+    /* No arc for the kept checkpoint's return: the caller still waits. */
+    assert_null(strstr(t, "hop return"));
+    free(t);
+    msc_render(msc_path);
     unlink(msc_path);
 }
 
@@ -635,6 +776,7 @@ int main(void)
         TU_TEST(test_json_checker_refuses_broken_text),
         TU_TEST(test_trace_json_holds_the_scenario),
         TU_TEST(test_trace_msc_holds_the_arcs_in_order),
+        TU_TEST(test_trace_msc_labels_resumes_self_calls_and_stale_replies),
         TU_TEST(test_trace_bad_paths_are_refused),
         TU_TEST(test_trace_env_names_the_files),
         TU_TEST(test_trace_is_the_same_across_two_runs),

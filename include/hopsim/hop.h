@@ -151,7 +151,13 @@ hs_status hs_hop_chain(hs_hop_level *levels, unsigned max, unsigned *count);
 /* Write the calling thread's backtrace across its hops, one line per call
  * to line(): the handler's frames, then "--- hop from <process> via
  * <port> ---", then the caller's frames from its saved context, level by
- * level down the chain.  Errors: HS_ESTATE, HS_EINVAL (line NULL). */
+ * level down the chain.  A frame reads "#1 0x... back_handler+0x9a at
+ * examples/tour.c:176": its address, symbol and offset, then its source
+ * file and line when the program has debug information (found with
+ * addr2line; the symbol alone otherwise).  hopsim's own frames are left
+ * out, but for the public call through which each level entered hopsim
+ * (hs_hop_backtrace, hs_hop_call, ...).  Errors: HS_ESTATE, HS_EINVAL
+ * (line NULL). */
 hs_status hs_hop_backtrace(void (*line)(void *cookie, const char *text),
                            void *cookie);
 
