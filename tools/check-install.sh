@@ -23,6 +23,9 @@
 #                  auto-loaded from the prefix and must list its threads
 #                  (skipped, saying why, without gdb or ptrace)
 #   ./prog         how to run what was built (done after each build)
+# The C block under "## A complete program" of README.md is built with the
+# first shared `cc` line and run (unseeded, as the README runs it); its
+# summary line must say status=HS_OK.
 # `make install PREFIX=<tmp>` comes first and `make uninstall` last, which
 # must leave no file behind.  Each check prints PASS or FAIL; the last
 # line is "check-install: N passed, N failed"; exit 1 if any failed.
@@ -169,6 +172,34 @@ while IFS= read -r line; do
         bad "$src: ./prog exit $rc, expected \"$want\": $line"
     fi
 done <<<"$recipe"
+
+# The README's complete program (the first C block under "## A complete
+# program"), built with the README's first shared recipe and run: it must
+# end its run with HS_OK, as the README says.
+first_cc=$(grep -m1 -E '^cc .*pkg-config --cflags --libs hopsim\)' <<<"$recipe" || true)
+awk '/^## A complete program/ { sec = 1; next }
+     sec && /^```c$/ { code = 1; next }
+     code && /^```$/ { exit }
+     code { print }' "$readme" >"$tmp/complete.c"
+if [ -z "${CHECK_INSTALL_NO_MAKE:-}" ] && [ -n "$first_cc" ]; then
+    if [ ! -s "$tmp/complete.c" ]; then
+        bad "README: no C block under \"## A complete program\" in $readme"
+    else
+        dir=$tmp/complete
+        mkdir -p "$dir"
+        cp "$tmp/complete.c" "$dir/prog.c"
+        if ! out=$(recipe_run "$dir" "$first_cc" 2>&1); then
+            printf '%s\n' "$out"
+            bad "the README's complete program does not build: $first_cc"
+        elif out=$(recipe_run "$dir" "env -u HOPSIM_SEED ./prog" 2>&1) &&
+            grep -qE '^hopsim: .* status=HS_OK$' <<<"$out"; then
+            ok "the README's complete program built and run: $first_cc"
+        else
+            printf '%s\n' "$out"
+            bad "the README's complete program did not end with HS_OK"
+        fi
+    fi
+fi
 
 # gdb: the README's line, with batch commands after it.  In the servers
 # program, service() runs in the process "init" beside the name server.
