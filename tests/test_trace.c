@@ -411,8 +411,8 @@ static void test_trace_msc_holds_the_arcs_in_order(void **state)
         /* client calls its own process's gate: the chart gets room on
          * the right for the loops */
         "msc {\n  hscale=\"2.0\";\n",
-        "  p0 [label=\"hopsrv\"],\n  p1 [label=\"client\"],\n"
-        "  margin_r [label=\"\", linecolour=\"white\"];\n",
+        ("  p0 [label=\"hopsrv\"],\n  p1 [label=\"client\"],\n"
+         "  margin_r [label=\"\", linecolour=\"white\"];\n"),
         "p1 note p1 [label=\"sleep ends\"];\n",
         "p1 => p1 [label=\"call [10] label=1\"];  # main to gatesrv\n",
         "p1 >> p1 [label=\"reply [11]\"];  # gatesrv to main\n",
