@@ -111,11 +111,10 @@ static void thread_ended(struct thread *t, int value)
     }
     event_record(EV_THREAD_EXIT, t, (uint64_t)(int64_t)value, 0);
     ipc_thread_ended(t);
-    if (t->joiner) {
-        struct thread *j = t->joiner;
-        t->joiner = NULL;
-        sched_wake(j, HS_OK);
-    }
+    /* The joiner stays named until it has run and freed t: another join
+     * of the zombie meanwhile is HS_EJOINED, not a second free. */
+    if (t->joiner)
+        sched_wake(t->joiner, HS_OK);
     struct proc *p = t->proc;
     int is_main = t->is_main;
     if (t->detached)

@@ -637,6 +637,62 @@ static void test_join_of_an_async_hop_thread_is_einval(void **state)
     assert_int_equal(async_join_st[1], HS_ESRCH);
 }
 
+/* ---- a second join of a thread whose joiner has not run yet */
+
+static hs_tid_t late_target;
+static hs_status late_st[2];
+
+static int ends_at_one_ms(void *arg)
+{
+    (void)arg;
+    hs_thread_sleep(HS_MSEC);
+    return 5;
+}
+
+static int waking_joiner(void *arg)
+{
+    (void)arg;
+    int v = 0;
+    late_st[0] = hs_thread_join(late_target, HS_NEVER, &v);
+    return v;
+}
+
+static int late_joiner(void *arg)
+{
+    (void)arg;
+    hs_thread_sleep(HS_MSEC);   /* runs after the target ends, before the
+                                   first joiner it woke */
+    late_st[1] = hs_thread_join(late_target, HS_NEVER, NULL);
+    return 0;
+}
+
+static int late_join_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t a, b;
+    EXPECT_ST(hs_thread_create(ends_at_one_ms, NULL, NULL, &late_target),
+              HS_OK);
+    EXPECT_ST(hs_thread_create(waking_joiner, NULL, NULL, &a), HS_OK);
+    EXPECT_ST(hs_thread_create(late_joiner, NULL, NULL, &b), HS_OK);
+    int v = 0;
+    EXPECT_ST(hs_thread_join(a, HS_NEVER, &v), HS_OK);
+    EXPECT_ST(hs_thread_join(b, HS_NEVER, NULL), HS_OK);
+    return v;
+}
+
+/* The target ends and wakes its joiner; before the joiner runs, another
+ * thread joins the zombie: it is refused (HS_EJOINED), and the first
+ * joiner gets the value and frees it, once. */
+static void test_join_of_a_zombie_whose_joiner_is_waking_is_ejoined(
+    void **state)
+{
+    (void)state;
+    assert_int_equal(tu_run_default("late", late_join_main, NULL), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(late_st[0], HS_OK);
+    assert_int_equal(late_st[1], HS_EJOINED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +712,7 @@ int main(void)
         TU_TEST(test_proc_attr_max_threads_limits_that_process),
         TU_TEST(test_system_thread_limit_refuses_create_and_spawn),
         TU_TEST(test_join_of_an_async_hop_thread_is_einval),
+        TU_TEST(test_join_of_a_zombie_whose_joiner_is_waking_is_ejoined),
     };
     return cmocka_run_group_tests_name("thread", tests, NULL, NULL);
 }
