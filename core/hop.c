@@ -815,16 +815,11 @@ static void bt_line(void *cookie, const char *text)
     s->line(s->cookie, text);
 }
 
-/* Write the frames of the running stack, then for each level the
- * "--- hop from ... ---" line and the frames of the parked caller.  The
- * platform formats the frames and leaves out hopsim's own (sim/backtrace.c):
- * each level shows the program's code and the hs_ call it is in. */
-void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
-                   void *cookie)
+void hop_backtrace_levels(const struct thread *t,
+                         void (*line)(void *, const char *), void *cookie)
 {
     struct bt_sink sink = {line, cookie};
-    plat_backtrace_here(bt_line, &sink);
-    for (struct hs_hop *l = t->top; l->below; l = l->below) {
+    for (const struct hs_hop *l = t->top; l->below; l = l->below) {
         char buf[200];
         struct kbuf b;
         kbuf_init(&b, buf, sizeof buf);
@@ -835,6 +830,18 @@ void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
         if (l->below->ctx)
             plat_backtrace_context(l->below->ctx, bt_line, &sink);
     }
+}
+
+/* Write the frames of the running stack, then the levels below.  The
+ * platform formats the frames and leaves out hopsim's own
+ * (sim/backtrace.c): each level shows the program's code and the hs_
+ * call it is in. */
+void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
+                   void *cookie)
+{
+    struct bt_sink sink = {line, cookie};
+    plat_backtrace_here(bt_line, &sink);
+    hop_backtrace_levels(t, line, cookie);
 }
 
 hs_status hs_hop_backtrace(void (*line)(void *cookie, const char *text),

@@ -105,6 +105,12 @@ void hop_spare_free(struct proc *p);
 void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
                    void *cookie);
 
+/* The part below t's running stack: for each level, its "--- hop from
+ * ... ---" line and the frames of the parked caller.  The crash report
+ * writes its own first stack (from the faulting frame), then this. */
+void hop_backtrace_levels(const struct thread *t,
+                          void (*line)(void *, const char *), void *cookie);
+
 /* Async-hop threads start here (level 0 runs a handler). */
 void hop_async_start(struct thread *t);
 

@@ -225,20 +225,13 @@ static void crash_hop_chain(const struct thread *t, struct kbuf *b)
     kbuf_printf(b, "\n");
 }
 
-/* The frames of the crashed stack, then for each level below the
- * "--- hop from ... ---" line and the frames of the parked caller: as
- * hop_backtrace(), but from the frame the signal struck. */
+/* The frames of the crashed stack, from the frame the signal struck,
+ * then the levels below it as hop_backtrace() writes them. */
 static void crash_backtrace(const struct thread *t, const plat_crash *crash,
                             struct kbuf *b)
 {
     plat_backtrace_crash(crash, crash_line, b);
-    for (const struct hs_hop *l = t->top; l->below; l = l->below) {
-        kbuf_printf(b, "    --- hop from %s via ", l->below->proc->name);
-        port_describe(l->port, b);
-        kbuf_printf(b, l->below->ctx ? " ---\n" : " (one-way: no frames) ---\n");
-        if (l->below->ctx)
-            plat_backtrace_context(l->below->ctx, crash_line, b);
-    }
+    hop_backtrace_levels(t, crash_line, b);
 }
 
 /* The platform caught a fatal host signal in a simulated thread: say which
