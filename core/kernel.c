@@ -48,15 +48,9 @@ static _Noreturn void abandon(struct thread *self)
  * first one in the process says so on the console, naming the call, e.g.
  *   hopsim: hs_hop() called outside a simulated thread (no simulation is
  *   running): it returns HS_ESTATE; call it from a thread started by ...
- * The call is named from the stack: the outermost hs_ function on it.
+ * The call is named by the function its return address returns into.
  * This runs only on that error path, never on kernel_enter()'s fast path.
  */
-
-/* What the frames of the stack say about the call. */
-struct outside_call {
-    char name[64];      /* the outermost hs_ function, without suffixes */
-    int allowed;        /* a call for which outside is no mistake */
-};
 
 /* Calls that serve the host outside a run too (a NULL from
  * kernel_enter() then is no mistake), and calls that say why
@@ -65,23 +59,26 @@ static const char *const outside_quiet[] = {
     "hs_mem_stats_get", "hs_mem_check", "hs_thread_exit", "hs_proc_exit",
 };
 
-/* One frame, "#n 0x... name+0x...": note hs_ functions. */
-static void outside_frame(void *cookie, const char *line)
+/* The public call that return address ra returns into, into name (its
+ * symbol without a compiler suffix such as ".constprop.0"): 0, or -1
+ * when it has no hs_ name. */
+static int outside_call_name(const void *ra, char *name, size_t len)
 {
-    struct outside_call *o = cookie;
-    const char *s = strchr(line, ' ');
-    s = s ? strchr(s + 1, ' ') : NULL;
-    if (!s || strncmp(s + 1, "hs_", 3) != 0)
-        return;
-    s++;
-    size_t n = 0;
-    while (s[n] && s[n] != '+' && s[n] != '.' && n + 1 < sizeof o->name)
-        n++;
-    memcpy(o->name, s, n);
-    o->name[n] = '\0';
+    if (plat_symbol_of_return(ra, name, len) != 0 ||
+        strncmp(name, "hs_", 3) != 0)
+        return -1;
+    char *dot = strchr(name, '.');
+    if (dot)
+        *dot = '\0';
+    return 0;
+}
+
+static int outside_allowed(const char *name)
+{
     for (size_t i = 0; i < sizeof outside_quiet / sizeof outside_quiet[0]; i++)
-        if (strcmp(o->name, outside_quiet[i]) == 0)
-            o->allowed = 1;
+        if (strcmp(name, outside_quiet[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* Why the caller is outside: the state of the run. */
@@ -95,36 +92,21 @@ static const char *outside_why(void)
 }
 
 /* The error path of kernel entry; ra is the return address into the
- * public call.  Call sites found allowed are remembered, so a program
- * that asks hs_mem_stats_get() after every run walks its stack once. */
+ * public call.  The first call outside a thread that is not one of the
+ * quiet ones says so, once. */
 static struct thread *outside(const void *ra)
 {
     static int said;
-    static const void *quiet_at[8];
-    if (__atomic_load_n(&said, __ATOMIC_RELAXED))
-        return NULL;
-    for (size_t i = 0; i < sizeof quiet_at / sizeof quiet_at[0]; i++)
-        if (__atomic_load_n(&quiet_at[i], __ATOMIC_RELAXED) == ra)
-            return NULL;
-    struct outside_call o = {{0}, 0};
-    plat_backtrace_here(outside_frame, &o);
-    if (o.allowed) {
-        for (size_t i = 0; i < sizeof quiet_at / sizeof quiet_at[0]; i++) {
-            const void *none = NULL;
-            if (__atomic_compare_exchange_n(&quiet_at[i], &none, ra, 0,
-                                            __ATOMIC_RELAXED,
-                                            __ATOMIC_RELAXED))
-                break;
-        }
-        return NULL;
-    }
-    /* Unnamed (no symbols): say nothing rather than risk a false alarm. */
-    if (!o.name[0] || __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+    char name[64];
+    if (__atomic_load_n(&said, __ATOMIC_RELAXED) ||
+        outside_call_name(ra, name, sizeof name) != 0 ||
+        outside_allowed(name) ||
+        __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
         return NULL;
     char line[320];
     kfmt(line, sizeof line, "hopsim: %s() called outside a simulated thread "
          "(%s): it returns HS_ESTATE; call it from a thread started by "
-         "hs_proc_spawn() or hs_thread_create()\n", o.name, outside_why());
+         "hs_proc_spawn() or hs_thread_create()\n", name, outside_why());
     plat_print(line);
     return NULL;
 }

@@ -462,6 +462,24 @@ static int walk(unw_cursor_t *cur, int exact, plat_line_fn line, void *cookie)
     return n;
 }
 
+int plat_symbol_of_return(const void *ra, char *buf, size_t len)
+{
+    unw_context_t uc;
+    unw_cursor_t cur;
+    if (!buf || !len || unw_getcontext(&uc) != 0 ||
+        unw_init_local(&cur, &uc) != 0)
+        return -1;
+    for (int i = 0; i < MAX_FRAMES; i++) {
+        unw_word_t ip = 0, off = 0;
+        unw_get_reg(&cur, UNW_REG_IP, &ip);
+        if (ip == (unw_word_t)ra)
+            return unw_get_proc_name(&cur, buf, len, &off) == 0 ? 0 : -1;
+        if (unw_step(&cur) <= 0)
+            break;
+    }
+    return -1;
+}
+
 int plat_backtrace_here(plat_line_fn line, void *cookie)
 {
     unw_context_t uc;

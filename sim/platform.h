@@ -332,6 +332,12 @@ typedef void (*plat_line_fn)(void *cookie, const char *line);
 /* Unwind the calling stack, innermost frame first. Returns frames seen. */
 int plat_backtrace_here(plat_line_fn line, void *cookie);
 
+/* The name of the function that return address ra (on the calling
+ * thread's stack) returns into, into buf; 0, or -1 when it is not on
+ * the stack or has no symbol.  One short local unwind: no formatting, no
+ * source lines. */
+int plat_symbol_of_return(const void *ra, char *buf, size_t len);
+
 /* Unwind a parked context from its saved registers. Returns frames seen. */
 int plat_backtrace_context(const plat_context *ctx, plat_line_fn line,
                            void *cookie);
