@@ -33,6 +33,7 @@ void ipc_thread_init(struct thread *t)
 {
     list_init(&t->gates);
     list_init(&t->senders);
+    list_init(&t->reply_waiters);
     list_init(&t->irqs);
     t->base_prio = t->prio;
 }
@@ -95,6 +96,14 @@ static const struct wait_ops sleep_wait = {
     .ipc = 1,
 };
 
+/* A caller waiting for its reply is on its server's reply_waiters, so
+ * that the server's end can wake it and wait_obj never outlives the
+ * server. */
+static void reply_detach(struct thread *t)
+{
+    list_unlink(&t->wait_link);
+}
+
 /* The thread a caller waits on for its reply: wait_obj. */
 static struct thread *reply_waits_for(const struct thread *t)
 {
@@ -109,7 +118,7 @@ static void reply_describe(const struct thread *t, struct kbuf *b)
 
 static const struct wait_ops reply_wait = {
     .what = "ipc call (reply)",
-    .detach = NULL,
+    .detach = reply_detach,
     .waits_for = reply_waits_for,
     .describe = reply_describe,
     .ipc = 1,
@@ -302,6 +311,7 @@ static void caller_await_reply(struct thread *c, struct thread *server)
         sched_wake(c, HS_ETIMEOUT);
         return;
     }
+    list_push_back(&server->reply_waiters, &c->wait_link);
     if (c->call_recv_timeout != HS_NEVER)
         plat_timer_arm(&c->timer, plat_clock_now() + c->call_recv_timeout);
 }
@@ -461,6 +471,7 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
         } else if (call && recv_to != HS_NOWAIT) {
             deliver(self, r, label, call, &plan);
             self->wake_phase = HS_PHASE_RECV;
+            list_push_back(&r->reply_waiters, &self->wait_link);
             st = sched_wake_block(self, r, HS_OK, &reply_wait, r, recv_to);
         } else {
             deliver(self, r, label, call, &plan);
@@ -678,6 +689,7 @@ HOT_INLINE hs_status reply_common(struct thread *self, int wait,
     }
     if (st == HS_OK) {
         msg_copy(self, c, &plan);
+        list_unlink(&c->wait_link);
         trace_message(TRACE_REPLY, self, c);
         if (wait && open_wait_blocks(self, timeout)) {
             if (sched_wake_next(c, HS_OK))
@@ -782,11 +794,16 @@ void ipc_thread_ended(struct thread *t)
         s->wait_ops = NULL;
         sched_wake(s, HS_EPARTNER);
     }
-    /* A caller waiting for t's reply. */
-    struct thread *c = t->reply_tid ? thread_lookup(t->reply_tid) : NULL;
-    if (c && c->state == THREAD_BLOCKED && c->wait_ops == &reply_wait &&
-        c->call_seq == t->reply_seq)
+    /* Callers waiting for t's reply, the one its reply capability names
+     * and any whose capability a later receive superseded: none of them
+     * can be answered now. */
+    while (!list_empty(&t->reply_waiters)) {
+        struct thread *c = container_of(t->reply_waiters.next,
+                                        struct thread, wait_link);
+        list_unlink(&c->wait_link);
+        c->wait_ops = NULL;
         sched_wake(c, HS_EPARTNER);
+    }
     reply_cap_end(t);
     gate_free_all(t);
     irq_thread_ended(t);

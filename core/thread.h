@@ -80,6 +80,9 @@ struct thread {
     uint64_t recv_label;             /* label of the message received */
     hs_tid_t reply_tid;              /* implicit reply capability: the */
     uint64_t reply_seq;              /*   caller and its call number */
+    struct list reply_waiters;       /* callers blocked for its reply, by
+                                        wait_link; woken with HS_EPARTNER
+                                        when it ends */
     int base_prio;                   /* priority without inheritance */
     uint64_t wake_phase;             /* HS_PHASE_* a wake-up belongs to */
     struct list irqs;                /* IRQ objects bound to it */

@@ -350,6 +350,9 @@ static int noreply_server(void *arg)
     status[13] = hs_ipc_wait(HS_NOWAIT, NULL);  /* ends the reply cap */
     set_msg(0, 1, 22);
     status[14] = hs_ipc_reply();
+    /* Outlive the caller's receive timeout: were it to end now, the
+     * caller would get HS_EPARTNER at once. */
+    sleep_until(10000);
     return 0;
 }
 
@@ -476,6 +479,55 @@ static void test_ipc_partner_ended(void **state)
     assert_int_equal(status[2], HS_EPARTNER);
     assert_int_equal(phase[2], HS_PHASE_RECV);
     assert_int_equal(when[2], 3000);
+}
+
+/* A server that takes two calls before replying supersedes the first
+ * caller's reply capability; its end must still wake both callers. */
+static int take_two_and_quit(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
+    sleep_until(3000);
+    return 0;
+}
+
+static int superseded_caller(void *arg)
+{
+    int i = arg_id(arg);
+    sleep_until(1000 + 500 * i);
+    set_msg(0, 1, (uint64_t)i);
+    status[i] = hs_ipc_call(gate_cap, HS_NEVER, 10000);
+    phase[i] = hs_utcb()->phase;
+    when[i] = hs_time_now();
+    return 0;
+}
+
+static int superseded_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = mk(take_two_and_quit, NULL, 0);
+    hs_cap_t g = 0;
+    EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
+    gate_cap = g;
+    hs_tid_t a = mk(superseded_caller, id_arg(0), 0);
+    hs_tid_t b = mk(superseded_caller, id_arg(1), 0);
+    join(a);
+    join(b);
+    join(s);
+    return 0;
+}
+
+static void test_ipc_server_end_wakes_superseded_caller(void **state)
+{
+    (void)state;
+    run_one(superseded_main);
+    assert_int_equal(status[0], HS_EPARTNER);   /* superseded by b's call */
+    assert_int_equal(phase[0], HS_PHASE_RECV);
+    assert_int_equal(when[0], 3000);
+    assert_int_equal(status[1], HS_EPARTNER);
+    assert_int_equal(phase[1], HS_PHASE_RECV);
+    assert_int_equal(when[1], 3000);
 }
 
 /* ---- 8. rights --------------------------------------------------------- */
@@ -1151,6 +1203,7 @@ int main(void)
         TU_TEST(test_ipc_reply_without_call),
         TU_TEST(test_ipc_receive_from_nobody),
         TU_TEST(test_ipc_partner_ended),
+        TU_TEST(test_ipc_server_end_wakes_superseded_caller),
         TU_TEST(test_ipc_rights),
         TU_TEST(test_ipc_revoke_and_delete),
         TU_TEST(test_ipc_tags_and_copy),

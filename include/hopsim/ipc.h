@@ -219,7 +219,10 @@ hs_status hs_ipc_send(hs_cap_t gate, hs_time_t timeout);
 /* Send, then wait for the reply (which lands in the UTCB).  Errors as
  * hs_ipc_send (phase SEND; HS_EDEADLK for a send timeout of HS_NEVER on
  * a gate bound to the caller), then HS_ETIMEOUT or HS_EPARTNER with phase
- * RECV. */
+ * RECV.  HS_EPARTNER: the thread that took the message ended without
+ * replying, also when it had received another call since (which ends
+ * this call's reply capability, so only that end or the timeout can
+ * finish the wait). */
 hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
                       hs_time_t recv_timeout);
 
