@@ -6,7 +6,7 @@
 #                           self-test, then every test program twice: fast
 #                           switch, then HOPSIM_SWITCH=ucontext;
 #                           tests/gdb/run.sh too
-#   make gdb                gdb with the hs commands (sim/hopsim-gdb.py) on
+#   make gdb                gdb with the hs commands (tools/hopsim-gdb.py) on
 #                           PROG=... (default: the tour), ARGS=... its args
 #   make memcheck           every test program and the tour under valgrind
 #   make asan               ASan + UBSan build in build-asan/, tests + tour
@@ -116,7 +116,7 @@ VALGRIND := valgrind --error-exitcode=99 --leak-check=full \
 # The library is every .c and .S under the platform and kernel folders
 # and the runtime on top of them (lib/), however deep; a folder may be
 # empty or missing.
-LIB_DIRS  := sim core ports mem notify lib
+LIB_DIRS  := sim kern core notify mem ports observe lib
 LIB_SRCS  := $(sort $(shell find $(LIB_DIRS) -type f \( -name '*.c' -o -name '*.S' \) 2>/dev/null))
 # One program per examples/*.c and per tests/test_*.c.  Any other tests/*.c
 # is shared test support, linked into every test program.
@@ -216,11 +216,11 @@ run: $(TOUR)
 	$(TOUR)
 
 # gdb with hopsim's commands loaded: hs procs, hs threads, hs bt, hs hops,
-# hs finish (see sim/hopsim-gdb.py and the README).
+# hs finish (see tools/hopsim-gdb.py and the README).
 PROG ?= $(TOUR)
 .PHONY: gdb
 gdb: all
-	gdb -q -x sim/hopsim-gdb.py --args $(PROG) $(ARGS)
+	gdb -q -x tools/hopsim-gdb.py --args $(PROG) $(ARGS)
 
 # The kernel folders must not include host headers; the self-test first
 # proves the check can fail.
@@ -445,7 +445,7 @@ install: libs
 	    -e 's|@INCLUDEDIR@|$(call pc_path,$(INCLUDEDIR))|' \
 	    -e 's|@VERSION@|$(VERSION)|' \
 	    tools/$(pc).pc.in >$(call inst,$(PKGCONFIGDIR)/$(pc).pc) &&) true
-	install -m 644 sim/hopsim-gdb.py $(call inst,$(DATADIR)/hopsim/)
+	install -m 644 tools/hopsim-gdb.py $(call inst,$(DATADIR)/hopsim/)
 	sed -e 's|@GDB_SCRIPT@|$(DATADIR)/hopsim/hopsim-gdb.py|' \
 	    tools/libhopsim-gdb.py.in >$(call inst,$(GDB_LOADER))
 	$(foreach f,$(DOC_FILES),install -D -m 644 $(f) $(call inst,$(DOCDIR)/$(f)) &&) true

@@ -12,7 +12,7 @@
 #define HOPSIM_CORE_CAP_H
 
 #include "core/kernel.h"
-#include "core/pool.h"
+#include "kern/pool.h"
 #include "hopsim/cap.h"
 
 struct cap {

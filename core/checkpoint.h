@@ -14,8 +14,8 @@
 #define HOPSIM_CORE_CHECKPOINT_H
 
 #include "core/kernel.h"
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 #include "hopsim/hop.h"
 
 struct proc;

@@ -36,8 +36,8 @@
 #ifndef HOPSIM_CORE_HOP_H
 #define HOPSIM_CORE_HOP_H
 
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 #include "hopsim/hop.h"
 #include "sim/platform.h"
 

@@ -13,7 +13,7 @@
 #include "mem/pages.h"
 #include "core/kernel.h"
 #include "core/sched.h"
-#include "core/trace.h"
+#include "observe/trace.h"
 #include "ports/gate.h"
 #include "ports/chan.h"
 #include "ports/topic.h"

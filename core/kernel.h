@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
-#include "core/event.h"
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/event.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 #include "core/proc.h"
 #include "core/sched.h"
 #include "core/thread.h"
@@ -65,7 +65,7 @@ struct kernel {
     int ending;                 /* the run is over; CPUs leave their loop */
     hs_status end_status;
 
-    /* Statistics (the event count and hash: core/event.h). */
+    /* Statistics (the event count and hash: kern/event.h). */
     uint64_t switches, threads_created, procs_created;
 
     /* Schedule exploration (sched.c), seeded runs only. */

@@ -5,8 +5,8 @@
 #define HOPSIM_CORE_PROC_H
 
 #include "core/factory.h"
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 #include "hopsim/hop.h"
 #include "hopsim/proc.h"
 #include "mem/vm.h"

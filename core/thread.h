@@ -5,9 +5,9 @@
 #define HOPSIM_CORE_THREAD_H
 
 #include "core/hop.h"
-#include "core/kfmt.h"
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/kfmt.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 #include "notify/notify.h"
 #include "hopsim/thread.h"
 #include "sim/platform.h"

@@ -27,7 +27,7 @@
  */
 #include <string.h>
 
-#include "core/event.h"
+#include "kern/event.h"
 #include "core/kernel.h"
 #include "mem/pagefault.h"
 #include "mem/portal.h"

@@ -8,7 +8,7 @@
  * holds it (4K, 2M or 1G): the allocator only promises contiguity inside a
  * block.  The whole block is held; the region is its first size bytes.
  */
-#include "core/event.h"
+#include "kern/event.h"
 #include "core/kernel.h"
 #include "mem/device.h"
 #include "mem/vm.h"

@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 #include "hopsim/port.h"
 #include "hopsim/portal.h"
 #include "mem/vm.h"

@@ -19,7 +19,7 @@
  */
 #include <string.h>
 
-#include "core/event.h"
+#include "kern/event.h"
 #include "core/factory.h"
 #include "core/kernel.h"
 #include "hopsim/ipc.h"

@@ -5,8 +5,8 @@
 #ifndef HOPSIM_NOTIFY_INTERNAL_H
 #define HOPSIM_NOTIFY_INTERNAL_H
 
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 #include "notify/notify.h"
 
 struct thread;

@@ -23,8 +23,8 @@
 
 #include <stdint.h>
 
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 #include "hopsim/notify.h"
 #include "hopsim/utcb.h"
 #include "sim/platform.h"

@@ -18,7 +18,7 @@
 
 #include "core/cap.h"
 #include "core/kernel.h"
-#include "core/kfmt.h"
+#include "kern/kfmt.h"
 #include "core/sched.h"
 #include "ports/chan.h"
 

@@ -20,8 +20,8 @@
 
 #include <stdint.h>
 
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 #include "hopsim/chan.h"
 #include "mem/vm.h"
 

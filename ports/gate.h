@@ -9,8 +9,8 @@
 #define HOPSIM_PORTS_GATE_H
 
 #include "core/kernel.h"
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 
 struct proc;
 struct thread;

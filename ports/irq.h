@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 
 struct proc;
 struct thread;

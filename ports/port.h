@@ -5,9 +5,9 @@
 #define HOPSIM_PORTS_PORT_H
 
 #include "core/kernel.h"
-#include "core/kfmt.h"
-#include "core/list.h"
-#include "core/pool.h"
+#include "kern/kfmt.h"
+#include "kern/list.h"
+#include "kern/pool.h"
 #include "hopsim/port.h"
 
 struct proc;

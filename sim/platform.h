@@ -294,7 +294,7 @@ const char *plat_file_error(void);
 const char *plat_file_error_path(void);
 
 /* A file written piece by piece: the event trace and the sequence chart
- * (core/trace.c formats them; the platform only stores the bytes). */
+ * (observe/trace.c formats them; the platform only stores the bytes). */
 typedef struct plat_out plat_out;
 
 /* Create (or truncate) the file at path into *out.

@@ -4,7 +4,7 @@
 # usage: tools/check-layers.sh [ROOT]      check the tree at ROOT (default .)
 #        tools/check-layers.sh --self-test  prove the check can fail
 #
-# core/ ports/ mem/ notify/ are the kernel: only sim/ may know it runs on
+# kern/ core/ notify/ mem/ ports/ observe/ are the kernel: only sim/ may know it runs on
 # Linux (DESIGN.md, "Layers and folders").  A kernel file fails the check if
 # it includes one of the host headers below, directly or through a quoted
 # include of a file outside the kernel (say, a sim/ header that includes
@@ -12,7 +12,7 @@
 # exits 1.
 set -euo pipefail
 
-kernel_dirs=(core ports mem notify)
+kernel_dirs=(kern core notify mem ports observe)
 # Extended regex matched against the name inside <...> or "...".
 forbidden='pthread\.h|ucontext\.h|libunwind[^/]*\.h|valgrind/.*|signal\.h|sys/.*|stdio\.h|stdlib\.h'
 
@@ -134,7 +134,7 @@ for f in "${files[@]}"; do
 done
 
 if [ "$bad" -ne 0 ]; then
-    echo "check-layers: FAIL: core/ ports/ mem/ notify/ must not use host headers;" \
+    echo "check-layers: FAIL: the kernel folders must not use host headers;" \
          "put host code behind sim/platform.h" >&2
     exit 1
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/gdb/run.sh - check the gdb commands of sim/hopsim-gdb.py.
+# tests/gdb/run.sh - check the gdb commands of tools/hopsim-gdb.py.
 #
 # usage: tests/gdb/run.sh [PROGRAM]
 #
@@ -21,7 +21,7 @@ set -uo pipefail
 here=$(cd "$(dirname -- "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 prog=${1:-${HOPSIM_GDB_PROG:-$root/build/examples/tour}}
-script=${HOPSIM_GDB_SCRIPT:-$root/sim/hopsim-gdb.py}
+script=${HOPSIM_GDB_SCRIPT:-$root/tools/hopsim-gdb.py}
 GDB=${GDB:-gdb}
 # The checks expect the unseeded interleaving (servers already serving).
 unset HOPSIM_SEED

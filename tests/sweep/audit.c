@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "core/kernel.h"
-#include "core/trace.h"
+#include "observe/trace.h"
 #include "notify/internal.h"
 #include "sim/internal.h"
 

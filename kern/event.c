@@ -1,10 +1,10 @@
 /*
- * core/event.c - the names of event kinds, the start of a run's stream and
+ * kern/event.c - the names of event kinds, the start of a run's stream and
  * the text log (event_record() itself is inline in event.h).
  */
-#include "core/event.h"
+#include "kern/event.h"
 #include "core/kernel.h"
-#include "core/trace.h"
+#include "observe/trace.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull

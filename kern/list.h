@@ -1,11 +1,11 @@
 /*
- * core/list.h - intrusive circular doubly-linked lists.
+ * kern/list.h - intrusive circular doubly-linked lists.
  *
  * A struct list is both a list head and a link inside an object; an
  * unlinked link points to itself, so list_unlink() is safe to repeat.
  */
-#ifndef HOPSIM_CORE_LIST_H
-#define HOPSIM_CORE_LIST_H
+#ifndef HOPSIM_KERN_LIST_H
+#define HOPSIM_KERN_LIST_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
-# sim/hopsim-gdb.py - gdb commands that show hopsim's simulated world.
+# tools/hopsim-gdb.py - gdb commands that show hopsim's simulated world.
 #
-#   (gdb) source sim/hopsim-gdb.py      (or: make gdb PROG=build/examples/tour)
+#   (gdb) source tools/hopsim-gdb.py      (or: make gdb PROG=build/examples/tour)
 #
 #   hs procs              processes, their ports, checkpoints and visitors
 #   hs threads            every simulated thread: process, state, its wait

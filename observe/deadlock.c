@@ -1,5 +1,5 @@
 /*
- * core/deadlock.c - the report of a deadlocked run.
+ * observe/deadlock.c - the report of a deadlocked run.
  *
  * Written when no thread can run, no timer is pending and some threads are
  * still blocked.  Lists every blocked thread with what it waits on, then

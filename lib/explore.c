@@ -1,5 +1,5 @@
 /*
- * sim/explore.c - the exploration harness: seeds, replay, determinism
+ * lib/explore.c - the exploration harness: seeds, replay, determinism
  * check, and the command line of programs built around scenarios.
  *
  * Host code on top of the public API: it starts and runs whole

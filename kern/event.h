@@ -1,13 +1,13 @@
 /*
- * core/event.h - the kernel's event stream.
+ * kern/event.h - the kernel's event stream.
  *
  * Every kernel event is counted and folded into the run's hash (printed at
  * exit, so that two runs can be compared), and written to the text log
  * when HOPSIM_LOG is set.  An event is its kind, the thread it concerns,
  * two values and the virtual time.
  */
-#ifndef HOPSIM_CORE_EVENT_H
-#define HOPSIM_CORE_EVENT_H
+#ifndef HOPSIM_KERN_EVENT_H
+#define HOPSIM_KERN_EVENT_H
 
 #include <stdint.h>
 
@@ -118,7 +118,7 @@ void event_stream_start(void);
 const char *event_name(enum event_kind kind);
 
 /* Write one event to the text log, the JSON trace and the sequence
- * chart (core/trace.c), and hand it to the configured event_fn
+ * chart (observe/trace.c), and hand it to the configured event_fn
  * (event_record() does, when tracing). */
 void event_trace(enum event_kind kind, const struct thread *t, uint64_t a,
                  uint64_t b);

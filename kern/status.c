@@ -1,5 +1,5 @@
 /*
- * core/status.c - names of the status values.
+ * kern/status.c - names of the status values.
  */
 #include "hopsim/status.h"
 

@@ -1,9 +1,9 @@
 /*
- * core/kfmt.c - the kernel's own string formatting (see kfmt.h).
+ * kern/kfmt.c - the kernel's own string formatting (see kfmt.h).
  */
 #include <stdint.h>
 
-#include "core/kfmt.h"
+#include "kern/kfmt.h"
 
 void kbuf_init(struct kbuf *b, char *buf, size_t cap)
 {

@@ -1,5 +1,5 @@
 /*
- * core/trace.h - the event trace (Chrome trace-event JSON, for Perfetto)
+ * observe/trace.h - the event trace (Chrome trace-event JSON, for Perfetto)
  * and the sequence chart (mscgen), written from the event stream.
  *
  * Both are fed by event_trace(), the slow path of event_record() taken
@@ -8,12 +8,12 @@
  * The files are written through plat_out_*; nothing here is on a path
  * that runs when neither file is open.
  */
-#ifndef HOPSIM_CORE_TRACE_H
-#define HOPSIM_CORE_TRACE_H
+#ifndef HOPSIM_OBSERVE_TRACE_H
+#define HOPSIM_OBSERVE_TRACE_H
 
 #include <stdint.h>
 
-#include "core/event.h"
+#include "kern/event.h"
 
 /* A message from one thread to another. */
 enum trace_msg {

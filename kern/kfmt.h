@@ -1,5 +1,5 @@
 /*
- * core/kfmt.h - the kernel's own string formatting.
+ * kern/kfmt.h - the kernel's own string formatting.
  *
  * The kernel calls no host printf.  kfmt understands a small subset:
  *   %s %c %%  and  %d %u %x  with the l / ll length modifiers,
@@ -7,8 +7,8 @@
  *   width too, and a '-' flag to pad on the right (%-8s).
  * Output is always NUL terminated and silently truncated to fit.
  */
-#ifndef HOPSIM_CORE_KFMT_H
-#define HOPSIM_CORE_KFMT_H
+#ifndef HOPSIM_KERN_KFMT_H
+#define HOPSIM_KERN_KFMT_H
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * core/trace.c - the event trace (Chrome trace-event JSON) and the
+ * observe/trace.c - the event trace (Chrome trace-event JSON) and the
  * sequence chart (mscgen), written from the event stream.
  *
  * JSON: one object {"traceEvents":[...]} that Perfetto and chrome://tracing
@@ -22,11 +22,11 @@
  * Entities come first in an mscgen file, so the arcs are kept in memory
  * and the file is written at the end.
  */
-#include "core/trace.h"
+#include "observe/trace.h"
 #include "core/checkpoint.h"
 #include "core/hop.h"
 #include "core/kernel.h"
-#include "core/kfmt.h"
+#include "kern/kfmt.h"
 #include "core/proc.h"
 #include "mem/vm.h"
 

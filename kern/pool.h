@@ -1,5 +1,5 @@
 /*
- * core/pool.h - fixed-size kernel object pools with checked handles.
+ * kern/pool.h - fixed-size kernel object pools with checked handles.
  *
  * Kernel objects (threads, processes, and later ports, gates, ...) come
  * from pools, never from malloc on a hot path: a pool grows in chunks, and
@@ -12,8 +12,8 @@
  * pool_reserve() may fail (host out of memory) and changes nothing visible;
  * pool_alloc() after a successful reserve cannot fail.
  */
-#ifndef HOPSIM_CORE_POOL_H
-#define HOPSIM_CORE_POOL_H
+#ifndef HOPSIM_KERN_POOL_H
+#define HOPSIM_KERN_POOL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,9 +1,9 @@
 /*
- * core/pool.c - fixed-size kernel object pools (see pool.h).
+ * kern/pool.c - fixed-size kernel object pools (see pool.h).
  */
 #include <string.h>
 
-#include "core/pool.h"
+#include "kern/pool.h"
 #include "sim/platform.h"
 
 void pool_init(struct pool *p, size_t objsize)
