@@ -8,16 +8,6 @@
 
 static struct tu_log wake_order;
 
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
-static int arg_id(void *arg)
-{
-    return (int)(intptr_t)arg;
-}
-
 /* ---- 1,000 sleepers, shuffled */
 
 #define SLEEPERS 1000
@@ -43,7 +33,7 @@ static void shuffle(int *a, int n)
 
 static int sleep_own_duration(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     EXPECT_ST(hs_thread_sleep((hs_time_t)(perm[i] + 1) * HS_USEC), HS_OK);
     woke_at[i] = hs_time_now();
     tu_log_add(&wake_order, i);
@@ -58,7 +48,7 @@ static int create_sleepers(void *arg)
     static hs_tid_t tid[SLEEPERS];
     for (int i = 0; i < SLEEPERS; i++) {
         tid[i] = 0;
-        EXPECT_ST(hs_thread_create(sleeper_fn, id_arg(i), NULL, &tid[i]),
+        EXPECT_ST(hs_thread_create(sleeper_fn, tu_id_arg(i), NULL, &tid[i]),
                   HS_OK);
     }
     for (int i = 0; i < SLEEPERS; i++)
@@ -105,7 +95,7 @@ static void test_sleepers_wake_in_deadline_order_at_exact_time(void **state)
 
 static int sleep_one_second(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     EXPECT_ST(hs_thread_sleep(HS_SEC), HS_OK);
     woke_at[i] = hs_time_now();
     tu_log_add(&wake_order, i);
@@ -137,7 +127,7 @@ static hs_time_t eq_woke[EQUALS];
  * the deadline 10 ms, but they start their last sleep in pre_ms order. */
 static int sleep_to_ten_ms(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     if (pre_ms[i])
         EXPECT_ST(hs_thread_sleep((hs_time_t)pre_ms[i] * HS_MSEC), HS_OK);
     EXPECT_ST(hs_thread_sleep((hs_time_t)(10 - pre_ms[i]) * HS_MSEC), HS_OK);
@@ -151,7 +141,7 @@ static int create_equal_deadlines(void *arg)
     (void)arg;
     hs_tid_t tid[EQUALS] = { 0 };
     for (int i = 0; i < EQUALS; i++)
-        EXPECT_ST(hs_thread_create(sleep_to_ten_ms, id_arg(i), NULL,
+        EXPECT_ST(hs_thread_create(sleep_to_ten_ms, tu_id_arg(i), NULL,
                                    &tid[i]), HS_OK);
     for (int i = 0; i < EQUALS; i++)
         EXPECT_ST(hs_thread_join(tid[i], HS_NEVER, NULL), HS_OK);
@@ -179,7 +169,7 @@ static hs_time_t zero_now[2];
 
 static int sleep_zero_between(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     tu_log_add(&wake_order, i);
     EXPECT_ST(hs_thread_sleep(0), HS_OK);
     zero_now[i] = hs_time_now();
@@ -199,9 +189,9 @@ static int create_zero_sleepers(void *arg)
     (void)arg;
     hs_tid_t a = 0, b = 0, low = 0;
     hs_thread_attr la = { .priority = HS_PRIO_DEFAULT - 1 };
-    EXPECT_ST(hs_thread_create(sleep_zero_between, id_arg(0), NULL, &a),
+    EXPECT_ST(hs_thread_create(sleep_zero_between, tu_id_arg(0), NULL, &a),
               HS_OK);
-    EXPECT_ST(hs_thread_create(sleep_zero_between, id_arg(1), NULL, &b),
+    EXPECT_ST(hs_thread_create(sleep_zero_between, tu_id_arg(1), NULL, &b),
               HS_OK);
     EXPECT_ST(hs_thread_create(record_five, NULL, &la, &low), HS_OK);
     EXPECT_ST(hs_thread_join(a, HS_NEVER, NULL), HS_OK);

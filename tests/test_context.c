@@ -18,16 +18,6 @@
 #include <xmmintrin.h>
 #endif
 
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
-static int arg_id(void *arg)
-{
-    return (int)(intptr_t)arg;
-}
-
 static const hs_switch_kind kinds[2] = { HS_SWITCH_FAST, HS_SWITCH_UCONTEXT };
 
 /* ---- the same run with both switches */
@@ -37,7 +27,7 @@ static const int mix_prio[6] = { 16, 16, 18, 16, 14, 16 };
 
 static int mixed_worker(void *arg)
 {
-    int id = arg_id(arg);
+    int id = tu_arg_id(arg);
     for (int round = 0; round < 5; round++) {
         tu_log_add(mix_log, id * 10 + round);
         if ((round + id) % 2)
@@ -54,7 +44,7 @@ static int mixed_main(void *arg)
     hs_tid_t t[6] = { 0 };
     for (int i = 0; i < 6; i++) {
         hs_thread_attr a = { .priority = mix_prio[i] };
-        EXPECT_ST(hs_thread_create(mixed_worker, id_arg(i), &a, &t[i]),
+        EXPECT_ST(hs_thread_create(mixed_worker, tu_id_arg(i), &a, &t[i]),
                   HS_OK);
     }
     for (int i = 5; i >= 0; i--) {
@@ -116,7 +106,7 @@ static __attribute__((noinline)) int frame_is_aligned(void)
 
 static int check_stack(void *arg)
 {
-    int k = arg_id(arg);
+    int k = tu_arg_id(arg);
     volatile char seed = 0;
     aligned[k] = frame_is_aligned();
     EXPECT_ST(hs_thread_yield(), HS_OK);
@@ -134,7 +124,7 @@ static int stack_main(void *arg)
     hs_tid_t t[2] = { 0 };
     hs_thread_attr a = { .stack_size = HS_STACK_MIN };
     for (int k = 0; k < 2; k++)
-        EXPECT_ST(hs_thread_create(check_stack, id_arg(k), &a, &t[k]),
+        EXPECT_ST(hs_thread_create(check_stack, tu_id_arg(k), &a, &t[k]),
                   HS_OK);
     for (int k = 0; k < 2; k++)
         EXPECT_ST(hs_thread_join(t[k], HS_NEVER, NULL), HS_OK);
@@ -314,7 +304,7 @@ static int after_value[3];
 static int after_worker(void *arg)
 {
     EXPECT_ST(hs_thread_sleep(HS_USEC), HS_OK);
-    return arg_id(arg);
+    return tu_arg_id(arg);
 }
 
 static int after_main(void *arg)
@@ -322,7 +312,7 @@ static int after_main(void *arg)
     (void)arg;
     hs_tid_t t[3] = { 0 };
     for (int i = 0; i < 3; i++)
-        EXPECT_ST(hs_thread_create(after_worker, id_arg(i + 20), NULL,
+        EXPECT_ST(hs_thread_create(after_worker, tu_id_arg(i + 20), NULL,
                                    &t[i]), HS_OK);
     for (int i = 0; i < 3; i++)
         EXPECT_ST(hs_thread_join(t[i], HS_NEVER, &after_value[i]), HS_OK);

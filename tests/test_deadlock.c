@@ -11,16 +11,6 @@
 
 #include "testutil.h"
 
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
-static int arg_id(void *arg)
-{
-    return (int)(intptr_t)arg;
-}
-
 /* The line of the report that contains needle (empty if none), copied
  * into buf. */
 static const char *report_line(const char *needle, char *buf, size_t len)
@@ -73,7 +63,7 @@ static void reset(void)
 
 static int return_arg(void *arg)
 {
-    return arg_id(arg);
+    return tu_arg_id(arg);
 }
 
 /* ---- two threads joining each other */
@@ -83,7 +73,7 @@ static _Atomic hs_tid_t partner[4];
 
 static int join_partner(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     while (atomic_load(&partner[i]) == 0)    /* several CPUs: wait for it */
         EXPECT_ST(hs_thread_yield(), HS_OK);
     reached[i] = 1;
@@ -99,9 +89,9 @@ static int create_pair(void *arg)
 {
     (void)arg;
     hs_thread_attr a = { .name = "alice" }, b = { .name = "bob" };
-    EXPECT_ST(hs_thread_create(join_partner, id_arg(0), &a, &tid_of[0]),
+    EXPECT_ST(hs_thread_create(join_partner, tu_id_arg(0), &a, &tid_of[0]),
               HS_OK);
-    EXPECT_ST(hs_thread_create(join_partner, id_arg(1), &b, &tid_of[1]),
+    EXPECT_ST(hs_thread_create(join_partner, tu_id_arg(1), &b, &tid_of[1]),
               HS_OK);
     atomic_store(&partner[0], tid_of[1]);
     atomic_store(&partner[1], tid_of[0]);
@@ -253,7 +243,7 @@ static int create_ring(void *arg)
     static const char *names[3] = { "ring-one", "ring-two", "ring-three" };
     for (int i = 0; i < 3; i++) {
         hs_thread_attr a = { .name = names[i] };
-        EXPECT_ST(hs_thread_create(join_partner, id_arg(i), &a, &tid_of[i]),
+        EXPECT_ST(hs_thread_create(join_partner, tu_id_arg(i), &a, &tid_of[i]),
                   HS_OK);
     }
     for (int i = 0; i < 3; i++)
@@ -383,7 +373,7 @@ static int small_workload(void *arg)
     (void)arg;
     hs_tid_t t[4] = { 0 };
     for (int i = 0; i < 4; i++)
-        EXPECT_ST(hs_thread_create(return_arg, id_arg(i + 1), NULL, &t[i]),
+        EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(i + 1), NULL, &t[i]),
                   HS_OK);
     for (int i = 0; i < 4; i++)
         EXPECT_ST(hs_thread_join(t[i], HS_NEVER, &value[i]), HS_OK);
@@ -419,7 +409,7 @@ static int proc_status[PROCS];
 /* Sum 1..n with a few scheduling points on the way. */
 static int sum_to(void *arg)
 {
-    int n = arg_id(arg);
+    int n = tu_arg_id(arg);
     int sum = 0;
     for (int i = 1; i <= n; i++) {
         sum += i;
@@ -432,10 +422,10 @@ static int sum_to(void *arg)
 
 static int worker_proc(void *arg)
 {
-    int p = arg_id(arg);
+    int p = tu_arg_id(arg);
     hs_tid_t t[WORKERS] = { 0 };
     for (int w = 0; w < WORKERS; w++)
-        EXPECT_ST(hs_thread_create(sum_to, id_arg(100 * p + 10 * w + 1),
+        EXPECT_ST(hs_thread_create(sum_to, tu_id_arg(100 * p + 10 * w + 1),
                                    NULL, &t[w]), HS_OK);
     for (int w = 0; w < WORKERS; w++)
         EXPECT_ST(hs_thread_join(t[w], HS_NEVER, &work_value[p][w]), HS_OK);
@@ -447,7 +437,7 @@ static int spawn_workers(void *arg)
     (void)arg;
     hs_pid_t c[PROCS] = { 0 };
     for (int p = 0; p < PROCS; p++)
-        EXPECT_ST(hs_proc_spawn("worker", worker_proc, id_arg(p), NULL,
+        EXPECT_ST(hs_proc_spawn("worker", worker_proc, tu_id_arg(p), NULL,
                                 &c[p]), HS_OK);
     for (int p = 0; p < PROCS; p++)
         EXPECT_ST(hs_proc_wait(c[p], HS_NEVER, &proc_status[p]), HS_OK);

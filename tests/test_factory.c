@@ -53,17 +53,17 @@ static void start(void)
     assert_int_equal(hs_sim_start(&cfg), HS_OK);
 }
 
-/* Start, spawn one root process running entry with limits q (NULL: none),
- * run: must end HS_OK. */
-static void run_one(hs_entry_fn entry, const hs_quota *q)
+/* Reset the records, run entry as the root process "main" with limits q
+ * (NULL: none): must end HS_OK. */
+static void run_quota(hs_entry_fn entry, const hs_quota *q)
 {
+    hs_sim_config cfg = tu_config();
     hs_proc_attr a;
     memset(&a, 0, sizeof a);
     a.quota = q;
-    start();
-    assert_int_equal(hs_proc_spawn("main", entry, NULL, &a, NULL), HS_OK);
-    assert_int_equal(hs_sim_run(), HS_OK);
-    assert_no_bad_status();
+    assert_int_equal(cfg.stack_size, STACK);
+    reset();
+    tu_run_one(&cfg, "main", entry, NULL, &a);
 }
 
 /* Unlimited but for one resource. */
@@ -74,16 +74,10 @@ static hs_quota quota_one(hs_res r, uint64_t limit)
     return q;
 }
 
-static void sleep_until(hs_time_t t)
-{
-    hs_time_t now = hs_time_now();
-    EXPECT_ST(hs_thread_sleep(t > now ? t - now : 0), HS_OK);
-}
-
 /* Sleeps until the virtual time arg, then returns. */
 static int sleeper(void *arg)
 {
-    sleep_until((hs_time_t)(uintptr_t)arg);
+    tu_sleep_until((hs_time_t)(uintptr_t)arg);
     return 0;
 }
 
@@ -93,7 +87,7 @@ static void *at(hs_time_t t)
 }
 
 /* A thread of the caller's process sleeping until t; stack 0: default. */
-static hs_tid_t mk(hs_time_t t, size_t stack)
+static hs_tid_t mk_sleeper(hs_time_t t, size_t stack)
 {
     hs_thread_attr a;
     memset(&a, 0, sizeof a);
@@ -101,11 +95,6 @@ static hs_tid_t mk(hs_time_t t, size_t stack)
     hs_tid_t tid = 0;
     EXPECT_ST(hs_thread_create(sleeper, at(t), &a, &tid), HS_OK);
     return tid;
-}
-
-static void join(hs_tid_t t)
-{
-    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
 }
 
 /* The account of process p (0: the caller's) into slot i. */
@@ -164,7 +153,7 @@ static int count_main(void *arg)
 {
     (void)arg;
     acct_at(0, 0);
-    hs_tid_t t = mk(1000, 32 * KIB);
+    hs_tid_t t = mk_sleeper(1000, 32 * KIB);
     acct_at(1, 0);
     hs_cap_t g = 0, d = 0, q = 0;
     EXPECT_ST(hs_gate_create(t, 1, &g), HS_OK);
@@ -177,9 +166,9 @@ static int count_main(void *arg)
     acct_at(3, 0);
     EXPECT_ST(hs_cap_delete(d), HS_OK);
     acct_at(4, 0);
-    sleep_until(1500);                  /* t ended at 1000, not joined */
+    tu_sleep_until(1500);               /* t ended at 1000, not joined */
     acct_at(5, 0);
-    join(t);
+    tu_join(t);
     acct_at(6, 0);
     EXPECT_ST(hs_cap_delete(g), HS_OK);
     acct_at(7, 0);
@@ -195,7 +184,7 @@ static int count_main(void *arg)
 static void test_factory_account_counts_objects(void **state)
 {
     (void)state;
-    run_one(count_main, NULL);
+    run_quota(count_main, NULL);
     /*                     thr prc prt gat cap irq memory */
     assert_used(&seen[0], 1,  0,  0,  0,  0,  0,  STACK);
     assert_used(&seen[1], 2,  0,  0,  0,  0,  0,  STACK + 32 * KIB);
@@ -244,10 +233,10 @@ static int peak_main(void *arg)
     (void)arg;
     hs_tid_t t[3];
     for (int i = 0; i < 3; i++)
-        t[i] = mk(100, (size_t)(i + 1) * 16 * KIB);
+        t[i] = mk_sleeper(100, (size_t)(i + 1) * 16 * KIB);
     for (int i = 0; i < 3; i++)
-        join(t[i]);
-    hs_tid_t u = mk(200, 16 * KIB);
+        tu_join(t[i]);
+    hs_tid_t u = mk_sleeper(200, 16 * KIB);
     hs_cap_t q = 0, d[5];
     EXPECT_ST(hs_irq_create(&q), HS_OK);
     for (int i = 0; i < 5; i++)
@@ -256,7 +245,7 @@ static int peak_main(void *arg)
         EXPECT_ST(hs_cap_delete(d[i]), HS_OK);
     EXPECT_ST(hs_cap_derive(q, HS_CAP_SEND, 9, &d[0]), HS_OK);
     acct_at(0, 0);
-    join(u);
+    tu_join(u);
     acct_at(1, 0);
     return 0;
 }
@@ -264,7 +253,7 @@ static int peak_main(void *arg)
 static void test_factory_peaks_stay(void **state)
 {
     (void)state;
-    run_one(peak_main, NULL);
+    run_quota(peak_main, NULL);
     assert_used(&seen[0], 2, 0, 0, 0, 2, 1, STACK + 16 * KIB);
     assert_int_equal(seen[0].peak[HS_RES_THREADS], 4);
     assert_int_equal(seen[0].peak[HS_RES_MEMORY], STACK + 96 * KIB);
@@ -281,21 +270,21 @@ static void test_factory_peaks_stay(void **state)
 static int threads_main(void *arg)
 {
     (void)arg;
-    hs_tid_t t1 = mk(1000, 0);
-    hs_tid_t t2 = mk(3000, 0);
+    hs_tid_t t1 = mk_sleeper(1000, 0);
+    hs_tid_t t2 = mk_sleeper(3000, 0);
     acct_at(0, 0);
     status[0] = hs_thread_create(sleeper, at(0), NULL, &out_tid);
     acct_at(1, 0);
-    sleep_until(2000);                  /* t1 ended, not joined */
+    tu_sleep_until(2000);               /* t1 ended, not joined */
     acct_at(2, 0);
     status[1] = hs_thread_create(sleeper, at(0), NULL, &out_tid);
     acct_at(3, 0);
-    join(t1);
+    tu_join(t1);
     hs_tid_t t3 = 0;
     status[2] = hs_thread_create(sleeper, at(2500), NULL, &t3);
     acct_at(4, 0);
-    join(t2);
-    join(t3);
+    tu_join(t2);
+    tu_join(t3);
     return 0;
 }
 
@@ -303,7 +292,7 @@ static void test_factory_threads_quota_exhaustion_and_recovery(void **state)
 {
     (void)state;
     hs_quota q = quota_one(HS_RES_THREADS, 3);
-    run_one(threads_main, &q);
+    run_quota(threads_main, &q);
     assert_used(&seen[0], 3, 0, 0, 0, 0, 0, 3 * STACK);
     assert_int_equal(status[0], HS_EQUOTA);
     assert_refused_once(&seen[0], &seen[1], HS_RES_THREADS);
@@ -325,7 +314,7 @@ static void test_factory_threads_quota_exhaustion_and_recovery(void **state)
 static int memory_main(void *arg)
 {
     (void)arg;
-    hs_tid_t t1 = mk(1000, 0);
+    hs_tid_t t1 = mk_sleeper(1000, 0);
     acct_at(0, 0);
     hs_thread_attr a;
     memset(&a, 0, sizeof a);
@@ -340,13 +329,13 @@ static int memory_main(void *arg)
     pa.quota = &small;
     status[1] = hs_proc_spawn("small", sleeper, at(0), &pa, &out_pid);
     acct_at(2, 0);
-    sleep_until(1500);                  /* t1 ended: its stack is free */
+    tu_sleep_until(1500);               /* t1 ended: its stack is free */
     acct_at(3, 0);
     hs_tid_t t2 = 0;
     status[2] = hs_thread_create(sleeper, at(0), NULL, &t2);
     acct_at(4, 0);
-    join(t1);
-    join(t2);
+    tu_join(t1);
+    tu_join(t2);
     return 0;
 }
 
@@ -354,7 +343,7 @@ static void test_factory_memory_quota_exhaustion_and_recovery(void **state)
 {
     (void)state;
     hs_quota q = quota_one(HS_RES_MEMORY, 2 * STACK);
-    run_one(memory_main, &q);
+    run_quota(memory_main, &q);
     assert_used(&seen[0], 2, 0, 0, 0, 0, 0, 2 * STACK);
     assert_int_equal(status[0], HS_EQUOTA);
     assert_refused_once(&seen[0], &seen[1], HS_RES_MEMORY);
@@ -379,7 +368,7 @@ static int procs_main(void *arg)
     acct_at(0, 0);
     status[0] = hs_proc_spawn("b", sleeper, at(0), NULL, &out_pid);
     acct_at(1, 0);
-    sleep_until(1500);                  /* a ended, not reaped */
+    tu_sleep_until(1500);               /* a ended, not reaped */
     acct_at(2, 0);
     status[1] = hs_proc_spawn("b", sleeper, at(0), NULL, &out_pid);
     acct_at(3, 0);
@@ -395,7 +384,7 @@ static void test_factory_procs_quota_exhaustion_and_recovery(void **state)
 {
     (void)state;
     hs_quota q = quota_one(HS_RES_PROCS, 1);
-    run_one(procs_main, &q);
+    run_quota(procs_main, &q);
     assert_int_equal(seen[0].used[HS_RES_PROCS], 1);
     assert_int_equal(status[0], HS_EQUOTA);
     assert_refused_once(&seen[0], &seen[1], HS_RES_PROCS);
@@ -417,17 +406,17 @@ static void test_factory_procs_quota_exhaustion_and_recovery(void **state)
 static int gates_main(void *arg)
 {
     (void)arg;
-    hs_tid_t t = mk(1000, 0);
+    hs_tid_t t = mk_sleeper(1000, 0);
     hs_cap_t g1 = 0, g2 = 0;
     EXPECT_ST(hs_gate_create(t, 0, &g1), HS_OK);
     acct_at(0, 0);
     status[0] = hs_gate_create(0, 0, &out_cap);
     acct_at(1, 0);
-    sleep_until(1500);                  /* t ended: its gate went */
+    tu_sleep_until(1500);               /* t ended: its gate went */
     acct_at(2, 0);
     status[1] = hs_gate_create(0, 0, &g2);
     acct_at(3, 0);
-    join(t);
+    tu_join(t);
     return 0;
 }
 
@@ -435,7 +424,7 @@ static void test_factory_gates_quota_exhaustion_and_recovery(void **state)
 {
     (void)state;
     hs_quota q = quota_one(HS_RES_GATES, 1);
-    run_one(gates_main, &q);
+    run_quota(gates_main, &q);
     assert_used(&seen[0], 2, 0, 0, 1, 1, 0, 2 * STACK);
     assert_int_equal(status[0], HS_EQUOTA);
     assert_refused_once(&seen[0], &seen[1], HS_RES_GATES);
@@ -472,7 +461,7 @@ static void test_factory_caps_quota_exhaustion_and_recovery(void **state)
 {
     (void)state;
     hs_quota q = quota_one(HS_RES_CAPS, 3);
-    run_one(caps_main, &q);
+    run_quota(caps_main, &q);
     assert_used(&seen[0], 1, 0, 0, 0, 3, 1, STACK);
     assert_int_equal(status[0], HS_EQUOTA);
     assert_refused_once(&seen[0], &seen[1], HS_RES_CAPS);
@@ -499,7 +488,7 @@ static int pi_child(void *arg)
     (void)arg;
     hs_port_t p = 0;
     hs_cap_t q = 0;
-    sleep_until(100);
+    tu_sleep_until(100);
     EXPECT_ST(hs_port_create(&p), HS_OK);
     EXPECT_ST(hs_port_create(&p), HS_OK);
     EXPECT_ST(hs_irq_create(&q), HS_OK);
@@ -511,7 +500,7 @@ static int pi_child(void *arg)
     status[2] = hs_port_lookup("factory-pi", HS_NOWAIT, &out_port);
     status[3] = hs_irq_create(&out_cap);
     acct_at(3, 0);
-    sleep_until(1000);                  /* the parent raises the limits */
+    tu_sleep_until(1000);               /* the parent raises the limits */
     status[4] = hs_port_create_named("factory-pi", &p);
     status[5] = hs_irq_create(&q);
     acct_at(4, 0);
@@ -533,7 +522,7 @@ static int pi_main(void *arg)
     acct_at(6, c);
     ports_base = seen[6].used[HS_RES_PORTS];
     status[12] = hs_factory_set_limit(c, HS_RES_PORTS, ports_base + 2);
-    sleep_until(500);
+    tu_sleep_until(500);
     status[10] = hs_factory_set_limit(c, HS_RES_PORTS, ports_base + 3);
     status[11] = hs_factory_set_limit(c, HS_RES_IRQS, 2);
     EXPECT_ST(hs_proc_wait(c, HS_NEVER, NULL), HS_OK);
@@ -544,7 +533,7 @@ static void test_factory_ports_and_irqs_quota_exhaustion(void **state)
 {
     (void)state;
     ports_base = UINT64_MAX;
-    run_one(pi_main, NULL);
+    run_quota(pi_main, NULL);
     assert_int_equal(status[12], HS_OK);
     uint64_t b = ports_base;
     assert_used(&seen[0], 1, 0, b + 2, 0, 1, 1, STACK);
@@ -577,7 +566,7 @@ static hs_quota root_quota;
 
 static int inherit_grandchild(void *arg)
 {
-    sleep_until((hs_time_t)(uintptr_t)arg);
+    tu_sleep_until((hs_time_t)(uintptr_t)arg);
     return 0;
 }
 
@@ -624,7 +613,7 @@ static void test_factory_child_inherits_limits(void **state)
     };
     for (int r = 0; r < HS_RES_COUNT; r++)
         root_quota.limit[r] = lim[r];
-    run_one(inherit_main, &root_quota);
+    run_quota(inherit_main, &root_quota);
     for (int r = 0; r < HS_RES_COUNT; r++) {
         assert_int_equal(seen[3].limit[r], lim[r]);
         assert_int_equal(seen[0].limit[r], lim[r]);
@@ -675,7 +664,7 @@ static void test_factory_quota_above_parent_refused(void **state)
     (void)state;
     hs_quota q = quota_one(HS_RES_THREADS, 4);
     q.limit[HS_RES_MEMORY] = 8 * STACK;
-    run_one(above_main, &q);
+    run_quota(above_main, &q);
     assert_int_equal(status[0], HS_EPERM);
     assert_int_equal(status[1], HS_EPERM);
     assert_int_equal(status[2], HS_EPERM);
@@ -700,7 +689,7 @@ static int setl_child(void *arg)
     (void)arg;
     EXPECT_ST(hs_proc_spawn("grandchild", sleeper, at(1000), NULL,
                             &grandchild_pid), HS_OK);
-    sleep_until(200);                   /* the parent set caps to 10 */
+    tu_sleep_until(200);                /* the parent set caps to 10 */
     status[20] = hs_factory_set_limit(grandchild_pid, HS_RES_CAPS, 11);
     status[21] = hs_factory_set_limit(grandchild_pid, HS_RES_CAPS, 10);
     acct_at(20, grandchild_pid);
@@ -715,7 +704,7 @@ static int setl_main(void *arg)
     EXPECT_ST(hs_proc_spawn("child", setl_child, NULL, NULL, &c), HS_OK);
     EXPECT_ST(hs_proc_spawn("gone", sleeper, at(0), NULL, &z), HS_OK);
     EXPECT_ST(hs_proc_wait(z, HS_NEVER, NULL), HS_OK);
-    sleep_until(100);
+    tu_sleep_until(100);
     acct_at(0, c);
     acct_at(1, 0);
     status[0] = hs_factory_set_limit(sibling_pid, HS_RES_CAPS, 1);
@@ -796,7 +785,7 @@ static int below_child(void *arg)
     EXPECT_ST(hs_irq_create(&q), HS_OK);
     EXPECT_ST(hs_cap_derive(q, HS_CAP_SEND, 1, &d1), HS_OK);
     EXPECT_ST(hs_cap_derive(q, HS_CAP_SEND, 2, &d2), HS_OK);
-    sleep_until(200);                   /* the limit is now 2, 3 in use */
+    tu_sleep_until(200);                /* the limit is now 2, 3 in use */
     acct_at(0, 0);
     status[0] = hs_cap_derive(q, HS_CAP_SEND, 3, &out_cap);
     EXPECT_ST(hs_cap_delete(d1), HS_OK);
@@ -814,7 +803,7 @@ static int below_main(void *arg)
     (void)arg;
     hs_pid_t c = 0;
     EXPECT_ST(hs_proc_spawn("child", below_child, NULL, NULL, &c), HS_OK);
-    sleep_until(100);
+    tu_sleep_until(100);
     status[10] = hs_factory_set_limit(c, HS_RES_CAPS, 2);
     status[11] = hs_factory_set_limit(c, HS_RES_THREADS, 0);
     EXPECT_ST(hs_proc_wait(c, HS_NEVER, NULL), HS_OK);
@@ -824,7 +813,7 @@ static int below_main(void *arg)
 static void test_factory_limit_below_use_refuses_until_use_drops(void **state)
 {
     (void)state;
-    run_one(below_main, NULL);
+    run_quota(below_main, NULL);
     assert_int_equal(status[10], HS_OK);
     assert_int_equal(status[11], HS_OK);
     assert_used(&seen[0], 1, 0, 0, 0, 3, 1, STACK);
@@ -845,10 +834,10 @@ static void test_factory_limit_below_use_refuses_until_use_drops(void **state)
 static int given_child(void *arg)
 {
     (void)arg;
-    sleep_until(500);
+    tu_sleep_until(500);
     status[20] = hs_irq_signal(given[1], 0x1);
     EXPECT_ST(hs_cap_delete(given[0]), HS_OK);
-    sleep_until(1000);
+    tu_sleep_until(1000);
     return 0;
 }
 
@@ -874,7 +863,7 @@ static int given_main(void *arg)
     status[2] = hs_cap_give(c, irq, HS_CAP_SEND, &given[2]);
     acct_at(4, 0);
     acct_at(5, c);
-    sleep_until(600);                   /* the child deleted one */
+    tu_sleep_until(600);                /* the child deleted one */
     acct_at(6, c);
     status[3] = hs_cap_give(c, irq, HS_CAP_SEND, &given[3]);
     acct_at(7, c);
@@ -887,7 +876,7 @@ static void test_factory_given_caps_count_against_receiver(void **state)
 {
     (void)state;
     bits_seen = 0;
-    run_one(given_main, NULL);
+    run_quota(given_main, NULL);
     assert_int_equal(seen[0].used[HS_RES_CAPS], 1);
     assert_int_equal(seen[1].used[HS_RES_CAPS], 0);
     assert_int_equal(status[0], HS_OK);
@@ -942,7 +931,7 @@ static void test_factory_initial_caps_count_against_child(void **state)
 {
     (void)state;
     bits_seen = 0;
-    run_one(initial_main, NULL);
+    run_quota(initial_main, NULL);
     assert_int_equal(status[0], HS_EQUOTA);
     assert_int_equal(out_pid, 0);
     assert_nothing_made(&seen[0], &seen[1]);
@@ -1120,7 +1109,7 @@ static void test_factory_close_and_destroy_give_back(void **state)
     hs_quota q = hs_quota_unlimited();
     q.limit[HS_RES_PORTS] = 1;
     q.limit[HS_RES_IRQS] = 1;
-    run_one(recover_main, &q);
+    run_quota(recover_main, &q);
     assert_int_equal(status[0], HS_EQUOTA);
     assert_int_equal(seen[0].used[HS_RES_PORTS], 0);
     assert_int_equal(status[1], HS_OK);
@@ -1134,7 +1123,7 @@ static void test_factory_close_and_destroy_give_back(void **state)
 static int grandchild(void *arg)
 {
     (void)arg;
-    sleep_until(100);                   /* the root lowered the limit */
+    tu_sleep_until(100);                /* the root lowered the limit */
     hs_cap_t g = 0, c = 0;
     status[10] = hs_gate_create(0, 0, &g);
     status[11] = hs_cap_derive(g, HS_CAP_SEND, 0, &c);
@@ -1157,7 +1146,7 @@ static int clamp_main(void *arg)
     (void)arg;
     hs_pid_t mid = 0;
     EXPECT_ST(hs_proc_spawn("middle", middle, NULL, NULL, &mid), HS_OK);
-    sleep_until(50);                    /* the grandchild exists */
+    tu_sleep_until(50);                 /* the grandchild exists */
     status[0] = hs_factory_set_limit(mid, HS_RES_CAPS, 1);
     EXPECT_ST(hs_proc_wait(mid, HS_NEVER, NULL), HS_OK);
     return 0;
@@ -1166,7 +1155,7 @@ static int clamp_main(void *arg)
 static void test_factory_set_limit_reaches_descendants(void **state)
 {
     (void)state;
-    run_one(clamp_main, NULL);
+    run_quota(clamp_main, NULL);
     assert_int_equal(status[0], HS_OK);
     assert_int_equal(seen[10].limit[HS_RES_CAPS], 1);
     assert_int_equal(status[10], HS_OK);                /* cap 1 of 1 */

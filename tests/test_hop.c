@@ -14,16 +14,6 @@
  */
 #include "testutil.h"
 
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
-static int arg_id(void *arg)
-{
-    return (int)(intptr_t)arg;
-}
-
 static hs_time_t when[8];
 static uint64_t word[8];
 static hs_status status[8];
@@ -72,12 +62,6 @@ static int serve_forever(void)
 {
     tu_expect(hs_proc_serve(), HS_STATUS_COUNT, __LINE__);
     return 0;
-}
-
-static void sleep_until(hs_time_t t)
-{
-    hs_time_t now = hs_time_now();
-    EXPECT_ST(hs_thread_sleep(t > now ? t - now : 0), HS_OK);
 }
 
 /* A server process: a named port with a handler, optionally a small
@@ -265,7 +249,7 @@ static hs_hop_level levels_small[3];
  * it is the last, which records the chain.  Replies mr[0] + 1. */
 static void chain_handler(hs_hop_t *hop, void *cookie)
 {
-    int i = arg_id(cookie);
+    int i = tu_arg_id(cookie);
     (void)hop;
     arrivals[i]++;
     if (i < chain_last) {
@@ -298,7 +282,7 @@ static void spawn_chain(int n, int last)
     for (int i = 1; i <= n; i++) {
         chain_srv[i] = (struct server){
             .port_name = chain_port_names[i], .handler = chain_handler,
-            .cookie = id_arg(i),
+            .cookie = tu_id_arg(i),
         };
         spawn_server(chain_proc_names[i], &chain_srv[i]);
     }
@@ -409,7 +393,7 @@ static hs_hop_level depth_top;
 
 static void depth_handler(hs_hop_t *hop, void *cookie)
 {
-    int i = arg_id(cookie);
+    int i = tu_arg_id(cookie);
     (void)hop;
     arrivals[i]++;
     hs_utcb_t *u = hs_utcb();
@@ -457,7 +441,7 @@ static void test_hop_past_max_depth_is_edepth_and_changes_nothing(
     for (int i = 1; i <= 4; i++) {
         depth_srv[i] = (struct server){
             .port_name = chain_port_names[i], .handler = depth_handler,
-            .cookie = id_arg(i), .stacks = i == 4 ? 1 : 0,
+            .cookie = tu_id_arg(i), .stacks = i == 4 ? 1 : 0,
         };
         spawn_server(chain_proc_names[i], &depth_srv[i]);
     }
@@ -484,9 +468,9 @@ static int bare_server(void *arg)
     (void)arg;
     pid_seen[0] = hs_proc_self();
     EXPECT_ST(hs_port_create_named("bare", &port_seen[0]), HS_OK);
-    sleep_until(2 * HS_MSEC);
+    tu_sleep_until(2 * HS_MSEC);
     EXPECT_ST(hs_port_set_handler(port_seen[0], echo, NULL), HS_OK);
-    sleep_until(4 * HS_MSEC);
+    tu_sleep_until(4 * HS_MSEC);
     EXPECT_ST(hs_port_set_handler(port_seen[0], NULL, NULL), HS_OK);
     return serve_forever();
 }
@@ -496,16 +480,16 @@ static int hop_into_bare(void *arg)
     (void)arg;
     hs_port_t p = find("bare");
     hs_utcb_t *u = hs_utcb();
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     u->mr[0] = 41;
     status[0] = hs_hop(p, HS_HOP_CHECKPOINT, HS_NEVER);
     word[0] = u->mr[0];
     when[0] = hs_time_now();
     pid_seen[1] = hs_proc_self();
     status[1] = hs_hop_call(p, 41, &word[1]);
-    sleep_until(3 * HS_MSEC);
+    tu_sleep_until(3 * HS_MSEC);
     status[2] = hs_hop_call(p, 41, &word[2]);
-    sleep_until(5 * HS_MSEC);
+    tu_sleep_until(5 * HS_MSEC);
     status[3] = hs_hop_call(p, 41, &word[3]);
     when[1] = hs_time_now();
     return 0;
@@ -697,12 +681,12 @@ static int second_caller(void *arg)
 {
     (void)arg;
     hs_port_t p = find("narrow");
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     hs_utcb()->mr[0] = 5;
     status[1] = hs_hop(p, HS_HOP_CHECKPOINT, HS_NEVER);
     word[1] = hs_utcb()->mr[0];
     when[1] = hs_time_now();
-    sleep_until(3 * HS_MSEC);
+    tu_sleep_until(3 * HS_MSEC);
     status[2] = hs_hop_call(p, 10, &word[2]);
     when[2] = hs_time_now();
     return 0;
@@ -766,7 +750,7 @@ static int growing_server(void *arg)
 
 static int grow_caller(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     status[i] = hs_hop_call(find("grow"), (uint64_t)i * 10, &word[i]);
     when[i] = hs_time_now();
     return 0;
@@ -777,12 +761,12 @@ static int grow_client(void *arg)
     (void)arg;
     hs_tid_t t[4] = { 0 };
     for (int i = 0; i < 4; i++)
-        EXPECT_ST(hs_thread_create(grow_caller, id_arg(i), NULL, &t[i]),
+        EXPECT_ST(hs_thread_create(grow_caller, tu_id_arg(i), NULL, &t[i]),
                   HS_OK);
     for (int i = 0; i < 4; i++)
         EXPECT_ST(hs_thread_join(t[i], HS_NEVER, NULL), HS_OK);
     word[6] = (uint64_t)alloc_calls;
-    sleep_until(20 * HS_MSEC);
+    tu_sleep_until(20 * HS_MSEC);
     /* Everything returned: the pool's own stack serves again. */
     status[4] = hs_hop_call(find("grow"), 40, &word[4]);
     return 0;
@@ -849,7 +833,7 @@ static int resume_worker(void *arg)
 {
     (void)arg;
     for (unsigned i = 0; i < nsteps; i++) {
-        sleep_until(steps[i].at);
+        tu_sleep_until(steps[i].at);
         step_status[i] = hs_checkpoint_resume(
             kept, steps[i].result, steps[i].null_words ? NULL : reply_words,
             steps[i].n);
@@ -877,7 +861,7 @@ static int keeper_client(void *arg)
     (void)arg;
     hs_port_t p = find("keeper");
     hs_utcb_t *u = hs_utcb();
-    sleep_until(client_start_at);
+    tu_sleep_until(client_start_at);
     tid_seen[1] = hs_thread_self();
     u->mr[0] = 1;
     u->mr[1] = 2;
@@ -959,7 +943,7 @@ static void test_resume_of_unknown_checkpoint_is_estale(void **state)
 static int thief(void *arg)
 {
     (void)arg;
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     status[2] = hs_checkpoint_resume(kept, HS_OK, reply_words, 1);
     return 0;
 }
@@ -1123,13 +1107,13 @@ static int mortal_server(void *arg)
     hs_port_t p = 0;
     EXPECT_ST(hs_port_create_named("mortal", &p), HS_OK);
     EXPECT_ST(hs_port_set_handler(p, keeper_handler, NULL), HS_OK);
-    sleep_until(5 * HS_MSEC);
+    tu_sleep_until(5 * HS_MSEC);
     hs_proc_exit(3);
 }
 
 static int mortal_caller(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     status[i] = hs_hop_call(find("mortal"), 1, &word[i]);
     when[i] = hs_time_now();
     return 0;
@@ -1140,11 +1124,11 @@ static int mortal_client(void *arg)
     (void)arg;
     hs_tid_t t[3] = { 0 };
     for (int i = 0; i < 3; i++)
-        EXPECT_ST(hs_thread_create(mortal_caller, id_arg(i), NULL, &t[i]),
+        EXPECT_ST(hs_thread_create(mortal_caller, tu_id_arg(i), NULL, &t[i]),
                   HS_OK);
     for (int i = 0; i < 3; i++)
         EXPECT_ST(hs_thread_join(t[i], HS_NEVER, NULL), HS_OK);
-    sleep_until(6 * HS_MSEC);
+    tu_sleep_until(6 * HS_MSEC);
     when[4] = hs_time_now();                /* the client lives on */
     return 0;
 }
@@ -1183,7 +1167,7 @@ static int dying_server(void *arg)
     hs_port_t p = 0;
     EXPECT_ST(hs_port_create_named("dying", &p), HS_OK);
     EXPECT_ST(hs_port_set_handler(p, doomed_handler, NULL), HS_OK);
-    sleep_until(2 * HS_MSEC);
+    tu_sleep_until(2 * HS_MSEC);
     hs_proc_exit(4);
 }
 
@@ -1194,7 +1178,7 @@ static int visit_dying(void *arg)
     status[0] = hs_hop_call(find("dying"), 1, &word[0]);
     when[0] = hs_time_now();
     pid_seen[1] = hs_proc_self();
-    sleep_until(3 * HS_MSEC);
+    tu_sleep_until(3 * HS_MSEC);
     when[1] = hs_time_now();
     return 0;
 }
@@ -1249,7 +1233,7 @@ static int visit_and_exit(void *arg)
     EXPECT_ST(hs_proc_wait(child, HS_NEVER, &exit_status), HS_OK);
     word[1] = (uint64_t)exit_status;
     EXPECT_ST(hs_port_lookup("victim", HS_NOWAIT, &again), HS_ETIMEOUT);
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     when[0] = hs_time_now();
     return 0;
 }
@@ -1309,7 +1293,7 @@ static int async_client(void *arg)
     tu_log_add(&order, 1);
     when[4] = hs_time_now();
     u->mr[0] = 1234;                        /* after the copy was made */
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     tu_log_add(&order, 4);
     word[3] = u->mr[1];
     status[1] = hs_hop_async(p, &again);    /* the first still runs */
@@ -1363,7 +1347,7 @@ static int serial_async_client(void *arg)
     (void)arg;
     hs_port_t p = find("async");
     for (int i = 0; i < 3; i++) {
-        sleep_until((hs_time_t)i * 5 * HS_MSEC);
+        tu_sleep_until((hs_time_t)i * 5 * HS_MSEC);
         status[i] = hs_hop_async(p, NULL);
     }
     return 0;
@@ -1700,7 +1684,7 @@ static int stale_server(void *arg)
 static int stale_client(void *arg)
 {
     hs_port_t p;
-    int id = arg_id(arg);
+    int id = tu_arg_id(arg);
     EXPECT_ST(hs_thread_sleep((hs_time_t)id * HS_MSEC), HS_OK);
     EXPECT_ST(hs_port_lookup("stale", HS_NEVER, &p), HS_OK);
     pid_seen[id] = hs_proc_self();
@@ -1713,8 +1697,10 @@ static int stale_root(void *arg)
 {
     (void)arg;
     EXPECT_ST(hs_proc_spawn("server", stale_server, NULL, NULL, NULL), HS_OK);
-    EXPECT_ST(hs_proc_spawn("c1", stale_client, id_arg(1), NULL, NULL), HS_OK);
-    EXPECT_ST(hs_proc_spawn("c2", stale_client, id_arg(2), NULL, NULL), HS_OK);
+    EXPECT_ST(hs_proc_spawn("c1", stale_client, tu_id_arg(1), NULL, NULL),
+              HS_OK);
+    EXPECT_ST(hs_proc_spawn("c2", stale_client, tu_id_arg(2), NULL, NULL),
+              HS_OK);
     return 0;
 }
 

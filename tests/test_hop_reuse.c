@@ -47,12 +47,6 @@ static void spawn(const char *name, hs_entry_fn entry, void *arg)
     assert_int_equal(hs_proc_spawn(name, entry, arg, NULL, NULL), HS_OK);
 }
 
-static void sleep_until(hs_time_t t)
-{
-    hs_time_t now = hs_time_now();
-    EXPECT_ST(hs_thread_sleep(t > now ? t - now : 0), HS_OK);
-}
-
 static hs_port_t find(const char *name)
 {
     hs_port_t p = 0;
@@ -85,7 +79,7 @@ static int server_main(void *arg)
     EXPECT_ST(hs_port_create_named(s->port, &p), HS_OK);
     EXPECT_ST(hs_port_set_handler(p, s->handler, NULL), HS_OK);
     if (s->exit_at != HS_NEVER) {
-        sleep_until(s->exit_at);
+        tu_sleep_until(s->exit_at);
         hs_proc_exit(3);
     }
     tu_expect(hs_proc_serve(), HS_STATUS_COUNT, __LINE__);
@@ -228,10 +222,10 @@ static int narrow_second(void *arg)
 {
     (void)arg;
     hs_port_t p = find("narrow");
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     status[1] = hop_words(p, 50);
     when[1] = hs_time_now();
-    sleep_until(3 * HS_MSEC);
+    tu_sleep_until(3 * HS_MSEC);
     status[2] = hop_words(p, 60);
     levels_live = live_levels();
     return 0;
@@ -272,7 +266,7 @@ static int short_client(void *arg)
     hs_port_t p = find("short");
     status[0] = hop_words(p, 0);
     word[0] = live_levels();
-    sleep_until(3 * HS_MSEC);
+    tu_sleep_until(3 * HS_MSEC);
     status[1] = hop_words(p, 10);
     levels_live = live_levels();
     return 0;
@@ -317,7 +311,7 @@ static int ending_client(void *arg)
     (void)arg;
     hs_port_t p = find("ending");
     status[0] = hop_words(p, 0);
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     status[1] = hop_words(p, 10);
     when[1] = hs_time_now();
     word[1] = hs_utcb()->mr[0];
@@ -419,7 +413,7 @@ static int ov_second(void *arg)
 {
     (void)arg;
     hs_port_t p = find("ov");
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     EXPECT_ST(hs_hop_call(p, 1, NULL), HS_OK);
     word[3] = 1;                            /* never: the run panicked */
     return 0;

@@ -5,7 +5,14 @@
  * tag validation and message copying, the order of blocked senders,
  * priority inheritance while serving, giving capabilities to a child (not
  * to one that has ended), short messages and replies leaving the
- * registers past them alone, and a send to the sender's own gate.
+ * registers past them alone, a send to the sender's own gate; every
+ * operation with every kind of timeout at exact virtual times,
+ * capabilities as typed items (in calls and replies, the receive window,
+ * rights, quota, revocation through a message), cancelling each kind of
+ * wait, a chain of calls through five proxies, a reply to a caller that
+ * died, who runs after a reply-and-wait (the caller is handed the CPU
+ * only when the scheduler would pick it anyway), and a send through a
+ * capability of another kind.
  *
  * Simulated threads record what they saw in the statics below (and check
  * statuses with EXPECT_ST); the test asserts after hs_sim_run().  Timing is
@@ -43,6 +50,16 @@ static void reset(void)
     tu_log_reset(&order);
 }
 
+/* Reset the records, run entry(arg) as the root process "main": must end
+ * HS_OK. */
+static void run_main(hs_entry_fn entry, void *arg)
+{
+    reset();
+    tu_run_one(NULL, "main", entry, arg, NULL);
+}
+
+/* Reset the records and start a simulation; the test spawns its roots
+ * with spawn_root() and calls hs_sim_run(). */
 static void start(void)
 {
     hs_sim_config cfg = tu_config();
@@ -56,50 +73,6 @@ static hs_pid_t spawn_root(const char *name, hs_entry_fn entry, void *arg)
     hs_pid_t pid = 0;
     assert_int_equal(hs_proc_spawn(name, entry, arg, NULL, &pid), HS_OK);
     return pid;
-}
-
-/* Start, spawn one root process running entry, run: must end HS_OK. */
-static void run_one(hs_entry_fn entry)
-{
-    start();
-    spawn_root("main", entry, NULL);
-    assert_int_equal(hs_sim_run(), HS_OK);
-    assert_no_bad_status();
-}
-
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
-static int arg_id(void *arg)
-{
-    return (int)(intptr_t)arg;
-}
-
-/* A thread of the caller's process; prio 0: the default. */
-static hs_tid_t mk(hs_entry_fn entry, void *arg, int prio)
-{
-    hs_thread_attr a;
-    memset(&a, 0, sizeof a);
-    if (prio) {
-        a.priority = prio;
-        a.priority_set = 1;
-    }
-    hs_tid_t tid = 0;
-    EXPECT_ST(hs_thread_create(entry, arg, &a, &tid), HS_OK);
-    return tid;
-}
-
-static void join(hs_tid_t tid)
-{
-    EXPECT_ST(hs_thread_join(tid, HS_NEVER, NULL), HS_OK);
-}
-
-static void sleep_until(hs_time_t t)
-{
-    hs_time_t now = hs_time_now();
-    EXPECT_ST(hs_thread_sleep(t > now ? t - now : 0), HS_OK);
 }
 
 static void set_msg(uint64_t label, unsigned words, uint64_t mr0)
@@ -129,7 +102,7 @@ static int rt_server(void *arg)
 static int rt_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(rt_server, NULL, 0);
+    hs_tid_t s = tu_mk(rt_server, NULL, 0);
     hs_cap_t g = 0, c = 0;
     EXPECT_ST(hs_gate_create(s, 1, &g), HS_OK);
     EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND, 42, &c), HS_OK);
@@ -142,7 +115,7 @@ static int rt_main(void *arg)
     word[2] = u->mr[0];
     word[3] = hs_tag_words(u->tag);
     phase[0] = u->phase;
-    join(s);
+    tu_join(s);
     return 0;
 }
 
@@ -150,7 +123,7 @@ static void test_ipc_call_reply_round_trip(void **state)
 {
     (void)state;
     srv_label = srv_tag = 0xbad;
-    run_one(rt_main);
+    run_main(rt_main, NULL);
     assert_int_equal(status[0], HS_OK);
     assert_int_equal(srv_label, 42);
     assert_int_equal(hs_tag_label(srv_tag), 7);
@@ -183,7 +156,7 @@ static int many_server(void *arg)
 
 static int many_client(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     /* Spread the calls out a little, in an order unlike creation. */
     EXPECT_ST(hs_thread_sleep((hs_time_t)((i * 7) % NCLIENTS) * 10), HS_OK);
     set_msg(0, 1, (uint64_t)i);
@@ -195,7 +168,7 @@ static int many_client(void *arg)
 static int many_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(many_server, NULL, 0);
+    hs_tid_t s = tu_mk(many_server, NULL, 0);
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
     for (int i = 0; i < NCLIENTS; i++)
@@ -203,17 +176,17 @@ static int many_main(void *arg)
                                 &client_cap[i]), HS_OK);
     hs_tid_t t[NCLIENTS];
     for (int i = 0; i < NCLIENTS; i++)
-        t[i] = mk(many_client, id_arg(i), 0);
+        t[i] = tu_mk(many_client, tu_id_arg(i), 0);
     for (int i = 0; i < NCLIENTS; i++)
-        join(t[i]);
-    join(s);
+        tu_join(t[i]);
+    tu_join(s);
     return 0;
 }
 
 static void test_ipc_many_clients_own_replies(void **state)
 {
     (void)state;
-    run_one(many_main);
+    run_main(many_main, NULL);
     for (int i = 0; i < NCLIENTS; i++) {
         assert_int_equal(status[i], HS_OK);
         assert_int_equal(word[i], (uint64_t)(i + 1) * 1000 + (uint64_t)i);
@@ -226,7 +199,7 @@ static int idle_server(void *arg)
 {
     /* Never receives before 10000; then checks nobody is left queued. */
     (void)arg;
-    sleep_until(10000);
+    tu_sleep_until(10000);
     status[10] = hs_ipc_wait(HS_NOWAIT, NULL);
     return 0;
 }
@@ -234,14 +207,14 @@ static int idle_server(void *arg)
 static int sendto_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(idle_server, NULL, 0);
+    hs_tid_t s = tu_mk(idle_server, NULL, 0);
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
     set_msg(0, 1, 5);
     status[0] = hs_ipc_send(g, HS_NOWAIT);
     phase[0] = hs_utcb()->phase;
     when[0] = hs_time_now();
-    sleep_until(1000);
+    tu_sleep_until(1000);
     status[1] = hs_ipc_send(g, 3000);
     phase[1] = hs_utcb()->phase;
     when[1] = hs_time_now();
@@ -249,14 +222,14 @@ static int sendto_main(void *arg)
     status[2] = hs_ipc_call(g, 500, HS_NEVER);
     phase[2] = hs_utcb()->phase;
     when[2] = hs_time_now();
-    join(s);
+    tu_join(s);
     return 0;
 }
 
 static void test_ipc_send_timeouts(void **state)
 {
     (void)state;
-    run_one(sendto_main);
+    run_main(sendto_main, NULL);
     assert_int_equal(status[0], HS_ETIMEOUT);
     assert_int_equal(phase[0], HS_PHASE_SEND);
     assert_int_equal(when[0], 0);
@@ -275,11 +248,11 @@ static int slow_server(void *arg)
 {
     (void)arg;
     hs_utcb_t *u = hs_utcb();
-    sleep_until(1000);
+    tu_sleep_until(1000);
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
     when[10] = hs_time_now();
     word[10] = u->mr[0];
-    sleep_until(7000);
+    tu_sleep_until(7000);
     set_msg(0, 1, 100);                 /* the stale answer */
     status[10] = hs_ipc_reply();
     phase[10] = u->phase;
@@ -294,7 +267,7 @@ static int slow_main(void *arg)
 {
     (void)arg;
     hs_utcb_t *u = hs_utcb();
-    hs_tid_t s = mk(slow_server, NULL, 0);
+    hs_tid_t s = tu_mk(slow_server, NULL, 0);
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
     set_msg(0, 1, 1);
@@ -302,21 +275,21 @@ static int slow_main(void *arg)
     phase[0] = u->phase;
     when[0] = hs_time_now();
     word[0] = u->mr[0];
-    sleep_until(8000);
+    tu_sleep_until(8000);
     word[1] = u->mr[0];                 /* the stale reply did not land */
     set_msg(0, 1, 2);
     status[1] = hs_ipc_call(g, HS_NEVER, HS_NEVER);
     phase[1] = u->phase;
     word[2] = u->mr[0];
     when[1] = hs_time_now();
-    join(s);
+    tu_join(s);
     return 0;
 }
 
 static void test_ipc_recv_timeout_then_stale_reply(void **state)
 {
     (void)state;
-    run_one(slow_main);
+    run_main(slow_main, NULL);
     assert_int_equal(when[10], 1000);           /* the send completed */
     assert_int_equal(word[10], 1);
     assert_int_equal(status[0], HS_ETIMEOUT);
@@ -352,17 +325,17 @@ static int noreply_server(void *arg)
     status[14] = hs_ipc_reply();
     /* Outlive the caller's receive timeout: were it to end now, the
      * caller would get HS_EPARTNER at once. */
-    sleep_until(10000);
+    tu_sleep_until(10000);
     return 0;
 }
 
 static int noreply_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(noreply_server, NULL, 0);
+    hs_tid_t s = tu_mk(noreply_server, NULL, 0);
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
-    sleep_until(100);
+    tu_sleep_until(100);
     set_msg(0, 1, 1);
     status[0] = hs_ipc_call(g, HS_NEVER, HS_NEVER);
     word[0] = hs_utcb()->mr[0];
@@ -372,14 +345,14 @@ static int noreply_main(void *arg)
     phase[1] = hs_utcb()->phase;
     when[1] = hs_time_now() - t0;
     word[1] = hs_utcb()->mr[0];
-    join(s);
+    tu_join(s);
     return 0;
 }
 
 static void test_ipc_reply_without_call(void **state)
 {
     (void)state;
-    run_one(noreply_main);
+    run_main(noreply_main, NULL);
     assert_int_equal(status[10], HS_ENOREPLY);
     assert_int_equal(phase[10], HS_PHASE_SEND);
     assert_int_equal(status[0], HS_OK);
@@ -399,7 +372,7 @@ static void test_ipc_reply_without_call(void **state)
 static int nobody_main(void *arg)
 {
     (void)arg;
-    sleep_until(250);
+    tu_sleep_until(250);
     status[0] = hs_ipc_receive(HS_CAP_NIL, 5000, NULL);
     phase[0] = hs_utcb()->phase;
     when[0] = hs_time_now();
@@ -413,7 +386,7 @@ static int nobody_main(void *arg)
 static void test_ipc_receive_from_nobody(void **state)
 {
     (void)state;
-    run_one(nobody_main);
+    run_main(nobody_main, NULL);
     assert_int_equal(status[0], HS_ETIMEOUT);
     assert_int_equal(phase[0], HS_PHASE_RECV);
     assert_int_equal(when[0], 250 + 5000);
@@ -428,7 +401,7 @@ static void test_ipc_receive_from_nobody(void **state)
 static int quitter(void *arg)
 {
     (void)arg;
-    sleep_until(1000);
+    tu_sleep_until(1000);
     return 0;
 }
 
@@ -437,7 +410,7 @@ static int take_and_quit(void *arg)
     (void)arg;
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
     when[10] = hs_time_now();
-    sleep_until(3000);
+    tu_sleep_until(3000);
     return 0;
 }
 
@@ -445,7 +418,7 @@ static int partner_main(void *arg)
 {
     (void)arg;
     hs_utcb_t *u = hs_utcb();
-    hs_tid_t s1 = mk(quitter, NULL, 0);
+    hs_tid_t s1 = tu_mk(quitter, NULL, 0);
     hs_cap_t g1 = 0, g2 = 0;
     EXPECT_ST(hs_gate_create(s1, 0, &g1), HS_OK);
     set_msg(0, 1, 1);
@@ -454,23 +427,23 @@ static int partner_main(void *arg)
     when[0] = hs_time_now();
     /* The gate's receiver is gone: the capability is refused. */
     status[1] = hs_ipc_send(g1, HS_NOWAIT);
-    join(s1);
+    tu_join(s1);
 
-    hs_tid_t s2 = mk(take_and_quit, NULL, 0);
+    hs_tid_t s2 = tu_mk(take_and_quit, NULL, 0);
     EXPECT_ST(hs_gate_create(s2, 0, &g2), HS_OK);
-    sleep_until(2000);
+    tu_sleep_until(2000);
     set_msg(0, 1, 2);
     status[2] = hs_ipc_call(g2, HS_NEVER, HS_NEVER);
     phase[2] = u->phase;
     when[2] = hs_time_now();
-    join(s2);
+    tu_join(s2);
     return 0;
 }
 
 static void test_ipc_partner_ended(void **state)
 {
     (void)state;
-    run_one(partner_main);
+    run_main(partner_main, NULL);
     assert_int_equal(status[0], HS_EPARTNER);
     assert_int_equal(phase[0], HS_PHASE_SEND);
     assert_int_equal(when[0], 1000);
@@ -488,14 +461,14 @@ static int take_two_and_quit(void *arg)
     (void)arg;
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
-    sleep_until(3000);
+    tu_sleep_until(3000);
     return 0;
 }
 
 static int superseded_caller(void *arg)
 {
-    int i = arg_id(arg);
-    sleep_until(1000 + 500 * i);
+    int i = tu_arg_id(arg);
+    tu_sleep_until(1000 + 500 * i);
     set_msg(0, 1, (uint64_t)i);
     status[i] = hs_ipc_call(gate_cap, HS_NEVER, 10000);
     phase[i] = hs_utcb()->phase;
@@ -506,22 +479,22 @@ static int superseded_caller(void *arg)
 static int superseded_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(take_two_and_quit, NULL, 0);
+    hs_tid_t s = tu_mk(take_two_and_quit, NULL, 0);
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
     gate_cap = g;
-    hs_tid_t a = mk(superseded_caller, id_arg(0), 0);
-    hs_tid_t b = mk(superseded_caller, id_arg(1), 0);
-    join(a);
-    join(b);
-    join(s);
+    hs_tid_t a = tu_mk(superseded_caller, tu_id_arg(0), 0);
+    hs_tid_t b = tu_mk(superseded_caller, tu_id_arg(1), 0);
+    tu_join(a);
+    tu_join(b);
+    tu_join(s);
     return 0;
 }
 
 static void test_ipc_server_end_wakes_superseded_caller(void **state)
 {
     (void)state;
-    run_one(superseded_main);
+    run_main(superseded_main, NULL);
     assert_int_equal(status[0], HS_EPARTNER);   /* superseded by b's call */
     assert_int_equal(phase[0], HS_PHASE_RECV);
     assert_int_equal(when[0], 3000);
@@ -548,7 +521,7 @@ static int rights_main(void *arg)
     status[3] = hs_ipc_send(s, HS_NOWAIT);           /* allowed */
     status[4] = hs_ipc_call(r, HS_NOWAIT, HS_NOWAIT);
 
-    hs_tid_t t = mk(quitter, NULL, 0);
+    hs_tid_t t = tu_mk(quitter, NULL, 0);
     EXPECT_ST(hs_gate_create(t, 0, &other), HS_OK);
     status[5] = hs_ipc_receive(other, HS_NOWAIT, NULL);
 
@@ -564,14 +537,14 @@ static int rights_main(void *arg)
     word[0] = info.rights;
     word[1] = info.label;
     word[2] = (uint64_t)info.kind;
-    join(t);
+    tu_join(t);
     return 0;
 }
 
 static void test_ipc_rights(void **state)
 {
     (void)state;
-    run_one(rights_main);
+    run_main(rights_main, NULL);
     assert_int_equal(status[0], HS_EPERM);
     assert_int_equal(phase[0], HS_PHASE_RECV);
     assert_int_equal(status[1], HS_ETIMEOUT);
@@ -640,7 +613,7 @@ static int revoke_main(void *arg)
 static void test_ipc_revoke_and_delete(void **state)
 {
     (void)state;
-    run_one(revoke_main);
+    run_main(revoke_main, NULL);
     assert_int_equal(status[0], HS_ETIMEOUT);
     assert_int_equal(status[1], HS_OK);
     assert_int_equal(status[2], HS_EBADCAP);
@@ -697,7 +670,7 @@ static int tag_main(void *arg)
 {
     (void)arg;
     hs_utcb_t *u = hs_utcb();
-    hs_tid_t s = mk(tag_server, NULL, 0);
+    hs_tid_t s = tu_mk(tag_server, NULL, 0);
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
     u->tag = HS_TAG(0, 65);
@@ -722,14 +695,14 @@ static int tag_main(void *arg)
     set_msg(0, 1, 3);
     status[6] = hs_ipc_call(g, HS_NEVER, HS_NEVER);
     word[0] = u->mr[0];
-    join(s);
+    tu_join(s);
     return 0;
 }
 
 static void test_ipc_tags_and_copy(void **state)
 {
     (void)state;
-    run_one(tag_main);
+    run_main(tag_main, NULL);
     assert_int_equal(status[0], HS_EINVAL);
     assert_int_equal(phase[0], HS_PHASE_SEND);
     assert_int_equal(status[1], HS_EINVAL);
@@ -765,7 +738,7 @@ static const struct sender senders[4] = {
 static int order_sender(void *arg)
 {
     const struct sender *s = arg;
-    sleep_until(s->at);
+    tu_sleep_until(s->at);
     set_msg(0, 1, (uint64_t)s->id);
     status[s->id] = hs_ipc_send(gate_cap, HS_NEVER);
     return 0;
@@ -774,7 +747,7 @@ static int order_sender(void *arg)
 static int order_server(void *arg)
 {
     (void)arg;
-    sleep_until(1000);
+    tu_sleep_until(1000);
     for (int i = 0; i < 4; i++) {
         if (EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK) == HS_OK)
             tu_log_add(&order, (int)hs_utcb()->mr[0]);
@@ -785,21 +758,21 @@ static int order_server(void *arg)
 static int order_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(order_server, NULL, 5);
+    hs_tid_t s = tu_mk(order_server, NULL, 5);
     EXPECT_ST(hs_gate_create(s, 0, &gate_cap), HS_OK);
     hs_tid_t t[4];
     for (int i = 0; i < 4; i++)
-        t[i] = mk(order_sender, (void *)&senders[i], senders[i].prio);
+        t[i] = tu_mk(order_sender, (void *)&senders[i], senders[i].prio);
     for (int i = 0; i < 4; i++)
-        join(t[i]);
-    join(s);
+        tu_join(t[i]);
+    tu_join(s);
     return 0;
 }
 
 static void test_ipc_senders_by_priority_then_fifo(void **state)
 {
     (void)state;
-    run_one(order_main);
+    run_main(order_main, NULL);
     static const int want[] = { 2, 3, 4, 1 };
     assert_log(&order, want, 4);
     for (int i = 1; i <= 4; i++)
@@ -837,7 +810,7 @@ static int inherit_client(void *arg)
     (void)arg;
     set_msg(0, 1, 0);
     EXPECT_ST(hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER), HS_OK);
-    sleep_until(1000);
+    tu_sleep_until(1000);
     set_msg(0, 1, 0);
     EXPECT_ST(hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER), HS_OK);
     return 0;
@@ -846,7 +819,7 @@ static int inherit_client(void *arg)
 static int inherit_low(void *arg)
 {
     (void)arg;
-    sleep_until(2000);
+    tu_sleep_until(2000);
     set_msg(0, 1, 0);
     EXPECT_ST(hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER), HS_OK);
     return 0;
@@ -855,20 +828,20 @@ static int inherit_low(void *arg)
 static int inherit_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(inherit_server, NULL, 5);
+    hs_tid_t s = tu_mk(inherit_server, NULL, 5);
     EXPECT_ST(hs_gate_create(s, 0, &gate_cap), HS_OK);
-    hs_tid_t c = mk(inherit_client, NULL, 25);
-    hs_tid_t l = mk(inherit_low, NULL, 10);
-    join(c);
-    join(l);
-    join(s);
+    hs_tid_t c = tu_mk(inherit_client, NULL, 25);
+    hs_tid_t l = tu_mk(inherit_low, NULL, 10);
+    tu_join(c);
+    tu_join(l);
+    tu_join(s);
     return 0;
 }
 
 static void test_ipc_priority_inheritance(void **state)
 {
     (void)state;
-    run_one(inherit_main);
+    run_main(inherit_main, NULL);
     assert_int_equal(prio_seen[0], 5);
     assert_int_equal(prio_seen[1], 25);
     assert_int_equal(prio_seen[2], 5);
@@ -883,7 +856,7 @@ static int give_child(void *arg)
 {
     (void)arg;
     hs_utcb_t *u = hs_utcb();
-    sleep_until(100);
+    tu_sleep_until(100);
     /* (Before the call: the server ends after one reply, and its gate
      * with it.) */
     status[1] = hs_ipc_receive(given_cap, HS_NOWAIT, NULL);
@@ -895,7 +868,7 @@ static int give_child(void *arg)
     set_msg(0, 1, 77);
     status[0] = hs_ipc_call(given_cap, HS_NEVER, HS_NEVER);
     word[0] = u->mr[0];
-    sleep_until(200);
+    tu_sleep_until(200);
     status[3] = hs_ipc_send(given_cap, HS_NOWAIT);   /* its gate is gone */
     return 0;
 }
@@ -917,7 +890,7 @@ static hs_pid_t sibling_pid;
 static int give_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(give_server, NULL, 0);
+    hs_tid_t s = tu_mk(give_server, NULL, 0);
     hs_cap_t g = 0, nogrant = 0, t = 0;
     EXPECT_ST(hs_gate_create(s, 33, &g), HS_OK);
     EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND, 34, &nogrant), HS_OK);
@@ -929,7 +902,7 @@ static int give_main(void *arg)
     status[13] = hs_cap_give(child, g, 0, &t);
     status[14] = hs_cap_give(child, g, HS_CAP_SEND, &given_cap);
     EXPECT_ST(hs_proc_wait(child, HS_NEVER, NULL), HS_OK);
-    join(s);
+    tu_join(s);
     return 0;
 }
 
@@ -974,7 +947,7 @@ static int give_zombie_main(void *arg)
     hs_pid_t child = 0;
     EXPECT_ST(hs_proc_spawn("child", exit_at_once, NULL, NULL, &child),
               HS_OK);
-    sleep_until(100);               /* the child has ended, unreaped */
+    tu_sleep_until(100);            /* the child has ended, unreaped */
     status[0] = hs_cap_give(child, g, HS_CAP_SEND, &t);
     word[0] = t;
     EXPECT_ST(hs_proc_wait(child, HS_NEVER, NULL), HS_OK);
@@ -1038,7 +1011,7 @@ static int short_client(void *arg)
 {
     (void)arg;
     hs_utcb_t *u = hs_utcb();
-    sleep_until(10);                /* the server waits already */
+    tu_sleep_until(10);             /* the server waits already */
     mr_fill(CLIENT_MR(0));
     u->tag = HS_TAG(1, 0);
     status[0] = hs_ipc_send(given_cap, HS_NEVER);
@@ -1069,7 +1042,7 @@ static int short_server(void *arg)
     mr_fill(SERVER_MR(0));
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
     mr_note(SEEN_SEND0);
-    sleep_until(100);
+    tu_sleep_until(100);
     mr_fill(SERVER_MR(0));
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
     mr_note(SEEN_SEND3);
@@ -1093,7 +1066,7 @@ static int short_server(void *arg)
 static int short_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(short_server, NULL, 0);
+    hs_tid_t s = tu_mk(short_server, NULL, 0);
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(s, 9, &g), HS_OK);
     hs_pid_t child = 0;
@@ -1102,7 +1075,7 @@ static int short_main(void *arg)
     EXPECT_ST(hs_cap_give(child, g, HS_CAP_SEND | HS_CAP_GRANT, &given_cap),
               HS_OK);
     EXPECT_ST(hs_proc_wait(child, HS_NEVER, NULL), HS_OK);
-    join(s);
+    tu_join(s);
     return 0;
 }
 
@@ -1118,7 +1091,7 @@ static void test_ipc_short_messages_leave_later_registers_alone(void **state)
 {
     (void)state;
     memset(seen, 0, sizeof seen);
-    run_one(short_main);
+    run_main(short_main, NULL);
     for (int i = 0; i < 5; i++)
         assert_int_equal(status[i], HS_OK);
     assert_int_equal(when[1], 100);             /* the queued path */
@@ -1167,19 +1140,19 @@ static int own_gate_main(void *arg)
     when[1] = hs_time_now();
     status[3] = hs_ipc_call(own_gate, HS_NOWAIT, HS_NEVER);
     /* Nothing changed: the gate still brings another thread's message. */
-    hs_tid_t t = mk(own_gate_sender, NULL, 0);
+    hs_tid_t t = tu_mk(own_gate_sender, NULL, 0);
     uint64_t label = 0;
     status[4] = hs_ipc_receive(own_gate, HS_NEVER, &label);
     word[0] = u->mr[0];
     word[1] = label;
-    join(t);
+    tu_join(t);
     return 0;
 }
 
 static void test_ipc_send_to_own_gate_never_is_edeadlk(void **state)
 {
     (void)state;
-    run_one(own_gate_main);
+    run_main(own_gate_main, NULL);
     assert_int_equal(status[0], HS_EDEADLK);
     assert_int_equal(phase[0], HS_PHASE_SEND);
     assert_int_equal(status[1], HS_EDEADLK);
@@ -1191,6 +1164,1060 @@ static void test_ipc_send_to_own_gate_never_is_edeadlk(void **state)
     assert_int_equal(status[4], HS_OK);
     assert_int_equal(word[0], 41);
     assert_int_equal(word[1], 6);
+}
+
+/* ---- 17. every operation, every timeout kind --------------------------- */
+
+/*
+ * Case i runs one operation starting at virtual time T0 = 1000 * (i + 1)
+ * against a partner that arrives at T0 + 300.  Each operation is tried
+ * with HS_NOWAIT (fails at T0), 100 (fails at T0 + 100), 1000 and
+ * HS_NEVER (both succeed at T0 + 300).
+ */
+enum op { OP_SEND, OP_RECV_CLOSED, OP_WAIT_OPEN, OP_CALL_SEND,
+          OP_REPLY_WAIT, OP_COUNT };
+
+static const hs_time_t kinds[] = { HS_NOWAIT, 100, 1000, HS_NEVER };
+#define NKINDS 4
+
+static hs_cap_t t_gate;         /* bound to t_partner */
+static hs_cap_t t_mygate;       /* bound to the thread under test */
+
+static hs_time_t case_start(int c)
+{
+    return 1000 * (hs_time_t)(c + 1);
+}
+
+/* The partner of each case: arrives 300 after the case starts. */
+static int t_partner(void *arg)
+{
+    (void)arg;
+    for (int c = 0; c < OP_COUNT * NKINDS; c++) {
+        enum op op = (enum op)(c / NKINDS);
+        tu_sleep_until(case_start(c) + 300);
+        switch (op) {
+        case OP_SEND:           /* take the message, if it is still sent */
+        case OP_CALL_SEND:      /* and answer a call at once */
+            if (hs_ipc_receive(t_gate, HS_NOWAIT, NULL) == HS_OK &&
+                op == OP_CALL_SEND)
+                EXPECT_ST(hs_ipc_reply(), HS_OK);
+            break;
+        case OP_RECV_CLOSED:
+        case OP_WAIT_OPEN:
+        case OP_REPLY_WAIT:     /* send one message, if it is taken */
+            set_msg(0, 1, (uint64_t)c);
+            (void)hs_ipc_send(t_mygate, HS_NOWAIT);
+            break;
+        case OP_COUNT:
+            break;
+        }
+    }
+    return 0;
+}
+
+static int timeouts_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t p = tu_mk(t_partner, NULL, 0);
+    EXPECT_ST(hs_gate_create(p, 0, &t_gate), HS_OK);
+    EXPECT_ST(hs_gate_create(0, 0, &t_mygate), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    for (int c = 0; c < OP_COUNT * NKINDS; c++) {
+        enum op op = (enum op)(c / NKINDS);
+        hs_time_t to = kinds[c % NKINDS];
+        tu_sleep_until(case_start(c));
+        set_msg(0, 1, 0);
+        switch (op) {
+        case OP_SEND:
+            status[c] = hs_ipc_send(t_gate, to);
+            break;
+        case OP_RECV_CLOSED:
+            status[c] = hs_ipc_receive(t_mygate, to, NULL);
+            break;
+        case OP_WAIT_OPEN:
+            status[c] = hs_ipc_wait(to, NULL);
+            break;
+        case OP_CALL_SEND:
+            status[c] = hs_ipc_call(t_gate, to, HS_NEVER);
+            break;
+        case OP_REPLY_WAIT:
+            /* No reply capability: the reply fails first. */
+            status[c] = hs_ipc_reply_wait(to, NULL);
+            break;
+        case OP_COUNT:
+            break;
+        }
+        phase[c] = u->phase;
+        when[c] = hs_time_now() - case_start(c);
+    }
+    tu_join(p);
+    return 0;
+}
+
+/* Send, closed and open receive and a call's send phase; reply-and-wait
+ * without a call.  The reply phase of a call and a real reply-and-wait
+ * follow in the next test. */
+static void test_timeouts_send_receive_wait(void **state)
+{
+    (void)state;
+    run_main(timeouts_main, NULL);
+    static const enum op ops[] = { OP_SEND, OP_RECV_CLOSED, OP_WAIT_OPEN,
+                                   OP_CALL_SEND };
+    for (unsigned i = 0; i < 4; i++) {
+        int c = (int)ops[i] * NKINDS;
+        uint64_t ph = ops[i] == OP_SEND || ops[i] == OP_CALL_SEND
+                          ? HS_PHASE_SEND : HS_PHASE_RECV;
+        /* HS_NOWAIT: fails at once. */
+        assert_int_equal(status[c], HS_ETIMEOUT);
+        assert_int_equal(phase[c], ph);
+        assert_int_equal(when[c], 0);
+        /* 100: fails when it runs out. */
+        assert_int_equal(status[c + 1], HS_ETIMEOUT);
+        assert_int_equal(phase[c + 1], ph);
+        assert_int_equal(when[c + 1], 100);
+        /* 1000 and HS_NEVER: the partner comes at 300. */
+        assert_int_equal(status[c + 2], HS_OK);
+        assert_int_equal(phase[c + 2], HS_PHASE_NONE);
+        assert_int_equal(when[c + 2], 300);
+        assert_int_equal(status[c + 3], HS_OK);
+        assert_int_equal(when[c + 3], 300);
+    }
+    /* Reply-and-wait without a call to answer fails in the send phase at
+     * once, whatever its timeout. */
+    for (int c = OP_REPLY_WAIT * NKINDS; c < OP_COUNT * NKINDS; c++) {
+        assert_int_equal(status[c], HS_ENOREPLY);
+        assert_int_equal(phase[c], HS_PHASE_SEND);
+        assert_int_equal(when[c], 0);
+    }
+}
+
+/* A call's receive timeout starts when the send completes; reply-and-wait
+ * answers, then waits with its own timeout. */
+static hs_cap_t rw_gate, rw_back;
+
+static int rw_server(void *arg)
+{
+    (void)arg;
+    /* Take four calls at 500 after each starts; answer each at 800. */
+    for (int i = 0; i < NKINDS; i++) {
+        hs_time_t t0 = 10000 * (hs_time_t)(i + 1);
+        tu_sleep_until(t0 + 500);
+        EXPECT_ST(hs_ipc_receive(rw_gate, HS_NEVER, NULL), HS_OK);
+        when[20 + i] = hs_time_now() - t0;
+        tu_sleep_until(t0 + 800);
+        set_msg(0, 1, (uint64_t)i);
+        status[20 + i] = hs_ipc_reply();
+    }
+    /* Reply-and-wait with each timeout kind; a message arrives 300 after
+     * the wait starts, for the kinds that can see it. */
+    for (int i = 0; i < NKINDS; i++) {
+        hs_time_t t0 = 100000 + 10000 * (hs_time_t)i;
+        tu_sleep_until(t0);
+        EXPECT_ST(hs_ipc_receive(rw_gate, HS_NEVER, NULL), HS_OK);
+        set_msg(0, 1, 7);
+        hs_time_t w0 = hs_time_now();
+        status[30 + i] = hs_ipc_reply_wait(kinds[i], NULL);
+        phase[30 + i] = hs_utcb()->phase;
+        when[30 + i] = hs_time_now() - w0;
+    }
+    return 0;
+}
+
+static int rw_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = tu_mk(rw_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(s, 0, &rw_gate), HS_OK);
+    EXPECT_ST(hs_gate_create(s, 0, &rw_back), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    for (int i = 0; i < NKINDS; i++) {
+        hs_time_t t0 = 10000 * (hs_time_t)(i + 1);
+        tu_sleep_until(t0);
+        set_msg(0, 1, 0);
+        /* Send phase never times out; the reply comes 300 after the send
+         * completes (at 500). */
+        status[i] = hs_ipc_call(rw_gate, HS_NEVER, kinds[i]);
+        phase[i] = u->phase;
+        when[i] = hs_time_now() - t0;
+        word[i] = u->mr[0];
+    }
+    for (int i = 0; i < NKINDS; i++) {
+        hs_time_t t0 = 100000 + 10000 * (hs_time_t)i;
+        tu_sleep_until(t0);
+        set_msg(0, 1, 0);
+        EXPECT_ST(hs_ipc_call(rw_gate, HS_NEVER, HS_NEVER), HS_OK);
+        tu_sleep_until(t0 + 300);
+        set_msg(0, 1, 9);
+        status[40 + i] = hs_ipc_send(rw_back, HS_NOWAIT);
+    }
+    tu_join(s);
+    return 0;
+}
+
+static void test_timeouts_call_reply_and_reply_wait(void **state)
+{
+    (void)state;
+    run_main(rw_main, NULL);
+    for (int i = 0; i < NKINDS; i++)
+        assert_int_equal(when[20 + i], 500);        /* send completed */
+    /* HS_NOWAIT: the reply wait fails as the send completes. */
+    assert_int_equal(status[0], HS_ETIMEOUT);
+    assert_int_equal(phase[0], HS_PHASE_RECV);
+    assert_int_equal(when[0], 500);
+    assert_int_equal(status[20], HS_ESTALE);
+    /* 100 from the send (500): fails at 600; the reply is stale. */
+    assert_int_equal(status[1], HS_ETIMEOUT);
+    assert_int_equal(phase[1], HS_PHASE_RECV);
+    assert_int_equal(when[1], 600);
+    assert_int_equal(status[21], HS_ESTALE);
+    /* 1000 and HS_NEVER: the reply at 800 lands. */
+    for (int i = 2; i < NKINDS; i++) {
+        assert_int_equal(status[i], HS_OK);
+        assert_int_equal(phase[i], HS_PHASE_NONE);
+        assert_int_equal(when[i], 800);
+        assert_int_equal(word[i], (uint64_t)i);
+        assert_int_equal(status[20 + i], HS_OK);
+    }
+    /* Reply-and-wait: HS_NOWAIT and 100 time out in the receive phase;
+     * 1000 and HS_NEVER take the message sent 300 later. */
+    assert_int_equal(status[30], HS_ETIMEOUT);
+    assert_int_equal(phase[30], HS_PHASE_RECV);
+    assert_int_equal(when[30], 0);
+    assert_int_equal(status[31], HS_ETIMEOUT);
+    assert_int_equal(phase[31], HS_PHASE_RECV);
+    assert_int_equal(when[31], 100);
+    assert_int_equal(status[32], HS_OK);
+    assert_int_equal(when[32], 300);
+    assert_int_equal(status[33], HS_OK);
+    assert_int_equal(when[33], 300);
+    assert_int_equal(status[40], HS_ETIMEOUT);      /* nobody waited */
+    assert_int_equal(status[41], HS_ETIMEOUT);
+    assert_int_equal(status[42], HS_OK);
+    assert_int_equal(status[43], HS_OK);
+}
+
+/* ---- 18. capabilities as typed items ----------------------------------- */
+
+static hs_cap_t it_gate;        /* bound to it_server */
+static hs_cap_t it_target;      /* bound to it_sink: the cap to pass */
+static hs_cap_t it_received;
+
+static int it_sink(void *arg)
+{
+    (void)arg;
+    uint64_t label = 0;
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    word[10] = label;
+    word[11] = hs_utcb()->mr[0];
+    status[3] = hs_ipc_wait(1000, NULL);    /* nothing more comes */
+    return 0;
+}
+
+static int it_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    u->br[HS_BR_CAPS] = 1;
+    EXPECT_ST(hs_ipc_receive(it_gate, HS_NEVER, NULL), HS_OK);
+    word[0] = hs_tag_words(u->tag);
+    word[1] = hs_tag_items(u->tag);
+    word[2] = u->mr[0];
+    word[3] = u->mr[1];                 /* item: type and rights */
+    it_received = (hs_cap_t)u->mr[2];   /* item: my new name */
+    hs_cap_info info;
+    memset(&info, 0, sizeof info);
+    EXPECT_ST(hs_cap_info_get(it_received, &info), HS_OK);
+    word[4] = info.rights;
+    word[5] = info.label;
+    /* The tag is still the one received, items and all: a reply sets its
+     * own. */
+    status[2] = hs_ipc_reply();
+    u->tag = HS_TAG(0, 0);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    /* Use it: the sink sees the label of the capability passed. */
+    set_msg(0, 1, 77);
+    status[0] = hs_ipc_send(it_received, HS_NEVER);
+    /* Until the giver revokes it. */
+    EXPECT_ST(hs_ipc_receive(it_gate, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    set_msg(0, 1, 78);
+    status[1] = hs_ipc_send(it_received, HS_NOWAIT);
+    return 0;
+}
+
+static int items_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t sink = tu_mk(it_sink, NULL, 0);
+    hs_tid_t srv = tu_mk(it_server, NULL, 0);
+    hs_cap_t sink_gate = 0;
+    EXPECT_ST(hs_gate_create(sink, 5, &sink_gate), HS_OK);
+    EXPECT_ST(hs_cap_derive(sink_gate, HS_CAP_SEND | HS_CAP_GRANT, 55,
+                            &it_target), HS_OK);
+    EXPECT_ST(hs_gate_create(srv, 0, &it_gate), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(3, 1, 1);
+    u->mr[0] = 1234;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = it_target;
+    EXPECT_ST(hs_ipc_call(it_gate, HS_NEVER, HS_NEVER), HS_OK);
+    tu_sleep_until(100);                /* the sink got its message */
+    /* Revoke what it_target passed on: the server's copy stops. */
+    EXPECT_ST(hs_cap_revoke(it_target), HS_OK);
+    set_msg(0, 0, 0);
+    EXPECT_ST(hs_ipc_call(it_gate, HS_NEVER, HS_NEVER), HS_OK);
+    tu_join(srv);
+    tu_join(sink);
+    return 0;
+}
+
+static void test_items_cap_in_a_call(void **state)
+{
+    (void)state;
+    run_main(items_main, NULL);
+    assert_int_equal(word[0], 1);
+    assert_int_equal(word[1], 1);
+    assert_int_equal(word[2], 1234);
+    assert_int_equal(word[3], HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND));
+    assert_int_not_equal(it_received, 0);
+    assert_int_equal(word[4], HS_CAP_SEND);         /* only what was passed */
+    assert_int_equal(word[5], 55);                  /* the label travels */
+    /* Replying with the received tag would pass the item on again, and
+     * the server's copy has no grant right. */
+    assert_int_equal(status[2], HS_EPERM);
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(word[10], 55);
+    assert_int_equal(word[11], 77);
+    assert_int_equal(status[1], HS_EBADCAP);        /* revoked */
+    assert_int_equal(status[3], HS_ETIMEOUT);
+}
+
+/* Refused items: nothing lands, the receiver goes on waiting. */
+static hs_cap_t bad_gate;
+static hs_account bad_before, bad_after;
+
+static int bad_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    u->br[HS_BR_CAPS] = 1;
+    /* Waits while every bad message is refused; takes the good one. */
+    EXPECT_ST(hs_ipc_receive(bad_gate, HS_NEVER, NULL), HS_OK);
+    word[0] = u->mr[0];
+    when[0] = hs_time_now();
+    /* A queued sender whose items do not fit is refused at the receive,
+     * and the next sender is taken. */
+    tu_sleep_until(2000);
+    u->br[HS_BR_CAPS] = 1;
+    EXPECT_ST(hs_ipc_receive(bad_gate, HS_NEVER, NULL), HS_OK);
+    word[1] = u->mr[0];
+    word[2] = hs_tag_items(u->tag);
+    return 0;
+}
+
+static int two_items_sender(void *arg)
+{
+    hs_cap_t c = (hs_cap_t)tu_arg_id(arg);
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(0, 1, 2);
+    u->mr[0] = 500;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = c;
+    u->mr[3] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[4] = c;
+    status[30] = hs_ipc_send(bad_gate, HS_NEVER);
+    phase[30] = u->phase;
+    when[30] = hs_time_now();
+    return 0;
+}
+
+static int plain_sender(void *arg)
+{
+    (void)arg;
+    tu_sleep_until(1500);
+    set_msg(0, 1, 600);
+    status[31] = hs_ipc_send(bad_gate, HS_NEVER);
+    return 0;
+}
+
+static int bad_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t srv = tu_mk(bad_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(srv, 0, &bad_gate), HS_OK);
+    hs_cap_t nogrant = 0, grant = 0;
+    EXPECT_ST(hs_cap_derive(bad_gate, HS_CAP_SEND, 0, &nogrant), HS_OK);
+    EXPECT_ST(hs_cap_derive(bad_gate, HS_CAP_SEND | HS_CAP_GRANT, 0, &grant),
+              HS_OK);
+    tu_sleep_until(100);                /* the server waits */
+    EXPECT_ST(hs_factory_account(0, &bad_before), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    /* 0: an item without the grant right. */
+    u->tag = HS_TAG_ITEMS(0, 1, 1);
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = nogrant;
+    status[0] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    phase[0] = u->phase;
+    /* 1: passing a right the capability lacks. */
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND | HS_CAP_RECV);
+    u->mr[2] = grant;
+    status[1] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    /* 2: an unknown item type; 3: no rights; 4: stray bits. */
+    u->mr[1] = HS_ITEM(9, HS_CAP_SEND);
+    status[2] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, 0);
+    status[3] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND) | (1u << 20);
+    status[4] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    /* 5: no such capability; 6: a capability name beyond 32 bits. */
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = 999;
+    status[5] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    u->mr[2] = (uint64_t)grant | (1ull << 40);
+    status[6] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    /* 7: words + 2 * items beyond 64; 8: a flag set by the sender. */
+    u->tag = HS_TAG_ITEMS(0, 63, 1);
+    status[7] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    u->tag = HS_TAG(0, 1) | HS_TAG_IRQ;
+    status[8] = hs_ipc_send(bad_gate, HS_NOWAIT);
+    /* 9: two capabilities, the server takes one: cut, nothing lands. */
+    u->tag = HS_TAG_ITEMS(0, 1, 2);
+    u->mr[0] = 400;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = grant;
+    u->mr[3] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[4] = grant;
+    status[9] = hs_ipc_send(bad_gate, HS_NEVER);
+    phase[9] = u->phase;
+    when[9] = hs_time_now();
+    EXPECT_ST(hs_factory_account(0, &bad_after), HS_OK);
+    /* The good one. */
+    set_msg(0, 1, 300);
+    tu_sleep_until(1000);
+    status[10] = hs_ipc_send(bad_gate, HS_NEVER);
+    /* A queued sender with two items, then a plain one. */
+    hs_tid_t a = tu_mk(two_items_sender, (void *)(intptr_t)grant, 0);
+    hs_tid_t b = tu_mk(plain_sender, NULL, 0);
+    tu_join(a);
+    tu_join(b);
+    tu_join(srv);
+    return 0;
+}
+
+static void test_items_refused_change_nothing(void **state)
+{
+    (void)state;
+    run_main(bad_main, NULL);
+    assert_int_equal(status[0], HS_EPERM);
+    assert_int_equal(phase[0], HS_PHASE_SEND);
+    assert_int_equal(status[1], HS_EPERM);
+    assert_int_equal(status[2], HS_EINVAL);
+    assert_int_equal(status[3], HS_EINVAL);
+    assert_int_equal(status[4], HS_EINVAL);
+    assert_int_equal(status[5], HS_EBADCAP);
+    assert_int_equal(status[6], HS_EBADCAP);
+    assert_int_equal(status[7], HS_EINVAL);
+    assert_int_equal(status[8], HS_EINVAL);
+    assert_int_equal(status[9], HS_EMSGCUT);
+    assert_int_equal(phase[9], HS_PHASE_SEND);
+    assert_int_equal(when[9], 100);
+    /* Same process: the account shows no capability was made. */
+    assert_int_equal(bad_before.used[HS_RES_CAPS],
+                     bad_after.used[HS_RES_CAPS]);
+    /* The server took the good message only. */
+    assert_int_equal(status[10], HS_OK);
+    assert_int_equal(word[0], 300);
+    assert_int_equal(when[0], 1000);
+    /* The queued two-item sender was refused at the receive (2000), the
+     * plain one taken. */
+    assert_int_equal(status[30], HS_EMSGCUT);
+    assert_int_equal(phase[30], HS_PHASE_SEND);
+    assert_int_equal(when[30], 2000);
+    assert_int_equal(status[31], HS_OK);
+    assert_int_equal(word[1], 600);
+    assert_int_equal(word[2], 0);
+}
+
+/* A reply carries a capability; a caller that takes none makes the reply
+ * fail, and the reply capability stays for a corrected reply. */
+static hs_cap_t rp_gate, rp_given;
+
+static int rp_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    hs_cap_t mine = 0;
+    EXPECT_ST(hs_gate_create(0, 8, &mine), HS_OK);
+    for (int i = 0; i < 2; i++) {
+        EXPECT_ST(hs_ipc_receive(rp_gate, HS_NEVER, NULL), HS_OK);
+        u->tag = HS_TAG_ITEMS(0, 1, 1);
+        u->mr[0] = 11;
+        u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+        u->mr[2] = mine;
+        status[i] = hs_ipc_reply();
+        phase[i] = u->phase;
+        if (status[i] != HS_OK) {
+            set_msg(0, 1, 12);              /* no items this time */
+            status[10 + i] = hs_ipc_reply();
+        }
+    }
+    /* A message through the capability that the caller received. */
+    uint64_t label = 0;
+    EXPECT_ST(hs_ipc_receive(mine, HS_NEVER, &label), HS_OK);
+    word[20] = label;
+    word[21] = u->mr[0];
+    return 0;
+}
+
+static int rp_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = tu_mk(rp_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(s, 0, &rp_gate), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    set_msg(0, 0, 0);
+    status[2] = hs_ipc_call(rp_gate, HS_NEVER, HS_NEVER);  /* takes none */
+    word[2] = u->mr[0];
+    word[3] = hs_tag_items(u->tag);
+    u->br[HS_BR_CAPS] = 4;
+    set_msg(0, 0, 0);
+    status[3] = hs_ipc_call(rp_gate, HS_NEVER, HS_NEVER);
+    word[4] = u->mr[0];
+    word[5] = hs_tag_items(u->tag);
+    rp_given = (hs_cap_t)u->mr[2];
+    set_msg(0, 1, 99);
+    status[4] = hs_ipc_send(rp_given, HS_NEVER);
+    tu_join(s);
+    return 0;
+}
+
+static void test_items_in_a_reply(void **state)
+{
+    (void)state;
+    run_main(rp_main, NULL);
+    assert_int_equal(status[0], HS_EMSGCUT);
+    assert_int_equal(phase[0], HS_PHASE_SEND);
+    assert_int_equal(status[10], HS_OK);        /* the cap was kept */
+    assert_int_equal(status[2], HS_OK);
+    assert_int_equal(word[2], 12);
+    assert_int_equal(word[3], 0);
+    assert_int_equal(status[1], HS_OK);
+    assert_int_equal(status[3], HS_OK);
+    assert_int_equal(word[4], 11);
+    assert_int_equal(word[5], 1);
+    assert_int_not_equal(rp_given, 0);
+    assert_int_equal(status[4], HS_OK);
+    assert_int_equal(word[20], 8);
+    assert_int_equal(word[21], 99);
+}
+
+/* The receiver's process may hold no more capabilities: HS_EQUOTA for
+ * the sender, the message does not land, and once the receiver frees a
+ * slot the same message goes through. */
+static hs_cap_t q_parent_gate;  /* the parent's gate, named in the parent */
+static hs_cap_t q_given;        /* its name in the child */
+
+static int q_child(void *arg)
+{
+    (void)arg;
+    tu_sleep_until(10);                 /* the parent has given it */
+    hs_cap_t to_parent = q_given;       /* cap 1 of 2 */
+    hs_utcb_t *u = hs_utcb();
+    hs_cap_t mine = 0;
+    EXPECT_ST(hs_gate_create(0, 0, &mine), HS_OK);  /* cap 2 of 2 */
+    u->tag = HS_TAG_ITEMS(0, 0, 1);
+    u->mr[0] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[1] = mine;
+    EXPECT_ST(hs_ipc_send(to_parent, HS_NEVER), HS_OK);
+    u->br[HS_BR_CAPS] = 1;
+    EXPECT_ST(hs_ipc_receive(mine, HS_NEVER, NULL), HS_OK);
+    word[0] = u->mr[0];                 /* the plain message */
+    EXPECT_ST(hs_cap_delete(to_parent), HS_OK);
+    EXPECT_ST(hs_ipc_receive(mine, HS_NEVER, NULL), HS_OK);
+    word[1] = hs_tag_items(u->tag);
+    word[2] = u->mr[0];
+    hs_cap_info info;
+    status[20] = hs_cap_info_get((hs_cap_t)u->mr[2], &info);
+    return 0;
+}
+
+static int q_main(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_gate_create(0, 0, &q_parent_gate), HS_OK);
+    hs_quota q = hs_quota_unlimited();
+    q.limit[HS_RES_CAPS] = 2;
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.quota = &q;
+    hs_pid_t child = 0;
+    EXPECT_ST(hs_proc_spawn("child", q_child, NULL, &a, &child), HS_OK);
+    EXPECT_ST(hs_cap_give(child, q_parent_gate,
+                          HS_CAP_SEND | HS_CAP_GRANT, &q_given), HS_OK);
+    u->br[HS_BR_CAPS] = 1;
+    EXPECT_ST(hs_ipc_receive(q_parent_gate, HS_NEVER, NULL), HS_OK);
+    hs_cap_t child_gate = (hs_cap_t)u->mr[1];
+    hs_account before, after;
+    EXPECT_ST(hs_factory_account(child, &before), HS_OK);
+    /* Full: refused, nothing lands. */
+    u->tag = HS_TAG_ITEMS(0, 1, 1);
+    u->mr[0] = 5;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = q_parent_gate;
+    status[0] = hs_ipc_send(child_gate, HS_NEVER);
+    phase[0] = u->phase;
+    EXPECT_ST(hs_factory_account(child, &after), HS_OK);
+    word[10] = before.used[HS_RES_CAPS];
+    word[11] = after.used[HS_RES_CAPS];
+    word[12] = after.refused[HS_RES_CAPS] - before.refused[HS_RES_CAPS];
+    set_msg(0, 1, 6);
+    status[1] = hs_ipc_send(child_gate, HS_NEVER);
+    /* The child deleted a capability: the same message now lands. */
+    u->tag = HS_TAG_ITEMS(0, 1, 1);
+    u->mr[0] = 7;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = q_parent_gate;
+    status[2] = hs_ipc_send(child_gate, HS_NEVER);
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_items_receiver_quota(void **state)
+{
+    (void)state;
+    run_main(q_main, NULL);
+    assert_int_equal(status[0], HS_EQUOTA);
+    assert_int_equal(phase[0], HS_PHASE_SEND);
+    assert_int_equal(word[10], 2);
+    assert_int_equal(word[11], 2);
+    assert_int_equal(word[12], 1);
+    assert_int_equal(status[1], HS_OK);
+    assert_int_equal(word[0], 6);
+    assert_int_equal(status[2], HS_OK);
+    assert_int_equal(word[1], 1);
+    assert_int_equal(word[2], 7);
+    assert_int_equal(status[20], HS_OK);
+}
+
+/* ---- 19. cancel -------------------------------------------------------- */
+
+static hs_cap_t c_gate, c_idle_gate;
+static hs_tid_t c_waiters[5];
+
+static int c_sender(void *arg)
+{
+    (void)arg;
+    set_msg(0, 1, 1);
+    status[0] = hs_ipc_send(c_idle_gate, HS_NEVER);
+    phase[0] = hs_utcb()->phase;
+    when[0] = hs_time_now();
+    return 0;
+}
+
+static int c_caller(void *arg)
+{
+    (void)arg;
+    set_msg(0, 1, 2);
+    status[1] = hs_ipc_call(c_gate, HS_NEVER, HS_NEVER);
+    phase[1] = hs_utcb()->phase;
+    when[1] = hs_time_now();
+    return 0;
+}
+
+static int c_receiver(void *arg)
+{
+    (void)arg;
+    status[2] = hs_ipc_wait(HS_NEVER, NULL);
+    phase[2] = hs_utcb()->phase;
+    when[2] = hs_time_now();
+    return 0;
+}
+
+static int c_sleeper(void *arg)
+{
+    (void)arg;
+    status[3] = hs_ipc_receive(HS_CAP_NIL, 100000, NULL);
+    phase[3] = hs_utcb()->phase;
+    when[3] = hs_time_now();
+    return 0;
+}
+
+/* Takes the call, then replies after its caller was cancelled. */
+static int c_server(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_ipc_receive(c_gate, HS_NEVER, NULL), HS_OK);
+    tu_sleep_until(500);
+    set_msg(0, 1, 3);
+    status[4] = hs_ipc_reply();
+    return 0;
+}
+
+static int c_other_proc(void *arg)
+{
+    (void)arg;
+    status[7] = hs_ipc_cancel(c_waiters[2]);    /* not its thread */
+    return 0;
+}
+
+static int cancel_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t idle = tu_mk(c_sleeper, NULL, 0);  /* bound to idle_gate */
+    EXPECT_ST(hs_gate_create(idle, 0, &c_idle_gate), HS_OK);
+    hs_tid_t srv = tu_mk(c_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(srv, 0, &c_gate), HS_OK);
+    c_waiters[0] = tu_mk(c_sender, NULL, 0);
+    c_waiters[1] = tu_mk(c_caller, NULL, 0);
+    c_waiters[2] = tu_mk(c_receiver, NULL, 0);
+    c_waiters[3] = idle;
+    tu_sleep_until(200);                /* everybody blocked */
+    hs_pid_t other = 0;
+    EXPECT_ST(hs_proc_spawn("other", c_other_proc, NULL, NULL, &other),
+              HS_OK);
+    EXPECT_ST(hs_proc_wait(other, HS_NEVER, NULL), HS_OK);
+    for (int i = 0; i < 4; i++)
+        EXPECT_ST(hs_ipc_cancel(c_waiters[i]), HS_OK);
+    status[5] = hs_ipc_cancel(c_waiters[0]);    /* no longer waiting */
+    status[6] = hs_ipc_cancel(hs_thread_self()); /* running */
+    status[8] = hs_ipc_cancel(0);
+    for (int i = 0; i < 4; i++)
+        tu_join(c_waiters[i]);
+    status[9] = hs_ipc_cancel(c_waiters[0]);    /* gone */
+    tu_join(srv);
+    return 0;
+}
+
+static void test_cancel_each_wait(void **state)
+{
+    (void)state;
+    run_main(cancel_main, NULL);
+    assert_int_equal(status[0], HS_ECANCELED);
+    assert_int_equal(phase[0], HS_PHASE_SEND);
+    assert_int_equal(when[0], 200);
+    assert_int_equal(status[1], HS_ECANCELED);   /* in the reply wait */
+    assert_int_equal(phase[1], HS_PHASE_RECV);
+    assert_int_equal(when[1], 200);
+    assert_int_equal(status[2], HS_ECANCELED);
+    assert_int_equal(phase[2], HS_PHASE_RECV);
+    assert_int_equal(status[3], HS_ECANCELED);   /* a sleep */
+    assert_int_equal(phase[3], HS_PHASE_RECV);
+    assert_int_equal(when[3], 200);
+    assert_int_equal(status[4], HS_ESTALE);      /* its caller left */
+    assert_int_equal(status[5], HS_ESTATE);
+    assert_int_equal(status[6], HS_ESTATE);
+    assert_int_equal(status[7], HS_EPERM);
+    assert_int_equal(status[8], HS_ESRCH);
+    assert_int_equal(status[9], HS_ESRCH);
+}
+
+/* ---- 20. client -> 5 proxies -> server --------------------------------- */
+
+#define NPROXY 5
+#define ROUNDS 10
+
+static hs_cap_t chain[NPROXY + 1];  /* chain[i]: gate of hop i */
+
+/* Proxy i: forwards each call to the next, adds 1 << (4 * i) to the
+ * answer. */
+static int proxy(void *arg)
+{
+    int i = tu_arg_id(arg);
+    hs_utcb_t *u = hs_utcb();
+    for (int r = 0; r < ROUNDS; r++) {
+        EXPECT_ST(hs_ipc_receive(chain[i], HS_NEVER, NULL), HS_OK);
+        uint64_t v = u->mr[0];
+        /* The implicit reply capability survives our own call. */
+        set_msg(0, 1, v + 1);
+        EXPECT_ST(hs_ipc_call(chain[i + 1], HS_NEVER, HS_NEVER), HS_OK);
+        uint64_t back = u->mr[0];
+        set_msg(0, 1, back + ((uint64_t)1 << (4 * i)));
+        EXPECT_ST(hs_ipc_reply(), HS_OK);
+    }
+    return 0;
+}
+
+static int end_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_ipc_receive(chain[NPROXY], HS_NEVER, NULL), HS_OK);
+    for (int r = 0;; r++) {
+        uint64_t v = u->mr[0];
+        set_msg(0, 1, v * 1000000);
+        if (r == ROUNDS - 1)
+            break;
+        EXPECT_ST(hs_ipc_reply_wait(HS_NEVER, NULL), HS_OK);
+    }
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    return 0;
+}
+
+static int chain_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t t[NPROXY + 1];
+    for (int i = 0; i < NPROXY; i++)
+        t[i] = tu_mk(proxy, (void *)(intptr_t)i, 0);
+    t[NPROXY] = tu_mk(end_server, NULL, 0);
+    for (int i = 0; i <= NPROXY; i++)
+        EXPECT_ST(hs_gate_create(t[i], 0, &chain[i]), HS_OK);
+    for (int r = 0; r < ROUNDS; r++) {
+        set_msg(0, 1, (uint64_t)r);
+        status[r] = hs_ipc_call(chain[0], HS_NEVER, HS_NEVER);
+        word[r] = hs_utcb()->mr[0];
+    }
+    for (int i = 0; i <= NPROXY; i++)
+        tu_join(t[i]);
+    return 0;
+}
+
+static void test_chain_through_five_proxies(void **state)
+{
+    (void)state;
+    run_main(chain_main, NULL);
+    for (int r = 0; r < ROUNDS; r++) {
+        assert_int_equal(status[r], HS_OK);
+        /* r + 5 at the server, times a million, plus each proxy's mark. */
+        assert_int_equal(word[r], ((uint64_t)r + NPROXY) * 1000000 +
+                                      0x11111);
+    }
+}
+
+/* ---- 21. the caller dies while the server holds its call --------------- */
+
+static hs_cap_t dc_gate;
+
+static int dc_killer(void *arg)
+{
+    (void)arg;
+    tu_sleep_until(100);
+    hs_proc_exit(3);
+}
+
+static int dc_client(void *arg)
+{
+    (void)arg;
+    tu_mk(dc_killer, NULL, 0);
+    set_msg(0, 1, 5);
+    status[0] = hs_ipc_call(1, HS_NEVER, HS_NEVER);  /* never returns */
+    return 0;
+}
+
+static int dc_server(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_ipc_receive(dc_gate, HS_NEVER, NULL), HS_OK);
+    word[1] = hs_utcb()->mr[0];
+    tu_sleep_until(500);
+    set_msg(0, 1, 6);
+    status[1] = hs_ipc_reply();
+    phase[1] = hs_utcb()->phase;
+    status[2] = hs_ipc_reply();         /* spent by the stale reply */
+    return 0;
+}
+
+static int dc_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = tu_mk(dc_server, NULL, 0);
+    hs_cap_t send = 0;
+    EXPECT_ST(hs_gate_create(s, 0, &dc_gate), HS_OK);
+    EXPECT_ST(hs_cap_derive(dc_gate, HS_CAP_SEND | HS_CAP_GRANT, 1, &send),
+              HS_OK);
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.caps = &send;
+    a.ncaps = 1;
+    hs_pid_t c = 0;
+    int code = 0;
+    EXPECT_ST(hs_proc_spawn("client", dc_client, NULL, &a, &c), HS_OK);
+    EXPECT_ST(hs_proc_wait(c, HS_NEVER, &code), HS_OK);
+    word[0] = (uint64_t)code;
+    tu_join(s);
+    return 0;
+}
+
+static void test_reply_to_a_dead_caller_is_stale(void **state)
+{
+    (void)state;
+    run_main(dc_main, NULL);
+    assert_int_equal(word[0], 3);
+    assert_int_equal(word[1], 5);
+    assert_int_equal(status[0], HS_STATUS_COUNT);   /* it never returned */
+    assert_int_equal(status[1], HS_ESTALE);
+    assert_int_equal(phase[1], HS_PHASE_SEND);
+    assert_int_equal(status[2], HS_ENOREPLY);
+}
+
+/* ---- 22. who runs after a reply-and-wait ------------------------------- */
+
+/*
+ * hs_ipc_reply_wait() switches straight to the caller it replied to when
+ * the wait blocks and the caller is the scheduler's next choice.  Each
+ * case below breaks one of those conditions, and the order in `order`
+ * shows the caller is not run ahead of what the scheduler owes: a thread
+ * of the same priority already queued runs first (FIFO), a queued sender
+ * is received at once, pending IRQ bits are received at once.
+ */
+static hs_cap_t ho_gate;        /* bound to ho_server */
+static hs_cap_t ho_irq;         /* bound to ho_server, label 77 */
+
+/* Serves two messages: logs 100 + mr[0] of each (an IRQ logs 100 + its
+ * label); while serving a call it sleeps 50 if mr[1] is 1, signals its
+ * IRQ if mr[1] is 2. */
+static int ho_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    uint64_t label = 0;
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    int irq;
+    for (int i = 0;; i++) {
+        irq = (u->tag & HS_TAG_IRQ) != 0;
+        tu_log_add(&order, 100 + (int)(irq ? label : u->mr[0]));
+        if (!irq && u->mr[1] == 1)
+            tu_sleep_until(hs_time_now() + 50);
+        if (!irq && u->mr[1] == 2)
+            EXPECT_ST(hs_irq_signal(ho_irq, 1), HS_OK);
+        set_msg(0, 1, 0);
+        if (i == 1)
+            break;
+        EXPECT_ST(hs_ipc_reply_wait(HS_NEVER, &label), HS_OK);
+    }
+    if (!irq)
+        EXPECT_ST(hs_ipc_reply(), HS_OK);
+    return 0;
+}
+
+/* Calls with mr[0] = id (and mr[1] = what the server does), logs id when
+ * the reply is back. */
+static int ho_client(void *arg)
+{
+    int id = tu_arg_id(arg);
+    set_msg(0, 2, (uint64_t)(id % 10));
+    hs_utcb()->mr[1] = (uint64_t)(id / 10);
+    EXPECT_ST(hs_ipc_call(ho_gate, HS_NEVER, HS_NEVER), HS_OK);
+    tu_log_add(&order, id % 10);
+    return 0;
+}
+
+/* Logs 9 when it first runs. */
+static int ho_bystander(void *arg)
+{
+    (void)arg;
+    tu_log_add(&order, 9);
+    return 0;
+}
+
+enum ho_case { HO_PLAIN, HO_QUEUED_THREAD, HO_QUEUED_SENDER, HO_IRQ };
+
+static int ho_main(void *arg)
+{
+    enum ho_case c = (enum ho_case)tu_arg_id(arg);
+    hs_tid_t s = tu_mk(ho_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(s, 0, &ho_gate), HS_OK);
+    EXPECT_ST(hs_irq_create(&ho_irq), HS_OK);
+    EXPECT_ST(hs_irq_bind(ho_irq, s, 77), HS_OK);
+    hs_tid_t t[3] = {0, 0, 0};
+    switch (c) {
+    case HO_PLAIN:              /* 1's reply hands over: 1 logs first */
+        t[0] = tu_mk(ho_client, (void *)1, 0);
+        tu_sleep_until(10);
+        t[1] = tu_mk(ho_client, (void *)2, 0);
+        break;
+    case HO_QUEUED_THREAD:      /* 9 queued while 1 is served: 9 first */
+        t[0] = tu_mk(ho_client, (void *)1, 0);
+        t[1] = tu_mk(ho_bystander, NULL, 0);
+        tu_sleep_until(10);
+        t[2] = tu_mk(ho_client, (void *)2, 0);
+        break;
+    case HO_QUEUED_SENDER:      /* 2 queues while 1 is served: 2 first */
+        t[0] = tu_mk(ho_client, (void *)11, 0);
+        t[1] = tu_mk(ho_client, (void *)2, 0);
+        break;
+    case HO_IRQ:                /* the IRQ signalled while 1 is served */
+        t[0] = tu_mk(ho_client, (void *)21, 0);
+        break;
+    }
+    for (int i = 0; i < 3; i++)
+        if (t[i])
+            tu_join(t[i]);
+    tu_join(s);
+    EXPECT_ST(hs_irq_destroy(ho_irq), HS_OK);
+    return 0;
+}
+
+static void run_handoff(enum ho_case c, const int *want, unsigned n)
+{
+    tu_log_reset(&order);
+    run_main(ho_main, (void *)(intptr_t)c);
+    assert_log(&order, want, n);
+}
+
+static void test_reply_wait_hands_over_only_when_the_caller_is_next(
+    void **state)
+{
+    (void)state;
+    static const int plain[] = { 101, 1, 102, 2 };
+    run_handoff(HO_PLAIN, plain, 4);
+    static const int thread[] = { 101, 9, 1, 102, 2 };
+    run_handoff(HO_QUEUED_THREAD, thread, 5);
+    static const int sender[] = { 101, 102, 1, 2 };
+    run_handoff(HO_QUEUED_SENDER, sender, 4);
+    static const int irq[] = { 101, 177, 1 };
+    run_handoff(HO_IRQ, irq, 3);
+}
+
+/* ---- 23. what a send's capability names -------------------------------- */
+
+static int gc_quitter(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+/* A send, call or receive through a capability that is not a gate's
+ * fails with HS_EPERM while its object lives and HS_EBADCAP once it is
+ * gone, as a gate's does once its receiver has ended: the object's
+ * liveness is checked before its kind and rights. */
+static int gc_main(void *arg)
+{
+    (void)arg;
+    hs_cap_t q = 0, qs = 0, g = 0, gs = 0;
+    EXPECT_ST(hs_irq_create(&q), HS_OK);
+    EXPECT_ST(hs_cap_derive(q, HS_CAP_SEND | HS_CAP_RECV, 1, &qs), HS_OK);
+    hs_tid_t t = tu_mk(gc_quitter, NULL, 0);
+    EXPECT_ST(hs_gate_create(t, 0, &g), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_RECV, 2, &gs), HS_OK);
+    set_msg(0, 1, 1);
+    status[0] = hs_ipc_send(qs, HS_NOWAIT);
+    status[1] = hs_ipc_call(qs, HS_NOWAIT, HS_NOWAIT);
+    status[2] = hs_ipc_receive(qs, HS_NOWAIT, NULL);
+    status[3] = hs_ipc_send(gs, HS_NOWAIT);         /* no send right */
+    tu_join(t);                                     /* the gate goes */
+    EXPECT_ST(hs_irq_destroy(q), HS_OK);
+    status[4] = hs_ipc_send(qs, HS_NOWAIT);
+    status[5] = hs_ipc_call(qs, HS_NOWAIT, HS_NOWAIT);
+    status[6] = hs_ipc_receive(qs, HS_NOWAIT, NULL);
+    status[7] = hs_ipc_send(gs, HS_NOWAIT);
+    status[8] = hs_ipc_call(g, HS_NOWAIT, HS_NOWAIT);
+    status[9] = hs_ipc_receive(gs, HS_NOWAIT, NULL);
+    phase[0] = hs_utcb()->phase;
+    return 0;
+}
+
+static void test_send_through_another_kind_is_eperm_until_it_is_gone(
+    void **state)
+{
+    (void)state;
+    run_main(gc_main, NULL);
+    for (int i = 0; i <= 3; i++)
+        assert_int_equal(status[i], HS_EPERM);
+    for (int i = 4; i <= 9; i++)
+        assert_int_equal(status[i], HS_EBADCAP);
+    assert_int_equal(phase[0], HS_PHASE_RECV);
 }
 
 int main(void)
@@ -1213,6 +2240,17 @@ int main(void)
         TU_TEST(test_ipc_cap_give_to_ended_child_is_esrch),
         TU_TEST(test_ipc_short_messages_leave_later_registers_alone),
         TU_TEST(test_ipc_send_to_own_gate_never_is_edeadlk),
+        TU_TEST(test_timeouts_send_receive_wait),
+        TU_TEST(test_timeouts_call_reply_and_reply_wait),
+        TU_TEST(test_items_cap_in_a_call),
+        TU_TEST(test_items_refused_change_nothing),
+        TU_TEST(test_items_in_a_reply),
+        TU_TEST(test_items_receiver_quota),
+        TU_TEST(test_cancel_each_wait),
+        TU_TEST(test_chain_through_five_proxies),
+        TU_TEST(test_reply_to_a_dead_caller_is_stale),
+        TU_TEST(test_reply_wait_hands_over_only_when_the_caller_is_next),
+        TU_TEST(test_send_through_another_kind_is_eperm_until_it_is_gone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,56 +42,12 @@ static void reset(void)
     tu_log_reset(&order);
 }
 
-static void start(void)
+/* Reset the records, run entry as the root process "main": must end
+ * HS_OK. */
+static void run_main(hs_entry_fn entry)
 {
-    hs_sim_config cfg = tu_config();
     reset();
-    tu_status_reset();
-    assert_int_equal(hs_sim_start(&cfg), HS_OK);
-}
-
-/* Start, spawn one root process running entry, run: must end HS_OK. */
-static void run_one(hs_entry_fn entry)
-{
-    start();
-    assert_int_equal(hs_proc_spawn("main", entry, NULL, NULL, NULL), HS_OK);
-    assert_int_equal(hs_sim_run(), HS_OK);
-    assert_no_bad_status();
-}
-
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
-static int arg_id(void *arg)
-{
-    return (int)(intptr_t)arg;
-}
-
-/* A thread of the caller's process; prio 0: the default. */
-static hs_tid_t mk(hs_entry_fn entry, void *arg, int prio)
-{
-    hs_thread_attr a;
-    memset(&a, 0, sizeof a);
-    if (prio) {
-        a.priority = prio;
-        a.priority_set = 1;
-    }
-    hs_tid_t t = 0;
-    EXPECT_ST(hs_thread_create(entry, arg, &a, &t), HS_OK);
-    return t;
-}
-
-static void join(hs_tid_t t)
-{
-    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
-}
-
-static void sleep_until(hs_time_t t)
-{
-    hs_time_t now = hs_time_now();
-    EXPECT_ST(hs_thread_sleep(t > now ? t - now : 0), HS_OK);
+    tu_run_one(NULL, "main", entry, NULL, NULL);
 }
 
 static void set_msg(uint64_t lbl, unsigned words, uint64_t mr0)
@@ -139,7 +95,7 @@ static int take_main(void *arg)
     (void)arg;
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
     info_at(0, irq_cap);
-    sleep_until(100);
+    tu_sleep_until(100);
     status[0] = hs_irq_signal(irq_cap, 0x5);
     status[1] = hs_irq_signal(irq_cap, 0x4);    /* a bit already set */
     status[2] = hs_irq_signal(irq_cap, 0x100);
@@ -160,7 +116,7 @@ static int take_main(void *arg)
 static void test_irq_signal_then_wait_takes_and_clears(void **state)
 {
     (void)state;
-    run_one(take_main);
+    run_main(take_main);
     assert_info(&info[0], 0, 0, 0, 0);
     assert_int_equal(status[0], HS_OK);
     assert_int_equal(status[1], HS_OK);
@@ -192,7 +148,7 @@ static int timed_waiter(void *arg)
     status[3] = hs_irq_wait(irq_cap, HS_NOWAIT, &word[3]);
     when[3] = hs_time_now();
     /* The signal at 4000 found no stale waiter: its bits are pending. */
-    sleep_until(4500);
+    tu_sleep_until(4500);
     status[4] = hs_irq_poll(irq_cap, &word[4]);
     status[5] = hs_irq_wait(irq_cap, HS_NEVER, &word[5]);
     when[5] = hs_time_now();
@@ -203,16 +159,16 @@ static int timed_main(void *arg)
 {
     (void)arg;
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
-    hs_tid_t w = mk(timed_waiter, NULL, 0);
-    sleep_until(1500);
+    hs_tid_t w = tu_mk(timed_waiter, NULL, 0);
+    tu_sleep_until(1500);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x80), HS_OK);
-    sleep_until(2700);
+    tu_sleep_until(2700);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x3), HS_OK);
-    sleep_until(4000);
+    tu_sleep_until(4000);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x10), HS_OK);
-    sleep_until(5000);
+    tu_sleep_until(5000);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x40), HS_OK);
-    join(w);
+    tu_join(w);
     info_at(0, irq_cap);
     return 0;
 }
@@ -220,7 +176,7 @@ static int timed_main(void *arg)
 static void test_irq_wait_blocks_until_signal_or_timeout(void **state)
 {
     (void)state;
-    run_one(timed_main);
+    run_main(timed_main);
     assert_int_equal(status[0], HS_OK);
     assert_int_equal(word[0], 0x80);
     assert_int_equal(when[0], 1500);
@@ -245,7 +201,7 @@ static int poll_main(void *arg)
 {
     (void)arg;
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
-    sleep_until(100);
+    tu_sleep_until(100);
     status[0] = hs_irq_poll(irq_cap, &word[0]);
     when[0] = hs_time_now();
     info_at(0, irq_cap);
@@ -260,7 +216,7 @@ static int poll_main(void *arg)
 static void test_irq_poll_never_blocks(void **state)
 {
     (void)state;
-    run_one(poll_main);
+    run_main(poll_main);
     assert_int_equal(status[0], HS_OK);
     assert_int_equal(word[0], 0);
     assert_int_equal(when[0], 100);
@@ -279,18 +235,18 @@ static void test_irq_poll_never_blocks(void **state)
 
 static int burst_signaller(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     uint64_t mine = (uint64_t)1 << i;
     uint64_t next = (uint64_t)1 << ((i + 1) % NSIG);
     /* While the waiter sleeps: each bit once, then again with a
      * neighbour's, in orders unlike creation. */
-    sleep_until(10 + (hs_time_t)((i * 37) % NSIG) * 5);
+    tu_sleep_until(10 + (hs_time_t)((i * 37) % NSIG) * 5);
     EXPECT_ST(hs_irq_signal(irq_cap, mine), HS_OK);
-    sleep_until(500 + (hs_time_t)((i * 11) % NSIG) * 3);
+    tu_sleep_until(500 + (hs_time_t)((i * 11) % NSIG) * 3);
     EXPECT_ST(hs_irq_signal(irq_cap, mine), HS_OK);
     EXPECT_ST(hs_irq_signal(irq_cap, next | mine), HS_OK);
     /* While it waits: all at one instant. */
-    sleep_until(3000);
+    tu_sleep_until(3000);
     EXPECT_ST(hs_irq_signal(irq_cap, mine), HS_OK);
     return 0;
 }
@@ -301,8 +257,8 @@ static int burst_main(void *arg)
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
     hs_tid_t t[NSIG];
     for (int i = 0; i < NSIG; i++)
-        t[i] = mk(burst_signaller, id_arg(i), 0);
-    sleep_until(2000);
+        t[i] = tu_mk(burst_signaller, tu_id_arg(i), 0);
+    tu_sleep_until(2000);
     info_at(0, irq_cap);
     status[0] = hs_irq_wait(irq_cap, HS_NOWAIT, &word[0]);
     /* Take until every bit of the second burst has come. */
@@ -318,7 +274,7 @@ static int burst_main(void *arg)
     word[1] = seen;
     when[1] = hs_time_now();
     for (int i = 0; i < NSIG; i++)
-        join(t[i]);
+        tu_join(t[i]);
     info_at(1, irq_cap);
     return 0;
 }
@@ -326,7 +282,7 @@ static int burst_main(void *arg)
 static void test_irq_burst_loses_no_bit(void **state)
 {
     (void)state;
-    run_one(burst_main);
+    run_main(burst_main);
     assert_int_equal(info[0].pending, ~(uint64_t)0);
     assert_int_equal(info[0].signals, 3 * NSIG);
     assert_int_equal(info[0].takes, 0);
@@ -350,7 +306,7 @@ static const struct waiter waiters[3] = {
 static int fifo_waiter(void *arg)
 {
     const struct waiter *w = arg;
-    sleep_until(w->at);
+    tu_sleep_until(w->at);
     status[w->id] = hs_irq_wait(irq_cap, HS_NEVER, &word[w->id]);
     when[w->id] = hs_time_now();
     tu_log_add(&order, w->id);
@@ -363,22 +319,22 @@ static int fifo_main(void *arg)
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
     hs_tid_t t[3];
     for (int i = 0; i < 3; i++)
-        t[i] = mk(fifo_waiter, (void *)&waiters[i], waiters[i].prio);
-    sleep_until(1000);
+        t[i] = tu_mk(fifo_waiter, (void *)&waiters[i], waiters[i].prio);
+    tu_sleep_until(1000);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x1), HS_OK);
-    sleep_until(2000);
+    tu_sleep_until(2000);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x2), HS_OK);
-    sleep_until(3000);
+    tu_sleep_until(3000);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x4), HS_OK);
     for (int i = 0; i < 3; i++)
-        join(t[i]);
+        tu_join(t[i]);
     return 0;
 }
 
 static void test_irq_unbound_waiters_served_fifo(void **state)
 {
     (void)state;
-    run_one(fifo_main);
+    run_main(fifo_main);
     static const int want[] = { 1, 2, 0 };
     assert_log(&order, want, 3);
     for (int i = 0; i < 3; i++)
@@ -404,7 +360,7 @@ static int bound_server(void *arg)
 static int bound_client(void *arg)
 {
     (void)arg;
-    sleep_until(2000);
+    tu_sleep_until(2000);
     set_msg(5, 1, 123);
     status[10] = hs_ipc_send(gate_cap, HS_NEVER);
     return 0;
@@ -413,25 +369,25 @@ static int bound_client(void *arg)
 static int bound_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(bound_server, NULL, 0);
+    hs_tid_t s = tu_mk(bound_server, NULL, 0);
     tid[0] = s;
     EXPECT_ST(hs_gate_create(s, 7, &gate_cap), HS_OK);
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
     status[11] = hs_irq_bind(irq_cap, s, 99);
     info_at(0, irq_cap);
-    hs_tid_t c = mk(bound_client, NULL, 0);
-    sleep_until(1000);
+    hs_tid_t c = tu_mk(bound_client, NULL, 0);
+    tu_sleep_until(1000);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x30), HS_OK);
     /* Unbound, the IRQ does not wake the open wait; bound again, the
      * pending bits reach it at once, with the new label. */
-    sleep_until(3000);
+    tu_sleep_until(3000);
     status[12] = hs_irq_bind(irq_cap, HS_IRQ_UNBIND, 0);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x1), HS_OK);
     info_at(1, irq_cap);
-    sleep_until(4000);
+    tu_sleep_until(4000);
     status[13] = hs_irq_bind(irq_cap, s, 55);
-    join(c);
-    join(s);
+    tu_join(c);
+    tu_join(s);
     info_at(2, irq_cap);
     return 0;
 }
@@ -439,7 +395,7 @@ static int bound_main(void *arg)
 static void test_irq_bound_wakes_open_wait_and_tells_which(void **state)
 {
     (void)state;
-    run_one(bound_main);
+    run_main(bound_main);
     assert_int_equal(status[11], HS_OK);
     assert_info(&info[0], 0, 0, 0, tid[0]);
     /* The IRQ: flag, one word, the bits, the bound label. */
@@ -477,7 +433,7 @@ static void test_irq_bound_wakes_open_wait_and_tells_which(void **state)
 static int first_server(void *arg)
 {
     (void)arg;
-    sleep_until(1000);
+    tu_sleep_until(1000);
     open_wait_at(0, HS_NEVER);
     open_wait_at(1, HS_NEVER);
     return 0;
@@ -486,7 +442,7 @@ static int first_server(void *arg)
 static int first_client(void *arg)
 {
     (void)arg;
-    sleep_until(100);
+    tu_sleep_until(100);
     set_msg(0, 1, 42);
     status[10] = hs_ipc_send(gate_cap, HS_NEVER);
     when[10] = hs_time_now();
@@ -496,22 +452,22 @@ static int first_client(void *arg)
 static int first_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(first_server, NULL, 0);
+    hs_tid_t s = tu_mk(first_server, NULL, 0);
     EXPECT_ST(hs_gate_create(s, 7, &gate_cap), HS_OK);
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
     EXPECT_ST(hs_irq_bind(irq_cap, s, 9), HS_OK);
-    hs_tid_t c = mk(first_client, NULL, 0);
-    sleep_until(200);
+    hs_tid_t c = tu_mk(first_client, NULL, 0);
+    tu_sleep_until(200);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x8), HS_OK);
-    join(c);
-    join(s);
+    tu_join(c);
+    tu_join(s);
     return 0;
 }
 
 static void test_irq_pending_bits_before_queued_senders(void **state)
 {
     (void)state;
-    run_one(first_main);
+    run_main(first_main);
     assert_int_equal(status[0], HS_OK);
     assert_int_equal(when[0], 1000);
     assert_true(tag[0] & HS_TAG_IRQ);
@@ -540,23 +496,23 @@ static int closed_server(void *arg)
 static int closed_main(void *arg)
 {
     (void)arg;
-    hs_tid_t s = mk(closed_server, NULL, 0);
+    hs_tid_t s = tu_mk(closed_server, NULL, 0);
     tid[0] = s;
     EXPECT_ST(hs_gate_create(s, 7, &gate_cap), HS_OK);
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
     EXPECT_ST(hs_irq_bind(irq_cap, s, 9), HS_OK);
-    sleep_until(1000);
+    tu_sleep_until(1000);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x4), HS_OK);
-    sleep_until(2000);
+    tu_sleep_until(2000);
     info_at(0, irq_cap);
-    join(s);
+    tu_join(s);
     return 0;
 }
 
 static void test_irq_closed_wait_not_woken(void **state)
 {
     (void)state;
-    run_one(closed_main);
+    run_main(closed_main);
     assert_int_equal(status[0], HS_ETIMEOUT);
     assert_int_equal(when[0], 3000);
     assert_info(&info[0], 0x4, 1, 0, tid[0]);    /* bound, not taken */
@@ -576,13 +532,13 @@ static int other_proc(void *arg)
 {
     (void)arg;
     other_tid = hs_thread_self();
-    sleep_until(1000);
+    tu_sleep_until(1000);
     return 0;
 }
 
 static int irq_waiter(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     status[i] = hs_irq_wait(irq2_cap, HS_NEVER, &word[i]);
     when[i] = hs_time_now();
     return 0;
@@ -597,10 +553,10 @@ static int bindref_main(void *arg)
     EXPECT_ST(hs_cap_derive(irq_cap, HS_CAP_SEND, 1, &s), HS_OK);
     hs_pid_t other = 0;
     EXPECT_ST(hs_proc_spawn("other", other_proc, NULL, NULL, &other), HS_OK);
-    hs_tid_t gone = mk(idle, NULL, 0);
-    join(gone);
-    hs_tid_t w = mk(irq_waiter, id_arg(10), 0);
-    sleep_until(100);
+    hs_tid_t gone = tu_mk(idle, NULL, 0);
+    tu_join(gone);
+    hs_tid_t w = tu_mk(irq_waiter, tu_id_arg(10), 0);
+    tu_sleep_until(100);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x1), HS_OK);
     info_at(0, irq_cap);
     status[0] = hs_irq_bind(irq_cap, other_tid, 1);    /* other process */
@@ -612,7 +568,7 @@ static int bindref_main(void *arg)
     info_at(2, irq2_cap);
     /* The waiter was not stranded. */
     EXPECT_ST(hs_irq_signal(irq2_cap, 0x2), HS_OK);
-    join(w);
+    tu_join(w);
     status[5] = hs_irq_bind(irq_cap, 0, 1);            /* now allowed */
     tid[0] = hs_thread_self();
     info_at(3, irq_cap);
@@ -623,7 +579,7 @@ static int bindref_main(void *arg)
 static void test_irq_bind_refusals_change_nothing(void **state)
 {
     (void)state;
-    run_one(bindref_main);
+    run_main(bindref_main);
     assert_int_equal(status[0], HS_EPERM);
     assert_int_equal(status[1], HS_EPERM);
     assert_int_equal(status[2], HS_ESRCH);
@@ -644,24 +600,24 @@ static void test_irq_bind_refusals_change_nothing(void **state)
 static int bound_taker(void *arg)
 {
     (void)arg;
-    sleep_until(300);
+    tu_sleep_until(300);
     status[10] = hs_irq_wait(irq_cap, HS_NEVER, &word[10]);
     when[10] = hs_time_now();
-    sleep_until(700);
+    tu_sleep_until(700);
     return 0;
 }
 
 static int outsider(void *arg)
 {
     (void)arg;
-    sleep_until(200);
+    tu_sleep_until(200);
     info_at(0, irq_cap);
     status[0] = hs_irq_wait(irq_cap, HS_NOWAIT, &word[0]);
     status[1] = hs_irq_poll(irq_cap, &word[1]);
     status[2] = hs_irq_wait(irq_cap, HS_NEVER, &word[2]);
     when[2] = hs_time_now();
     info_at(1, irq_cap);
-    sleep_until(500);
+    tu_sleep_until(500);
     status[3] = hs_irq_poll(irq_cap, &word[3]);        /* unbound by then */
     return 0;
 }
@@ -670,30 +626,30 @@ static int own_main(void *arg)
 {
     (void)arg;
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
-    hs_tid_t w = mk(bound_taker, NULL, 0);
+    hs_tid_t w = tu_mk(bound_taker, NULL, 0);
     tid[0] = w;
-    hs_tid_t x = mk(outsider, NULL, 0);
+    hs_tid_t x = tu_mk(outsider, NULL, 0);
     status[20] = hs_irq_bind(irq_cap, w, 5);
-    sleep_until(150);
+    tu_sleep_until(150);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x1), HS_OK);
-    sleep_until(400);
+    tu_sleep_until(400);
     status[21] = hs_irq_bind(irq_cap, HS_IRQ_UNBIND, 0);
     info_at(2, irq_cap);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x2), HS_OK);
-    sleep_until(600);
+    tu_sleep_until(600);
     status[22] = hs_irq_bind(irq_cap, w, 6);
     info_at(3, irq_cap);
-    sleep_until(800);                   /* w ended at 700 */
+    tu_sleep_until(800);                /* w ended at 700 */
     info_at(4, irq_cap);
-    join(w);
-    join(x);
+    tu_join(w);
+    tu_join(x);
     return 0;
 }
 
 static void test_irq_bound_only_its_thread_takes(void **state)
 {
     (void)state;
-    run_one(own_main);
+    run_main(own_main);
     assert_int_equal(status[20], HS_OK);
     assert_info(&info[0], 0x1, 1, 0, tid[0]);
     assert_int_equal(status[0], HS_EPERM);
@@ -768,7 +724,7 @@ static int rights_main(void *arg)
 static void test_irq_rights(void **state)
 {
     (void)state;
-    run_one(rights_main);
+    run_main(rights_main);
     assert_info(&info[0], 0x1, 1, 0, 0);
     for (int i = 0; i <= 12; i++)
         assert_int_equal(status[i], HS_EPERM);
@@ -797,7 +753,7 @@ static int badin_main(void *arg)
     (void)arg;
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x3), HS_OK);
-    sleep_until(100);
+    tu_sleep_until(100);
     info_at(0, irq_cap);
     EXPECT_ST(hs_factory_account(0, &acct[0]), HS_OK);
     status[0] = hs_irq_create(NULL);
@@ -826,7 +782,7 @@ static void test_irq_bad_input(void **state)
     assert_int_equal(hs_irq_bind(1, 0, 0), HS_ESTATE);
     assert_int_equal(hs_irq_info_get(1, &in), HS_ESTATE);
 
-    run_one(badin_main);
+    run_main(badin_main);
     for (int i = 0; i <= 5; i++)
         assert_int_equal(status[i], HS_EINVAL);
     assert_int_equal(word[4], BAD);
@@ -844,9 +800,9 @@ static int cancelled_waiter(void *arg)
     (void)arg;
     status[0] = hs_irq_wait(irq_cap, HS_NEVER, &word[0]);
     when[0] = hs_time_now();
-    sleep_until(700);
+    tu_sleep_until(700);
     status[1] = hs_irq_poll(irq_cap, &word[1]);
-    sleep_until(1000);
+    tu_sleep_until(1000);
     status[2] = hs_irq_wait(irq_cap, 5000, &word[2]);
     when[2] = hs_time_now();
     /* The cancelled wait's timer (due at 6000) is gone: this wait lasts
@@ -860,18 +816,18 @@ static int cancel_main(void *arg)
 {
     (void)arg;
     EXPECT_ST(hs_irq_create(&irq_cap), HS_OK);
-    hs_tid_t w = mk(cancelled_waiter, NULL, 0);
-    sleep_until(500);
+    hs_tid_t w = tu_mk(cancelled_waiter, NULL, 0);
+    tu_sleep_until(500);
     status[10] = hs_ipc_cancel(w);
-    sleep_until(600);
+    tu_sleep_until(600);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x1), HS_OK);
-    sleep_until(800);
+    tu_sleep_until(800);
     status[11] = hs_ipc_cancel(w);      /* in a plain sleep */
-    sleep_until(1200);
+    tu_sleep_until(1200);
     status[12] = hs_ipc_cancel(w);
-    sleep_until(8000);
+    tu_sleep_until(8000);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x2), HS_OK);
-    join(w);
+    tu_join(w);
     info_at(0, irq_cap);
     return 0;
 }
@@ -879,7 +835,7 @@ static int cancel_main(void *arg)
 static void test_irq_cancel_wait(void **state)
 {
     (void)state;
-    run_one(cancel_main);
+    run_main(cancel_main);
     assert_int_equal(status[10], HS_OK);
     assert_int_equal(status[0], HS_ECANCELED);
     assert_int_equal(when[0], 500);
@@ -903,7 +859,7 @@ static int holder_child(void *arg)
     (void)arg;
     hs_irq_info in;
     uint64_t b = BAD;
-    sleep_until(100);
+    tu_sleep_until(100);
     status[0] = hs_irq_info_get(given_cap, &in);
     status[1] = hs_irq_signal(given_cap, 0x1);
     status[2] = hs_irq_wait(given_cap, HS_NOWAIT, &word[2]);
@@ -926,7 +882,7 @@ static int owner_main(void *arg)
     EXPECT_ST(hs_proc_spawn("holder", holder_child, NULL, NULL, &c), HS_OK);
     status[10] = hs_cap_give(c, irq_cap, HS_CAP_SEND | HS_CAP_RECV,
                              &given_cap);
-    sleep_until(1000);
+    tu_sleep_until(1000);
     info_at(0, irq_cap);
     return 0;                           /* the owner ends; c lives on */
 }
@@ -934,7 +890,7 @@ static int owner_main(void *arg)
 static void test_irq_owner_ends_waiter_wakes_partner(void **state)
 {
     (void)state;
-    run_one(owner_main);
+    run_main(owner_main);
     assert_int_equal(status[10], HS_OK);
     assert_int_equal(status[0], HS_OK);
     assert_int_equal(status[1], HS_OK);
@@ -978,17 +934,17 @@ static int count_main(void *arg)
     EXPECT_ST(hs_irq_wait(irq_cap, 50, &b), HS_ETIMEOUT);
     info_at(1, irq_cap);
     /* Handed to a blocked waiter. */
-    hs_tid_t w = mk(count_waiter, NULL, 0);
-    sleep_until(100);
+    hs_tid_t w = tu_mk(count_waiter, NULL, 0);
+    tu_sleep_until(100);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x2), HS_OK);
-    join(w);
+    tu_join(w);
     info_at(2, irq_cap);
     /* Handed to an open wait. */
-    hs_tid_t s = mk(count_server, NULL, 0);
+    hs_tid_t s = tu_mk(count_server, NULL, 0);
     EXPECT_ST(hs_irq_bind(irq_cap, s, 1), HS_OK);
-    sleep_until(200);
+    tu_sleep_until(200);
     EXPECT_ST(hs_irq_signal(irq_cap, 0x4), HS_OK);
-    join(s);
+    tu_join(s);
     info_at(3, irq_cap);
     return 0;
 }
@@ -996,7 +952,7 @@ static int count_main(void *arg)
 static void test_irq_info_counts_signals_and_takes(void **state)
 {
     (void)state;
-    run_one(count_main);
+    run_main(count_main);
     assert_info(&info[0], 0x1, 1, 0, 0);
     assert_info(&info[1], 0, 1, 1, 0);
     assert_int_equal(status[20], HS_OK);

@@ -28,11 +28,7 @@ static void reset(void)
 static void run_main(hs_entry_fn entry)
 {
     reset();
-    hs_status st = tu_run_default("init", entry, NULL);
-    if (st != HS_OK)
-        fprintf(stderr, "%s\n", hs_sim_report());
-    assert_int_equal(st, HS_OK);
-    assert_no_bad_status();
+    tu_run_one(NULL, "init", entry, NULL, NULL);
 }
 
 /* ---- 1. initial capabilities ----------------------------------------------- */
@@ -305,11 +301,7 @@ static hs_sim_summary run_lost_answer(hs_entry_fn entry)
     cfg.seed = 1;
     cfg.faults = HS_FAULT_REPLY_TIMEOUT;
     cfg.fault_window = 1;
-    hs_status st = tu_run(&cfg, "init", entry, NULL, NULL);
-    if (st != HS_OK)
-        fprintf(stderr, "%s\n", hs_sim_report());
-    assert_int_equal(st, HS_OK);
-    assert_no_bad_status();
+    tu_run_one(&cfg, "init", entry, NULL, NULL);
     hs_sim_summary sum = tu_summary();
     assert_int_equal(sum.nfaults, 1);
     assert_true(sum.faults[0].fired);

@@ -78,36 +78,13 @@ static void start(void)
 
 static const hs_proc_attr privileged = { .privileged = 1 };
 
-/* Start, spawn one root process (privileged if priv), run: HS_OK. */
-static void run_one(hs_entry_fn entry, int priv)
+/* Reset the records, run entry as the root process "main" (privileged if
+ * priv) with config(): must end HS_OK. */
+static void run_main(hs_entry_fn entry, int priv)
 {
-    start();
-    assert_int_equal(hs_proc_spawn("main", entry, NULL,
-                                   priv ? &privileged : NULL, NULL), HS_OK);
-    assert_int_equal(hs_sim_run(), HS_OK);
-    assert_no_bad_status();
-}
-
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
-static int arg_id(void *arg)
-{
-    return (int)(intptr_t)arg;
-}
-
-static hs_tid_t mk(hs_entry_fn entry, void *arg)
-{
-    hs_tid_t t = 0;
-    EXPECT_ST(hs_thread_create(entry, arg, NULL, &t), HS_OK);
-    return t;
-}
-
-static void join(hs_tid_t t)
-{
-    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
+    hs_sim_config cfg = config();
+    reset();
+    tu_run_one(&cfg, "main", entry, NULL, priv ? &privileged : NULL);
 }
 
 static void sleep_ns(hs_time_t ns)
@@ -162,13 +139,13 @@ static int deliver_target(void *arg)
 static int deliver_main(void *arg)
 {
     (void)arg;
-    tid[0] = mk(deliver_target, NULL);
+    tid[0] = tu_mk(deliver_target, NULL, 0);
     EXPECT_ST(hs_notify_install(tid[0], SLOT, h_log, NULL), HS_OK);
     sleep_ns(10);                       /* the target waits */
     uint64_t w[3] = { 7, 8, 9 };
     EXPECT_ST(hs_notify_send(tid[0], SLOT, w, 3, 0), HS_OK);
     tu_log_add(&order, 3);              /* no flag: the sender goes on */
-    join(tid[0]);
+    tu_join(tid[0]);
     /* To itself: it runs as the call returns. */
     EXPECT_ST(hs_notify_install(hs_thread_self(), SLOT, h_log, NULL), HS_OK);
     w[0] = 4;
@@ -180,7 +157,7 @@ static int deliver_main(void *arg)
 static void test_notify_runs_at_the_targets_next_kernel_exit(void **state)
 {
     (void)state;
-    run_one(deliver_main, 1);
+    run_main(deliver_main, 1);
     static const int want[] = { 1, 3, 107, 2, 104, 5 };
     assert_log(&order, want, 6);
     assert_int_equal(last.slot, SLOT);
@@ -218,7 +195,7 @@ static int burst_target(void *arg)
 
 static int burst_sender(void *arg)
 {
-    int i = arg_id(arg);
+    int i = tu_arg_id(arg);
     for (int j = 0; j < PER_SENDER; j++) {
         uint64_t w[2] = { (uint64_t)i, (uint64_t)j };
         EXPECT_ST(hs_notify_send(tid[0], SLOT, w, 2, 0), HS_OK);
@@ -232,14 +209,14 @@ static int burst_sender(void *arg)
 static int burst_main(void *arg)
 {
     (void)arg;
-    tid[0] = mk(burst_target, NULL);
+    tid[0] = tu_mk(burst_target, NULL, 0);
     EXPECT_ST(hs_notify_install(tid[0], SLOT, h_burst, NULL), HS_OK);
     hs_tid_t s[NSENDERS];
     for (int i = 0; i < NSENDERS; i++)
-        s[i] = mk(burst_sender, id_arg(i));
+        s[i] = tu_mk(burst_sender, tu_id_arg(i), 0);
     for (int i = 0; i < NSENDERS; i++)
-        join(s[i]);
-    join(tid[0]);
+        tu_join(s[i]);
+    tu_join(tid[0]);
     return 0;
 }
 
@@ -247,7 +224,7 @@ static void test_notify_1000_from_10_senders_in_order_none_lost(void **state)
 {
     (void)state;
     tu_log_reset(&sent);
-    run_one(burst_main, 1);
+    run_main(burst_main, 1);
     assert_int_equal(tu_log_len(&got), NSENDERS * PER_SENDER);
     assert_true(tu_log_equal(&got, &sent));     /* the order sent */
     /* Each sender's notifications arrived in its order, all of them. */
@@ -279,7 +256,7 @@ static int full_target(void *arg)
 static int full_main(void *arg)
 {
     (void)arg;
-    tid[0] = mk(full_target, NULL);
+    tid[0] = tu_mk(full_target, NULL, 0);
     EXPECT_ST(hs_notify_install(tid[0], SLOT, h_burst, NULL), HS_OK);
     sleep_ns(10);
     uint64_t w[2] = { 0, 0 };
@@ -288,14 +265,14 @@ static int full_main(void *arg)
         EXPECT_ST(hs_notify_send(tid[0], SLOT, w, 2, 0), HS_OK);
     }
     status[0] = hs_notify_send(tid[0], SLOT, w, 2, 0);
-    join(tid[0]);
+    tu_join(tid[0]);
     return 0;
 }
 
 static void test_notify_queue_bound_is_elimit_and_nothing_lost(void **state)
 {
     (void)state;
-    run_one(full_main, 1);
+    run_main(full_main, 1);
     assert_int_equal(status[0], HS_ELIMIT);
     static const int want[] = { HS_NOTIFY_QUEUE_MAX };
     assert_log(&order, want, 1);        /* all ran when its sleep ended */
@@ -373,11 +350,11 @@ static int state_target(void *arg)
 static int state_main(void *arg)
 {
     (void)arg;
-    tid[0] = mk(state_target, NULL);
+    tid[0] = tu_mk(state_target, NULL, 0);
     EXPECT_ST(hs_notify_install(tid[0], SLOT, h_clobber, NULL), HS_OK);
     EXPECT_ST(hs_thread_yield(), HS_OK);        /* the target yields back */
     EXPECT_ST(hs_notify_send(tid[0], SLOT, NULL, 0, 0), HS_OK);
-    join(tid[0]);
+    tu_join(tid[0]);
     return 0;
 }
 
@@ -385,7 +362,7 @@ static void test_notify_saved_state_identical_after_handler(void **state)
 {
     (void)state;
     regs_ok = 0;
-    run_one(state_main, 1);
+    run_main(state_main, 1);
     static const int want[] = { 1, 100, 2, 3 };
     assert_log(&order, want, 4);
     assert_true(regs_ok);
@@ -422,21 +399,21 @@ static unsigned flags_sent;
 static int flag_main(void *arg)
 {
     (void)arg;
-    tid[0] = mk(flag_target, NULL);
+    tid[0] = tu_mk(flag_target, NULL, 0);
     EXPECT_ST(hs_notify_install(tid[0], SLOT, h_flag, NULL), HS_OK);
     sleep_ns(10);                       /* the target waits */
-    tid[1] = mk(flag_other, NULL);      /* runnable, ahead of the target */
+    tid[1] = tu_mk(flag_other, NULL, 0); /* runnable, ahead of the target */
     EXPECT_ST(hs_notify_send(tid[0], SLOT, NULL, 0, flags_sent), HS_OK);
     tu_log_add(&order, 1);              /* the sender's next statement */
-    join(tid[0]);
-    join(tid[1]);
+    tu_join(tid[0]);
+    tu_join(tid[1]);
     return 0;
 }
 
 static void run_flags(unsigned flags)
 {
     flags_sent = flags;
-    run_one(flag_main, 1);
+    run_main(flag_main, 1);
     assert_int_equal(last.flags, flags);
 }
 
@@ -535,17 +512,17 @@ static int nest_target(void *arg)
 
 static int nest_main(void *arg)
 {
-    int with_alloc = arg_id(arg);
+    int with_alloc = tu_arg_id(arg);
     if (with_alloc)
         EXPECT_ST(hs_notify_stack_alloc_set(alloc_stack, NULL), HS_OK);
-    tid[0] = mk(nest_target, NULL);
+    tid[0] = tu_mk(nest_target, NULL, 0);
     EXPECT_ST(hs_notify_install(tid[0], SLOT, h_nest, NULL), HS_OK);
     sleep_ns(10);
     for (int i = 1; i <= 3; i++) {
         uint64_t w = (uint64_t)i;
         status[i] = hs_notify_send(tid[0], SLOT, &w, 1, HS_NOTIFY_NOW);
     }
-    join(tid[0]);
+    tu_join(tid[0]);
     return 0;
 }
 
@@ -553,7 +530,7 @@ static void run_nest(int with_alloc)
 {
     alloc_calls = 0;
     start();
-    assert_int_equal(hs_proc_spawn("main", nest_main, id_arg(with_alloc),
+    assert_int_equal(hs_proc_spawn("main", nest_main, tu_id_arg(with_alloc),
                                    &privileged, NULL), HS_OK);
     assert_int_equal(hs_sim_run(), HS_OK);
     assert_no_bad_status();
@@ -619,7 +596,7 @@ static int forget_main(void *arg)
 static void test_notify_handler_returning_is_recovered(void **state)
 {
     (void)state;
-    run_one(forget_main, 1);
+    run_main(forget_main, 1);
     static const int want[] = { 101, 77, 102, 77 };
     assert_log(&order, want, 4);
     assert_int_equal(count_events("notify_noreturn"), 2);
@@ -681,23 +658,23 @@ static int bad_core(void *arg)
     status[14] = hs_notify_send(me, SLOT, NULL, 1, 0);
     status[15] = hs_notify_send(me, SLOT, w, 1, HS_NOTIFY_RETURN);
     status[16] = hs_notify_send(me, SLOT, w, 1, 0x80);
-    hs_tid_t z = mk(ended, NULL);
+    hs_tid_t z = tu_mk(ended, NULL, 0);
     EXPECT_ST(hs_notify_install(z, SLOT, h_log, NULL), HS_OK);
     sleep_ns(10);                       /* z ended: a zombie */
     status[17] = hs_notify_send(z, SLOT, w, 1, 0);
-    join(z);                            /* freed: a stale handle */
+    tu_join(z);                         /* freed: a stale handle */
     status[18] = hs_notify_send(z, SLOT, w, 1, 0);
     status[19] = hs_notify_install(z, SLOT, h_log, NULL);
     /* A core server may install anywhere, and on another's thread. */
     status[20] = hs_notify_install(tid[2], 3, h_log, NULL);
     w[0] = 6;
     status[21] = hs_notify_send(tid[2], 3, w, 1, 0);
-    hs_tid_t s = mk(sits, NULL);
+    hs_tid_t s = tu_mk(sits, NULL, 0);
     status[22] = hs_notify_wait(HS_NOWAIT);
     status[23] = hs_notify_wait(5);
     status[24] = hs_notify_depth(NULL);
     status[25] = hs_notify_wait(HS_TIMEOUT_MAX + 1);
-    join(s);
+    tu_join(s);
     return 0;
 }
 
@@ -751,7 +728,7 @@ static void test_notify_bad_input_is_refused(void **state)
 
 static void h_exit(void *cookie, const hs_notification *n)
 {
-    int who = arg_id(cookie);
+    int who = tu_arg_id(cookie);
     tu_log_add(&order, who * 100 + (int)n->words[1]);
     if (n->words[0] == pid[0])
         tu_log_add(&got, who);
@@ -769,7 +746,7 @@ static int exit_child(void *arg)
 static int early_watcher(void *arg)
 {
     (void)arg;
-    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXIT, h_exit, id_arg(2)),
+    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXIT, h_exit, tu_id_arg(2)),
               HS_OK);
     sleep_ns(10);                       /* the child exists */
     status[0] = hs_notify_watch(pid[0]);
@@ -784,7 +761,7 @@ static int late_watcher(void *arg)
 {
     (void)arg;
     EXPECT_ST(hs_notify_install(hs_thread_self(), HS_NOTIFY_EXIT, h_exit,
-                                id_arg(3)), HS_OK);
+                                tu_id_arg(3)), HS_OK);
     sleep_ns(500);
     status[2] = hs_notify_watch(pid[0]);
     tu_log_add(&order, 3);
@@ -804,7 +781,7 @@ static int no_handler_watcher(void *arg)
 static int exit_parent(void *arg)
 {
     (void)arg;
-    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXIT, h_exit, id_arg(1)),
+    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXIT, h_exit, tu_id_arg(1)),
               HS_OK);
     EXPECT_ST(hs_proc_spawn("child", exit_child, NULL, NULL, &pid[0]),
               HS_OK);
@@ -859,7 +836,7 @@ static int short_lived(void *arg)
 /* Frees a stack by waiting for a thread to end; clobbers the UTCB. */
 static void h_exhausted(void *cookie, const hs_notification *n)
 {
-    int frees = arg_id(cookie);
+    int frees = tu_arg_id(cookie);
     last = *n;
     handled++;
     hs_utcb()->mr[0] = 0;
@@ -871,19 +848,19 @@ static void h_exhausted(void *cookie, const hs_notification *n)
 
 static int exhaust_main(void *arg)
 {
-    int mode = arg_id(arg);     /* 0: no handler, 1: frees, 2: does not */
+    int mode = tu_arg_id(arg);  /* 0: no handler, 1: frees, 2: does not */
     if (mode)
         EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXHAUSTED, h_exhausted,
-                                    id_arg(mode == 1)), HS_OK);
-    victim = mk(short_lived, NULL);
+                                    tu_id_arg(mode == 1)), HS_OK);
+    victim = tu_mk(short_lived, NULL, 0);
     hs_utcb()->mr[0] = 55;
     hs_tid_t t = 0;
     status[0] = hs_thread_create(ended, NULL, NULL, &t);
     tu_log_add(&order, (int)hs_utcb()->mr[0]);
     if (status[0] == HS_OK)
-        join(t);
+        tu_join(t);
     if (mode != 1)
-        join(victim);
+        tu_join(victim);
     return 0;
 }
 
@@ -893,7 +870,7 @@ static void run_exhaust(int mode)
     q.limit[HS_RES_MEMORY] = 2 * STACK;
     hs_proc_attr a = { .quota = &q };
     start();
-    assert_int_equal(hs_proc_spawn("main", exhaust_main, id_arg(mode), &a,
+    assert_int_equal(hs_proc_spawn("main", exhaust_main, tu_id_arg(mode), &a,
                                    NULL), HS_OK);
     assert_int_equal(hs_sim_run(), HS_OK);
     assert_no_bad_status();
@@ -972,7 +949,7 @@ static int typed_receiver(void *arg)
     sleep_ns(1000);         /* a message sent meanwhile is withdrawn */
     EXPECT_ST(hs_notify_wait(HS_NOWAIT), HS_ETIMEOUT);
     /* One more is queued while it sleeps again; its process ends first. */
-    mk(typed_killer, NULL);
+    tu_mk(typed_killer, NULL, 0);
     sleep_ns(100000);
     return 0;
 }
@@ -1065,7 +1042,7 @@ static int kill_main(void *arg)
 {
     (void)arg;
     EXPECT_ST(hs_notify_stack_alloc_set(alloc_stack, NULL), HS_OK);
-    tid[0] = mk(kill_target, NULL);
+    tid[0] = tu_mk(kill_target, NULL, 0);
     EXPECT_ST(hs_notify_install(tid[0], SLOT, h_stuck, NULL), HS_OK);
     sleep_ns(10);
     for (int i = 0; i < 3; i++)
@@ -1093,7 +1070,7 @@ static void test_notify_kill_inside_nested_handlers_frees_all(void **state)
 {
     (void)state;
     alloc_calls = 0;
-    run_one(kill_parent, 1);
+    run_main(kill_parent, 1);
     static const int want[] = { 11, 32, 12, 33, 13, 1, 4 };
     assert_log(&order, want, 7);
     /* Three frames and twenty queued: all dropped. */
@@ -1130,7 +1107,7 @@ static int srv_main(void *arg)
     (void)arg;
     EXPECT_ST(hs_port_create_named("srv", &srv_port), HS_OK);
     EXPECT_ST(hs_port_set_handler(srv_port, srv_handler, NULL), HS_OK);
-    mk(srv_killer, NULL);
+    tu_mk(srv_killer, NULL, 0);
     hs_proc_serve();
     return 0;
 }
@@ -1172,7 +1149,7 @@ static int hop_client(void *arg)
     EXPECT_ST(hs_port_lookup("srv", HS_NEVER, &p), HS_OK);
     uint64_t w = 1;
     EXPECT_ST(hs_notify_send(tid[0], SLOT, &w, 1, 0), HS_OK);
-    mk(hop_poker, NULL);
+    tu_mk(hop_poker, NULL, 0);
     uint64_t r = 0;
     status[3] = hs_hop_call(p, 2, &r);
     unsigned d = 9;
@@ -1297,7 +1274,7 @@ static void test_notify_runs_in_the_installing_process_not_a_visited_one(
 
 static void h_pf_where(void *cookie, const hs_notification *n)
 {
-    tu_log_add(&order, arg_id(cookie));
+    tu_log_add(&order, tu_arg_id(cookie));
     pid[3] = hs_proc_self();
     uint64_t page = n->words[0] & ~(HS_PAGE_4K - 1);
     EXPECT_ST(hs_mem_map(page, HS_PAGE_4K, HS_PROT_READ | HS_PROT_WRITE, 0),
@@ -1319,7 +1296,7 @@ static int pf_visited_main(void *arg)
     hs_port_t p;
     pid[1] = hs_proc_self();
     EXPECT_ST(hs_notify_install(0, HS_NOTIFY_PAGE_FAULT, h_pf_where,
-                                id_arg(2)), HS_OK);
+                                tu_id_arg(2)), HS_OK);
     EXPECT_ST(hs_port_create_named("pfvisited", &p), HS_OK);
     EXPECT_ST(hs_port_set_handler(p, pf_visited_handler, NULL), HS_OK);
     return hs_proc_serve();
@@ -1330,7 +1307,7 @@ static int pf_visitor_main(void *arg)
     (void)arg;
     hs_port_t p;
     EXPECT_ST(hs_notify_install(0, HS_NOTIFY_PAGE_FAULT, h_pf_where,
-                                id_arg(1)), HS_OK);
+                                tu_id_arg(1)), HS_OK);
     EXPECT_ST(hs_port_lookup("pfvisited", HS_NEVER, &p), HS_OK);
     status[6] = hs_hop_call(p, 0, NULL);
     return 0;

@@ -4,13 +4,19 @@
  * probes; unhandled faults killing the faulting thread with a recorded
  * reason; the page-fault notification; pagers resolving a fault by
  * sharing or copying a page, refusing it, passing it on, or ending before
- * they answer; a closed port refused as a pager; the memory-exhaustion notification for the pool and the
- * quota, with and without a handler; the seeded frame-allocation fault;
- * bad input to every call.
+ * they answer; a closed port refused as a pager; the memory-exhaustion
+ * notification for the pool and the quota, with and without a handler;
+ * the seeded frame-allocation fault; bad input to every call.  Then
+ * corners where a call used to change state and then fail or count
+ * wrong: a copy-on-write write on a pool without a 1G block, one that
+ * finds no frame for its copy, a pager's answer with unknown protection
+ * bits, and the amount HS_NOTIFY_EXHAUSTED names for a portal.
  *
  * Simulated threads record what they saw in the statics below (and check
  * statuses with EXPECT_ST); the test asserts after hs_sim_run().  Every
- * run ends with hs_mem_check() == HS_OK and the pool whole again.
+ * run ends with hs_mem_check() == HS_OK and the pool whole again; the
+ * runs of run_with() also check the whole memory state at each kernel
+ * exit (cfg.mem_check).
  */
 #include "testutil.h"
 
@@ -20,6 +26,10 @@
 #define VA      0x10000000ull   /* where clients map their memory */
 #define PAGER_VA 0x20000000ull  /* where pagers keep pages to give */
 #define HOLE    0x30000000ull   /* never mapped by the client itself */
+
+#define K4 HS_PAGE_4K
+#define M2 HS_PAGE_2M
+#define RW (HS_PROT_READ | HS_PROT_WRITE)
 
 static uint64_t word[NREC];
 static hs_status status[NREC];
@@ -31,6 +41,9 @@ static hs_pid_t client_pid;
 static hs_tid_t client_tid;
 static int resolve_mode;        /* what the pager does, per test */
 static int try_closed_pager;    /* the client first offers a closed port */
+static hs_status rec[NREC];     /* statuses seen in run_with()'s runs */
+static hs_mem_info qinfo[NREC]; /* query(): the mapping seen, */
+static hs_status qrec[NREC];    /* and the status of the query */
 
 enum { PAGER_SHARE, PAGER_COPY, PAGER_REFUSE, PAGER_PASS, PAGER_BAD_INPUT,
        PAGER_EXIT, PAGER_HOLD };
@@ -42,6 +55,9 @@ static void reset(void)
         status[i] = HS_STATUS_COUNT;
         value[i] = -1;
         memset(text[i], 0, sizeof text[i]);
+        rec[i] = HS_STATUS_COUNT;
+        qrec[i] = HS_STATUS_COUNT;
+        memset(&qinfo[i], 0xee, sizeof qinfo[i]);
     }
     memset(mr_seen, 0, sizeof mr_seen);
     fault_seen = 0;
@@ -75,21 +91,30 @@ static void assert_memory_whole(void)
     assert_int_equal(s.free, s.pool);
 }
 
-static void run_one(hs_entry_fn entry)
+/* Reset the records, run entry as the root process "main" with
+ * mem_config(): must end HS_OK, the memory whole after. */
+static void run_main(hs_entry_fn entry)
 {
-    start();
-    assert_int_equal(hs_proc_spawn("main", entry, NULL, NULL, NULL), HS_OK);
-    assert_int_equal(hs_sim_run(), HS_OK);
-    assert_no_bad_status();
+    hs_sim_config cfg = mem_config();
+    reset();
+    tu_run_one(&cfg, "main", entry, NULL, NULL);
     assert_memory_whole();
 }
 
-/* A thread of the caller's process running entry. */
-static hs_tid_t mk(hs_entry_fn entry)
+/* Run entry as the root process (attr a, may be NULL) on a pool of size
+ * bytes: the run ends HS_OK, every status matched, the check at its end
+ * found nothing, and the pool is whole again. */
+static void run_with(uint64_t pool, hs_entry_fn entry,
+                     const hs_proc_attr *a)
 {
-    hs_tid_t t = 0;
-    EXPECT_ST(hs_thread_create(entry, NULL, NULL, &t), HS_OK);
-    return t;
+    reset();
+    tu_run_pool(pool, "root", entry, NULL, a);
+}
+
+/* Record the mapping of va in pid into slot i (status and info). */
+static void query(int i, hs_pid_t pid, uint64_t va)
+{
+    qrec[i] = hs_mem_query(pid, va, &qinfo[i]);
 }
 
 static int joined(hs_tid_t t)
@@ -143,7 +168,7 @@ static int rw_main(void *arg)
 static void test_read_write_ptr_and_probe(void **state)
 {
     (void)state;
-    run_one(rw_main);
+    run_main(rw_main);
     assert_int_equal(value[0], 0);
     assert_int_equal(word[0], 0);
     assert_int_equal(value[1], 0);
@@ -192,7 +217,7 @@ static int bad_input_main(void *arg)
 static void test_accessor_bad_input_is_refused(void **state)
 {
     (void)state;
-    run_one(bad_input_main);
+    run_main(bad_input_main);
     assert_int_equal(word[0], 0);
 }
 
@@ -240,8 +265,8 @@ static int unhandled_main(void *arg)
 {
     (void)arg;
     EXPECT_ST(hs_mem_map(VA, HS_PAGE_4K, HS_PROT_READ, 0), HS_OK);
-    value[0] = joined(mk(read_hole));
-    value[1] = joined(mk(write_readonly));
+    value[0] = joined(tu_mk(read_hole, NULL, 0));
+    value[1] = joined(tu_mk(write_readonly, NULL, 0));
     /* The process goes on. */
     value[4] = 7;
     return 0;
@@ -250,7 +275,7 @@ static int unhandled_main(void *arg)
 static void test_unhandled_faults_kill_the_thread_with_a_reason(void **state)
 {
     (void)state;
-    run_one(unhandled_main);
+    run_main(unhandled_main);
     assert_int_equal(value[0], HS_EFAULT);
     assert_int_equal(value[1], HS_EFAULT);
     assert_int_equal(word[1], BAD);
@@ -599,7 +624,7 @@ static void test_page_fault_handler_maps_and_the_access_completes(
 {
     (void)state;
     pf_notes = 0;
-    run_one(notified_main);
+    run_main(notified_main);
     assert_int_equal(status[0], HS_OK);
     assert_string_equal(text[0], "the handler");
     assert_int_equal(pf_notes, 1);
@@ -827,6 +852,227 @@ static void test_seeded_frame_fault_fails_one_allocation(void **state)
     assert_string_equal(hs_fault_name(HS_FAULT_FRAME), "frame");
 }
 
+/* ---- copy-on-write on a pool smaller than 1G */
+
+#define COW_SRC  ((uint64_t)0x20000000)
+#define COW_VIEW ((uint64_t)0x40000000)
+
+/* A copy-on-write view of len bytes of COW_SRC (mapped with page) at
+ * COW_VIEW. */
+static void cow_view(uint64_t len, uint64_t page)
+{
+    EXPECT_ST(hs_mem_map(COW_SRC, len, RW, page), HS_OK);
+    hs_portal_req r;
+    memset(&r, 0, sizeof r);
+    r.type = HS_PORTAL_COW;
+    r.prot = RW;
+    r.length = len;
+    r.morphology.addr = COW_VIEW;
+    r.morphology.src = COW_SRC;
+    EXPECT_ST(hs_portal(&r, NULL), HS_OK);
+}
+
+/* The counts of a frame are read at every size its blocks have in the
+ * pool: a 4M pool has no 1G block. */
+static int cow_small_pool_main(void *arg)
+{
+    (void)arg;
+    cow_view(2 * K4, K4);
+    unsigned char b = 0x5a, c = 0;
+    rec[0] = hs_mem_write(COW_VIEW, &b, 1);         /* a copy */
+    query(0, 0, COW_VIEW);
+    rec[1] = hs_mem_write(COW_SRC, &b, 1);          /* the last one: kept */
+    query(1, 0, COW_SRC);
+    EXPECT_ST(hs_mem_read(COW_VIEW + K4, &c, 1), HS_OK);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    return 0;
+}
+
+static void test_review_cow_write_on_pool_below_1g(void **state)
+{
+    (void)state;
+    run_with(2 * M2, cow_small_pool_main, NULL);
+    assert_int_equal(rec[0], HS_OK);
+    assert_int_equal(qrec[0], HS_OK);
+    assert_int_equal(qinfo[0].flags & HS_MEM_COW, 0);
+    assert_int_equal(qinfo[0].refs, 1);
+    assert_int_equal(rec[1], HS_OK);
+    assert_int_equal(qrec[1], HS_OK);
+    assert_int_equal(qinfo[1].flags & HS_MEM_COW, 0);
+    assert_int_equal(qinfo[1].prot, RW);
+}
+
+/* ---- a copy-on-write write that finds no frame */
+
+#define FILLER   ((uint64_t)0x60000000)
+
+/* A 2M page and a copy-on-write view of it, then the rest of a 4M pool
+ * taken: a write to either side needs a 4K frame for its copy and finds
+ * none.  The refused write must leave the 2M pages whole. */
+static int cow_no_frame_main(void *arg)
+{
+    (void)arg;
+    cow_view(M2, M2);
+    EXPECT_ST(hs_mem_map(FILLER, M2, RW, K4), HS_OK);   /* the pool is empty */
+    query(0, 0, COW_SRC + K4);
+    unsigned char b = 0x5a;
+    rec[0] = hs_mem_write(COW_SRC + K4, &b, 1);
+    query(1, 0, COW_SRC + K4);
+    rec[1] = hs_mem_write(COW_VIEW + K4, &b, 1);
+    query(2, 0, COW_VIEW + K4);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    /* With a frame back, the write goes through: then it splits. */
+    EXPECT_ST(hs_mem_unmap(FILLER, K4), HS_OK);
+    rec[2] = hs_mem_write(COW_VIEW + K4, &b, 1);
+    query(3, 0, COW_VIEW + K4);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    return 0;
+}
+
+static void test_review_cow_write_without_frame_leaves_large_page_whole(
+    void **state)
+{
+    (void)state;
+    run_with(2 * M2, cow_no_frame_main, NULL);
+    assert_int_equal(qrec[0], HS_OK);
+    assert_int_equal(qinfo[0].page, M2);
+    assert_int_equal(qinfo[0].flags & HS_MEM_COW, HS_MEM_COW);
+    assert_int_equal(rec[0], HS_ENOFRAME);
+    assert_int_equal(qrec[1], HS_OK);
+    assert_int_equal(qinfo[1].page, M2);                /* not split */
+    assert_int_equal(qinfo[1].refs, 2);
+    assert_int_equal(rec[1], HS_ENOFRAME);
+    assert_int_equal(qrec[2], HS_OK);
+    assert_int_equal(qinfo[2].page, M2);
+    assert_int_equal(rec[2], HS_OK);
+    assert_int_equal(qrec[3], HS_OK);
+    assert_int_equal(qinfo[3].page, K4);
+    assert_int_equal(qinfo[3].flags & HS_MEM_COW, 0);
+    assert_int_equal(qinfo[3].prot, RW);
+}
+
+/* ---- a pager's answer with bad protection bits */
+
+#define NOPAGE_HOLE ((uint64_t)0x50000000)
+
+static unsigned pager_calls;
+
+/* Every fault: first an answer with unknown protection bits, which must
+ * be refused whole (the fault stays open), then a refusal. */
+static void bad_prot_pager(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    hs_pagefault_t pf = hs_mr(hop, 1);
+    unsigned n = pager_calls++;
+    if (n < 2) {
+        rec[10 + 2 * n] = hs_mem_fault_resolve(pf, HS_PF_NOPAGE,
+                                               HS_XFER_SHARE, 0x100);
+        rec[11 + 2 * n] = hs_mem_fault_resolve(pf, HS_PF_NOPAGE,
+                                               HS_XFER_SHARE, 0);
+    }
+}
+
+static int faulting_child(void *arg)
+{
+    (void)arg;
+    hs_port_t port = 0;
+    EXPECT_ST(hs_port_lookup("pager", HS_NEVER, &port), HS_OK);
+    EXPECT_ST(hs_mem_pager_set(port), HS_OK);
+    unsigned char b;
+    hs_mem_read(NOPAGE_HOLE, &b, 1);
+    rec[1] = HS_OK;                 /* never reached: the thread is killed */
+    return 0;
+}
+
+static int bad_prot_main(void *arg)
+{
+    (void)arg;
+    hs_port_t port = 0;
+    EXPECT_ST(hs_port_create_named("pager", &port), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port, bad_prot_pager, NULL), HS_OK);
+    hs_pid_t child = 0;
+    int code = 0;
+    EXPECT_ST(hs_proc_spawn("child", faulting_child, NULL, NULL, &child),
+              HS_OK);
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, &code), HS_OK);
+    rec[0] = (hs_status)code;
+    return 0;
+}
+
+static void test_review_fault_resolve_nopage_checks_prot(void **state)
+{
+    (void)state;
+    pager_calls = 0;
+    run_with(2 * M2, bad_prot_main, NULL);
+    assert_int_equal(pager_calls, 1);
+    assert_int_equal(rec[10], HS_EINVAL);
+    assert_int_equal(rec[11], HS_OK);
+    assert_int_equal(rec[1], HS_STATUS_COUNT);
+    assert_int_equal(rec[0], HS_EFAULT);
+}
+
+/* ---- the amount HS_NOTIFY_EXHAUSTED names for a portal */
+
+#define SP_AT   ((uint64_t)0x70000000)
+#define SP_AT2  ((uint64_t)0x70100000)
+
+static hs_notification sp_note;
+static unsigned sp_notes;
+
+static void sp_handler(void *cookie, const hs_notification *n)
+{
+    (void)cookie;
+    sp_note = *n;
+    sp_notes++;
+    hs_notify_return();
+}
+
+/* The process may map one page, and a share-point of 100 bytes of data
+ * takes one: attaching it again (length 0: ignored when attaching) is
+ * over the quota by the page the attachment maps, which is what the
+ * notification must name. */
+static int sp_quota_main(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_notify_install(0, HS_NOTIFY_EXHAUSTED, sp_handler, NULL),
+              HS_OK);
+    hs_portal_req r;
+    memset(&r, 0, sizeof r);
+    r.type = HS_PORTAL_SHARE | HS_PORTAL_ANON;
+    r.prot = RW;
+    r.length = 100;
+    r.share.identifier = "review";
+    r.share.create = 1;
+    r.morphology.addr = SP_AT;
+    EXPECT_ST(hs_portal(&r, NULL), HS_OK);
+    r.type = HS_PORTAL_SHARE;
+    r.length = 0;
+    r.share.create = 0;
+    r.morphology.addr = SP_AT2;
+    rec[0] = hs_portal(&r, NULL);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    return 0;
+}
+
+static void test_review_portal_exhausted_names_the_bytes_mapped(void **state)
+{
+    (void)state;
+    hs_quota q = hs_quota_unlimited();
+    q.limit[HS_RES_MAPPED] = K4;
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.quota = &q;
+    sp_notes = 0;
+    memset(&sp_note, 0, sizeof sp_note);
+    run_with(2 * M2, sp_quota_main, &a);
+    assert_int_equal(rec[0], HS_EQUOTA);
+    assert_int_equal(sp_notes, 1);
+    assert_int_equal(sp_note.words[0], HS_RES_MAPPED);
+    assert_int_equal(sp_note.words[1], K4);
+    assert_int_equal(sp_note.words[2], K4);
+    assert_int_equal(sp_note.words[3], K4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -849,6 +1095,10 @@ int main(void)
         TU_TEST(test_over_the_mapped_quota_raises_exhaustion),
         TU_TEST(test_a_portal_out_of_frames_raises_exhaustion),
         TU_TEST(test_seeded_frame_fault_fails_one_allocation),
+        TU_TEST(test_review_cow_write_on_pool_below_1g),
+        TU_TEST(test_review_cow_write_without_frame_leaves_large_page_whole),
+        TU_TEST(test_review_fault_resolve_nopage_checks_prot),
+        TU_TEST(test_review_portal_exhausted_names_the_bytes_mapped),
     };
     return cmocka_run_group_tests_name("pf", tests, NULL, NULL);
 }

@@ -14,11 +14,6 @@
 
 #include "ports/registry.h"
 
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
 static void *ns_arg(hs_time_t ns)
 {
     return (void *)(uintptr_t)ns;
@@ -71,12 +66,6 @@ static int serve_forever(void)
     return 0;
 }
 
-static void sleep_until(hs_time_t t)
-{
-    hs_time_t now = hs_time_now();
-    EXPECT_ST(hs_thread_sleep(t > now ? t - now : 0), HS_OK);
-}
-
 /* Replies mr[0] + cookie, so each port's handler can be told apart. */
 static void adder(hs_hop_t *hop, void *cookie)
 {
@@ -88,7 +77,7 @@ static void adder(hs_hop_t *hop, void *cookie)
 static int named_server(void *arg)
 {
     EXPECT_ST(hs_port_create_named(arg, &port_seen[0]), HS_OK);
-    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, id_arg(1)), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, tu_id_arg(1)), HS_OK);
     return serve_forever();
 }
 
@@ -125,7 +114,7 @@ static void test_named_port_is_found_by_lookup(void **state)
 static int late_server(void *arg)
 {
     (void)arg;
-    sleep_until(3 * HS_MSEC);
+    tu_sleep_until(3 * HS_MSEC);
     return named_server("late");
 }
 
@@ -172,7 +161,7 @@ static int lookup_absent_for_2ms(void *arg)
 {
     (void)arg;
     port_seen[1] = 0x1234;
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     EXPECT_ST(hs_port_lookup("absent", 2 * HS_MSEC, &port_seen[1]),
               HS_ETIMEOUT);
     when[0] = hs_time_now();
@@ -310,8 +299,8 @@ static int short_server(void *arg)
 {
     (void)arg;
     EXPECT_ST(hs_port_create_named("short", &port_seen[0]), HS_OK);
-    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, id_arg(1)), HS_OK);
-    sleep_until(HS_MSEC);
+    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, tu_id_arg(1)), HS_OK);
+    tu_sleep_until(HS_MSEC);
     return 0;
 }
 
@@ -322,7 +311,7 @@ static int outlive_short_server(void *arg)
     EXPECT_ST(hs_port_lookup("short", HS_NEVER, &h), HS_OK);
     port_seen[1] = h;
     EXPECT_ST(hs_hop_call(h, 1, &word[0]), HS_OK);
-    sleep_until(2 * HS_MSEC);
+    tu_sleep_until(2 * HS_MSEC);
     EXPECT_ST(hs_port_lookup("short", HS_MSEC, &again), HS_ETIMEOUT);
     when[0] = hs_time_now();
     hs_utcb()->mr[0] = 5;
@@ -358,15 +347,15 @@ static int closing_server(void *arg)
 {
     (void)arg;
     EXPECT_ST(hs_port_create_named("closing", &port_seen[0]), HS_OK);
-    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, id_arg(1)), HS_OK);
-    sleep_until(HS_MSEC);
+    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, tu_id_arg(1)), HS_OK);
+    tu_sleep_until(HS_MSEC);
     EXPECT_ST(hs_port_close(port_seen[0]), HS_OK);
     EXPECT_ST(hs_port_close(port_seen[0]), HS_ECLOSED);
-    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, id_arg(7)),
+    EXPECT_ST(hs_port_set_handler(port_seen[0], adder, tu_id_arg(7)),
               HS_ECLOSED);
-    sleep_until(2 * HS_MSEC);
+    tu_sleep_until(2 * HS_MSEC);
     EXPECT_ST(hs_port_create_named("closing", &port_seen[1]), HS_OK);
-    EXPECT_ST(hs_port_set_handler(port_seen[1], adder, id_arg(100)), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port_seen[1], adder, tu_id_arg(100)), HS_OK);
     return serve_forever();
 }
 
@@ -376,7 +365,7 @@ static int use_closing_port(void *arg)
     hs_port_t p = 0;
     EXPECT_ST(hs_port_lookup("closing", HS_NEVER, &port_seen[2]), HS_OK);
     EXPECT_ST(hs_hop_call(port_seen[2], 1, &word[0]), HS_OK);
-    sleep_until(HS_MSEC + 500 * HS_USEC);
+    tu_sleep_until(HS_MSEC + 500 * HS_USEC);
     EXPECT_ST(hs_hop_call(port_seen[2], 1, &word[1]), HS_ECLOSED);
     EXPECT_ST(hs_port_lookup("closing", HS_NOWAIT, &p), HS_ETIMEOUT);
     EXPECT_ST(hs_port_lookup("closing", HS_NEVER, &port_seen[3]), HS_OK);
@@ -417,7 +406,7 @@ static int close_during_hop_server(void *arg)
     (void)arg;
     EXPECT_ST(hs_port_create_named("slow", &port_seen[0]), HS_OK);
     EXPECT_ST(hs_port_set_handler(port_seen[0], slow_adder, NULL), HS_OK);
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     EXPECT_ST(hs_port_close(port_seen[0]), HS_OK);
     when[1] = hs_time_now();
     return serve_forever();
@@ -456,7 +445,7 @@ static int hijack_port(void *arg)
     (void)arg;
     hs_port_t h = 0;
     EXPECT_ST(hs_port_lookup("mine", HS_NEVER, &h), HS_OK);
-    EXPECT_ST(hs_port_set_handler(h, adder, id_arg(100)), HS_EPERM);
+    EXPECT_ST(hs_port_set_handler(h, adder, tu_id_arg(100)), HS_EPERM);
     EXPECT_ST(hs_port_set_handler(h, NULL, NULL), HS_EPERM);
     EXPECT_ST(hs_port_close(h), HS_EPERM);
     EXPECT_ST(hs_port_set_handler(0, adder, NULL), HS_ENOPORT);
@@ -521,7 +510,7 @@ static int spawning_parent(void *arg)
     EXPECT_ST(hs_port_set_handler(port_seen[0], parent_handler, NULL),
               HS_OK);
     /* The child sets its handler and hops into us meanwhile. */
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     EXPECT_ST(hs_port_to_child(child_pid, &port_seen[1]), HS_OK);
     EXPECT_ST(hs_hop_call(port_seen[1], 10, &word[1]), HS_OK);
     return 0;
@@ -573,7 +562,7 @@ static hs_pid_t kid, grandkid, other_root;
 
 static int sleep_arg(void *arg)
 {
-    sleep_until(arg_ns(arg));
+    tu_sleep_until(arg_ns(arg));
     return 0;
 }
 
@@ -582,7 +571,7 @@ static int spawn_grandkid(void *arg)
     (void)arg;
     EXPECT_ST(hs_proc_spawn("grandkid", sleep_arg, ns_arg(2 * HS_MSEC),
                             NULL, &grandkid), HS_OK);
-    sleep_until(2 * HS_MSEC);
+    tu_sleep_until(2 * HS_MSEC);
     return 0;
 }
 
@@ -591,7 +580,7 @@ static int ask_for_non_children(void *arg)
     (void)arg;
     hs_port_t p = 0;
     EXPECT_ST(hs_proc_spawn("kid", spawn_grandkid, NULL, NULL, &kid), HS_OK);
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     EXPECT_ST(hs_port_to_child(grandkid, &p), HS_ENOTCHILD);
     EXPECT_ST(hs_port_from_child(grandkid, &p), HS_ENOTCHILD);
     EXPECT_ST(hs_port_to_child(hs_proc_self(), &p), HS_ENOTCHILD);
@@ -606,7 +595,7 @@ static int other_root_asks(void *arg)
 {
     (void)arg;
     hs_port_t p = 0;
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     EXPECT_ST(hs_port_to_child(kid, &p), HS_ENOTCHILD);
     EXPECT_ST(hs_port_from_child(kid, &p), HS_ENOTCHILD);
     port_seen[2] = p;
@@ -637,7 +626,7 @@ static int ask_after_child_ended(void *arg)
     EXPECT_ST(hs_proc_spawn("brief", sleep_arg, ns_arg(HS_MSEC), NULL, &c),
               HS_OK);
     EXPECT_ST(hs_port_to_child(c, &to), HS_OK);
-    sleep_until(2 * HS_MSEC);
+    tu_sleep_until(2 * HS_MSEC);
     /* A zombie child: its ports are gone, its pid is not. */
     EXPECT_ST(hs_port_to_child(c, &p), HS_ENOPORT);
     EXPECT_ST(hs_port_from_child(c, &p), HS_ENOPORT);
@@ -680,7 +669,7 @@ static void login_handler(hs_hop_t *hop, void *cookie)
     EXPECT_ST(hs_port_create(&s), HS_OK);
     EXPECT_ST(hs_port_create(NULL), HS_EINVAL);
     EXPECT_ST(hs_port_set_handler(s, session_handler,
-                                  id_arg(sessions_made)), HS_OK);
+                                  tu_id_arg(sessions_made)), HS_OK);
     EXPECT_ST(hs_port_grant(s, hs_hop_source(hop)), HS_OK);
     port_seen[1 + sessions_made++] = s;
     hs_utcb()->mr[0] = s;
@@ -1017,9 +1006,9 @@ static int iso_owner(void *arg)
     iso[1] = hs_port_grant(s, 0);
     iso[2] = hs_port_grant(s + 1000, pid_seen[1]);
     iso[3] = hs_port_revoke(s, spy_pid);                /* not given */
-    sleep_until(2 * HS_MSEC);
+    tu_sleep_until(2 * HS_MSEC);
     EXPECT_ST(hs_port_grant(s, spy_pid), HS_OK);
-    sleep_until(4 * HS_MSEC);
+    tu_sleep_until(4 * HS_MSEC);
     EXPECT_ST(hs_port_revoke(s, spy_pid), HS_OK);
     return serve_forever();
 }
@@ -1028,7 +1017,7 @@ static int iso_client(void *arg)
 {
     (void)arg;
     uint64_t r = 0;
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     iso[4] = hs_hop_call(port_seen[0], 1, &r);
     word[0] = r;
     /* Not the owner: it may not give the port on, nor take it back. */
@@ -1043,13 +1032,13 @@ static int iso_spy(void *arg)
 {
     (void)arg;
     uint64_t r = 0;
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     iso[7] = hs_hop_call(port_seen[0], 10, &r);
     iso[8] = hs_hop_async(port_seen[0], NULL);
-    sleep_until(3 * HS_MSEC);
+    tu_sleep_until(3 * HS_MSEC);
     iso[9] = hs_hop_call(port_seen[0], 20, &r);
     word[1] = r;
-    sleep_until(5 * HS_MSEC);
+    tu_sleep_until(5 * HS_MSEC);
     iso[10] = hs_hop_call(port_seen[0], 30, &r);
     return 0;
 }
@@ -1098,7 +1087,7 @@ static int sib_child(void *arg)
     EXPECT_ST(hs_port_from_parent(&from), HS_OK);
     EXPECT_ST(hs_port_set_handler(from, iso_handler, NULL), HS_OK);
     EXPECT_ST(hs_port_to_parent(&port_seen[2]), HS_OK);
-    sleep_until(2 * HS_MSEC);
+    tu_sleep_until(2 * HS_MSEC);
     return 0;
 }
 
@@ -1106,7 +1095,7 @@ static int sib_sibling(void *arg)
 {
     (void)arg;
     uint64_t r = 0;
-    sleep_until(HS_MSEC);
+    tu_sleep_until(HS_MSEC);
     iso[11] = hs_hop_call(port_seen[1], 5, &r);     /* into the child */
     iso[12] = hs_hop_call(port_seen[2], 5, &r);     /* into the parent */
     return 0;
@@ -1121,11 +1110,11 @@ static int sib_parent(void *arg)
     EXPECT_ST(hs_port_to_child(c, &port_seen[1]), HS_OK);
     EXPECT_ST(hs_port_from_child(c, &from), HS_OK);
     EXPECT_ST(hs_port_set_handler(from, iso_handler, NULL), HS_OK);
-    sleep_until(HS_MSEC / 2);
+    tu_sleep_until(HS_MSEC / 2);
     uint64_t r = 0;
     iso[13] = hs_hop_call(port_seen[1], 7, &r);
     word[2] = r;
-    sleep_until(3 * HS_MSEC);
+    tu_sleep_until(3 * HS_MSEC);
     return 0;
 }
 
@@ -1148,7 +1137,7 @@ static void test_spawn_ports_reach_only_parent_and_child(void **state)
  * entry is free again. */
 static int grant_taker(void *arg)
 {
-    sleep_until(arg_ns(arg));
+    tu_sleep_until(arg_ns(arg));
     return 0;
 }
 
@@ -1165,7 +1154,7 @@ static int grant_filler(void *arg)
     for (int i = 0; i < HS_PORT_GRANTS_MAX; i++)
         EXPECT_ST(hs_port_grant(s, kids[i]), HS_OK);
     iso[14] = hs_port_grant(s, kids[HS_PORT_GRANTS_MAX]);
-    sleep_until(2 * HS_MSEC);               /* kids[0] has ended */
+    tu_sleep_until(2 * HS_MSEC);            /* kids[0] has ended */
     iso[15] = hs_port_grant(s, kids[HS_PORT_GRANTS_MAX]);
     for (int i = 0; i <= HS_PORT_GRANTS_MAX; i++)
         EXPECT_ST(hs_proc_wait(kids[i], HS_NEVER, NULL), HS_OK);

@@ -64,12 +64,14 @@ static void run_and_check(hs_status want)
     assert_pool_whole();
 }
 
-static void run_one(const char *name, hs_entry_fn entry,
-                    const hs_proc_attr *attr)
+/* Reset the records, run entry as the root process name (attr may be
+ * NULL): must end HS_OK, the pool whole after. */
+static void run_root(const char *name, hs_entry_fn entry,
+                     const hs_proc_attr *attr)
 {
-    start();
-    assert_int_equal(hs_proc_spawn(name, entry, NULL, attr, NULL), HS_OK);
-    run_and_check(HS_OK);
+    reset();
+    tu_run_one(NULL, name, entry, NULL, attr);
+    assert_pool_whole();
 }
 
 static hs_portal_req req_of(unsigned type, unsigned prot, uint64_t addr,
@@ -132,7 +134,7 @@ static int anon_main(void *arg)
 static void test_portal_anon_maps_fresh_zeroed_memory(void **state)
 {
     (void)state;
-    run_one("anon", anon_main, NULL);
+    run_root("anon", anon_main, NULL);
     assert_int_equal(rec[0], 0);
     assert_int_equal(rec[1], 77);
     assert_int_equal(minfo[0].prot, RW);
@@ -182,7 +184,7 @@ static int cow_main(void *arg)
 static void test_portal_cow_view_copies_on_first_write(void **state)
 {
     (void)state;
-    run_one("cow", cow_main, NULL);
+    run_root("cow", cow_main, NULL);
     assert_true(minfo[0].flags & HS_MEM_COW);
     assert_true(minfo[1].flags & HS_MEM_COW);
     assert_int_equal(minfo[0].pa, minfo[1].pa);
@@ -346,7 +348,7 @@ static int invalid_main(void *arg)
 static void test_portal_invalid_requests_change_nothing(void **state)
 {
     (void)state;
-    run_one("invalid", invalid_main, &privileged);
+    run_root("invalid", invalid_main, &privileged);
 }
 
 /* ---- special: a chain of two servers -------------------------------------------- */
@@ -684,7 +686,7 @@ static int wrappers_main(void *arg)
 static void test_portal_share_wrappers_check_bounds_and_protection(void **s)
 {
     (void)s;
-    run_one("wrappers", wrappers_main, NULL);
+    run_root("wrappers", wrappers_main, NULL);
     assert_int_equal(rec[0], 1);
     assert_int_equal(rec[1], 0);
     assert_string_equal(text[0], "hello");
@@ -739,7 +741,7 @@ static int lifetime_main(void *arg)
 static void test_portal_share_lives_until_its_last_attachment(void **state)
 {
     (void)state;
-    run_one("creator", lifetime_main, NULL);
+    run_root("creator", lifetime_main, NULL);
     assert_int_equal(pinfo[0].attached, 2);
     assert_int_equal(attach_st, HS_ENOENT);
     assert_string_equal(text[1], "first");
@@ -775,7 +777,7 @@ static int cow_attach_main(void *arg)
 static void test_portal_share_cow_attachment_is_private(void **state)
 {
     (void)state;
-    run_one("cow-attach", cow_attach_main, NULL);
+    run_root("cow-attach", cow_attach_main, NULL);
     assert_true(minfo[0].flags & HS_MEM_COW);
     assert_string_equal(text[0], "shared");
     assert_string_equal(text[1], "privat");
@@ -849,7 +851,7 @@ static int leaver_parent(void *arg)
 static void test_portal_process_end_frees_its_portals(void **state)
 {
     (void)state;
-    run_one("parent", leaver_parent, &privileged);
+    run_root("parent", leaver_parent, &privileged);
 }
 
 /* A lock whose holder ended is taken over by the next thread. */
@@ -878,7 +880,7 @@ static int takeover_main(void *arg)
 static void test_portal_share_lock_of_an_ended_thread_is_taken_over(void **s)
 {
     (void)s;
-    run_one("takeover", takeover_main, NULL);
+    run_root("takeover", takeover_main, NULL);
 }
 
 /* A server still alive when the run ends: its share-point, its portals and
@@ -900,7 +902,7 @@ static int lingering_server(void *arg)
 static void test_portal_run_end_frees_what_live_processes_hold(void **state)
 {
     (void)state;
-    run_one("server", lingering_server, &privileged);
+    run_root("server", lingering_server, &privileged);
 }
 
 int main(void)

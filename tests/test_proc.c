@@ -4,19 +4,9 @@
  */
 #include "testutil.h"
 
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
-static int arg_id(void *arg)
-{
-    return (int)(intptr_t)arg;
-}
-
 static int return_arg(void *arg)
 {
-    return arg_id(arg);
+    return tu_arg_id(arg);
 }
 
 static void *ns_arg(hs_time_t ns)
@@ -151,7 +141,7 @@ static void test_process_lives_until_its_last_thread_ends(void **state)
 static int sleep_10ms_and_flag(void *arg)
 {
     EXPECT_ST(hs_thread_sleep(10 * HS_MSEC), HS_OK);
-    flag[arg_id(arg)] = 1;                  /* must never run */
+    flag[tu_arg_id(arg)] = 1;               /* must never run */
     return 0;
 }
 
@@ -159,7 +149,7 @@ static int exit_while_sibling_sleeps(void *arg)
 {
     (void)arg;
     hs_tid_t t = 0;
-    EXPECT_ST(hs_thread_create(sleep_10ms_and_flag, id_arg(0), NULL, &t),
+    EXPECT_ST(hs_thread_create(sleep_10ms_and_flag, tu_id_arg(0), NULL, &t),
               HS_OK);
     EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
     hs_proc_exit(9);
@@ -381,7 +371,8 @@ static int wait_on_reaped(void *arg)
 {
     (void)arg;
     hs_pid_t c = 0;
-    EXPECT_ST(hs_proc_spawn("child", return_arg, id_arg(2), NULL, &c), HS_OK);
+    EXPECT_ST(hs_proc_spawn("child", return_arg, tu_id_arg(2), NULL, &c),
+              HS_OK);
     EXPECT_ST(hs_proc_wait(c, HS_NEVER, &value[0]), HS_OK);
     EXPECT_ST(hs_proc_wait(c, HS_NEVER, &value[1]), HS_ESRCH);
     EXPECT_ST(hs_proc_wait(c, HS_NOWAIT, &value[1]), HS_ESRCH);
@@ -449,7 +440,7 @@ static int spawn_past_limit(void *arg)
     EXPECT_ST(hs_proc_spawn("c3", return_arg, NULL, NULL, &c[2]), HS_ELIMIT);
     EXPECT_ST(hs_proc_wait(c[0], HS_NEVER, &value[0]), HS_OK);
     /* c1 is gone: room for one more. */
-    EXPECT_ST(hs_proc_spawn("c4", return_arg, id_arg(4), NULL, &c[3]),
+    EXPECT_ST(hs_proc_spawn("c4", return_arg, tu_id_arg(4), NULL, &c[3]),
               HS_OK);
     EXPECT_ST(hs_proc_wait(c[3], HS_NEVER, &value[1]), HS_OK);
     EXPECT_ST(hs_proc_wait(c[1], HS_NEVER, &value[2]), HS_OK);
@@ -499,7 +490,7 @@ static int bad_spawns(void *arg)
     /* The boundaries are fine. */
     a = (hs_proc_attr){ .priority = HS_PRIO_MIN, .priority_set = 1,
                         .stack_size = HS_STACK_MIN };
-    EXPECT_ST(hs_proc_spawn(NAME31, return_arg, id_arg(31), &a, &c), HS_OK);
+    EXPECT_ST(hs_proc_spawn(NAME31, return_arg, tu_id_arg(31), &a, &c), HS_OK);
     EXPECT_ST(hs_proc_name(c, name[0], sizeof name[0]), HS_OK);
     EXPECT_ST(hs_proc_wait(c, HS_NEVER, &value[0]), HS_OK);
     return 0;

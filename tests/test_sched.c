@@ -11,21 +11,11 @@
 
 static struct tu_log order;
 
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
-static int arg_id(void *arg)
-{
-    return (int)(intptr_t)arg;
-}
-
 /* A thread that records its id once and ends. */
 static int record_id(void *arg)
 {
-    tu_log_add(&order, arg_id(arg));
-    return arg_id(arg);
+    tu_log_add(&order, tu_arg_id(arg));
+    return tu_arg_id(arg);
 }
 
 static hs_proc_attr prio_attr(int prio)
@@ -52,7 +42,8 @@ static int create_mixed_priorities(void *arg)
     hs_tid_t tid[8] = { 0 };
     for (int i = 0; i < 8; i++) {
         hs_thread_attr a = thread_prio(fifo_prio[i]);
-        EXPECT_ST(hs_thread_create(record_id, id_arg(i), &a, &tid[i]), HS_OK);
+        EXPECT_ST(hs_thread_create(record_id, tu_id_arg(i), &a, &tid[i]),
+                  HS_OK);
     }
     tu_log_add(&order, 100);
     for (int i = 0; i < 8; i++)
@@ -84,7 +75,7 @@ static void test_higher_priority_first_fifo_within_priority(void **state)
 static int yield_three_times(void *arg)
 {
     for (int round = 0; round < 3; round++) {
-        tu_log_add(&order, arg_id(arg));
+        tu_log_add(&order, tu_arg_id(arg));
         EXPECT_ST(hs_thread_yield(), HS_OK);
     }
     return 0;
@@ -96,9 +87,9 @@ static int create_yielders(void *arg)
     hs_tid_t tid[4] = { 0 };
     hs_thread_attr eq = thread_prio(10), low = thread_prio(5);
     for (int i = 0; i < 3; i++)
-        EXPECT_ST(hs_thread_create(yield_three_times, id_arg(i), &eq,
+        EXPECT_ST(hs_thread_create(yield_three_times, tu_id_arg(i), &eq,
                                    &tid[i]), HS_OK);
-    EXPECT_ST(hs_thread_create(record_id, id_arg(9), &low, &tid[3]), HS_OK);
+    EXPECT_ST(hs_thread_create(record_id, tu_id_arg(9), &low, &tid[3]), HS_OK);
     for (int i = 0; i < 4; i++)
         EXPECT_ST(hs_thread_join(tid[i], HS_NEVER, NULL), HS_OK);
     return 0;
@@ -125,7 +116,7 @@ static int yield_alone(void *arg)
     (void)arg;
     hs_tid_t low = 0;
     hs_thread_attr a = thread_prio(HS_PRIO_MIN);
-    EXPECT_ST(hs_thread_create(record_id, id_arg(2), &a, &low), HS_OK);
+    EXPECT_ST(hs_thread_create(record_id, tu_id_arg(2), &a, &low), HS_OK);
     tu_log_add(&order, 1);
     for (int i = 0; i < 5; i++)
         EXPECT_ST(hs_thread_yield(), HS_OK);
@@ -154,10 +145,10 @@ static int create_higher_then_equal(void *arg)
     hs_thread_attr ea = thread_prio(HS_PRIO_DEFAULT);
     hs_thread_attr la = thread_prio(HS_PRIO_DEFAULT - 6);
     tu_log_add(&order, 1);
-    EXPECT_ST(hs_thread_create(record_id, id_arg(2), &ha, &hi), HS_OK);
+    EXPECT_ST(hs_thread_create(record_id, tu_id_arg(2), &ha, &hi), HS_OK);
     tu_log_add(&order, 3);
-    EXPECT_ST(hs_thread_create(record_id, id_arg(4), &ea, &eq), HS_OK);
-    EXPECT_ST(hs_thread_create(record_id, id_arg(6), &la, &lo), HS_OK);
+    EXPECT_ST(hs_thread_create(record_id, tu_id_arg(4), &ea, &eq), HS_OK);
+    EXPECT_ST(hs_thread_create(record_id, tu_id_arg(6), &la, &lo), HS_OK);
     tu_log_add(&order, 5);
     EXPECT_ST(hs_thread_join(hi, HS_NEVER, NULL), HS_OK);
     EXPECT_ST(hs_thread_join(eq, HS_NEVER, NULL), HS_OK);
@@ -186,7 +177,7 @@ static int lower_own_priority(void *arg)
     (void)arg;
     hs_tid_t t = 0, self = hs_thread_self();
     hs_thread_attr a = thread_prio(15);
-    EXPECT_ST(hs_thread_create(record_id, id_arg(2), &a, &t), HS_OK);
+    EXPECT_ST(hs_thread_create(record_id, tu_id_arg(2), &a, &t), HS_OK);
     tu_log_add(&order, 1);
     /* Still above the runnable thread: no yield. */
     EXPECT_ST(hs_thread_set_priority(self, 18), HS_OK);
@@ -222,7 +213,7 @@ static int raise_other_priority(void *arg)
     (void)arg;
     hs_tid_t t = 0;
     hs_thread_attr a = thread_prio(HS_PRIO_DEFAULT - 6);
-    EXPECT_ST(hs_thread_create(record_id, id_arg(2), &a, &t), HS_OK);
+    EXPECT_ST(hs_thread_create(record_id, tu_id_arg(2), &a, &t), HS_OK);
     tu_log_add(&order, 1);
     EXPECT_ST(hs_thread_set_priority(t, HS_PRIO_DEFAULT + 4), HS_OK);
     tu_log_add(&order, 3);
@@ -252,10 +243,10 @@ static struct tu_log *race_log;
 static int racer(void *arg)
 {
     for (int i = 0; i < RACE_ROUNDS; i++) {
-        tu_log_add(race_log, arg_id(arg));
+        tu_log_add(race_log, tu_arg_id(arg));
         EXPECT_ST(hs_thread_yield(), HS_OK);
     }
-    return arg_id(arg);
+    return tu_arg_id(arg);
 }
 
 static int start_race(void *arg)
@@ -263,7 +254,7 @@ static int start_race(void *arg)
     (void)arg;
     hs_tid_t tid[RACERS] = { 0 };
     for (int i = 0; i < RACERS; i++)
-        EXPECT_ST(hs_thread_create(racer, id_arg(i), NULL, &tid[i]), HS_OK);
+        EXPECT_ST(hs_thread_create(racer, tu_id_arg(i), NULL, &tid[i]), HS_OK);
     for (int i = 0; i < RACERS; i++) {
         int v = -1;
         EXPECT_ST(hs_thread_join(tid[i], HS_NEVER, &v), HS_OK);
@@ -352,14 +343,14 @@ static void test_different_seeds_give_different_interleavings(void **state)
  * event whose value is arg, and nothing else that depends on it. */
 static int set_own_priority(void *arg)
 {
-    EXPECT_ST(hs_thread_set_priority(hs_thread_self(), arg_id(arg)), HS_OK);
+    EXPECT_ST(hs_thread_set_priority(hs_thread_self(), tu_arg_id(arg)), HS_OK);
     return 0;
 }
 
 static hs_sim_summary run_set_priority(int prio)
 {
     hs_sim_config cfg = tu_config();
-    assert_int_equal(tu_run(&cfg, "prio", set_own_priority, id_arg(prio),
+    assert_int_equal(tu_run(&cfg, "prio", set_own_priority, tu_id_arg(prio),
                             NULL), HS_OK);
     assert_no_bad_status();
     return tu_summary();
@@ -385,7 +376,7 @@ static void test_event_log_names_kinds(void **state)
     assert_true(fd >= 0);
     hs_sim_config cfg = tu_config();
     cfg.log_path = path;
-    assert_int_equal(tu_run(&cfg, "log", set_own_priority, id_arg(7), NULL),
+    assert_int_equal(tu_run(&cfg, "log", set_own_priority, tu_id_arg(7), NULL),
                      HS_OK);
     assert_no_bad_status();
     hs_sim_summary s = tu_summary();
@@ -420,9 +411,9 @@ static int seeded_mixed(void *arg)
     hs_tid_t tid[5] = { 0 };
     hs_thread_attr hi = thread_prio(20), lo = thread_prio(10);
     for (int i = 0; i < 4; i++)
-        EXPECT_ST(hs_thread_create(yield_three_times, id_arg(i), &hi,
+        EXPECT_ST(hs_thread_create(yield_three_times, tu_id_arg(i), &hi,
                                    &tid[i]), HS_OK);
-    EXPECT_ST(hs_thread_create(record_id, id_arg(99), &lo, &tid[4]), HS_OK);
+    EXPECT_ST(hs_thread_create(record_id, tu_id_arg(99), &lo, &tid[4]), HS_OK);
     for (int i = 0; i < 5; i++)
         EXPECT_ST(hs_thread_join(tid[i], HS_NEVER, NULL), HS_OK);
     return 0;

@@ -8,19 +8,9 @@
  */
 #include "testutil.h"
 
-static void *id_arg(int id)
-{
-    return (void *)(intptr_t)id;
-}
-
-static int arg_id(void *arg)
-{
-    return (int)(intptr_t)arg;
-}
-
 static int return_arg(void *arg)
 {
-    return arg_id(arg);
+    return tu_arg_id(arg);
 }
 
 /* Sleeps arg nanoseconds, returns 7. */
@@ -48,7 +38,7 @@ static int join_in_reverse(void *arg)
     (void)arg;
     hs_tid_t tid[5] = { 0 };
     for (int i = 0; i < 5; i++)
-        EXPECT_ST(hs_thread_create(return_arg, id_arg(i * 11 + 3), NULL,
+        EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(i * 11 + 3), NULL,
                                    &tid[i]), HS_OK);
     for (int i = 4; i >= 0; i--)
         EXPECT_ST(hs_thread_join(tid[i], HS_NEVER, &value[i]), HS_OK);
@@ -122,7 +112,7 @@ static int create_many(void *arg)
     for (int b = 0; b < MANY / BATCH; b++) {
         for (int i = 0; i < BATCH; i++) {
             tid[i] = 0;
-            EXPECT_ST(hs_thread_create(return_arg, id_arg(b * BATCH + i),
+            EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(b * BATCH + i),
                                        NULL, &tid[i]), HS_OK);
         }
         for (int i = 0; i < BATCH; i++)
@@ -155,7 +145,7 @@ static int join_twice(void *arg)
 {
     (void)arg;
     hs_tid_t t = 0;
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(5), NULL, &t), HS_OK);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(5), NULL, &t), HS_OK);
     EXPECT_ST(hs_thread_join(t, HS_NEVER, &value[0]), HS_OK);
     EXPECT_ST(hs_thread_join(t, HS_NEVER, &value[1]), HS_ESRCH);
     EXPECT_ST(hs_thread_join(t, HS_NOWAIT, &value[1]), HS_ESRCH);
@@ -279,11 +269,11 @@ static int join_unknown(void *arg)
     hs_tid_t old = 0, fresh = 0;
     EXPECT_ST(hs_thread_join(0, HS_NEVER, &value[0]), HS_ESRCH);
     EXPECT_ST(hs_thread_join(0x7654321, HS_NEVER, &value[0]), HS_ESRCH);
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(1), NULL, &old), HS_OK);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(1), NULL, &old), HS_OK);
     EXPECT_ST(hs_thread_join(old, HS_NEVER, &value[1]), HS_OK);
     /* A new thread may reuse the slot; the stale handle must not reach
      * it. */
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(2), NULL, &fresh), HS_OK);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(2), NULL, &fresh), HS_OK);
     if (fresh == old)
         return 99;
     EXPECT_ST(hs_thread_join(old, HS_NEVER, &value[0]), HS_ESRCH);
@@ -383,13 +373,13 @@ static int bad_create_calls(void *arg)
     /* The boundaries are accepted. */
     hs_tid_t ok[4] = { 0 };
     a = (hs_thread_attr){ .name = NAME31 };
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(1), &a, &ok[0]), HS_OK);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(1), &a, &ok[0]), HS_OK);
     a = (hs_thread_attr){ .priority = HS_PRIO_MIN, .priority_set = 1 };
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(2), &a, &ok[1]), HS_OK);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(2), &a, &ok[1]), HS_OK);
     a = (hs_thread_attr){ .priority = HS_PRIO_MAX - 1, .priority_set = 1 };
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(3), &a, &ok[2]), HS_OK);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(3), &a, &ok[2]), HS_OK);
     a = (hs_thread_attr){ .stack_size = HS_STACK_MIN };
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(4), &a, &ok[3]), HS_OK);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(4), &a, &ok[3]), HS_OK);
     EXPECT_ST(hs_thread_get_priority(ok[1], &value[4]), HS_OK);
     for (int i = 0; i < 4; i++)
         EXPECT_ST(hs_thread_join(ok[i], HS_NEVER, &value[i]), HS_OK);
@@ -441,7 +431,7 @@ static int create_one(void *arg)
 {
     (void)arg;
     hs_tid_t t = 0;
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(8), NULL, &t), HS_OK);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(8), NULL, &t), HS_OK);
     EXPECT_ST(hs_thread_join(t, HS_NEVER, &value[0]), HS_OK);
     return 0;
 }
@@ -499,11 +489,11 @@ static int fill_process_limit(void *arg)
     EXPECT_ST(hs_thread_create(sleep_then_seven, (void *)(uintptr_t)HS_MSEC,
                                NULL, &t[1]), HS_OK);
     /* main + 2 = 3 = the limit */
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(1), NULL, &t[2]),
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(1), NULL, &t[2]),
               HS_ELIMIT);
     EXPECT_ST(hs_thread_join(t[0], HS_NEVER, &value[0]), HS_OK);
     /* One joined and freed: room again. */
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(9), NULL, &t[2]), HS_OK);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(9), NULL, &t[2]), HS_OK);
     EXPECT_ST(hs_thread_join(t[2], HS_NEVER, &value[1]), HS_OK);
     EXPECT_ST(hs_thread_join(t[1], HS_NEVER, &value[2]), HS_OK);
     return 0;
@@ -528,8 +518,8 @@ static int limited_child(void *arg)
 {
     (void)arg;
     hs_tid_t t = 0, u = 0;
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(4), NULL, &t), HS_OK);
-    EXPECT_ST(hs_thread_create(return_arg, id_arg(5), NULL, &u), HS_ELIMIT);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(4), NULL, &t), HS_OK);
+    EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(5), NULL, &u), HS_ELIMIT);
     EXPECT_ST(hs_thread_join(t, HS_NEVER, &value[0]), HS_OK);
     return 0;
 }
@@ -544,7 +534,7 @@ static int spawn_limited_child(void *arg)
     /* The parent itself has the configured default limit. */
     hs_tid_t t[3] = { 0 };
     for (int i = 0; i < 3; i++)
-        EXPECT_ST(hs_thread_create(return_arg, id_arg(i), NULL, &t[i]),
+        EXPECT_ST(hs_thread_create(return_arg, tu_id_arg(i), NULL, &t[i]),
                   HS_OK);
     for (int i = 0; i < 3; i++)
         EXPECT_ST(hs_thread_join(t[i], HS_NEVER, NULL), HS_OK);
@@ -577,7 +567,7 @@ static int fill_system_limit(void *arg)
     EXPECT_ST(hs_thread_create(return_arg, NULL, NULL, &t[0]), HS_ELIMIT);
     EXPECT_ST(hs_proc_spawn("nope", return_arg, NULL, NULL, &c), HS_ELIMIT);
     EXPECT_ST(hs_thread_join(t[1], HS_NEVER, &value[0]), HS_OK);
-    EXPECT_ST(hs_proc_spawn("yes", return_arg, id_arg(6), NULL, &c), HS_OK);
+    EXPECT_ST(hs_proc_spawn("yes", return_arg, tu_id_arg(6), NULL, &c), HS_OK);
     EXPECT_ST(hs_proc_wait(c, HS_NEVER, &value[1]), HS_OK);
     return 0;
 }

@@ -2,7 +2,9 @@
  * tests/test_xfer.c - memory transfers as typed items: move, share, copy
  * and copy-on-write, through a gate (send, call and reply) and through a
  * hop with hs_hop_accept(); declining; a 1G page shared with eight
- * processes; every kind of bad input refused with nothing changed.
+ * processes; every kind of bad input refused with nothing changed; a move
+ * within one process at its HS_RES_MAPPED quota (not refused by it); a
+ * page another mapping may write never made copy-on-write.
  *
  * The pair of processes of a gate test: the root process receives (its
  * gate, bound to its first thread), and its child sends through that gate
@@ -19,6 +21,8 @@
 #define GATE    1               /* the sender's name of the root's gate */
 
 #define RW (HS_PROT_READ | HS_PROT_WRITE)
+#define K4 HS_PAGE_4K
+#define M2 HS_PAGE_2M
 
 /* Addresses: the sender's ranges, and the receiver's window. */
 #define SRC     ((uint64_t)0x10000000)      /* 2 x 4K, read-write */
@@ -80,11 +84,17 @@ static hs_sim_config xfer_config(void)
 static void run_cfg(const hs_sim_config *cfg, hs_entry_fn entry, void *arg)
 {
     reset();
-    hs_status st = tu_run(cfg, "root", entry, arg, NULL);
-    if (st != HS_OK)
-        fprintf(stderr, "%s\n", hs_sim_report());
-    assert_int_equal(st, HS_OK);
-    assert_no_bad_status();
+    tu_run_one(cfg, "root", entry, arg, NULL);
+}
+
+/* Run entry as the root process (attr a, may be NULL) on a pool of size
+ * bytes: the run ends HS_OK, every status matched, the check at its end
+ * found nothing, and the pool is whole again. */
+static void run_with(uint64_t pool, hs_entry_fn entry,
+                     const hs_proc_attr *a)
+{
+    reset();
+    tu_run_pool(pool, "root", entry, NULL, a);
 }
 
 /* Record the mapping of va in pid into slot i (status and info). */
@@ -1041,11 +1051,7 @@ static void test_xfer_direct_page_never_travels(void **state)
     hs_proc_attr a;
     memset(&a, 0, sizeof a);
     a.privileged = 1;
-    hs_status st = tu_run(&cfg, "root", pair_root, &p, &a);
-    if (st != HS_OK)
-        fprintf(stderr, "%s\n", hs_sim_report());
-    assert_int_equal(st, HS_OK);
-    assert_no_bad_status();
+    tu_run_one(&cfg, "root", pair_root, &p, &a);
     assert_int_equal(qst_rec[0], HS_OK);
     assert_true(info_rec[0].flags & HS_MEM_DIRECT);
     for (unsigned mode = HS_XFER_MOVE; mode <= HS_XFER_COW; mode++)
@@ -1448,6 +1454,157 @@ static void test_xfer_1g_page_shared_with_eight_processes(void **state)
     assert_int_equal(after.free, after.pool);
 }
 
+/* ---- a move within one process at its quota ---------------------------- */
+
+#define MOVE_SRC ((uint64_t)0x10000000)
+#define MOVE_WIN ((uint64_t)0x30000000)
+
+static hs_status accept_st;
+
+static void accept_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    accept_st = hs_hop_accept(hop, HS_FPAGE(MOVE_WIN, 13));
+    query(11, 0, MOVE_WIN + K4);
+}
+
+/* The process may map 2 pages and maps them; it moves them to another
+ * address of its own through a hop into its own port: its HS_RES_MAPPED
+ * does not change, so the quota cannot refuse it. */
+static int move_at_quota_main(void *arg)
+{
+    (void)arg;
+    hs_port_t port = 0;
+    EXPECT_ST(hs_port_create(&port), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port, accept_handler, NULL), HS_OK);
+    EXPECT_ST(hs_mem_map(MOVE_SRC, 2 * K4, RW, K4), HS_OK);
+    unsigned char b = 0x77, c = 0;
+    EXPECT_ST(hs_mem_write(MOVE_SRC + K4, &b, 1), HS_OK);
+    query(0, 0, MOVE_SRC + K4);
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(1, 0, 1);
+    u->mr[0] = HS_ITEM_MEM_WORD(HS_XFER_MOVE, RW);
+    u->mr[1] = HS_FPAGE(MOVE_SRC, 13);
+    st_rec[0] = hs_hop(port, HS_HOP_CHECKPOINT | HS_HOP_ITEMS, HS_NEVER);
+    st_rec[1] = accept_st;
+    query(1, 0, MOVE_SRC);
+    query(2, 0, MOVE_WIN + K4);
+    if (qst_rec[2] == HS_OK)
+        EXPECT_ST(hs_mem_read(MOVE_WIN + K4, &c, 1), HS_OK);
+    st_rec[2] = c == b ? HS_OK : HS_EFAULT;
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    return 0;
+}
+
+static void test_review_move_within_process_at_quota(void **state)
+{
+    (void)state;
+    hs_quota q = hs_quota_unlimited();
+    q.limit[HS_RES_MAPPED] = 2 * K4;
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.quota = &q;
+    run_with(2 * M2, move_at_quota_main, &a);
+    assert_int_equal(st_rec[0], HS_OK);
+    assert_int_equal(st_rec[1], HS_OK);
+    assert_int_equal(qst_rec[1], HS_ENOMAP);
+    assert_int_equal(qst_rec[2], HS_OK);
+    assert_int_equal(info_rec[2].pa, info_rec[0].pa);
+    assert_int_equal(st_rec[2], HS_OK);
+}
+
+/* ---- copy-on-write of a page another process writes -------------------- */
+
+#define SH_PAGE  ((uint64_t)0x20000000)
+#define SH_OWN   ((uint64_t)0x20100000)
+#define SH_WIN   ((uint64_t)0x60000000)
+#define SH_GATE  1                      /* the child's name of the gate */
+
+static hs_status sh_rec[8];
+
+/* Ask for a copy-on-write view of [src, src + 4K) at view. */
+static hs_status cow_view_of(uint64_t src, uint64_t view)
+{
+    hs_portal_req r;
+    memset(&r, 0, sizeof r);
+    r.type = HS_PORTAL_COW;
+    r.prot = RW;
+    r.length = K4;
+    r.morphology.addr = view;
+    r.morphology.src = src;
+    return hs_portal(&r, NULL);
+}
+
+/* One memory item of mode on [va, va + 4K) through the gate. */
+static hs_status call_with_item(unsigned mode, uint64_t va)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(1, 0, 1);
+    u->mr[0] = HS_ITEM_MEM_WORD(mode, RW);
+    u->mr[1] = HS_FPAGE(va, 12);
+    return hs_ipc_call(SH_GATE, HS_NEVER, HS_NEVER);
+}
+
+/* The child shares a page writable with the root; it may then neither
+ * make it copy-on-write (portal view, transfer) nor lose the isolation
+ * of an unshared page, which still works. */
+static int sharing_child(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_mem_map(SH_PAGE, K4, RW, 0), HS_OK);
+    EXPECT_ST(hs_mem_map(SH_OWN, K4, RW, 0), HS_OK);
+    EXPECT_ST(call_with_item(HS_XFER_SHARE, SH_PAGE), HS_OK);
+    sh_rec[0] = cow_view_of(SH_PAGE, 0x70000000);
+    sh_rec[1] = call_with_item(HS_XFER_COW, SH_PAGE);
+    sh_rec[2] = hs_utcb()->phase;
+    sh_rec[3] = cow_view_of(SH_OWN, 0x70000000);            /* unshared */
+    hs_utcb()->tag = HS_TAG(2, 0);                          /* done */
+    EXPECT_ST(hs_ipc_call(SH_GATE, HS_NEVER, HS_NEVER), HS_OK);
+    return 0;
+}
+
+static int sharing_root(void *arg)
+{
+    (void)arg;
+    hs_cap_t g = 0;
+    EXPECT_ST(hs_gate_create(0, 0, &g), HS_OK);
+    uint32_t caps[1] = {g};
+    hs_proc_attr a;
+    memset(&a, 0, sizeof a);
+    a.caps = caps;
+    a.ncaps = 1;
+    hs_pid_t child;
+    EXPECT_ST(hs_proc_spawn("child", sharing_child, NULL, &a, &child),
+              HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    uint64_t window = SH_WIN;
+    for (;;) {
+        u->br[HS_BR_MEM] = HS_FPAGE(window, 12);
+        EXPECT_ST(hs_ipc_receive(g, HS_NEVER, NULL), HS_OK);
+        if (hs_tag_label(u->tag) == 2)
+            break;
+        window += K4;
+        u->tag = HS_TAG(0, 0);
+        EXPECT_ST(hs_ipc_reply(), HS_OK);
+    }
+    u->tag = HS_TAG(0, 0);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_review_a_page_shared_writable_is_never_made_cow(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 8; i++)
+        sh_rec[i] = HS_STATUS_COUNT;
+    run_with(64ull << 20, sharing_root, NULL);
+    assert_int_equal(sh_rec[0], HS_EPERM);      /* a portal view */
+    assert_int_equal(sh_rec[1], HS_EPERM);      /* a transfer */
+    assert_int_equal(sh_rec[2], HS_PHASE_SEND);
+    assert_int_equal(sh_rec[3], HS_OK);         /* an unshared page */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1471,6 +1628,8 @@ int main(void)
         TU_TEST(test_xfer_hop_accept_errors),
         TU_TEST(test_xfer_hop_offer_needs_the_flag_and_memory_items),
         TU_TEST(test_xfer_1g_page_shared_with_eight_processes),
+        TU_TEST(test_review_move_within_process_at_quota),
+        TU_TEST(test_review_a_page_shared_writable_is_never_made_cow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,45 @@ static inline hs_status tu_run_default(const char *name, hs_entry_fn entry,
     return tu_run(&cfg, name, entry, arg, NULL);
 }
 
+/* tu_run() (cfg NULL: tu_config()) that must end HS_OK with every
+ * EXPECT_ST matched; if it ends otherwise, the report goes to stderr. */
+static inline void tu_run_one(const hs_sim_config *cfg, const char *name,
+                              hs_entry_fn entry, void *arg,
+                              const hs_proc_attr *attr)
+{
+    hs_sim_config def;
+    if (!cfg) {
+        def = tu_config();
+        cfg = &def;
+    }
+    hs_status st = tu_run(cfg, name, entry, arg, attr);
+    if (st != HS_OK) {
+        const char *r = hs_sim_report();
+        fprintf(stderr, "%s\n", r ? r : "(no report)");
+    }
+    assert_int_equal(st, HS_OK);
+    assert_no_bad_status();
+}
+
+/* tu_run_one() on a pool of pool bytes checked at every kernel exit
+ * (cfg.mem_check); after it hs_mem_check() is HS_OK and the pool is whole
+ * again: all of it free, no frame referenced, no page table left. */
+static inline void tu_run_pool(uint64_t pool, const char *name,
+                               hs_entry_fn entry, void *arg,
+                               const hs_proc_attr *attr)
+{
+    hs_sim_config cfg = tu_config();
+    cfg.mem_size = pool;
+    cfg.mem_check = 1;
+    tu_run_one(&cfg, name, entry, arg, attr);
+    assert_int_equal(hs_mem_check(), HS_OK);
+    hs_mem_stats s;
+    assert_int_equal(hs_mem_stats_get(&s), HS_OK);
+    assert_int_equal(s.free, pool);
+    assert_int_equal(s.refs_4k + s.refs_2m + s.refs_1g, 0);
+    assert_int_equal(s.page_tables, 0);
+}
+
 /* Teardown of every test: a test that failed between hs_sim_start() and
  * hs_sim_run() leaves a started simulation behind, and every later test
  * would then fail at hs_sim_start() with HS_ESTATE.  Running it to its end
@@ -126,6 +165,52 @@ static inline hs_sim_summary tu_summary(void)
     memset(&s, 0, sizeof s);
     assert_int_equal(hs_sim_summary_get(&s), HS_OK);
     return s;
+}
+
+/* ---- inside simulated threads
+ *
+ * These check their calls' statuses with EXPECT_ST, so a mismatch they
+ * record names a line of this file. */
+
+/* A small integer as a thread's or process's argument, and back. */
+static inline void *tu_id_arg(int id)
+{
+    return (void *)(intptr_t)id;
+}
+
+/* The integer tu_id_arg() made into arg. */
+static inline int tu_arg_id(void *arg)
+{
+    return (int)(intptr_t)arg;
+}
+
+/* A new thread of the caller's process running entry(arg), at priority
+ * prio (0: the default); its creation is expected to succeed. */
+static inline hs_tid_t tu_mk(hs_entry_fn entry, void *arg, int prio)
+{
+    hs_thread_attr a;
+    memset(&a, 0, sizeof a);
+    if (prio) {
+        a.priority = prio;
+        a.priority_set = 1;
+    }
+    hs_tid_t tid = 0;
+    EXPECT_ST(hs_thread_create(entry, arg, &a, &tid), HS_OK);
+    return tid;
+}
+
+/* Join thread tid however long it takes (the join expected to succeed),
+ * ignoring its exit value. */
+static inline void tu_join(hs_tid_t tid)
+{
+    EXPECT_ST(hs_thread_join(tid, HS_NEVER, NULL), HS_OK);
+}
+
+/* Sleep until virtual time t; a sleep of 0 if t has passed. */
+static inline void tu_sleep_until(hs_time_t t)
+{
+    hs_time_t now = hs_time_now();
+    EXPECT_ST(hs_thread_sleep(t > now ? t - now : 0), HS_OK);
 }
 
 /* ---- an append-only log of small integers */
