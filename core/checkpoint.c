@@ -2,8 +2,10 @@
  * core/checkpoint.c - checkpoints (see checkpoint.h).
  */
 #include "core/checkpoint.h"
+#include "core/fault.h"
 #include "core/hop.h"
 #include "core/kernel.h"
+#include "core/sched.h"
 
 struct checkpoint *checkpoint_lookup(hs_checkpoint_t h)
 {
@@ -31,3 +33,68 @@ const struct wait_ops checkpoint_wait = {
     .waits_for = NULL,
     .describe = checkpoint_describe,
 };
+
+/* ---- keeping and resuming ---------------------------------------------- */
+
+hs_status hs_hop_keep(hs_hop_t *hop, hs_checkpoint_t *out)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    hs_status st = HS_OK;
+    if (!hop || self->top != hop)
+        st = HS_ESTATE;
+    else if (!out || !hop->cp)
+        st = HS_EINVAL;
+    else if (hop->cp->kept)
+        st = HS_EJOINED;
+    if (st == HS_OK) {
+        hop->cp->kept = 1;
+        *out = hop->cp->obj.handle;
+        event_record(EV_CHECKPOINT_KEEP, self, *out, 0);
+    }
+    kernel_leave(self);
+    return st;
+}
+
+static int resume_status_valid(hs_status s)
+{
+    return (unsigned)s < HS_STATUS_COUNT && s != HS_EPANIC;
+}
+
+void checkpoint_resume(struct checkpoint *cp, hs_status result)
+{
+    struct thread *t = cp->thread;
+    t->wait_ops = NULL;             /* consumed here, not detached */
+    checkpoint_free(cp);
+    sched_wake(t, result);
+}
+
+hs_status hs_checkpoint_resume(hs_checkpoint_t h, hs_status result,
+                               const uint64_t *words, unsigned n)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct checkpoint *cp = checkpoint_lookup(h);
+    hs_status st = HS_OK;
+    if (n > HS_MR_COUNT || (n && !words) || !resume_status_valid(result))
+        st = HS_EINVAL;
+    else if (!cp)
+        st = HS_ESTALE;
+    else if (cp->owner != thread_current_proc(self))
+        st = HS_EPERM;
+    else if (cp->thread->state != THREAD_BLOCKED ||
+             cp->thread->wait_obj != cp)
+        st = HS_ESTATE;             /* its handler has not returned yet */
+    if (st == HS_OK && fault_reply_timeout(self, cp->thread))
+        st = HS_ESTALE;             /* the caller gave up just before */
+    if (st == HS_OK) {
+        for (unsigned i = 0; i < n; i++)   /* words may be NULL for 0 */
+            cp->thread->utcb.mr[i] = words[i];
+        event_record(EV_CHECKPOINT_RESUME, self, h, (uint64_t)result);
+        checkpoint_resume(cp, result);
+    }
+    kernel_leave(self);
+    return st;
+}

@@ -69,4 +69,8 @@ struct checkpoint *checkpoint_lookup(hs_checkpoint_t h);
 /* What a caller blocked at a kept checkpoint waits on. */
 extern const struct wait_ops checkpoint_wait;
 
+/* Resume the caller blocked at kept checkpoint cp with result (its
+ * handler has returned); cp is freed. */
+void checkpoint_resume(struct checkpoint *cp, hs_status result);
+
 #endif

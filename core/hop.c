@@ -21,7 +21,6 @@
 
 /* For the few functions of the hot path that have a second, rare caller
  * (so the compiler would call them out of line from both). */
-#define HOT_INLINE static inline __attribute__((always_inline))
 
 void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx)
 {
@@ -43,7 +42,7 @@ static hs_status stack_alloc_more(struct proc *p, size_t *size)
     size_t s = p->hop_stack_size;
     if (p->stack_alloc && p->stack_alloc(p->stack_alloc_cookie, &s) == HS_OK
         && s >= HS_STACK_MIN && s <= HS_STACK_MAX) {
-        *size = (s + 4095) & ~(size_t)4095;
+        *size = page_round(s);
         return HS_OK;
     }
     return HS_ENOSTACK;
@@ -526,70 +525,6 @@ hs_status hs_hop_accept(hs_hop_t *hop, uint64_t window)
 
 /* ---- keep and resume ------------------------------------------------------------- */
 
-hs_status hs_hop_keep(hs_hop_t *hop, hs_checkpoint_t *out)
-{
-    struct thread *self = kernel_enter();
-    if (!self)
-        return HS_ESTATE;
-    hs_status st = HS_OK;
-    if (!hop || self->top != hop)
-        st = HS_ESTATE;
-    else if (!out || !hop->cp)
-        st = HS_EINVAL;
-    else if (hop->cp->kept)
-        st = HS_EJOINED;
-    if (st == HS_OK) {
-        hop->cp->kept = 1;
-        *out = hop->cp->obj.handle;
-        event_record(EV_CHECKPOINT_KEEP, self, *out, 0);
-    }
-    kernel_leave(self);
-    return st;
-}
-
-static int resume_status_valid(hs_status s)
-{
-    return (unsigned)s < HS_STATUS_COUNT && s != HS_EPANIC;
-}
-
-/* Resume the caller blocked at kept checkpoint cp with result. */
-static void checkpoint_resume(struct checkpoint *cp, hs_status result)
-{
-    struct thread *t = cp->thread;
-    t->wait_ops = NULL;             /* consumed here, not detached */
-    checkpoint_free(cp);
-    sched_wake(t, result);
-}
-
-hs_status hs_checkpoint_resume(hs_checkpoint_t h, hs_status result,
-                               const uint64_t *words, unsigned n)
-{
-    struct thread *self = kernel_enter();
-    if (!self)
-        return HS_ESTATE;
-    struct checkpoint *cp = checkpoint_lookup(h);
-    hs_status st = HS_OK;
-    if (n > HS_MR_COUNT || (n && !words) || !resume_status_valid(result))
-        st = HS_EINVAL;
-    else if (!cp)
-        st = HS_ESTALE;
-    else if (cp->owner != thread_current_proc(self))
-        st = HS_EPERM;
-    else if (cp->thread->state != THREAD_BLOCKED ||
-             cp->thread->wait_obj != cp)
-        st = HS_ESTATE;             /* its handler has not returned yet */
-    if (st == HS_OK && fault_reply_timeout(self, cp->thread))
-        st = HS_ESTALE;             /* the caller gave up just before */
-    if (st == HS_OK) {
-        for (unsigned i = 0; i < n; i++)   /* words may be NULL for 0 */
-            cp->thread->utcb.mr[i] = words[i];
-        event_record(EV_CHECKPOINT_RESUME, self, h, (uint64_t)result);
-        checkpoint_resume(cp, result);
-    }
-    kernel_leave(self);
-    return st;
-}
-
 /* ---- a process ends --------------------------------------------------------------- */
 
 /* Levels of t in the ending process p, from `from` up, are cut loose from
@@ -769,14 +704,6 @@ uint64_t hs_mr(const hs_hop_t *hop, unsigned i)
     if (i >= HS_MR_COUNT || !hop_is_running(hop))
         return 0;
     return hop->thread->utcb.mr[i];
-}
-
-/* Every handler asks for its registers: no test of k.running, which
- * kernel_current() implies (the CPU number is -1 outside a run). */
-hs_utcb_t *hs_utcb(void)
-{
-    struct thread *t = kernel_current();
-    return t ? &t->utcb : NULL;
 }
 
 hs_status hs_hop_chain(hs_hop_level *levels, unsigned max, unsigned *count)

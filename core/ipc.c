@@ -25,10 +25,6 @@
 
 #define FAST_WORDS 8    /* 64 bytes: the register fast path */
 
-/* For functions of the call and reply paths that have a rarer second
- * caller. */
-#define HOT_INLINE static inline __attribute__((always_inline))
-
 void ipc_thread_init(struct thread *t)
 {
     list_init(&t->gates);
@@ -373,28 +369,6 @@ static int receiving_from(const struct thread *r, const struct gate *g)
 }
 
 /* ---- send and call ------------------------------------------------------------- */
-
-/* The gate that capability local of p names, for a use that needs right:
- * HS_EBADCAP as cap_resolve() has it (a free name, a broken chain, an
- * object gone), then HS_EPERM for another kind of object or a missing
- * right.  The gate is looked up once, for both its checks and *g. */
-HOT_INLINE hs_status gate_resolve(struct proc *p, hs_cap_t local,
-                                  unsigned right, struct cap **cp,
-                                  struct gate **g)
-{
-    struct cap *c = cap_slot(p, local);
-    if (!c || !cap_chain_valid(c))
-        return HS_EBADCAP;
-    if (c->kind != HS_CAP_KIND_GATE)    /* its object may be gone */
-        return cap_resolve(p, local, &c) == HS_OK ? HS_EPERM : HS_EBADCAP;
-    *g = gate_lookup(c->object);
-    if (!*g)
-        return HS_EBADCAP;
-    if (!(c->rights & right))
-        return HS_EPERM;
-    *cp = c;
-    return HS_OK;
-}
 
 /* Decode of send and call: the gate to send through and the label. */
 HOT_INLINE hs_status send_decode(struct thread *self, hs_cap_t cap,
@@ -757,32 +731,7 @@ hs_status hs_ipc_cancel(hs_tid_t thread)
     return st;
 }
 
-/* ---- gates and endings ------------------------------------------------------------------ */
-
-hs_status hs_gate_create(hs_tid_t receiver, uint64_t label, hs_cap_t *cap)
-{
-    struct thread *self = kernel_enter();
-    if (!self)
-        return HS_ESTATE;
-    struct proc *p = thread_current_proc(self);
-    struct thread *r = receiver ? thread_lookup(receiver) : self;
-    hs_status st = cap ? HS_OK : HS_EINVAL;
-    if (st == HS_OK && (!r || r->state == THREAD_ZOMBIE))
-        st = HS_ESRCH;
-    if (st == HS_OK && r->proc != p)
-        st = HS_EPERM;
-    if (st == HS_OK)
-        st = gate_reserve(p);
-    if (st == HS_OK)
-        st = cap_reserve(p);
-    if (st == HS_OK) {
-        struct gate *g = gate_new(r);
-        *cap = cap_new(p, HS_CAP_KIND_GATE, g->obj.handle, HS_CAP_ALL, label,
-                       NULL)->local;
-    }
-    kernel_leave(self);
-    return st;
-}
+/* ---- endings ------------------------------------------------------------------ */
 
 void ipc_thread_ended(struct thread *t)
 {

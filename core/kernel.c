@@ -630,7 +630,7 @@ static hs_status config_resolve(hs_sim_config *c, uint64_t *seed,
             return HS_EINVAL;
         c->mem_check = i == 1;
     }
-    c->stack_size = (c->stack_size + 4095) & ~(size_t)4095;
+    c->stack_size = page_round(c->stack_size);
     return config_resolve_explore(c, *seed);
 }
 

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "kern/base.h"
 #include "kern/event.h"
 #include "kern/list.h"
 #include "kern/pool.h"

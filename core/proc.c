@@ -409,7 +409,7 @@ hs_status hs_proc_set_hop_stacks(unsigned count, size_t stack_size)
     if (st == HS_OK) {
         struct proc *p = thread_current_proc(self);
         p->hop_stacks_max = count;
-        p->hop_stack_size = (stack_size + 4095) & ~(size_t)4095;
+        p->hop_stack_size = page_round(stack_size);
     }
     kernel_leave(self);
     return st;

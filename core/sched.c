@@ -189,9 +189,6 @@ struct thread *sched_pick(void)
     }
 }
 
-/* For functions of the IPC fast path that have other callers too. */
-#define HOT_INLINE static inline __attribute__((always_inline))
-
 /* Switch the CPU from the running thread self to next (both threads).
  * Inline: the direct switches of IPC are a few stores around it. */
 HOT_INLINE void switch_to(struct thread *self, struct thread *next)

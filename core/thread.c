@@ -28,7 +28,7 @@ hs_status thread_check_attr(size_t stack_size, int prio_set, int prio,
         prio = HS_PRIO_DEFAULT;
     if (prio < HS_PRIO_MIN || prio > HS_PRIO_MAX)
         return HS_EINVAL;
-    *stack = (stack_size + 4095) & ~(size_t)4095;
+    *stack = page_round(stack_size);
     *prio_out = prio;
     return HS_OK;
 }
@@ -310,6 +310,14 @@ hs_status hs_thread_sleep(hs_time_t ns)
         sched_block(self, NULL, NULL, ns);   /* no object: a plain sleep */
     kernel_leave(self);
     return st;
+}
+
+/* Every handler asks for its registers: no test of k.running, which
+ * kernel_current() implies (the CPU number is -1 outside a run). */
+hs_utcb_t *hs_utcb(void)
+{
+    struct thread *t = kernel_current();
+    return t ? &t->utcb : NULL;
 }
 
 hs_tid_t hs_thread_self(void)

@@ -180,7 +180,7 @@ static size_t meta_bytes(void)
     n += ((size_t)fp.nframes + 63) & ~(size_t)63;          /* head */
     n += 2 * (((size_t)fp.n2m * 4 + 63) & ~(size_t)63);    /* 2M */
     n += 2 * (((size_t)fp.n1g * 4 + 63) & ~(size_t)63);    /* 1G */
-    return (n + 4095) & ~(size_t)4095;
+    return page_round(n);
 }
 
 hs_status frame_pool_init(uint64_t size)

@@ -51,7 +51,7 @@ static plat_context *frame_ctx_get(struct thread *t, struct notify_frame *f,
         return NULL;
     }
     f->from_alloc = 1;
-    return plat_ctx_create((size + 4095) & ~(size_t)4095, frame_start, f, t);
+    return plat_ctx_create(page_round(size), frame_start, f, t);
 }
 
 /* A frame for t with its stack; all that can fail is here. */

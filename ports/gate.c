@@ -1,6 +1,7 @@
 /*
  * ports/gate.c - gates (see gate.h).
  */
+#include "core/cap.h"
 #include "core/kernel.h"
 #include "ports/gate.h"
 
@@ -31,4 +32,29 @@ void gate_free_all(struct thread *t)
         factory_credit(t->proc, HS_RES_GATES, 1);
         pool_free(&k.gates, g);
     }
+}
+
+hs_status hs_gate_create(hs_tid_t receiver, uint64_t label, hs_cap_t *cap)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *p = thread_current_proc(self);
+    struct thread *r = receiver ? thread_lookup(receiver) : self;
+    hs_status st = cap ? HS_OK : HS_EINVAL;
+    if (st == HS_OK && (!r || r->state == THREAD_ZOMBIE))
+        st = HS_ESRCH;
+    if (st == HS_OK && r->proc != p)
+        st = HS_EPERM;
+    if (st == HS_OK)
+        st = gate_reserve(p);
+    if (st == HS_OK)
+        st = cap_reserve(p);
+    if (st == HS_OK) {
+        struct gate *g = gate_new(r);
+        *cap = cap_new(p, HS_CAP_KIND_GATE, g->obj.handle, HS_CAP_ALL, label,
+                       NULL)->local;
+    }
+    kernel_leave(self);
+    return st;
 }

@@ -8,7 +8,9 @@
 #ifndef HOPSIM_PORTS_GATE_H
 #define HOPSIM_PORTS_GATE_H
 
+#include "core/cap.h"
 #include "core/kernel.h"
+#include "kern/base.h"
 #include "kern/list.h"
 #include "kern/pool.h"
 
@@ -34,6 +36,28 @@ void gate_free_all(struct thread *t);
 static inline struct gate *gate_lookup(uint64_t h)
 {
     return pool_lookup(&k.gates, h);
+}
+
+/* The gate that capability local of p names, for a use that needs right:
+ * HS_EBADCAP as cap_resolve() has it (a free name, a broken chain, an
+ * object gone), then HS_EPERM for another kind of object or a missing
+ * right.  The gate is looked up once, for both its checks and *g. */
+HOT_INLINE hs_status gate_resolve(struct proc *p, hs_cap_t local,
+                                  unsigned right, struct cap **cp,
+                                  struct gate **g)
+{
+    struct cap *c = cap_slot(p, local);
+    if (!c || !cap_chain_valid(c))
+        return HS_EBADCAP;
+    if (c->kind != HS_CAP_KIND_GATE)    /* its object may be gone */
+        return cap_resolve(p, local, &c) == HS_OK ? HS_EPERM : HS_EBADCAP;
+    *g = gate_lookup(c->object);
+    if (!*g)
+        return HS_EBADCAP;
+    if (!(c->rights & right))
+        return HS_EPERM;
+    *cp = c;
+    return HS_OK;
 }
 
 #endif
