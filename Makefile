@@ -116,7 +116,7 @@ VALGRIND := valgrind --error-exitcode=99 --leak-check=full \
 # The library is every .c and .S under the platform and kernel folders
 # and the runtime on top of them (lib/), however deep; a folder may be
 # empty or missing.
-LIB_DIRS  := sim kern core notify mem ports observe lib
+LIB_DIRS  := sim kern core notify mem ports observe run lib
 LIB_SRCS  := $(sort $(shell find $(LIB_DIRS) -type f \( -name '*.c' -o -name '*.S' \) 2>/dev/null))
 # One program per examples/*.c and per tests/test_*.c.  Any other tests/*.c
 # is shared test support, linked into every test program.

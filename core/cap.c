@@ -7,9 +7,6 @@
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "ports/chan.h"
-#include "ports/gate.h"
-#include "ports/irq.h"
-#include "ports/topic.h"
 
 /* Double p's table (16 slots to start); -1 if the host refuses. */
 static int table_grow(struct proc *p)
@@ -90,25 +87,10 @@ struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
     return c;
 }
 
-static int object_alive(const struct cap *c)
-{
-    switch (c->kind) {
-    case HS_CAP_KIND_GATE:
-        return gate_lookup(c->object) != NULL;
-    case HS_CAP_KIND_IRQ:
-        return irq_lookup(c->object) != NULL;
-    case HS_CAP_KIND_CHAN:
-        return chan_lookup(c->object) != NULL;
-    case HS_CAP_KIND_TOPIC:
-        return topic_lookup(c->object) != NULL;
-    }
-    return 0;
-}
-
 hs_status cap_resolve(struct proc *p, hs_cap_t local, struct cap **out)
 {
     struct cap *c = cap_slot(p, local);
-    if (!c || !cap_chain_valid(c) || !object_alive(c))
+    if (!c || !cap_chain_valid(c) || !kobj_cap_alive(c->kind, c->object))
         return HS_EBADCAP;
     *out = c;
     return HS_OK;
@@ -123,7 +105,7 @@ static void cap_free(struct cap *c)
     pool_free(&k.caps, c);
 }
 
-void cap_free_all(struct proc *p)
+void cap_proc_free(struct proc *p)
 {
     for (uint32_t i = 0; i < p->cap_slots; i++)
         if (p->caps[i])
@@ -270,3 +252,12 @@ hs_status hs_cap_give(hs_pid_t child, hs_cap_t cap, unsigned rights,
     kernel_leave(self);
     return st;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+const struct kobj_type cap_type = {
+    .name = "capability",
+    .pool = &k.caps,
+    .size = sizeof(struct cap),
+    .proc_free = cap_proc_free,
+};

@@ -73,6 +73,8 @@ void cap_copy_initial(struct proc *parent, struct proc *p,
                       const hs_cap_t *caps, unsigned n);
 
 /* Free every capability of an ending process. */
-void cap_free_all(struct proc *p);
+void cap_proc_free(struct proc *p);
+
+extern const struct kobj_type cap_type;
 
 #endif

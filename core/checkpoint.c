@@ -98,3 +98,11 @@ hs_status hs_checkpoint_resume(hs_checkpoint_t h, hs_status result,
     kernel_leave(self);
     return st;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+const struct kobj_type checkpoint_type = {
+    .name = "checkpoint",
+    .pool = &k.checkpoints,
+    .size = sizeof(struct checkpoint),
+};

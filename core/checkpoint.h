@@ -73,4 +73,6 @@ extern const struct wait_ops checkpoint_wait;
  * handler has returned); cp is freed. */
 void checkpoint_resume(struct checkpoint *cp, hs_status result);
 
+extern const struct kobj_type checkpoint_type;
+
 #endif

@@ -244,7 +244,7 @@ static inline struct hs_hop *level_get(struct proc *p, size_t size,
     return l;
 }
 
-void hop_spare_free(struct proc *p)
+void hop_proc_free(struct proc *p)
 {
     plat_context *c = p->hop_spare;
     if (!c)
@@ -342,8 +342,7 @@ static _Noreturn void hop_one_way(struct thread *self, struct hs_hop *l,
         self->home.ctx = NULL;
     }
     level_push(self, l, p, source, flags, timeout);
-    kernel_cpu()->dead_ctx = running;
-    plat_ctx_switch_final(running, l->ctx);
+    sched_abandon(running, l->ctx, 1);
 }
 
 hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
@@ -364,9 +363,8 @@ hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
         hop_one_way(self, l, p, flags, timeout);
     plat_context *running = self->ctx;
     level_push(self, l, p, self->top->proc->obj.handle, flags, timeout);
-    plat_ctx_switch(running, l->ctx);
+    sched_switch(running, l->ctx);
     /* Back: the checkpoint was consumed, wait_result says how. */
-    sched_after_switch();
     st = self->wait_result;
     kernel_leave(self);
     return st;
@@ -397,8 +395,7 @@ static _Noreturn void wait_at_checkpoint(struct thread *self,
     if (cp->deadline != HS_NEVER && cp->deadline <= now) {
         checkpoint_free(cp);
         self->wait_result = HS_ETIMEOUT;
-        kernel_cpu()->dead_ctx = running;
-        plat_ctx_switch_final(running, self->ctx);
+        sched_abandon(running, self->ctx, 1);
     }
     sched_block_abandon(self, running, &checkpoint_wait, cp,
                         cp->deadline == HS_NEVER ? HS_NEVER
@@ -426,8 +423,7 @@ static _Noreturn void level_end_other(struct thread *self,
         wait_at_checkpoint(self, cp, running);
     checkpoint_free(cp);
     self->wait_result = HS_OK;
-    kernel_cpu()->dead_ctx = running;
-    plat_ctx_switch_final(running, self->ctx);
+    sched_abandon(running, self->ctx, 1);
 }
 
 /* Park the running handler context with its level l, of p, whose handler
@@ -439,8 +435,7 @@ static void level_park(struct proc *p, struct hs_hop *l,
 {
     l->ctx = NULL;      /* the context is p's now, not a live level's */
     p->hop_spare = running;
-    plat_ctx_switch(running, to);
-    sched_after_switch();
+    sched_switch(running, to);
     plat_kunlock();
 }
 
@@ -579,8 +574,9 @@ static struct hs_hop *lowest_level_in(struct thread *t, const struct proc *p)
     return found;
 }
 
-void hop_proc_ending(struct proc *p, struct thread *self)
+void hop_proc_end(struct proc *p)
 {
+    struct thread *self = kernel_current();
     /* Callers blocked at kept checkpoints of p. */
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &p->checkpoints) {
@@ -621,8 +617,7 @@ void hop_unwind_self(struct thread *self)
     }
     self->ctx = below->ctx;
     self->wait_result = HS_EPARTNER;
-    kernel_cpu()->dead_ctx = running;
-    plat_ctx_switch_final(running, below->ctx);
+    sched_abandon(running, below->ctx, 1);
 }
 
 /* ---- async hop ---------------------------------------------------------------------- */
@@ -783,3 +778,30 @@ hs_status hs_hop_backtrace(void (*line)(void *cookie, const char *text),
     kernel_leave(self);
     return HS_OK;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+/* The run is over: the context of every level still there. */
+static void levels_stop(void)
+{
+    for (uint32_t i = 0; i < pool_slots(&k.levels); i++) {
+        struct hs_hop *l = pool_at(&k.levels, i);
+        if (l && l->ctx)
+            plat_ctx_destroy(l->ctx);
+    }
+}
+
+const struct kobj_type level_type = {
+    .name = "level",
+    .pool = &k.levels,
+    .size = sizeof(struct hs_hop),
+    .stop = levels_stop,
+    .proc_end = hop_proc_end,
+    .proc_free = hop_proc_free,
+};
+
+const struct kobj_type hop_offer_type = {
+    .name = "hop offer",
+    .pool = &k.hop_offers,
+    .size = sizeof(struct hop_offer),
+};

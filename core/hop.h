@@ -31,7 +31,7 @@
  * same size takes the pair, fills in the level and switches straight into
  * the context, which runs the new hop's handler (level_start() loops).  A
  * parked level is on no list and its ctx is NULL (the context is the
- * process's); hop_spare_free() frees both.
+ * process's); hop_proc_free() frees both.
  */
 #ifndef HOPSIM_CORE_HOP_H
 #define HOPSIM_CORE_HOP_H
@@ -86,12 +86,12 @@ void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx);
 plat_context *hop_drop_all(struct thread *t);
 
 /* Process p is ending: unwind every thread visiting it and resume every
- * checkpoint on its list with HS_EPARTNER.  self is the calling thread
- * (it may itself be a visitor: then it is unwound last, by the caller,
- * through hop_unwind_self()). */
-void hop_proc_ending(struct proc *p, struct thread *self);
+ * checkpoint on its list with HS_EPARTNER.  The calling thread, if it is
+ * itself a visitor, is unwound last, by the caller, through
+ * hop_unwind_self(). */
+void hop_proc_end(struct proc *p);
 
-/* After hop_proc_ending(): if the calling thread was visiting a process
+/* After hop_proc_end(): if the calling thread was visiting a process
  * that ended, unwind it now (does not return in that case). */
 void hop_unwind_self(struct thread *self);
 
@@ -99,7 +99,7 @@ void hop_unwind_self(struct thread *self);
 void hop_stack_release(struct proc *p);
 
 /* Free p's spare handler context and its level, if any (p is ending). */
-void hop_spare_free(struct proc *p);
+void hop_proc_free(struct proc *p);
 
 /* Write t's backtrace across its hops (t is the running thread). */
 void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
@@ -122,5 +122,7 @@ void hop_async_start(struct thread *t);
 struct port;
 hs_status hop_deliver(struct proc *source, struct port *p, int prio,
                       const uint64_t *mr, uint64_t tag, struct thread **out);
+
+extern const struct kobj_type level_type, hop_offer_type;
 
 #endif

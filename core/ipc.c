@@ -733,7 +733,7 @@ hs_status hs_ipc_cancel(hs_tid_t thread)
 
 /* ---- endings ------------------------------------------------------------------ */
 
-void ipc_thread_ended(struct thread *t)
+void ipc_thread_end(struct thread *t)
 {
     /* Senders to t: their partner is gone. */
     while (!list_empty(&t->senders)) {
@@ -754,6 +754,6 @@ void ipc_thread_ended(struct thread *t)
         sched_wake(c, HS_EPARTNER);
     }
     reply_cap_end(t);
-    gate_free_all(t);
-    irq_thread_ended(t);
+    gate_thread_end(t);
+    irq_thread_end(t);
 }

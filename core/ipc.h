@@ -33,6 +33,6 @@ void ipc_irq_deliver(struct thread *t, uint64_t bits, uint64_t label);
 
 /* Thread t is ending: its senders and its caller (if it holds a reply
  * capability) wake with HS_EPARTNER, and its gates go. */
-void ipc_thread_ended(struct thread *t);
+void ipc_thread_end(struct thread *t);
 
 #endif

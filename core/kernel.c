@@ -8,18 +8,10 @@
 #include "core/checkpoint.h"
 #include "core/fault.h"
 #include "core/hop.h"
-#include "mem/pagefault.h"
-#include "mem/portal.h"
-#include "mem/pages.h"
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "observe/trace.h"
-#include "ports/gate.h"
-#include "ports/chan.h"
-#include "ports/topic.h"
-#include "ports/irq.h"
 #include "ports/port.h"
-#include "ports/registry.h"
 
 struct kernel k;
 
@@ -38,7 +30,7 @@ struct kbuf *kernel_report(void)
 static _Noreturn void abandon(struct thread *self)
 {
     kernel_cpu()->current = NULL;
-    plat_ctx_switch_final(self->ctx, plat_cpu_context());
+    sched_abandon(self->ctx, plat_cpu_context(), 0);
 }
 
 /* ---- calls from outside a simulated thread ------------------------------------ */
@@ -693,25 +685,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     k.pct_depth = c.pct_depth;
     k.pct_steps = c.pct_steps;
     k.mem_leave = c.mem_check ? MEM_LEAVE_CHECK : 0;
-    pool_init(&k.threads, sizeof(struct thread));
-    pool_init(&k.procs, sizeof(struct proc));
-    pool_init(&k.ports, sizeof(struct port));
-    pool_init(&k.levels, sizeof(struct hs_hop));
-    pool_init(&k.checkpoints, sizeof(struct checkpoint));
-    pool_init(&k.caps, sizeof(struct cap));
-    pool_init(&k.gates, sizeof(struct gate));
-    pool_init(&k.irqs, sizeof(struct irq));
-    pool_init(&k.chans, sizeof(struct chan));
-    pool_init(&k.chan_ends, sizeof(struct chan_end));
-    topic_init();
-    pool_init(&k.pagefaults, sizeof(struct pagefault));
-    pool_init(&k.hop_offers, sizeof(struct hop_offer));
-    list_init(&k.pagefaults_open);
-    portal_init();
-    pages_init();
-    list_init(&k.name_waiters);
-    registry_init();
-    notify_init();
+    kobj_start();
     sched_init();
     fault_init();
     plat_clock_reset();
@@ -726,41 +700,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
 static void teardown(void)
 {
     trace_run_end();
-    for (uint32_t i = 0; i < pool_slots(&k.levels); i++) {
-        struct hs_hop *l = pool_at(&k.levels, i);
-        if (l && l->ctx)
-            plat_ctx_destroy(l->ctx);
-    }
-    for (uint32_t i = 0; i < pool_slots(&k.threads); i++) {
-        struct thread *t = pool_at(&k.threads, i);
-        if (t && t->home.ctx)
-            plat_ctx_destroy(t->home.ctx);
-    }
-    notify_teardown();
-    for (uint32_t i = 0; i < pool_slots(&k.procs); i++) {
-        struct proc *p = pool_at(&k.procs, i);
-        if (p) {
-            plat_free(p->caps);
-            hop_spare_free(p);
-        }
-    }
-    pool_destroy(&k.threads);
-    pool_destroy(&k.procs);
-    pool_destroy(&k.ports);
-    pool_destroy(&k.levels);
-    pool_destroy(&k.checkpoints);
-    pool_destroy(&k.caps);
-    pool_destroy(&k.gates);
-    pool_destroy(&k.irqs);
-    /* Their holds went with mem_end(). */
-    pool_destroy(&k.chans);
-    pool_destroy(&k.chan_ends);
-    topic_release();
-    pool_destroy(&k.pagefaults);
-    pool_destroy(&k.hop_offers);
-    portal_release();
-    pages_teardown();
-    registry_release();
+    kobj_stop();                /* channels' holds went with mem_end() */
     plat_clock_release();
     plat_stacks_release();
     plat_trace_close();

@@ -5,11 +5,6 @@
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
-#include "mem/pagefault.h"
-#include "mem/portal.h"
-#include "ports/chan.h"
-#include "ports/topic.h"
-#include "ports/irq.h"
 #include "ports/port.h"
 
 struct proc *proc_lookup(hs_pid_t h)
@@ -43,18 +38,7 @@ static void proc_end(struct proc *p)
     /* Nothing may wait on p or stay inside it: visitors unwind, kept
      * checkpoints resume with HS_EPARTNER, ports vanish, and so does the
      * parent's port for this child. */
-    hop_proc_ending(p, kernel_current());
-    notify_proc_ended(p);
-    hop_spare_free(p);
-    pf_proc_ending(p);
-    portal_proc_ending(p);
-    topic_proc_ending(p);
-    chan_proc_ending(p);
-    vm_destroy(p);
-    port_free_all(p);
-    irq_free_all(p);
-    cap_free_all(p);
-    chan_caps_changed(NULL);    /* ends attached through p's caps */
+    kobj_proc_end(p);
     struct port *out = port_lookup(p->port_out);
     if (out && out->owner == p->parent)
         port_destroy(out);
@@ -77,7 +61,7 @@ static void proc_end(struct proc *p)
         proc_reap(p);
 }
 
-void proc_thread_ended(struct proc *p, int is_main, int value)
+void proc_thread_end(struct proc *p, int is_main, int value)
 {
     p->nlive--;
     if (is_main && !p->exit_set)
@@ -173,7 +157,7 @@ static hs_status spawn(struct proc *parent, const char *name,
     if (st == HS_OK)
         st = thread_new(p, "main", prio, stack, entry, arg, &t);
     if (st != HS_OK) {
-        cap_free_all(p);            /* no capability yet: frees the table */
+        cap_proc_free(p);            /* no capability yet: frees the table */
         pool_cancel(&k.procs, p);
         return st;
     }
@@ -426,3 +410,25 @@ hs_status hs_proc_set_stack_alloc(hs_stack_alloc_fn fn, void *cookie)
     kernel_leave(self);
     return HS_OK;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+/* The run is over: every process's capability table and spare handler
+ * context. */
+static void procs_stop(void)
+{
+    for (uint32_t i = 0; i < pool_slots(&k.procs); i++) {
+        struct proc *p = pool_at(&k.procs, i);
+        if (p) {
+            plat_free(p->caps);
+            hop_proc_free(p);
+        }
+    }
+}
+
+const struct kobj_type proc_type = {
+    .name = "process",
+    .pool = &k.procs,
+    .size = sizeof(struct proc),
+    .stop = procs_stop,
+};

@@ -75,7 +75,7 @@ struct proc {
 
 /* A thread of p has ended (is_main: its first one, with exit value
  * value); the process ends with its last one. */
-void proc_thread_ended(struct proc *p, int is_main, int value);
+void proc_thread_end(struct proc *p, int is_main, int value);
 
 /* End process p (alive) with status, as hs_proc_exit() does, on behalf
  * of the running thread self: every thread of p ends.  Does not return if
@@ -85,5 +85,7 @@ void proc_kill(struct proc *p, int status, struct thread *self);
 
 /* The process of handle h, or NULL. */
 struct proc *proc_lookup(hs_pid_t h);
+
+extern const struct kobj_type proc_type;
 
 #endif

@@ -189,17 +189,23 @@ struct thread *sched_pick(void)
     }
 }
 
+/* Next becomes the CPU's running thread, in place of prev (NULL: the CPU
+ * loop): the bookkeeping of every thread switch. */
+HOT_INLINE void thread_takes_cpu(struct thread *next,
+                                 const struct thread *prev)
+{
+    kernel_cpu()->current = next;
+    next->state = THREAD_RUNNING;
+    k.switches++;
+    event_record(EV_SWITCH, next, prev ? prev->obj.handle : 0, 0);
+}
+
 /* Switch the CPU from the running thread self to next (both threads).
  * Inline: the direct switches of IPC are a few stores around it. */
 HOT_INLINE void switch_to(struct thread *self, struct thread *next)
 {
-    struct kcpu *c = kernel_cpu();
-    c->current = next;
-    next->state = THREAD_RUNNING;
-    k.switches++;
-    event_record(EV_SWITCH, next, self ? self->obj.handle : 0, 0);
-    plat_ctx_switch(self->ctx, next->ctx);
-    sched_after_switch();
+    thread_takes_cpu(next, self);
+    sched_switch(self->ctx, next->ctx);
 }
 
 /* Give up the CPU (self is no longer RUNNING): to the next thread, or to
@@ -216,19 +222,13 @@ static void switch_away(struct thread *self)
         return;
     }
     kernel_cpu()->current = NULL;
-    plat_ctx_switch(self->ctx, plat_cpu_context());
-    sched_after_switch();
+    sched_switch(self->ctx, plat_cpu_context());
 }
 
 void sched_run_from_cpu(struct thread *t)
 {
-    struct kcpu *c = kernel_cpu();
-    c->current = t;
-    t->state = THREAD_RUNNING;
-    k.switches++;
-    event_record(EV_SWITCH, t, 0, 0);
-    plat_ctx_switch(plat_cpu_context(), t->ctx);
-    sched_after_switch();
+    thread_takes_cpu(t, NULL);
+    sched_switch(plat_cpu_context(), t->ctx);
 }
 
 void sched_after_switch_free(struct kcpu *c)
@@ -385,19 +385,24 @@ void sched_point(struct thread *self)
  * the next thread, which may be self again, or to the CPU loop. */
 static _Noreturn void abandon_ctx(struct thread *self, plat_context *running)
 {
-    struct kcpu *c = kernel_cpu();
-    KASSERT(c->dead_ctx == NULL, "one abandoned context per CPU");
-    c->dead_ctx = running;
     struct thread *next = sched_pick();
     if (next) {
-        c->current = next;
-        next->state = THREAD_RUNNING;
-        k.switches++;
-        event_record(EV_SWITCH, next, self->obj.handle, 0);
-        plat_ctx_switch_final(running, next->ctx);
+        thread_takes_cpu(next, self);
+        sched_abandon(running, next->ctx, 1);
     }
-    c->current = NULL;
-    plat_ctx_switch_final(running, plat_cpu_context());
+    kernel_cpu()->current = NULL;
+    sched_abandon(running, plat_cpu_context(), 1);
+}
+
+_Noreturn void sched_abandon(plat_context *running, plat_context *to,
+                             int dead)
+{
+    if (dead) {
+        struct kcpu *c = kernel_cpu();
+        KASSERT(c->dead_ctx == NULL, "one abandoned context per CPU");
+        c->dead_ctx = running;
+    }
+    plat_ctx_switch_final(running, to);
 }
 
 hs_status sched_wake_block(struct thread *self, struct thread *next,
@@ -429,16 +434,12 @@ void sched_hand_over(struct thread *self, struct thread *next)
 
 _Noreturn void sched_hand_over_final(struct thread *self,
                                      plat_context *running,
-                                     struct thread *next)
+                                     struct thread *next, int dead)
 {
-    struct kcpu *c = kernel_cpu();
     sched_dequeue(next);
     sched_enqueue(self, 1);
-    c->current = next;
-    next->state = THREAD_RUNNING;
-    k.switches++;
-    event_record(EV_SWITCH, next, self->obj.handle, 0);
-    plat_ctx_switch_final(running, next->ctx);
+    thread_takes_cpu(next, self);
+    sched_abandon(running, next->ctx, dead);
 }
 
 _Noreturn void sched_exit(struct thread *self)

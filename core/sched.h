@@ -66,11 +66,12 @@ hs_status sched_block_next(struct thread *self, struct thread *next,
  * again. */
 void sched_hand_over(struct thread *self, struct thread *next);
 
-/* As sched_hand_over(), but the running context is left for good (the
- * caller has disposed of it); self resumes later at self->ctx. */
+/* As sched_hand_over(), but the running context is left for good, and
+ * freed after the switch if dead (sched_abandon()); self resumes later
+ * at self->ctx. */
 _Noreturn void sched_hand_over_final(struct thread *self,
                                      plat_context *running,
-                                     struct thread *next);
+                                     struct thread *next, int dead);
 
 /* Make blocked thread t runnable with the given result; cancels its
  * timer.  t must already be detached from the object it waited on. */

@@ -100,7 +100,7 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
 /* t has ended (it is not running): wake its joiner, tell its process. */
 static void thread_ended(struct thread *t, int value)
 {
-    notify_thread_ended(t);
+    notify_thread_end(t);
     t->state = THREAD_ZOMBIE;
     t->exit_value = value;
     k.nlive--;
@@ -110,7 +110,7 @@ static void thread_ended(struct thread *t, int value)
         hop_stack_release(t->proc);
     }
     event_record(EV_THREAD_EXIT, t, (uint64_t)(int64_t)value, 0);
-    ipc_thread_ended(t);
+    ipc_thread_end(t);
     /* The joiner stays named until it has run and freed t: another join
      * of the zombie meanwhile is HS_EJOINED, not a second free. */
     if (t->joiner)
@@ -119,7 +119,7 @@ static void thread_ended(struct thread *t, int value)
     int is_main = t->is_main;
     if (t->detached)
         thread_release(t);          /* t may be gone from here on */
-    proc_thread_ended(p, is_main, value);
+    proc_thread_end(p, is_main, value);
 }
 
 _Noreturn void thread_exit(struct thread *self, int value)
@@ -366,3 +366,22 @@ hs_status hs_thread_get_priority(hs_tid_t tid, int *priority)
     kernel_leave(self);
     return st;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+/* The run is over: every thread's own context. */
+static void threads_stop(void)
+{
+    for (uint32_t i = 0; i < pool_slots(&k.threads); i++) {
+        struct thread *t = pool_at(&k.threads, i);
+        if (t && t->home.ctx)
+            plat_ctx_destroy(t->home.ctx);
+    }
+}
+
+const struct kobj_type thread_type = {
+    .name = "thread",
+    .pool = &k.threads,
+    .size = sizeof(struct thread),
+    .stop = threads_stop,
+};

@@ -140,4 +140,6 @@ hs_status thread_check_attr(size_t stack_size, int prio_set, int prio,
 /* "t3 'name' (p2 'proc')" into b. */
 void thread_describe(const struct thread *t, struct kbuf *b);
 
+extern const struct kobj_type thread_type;
+
 #endif

@@ -513,7 +513,7 @@ hs_status hs_mem_fault_pass(hs_pagefault_t h, hs_port_t port)
 
 /* ---- a process ends ---------------------------------------------------------- */
 
-void pf_proc_ending(struct proc *p)
+void pf_proc_end(struct proc *p)
 {
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &k.pagefaults_open) {
@@ -525,3 +525,18 @@ void pf_proc_ending(struct proc *p)
         }
     }
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+static void pf_start(void)
+{
+    list_init(&k.pagefaults_open);
+}
+
+const struct kobj_type pagefault_type = {
+    .name = "page fault",
+    .pool = &k.pagefaults,
+    .size = sizeof(struct pagefault),
+    .start = pf_start,
+    .proc_end = pf_proc_end,
+};

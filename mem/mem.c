@@ -76,7 +76,7 @@ static void free_everything(int trusted)
     for (uint32_t i = 0; i < pool_slots(&k.procs); i++) {
         struct proc *p = pool_at(&k.procs, i);
         if (p && trusted)
-            vm_destroy(p);
+            vm_proc_free(p);
         else if (p)
             vm_discard(p);
     }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kern/list.h"
+#include "kern/object.h"
 #include "kern/pool.h"
 
 struct proc;
@@ -29,6 +30,8 @@ struct pagefault {
 
 /* Process p is ending: faults delivered to it fail, and their threads
  * die as for a refused fault. */
-void pf_proc_ending(struct proc *p);
+void pf_proc_end(struct proc *p);
+
+extern const struct kobj_type pagefault_type;
 
 #endif

@@ -75,14 +75,14 @@ struct pages_offer {
     int accepted;               /* hs_pages_accept() mapped the pages */
 };
 
-void pages_init(void)
+void pages_start(void)
 {
     pool_init(&k.pages_sends, sizeof(struct pages_send));
     pool_init(&k.pages_offers, sizeof(struct pages_offer));
     pool_init(&k.pages_runs, sizeof(struct pages_run));
 }
 
-void pages_teardown(void)
+void pages_stop(void)
 {
     pool_destroy(&k.pages_sends);
     pool_destroy(&k.pages_offers);
@@ -632,3 +632,11 @@ hs_status hs_pages_accept(hs_pages_offer_t offer, uint64_t dst_va)
     kernel_leave(self);
     return st;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+const struct kobj_type pages_type = {
+    .name = "page send",
+    .start = pages_start,
+    .stop = pages_stop,
+};

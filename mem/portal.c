@@ -18,7 +18,7 @@
 
 #define SP_LENGTH_MAX HS_PAGE_1G    /* bytes of data of one share-point */
 
-void portal_init(void)
+void portal_start(void)
 {
     pool_init(&k.portals, sizeof(struct portal));
     pool_init(&k.sharepoints, sizeof(struct sharepoint));
@@ -27,7 +27,7 @@ void portal_init(void)
     device_init();
 }
 
-void portal_release(void)
+void portal_stop(void)
 {
     sharepoint_release_all();
     device_release();
@@ -371,7 +371,7 @@ hs_status hs_portal_close(hs_portal_t h)
     return st;
 }
 
-void portal_proc_ending(struct proc *p)
+void portal_proc_end(struct proc *p)
 {
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &k.portals_live) {
@@ -464,3 +464,12 @@ hs_status hs_portal_info_get(hs_portal_t h, hs_portal_info *info)
     kernel_leave(self);
     return st;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+const struct kobj_type portal_type = {
+    .name = "portal",
+    .start = portal_start,
+    .stop = portal_stop,
+    .proc_end = portal_proc_end,
+};

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "kern/list.h"
+#include "kern/object.h"
 #include "kern/pool.h"
 #include "hopsim/port.h"
 #include "hopsim/portal.h"
@@ -62,12 +63,12 @@ struct portal {
 };
 
 /* A new run has no portal; the end of a run frees them all. */
-void portal_init(void);
-void portal_release(void);
+void portal_start(void);
+void portal_stop(void);
 
 /* Process p is ending: its portals go (its page table goes with it), and
  * share-points nobody needs any more with them. */
-void portal_proc_ending(struct proc *p);
+void portal_proc_end(struct proc *p);
 
 /* The aux of a special portal's page not yet filled: the portal's slot
  * (a full handle may not fit in a page-table entry, mem/vm.h). */
@@ -127,5 +128,7 @@ hs_status sharepoint_lock_try(uint64_t addr, int *taken);
 hs_status sharepoint_unlock(uint64_t addr);
 hs_status sharepoint_access(uint64_t addr, uint64_t off, size_t len,
                             unsigned access, uint64_t *va, int *held);
+
+extern const struct kobj_type portal_type;
 
 #endif

@@ -555,7 +555,7 @@ static void aspace_free(struct proc *p, int unref)
     vm_init(as);
 }
 
-void vm_destroy(struct proc *p)
+void vm_proc_free(struct proc *p)
 {
     uint64_t mapped = p->as.mapped;
     aspace_free(p, 1);
@@ -567,3 +567,10 @@ void vm_discard(struct proc *p)
 {
     aspace_free(p, 0);
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+const struct kobj_type vm_type = {
+    .name = "address space",
+    .proc_free = vm_proc_free,
+};

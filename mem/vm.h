@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "hopsim/mem.h"
+#include "kern/object.h"
 
 struct proc;
 struct ptnode;
@@ -109,7 +110,7 @@ void frame_stats(hs_mem_stats *out);
 void vm_init(struct aspace *as);
 
 /* Unmap everything of p (its process is ending) and free its page table. */
-void vm_destroy(struct proc *p);
+void vm_proc_free(struct proc *p);
 
 /* Free p's page table without touching the frame counts: the end of a
  * run whose memory state is not trusted (after a panic), when the pool
@@ -249,5 +250,7 @@ hs_status mem_start(uint64_t size);
  * when it was HS_OK and the check found a difference (written to the
  * report). */
 hs_status mem_end(hs_status status);
+
+extern const struct kobj_type vm_type;
 
 #endif

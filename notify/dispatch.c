@@ -91,8 +91,7 @@ static void frame_run(struct thread *self, struct notify_frame *f)
     l->ctx = f->ctx;
     self->ctx = f->ctx;
     event_record(EV_NOTIFY_DISPATCH, self, f->note.slot, f->note.depth);
-    plat_ctx_switch(f->saved, f->ctx);
-    sched_after_switch();
+    sched_switch(f->saved, f->ctx);
 }
 
 /* The thread HS_NOTIFY_RETURN goes back to, or NULL. */
@@ -130,14 +129,13 @@ static _Noreturn void frame_return(struct thread *self,
         event_record(EV_NOTIFY_DECIDE, self, f->note.type, 0);
     event_record(EV_NOTIFY_RETURN, self, f->note.slot, f->note.depth);
     notify_item_free(f->item, HS_EABANDONED);
-    if (!f->from_alloc && !self->notify.spare)
+    int dead = f->from_alloc || self->notify.spare;
+    if (!dead)
         self->notify.spare = running;
-    else
-        kernel_cpu()->dead_ctx = running;
     pool_free(&npools.frames, f);
     if (back)
-        sched_hand_over_final(self, running, back);
-    plat_ctx_switch_final(running, to);
+        sched_hand_over_final(self, running, back, dead);
+    sched_abandon(running, to, dead);
 }
 
 hs_status hs_notify_return(void)

@@ -13,7 +13,7 @@ struct thread;
 struct proc;
 struct wait_ops;
 
-/* The notification objects of the run (reset by notify_init()). */
+/* The notification objects of the run (reset by notify_start()). */
 struct notify_pools {
     struct pool items, frames, tables, watches, types;
 };

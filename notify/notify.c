@@ -11,7 +11,7 @@
 
 struct notify_pools npools;
 
-void notify_init(void)
+void notify_start(void)
 {
     pool_init(&npools.items, sizeof(struct notify_item));
     pool_init(&npools.frames, sizeof(struct notify_frame));
@@ -20,7 +20,7 @@ void notify_init(void)
     pool_init(&npools.types, sizeof(struct notify_type));
 }
 
-void notify_teardown(void)
+void notify_stop(void)
 {
     for (uint32_t i = 0; i < pool_slots(&npools.frames); i++) {
         struct notify_frame *f = pool_at(&npools.frames, i);
@@ -328,7 +328,7 @@ int notify_at_level(const struct thread *t, const struct hs_hop *l)
     return t->notify.frame && t->notify.frame->level == l;
 }
 
-void notify_thread_ended(struct thread *t)
+void notify_thread_end(struct thread *t)
 {
     while (t->notify.frame)
         frame_drop(t, t->notify.frame);
@@ -346,10 +346,19 @@ void notify_thread_ended(struct thread *t)
     notify_types_drop(t->proc, t);
 }
 
-void notify_proc_ended(struct proc *p)
+void notify_proc_end(struct proc *p)
 {
     notify_watches_fire(p);
     notify_types_drop(p, NULL);
     table_free(&p->notify.table);
     p->notify.stack_alloc = NULL;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+const struct kobj_type notify_type = {
+    .name = "notification",
+    .start = notify_start,
+    .stop = notify_stop,
+    .proc_end = notify_proc_end,
+};

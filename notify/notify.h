@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "kern/list.h"
+#include "kern/object.h"
 #include "kern/pool.h"
 #include "hopsim/notify.h"
 #include "hopsim/utcb.h"
@@ -119,8 +120,8 @@ struct notify_proc {
 
 /* Reset the pools for a new run; free everything at its end (contexts of
  * frames and spare stacks included). */
-void notify_init(void);
-void notify_teardown(void);
+void notify_start(void);
+void notify_stop(void);
 
 void notify_thread_init(struct thread *t);
 void notify_proc_init(struct proc *p);
@@ -128,12 +129,12 @@ void notify_proc_init(struct proc *p);
 /* Thread t has ended (it may be the running one): its queue is dropped
  * (typed senders learn HS_EPARTNER), every remaining frame freed with its
  * saved context, its spare stack, table and typed registrations too. */
-void notify_thread_ended(struct thread *t);
+void notify_thread_end(struct thread *t);
 
 /* Process p has ended (every thread of it has): HS_NOTIFY_EXIT goes to
  * its parent and its watchers; its watches, handlers and registrations
  * go. */
-void notify_proc_ended(struct proc *p);
+void notify_proc_end(struct proc *p);
 
 /* Whether a notification handler runs on the thread of n (it has a
  * frame).  Inline and cheap: when none does, the level hooks below have
@@ -238,5 +239,7 @@ void notify_attach_cancel(struct notify_attach *a);
 
 /* Drop p's typed registrations held by thread t (NULL: all of them). */
 void notify_types_drop(struct proc *p, const struct thread *t);
+
+extern const struct kobj_type notify_type;
 
 #endif

@@ -184,7 +184,7 @@ static void end_free(struct chan_end *e)
     pool_free(&k.chan_ends, e);
 }
 
-void chan_proc_ending(struct proc *p)
+void chan_proc_end(struct proc *p)
 {
     while (!list_empty(&p->chan_ends)) {
         struct chan_end *e = container_of(p->chan_ends.next,
@@ -826,3 +826,34 @@ void hs_chan_stats_print(const char *title, const hs_chan_stats *s)
     }
     plat_print(buf);
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+static int chan_alive(uint64_t h)
+{
+    return chan_lookup(h) != NULL;
+}
+
+/* After the capabilities of an ending process went: ends attached
+ * through them leave. */
+static void chan_proc_free(struct proc *p)
+{
+    (void)p;
+    chan_caps_changed(NULL);
+}
+
+const struct kobj_type chan_type = {
+    .name = "channel",
+    .pool = &k.chans,
+    .size = sizeof(struct chan),
+    .proc_end = chan_proc_end,
+    .proc_free = chan_proc_free,
+    .cap_kind = HS_CAP_KIND_CHAN,
+    .cap_alive = chan_alive,
+};
+
+const struct kobj_type chan_end_type = {
+    .name = "channel end",
+    .pool = &k.chan_ends,
+    .size = sizeof(struct chan_end),
+};

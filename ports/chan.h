@@ -80,10 +80,12 @@ struct chan *chan_lookup(uint64_t h);
 
 /* p ends: its ends leave their channels (which may close them), and the
  * channels it created are destroyed.  Before its address space goes. */
-void chan_proc_ending(struct proc *p);
+void chan_proc_end(struct proc *p);
 
 /* Capabilities changed (a revoke, a delete, a process's capabilities
  * freed): every end whose capability no longer resolves is revoked. */
 void chan_caps_changed(struct thread *self);
+
+extern const struct kobj_type chan_type, chan_end_type;
 
 #endif

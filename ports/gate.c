@@ -23,7 +23,7 @@ struct gate *gate_new(struct thread *receiver)
     return g;
 }
 
-void gate_free_all(struct thread *t)
+void gate_thread_end(struct thread *t)
 {
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &t->gates) {
@@ -58,3 +58,18 @@ hs_status hs_gate_create(hs_tid_t receiver, uint64_t label, hs_cap_t *cap)
     kernel_leave(self);
     return st;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+static int gate_alive(uint64_t h)
+{
+    return gate_lookup(h) != NULL;
+}
+
+const struct kobj_type gate_type = {
+    .name = "gate",
+    .pool = &k.gates,
+    .size = sizeof(struct gate),
+    .cap_kind = HS_CAP_KIND_GATE,
+    .cap_alive = gate_alive,
+};

@@ -30,7 +30,7 @@ hs_status gate_reserve(struct proc *p);
 struct gate *gate_new(struct thread *receiver);
 
 /* Free every gate bound to t (t is ending). */
-void gate_free_all(struct thread *t);
+void gate_thread_end(struct thread *t);
 
 /* The gate of handle h, or NULL.  Inline: every send names its gate. */
 static inline struct gate *gate_lookup(uint64_t h)
@@ -59,5 +59,7 @@ HOT_INLINE hs_status gate_resolve(struct proc *p, hs_cap_t local,
     *cp = c;
     return HS_OK;
 }
+
+extern const struct kobj_type gate_type;
 
 #endif

@@ -56,7 +56,7 @@ static void irq_unbind(struct irq *q)
     q->bound_label = 0;
 }
 
-void irq_thread_ended(struct thread *t)
+void irq_thread_end(struct thread *t)
 {
     while (!list_empty(&t->irqs))
         irq_unbind(container_of(t->irqs.next, struct irq, bound_link));
@@ -77,7 +77,7 @@ static void irq_destroy(struct irq *q)
     pool_free(&k.irqs, q);
 }
 
-void irq_free_all(struct proc *p)
+void irq_proc_free(struct proc *p)
 {
     while (!list_empty(&p->irqs))
         irq_destroy(container_of(p->irqs.next, struct irq, owner_link));
@@ -298,3 +298,19 @@ hs_status hs_irq_info_get(hs_cap_t cap, hs_irq_info *info)
     kernel_leave(self);
     return st;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+static int irq_alive(uint64_t h)
+{
+    return irq_lookup(h) != NULL;
+}
+
+const struct kobj_type irq_type = {
+    .name = "irq",
+    .pool = &k.irqs,
+    .size = sizeof(struct irq),
+    .proc_free = irq_proc_free,
+    .cap_kind = HS_CAP_KIND_IRQ,
+    .cap_alive = irq_alive,
+};

@@ -40,9 +40,11 @@ int irq_take_bound(struct thread *t, uint64_t *bits, uint64_t *label);
 int irq_bound_pending(const struct thread *t);
 
 /* t ends: the IRQs bound to it are unbound. */
-void irq_thread_ended(struct thread *t);
+void irq_thread_end(struct thread *t);
 
 /* p ends: its IRQs go, and their waiters wake with HS_EPARTNER. */
-void irq_free_all(struct proc *p);
+void irq_proc_free(struct proc *p);
+
+extern const struct kobj_type irq_type;
 
 #endif

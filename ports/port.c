@@ -56,7 +56,7 @@ void port_destroy(struct port *p)
     pool_free(&k.ports, p);
 }
 
-void port_free_all(struct proc *owner)
+void port_proc_free(struct proc *owner)
 {
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &owner->ports)
@@ -341,3 +341,18 @@ hs_status hs_port_from_child(hs_pid_t child, hs_port_t *port)
 {
     return spawn_port(0, child, 0, port);
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+static void ports_start(void)
+{
+    list_init(&k.name_waiters);
+}
+
+const struct kobj_type port_type = {
+    .name = "port",
+    .pool = &k.ports,
+    .size = sizeof(struct port),
+    .start = ports_start,
+    .proc_free = port_proc_free,
+};

@@ -61,7 +61,7 @@ void port_close(struct port *p);
 void port_destroy(struct port *p);
 
 /* Close and free every port of an ending process. */
-void port_free_all(struct proc *owner);
+void port_proc_free(struct proc *owner);
 
 /* The open or closed port of handle h, or NULL.  Inline: every hop
  * names its port. */
@@ -97,5 +97,7 @@ hs_status port_grant(struct port *p, const struct proc *q);
 
 /* "'name'" or "anonymous port 3" into b. */
 void port_describe(hs_port_t h, struct kbuf *b);
+
+extern const struct kobj_type port_type;
 
 #endif

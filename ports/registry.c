@@ -105,16 +105,16 @@ int registry_key(const char *name, struct registry_key *key)
     return 1;
 }
 
-void registry_init(void)
+void registry_start(void)
 {
     buckets = NULL;
     nbuckets = nnames = 0;
 }
 
-void registry_release(void)
+void registry_stop(void)
 {
     plat_free(buckets);
-    registry_init();
+    registry_start();
 }
 
 /* Rehash into a table of n buckets. */
@@ -201,3 +201,11 @@ struct port *registry_find(const struct registry_key *key)
         p = p->hash_next;
     return p;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+const struct kobj_type registry_type = {
+    .name = "name registry",
+    .start = registry_start,
+    .stop = registry_stop,
+};

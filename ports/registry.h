@@ -7,11 +7,12 @@
 #ifndef HOPSIM_PORTS_REGISTRY_H
 #define HOPSIM_PORTS_REGISTRY_H
 
+#include <stdint.h>
+
 #include "hopsim/status.h"
+#include "kern/object.h"
 
 struct port;
-
-#include <stdint.h>
 
 /* A name as the registry looks it up: its length, then its hash. */
 struct registry_key {
@@ -20,8 +21,8 @@ struct registry_key {
     uint32_t hash;
 };
 
-void registry_init(void);
-void registry_release(void);
+void registry_start(void);
+void registry_stop(void);
 
 /* Measure and hash name into *key, reading at most HS_PORT_NAME_MAX + 1
  * bytes of it: 1 if it is a valid port name (1 to HS_PORT_NAME_MAX bytes),
@@ -33,5 +34,7 @@ hs_status registry_reserve(void);
 void registry_add(struct port *p);
 void registry_remove(struct port *p);
 struct port *registry_find(const struct registry_key *key);
+
+extern const struct kobj_type registry_type;
 
 #endif

@@ -35,13 +35,13 @@ struct topic_sub {
     hs_cap_t anchor_local;      /*   and its name in proc's space */
 };
 
-void topic_init(void)
+void topic_start(void)
 {
     pool_init(&k.topics, sizeof(struct topic));
     pool_init(&k.topic_subs, sizeof(struct topic_sub));
 }
 
-void topic_release(void)
+void topic_stop(void)
 {
     pool_destroy(&k.topics);
     pool_destroy(&k.topic_subs);
@@ -101,7 +101,7 @@ static void topic_end(struct topic *t, struct thread *self)
     pool_free(&k.topics, t);
 }
 
-void topic_proc_ending(struct proc *p)
+void topic_proc_end(struct proc *p)
 {
     for (uint32_t i = 0; i < pool_slots(&k.topic_subs); i++) {
         struct topic_sub *s = pool_at(&k.topic_subs, i);
@@ -378,3 +378,19 @@ hs_status hs_topic_peer_cap(hs_cap_t cap, uint64_t sub, hs_cap_t *out)
     kernel_leave(self);
     return st;
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+static int topic_alive(uint64_t h)
+{
+    return topic_lookup(h) != NULL;
+}
+
+const struct kobj_type topic_type = {
+    .name = "topic",
+    .start = topic_start,
+    .stop = topic_stop,
+    .proc_end = topic_proc_end,
+    .cap_kind = HS_CAP_KIND_TOPIC,
+    .cap_alive = topic_alive,
+};

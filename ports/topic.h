@@ -17,18 +17,22 @@
 
 #include <stdint.h>
 
+#include "kern/object.h"
+
 struct proc;
 
 /* The topic handle h names, or NULL. */
 struct topic *topic_lookup(uint64_t h);
 
 /* The pools of a run (hs_sim_start) and their release (teardown). */
-void topic_init(void);
-void topic_release(void);
+void topic_start(void);
+void topic_stop(void);
 
 /* p ends: its subscriptions leave their topics and the topics it created
  * end.  Before its capabilities are freed; the caller then has the
  * channels look at capabilities again (chan_caps_changed). */
-void topic_proc_ending(struct proc *p);
+void topic_proc_end(struct proc *p);
+
+extern const struct kobj_type topic_type;
 
 #endif

@@ -1,0 +1,100 @@
+/*
+ * run/objects.c - the object table (kern/object.h): every kind of kernel
+ * object, in the order start, teardown and the end of a process visit
+ * them.
+ *
+ * The order is the contract of a process's end: the levels of visitors
+ * unwind first, then notifications, page faults, portals and topics let
+ * go of the process; then its address space, ports, IRQ objects and
+ * capabilities are freed, and channel ends attached through those
+ * capabilities leave last.
+ */
+#include "core/cap.h"
+#include "core/checkpoint.h"
+#include "core/hop.h"
+#include "core/kernel.h"
+#include "mem/pagefault.h"
+#include "mem/pages.h"
+#include "mem/portal.h"
+#include "mem/vm.h"
+#include "notify/notify.h"
+#include "ports/chan.h"
+#include "ports/gate.h"
+#include "ports/irq.h"
+#include "ports/port.h"
+#include "ports/registry.h"
+#include "ports/topic.h"
+
+const struct kobj_type *const kobj_types[] = {
+    &level_type,
+    &thread_type,
+    &notify_type,
+    &proc_type,
+    &pagefault_type,
+    &portal_type,
+    &topic_type,
+    &vm_type,
+    &port_type,
+    &irq_type,
+    &cap_type,
+    &chan_type,
+    &chan_end_type,
+    &gate_type,
+    &checkpoint_type,
+    &hop_offer_type,
+    &pages_type,
+    &registry_type,
+};
+
+const unsigned kobj_ntypes = sizeof kobj_types / sizeof kobj_types[0];
+
+/* The row of each capability kind, filled by kobj_start(). */
+#define CAP_KINDS_MAX 16
+static const struct kobj_type *by_cap_kind[CAP_KINDS_MAX];
+
+void kobj_start(void)
+{
+    for (unsigned i = 0; i < kobj_ntypes; i++) {
+        const struct kobj_type *t = kobj_types[i];
+        if (t->pool)
+            pool_init(t->pool, t->size);
+    }
+    for (unsigned i = 0; i < kobj_ntypes; i++) {
+        const struct kobj_type *t = kobj_types[i];
+        KASSERT((unsigned)t->cap_kind < CAP_KINDS_MAX &&
+                !(t->cap_kind && by_cap_kind[t->cap_kind] &&
+                  by_cap_kind[t->cap_kind] != t),
+                "one row per capability kind");
+        if (t->cap_kind)
+            by_cap_kind[t->cap_kind] = t;
+        if (t->start)
+            t->start();
+    }
+}
+
+void kobj_stop(void)
+{
+    for (unsigned i = 0; i < kobj_ntypes; i++)
+        if (kobj_types[i]->stop)
+            kobj_types[i]->stop();
+    for (unsigned i = 0; i < kobj_ntypes; i++)
+        if (kobj_types[i]->pool)
+            pool_destroy(kobj_types[i]->pool);
+}
+
+void kobj_proc_end(struct proc *p)
+{
+    for (unsigned i = 0; i < kobj_ntypes; i++)
+        if (kobj_types[i]->proc_end)
+            kobj_types[i]->proc_end(p);
+    for (unsigned i = 0; i < kobj_ntypes; i++)
+        if (kobj_types[i]->proc_free)
+            kobj_types[i]->proc_free(p);
+}
+
+int kobj_cap_alive(hs_cap_kind kind, uint64_t handle)
+{
+    const struct kobj_type *t =
+        (unsigned)kind < CAP_KINDS_MAX ? by_cap_kind[kind] : NULL;
+    return t && t->cap_alive(handle);
+}
