@@ -691,7 +691,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     plat_clock_reset();
     plat_ctx_configure(c.switch_kind);
     kbuf_init(&report, report_buf, sizeof report_buf);
-    event_stream_start();
+    event_stream_start(trace_wanted() ? trace_sink : NULL);
     k.started = 1;
     return HS_OK;
 }

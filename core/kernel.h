@@ -14,6 +14,7 @@
 #include "kern/event.h"
 #include "kern/list.h"
 #include "kern/object.h"
+#include "kern/panic.h"
 #include "kern/pool.h"
 #include "core/proc.h"
 #include "core/sched.h"
@@ -200,13 +201,6 @@ static inline int timeout_valid(hs_time_t t)
 {
     return t == HS_NEVER || t <= HS_TIMEOUT_MAX;
 }
-
-/* A broken kernel invariant: report msg, end the run with HS_EPANIC. */
-_Noreturn void kernel_panic(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-#define KASSERT(cond, what) \
-    do { if (!(cond)) kernel_panic("invariant broken: %s", what); } while (0)
 
 /* Write the deadlock report (deadlock.c) into the run report, and the
  * wait-for graph to cfg.deadlock_dot if set. */

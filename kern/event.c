@@ -1,10 +1,9 @@
 /*
- * kern/event.c - the names of event kinds, the start of a run's stream and
- * the text log (event_record() itself is inline in event.h).
+ * kern/event.c - the names of event kinds and the start of a run's stream
+ * (event_record() itself is inline in event.h).
  */
 #include "kern/event.h"
-#include "core/kernel.h"
-#include "observe/trace.h"
+#include "kern/panic.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull
@@ -103,14 +102,14 @@ static uint64_t fnv_str(const char *s)
     return h;
 }
 
-void event_stream_start(void)
+void event_stream_start(event_sink_fn *sink)
 {
     for (int i = 0; i < EV_COUNT; i++) {
         KASSERT(names[i], "every event kind has a name");
         kevents.kind_hash[i] = fnv_str(names[i]);
     }
-    kevents.tracing = plat_trace_enabled() || k.cfg.event_fn != NULL ||
-                      trace_enabled();
+    kevents.sink = sink;
+    kevents.tracing = sink != NULL;
     kevents.count = 0;
     kevents.hash = FNV_OFFSET;
 }
@@ -118,28 +117,4 @@ void event_stream_start(void)
 const char *event_name(enum event_kind kind)
 {
     return (unsigned)kind < EV_COUNT ? names[kind] : "?";
-}
-
-void event_trace(enum event_kind kind, const struct thread *t, uint64_t a,
-                 uint64_t b)
-{
-    hs_time_t now = plat_clock_now();
-    uint64_t tid = t ? t->obj.handle : 0;
-    if (plat_trace_enabled()) {
-        struct plat_event ev = {
-            .seq = kevents.count, .time = now, .kind = names[kind],
-            .thread = tid, .a = a, .b = b, .text = t ? t->name : NULL,
-        };
-        plat_trace_event(&ev);
-    }
-    if (trace_enabled())
-        trace_event(kind, t, a, b);
-    if (k.cfg.event_fn) {
-        hs_event ev = {
-            .seq = kevents.count, .time = now, .kind = names[kind],
-            .thread = tid, .a = a, .b = b,
-            .thread_name = t ? t->name : NULL,
-        };
-        k.cfg.event_fn(k.cfg.event_cookie, &ev);
-    }
 }

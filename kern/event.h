@@ -11,8 +11,10 @@
 
 #include <stdint.h>
 
-#include "core/thread.h"
+#include "kern/pool.h"
 #include "sim/platform.h"
+
+struct thread;
 
 /* The kinds of event; event.c names each one. */
 enum event_kind {
@@ -97,31 +99,37 @@ enum event_kind {
     EV_COUNT
 };
 
+/* Where a traced event goes (the text log, a trace, the user's event_fn):
+ * given by the kernel above the base when the run starts. */
+typedef void event_sink_fn(enum event_kind kind, const struct thread *t,
+                           uint64_t a, uint64_t b);
+
 /* The stream of the current run.  Read by the summary; written only by
  * event_record() (and reset by event_stream_start()). */
 struct event_stream {
     uint64_t count;                 /* events so far */
     uint64_t hash;                  /* of every event so far */
-    int tracing;                    /* a text log, trace or chart is
-                                       open, or an event_fn set:
-                                       event_trace() */
+    int tracing;                    /* sink set: a text log, trace or
+                                       chart is open, or an event_fn */
+    event_sink_fn *sink;
     uint64_t kind_hash[EV_COUNT];   /* hash of each kind's name */
 };
 
 extern struct event_stream kevents;
 
-/* Start the stream of a new run: no events, the initial hash, and the
- * text log if the platform has one open. */
-void event_stream_start(void);
+/* Start the stream of a new run: no events, the initial hash; every event
+ * goes to sink too, if not NULL. */
+void event_stream_start(event_sink_fn *sink);
 
 /* The name of a kind ("hop"), as the log prints it. */
 const char *event_name(enum event_kind kind);
 
-/* Write one event to the text log, the JSON trace and the sequence
- * chart (observe/trace.c), and hand it to the configured event_fn
- * (event_record() does, when tracing). */
-void event_trace(enum event_kind kind, const struct thread *t, uint64_t a,
-                 uint64_t b);
+/* The handle of thread t (0 for none): its first member, as for every
+ * pooled object, so the base reads it without knowing threads. */
+static inline uint64_t event_handle(const struct thread *t)
+{
+    return t ? ((const struct kobj *)(const void *)t)->handle : 0;
+}
 
 #define EVENT_MUL 0x9e3779b97f4a7c15ull     /* odd */
 
@@ -147,13 +155,13 @@ static inline void event_record(enum event_kind kind, const struct thread *t,
 {
     hs_time_t now = plat_clock_now();
     uint64_t h = event_mix(kevents.hash, kevents.kind_hash[kind]);
-    h = event_mix(h, t ? t->obj.handle : 0);
+    h = event_mix(h, event_handle(t));
     h = event_mix(h, a);
     h = event_mix(h, b);
     h = event_mix(h, now);
     kevents.hash = h ^ (h >> 32);
     if (kevents.tracing)
-        event_trace(kind, t, a, b);
+        kevents.sink(kind, t, a, b);
     kevents.count++;
 }
 

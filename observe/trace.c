@@ -878,3 +878,34 @@ void trace_close(void)
     plat_free(tr.cp_flows);
     tr = (struct trace_files){ 0 };
 }
+
+/* ---- the event sink ---------------------------------------------------------- */
+
+int trace_wanted(void)
+{
+    return plat_trace_enabled() || k.cfg.event_fn != NULL || trace_enabled();
+}
+
+void trace_sink(enum event_kind kind, const struct thread *t, uint64_t a,
+                uint64_t b)
+{
+    hs_time_t now = plat_clock_now();
+    uint64_t tid = t ? t->obj.handle : 0;
+    if (plat_trace_enabled()) {
+        struct plat_event ev = {
+            .seq = kevents.count, .time = now, .kind = event_name(kind),
+            .thread = tid, .a = a, .b = b, .text = t ? t->name : NULL,
+        };
+        plat_trace_event(&ev);
+    }
+    if (trace_enabled())
+        trace_event(kind, t, a, b);
+    if (k.cfg.event_fn) {
+        hs_event ev = {
+            .seq = kevents.count, .time = now, .kind = event_name(kind),
+            .thread = tid, .a = a, .b = b,
+            .thread_name = t ? t->name : NULL,
+        };
+        k.cfg.event_fn(k.cfg.event_cookie, &ev);
+    }
+}

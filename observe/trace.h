@@ -2,7 +2,7 @@
  * observe/trace.h - the event trace (Chrome trace-event JSON, for Perfetto)
  * and the sequence chart (mscgen), written from the event stream.
  *
- * Both are fed by event_trace(), the slow path of event_record() taken
+ * Both are fed by trace_sink(), the slow path of event_record() taken
  * only while kevents.tracing is set, plus trace_message() where a message
  * moves between two threads (the event stream names only one of them).
  * The files are written through plat_out_*; nothing here is on a path
@@ -33,7 +33,16 @@ hs_status trace_open(const char *json_path, const char *msc_path);
 /* Whether a trace or a chart is open (event_stream_start() reads it). */
 int trace_enabled(void);
 
-/* One event of the stream (from event_trace()). */
+/* Whether any event goes anywhere this run: the text log, a trace or
+ * chart, or the configuration's event_fn. */
+int trace_wanted(void);
+
+/* The event sink (kern/event.h) of a run for which trace_wanted(): the
+ * text log, the JSON trace and chart, and the configured event_fn. */
+void trace_sink(enum event_kind kind, const struct thread *t, uint64_t a,
+                uint64_t b);
+
+/* One event of the stream, for the trace and chart (from trace_sink()). */
 void trace_event(enum event_kind kind, const struct thread *t, uint64_t a,
                  uint64_t b);
 
