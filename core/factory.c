@@ -88,7 +88,7 @@ hs_status hs_factory_account(hs_pid_t pid, hs_account *out)
 {
     if (!k.started)
         return HS_ESTATE;
-    if (!k.running) {               /* set-up or after the run: no lock */
+    if (!kern.running) {               /* set-up or after the run: no lock */
         struct proc *p = NULL;
         hs_status st = out ? (pid ? target(NULL, pid, &p) : HS_ESRCH)
                            : HS_EINVAL;

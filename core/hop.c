@@ -536,7 +536,7 @@ static void levels_orphan(struct thread *t, const struct proc *p)
         if (l->cp)
             list_unlink(&l->cp->owner_link);
     }
-    t->hop_unwind = 1;
+    kattn_set(&t->attn, KATTN_UNWIND);
 }
 
 /* Thread t (not running here) visits p at level l, its lowest level in p:
@@ -603,7 +603,7 @@ void hop_unwind_self(struct thread *self)
     for (struct hs_hop *l = self->top; l; l = l->below)
         if (l->dead)
             low = l;
-    self->hop_unwind = 0;
+    kattn_clear(&self->attn, KATTN_UNWIND);
     if (!low)
         return;
     plat_context *running = self->ctx;

@@ -14,6 +14,7 @@
 #include "ports/port.h"
 
 struct kernel k;
+struct kern_state kern;
 
 static char report_buf[REPORT_MAX];
 static struct kbuf report;
@@ -76,7 +77,7 @@ static int outside_allowed(const char *name)
 /* Why the caller is outside: the state of the run. */
 static const char *outside_why(void)
 {
-    if (!k.running)
+    if (!kern.running)
         return k.started ? "before hs_sim_run()" : "no simulation is running";
     if (plat_cpu_id() < 0)
         return "on a host thread that is not a simulated CPU";
@@ -114,13 +115,23 @@ struct thread *kernel_enter_slow(struct thread *self)
         plat_kunlock();
         return outside(__builtin_return_address(0));
     }
-    if (k.ending)
+    if (kern.ending)
         abandon(self);
-    if (self->killed)
+    if (self->attn & KATTN_KILLED)
         thread_exit(self, self->proc->exit_status);
-    if (self->hop_unwind)
+    if (self->attn & KATTN_UNWIND)
         hop_unwind_self(self);
     return self;
+}
+
+void kernel_leave_work(struct thread *self)
+{
+    if (kern.leave_work)
+        vm_leave();
+    if (kern.rq_bits || (self->attn & KATTN_KILLED))
+        sched_point(self);
+    if (self->attn & KATTN_NOTIFY)
+        notify_deliver(self);
 }
 
 /* ---- panic ---------------------------------------------------------------- */
@@ -150,13 +161,13 @@ _Noreturn void kernel_panic(const char *fmt, ...)
                     self->top->below ? " across hops" : "");
         hop_backtrace(self, panic_line, NULL);
     }
-    if (!self || !k.running || !k.cfg.quiet)
+    if (!self || !kern.running || !k.cfg.quiet)
         plat_print(report.buf);
-    if (!self || !k.running) {
+    if (!self || !kern.running) {
         plat_print("hopsim: panic outside a simulated thread: abort\n");
         __builtin_trap();
     }
-    k.ending = 1;
+    kern.ending = 1;
     k.end_status = HS_EPANIC;
     event_record(EV_PANIC, self, 0, 0);
     plat_cpu_kick();
@@ -236,8 +247,8 @@ static void on_fatal_signal(void *owner, const char *what,
 
 static void run_end(hs_status st)
 {
-    if (!k.ending) {
-        k.ending = 1;
+    if (!kern.ending) {
+        kern.ending = 1;
         k.end_status = st;
     }
     plat_cpu_kick();
@@ -250,7 +261,7 @@ static void cpu_main(unsigned id)
 {
     (void)id;
     plat_klock();
-    while (!k.ending) {
+    while (!kern.ending) {
         struct thread *t = sched_pick();
         if (t) {
             sched_run_from_cpu(t);
@@ -659,7 +670,7 @@ static hs_status config_open(const hs_sim_config *c,
 hs_status hs_sim_start(const hs_sim_config *cfg)
 {
     static const hs_sim_config defaults = HS_SIM_DEFAULTS;
-    if (k.running)
+    if (kern.running)
         return refuse(HS_ESTATE, "hs_sim_start() called while a simulation "
                       "runs: it returns HS_ESTATE");
     if (k.started)
@@ -678,13 +689,14 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
         return st;
 
     memset(&k, 0, sizeof k);
+    memset(&kern, 0, sizeof kern);
     k.cfg = c;
     k.seed = seed;
     k.rng = seed;
     k.strategy = c.strategy;
     k.pct_depth = c.pct_depth;
     k.pct_steps = c.pct_steps;
-    k.mem_leave = c.mem_check ? MEM_LEAVE_CHECK : 0;
+    kern.leave_work = c.mem_check ? LEAVE_MEM_CHECK : 0;
     kobj_start();
     sched_init();
     fault_init();
@@ -742,17 +754,17 @@ static void summary_print(const hs_sim_summary *s)
 
 hs_status hs_sim_run(void)
 {
-    if (!k.started || k.running || plat_cpu_id() >= 0)
+    if (!k.started || kern.running || plat_cpu_id() >= 0)
         return HS_ESTATE;
     static const struct plat_hooks hooks = {
         .stack_overflow = on_stack_overflow,
         .fatal_signal = on_fatal_signal,
     };
-    k.running = 1;
+    kern.running = 1;
     hs_status st = plat_cpus_run(k.cfg.ncpus, &hooks, cpu_main);
     if (st != HS_OK)
         k.end_status = st;
-    k.running = 0;
+    kern.running = 0;
     k.end_status = mem_end(k.end_status);
 
     last = (hs_sim_summary){

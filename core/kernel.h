@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "kern/base.h"
+#include "kern/entry.h"
 #include "kern/event.h"
 #include "kern/list.h"
 #include "kern/object.h"
@@ -26,17 +27,8 @@
 #define NPRIO (HS_PRIO_MAX + 1)
 #define REPORT_MAX (64 * 1024)
 
-struct kcpu {
-    struct thread *current;     /* NULL while the CPU loop runs */
-    plat_context *dead_ctx;     /* abandoned context to free after the
-                                   switch away from it */
-    struct thread *dying;       /* ended thread, freed with dead_ctx if
-                                   nobody holds it any more */
-};
-
 struct kernel {
     int started;                /* hs_sim_start() done, run not finished */
-    int running;                /* inside hs_sim_run() */
     hs_sim_config cfg;
     uint64_t seed;              /* HS_SEED_NONE when not seeded */
     uint64_t rng;               /* generator state */
@@ -57,15 +49,12 @@ struct kernel {
     unsigned nserving;          /* of those, blocked in hs_proc_serve() */
     struct list name_waiters;   /* threads in hs_port_lookup() */
 
-    /* Run queues: one FIFO per priority; bit p of rq_bits set when
-     * rq[p] is not empty. */
+    /* Run queues: one FIFO per priority; bit p of kern.rq_bits set
+     * when rq[p] is not empty. */
     struct list rq[NPRIO];
-    uint32_t rq_bits;
 
-    struct kcpu cpu[HS_CPUS_MAX];
     unsigned idle_cpus;         /* CPUs waiting in plat_cpu_idle() */
 
-    int ending;                 /* the run is over; CPUs leave their loop */
     hs_status end_status;
 
     /* Statistics (the event count and hash: kern/event.h). */
@@ -86,66 +75,9 @@ struct kernel {
     unsigned nfaults;
     hs_fault faults[HS_FAULT_KINDS];
     uint64_t fault_seen[HS_FAULT_KINDS]; /* opportunities so far */
-
-    /* Memory work at kernel exit (vm_leave()): MEM_LEAVE_* bits. */
-    unsigned mem_leave;
 };
 
-#define MEM_LEAVE_CHECK    0x1u   /* cfg.mem_check: verify everything */
-#define MEM_LEAVE_PT       0x2u   /* page-table nodes reserved by checks,
-                                     or spares to trim */
-
 extern struct kernel k;
-
-/* The rare cases of kernel_enter(): no thread here, the run ending, the
- * caller killed or unwinding a hop. */
-struct thread *kernel_enter_slow(struct thread *self);
-
-/* kernel_enter() outside a simulated thread: returns NULL (the caller
- * returns HS_ESTATE); the first such call says which on the console. */
-struct thread *kernel_enter_outside(void);
-
-/* Enter the kernel from a simulated thread: returns the caller, or NULL
- * (lock not held) when not called from a simulated thread. */
-static inline struct thread *kernel_enter(void)
-{
-    int id = plat_cpu_id();
-    if (!k.running || id < 0)
-        return kernel_enter_outside();
-    plat_klock();
-    struct thread *self = k.cpu[id].current;
-    if (!self || k.ending || self->killed || self->hop_unwind)
-        return kernel_enter_slow(self);
-    return self;
-}
-
-/* Leave the kernel: memory work if any (the check of cfg.mem_check, the
- * end of page-table reservations), the scheduling point, then the
- * caller's queued notifications, then unlock.  With nothing on the run
- * queue and the caller not killed, there is nothing to decide. */
-static inline void kernel_leave(struct thread *self)
-{
-    if (k.mem_leave)
-        vm_leave();
-    if (k.rq_bits || self->killed)
-        sched_point(self);
-    if (self->notify.ready)
-        notify_deliver(self);
-    plat_kunlock();
-}
-
-/* The calling CPU's kernel state (called on a simulated CPU only). */
-static inline struct kcpu *kernel_cpu(void)
-{
-    return &k.cpu[plat_cpu_id()];
-}
-
-/* The thread running on the calling CPU (lock held), or NULL. */
-static inline struct thread *kernel_current(void)
-{
-    int id = plat_cpu_id();
-    return id < 0 ? NULL : k.cpu[id].current;
-}
 
 /* After every switch into a context: free what the previous one left (an
  * abandoned context, an ended thread). */

@@ -191,7 +191,7 @@ hs_status hs_proc_spawn(const char *name, hs_entry_fn entry, void *arg,
     const hs_proc_attr *a = attr ? attr : &none;
     if (!k.started)
         return HS_ESTATE;
-    if (!k.running)                 /* set-up, before hs_sim_run() */
+    if (!kern.running)                 /* set-up, before hs_sim_run() */
         return spawn(NULL, name, entry, arg, a, pid);
     struct thread *self = kernel_enter();
     if (!self)
@@ -313,7 +313,7 @@ hs_status hs_proc_wait(hs_pid_t pid, hs_time_t timeout, int *status)
 
 hs_pid_t hs_proc_self(void)
 {
-    struct thread *t = k.running ? kernel_current() : NULL;
+    struct thread *t = kern.running ? kernel_current() : NULL;
     return t ? thread_current_proc(t)->obj.handle : 0;
 }
 

@@ -39,7 +39,7 @@ void sched_init(void)
 {
     for (int p = 0; p < NPRIO; p++)
         list_init(&k.rq[p]);
-    k.rq_bits = 0;
+    kern.rq_bits = 0;
     k.sched_points = 0;
     if (k.seed != HS_SEED_NONE && k.strategy == HS_STRATEGY_PCT)
         pct_init();
@@ -75,7 +75,7 @@ void sched_enqueue(struct thread *t, int front)
         list_push_front(&k.rq[t->prio], &t->runq_link);
     else
         list_push_back(&k.rq[t->prio], &t->runq_link);
-    k.rq_bits |= 1u << t->prio;
+    kern.rq_bits |= 1u << t->prio;
     plat_cpu_kick();
 }
 
@@ -85,13 +85,13 @@ void sched_dequeue(struct thread *t)
         return;
     list_unlink(&t->runq_link);
     if (list_empty(&k.rq[t->prio]))
-        k.rq_bits &= ~(1u << t->prio);
+        kern.rq_bits &= ~(1u << t->prio);
 }
 
 /* Highest priority with a runnable thread, or -1. */
 static int top_prio(void)
 {
-    return k.rq_bits ? 31 - __builtin_clz(k.rq_bits) : -1;
+    return kern.rq_bits ? 31 - __builtin_clz(kern.rq_bits) : -1;
 }
 
 /* The n-th thread (from 0) of run queue prio. */
@@ -171,10 +171,10 @@ static inline struct thread *rq_take_fifo(void)
 
 struct thread *sched_pick(void)
 {
-    if (k.rq_bits && k.seed == HS_SEED_NONE)
+    if (kern.rq_bits && k.seed == HS_SEED_NONE)
         return rq_take_fifo();
     for (;;) {
-        if (k.rq_bits)
+        if (kern.rq_bits)
             sched_step(kernel_current());
         struct thread *t = rq_take();
         if (t)
@@ -289,7 +289,7 @@ void sched_wake(struct thread *t, hs_status result)
  * nothing runnable at t's priority or above (FIFO then takes t). */
 static int runs_next(const struct thread *t)
 {
-    return k.seed == HS_SEED_NONE && !(k.rq_bits >> t->prio);
+    return k.seed == HS_SEED_NONE && !(kern.rq_bits >> t->prio);
 }
 
 int sched_wake_next(struct thread *t, hs_status result)
@@ -349,7 +349,7 @@ static void pct_point(struct thread *self, int p)
 
 void sched_point(struct thread *self)
 {
-    if (self->killed)
+    if (self->attn & KATTN_KILLED)
         thread_exit(self, self->proc->exit_status);
     sched_step(self);
     int p = top_prio();

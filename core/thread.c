@@ -40,7 +40,7 @@ static void thread_start(void *arg)
 {
     struct thread *t = arg;
     sched_after_switch();
-    if (t->notify.ready)
+    if (t->attn & KATTN_NOTIFY)
         notify_deliver(t);
     plat_kunlock();
     int v = 0;
@@ -101,6 +101,7 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
 static void thread_ended(struct thread *t, int value)
 {
     notify_thread_end(t);
+    kattn_clear(&t->attn, KATTN_KILLED | KATTN_UNWIND | KATTN_NOTIFY);
     t->state = THREAD_ZOMBIE;
     t->exit_value = value;
     k.nlive--;
@@ -124,8 +125,7 @@ static void thread_ended(struct thread *t, int value)
 
 _Noreturn void thread_exit(struct thread *self, int value)
 {
-    self->killed = 0;
-    self->hop_unwind = 0;
+    kattn_clear(&self->attn, KATTN_KILLED | KATTN_UNWIND);
     hop_drop_all(self);
     thread_ended(self, value);
     sched_exit(self);
@@ -135,7 +135,7 @@ void thread_kill(struct thread *t, int value)
 {
     switch (t->state) {
     case THREAD_RUNNING:        /* on another CPU: it ends on its own */
-        t->killed = 1;
+        kattn_set(&t->attn, KATTN_KILLED);
         return;
     case THREAD_RUNNABLE:
         sched_dequeue(t);
@@ -312,7 +312,7 @@ hs_status hs_thread_sleep(hs_time_t ns)
     return st;
 }
 
-/* Every handler asks for its registers: no test of k.running, which
+/* Every handler asks for its registers: no test of kern.running, which
  * kernel_current() implies (the CPU number is -1 outside a run). */
 hs_utcb_t *hs_utcb(void)
 {
@@ -322,7 +322,7 @@ hs_utcb_t *hs_utcb(void)
 
 hs_tid_t hs_thread_self(void)
 {
-    struct thread *t = k.running ? kernel_current() : NULL;
+    struct thread *t = kern.running ? kernel_current() : NULL;
     return t ? t->obj.handle : 0;
 }
 

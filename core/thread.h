@@ -44,6 +44,8 @@ struct wait_ops {
 
 struct thread {
     struct kobj obj;                 /* handle; must be first */
+    unsigned attn;                   /* KATTN_*: work at its next kernel
+                                        entry or exit (kern/entry.h) */
     char name[HS_NAME_MAX + 1];
     struct proc *proc;               /* the process it belongs to */
     struct list proc_link;           /* in proc->threads */
@@ -63,8 +65,6 @@ struct thread {
     /* Hopping: the chain of levels, level 0 embedded. */
     struct hs_hop home;
     struct hs_hop *top;
-    int hop_unwind;                  /* a process it visits ended while it
-                                        ran on another CPU */
     hs_utcb_t utcb;
 
     /* Synchronous IPC (core/ipc.c). */
@@ -101,9 +101,6 @@ struct thread {
     /* Ending. */
     int exit_value;
     struct thread *joiner;           /* thread blocked joining this one */
-    int killed;                      /* its process ended while it ran on
-                                        another CPU: it ends at its next
-                                        kernel entry */
     int free_pending;                /* freed once its stack is released */
     int detached;                    /* nobody joins it: freed as it ends */
 };

@@ -190,9 +190,9 @@ hs_status vm_check_all(struct kbuf *b)
 
 void vm_leave(void)
 {
-    if (k.mem_leave & MEM_LEAVE_PT)
+    if (kern.leave_work & LEAVE_MEM_PT)
         pt_leave();
-    if (!(k.mem_leave & MEM_LEAVE_CHECK))
+    if (!(kern.leave_work & LEAVE_MEM_CHECK))
         return;
     char buf[512];
     struct kbuf b;

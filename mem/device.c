@@ -50,7 +50,7 @@ static hs_status device_caller(struct thread **self)
     *self = NULL;
     if (!k.started)
         return HS_ESTATE;
-    if (!k.running)
+    if (!kern.running)
         return HS_OK;
     *self = kernel_enter();
     if (!*self)

@@ -350,7 +350,7 @@ hs_status hs_mem_stats_get(hs_mem_stats *out)
         kernel_leave(self);
         return HS_OK;
     }
-    if (k.running)
+    if (kern.running)
         return HS_ESTATE;
     if (k.started)
         stats_now(out);
@@ -369,7 +369,7 @@ hs_status hs_mem_check(void)
         kernel_leave(self);
         return st;
     }
-    if (k.running)
+    if (kern.running)
         return HS_ESTATE;
     if (k.started)
         return vm_check_all(kernel_report());

@@ -33,7 +33,7 @@ hs_status pt_reserve(unsigned n)
     }
     pt.reserved += n;
     if (pt.reserved)
-        k.mem_leave |= MEM_LEAVE_PT;
+        kern.leave_work |= LEAVE_MEM_PT;
     return HS_OK;
 }
 
@@ -57,13 +57,13 @@ void pt_node_give(struct ptnode *n)
     n->e[0] = (uint64_t)(uintptr_t)pt.spare;
     pt.spare = n;
     if (++pt.nspare > PT_SPARE_KEEP)
-        k.mem_leave |= MEM_LEAVE_PT;
+        kern.leave_work |= LEAVE_MEM_PT;
 }
 
 void pt_leave(void)
 {
     pt.reserved = 0;
-    k.mem_leave &= ~MEM_LEAVE_PT;
+    kern.leave_work &= ~LEAVE_MEM_PT;
     while (pt.nspare > PT_SPARE_KEEP) {
         struct ptnode *n = pt.spare;
         pt.spare = (struct ptnode *)(uintptr_t)n->e[0];

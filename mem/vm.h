@@ -235,7 +235,7 @@ hs_status vm_check_all(struct kbuf *b);
 
 /* ---- the kernel's exit and the run (mem/check.c, mem/mem.c) ------------- */
 
-/* At kernel exit when k.mem_leave is set: end the page-table reservations
+/* At kernel exit when kern.leave_work is set: end the page-table reservations
  * of the checks made in this entry, and with cfg.mem_check verify the
  * whole state (a difference panics the kernel). */
 void vm_leave(void);

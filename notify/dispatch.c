@@ -193,7 +193,10 @@ void notify_deliver(struct thread *self)
         f->cookie = cookie;
         frame_run(self, f);
     }
-    self->notify.ready = !list_empty(&self->notify.queue);
+    if (list_empty(&self->notify.queue))
+        kattn_clear(&self->attn, KATTN_NOTIFY);
+    else
+        kattn_set(&self->attn, KATTN_NOTIFY);
 }
 
 hs_status notify_kernel_sync(struct thread *t, unsigned slot,

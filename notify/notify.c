@@ -158,7 +158,7 @@ struct notify_item *notify_queue(struct thread *t, const hs_notification *n,
     it->counted = counted;
     list_push_back(&t->notify.queue, &it->link);
     t->notify.nsent += counted != 0;
-    t->notify.ready = 1;
+    kattn_set(&t->attn, KATTN_NOTIFY);
     if (t->state == THREAD_BLOCKED && t->wait_ops == &notify_wait_ops)
         sched_wake(t, HS_OK);
     return it;
@@ -338,7 +338,7 @@ void notify_thread_end(struct thread *t)
         event_record(EV_NOTIFY_DROP, t, it->note.slot, NOTIFY_DROP_ENDED);
         notify_item_free(it, HS_EPARTNER);
     }
-    t->notify.ready = 0;
+    kattn_clear(&t->attn, KATTN_NOTIFY);
     if (t->notify.spare)
         plat_ctx_destroy(t->notify.spare);
     t->notify.spare = NULL;

@@ -96,8 +96,6 @@ struct notify_table {
 struct notify_thread {
     struct list queue;              /* items, oldest first */
     unsigned nsent;                 /* of those, counted ones */
-    int ready;                      /* queue not empty: kernel_leave()
-                                       delivers */
     struct notify_table *table;     /* handlers on this thread, or NULL */
     struct notify_frame *frame;     /* innermost running handler, or NULL */
     unsigned depth;                 /* frames */

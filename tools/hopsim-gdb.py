@@ -93,6 +93,25 @@ def kernel_symbol():
                   "program with debug info (-g)?")
 
 
+def kern_state():
+    """The state of kernel entry and exit, 'kern' of type struct
+    kern_state (the CPUs and what runs on them), found as 'k' is."""
+    cands = [gdb.lookup_global_symbol("kern")]
+    if hasattr(gdb, "lookup_static_symbols"):
+        cands += gdb.lookup_static_symbols("kern")
+    elif hasattr(gdb, "lookup_static_symbol"):
+        cands.append(gdb.lookup_static_symbol("kern"))
+    for sym in cands:
+        try:
+            if sym is not None and \
+                    sym.type.strip_typedefs().tag == "kern_state":
+                return sym.value()
+        except gdb.error:
+            pass
+    raise HsError("no kernel state 'kern' (struct kern_state): is this a "
+                  "hopsim program with debug info (-g)?")
+
+
 def kernel():
     k = kernel_symbol().value()
     try:
@@ -244,7 +263,7 @@ def cpu_of(k, t):
     """The CPU running thread t, or None."""
     ncpus = max(1, int(k["cfg"]["ncpus"]))
     for i in range(ncpus):
-        if int(k["cpu"][i]["current"]) == int(t):
+        if int(kern_state()["cpu"][i]["current"]) == int(t):
             return i
     return None
 
@@ -311,7 +330,7 @@ def here_thread(k):
     th = gdb.selected_thread()
     m = re.match(r"^cpu(\d+)$", (th.name or "") if th else "")
     if m:
-        cur = k["cpu"][int(m.group(1))]["current"]
+        cur = kern_state()["cpu"][int(m.group(1))]["current"]
         if int(cur):
             return cur
     return None

@@ -1,0 +1,120 @@
+/*
+ * kern/entry.h - kernel entry and exit, and the state they read.
+ *
+ * Every public call made from a simulated thread brackets its work with
+ * kernel_enter() and kernel_leave(): enter takes the kernel lock and finds
+ * the calling thread; leave is the scheduling point and drops the lock.
+ * Both are one test on the fast path: the rare cases (no thread here, the
+ * run ending, a thread killed, unwinding a hop or with notifications
+ * queued, work for the scheduler or the memory checks) go to the slow
+ * paths, which the kernel above the base provides (core/kernel.c).
+ */
+#ifndef HOPSIM_KERN_ENTRY_H
+#define HOPSIM_KERN_ENTRY_H
+
+#include <stdint.h>
+
+#include "hopsim/sim.h"
+#include "sim/platform.h"
+
+struct thread;
+
+/* A thread's attention bits (struct thread's attn): work for its next
+ * kernel entry or exit.  Set and cleared only with kattn_set() and
+ * kattn_clear(), which count the threads that have any. */
+#define KATTN_KILLED  0x1u  /* its process ended while it ran elsewhere:
+                               it ends at its next kernel entry */
+#define KATTN_UNWIND  0x2u  /* a process it visits ended: it unwinds */
+#define KATTN_NOTIFY  0x4u  /* notifications queued: delivered at exit */
+
+/* Leave work of the whole kernel (kern.leave_work). */
+#define LEAVE_MEM_CHECK 0x1u  /* cfg.mem_check: verify everything */
+#define LEAVE_MEM_PT    0x2u  /* page-table nodes reserved by checks, or
+                                 spares to trim */
+
+struct kcpu {
+    struct thread *current;     /* NULL while the CPU loop runs */
+    plat_context *dead_ctx;     /* abandoned context to free after the
+                                   switch away from it */
+    struct thread *dying;       /* ended thread, freed with dead_ctx if
+                                   nobody holds it any more */
+};
+
+struct kern_state {
+    int running;                /* inside hs_sim_run() */
+    int ending;                 /* the run is over; CPUs leave their loop */
+    uint32_t rq_bits;           /* bit p set: a thread of priority p is
+                                   runnable (core/sched.c) */
+    unsigned leave_work;        /* LEAVE_* */
+    unsigned attn_threads;      /* threads with attention bits */
+    struct kcpu cpu[HS_CPUS_MAX];
+};
+
+extern struct kern_state kern;
+
+static inline void kattn_set(unsigned *attn, unsigned bits)
+{
+    if (!*attn)
+        kern.attn_threads++;
+    *attn |= bits;
+}
+
+static inline void kattn_clear(unsigned *attn, unsigned bits)
+{
+    if (!(*attn & bits))
+        return;
+    *attn &= ~bits;
+    if (!*attn)
+        kern.attn_threads--;
+}
+
+/* kernel_enter() outside a simulated thread: returns NULL (the caller
+ * returns HS_ESTATE); the first such call says which on the console. */
+struct thread *kernel_enter_outside(void);
+
+/* The rare cases of kernel_enter(): no thread here, the run ending, some
+ * thread with attention bits (the caller's are handled here). */
+struct thread *kernel_enter_slow(struct thread *self);
+
+/* The work of kernel_leave() when there is any: memory work, the
+ * scheduling point, the caller's queued notifications. */
+void kernel_leave_work(struct thread *self);
+
+/* Enter the kernel from a simulated thread: returns the caller, or NULL
+ * (lock not held) when not called from a simulated thread. */
+static inline struct thread *kernel_enter(void)
+{
+    int id = plat_cpu_id();
+    if (!kern.running || id < 0)
+        return kernel_enter_outside();
+    plat_klock();
+    struct thread *self = kern.cpu[id].current;
+    if (!self || kern.ending || kern.attn_threads)
+        return kernel_enter_slow(self);
+    return self;
+}
+
+/* Leave the kernel: its work if any, then unlock.  With nothing on the
+ * run queue, no memory work and no thread needing attention, there is
+ * nothing to decide. */
+static inline void kernel_leave(struct thread *self)
+{
+    if (kern.leave_work | kern.rq_bits | kern.attn_threads)
+        kernel_leave_work(self);
+    plat_kunlock();
+}
+
+/* The calling CPU's kernel state (called on a simulated CPU only). */
+static inline struct kcpu *kernel_cpu(void)
+{
+    return &kern.cpu[plat_cpu_id()];
+}
+
+/* The thread running on the calling CPU (lock held), or NULL. */
+static inline struct thread *kernel_current(void)
+{
+    int id = plat_cpu_id();
+    return id < 0 ? NULL : kern.cpu[id].current;
+}
+
+#endif
