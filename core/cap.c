@@ -6,7 +6,6 @@
 #include "core/cap.h"
 #include "core/hop.h"
 #include "core/kernel.h"
-#include "ports/chan.h"
 
 /* Double p's table (16 slots to start); -1 if the host refuses. */
 static int table_grow(struct proc *p)
@@ -181,7 +180,7 @@ hs_status hs_cap_revoke(hs_cap_t cap)
     if (st == HS_OK) {
         c->revoke_gen++;
         event_record(EV_CAP_REVOKE, self, c->obj.handle, c->revoke_gen);
-        chan_caps_changed(self);
+        kobj_caps_changed(self);
     }
     kernel_leave(self);
     return st;
@@ -199,7 +198,7 @@ hs_status hs_cap_delete(hs_cap_t cap)
                        ? HS_OK : HS_EBADCAP;
     if (st == HS_OK) {
         cap_free(p->caps[cap - 1]);
-        chan_caps_changed(self);
+        kobj_caps_changed(self);
     }
     kernel_leave(self);
     return st;

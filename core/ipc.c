@@ -18,7 +18,6 @@
 #include "core/ipc.h"
 #include "core/kernel.h"
 #include "core/sched.h"
-#include "observe/trace.h"
 #include "mem/xfer.h"
 #include "ports/gate.h"
 #include "ports/irq.h"

@@ -21,7 +21,6 @@
 #include "core/sched.h"
 #include "core/thread.h"
 #include "hopsim.h"
-#include "mem/vm.h"
 #include "sim/platform.h"
 
 #define NPRIO (HS_PRIO_MAX + 1)

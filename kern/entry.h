@@ -7,7 +7,7 @@
  * Both are one test on the fast path: the rare cases (no thread here, the
  * run ending, a thread killed, unwinding a hop or with notifications
  * queued, work for the scheduler or the memory checks) go to the slow
- * paths, which the kernel above the base provides (core/kernel.c).
+ * paths, which the kernel above the base provides (run/kernel.c).
  */
 #ifndef HOPSIM_KERN_ENTRY_H
 #define HOPSIM_KERN_ENTRY_H

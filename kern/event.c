@@ -102,13 +102,14 @@ static uint64_t fnv_str(const char *s)
     return h;
 }
 
-void event_stream_start(event_sink_fn *sink)
+void event_stream_start(event_sink_fn *sink, event_msg_sink_fn *msg_sink)
 {
     for (int i = 0; i < EV_COUNT; i++) {
         KASSERT(names[i], "every event kind has a name");
         kevents.kind_hash[i] = fnv_str(names[i]);
     }
     kevents.sink = sink;
+    kevents.msg_sink = msg_sink;
     kevents.tracing = sink != NULL;
     kevents.count = 0;
     kevents.hash = FNV_OFFSET;

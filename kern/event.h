@@ -99,6 +99,17 @@ enum event_kind {
     EV_COUNT
 };
 
+/* A message from one thread to another, as the trace and chart show it. */
+enum trace_msg {
+    TRACE_CALL,     /* a call delivered to its receiver */
+    TRACE_SEND,     /* a send delivered to its receiver */
+    TRACE_REPLY,    /* a reply delivered to its caller */
+    TRACE_IRQ,      /* an IRQ signal delivered to a waiting thread */
+};
+
+typedef void event_msg_sink_fn(enum trace_msg kind, const struct thread *from,
+                               const struct thread *to);
+
 /* Where a traced event goes (the text log, a trace, the user's event_fn):
  * given by the kernel above the base when the run starts. */
 typedef void event_sink_fn(enum event_kind kind, const struct thread *t,
@@ -112,14 +123,15 @@ struct event_stream {
     int tracing;                    /* sink set: a text log, trace or
                                        chart is open, or an event_fn */
     event_sink_fn *sink;
+    event_msg_sink_fn *msg_sink;    /* set with sink */
     uint64_t kind_hash[EV_COUNT];   /* hash of each kind's name */
 };
 
 extern struct event_stream kevents;
 
 /* Start the stream of a new run: no events, the initial hash; every event
- * goes to sink too, if not NULL. */
-void event_stream_start(event_sink_fn *sink);
+ * goes to sink and every message to msg_sink too, if sink is not NULL. */
+void event_stream_start(event_sink_fn *sink, event_msg_sink_fn *msg_sink);
 
 /* The name of a kind ("hop"), as the log prints it. */
 const char *event_name(enum event_kind kind);
@@ -163,6 +175,17 @@ static inline void event_record(enum event_kind kind, const struct thread *t,
     if (kevents.tracing)
         kevents.sink(kind, t, a, b);
     kevents.count++;
+}
+
+/* A message moved from one thread to another (the IPC paths): to the
+ * message sink when tracing.  Not part of the hash: the events around it
+ * are. */
+static inline void trace_message(enum trace_msg kind,
+                                 const struct thread *from,
+                                 const struct thread *to)
+{
+    if (kevents.tracing)
+        kevents.msg_sink(kind, from, to);
 }
 
 #endif

@@ -26,6 +26,7 @@
 
 struct pool;
 struct proc;
+struct thread;
 
 struct kobj_type {
     const char *name;               /* "gate", as reports say it */
@@ -37,6 +38,9 @@ struct kobj_type {
     void (*proc_free)(struct proc *p);
     hs_cap_kind cap_kind;           /* 0: no capability names it */
     int (*cap_alive)(uint64_t handle);  /* the object of handle exists */
+    /* Capabilities were revoked or deleted (by self, a thread, or NULL
+     * as a process ends): objects held through them let go. */
+    void (*caps_changed)(struct thread *self);
 };
 
 /* The table, in order (run/objects.c). */
@@ -47,6 +51,9 @@ extern const unsigned kobj_ntypes;
 void kobj_start(void);
 void kobj_stop(void);
 void kobj_proc_end(struct proc *p);
+
+/* Every row's caps_changed. */
+void kobj_caps_changed(struct thread *self);
 
 /* Whether the object of a capability of kind with handle still exists:
  * the row of that kind decides; 0 for a kind no row claims. */

@@ -2,7 +2,7 @@
  * kern/panic.h - a broken kernel invariant ends the run.
  *
  * Declared in the base so that every layer can assert; defined by the
- * kernel (core/kernel.c), which writes the report, names the thread and
+ * kernel (run/kernel.c), which writes the report, names the thread and
  * its backtrace, and ends the run with HS_EPANIC.
  */
 #ifndef HOPSIM_KERN_PANIC_H

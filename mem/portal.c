@@ -14,7 +14,7 @@
 #include "mem/frame.h"
 #include "mem/vm.h"
 #include "ports/port.h"
-#include "ports/registry.h"
+#include "core/registry.h"
 
 #define SP_LENGTH_MAX HS_PAGE_1G    /* bytes of data of one share-point */
 

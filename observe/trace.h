@@ -15,14 +15,6 @@
 
 #include "kern/event.h"
 
-/* A message from one thread to another. */
-enum trace_msg {
-    TRACE_CALL,     /* a call delivered to its receiver */
-    TRACE_SEND,     /* a send delivered to its receiver */
-    TRACE_REPLY,    /* a reply delivered to its caller */
-    TRACE_IRQ,      /* an IRQ signal delivered to a waiting thread */
-};
-
 /*
  * Open the JSON trace at json_path and the chart at msc_path (either may
  * be NULL).  Returns HS_EINVAL, with nothing left open, if a file cannot
@@ -46,17 +38,9 @@ void trace_sink(enum event_kind kind, const struct thread *t, uint64_t a,
 void trace_event(enum event_kind kind, const struct thread *t, uint64_t a,
                  uint64_t b);
 
-/* A message moved from one thread to another (from the IPC paths). */
+/* The message sink (kern/event.h) of a run for which trace_wanted(). */
 void trace_message_slow(enum trace_msg kind, const struct thread *from,
                         const struct thread *to);
-
-static inline void trace_message(enum trace_msg kind,
-                                 const struct thread *from,
-                                 const struct thread *to)
-{
-    if (kevents.tracing)
-        trace_message_slow(kind, from, to);
-}
 
 /* Finish and close both files (end of a run, or a failed start). */
 void trace_close(void);

@@ -850,6 +850,7 @@ const struct kobj_type chan_type = {
     .proc_free = chan_proc_free,
     .cap_kind = HS_CAP_KIND_CHAN,
     .cap_alive = chan_alive,
+    .caps_changed = chan_caps_changed,
 };
 
 const struct kobj_type chan_end_type = {

@@ -5,7 +5,6 @@
 #include "core/ipc.h"
 #include "core/kernel.h"
 #include "core/sched.h"
-#include "observe/trace.h"
 #include "ports/irq.h"
 
 struct irq *irq_lookup(uint64_t h)

@@ -7,7 +7,7 @@
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "ports/port.h"
-#include "ports/registry.h"
+#include "core/registry.h"
 
 hs_status port_reserve(struct proc *owner)
 {

@@ -22,7 +22,7 @@
 #include "ports/gate.h"
 #include "ports/irq.h"
 #include "ports/port.h"
-#include "ports/registry.h"
+#include "core/registry.h"
 #include "ports/topic.h"
 
 const struct kobj_type *const kobj_types[] = {
@@ -90,6 +90,13 @@ void kobj_proc_end(struct proc *p)
     for (unsigned i = 0; i < kobj_ntypes; i++)
         if (kobj_types[i]->proc_free)
             kobj_types[i]->proc_free(p);
+}
+
+void kobj_caps_changed(struct thread *self)
+{
+    for (unsigned i = 0; i < kobj_ntypes; i++)
+        if (kobj_types[i]->caps_changed)
+            kobj_types[i]->caps_changed(self);
 }
 
 int kobj_cap_alive(hs_cap_kind kind, uint64_t handle)

@@ -12,7 +12,7 @@
  */
 #include "testutil.h"
 
-#include "ports/registry.h"
+#include "core/registry.h"
 
 static void *ns_arg(hs_time_t ns)
 {

@@ -6,7 +6,7 @@
  * stack, so nothing after the run can tell a leaked object from one freed
  * in the ordinary way.  The sweep program is linked with
  * -Wl,--wrap=trace_run_end (the first step of the teardown, called from
- * core/kernel.c), -Wl,--wrap=stack_get and -Wl,--wrap=stack_put (every
+ * run/kernel.c), -Wl,--wrap=stack_get and -Wl,--wrap=stack_put (every
  * simulated stack, from sim/context.c): the wrappers count the stacks and
  * take a snapshot of every pool's live objects before anything is freed.
  * The kernel state is read with its lock held by the ending CPU, once

@@ -1,5 +1,5 @@
 /*
- * core/kernel.c - starting, running and ending a simulation; kernel entry,
+ * run/kernel.c - starting, running and ending a simulation; kernel entry,
  * exit and panic.
  */
 #include <string.h>
@@ -703,7 +703,10 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     plat_clock_reset();
     plat_ctx_configure(c.switch_kind);
     kbuf_init(&report, report_buf, sizeof report_buf);
-    event_stream_start(trace_wanted() ? trace_sink : NULL);
+    if (trace_wanted())
+        event_stream_start(trace_sink, trace_message_slow);
+    else
+        event_stream_start(NULL, NULL);
     k.started = 1;
     return HS_OK;
 }

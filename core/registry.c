@@ -1,11 +1,11 @@
 /*
- * ports/registry.c - the global table of named ports (see registry.h).
+ * core/registry.c - the global table of named ports (see registry.h).
  */
 #include <string.h>
 
 #include "core/kernel.h"
 #include "ports/port.h"
-#include "ports/registry.h"
+#include "core/registry.h"
 
 static struct port **buckets;
 static uint32_t nbuckets;         /* a power of two, or 0 */
