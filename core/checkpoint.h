@@ -20,14 +20,14 @@
 
 struct proc;
 struct thread;
-struct hs_hop;
+struct hs_level;
 
 struct checkpoint {
     struct kobj obj;
     struct proc *owner;           /* the receiving process */
     struct list owner_link;       /* in owner->checkpoints */
     struct thread *thread;        /* the caller */
-    struct hs_hop *level;         /* the level the hop pushed, while it
+    struct hs_level *level;       /* the level the hop pushed, while it
                                      exists; NULL once it returned */
     int kept;                     /* hs_hop_keep() was called */
     hs_time_t deadline;           /* the caller's timeout, absolute */
@@ -44,7 +44,7 @@ static inline hs_status checkpoint_reserve(void)
  * list; the caller waits at most until deadline (absolute). */
 static inline struct checkpoint *checkpoint_new(struct proc *owner,
                                                 struct thread *t,
-                                                struct hs_hop *level,
+                                                struct hs_level *level,
                                                 hs_time_t deadline)
 {
     struct checkpoint *cp = pool_take(&k.checkpoints);

@@ -148,7 +148,7 @@ void hs_account_print(const char *title, const hs_account *a)
     if (!a)
         return;
     struct kbuf b;
-    char buf[1024];
+    char buf[KFMT_TABLE];
     kbuf_init(&b, buf, sizeof buf);
     kbuf_printf(&b, "%s\n  %-8s %12s %12s %12s %8s\n", title ? title : "",
                 "resource", "used", "peak", "limit", "refused");

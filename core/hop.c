@@ -24,7 +24,7 @@
 
 void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx)
 {
-    struct hs_hop *h = &t->home;
+    struct hs_level *h = &t->home;
     memset(h, 0, sizeof *h);
     h->thread = t;
     h->proc = p;
@@ -71,7 +71,7 @@ void hop_stack_release(struct proc *p)
 
 /* The items l's hop offered and nobody accepted are declined: a move
  * stays with the sender. */
-static void offer_decline(struct hs_hop *l)
+static void offer_decline(struct hs_level *l)
 {
     struct hop_offer *o = l->offer;
     unsigned n = hs_tag_items(o->tag);
@@ -87,7 +87,7 @@ static void offer_decline(struct hs_hop *l)
  * checkpoint and context: its offer is declined, notification frames
  * running at it dropped, its stack returned to the budget, and it leaves
  * its process's visitors.  Inline: every returning handler does this. */
-static inline void level_unlink(struct hs_hop *l)
+static inline void level_unlink(struct hs_level *l)
 {
     if (l->offer)
         offer_decline(l);
@@ -101,7 +101,7 @@ static inline void level_unlink(struct hs_hop *l)
 /* Free a level that is off its thread's chain, its checkpoint with it; its
  * context is destroyed unless it is the running one (then the caller
  * disposes of it). */
-static void level_free(struct hs_hop *l, const plat_context *running)
+static void level_free(struct hs_level *l, const plat_context *running)
 {
     if (l->cp)
         checkpoint_free(l->cp);
@@ -112,11 +112,11 @@ static void level_free(struct hs_hop *l, const plat_context *running)
 }
 
 /* Free t's levels from the top down to (not including) below. */
-static void levels_drop_to(struct thread *t, const struct hs_hop *below,
+static void levels_drop_to(struct thread *t, const struct hs_level *below,
                            const plat_context *running)
 {
     while (t->top != below) {
-        struct hs_hop *l = t->top;
+        struct hs_level *l = t->top;
         t->top = l->below;
         level_free(l, running);
     }
@@ -135,7 +135,7 @@ plat_context *hop_drop_all(struct thread *t)
 
 /* ---- the hop ------------------------------------------------------------------ */
 
-static void hop_level_end(struct hs_hop *l);
+static void hop_level_end(struct hs_level *l);
 
 /* A handler context's whole life, from its first run (lock held by the
  * switcher): run the handler of its level l, end the level.  If the
@@ -144,7 +144,7 @@ static void hop_level_end(struct hs_hop *l);
  * the context ends abandoned, or is destroyed while parked. */
 static void level_start(void *arg)
 {
-    struct hs_hop *l = arg;
+    struct hs_level *l = arg;
     sched_after_switch();
     plat_kunlock();
     for (;;) {
@@ -213,11 +213,11 @@ static inline hs_status pool_reserve_one(struct pool *p)
 
 /* A new level for a hop of self, with a new context on a stack of size
  * bytes to run its handler.  NULL if the host refuses memory. */
-static struct hs_hop *level_new(size_t size, struct thread *self)
+static struct hs_level *level_new(size_t size, struct thread *self)
 {
     if (pool_reserve_one(&k.levels) != HS_OK)
         return NULL;
-    struct hs_hop *l = pool_take(&k.levels);
+    struct hs_level *l = pool_take(&k.levels);
     l->ctx = plat_ctx_create(size, level_start, l, self);
     if (!l->ctx) {
         pool_cancel(&k.levels, l);
@@ -232,11 +232,11 @@ static struct hs_hop *level_new(size_t size, struct thread *self)
  * runs that level again: no stack to find, nothing to set up), else a new
  * pair.  Only the level's context is set.  NULL if the host refuses
  * memory. */
-static inline struct hs_hop *level_get(struct proc *p, size_t size,
+static inline struct hs_level *level_get(struct proc *p, size_t size,
                                        struct thread *self)
 {
     plat_context *c = p->hop_spare;
-    struct hs_hop *l = c ? plat_ctx_adopt(c, size, self) : NULL;
+    struct hs_level *l = c ? plat_ctx_adopt(c, size, self) : NULL;
     if (!l)
         return level_new(size, self);
     p->hop_spare = NULL;
@@ -263,7 +263,7 @@ static int hop_offers(const struct thread *self, unsigned flags)
 /* Allocate what a hop into p->owner needs; all that can fail is here.
  * The level comes back with only its context set. */
 static inline hs_status hop_prepare(struct thread *self, struct port *p,
-                                    unsigned flags, struct hs_hop **out)
+                                    unsigned flags, struct hs_level **out)
 {
     size_t size;
     hs_status st = stack_take(p->owner, &size);
@@ -273,7 +273,7 @@ static inline hs_status hop_prepare(struct thread *self, struct port *p,
         st = pool_reserve_one(&k.hop_offers);
     if (st != HS_OK)
         return st;
-    struct hs_hop *l = level_get(p->owner, size, self);
+    struct hs_level *l = level_get(p->owner, size, self);
     if (!l)
         return HS_ENOMEM;
     *out = l;
@@ -281,7 +281,7 @@ static inline hs_status hop_prepare(struct thread *self, struct port *p,
 }
 
 /* Keep the item registers of self's message for l's handler. */
-static void offer_take(struct thread *self, struct hs_hop *l)
+static void offer_take(struct thread *self, struct hs_level *l)
 {
     struct hop_offer *o = pool_take(&k.hop_offers);
     unsigned w = hs_tag_words(self->utcb.tag);
@@ -294,7 +294,7 @@ static void offer_take(struct thread *self, struct hs_hop *l)
 /* Fill in prepared level l, a hop of self from process source through p
  * with flags, and put it on top of self's chain (its top is the level
  * below l).  Every field but the context is set here. */
-HOT_INLINE void level_push(struct thread *self, struct hs_hop *l,
+HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
                            struct port *p, hs_pid_t source, unsigned flags,
                            hs_time_t timeout)
 {
@@ -328,11 +328,11 @@ HOT_INLINE void level_push(struct thread *self, struct hs_hop *l,
 
 /* A hop without a checkpoint: the level self leaves is dropped (level 0
  * is discarded), and its context with it. */
-static _Noreturn void hop_one_way(struct thread *self, struct hs_hop *l,
+static _Noreturn void hop_one_way(struct thread *self, struct hs_level *l,
                                   struct port *p, unsigned flags,
                                   hs_time_t timeout)
 {
-    struct hs_hop *from = self->top;
+    struct hs_level *from = self->top;
     plat_context *running = from->ctx;
     hs_pid_t source = from->proc->obj.handle;
     if (from != &self->home) {
@@ -351,7 +351,7 @@ hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
     if (!self)
         return HS_ESTATE;
     struct port *p = NULL;
-    struct hs_hop *l = NULL;
+    struct hs_level *l = NULL;
     hs_status st = hop_decode(self, port, flags, timeout, &p);
     if (st == HS_OK)
         st = hop_prepare(self, p, flags, &l);
@@ -430,7 +430,7 @@ static _Noreturn void level_end_other(struct thread *self,
  * returned, as p's spare, and resume `to`.  Returns, lock released, when
  * a later hop into p takes the spare (level_get()): l is that hop's level
  * then. */
-static void level_park(struct proc *p, struct hs_hop *l,
+static void level_park(struct proc *p, struct hs_level *l,
                        plat_context *running, plat_context *to)
 {
     l->ctx = NULL;      /* the context is p's now, not a live level's */
@@ -444,11 +444,11 @@ static void level_park(struct proc *p, struct hs_hop *l,
  * stacks and has no spare yet) the running context and l become p's
  * spare, and this returns when a later hop takes them; else it does not
  * return. */
-static void hop_level_end(struct hs_hop *l)
+static void hop_level_end(struct hs_level *l)
 {
     struct thread *self = kernel_enter();
     KASSERT(self && self->top == l, "a returning handler is its top level");
-    struct hs_hop *below = l->below;
+    struct hs_level *below = l->below;
     struct checkpoint *cp = l->cp;
     plat_context *running = l->ctx;
     struct proc *p = l->proc;
@@ -527,7 +527,7 @@ hs_status hs_hop_accept(hs_hop_t *hop, uint64_t window)
  * kernel. */
 static void levels_orphan(struct thread *t, const struct proc *p)
 {
-    for (struct hs_hop *l = t->top; l; l = l->below) {
+    for (struct hs_level *l = t->top; l; l = l->below) {
         if (l->proc != p || l == &t->home)
             continue;
         l->dead = 1;
@@ -542,7 +542,7 @@ static void levels_orphan(struct thread *t, const struct proc *p)
 /* Thread t (not running here) visits p at level l, its lowest level in p:
  * drop l and everything above; resume the caller of l with HS_EPARTNER,
  * or end t if l was reached one-way. */
-static void unwind_other(struct thread *t, struct hs_hop *l)
+static void unwind_other(struct thread *t, struct hs_level *l)
 {
     if (t->state == THREAD_RUNNING) {       /* on another CPU */
         levels_orphan(t, l->proc);
@@ -550,7 +550,7 @@ static void unwind_other(struct thread *t, struct hs_hop *l)
     }
     if (t->state == THREAD_BLOCKED)
         sched_unblock_silently(t);
-    struct hs_hop *below = l->below;
+    struct hs_level *below = l->below;
     int resumable = l->cp != NULL;
     levels_drop_to(t, below, NULL);
     t->ctx = below->ctx;
@@ -565,10 +565,10 @@ static void unwind_other(struct thread *t, struct hs_hop *l)
 }
 
 /* The lowest level of t that runs in p, or NULL. */
-static struct hs_hop *lowest_level_in(struct thread *t, const struct proc *p)
+static struct hs_level *lowest_level_in(struct thread *t, const struct proc *p)
 {
-    struct hs_hop *found = NULL;
-    for (struct hs_hop *l = t->top; l; l = l->below)
+    struct hs_level *found = NULL;
+    for (struct hs_level *l = t->top; l; l = l->below)
         if (l->proc == p && l != &t->home)
             found = l;
     return found;
@@ -591,7 +591,7 @@ void hop_proc_end(struct proc *p)
     /* Every other visitor.  An unwind may free several levels of p, so
      * start over from the head each time. */
     while (!list_empty(&p->visitors)) {
-        struct hs_hop *v = container_of(p->visitors.next, struct hs_hop,
+        struct hs_level *v = container_of(p->visitors.next, struct hs_level,
                                         visit_link);
         unwind_other(v->thread, lowest_level_in(v->thread, p));
     }
@@ -599,15 +599,15 @@ void hop_proc_end(struct proc *p)
 
 void hop_unwind_self(struct thread *self)
 {
-    struct hs_hop *low = NULL;
-    for (struct hs_hop *l = self->top; l; l = l->below)
+    struct hs_level *low = NULL;
+    for (struct hs_level *l = self->top; l; l = l->below)
         if (l->dead)
             low = l;
     kattn_clear(&self->attn, KATTN_UNWIND);
     if (!low)
         return;
     plat_context *running = self->ctx;
-    struct hs_hop *below = low->below;
+    struct hs_level *below = low->below;
     int resumable = low->cp != NULL;
     levels_drop_to(self, below, running);
     event_record(EV_HOP_UNWIND, self, 0, resumable);
@@ -624,7 +624,7 @@ void hop_unwind_self(struct thread *self)
 
 void hop_async_start(struct thread *t)
 {
-    struct hs_hop *h = &t->home;
+    struct hs_level *h = &t->home;
     h->handler(h, h->cookie);
 }
 
@@ -638,7 +638,7 @@ hs_status hop_deliver(struct proc *source, struct port *p, int prio,
         st = thread_new(p->owner, "async", prio, size, NULL, NULL, &t);
     if (st != HS_OK)
         return st;
-    struct hs_hop *h = &t->home;
+    struct hs_level *h = &t->home;
     h->source = source->obj.handle;
     h->port = p->obj.handle;
     h->handler = p->handler;
@@ -710,7 +710,7 @@ hs_status hs_hop_chain(hs_hop_level *levels, unsigned max, unsigned *count)
         return HS_ESTATE;
     unsigned depth = self->top->depth + 1;
     /* Levels are linked top down; the array is outermost first. */
-    for (struct hs_hop *l = self->top; l; l = l->below) {
+    for (struct hs_level *l = self->top; l; l = l->below) {
         if (l->depth >= max)
             continue;
         hs_hop_level *o = &levels[l->depth];
@@ -741,8 +741,8 @@ void hop_backtrace_levels(const struct thread *t,
                          void (*line)(void *, const char *), void *cookie)
 {
     struct bt_sink sink = {line, cookie};
-    for (const struct hs_hop *l = t->top; l->below; l = l->below) {
-        char buf[200];
+    for (const struct hs_level *l = t->top; l->below; l = l->below) {
+        char buf[KFMT_LINE];
         struct kbuf b;
         kbuf_init(&b, buf, sizeof buf);
         kbuf_printf(&b, "--- hop from %s via ", l->below->proc->name);
@@ -785,7 +785,7 @@ hs_status hs_hop_backtrace(void (*line)(void *cookie, const char *text),
 static void levels_stop(void)
 {
     for (uint32_t i = 0; i < pool_slots(&k.levels); i++) {
-        struct hs_hop *l = pool_at(&k.levels, i);
+        struct hs_level *l = pool_at(&k.levels, i);
         if (l && l->ctx)
             plat_ctx_destroy(l->ctx);
     }
@@ -794,7 +794,7 @@ static void levels_stop(void)
 const struct kobj_type level_type = {
     .name = "level",
     .pool = &k.levels,
-    .size = sizeof(struct hs_hop),
+    .size = sizeof(struct hs_level),
     .stop = levels_stop,
     .proc_end = hop_proc_end,
     .proc_free = hop_proc_free,

@@ -57,9 +57,9 @@ struct hop_offer {
 /* One level of a hop chain; the public hs_hop_t is a pointer to it.
  * Every hop sets each field (level_push() in hop.c); those it sets to
  * constants sit together, so that the stores merge. */
-struct hs_hop {
+struct hs_level {
     struct kobj obj;              /* unused (0) for level 0 */
-    struct hs_hop *below;         /* NULL at level 0 */
+    struct hs_level *below;       /* NULL at level 0 */
     struct thread *thread;
     struct proc *proc;            /* the process this level runs in */
     plat_context *ctx;            /* NULL once discarded */

@@ -592,7 +592,7 @@ static hs_status recv_common(int closed, hs_cap_t cap, hs_time_t timeout,
     return st;
 }
 
-hs_status hs_ipc_receive(hs_cap_t gate, hs_time_t timeout, uint64_t *label)
+hs_status hs_ipc_recv(hs_cap_t gate, hs_time_t timeout, uint64_t *label)
 {
     return recv_common(1, gate, timeout, label);
 }

@@ -63,8 +63,8 @@ struct thread {
     void *arg;
 
     /* Hopping: the chain of levels, level 0 embedded. */
-    struct hs_hop home;
-    struct hs_hop *top;
+    struct hs_level home;
+    struct hs_level *top;
     hs_utcb_t utcb;
 
     /* Synchronous IPC (core/ipc.c). */

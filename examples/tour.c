@@ -241,7 +241,7 @@ static int gate_echo_server(void *arg)
     say("echo", "registered \"echo\" with the name server");
     hs_utcb_t *u = hs_utcb();
     hs_status st;
-    while ((st = hs_ipc_receive(gate, TOUR_WAIT, NULL)) == HS_OK &&
+    while ((st = hs_ipc_recv(gate, TOUR_WAIT, NULL)) == HS_OK &&
            hs_tag_label(u->tag) != ECHO_QUIT) {
         for (unsigned i = 0; i < hs_tag_words(u->tag); i++)
             u->mr[i] *= 2;          /* the echo doubles each word */
@@ -410,7 +410,7 @@ static int producer(void *arg)
     }
     if (st == HS_OK)
         say("producer", "all records written");
-    return st == HS_OK && hs_portal_close(portal) == HS_OK ? 0 : 1;
+    return st == HS_OK && hs_portal_destroy(portal) == HS_OK ? 0 : 1;
 }
 
 static int consumer(void *arg)
@@ -434,7 +434,7 @@ static int consumer(void *arg)
             st = hs_irq_wait(FIFO_CAP_DATA, TOUR_WAIT, NULL);
         }
     }
-    return st == HS_OK && hs_portal_close(portal) == HS_OK ? 0 : 1;
+    return st == HS_OK && hs_portal_destroy(portal) == HS_OK ? 0 : 1;
 }
 
 /* The parent makes the share-point and both IRQ objects, and gives the
@@ -462,7 +462,7 @@ static int fifo_parent(void *arg)
     int ps = 1, cs = 1;
     hs_proc_wait(prod, HS_NEVER, &ps);
     hs_proc_wait(cons, HS_NEVER, &cs);
-    return ps || cs || hs_portal_close(portal) != HS_OK;
+    return ps || cs || hs_portal_destroy(portal) != HS_OK;
 }
 
 /* After the first part: what the line hs_sim_run() has just printed (on

@@ -28,7 +28,7 @@ static void put(struct kbuf *b, char c)
 static void put_num(struct kbuf *b, uint64_t v, int neg, unsigned base,
                     unsigned width, char pad)
 {
-    char digits[24];
+    char digits[KFMT_WORD];
     unsigned n = 0;
     do {
         unsigned d = (unsigned)(v % base);

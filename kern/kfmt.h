@@ -13,6 +13,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* Buffer sizes, by what a buffer holds.  A kbuf truncates what does not
+ * fit, so a size is a bound on what is shown, never on memory safety. */
+#define KFMT_WORD    24      /* a number or a short word: a seed, digits */
+#define KFMT_NAME    64      /* an object's name as reports write it */
+#define KFMT_NOTE   160      /* a short note: a trace annotation, a list
+                                of kinds */
+#define KFMT_LINE   768      /* one line of a report */
+#define KFMT_TABLE 4096      /* a small table: statistics, an account */
+
 /* A bounded string being appended to. */
 struct kbuf {
     char *buf;

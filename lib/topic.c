@@ -239,7 +239,7 @@ uint64_t hs_topic_pub_missed(const hs_topic_pub *p, uint64_t sub)
     return 0;
 }
 
-hs_status hs_topic_pub_close(hs_topic_pub *p)
+hs_status hs_topic_pub_destroy(hs_topic_pub *p)
 {
     hs_cap_info ci;
     if (!pub_valid(p))

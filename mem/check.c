@@ -194,7 +194,7 @@ void vm_leave(void)
         pt_leave();
     if (!(kern.leave_work & LEAVE_MEM_CHECK))
         return;
-    char buf[512];
+    char buf[KFMT_LINE];
     struct kbuf b;
     kbuf_init(&b, buf, sizeof buf);
     if (vm_check_all(&b) != HS_OK)

@@ -95,7 +95,7 @@ static void free_everything(int trusted)
 
 hs_status mem_end(hs_status status)
 {
-    char buf[512];
+    char buf[KFMT_LINE];
     struct kbuf scratch;
     kbuf_init(&scratch, buf, sizeof buf);
     /* After a panic the state may be half changed: check it quietly. */

@@ -1,7 +1,7 @@
 /*
  * mem/portal.c - memory portals: hs_portal() decodes one request into a
  * class (anon, cow, direct, special, share), checks everything, then makes
- * the mapping; hs_portal_close() undoes it.  Share-points themselves are
+ * the mapping; hs_portal_destroy() undoes it.  Share-points themselves are
  * in mem/sharepoint.c, device regions in mem/device.c, and the routing of
  * a special page's fault to its chain in mem/access.c.
  */
@@ -348,7 +348,7 @@ static void portal_free(struct portal *o)
     pool_free(&k.portals, o);
 }
 
-hs_status hs_portal_close(hs_portal_t h)
+hs_status hs_portal_destroy(hs_portal_t h)
 {
     struct thread *self = kernel_enter();
     if (!self)

@@ -75,7 +75,7 @@ static hs_status frame_prepare(struct thread *t, struct notify_frame **out)
  * f->saved.  Returns when the handler has returned. */
 static void frame_run(struct thread *self, struct notify_frame *f)
 {
-    struct hs_hop *l = self->top;
+    struct hs_level *l = self->top;
     f->outer = self->notify.frame;
     f->level = l;
     f->saved = l->ctx;

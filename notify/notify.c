@@ -317,13 +317,13 @@ static void frame_drop(struct thread *t, struct notify_frame *f)
     pool_free(&npools.frames, f);
 }
 
-void notify_level_dropped(struct thread *t, const struct hs_hop *l)
+void notify_level_dropped(struct thread *t, const struct hs_level *l)
 {
     while (t->notify.frame && t->notify.frame->level == l)
         frame_drop(t, t->notify.frame);
 }
 
-int notify_at_level(const struct thread *t, const struct hs_hop *l)
+int notify_at_level(const struct thread *t, const struct hs_level *l)
 {
     return t->notify.frame && t->notify.frame->level == l;
 }

@@ -32,7 +32,7 @@
 
 struct thread;
 struct proc;
-struct hs_hop;
+struct hs_level;
 struct notify_item;
 
 /*
@@ -64,7 +64,7 @@ struct notify_item {
 struct notify_frame {
     struct kobj obj;
     struct notify_frame *outer;     /* the frame it nests on, or NULL */
-    struct hs_hop *level;           /* the level it runs at */
+    struct hs_level *level;         /* the level it runs at */
     plat_context *saved;            /* the interrupted context (owned) */
     plat_context *ctx;              /* the handler's context (owned by
                                        the level while it runs) */
@@ -145,10 +145,10 @@ static inline int notify_running(const struct notify_thread *n)
 /* Level l of thread t is being freed (a hop unwinds): frames running at
  * it are freed with their saved contexts (l's own context is not
  * touched). */
-void notify_level_dropped(struct thread *t, const struct hs_hop *l);
+void notify_level_dropped(struct thread *t, const struct hs_level *l);
 
 /* Whether a handler runs at level l of t (a one-way hop would lose it). */
-int notify_at_level(const struct thread *t, const struct hs_hop *l);
+int notify_at_level(const struct thread *t, const struct hs_level *l);
 
 /* ---- delivery (dispatch.c) ---------------------------------------------- */
 

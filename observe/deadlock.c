@@ -92,7 +92,7 @@ static void dot_escape(struct kbuf *b, const char *s)
 /* The node of blocked thread t: its name and what it waits on. */
 static void dot_node(struct kbuf *b, const struct thread *t)
 {
-    char text[512];
+    char text[KFMT_LINE];
     struct kbuf d;
     kbuf_init(&d, text, sizeof text);
     kbuf_printf(&d, "thread %u '%s'\n", handle_index(t->obj.handle),
@@ -124,7 +124,7 @@ static void dot_nodes(struct kbuf *b)
             if (!any) {
                 kbuf_printf(b, "  subgraph cluster_p%u {\n    label=\"",
                             handle_index(p->obj.handle));
-                char name[64];
+                char name[KFMT_NAME];
                 kfmt(name, sizeof name, "process %u '%s'",
                      handle_index(p->obj.handle), p->name);
                 dot_escape(b, name);

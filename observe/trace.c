@@ -184,7 +184,7 @@ static void json_name(const char *what, uint64_t pid, uint64_t tid,
 static void json_instant(const char *name, const struct thread *t,
                          uint64_t pid, uint64_t a, uint64_t b)
 {
-    char extra[96];
+    char extra[KFMT_NOTE];
     kfmt(extra, sizeof extra, ",\"s\":\"%s\",\"args\":{\"a\":%llu,\"b\":%llu}",
          t ? "t" : (pid ? "p" : "g"), (unsigned long long)a,
          (unsigned long long)b);
@@ -196,7 +196,7 @@ static void json_instant(const char *name, const struct thread *t,
 static void json_flow(char ph, const char *cat, const struct thread *t,
                       uint64_t id)
 {
-    char extra[96];
+    char extra[KFMT_NOTE];
     kfmt(extra, sizeof extra, ",\"cat\":\"%s\",\"id\":%llu%s", cat,
          (unsigned long long)id, ph == 'f' ? ",\"bp\":\"e\"" : "");
     json_emit(ph, cat, t->proc->obj.handle, t->obj.handle, extra);
@@ -204,7 +204,7 @@ static void json_flow(char ph, const char *cat, const struct thread *t,
 
 static void json_live_threads(void)
 {
-    char extra[48];
+    char extra[KFMT_NOTE];
     kfmt(extra, sizeof extra, ",\"args\":{\"live\":%u}", k.nlive);
     json_emit('C', "threads", 0, 0, extra);
 }
@@ -215,7 +215,7 @@ static void json_memory(void)
 {
     hs_mem_stats s;
     frame_stats(&s);
-    char extra[160];
+    char extra[KFMT_NOTE];
     kfmt(extra, sizeof extra,
          ",\"args\":{\"free_frames\":%llu,\"refs_4k\":%llu,"
          "\"refs_2m\":%llu,\"refs_1g\":%llu}",
@@ -244,9 +244,9 @@ static int touches_memory(enum event_kind kind)
 }
 
 /* The level of t at depth d (its top at most). */
-static const struct hs_hop *level_at(const struct thread *t, unsigned d)
+static const struct hs_level *level_at(const struct thread *t, unsigned d)
 {
-    const struct hs_hop *l = t->top;
+    const struct hs_level *l = t->top;
     while (l && l->depth > d)
         l = l->below;
     return l;
@@ -269,7 +269,7 @@ static void json_spans(const struct thread *t, struct trace_thread *r,
         r->depth--;
     }
     while (r->depth < want) {
-        const struct hs_hop *l = level_at(t, r->depth);
+        const struct hs_level *l = level_at(t, r->depth);
         const struct proc *p = l && l->proc ? l->proc : t->proc;
         json_emit('B', p->name, pid, tid, ",\"cat\":\"process\"");
         r->depth++;
@@ -403,7 +403,7 @@ static void msc_status(struct kbuf *b, hs_status st)
     size_t n = 0;
     while (s[n] && s[n] != ' ')
         n++;
-    char name[32];
+    char name[KFMT_NAME];
     if (n >= sizeof name)
         n = sizeof name - 1;
     for (size_t i = 0; i < n; i++)
@@ -531,7 +531,7 @@ static void msc_fault(const struct thread *t, unsigned kind, uint64_t pid)
 static void msc_notify(const struct thread *t, uint64_t tid, uint64_t slot)
 {
     const struct thread *to = thread_lookup(tid);
-    char label[64];
+    char label[KFMT_NAME];
     if (!to)
         return;
     kfmt(label, sizeof label, "notify slot %llu", (unsigned long long)slot);

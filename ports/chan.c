@@ -809,7 +809,7 @@ void hs_chan_stats_print(const char *title, const hs_chan_stats *s)
         s->empty_waits,
     };
     struct kbuf b;
-    char buf[4096];
+    char buf[KFMT_TABLE];
     kbuf_init(&b, buf, sizeof buf);
     kbuf_printf(&b, "%s\n", title ? title : "");
     for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++)

@@ -211,7 +211,7 @@ hs_status hs_port_set_handler(hs_port_t port, hs_hop_handler handler,
     return st;
 }
 
-hs_status hs_port_close(hs_port_t port)
+hs_status hs_port_destroy(hs_port_t port)
 {
     struct thread *self = kernel_enter();
     if (!self)

@@ -90,13 +90,13 @@ static const char *outside_why(void)
 static struct thread *outside(const void *ra)
 {
     static int said;
-    char name[64];
+    char name[KFMT_NAME];
     if (__atomic_load_n(&said, __ATOMIC_RELAXED) ||
         outside_call_name(ra, name, sizeof name) != 0 ||
         outside_allowed(name) ||
         __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
         return NULL;
-    char line[320];
+    char line[KFMT_LINE];
     kfmt(line, sizeof line, "hopsim: %s() called outside a simulated thread "
          "(%s): it returns HS_ESTATE; call it from a thread started by "
          "hs_proc_spawn() or hs_thread_create()\n", name, outside_why());
@@ -185,7 +185,9 @@ static void on_stack_overflow(void *owner)
 
 /* ---- a crash in a simulated thread ----------------------------------------- */
 
-static char crash_buf[16 * 1024];
+#define CRASH_REPORT_MAX (16 * 1024)     /* a crash report, backtraces
+                                           included */
+static char crash_buf[CRASH_REPORT_MAX];
 
 static void crash_line(void *cookie, const char *line)
 {
@@ -198,7 +200,7 @@ static void crash_line(void *cookie, const char *line)
 static void crash_hop_chain(const struct thread *t, struct kbuf *b)
 {
     kbuf_printf(b, "  hop chain, innermost first: ");
-    for (const struct hs_hop *l = t->top; l; l = l->below) {
+    for (const struct hs_level *l = t->top; l; l = l->below) {
         kbuf_printf(b, "process %u '%s'", handle_index(l->proc->obj.handle),
                     l->proc->name);
         if (l->below) {
@@ -300,7 +302,7 @@ static hs_status refuse(hs_status st, const char *fmt, ...)
 
 static hs_status refuse(hs_status st, const char *fmt, ...)
 {
-    char line[768];
+    char line[KFMT_LINE];
     struct kbuf b;
     kbuf_init(&b, line, sizeof line - 1);   /* room for the newline */
     kbuf_printf(&b, "hopsim: ");
@@ -450,7 +452,7 @@ static hs_status env_word(const char *name, const char *const *words,
             return HS_OK;
         }
     }
-    char want[128];
+    char want[KFMT_NOTE];
     struct kbuf b;
     kbuf_init(&b, want, sizeof want);
     for (unsigned i = 0; i < n; i++)
@@ -495,7 +497,7 @@ static hs_status env_seed(uint64_t *seed)
 static hs_status refuse_fault_kind(const char *all, const char *word,
                                    size_t n)
 {
-    char kind[40], kinds[128];
+    char kind[KFMT_NAME], kinds[KFMT_NOTE];
     kstrlcpy(kind, word, n + 1 < sizeof kind ? n + 1 : sizeof kind);
     struct kbuf b;
     kbuf_init(&b, kinds, sizeof kinds);
@@ -724,13 +726,13 @@ static void teardown(void)
 
 static void summary_print(const hs_sim_summary *s)
 {
-    char line[600], seed[24];
+    char line[KFMT_LINE], seed[KFMT_WORD];
     if (s->seed == HS_SEED_NONE)
         kstrlcpy(seed, "none", sizeof seed);
     else
         kfmt(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
     const char *name = hs_strerror(s->status);
-    char sname[24];
+    char sname[KFMT_WORD];
     size_t n = 0;
     while (name[n] && name[n] != ' ' && n + 1 < sizeof sname) {
         sname[n] = name[n];

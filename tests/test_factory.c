@@ -1091,7 +1091,7 @@ static int recover_main(void *arg)
     hs_cap_t q1 = 0;
     EXPECT_ST(hs_port_create(&p1), HS_OK);
     status[0] = hs_port_create(&out_port);              /* ports: 1 */
-    EXPECT_ST(hs_port_close(p1), HS_OK);
+    EXPECT_ST(hs_port_destroy(p1), HS_OK);
     EXPECT_ST(hs_factory_account(0, &seen[0]), HS_OK);
     status[1] = hs_port_create(&out_port);              /* fits again */
     EXPECT_ST(hs_irq_create(&q1), HS_OK);

@@ -373,12 +373,12 @@ static int nobody_main(void *arg)
 {
     (void)arg;
     tu_sleep_until(250);
-    status[0] = hs_ipc_receive(HS_CAP_NIL, 5000, NULL);
+    status[0] = hs_ipc_recv(HS_CAP_NIL, 5000, NULL);
     phase[0] = hs_utcb()->phase;
     when[0] = hs_time_now();
-    status[1] = hs_ipc_receive(HS_CAP_NIL, HS_NEVER, NULL);
+    status[1] = hs_ipc_recv(HS_CAP_NIL, HS_NEVER, NULL);
     when[1] = hs_time_now();
-    status[2] = hs_ipc_receive(HS_CAP_NIL, HS_NOWAIT, NULL);
+    status[2] = hs_ipc_recv(HS_CAP_NIL, HS_NOWAIT, NULL);
     when[2] = hs_time_now();
     return 0;
 }
@@ -513,9 +513,9 @@ static int rights_main(void *arg)
     EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND, 1, &s), HS_OK);
     EXPECT_ST(hs_cap_derive(g, HS_CAP_RECV, 2, &r), HS_OK);
     set_msg(0, 1, 0);
-    status[0] = hs_ipc_receive(s, HS_NOWAIT, NULL);
+    status[0] = hs_ipc_recv(s, HS_NOWAIT, NULL);
     phase[0] = hs_utcb()->phase;
-    status[1] = hs_ipc_receive(r, HS_NOWAIT, NULL);  /* allowed */
+    status[1] = hs_ipc_recv(r, HS_NOWAIT, NULL);  /* allowed */
     status[2] = hs_ipc_send(r, HS_NOWAIT);
     phase[2] = hs_utcb()->phase;
     status[3] = hs_ipc_send(s, HS_NOWAIT);           /* allowed */
@@ -523,7 +523,7 @@ static int rights_main(void *arg)
 
     hs_tid_t t = tu_mk(quitter, NULL, 0);
     EXPECT_ST(hs_gate_create(t, 0, &other), HS_OK);
-    status[5] = hs_ipc_receive(other, HS_NOWAIT, NULL);
+    status[5] = hs_ipc_recv(other, HS_NOWAIT, NULL);
 
     status[6] = hs_cap_derive(s, HS_CAP_SEND | HS_CAP_RECV, 3, &x);
     status[7] = hs_cap_derive(g, 0, 3, &x);
@@ -859,7 +859,7 @@ static int give_child(void *arg)
     tu_sleep_until(100);
     /* (Before the call: the server ends after one reply, and its gate
      * with it.) */
-    status[1] = hs_ipc_receive(given_cap, HS_NOWAIT, NULL);
+    status[1] = hs_ipc_recv(given_cap, HS_NOWAIT, NULL);
     hs_cap_info info;
     memset(&info, 0, sizeof info);
     status[2] = hs_cap_info_get(given_cap, &info);
@@ -1142,7 +1142,7 @@ static int own_gate_main(void *arg)
     /* Nothing changed: the gate still brings another thread's message. */
     hs_tid_t t = tu_mk(own_gate_sender, NULL, 0);
     uint64_t label = 0;
-    status[4] = hs_ipc_receive(own_gate, HS_NEVER, &label);
+    status[4] = hs_ipc_recv(own_gate, HS_NEVER, &label);
     word[0] = u->mr[0];
     word[1] = label;
     tu_join(t);
@@ -1198,7 +1198,7 @@ static int t_partner(void *arg)
         switch (op) {
         case OP_SEND:           /* take the message, if it is still sent */
         case OP_CALL_SEND:      /* and answer a call at once */
-            if (hs_ipc_receive(t_gate, HS_NOWAIT, NULL) == HS_OK &&
+            if (hs_ipc_recv(t_gate, HS_NOWAIT, NULL) == HS_OK &&
                 op == OP_CALL_SEND)
                 EXPECT_ST(hs_ipc_reply(), HS_OK);
             break;
@@ -1232,7 +1232,7 @@ static int timeouts_main(void *arg)
             status[c] = hs_ipc_send(t_gate, to);
             break;
         case OP_RECV_CLOSED:
-            status[c] = hs_ipc_receive(t_mygate, to, NULL);
+            status[c] = hs_ipc_recv(t_mygate, to, NULL);
             break;
         case OP_WAIT_OPEN:
             status[c] = hs_ipc_wait(to, NULL);
@@ -1302,7 +1302,7 @@ static int rw_server(void *arg)
     for (int i = 0; i < NKINDS; i++) {
         hs_time_t t0 = 10000 * (hs_time_t)(i + 1);
         tu_sleep_until(t0 + 500);
-        EXPECT_ST(hs_ipc_receive(rw_gate, HS_NEVER, NULL), HS_OK);
+        EXPECT_ST(hs_ipc_recv(rw_gate, HS_NEVER, NULL), HS_OK);
         when[20 + i] = hs_time_now() - t0;
         tu_sleep_until(t0 + 800);
         set_msg(0, 1, (uint64_t)i);
@@ -1313,7 +1313,7 @@ static int rw_server(void *arg)
     for (int i = 0; i < NKINDS; i++) {
         hs_time_t t0 = 100000 + 10000 * (hs_time_t)i;
         tu_sleep_until(t0);
-        EXPECT_ST(hs_ipc_receive(rw_gate, HS_NEVER, NULL), HS_OK);
+        EXPECT_ST(hs_ipc_recv(rw_gate, HS_NEVER, NULL), HS_OK);
         set_msg(0, 1, 7);
         hs_time_t w0 = hs_time_now();
         status[30 + i] = hs_ipc_reply_wait(kinds[i], NULL);
@@ -1418,7 +1418,7 @@ static int it_server(void *arg)
     (void)arg;
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_CAPS] = 1;
-    EXPECT_ST(hs_ipc_receive(it_gate, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(it_gate, HS_NEVER, NULL), HS_OK);
     word[0] = hs_tag_words(u->tag);
     word[1] = hs_tag_items(u->tag);
     word[2] = u->mr[0];
@@ -1438,7 +1438,7 @@ static int it_server(void *arg)
     set_msg(0, 1, 77);
     status[0] = hs_ipc_send(it_received, HS_NEVER);
     /* Until the giver revokes it. */
-    EXPECT_ST(hs_ipc_receive(it_gate, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(it_gate, HS_NEVER, NULL), HS_OK);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
     set_msg(0, 1, 78);
     status[1] = hs_ipc_send(it_received, HS_NOWAIT);
@@ -1502,14 +1502,14 @@ static int bad_server(void *arg)
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_CAPS] = 1;
     /* Waits while every bad message is refused; takes the good one. */
-    EXPECT_ST(hs_ipc_receive(bad_gate, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(bad_gate, HS_NEVER, NULL), HS_OK);
     word[0] = u->mr[0];
     when[0] = hs_time_now();
     /* A queued sender whose items do not fit is refused at the receive,
      * and the next sender is taken. */
     tu_sleep_until(2000);
     u->br[HS_BR_CAPS] = 1;
-    EXPECT_ST(hs_ipc_receive(bad_gate, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(bad_gate, HS_NEVER, NULL), HS_OK);
     word[1] = u->mr[0];
     word[2] = hs_tag_items(u->tag);
     return 0;
@@ -1649,7 +1649,7 @@ static int rp_server(void *arg)
     hs_cap_t mine = 0;
     EXPECT_ST(hs_gate_create(0, 8, &mine), HS_OK);
     for (int i = 0; i < 2; i++) {
-        EXPECT_ST(hs_ipc_receive(rp_gate, HS_NEVER, NULL), HS_OK);
+        EXPECT_ST(hs_ipc_recv(rp_gate, HS_NEVER, NULL), HS_OK);
         u->tag = HS_TAG_ITEMS(0, 1, 1);
         u->mr[0] = 11;
         u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
@@ -1663,7 +1663,7 @@ static int rp_server(void *arg)
     }
     /* A message through the capability that the caller received. */
     uint64_t label = 0;
-    EXPECT_ST(hs_ipc_receive(mine, HS_NEVER, &label), HS_OK);
+    EXPECT_ST(hs_ipc_recv(mine, HS_NEVER, &label), HS_OK);
     word[20] = label;
     word[21] = u->mr[0];
     return 0;
@@ -1730,10 +1730,10 @@ static int q_child(void *arg)
     u->mr[1] = mine;
     EXPECT_ST(hs_ipc_send(to_parent, HS_NEVER), HS_OK);
     u->br[HS_BR_CAPS] = 1;
-    EXPECT_ST(hs_ipc_receive(mine, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(mine, HS_NEVER, NULL), HS_OK);
     word[0] = u->mr[0];                 /* the plain message */
     EXPECT_ST(hs_cap_delete(to_parent), HS_OK);
-    EXPECT_ST(hs_ipc_receive(mine, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(mine, HS_NEVER, NULL), HS_OK);
     word[1] = hs_tag_items(u->tag);
     word[2] = u->mr[0];
     hs_cap_info info;
@@ -1756,7 +1756,7 @@ static int q_main(void *arg)
     EXPECT_ST(hs_cap_give(child, q_parent_gate,
                           HS_CAP_SEND | HS_CAP_GRANT, &q_given), HS_OK);
     u->br[HS_BR_CAPS] = 1;
-    EXPECT_ST(hs_ipc_receive(q_parent_gate, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(q_parent_gate, HS_NEVER, NULL), HS_OK);
     hs_cap_t child_gate = (hs_cap_t)u->mr[1];
     hs_account before, after;
     EXPECT_ST(hs_factory_account(child, &before), HS_OK);
@@ -1837,7 +1837,7 @@ static int c_receiver(void *arg)
 static int c_sleeper(void *arg)
 {
     (void)arg;
-    status[3] = hs_ipc_receive(HS_CAP_NIL, 100000, NULL);
+    status[3] = hs_ipc_recv(HS_CAP_NIL, 100000, NULL);
     phase[3] = hs_utcb()->phase;
     when[3] = hs_time_now();
     return 0;
@@ -1847,7 +1847,7 @@ static int c_sleeper(void *arg)
 static int c_server(void *arg)
 {
     (void)arg;
-    EXPECT_ST(hs_ipc_receive(c_gate, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(c_gate, HS_NEVER, NULL), HS_OK);
     tu_sleep_until(500);
     set_msg(0, 1, 3);
     status[4] = hs_ipc_reply();
@@ -1926,7 +1926,7 @@ static int proxy(void *arg)
     int i = tu_arg_id(arg);
     hs_utcb_t *u = hs_utcb();
     for (int r = 0; r < ROUNDS; r++) {
-        EXPECT_ST(hs_ipc_receive(chain[i], HS_NEVER, NULL), HS_OK);
+        EXPECT_ST(hs_ipc_recv(chain[i], HS_NEVER, NULL), HS_OK);
         uint64_t v = u->mr[0];
         /* The implicit reply capability survives our own call. */
         set_msg(0, 1, v + 1);
@@ -1942,7 +1942,7 @@ static int end_server(void *arg)
 {
     (void)arg;
     hs_utcb_t *u = hs_utcb();
-    EXPECT_ST(hs_ipc_receive(chain[NPROXY], HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(chain[NPROXY], HS_NEVER, NULL), HS_OK);
     for (int r = 0;; r++) {
         uint64_t v = u->mr[0];
         set_msg(0, 1, v * 1000000);
@@ -2008,7 +2008,7 @@ static int dc_client(void *arg)
 static int dc_server(void *arg)
 {
     (void)arg;
-    EXPECT_ST(hs_ipc_receive(dc_gate, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(dc_gate, HS_NEVER, NULL), HS_OK);
     word[1] = hs_utcb()->mr[0];
     tu_sleep_until(500);
     set_msg(0, 1, 6);
@@ -2194,16 +2194,16 @@ static int gc_main(void *arg)
     set_msg(0, 1, 1);
     status[0] = hs_ipc_send(qs, HS_NOWAIT);
     status[1] = hs_ipc_call(qs, HS_NOWAIT, HS_NOWAIT);
-    status[2] = hs_ipc_receive(qs, HS_NOWAIT, NULL);
+    status[2] = hs_ipc_recv(qs, HS_NOWAIT, NULL);
     status[3] = hs_ipc_send(gs, HS_NOWAIT);         /* no send right */
     tu_join(t);                                     /* the gate goes */
     EXPECT_ST(hs_irq_destroy(q), HS_OK);
     status[4] = hs_ipc_send(qs, HS_NOWAIT);
     status[5] = hs_ipc_call(qs, HS_NOWAIT, HS_NOWAIT);
-    status[6] = hs_ipc_receive(qs, HS_NOWAIT, NULL);
+    status[6] = hs_ipc_recv(qs, HS_NOWAIT, NULL);
     status[7] = hs_ipc_send(gs, HS_NOWAIT);
     status[8] = hs_ipc_call(g, HS_NOWAIT, HS_NOWAIT);
-    status[9] = hs_ipc_receive(gs, HS_NOWAIT, NULL);
+    status[9] = hs_ipc_recv(gs, HS_NOWAIT, NULL);
     phase[0] = hs_utcb()->phase;
     return 0;
 }

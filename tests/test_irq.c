@@ -487,7 +487,7 @@ static int closed_server(void *arg)
 {
     (void)arg;
     uint64_t l = BAD;
-    status[0] = hs_ipc_receive(gate_cap, 3000, &l);
+    status[0] = hs_ipc_recv(gate_cap, 3000, &l);
     when[0] = hs_time_now();
     open_wait_at(1, HS_NOWAIT);
     return 0;
@@ -700,7 +700,7 @@ static int rights_main(void *arg)
     word[10] = hs_utcb()->phase;
     set_msg(0, 1, 0);
     status[11] = hs_ipc_call(q, HS_NOWAIT, HS_NOWAIT);
-    status[12] = hs_ipc_receive(q, HS_NOWAIT, NULL);
+    status[12] = hs_ipc_recv(q, HS_NOWAIT, NULL);
     /* No such capability. */
     status[13] = hs_irq_signal(HS_CAP_NIL, 0x2);
     status[14] = hs_irq_signal(12345, 0x2);

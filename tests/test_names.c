@@ -178,7 +178,7 @@ static int service(void *arg)
     when[4] = hs_time_now();
     status[5] = names_register(1, "svc", sg);            /* taken */
     uint64_t label = 0;
-    EXPECT_ST(hs_ipc_receive(g, HS_NEVER, &label), HS_OK);
+    EXPECT_ST(hs_ipc_recv(g, HS_NEVER, &label), HS_OK);
     word[5] = label;
     word[6] = hs_utcb()->mr[0];
     hs_utcb()->tag = HS_TAG(0, 1);
@@ -322,7 +322,7 @@ static int lost_service(void *arg)
         return 1;
     status[31] = names_register(1, "svc", sg);      /* still taken */
     uint64_t label = 0;
-    status[32] = hs_ipc_receive(g, HS_NEVER, &label);
+    status[32] = hs_ipc_recv(g, HS_NEVER, &label);
     hs_utcb()->tag = HS_TAG(0, 1);
     hs_utcb()->mr[0] += 1;
     EXPECT_ST(hs_ipc_reply(), HS_OK);

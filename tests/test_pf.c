@@ -373,7 +373,7 @@ static int client_main(void *arg)
     if (try_closed_pager) {
         hs_port_t closed = 0;
         EXPECT_ST(hs_port_create(&closed), HS_OK);
-        EXPECT_ST(hs_port_close(closed), HS_OK);
+        EXPECT_ST(hs_port_destroy(closed), HS_OK);
         status[6] = hs_mem_pager_set(closed);   /* refused, pager kept */
         /* Another process's anonymous port, never given: refused. */
         status[7] = hs_mem_pager_set(foreign_port);

@@ -289,7 +289,7 @@ static void test_port_calls_outside_a_simulated_thread_are_estate(
     assert_no_bad_status();
     assert_int_equal(hs_port_set_handler(port_seen[0], adder, NULL),
                      HS_ESTATE);
-    assert_int_equal(hs_port_close(port_seen[0]), HS_ESTATE);
+    assert_int_equal(hs_port_destroy(port_seen[0]), HS_ESTATE);
 }
 
 /* ---- when the owner ends, and closing */
@@ -349,8 +349,8 @@ static int closing_server(void *arg)
     EXPECT_ST(hs_port_create_named("closing", &port_seen[0]), HS_OK);
     EXPECT_ST(hs_port_set_handler(port_seen[0], adder, tu_id_arg(1)), HS_OK);
     tu_sleep_until(HS_MSEC);
-    EXPECT_ST(hs_port_close(port_seen[0]), HS_OK);
-    EXPECT_ST(hs_port_close(port_seen[0]), HS_ECLOSED);
+    EXPECT_ST(hs_port_destroy(port_seen[0]), HS_OK);
+    EXPECT_ST(hs_port_destroy(port_seen[0]), HS_ECLOSED);
     EXPECT_ST(hs_port_set_handler(port_seen[0], adder, tu_id_arg(7)),
               HS_ECLOSED);
     tu_sleep_until(2 * HS_MSEC);
@@ -407,7 +407,7 @@ static int close_during_hop_server(void *arg)
     EXPECT_ST(hs_port_create_named("slow", &port_seen[0]), HS_OK);
     EXPECT_ST(hs_port_set_handler(port_seen[0], slow_adder, NULL), HS_OK);
     tu_sleep_until(HS_MSEC);
-    EXPECT_ST(hs_port_close(port_seen[0]), HS_OK);
+    EXPECT_ST(hs_port_destroy(port_seen[0]), HS_OK);
     when[1] = hs_time_now();
     return serve_forever();
 }
@@ -447,9 +447,9 @@ static int hijack_port(void *arg)
     EXPECT_ST(hs_port_lookup("mine", HS_NEVER, &h), HS_OK);
     EXPECT_ST(hs_port_set_handler(h, adder, tu_id_arg(100)), HS_EPERM);
     EXPECT_ST(hs_port_set_handler(h, NULL, NULL), HS_EPERM);
-    EXPECT_ST(hs_port_close(h), HS_EPERM);
+    EXPECT_ST(hs_port_destroy(h), HS_EPERM);
     EXPECT_ST(hs_port_set_handler(0, adder, NULL), HS_ENOPORT);
-    EXPECT_ST(hs_port_close(0), HS_ENOPORT);
+    EXPECT_ST(hs_port_destroy(0), HS_ENOPORT);
     /* Still the owner's port, handler and name. */
     EXPECT_ST(hs_hop_call(h, 41, &word[0]), HS_OK);
     EXPECT_ST(hs_port_lookup("mine", HS_NOWAIT, &port_seen[1]), HS_OK);
@@ -761,10 +761,10 @@ static int churn_main(void *arg)
     churn_verify(-1);
     /* Close a third: removals shift later entries back in their runs. */
     for (int i = 0; i < CHURN; i += 3)
-        EXPECT_ST(hs_port_close(churn_port[i]), HS_OK);
+        EXPECT_ST(hs_port_destroy(churn_port[i]), HS_OK);
     churn_verify(0);
     for (int i = 1; i < CHURN; i += 3)
-        EXPECT_ST(hs_port_close(churn_port[i]), HS_OK);
+        EXPECT_ST(hs_port_destroy(churn_port[i]), HS_OK);
     for (int i = 0; i < CHURN; i += 3) {
         churn_name(name, i);
         EXPECT_ST(hs_port_create_named(name, &churn_port[i]), HS_OK);
@@ -889,7 +889,7 @@ static int twins_main(void *arg)
                   HS_OK);
         EXPECT_ST(hs_port_lookup(twins[i][1], HS_NOWAIT, &twin_found[i][1]),
                   HS_OK);
-        EXPECT_ST(hs_port_close(twin_port[i][1]), HS_OK);
+        EXPECT_ST(hs_port_destroy(twin_port[i][1]), HS_OK);
         EXPECT_ST(hs_port_lookup(twins[i][1], HS_NOWAIT, &p), HS_ETIMEOUT);
     }
     return 0;

@@ -124,9 +124,9 @@ static int anon_main(void *arg)
     EXPECT_ST(hs_portal(&r, NULL), HS_EEXIST);
     EXPECT_ST(hs_portal_info_get(p, &pinfo[0]), HS_OK);
     EXPECT_ST(hs_mem_check(), HS_OK);
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     got[0] = hs_mem_query(0, VA_A, &minfo[1]);
-    EXPECT_ST(hs_portal_close(p), HS_ESTALE);
+    EXPECT_ST(hs_portal_destroy(p), HS_ESTALE);
     EXPECT_ST(hs_mem_check(), HS_OK);
     return 0;
 }
@@ -175,7 +175,7 @@ static int cow_main(void *arg)
     r.morphology.src = VA_A;
     r.prot = HS_PROT_WRITE;
     EXPECT_ST(hs_portal(&r, NULL), HS_EINVAL);
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     EXPECT_ST(hs_mem_unmap(VA_A, 2 * PAGE), HS_OK);
     EXPECT_ST(hs_mem_check(), HS_OK);
     return 0;
@@ -225,7 +225,7 @@ static int driver_main(void *arg)
     EXPECT_ST(hs_mem_check(), HS_OK);
     EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);  /* the device answers */
     rec[2] = read64(VA_A + 16);
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     EXPECT_ST(hs_mem_check(), HS_OK);
     return 0;
 }
@@ -430,7 +430,7 @@ static int special_client(void *arg)
     EXPECT_ST(hs_mem_query(0, VA_A + PAGE, &minfo[1]), HS_OK);
     got[3] = hs_mem_query(0, VA_A, &minfo[2]);
     EXPECT_ST(hs_mem_check(), HS_OK);
-    EXPECT_ST(hs_portal_close(special_portal), HS_OK);
+    EXPECT_ST(hs_portal_destroy(special_portal), HS_OK);
     EXPECT_ST(hs_mem_check(), HS_OK);
     return 0;
 }
@@ -542,7 +542,7 @@ static int worker(void *arg)
     for (int i = 0; i < ROUNDS; i++)
         bump(at);
     EXPECT_ST(hs_mem_check(), HS_OK);
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     return 0;
 }
 
@@ -578,7 +578,7 @@ static int maker(void *arg)
     EXPECT_ST(hs_mem_query(0, VA_A, &minfo[0]), HS_OK);
     EXPECT_ST(hs_portal_info_get(p, &pinfo[0]), HS_OK);
     EXPECT_ST(hs_mem_check(), HS_OK);
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     EXPECT_ST(hs_mem_check(), HS_OK);
     return 0;
 }
@@ -675,9 +675,9 @@ static int wrappers_main(void *arg)
     EXPECT_ST(hs_sp_write(VA_C, 0, buf, 1), HS_EPERM);
     EXPECT_ST(hs_sp_read(VA_C, 0, buf, 10), HS_OK);
     EXPECT_ST(hs_mem_check(), HS_OK);
-    EXPECT_ST(hs_portal_close(ro), HS_OK);
-    EXPECT_ST(hs_portal_close(q), HS_OK);
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(ro), HS_OK);
+    EXPECT_ST(hs_portal_destroy(q), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     EXPECT_ST(hs_sp_read(VA_A, 0, buf, 1), HS_ENOENT);
     EXPECT_ST(hs_mem_check(), HS_OK);
     return 0;
@@ -708,7 +708,7 @@ static int lifetime_child(void *arg)
     hs_mem_stats s;
     EXPECT_ST(hs_mem_stats_get(&s), HS_OK);
     rec[1] = s.free;
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     EXPECT_ST(hs_mem_stats_get(&s), HS_OK);
     rec[2] = s.free;
     EXPECT_ST(hs_mem_check(), HS_OK);
@@ -726,14 +726,14 @@ static int lifetime_main(void *arg)
     EXPECT_ST(hs_proc_spawn("child", lifetime_child, NULL, NULL, &c), HS_OK);
     EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
     EXPECT_ST(hs_portal_info_get(p, &pinfo[0]), HS_OK);
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     /* The name is withdrawn: no attach; a new one may take it. */
     hs_portal_req a = share_req("life", 0, RW, VA_C, 0);
     attach_st = hs_portal(&a, NULL);
     EXPECT_ST(hs_portal(&r, &again), HS_OK);
     EXPECT_ST(hs_sp_read(VA_A, 0, text[0], 5), HS_OK);   /* fresh: zero */
     EXPECT_ST(hs_proc_wait(c, HS_NEVER, NULL), HS_OK);
-    EXPECT_ST(hs_portal_close(again), HS_OK);
+    EXPECT_ST(hs_portal_destroy(again), HS_OK);
     EXPECT_ST(hs_mem_check(), HS_OK);
     return 0;
 }
@@ -768,8 +768,8 @@ static int cow_attach_main(void *arg)
     EXPECT_ST(hs_mem_read(VA_B + off, text[1], 6), HS_OK);
     EXPECT_ST(hs_sp_read(VA_A, 0, text[2], 6), HS_OK);
     EXPECT_ST(hs_mem_check(), HS_OK);
-    EXPECT_ST(hs_portal_close(v), HS_OK);
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(v), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     EXPECT_ST(hs_mem_check(), HS_OK);
     return 0;
 }
@@ -803,7 +803,7 @@ static int direct_share_main(void *arg)
     a.type |= HS_PORTAL_COW;
     EXPECT_ST(hs_portal(&a, NULL), HS_EPERM);   /* no private device */
     EXPECT_ST(hs_mem_check(), HS_OK);
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     return 0;
 }
 
@@ -873,7 +873,7 @@ static int takeover_main(void *arg)
     EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
     EXPECT_ST(hs_sp_lock(VA_A), HS_OK);
     EXPECT_ST(hs_sp_unlock(VA_A), HS_OK);
-    EXPECT_ST(hs_portal_close(p), HS_OK);
+    EXPECT_ST(hs_portal_destroy(p), HS_OK);
     return 0;
 }
 

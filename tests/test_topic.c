@@ -200,7 +200,7 @@ static int fan_main(void *arg)
     EXPECT_ST(hs_topic_destroy(topic_cap), HS_OK);
     for (unsigned i = 0; i < NSUBS; i++)
         wait_child(kids[i]);
-    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_pub_destroy(&pub), HS_OK);
     check_memory();
     return 0;
 }
@@ -336,7 +336,7 @@ static int mid_main(void *arg)
     EXPECT_ST(hs_topic_destroy(topic_cap), HS_OK);
     wait_child(k0);
     wait_child(k1);
-    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_pub_destroy(&pub), HS_OK);
     check_memory();
     return 0;
 }
@@ -455,7 +455,7 @@ static int bad_ops(void *arg)
     EXPECT_ST(hs_topic_pub_init(&p2, leaf), HS_OK);
     status[11] = hs_topic_publish(&p2, big, 4, NULL);
     status[12] = hs_topic_info_get(leaf, &ti);
-    EXPECT_ST(hs_topic_pub_close(&p2), HS_OK);
+    EXPECT_ST(hs_topic_pub_destroy(&p2), HS_OK);
     /* The publisher's own capability revoked mid-stream. */
     EXPECT_ST(hs_cap_revoke(topic_cap), HS_OK);     /* send_only too */
     status[13] = hs_topic_publish(&pub, big, 4, NULL);
@@ -463,7 +463,7 @@ static int bad_ops(void *arg)
     hs_pid_t kid = spawn_with("other", bad_child, NULL, topic_cap,
                               HS_CAP_ALL, NULL);
     wait_child(kid);
-    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_pub_destroy(&pub), HS_OK);
     EXPECT_ST(hs_topic_unsubscribe(&s), HS_OK);
     status[14] = hs_topic_unsubscribe(&s);
     status[15] = hs_topic_pub_init(NULL, topic_cap);
@@ -537,7 +537,7 @@ static int rv_main(void *arg)
     EXPECT_ST(hs_topic_info_get(topic_cap, &ti), HS_OK);
     word[1] = ti.subs;
     wait_child(kid);
-    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_pub_destroy(&pub), HS_OK);
     EXPECT_ST(hs_topic_destroy(topic_cap), HS_OK);
     check_memory();
     return 0;
@@ -600,7 +600,7 @@ static int ex_main(void *arg)
         if (EXPECT_ST(hs_topic_recv(&mine, &x, sizeof x, &len, HS_NOWAIT),
                       HS_OK) == HS_OK)
             tu_log_add(&seen[0], (int)x);
-    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_pub_destroy(&pub), HS_OK);
     EXPECT_ST(hs_topic_unsubscribe(&mine), HS_OK);
     EXPECT_ST(hs_topic_destroy(topic_cap), HS_OK);
     check_memory();
@@ -720,7 +720,7 @@ static int us_main(void *arg)
     }
     EXPECT_ST(hs_topic_unsubscribe(&us_sub), HS_OK);
     EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
-    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_pub_destroy(&pub), HS_OK);
     EXPECT_ST(hs_topic_destroy(topic_cap), HS_OK);
     check_memory();
     return 0;
@@ -799,7 +799,7 @@ static int refused_main(void *arg)
     EXPECT_ST(hs_topic_publish(&pub, msg, 8, &r), HS_OK);
     word[2] = r.delivered;
     word[3] = pub.npeers;
-    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_pub_destroy(&pub), HS_OK);
     EXPECT_ST(hs_topic_unsubscribe(&s), HS_OK);
     EXPECT_ST(hs_topic_destroy(topic_cap), HS_OK);
     check_memory();
@@ -839,12 +839,12 @@ static int npeers_main(void *arg)
     pub.npeers = 1000;
     status[0] = hs_topic_publish(&pub, &seq, sizeof seq, NULL);
     word[0] = hs_topic_pub_missed(&pub, s.sub);
-    status[1] = hs_topic_pub_close(&pub);
+    status[1] = hs_topic_pub_destroy(&pub);
     pub.npeers = n;
     hs_topic_sub_info si;
     EXPECT_ST(hs_topic_sub_info_get(&s, &si), HS_OK);
     word[1] = si.queued;                /* the first publish only */
-    EXPECT_ST(hs_topic_pub_close(&pub), HS_OK);
+    EXPECT_ST(hs_topic_pub_destroy(&pub), HS_OK);
     EXPECT_ST(hs_topic_unsubscribe(&s), HS_OK);
     EXPECT_ST(hs_topic_destroy(topic_cap), HS_OK);
     check_memory();

@@ -197,7 +197,7 @@ static int move_recv(void *arg)
 {
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_MEM] = WIN_FP;
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     w_rec[0] = u->mr[2];                        /* where it landed */
     w_rec[1] = u->tag;
     query(1, 0, WIN);
@@ -242,7 +242,7 @@ static int decline_recv(void *arg)
 {
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_MEM] = 0;
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     w_rec[0] = u->mr[2];
     w_rec[1] = u->mr[0];
     query(1, 0, WIN);
@@ -287,7 +287,7 @@ static int cut_recv(void *arg)
 {
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_MEM] = WIN_FP;
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     w_rec[0] = u->mr[2];
     query(6, 0, WIN);
     query(7, 0, WIN + 0x10000 - HS_PAGE_4K);
@@ -351,7 +351,7 @@ static int share_recv(void *arg)
 {
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_MEM] = WIN_FP;
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     w_rec[0] = u->mr[2];
     w_rec[1] = u->mr[4];
     query(5, 0, WIN);
@@ -364,7 +364,7 @@ static int share_recv(void *arg)
     st_rec[2] = hs_mem_probe(hs_fpage_base(u->mr[4]), 1, HS_PROT_WRITE);
     u->tag = HS_TAG(0, 0);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
-    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL), HS_OK);
     EXPECT_ST(hs_mem_unmap(WIN, HS_PAGE_2M), HS_OK);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
     return 0;
@@ -429,17 +429,17 @@ static int split_recv(void *arg)
 {
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_MEM] = WIN_FP;
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     u->tag = HS_TAG(0, 0);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
-    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL), HS_OK);
     st_rec[1] = hs_mem_unmap(WIN + 0x5000, HS_PAGE_4K);
     query(1, 0, WIN);
     query(2, 0, WIN + 0x6000);
     qst_rec[3] = hs_mem_query(0, WIN + 0x5000, &info_rec[3]);
     u->tag = HS_TAG(0, 0);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
-    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL), HS_OK);
     unsigned char kept[2] = {0, 0};                     /* still there */
     EXPECT_ST(hs_mem_read(WIN + 0x6000, kept, 2), HS_OK);
     w_rec[0] = kept[0] == 6 && kept[1] == 0x47;
@@ -497,7 +497,7 @@ static int part_recv(void *arg)
 {
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_MEM] = WIN_FP;
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     query(2, 0, WIN);
     unsigned char b[2] = {0, 0};
     EXPECT_ST(hs_mem_read(WIN, b, 2), HS_OK);
@@ -548,7 +548,7 @@ static int onward_recv(void *arg)
 {
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_MEM] = WIN_FP;
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     uint64_t landed = u->mr[2];
     set_item(2, HS_XFER_SHARE, RW, landed);
     st_rec[2] = hs_ipc_reply();
@@ -601,7 +601,7 @@ static int copy_recv(void *arg)
 {
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_MEM] = WIN_FP;
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     w_rec[0] = u->mr[2];
     query(5, 0, WIN);
     w_rec[1] = holds(WIN, 2 * HS_PAGE_4K, 0x61);
@@ -609,7 +609,7 @@ static int copy_recv(void *arg)
     EXPECT_ST(hs_mem_write(WIN + 1, &b, 1), HS_OK);
     u->tag = HS_TAG(0, 0);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
-    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL), HS_OK);
     unsigned char c = 0;
     EXPECT_ST(hs_mem_read(WIN + HS_PAGE_4K + 1, &c, 1), HS_OK);
     w_rec[2] = c;
@@ -647,7 +647,7 @@ static int nofr_recv(void *arg)
     EXPECT_ST(hs_mem_map(WIN + 0x1000000, 7 * HS_PAGE_4K, RW, HS_PAGE_4K),
               HS_OK);
     u->br[HS_BR_MEM] = WIN_FP;
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     w_rec[0] = hs_tag_label(u->tag);            /* the plain message */
     query(1, 0, WIN);
     u->tag = HS_TAG(0, 0);
@@ -726,7 +726,7 @@ static int cow_recv(void *arg)
 {
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_MEM] = WIN_FP;
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     w_rec[0] = u->mr[2];
     query(5, 0, WIN);
     query(6, 0, WIN + HS_PAGE_4K);
@@ -738,7 +738,7 @@ static int cow_recv(void *arg)
     query(7, 0, WIN);
     u->tag = HS_TAG(0, 0);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
-    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL), HS_OK);
     unsigned char c[2] = {0, 0};
     EXPECT_ST(hs_mem_read(WIN + HS_PAGE_4K + 1, &c[0], 1), HS_OK);
     EXPECT_ST(hs_mem_read(WIN + 1, &c[1], 1), HS_OK);
@@ -809,7 +809,7 @@ static int reply_recv(void *arg)
     hs_utcb_t *u = hs_utcb();
     map_fill(SRC, HS_PAGE_4K, HS_PAGE_4K, RW, 0x72);
     query(0, 0, SRC);
-    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL), HS_OK);
     /* A window too small for the item first: refused, kept. */
     u->br[HS_BR_MEM] = 0;
     set_item(4, HS_XFER_SHARE, HS_PROT_READ, HS_FPAGE(SRC, 13));
@@ -971,14 +971,14 @@ static int bad_recv(void *arg)
     map_fill(WIN + 0x10000, HS_PAGE_4K, HS_PAGE_4K, RW, 0x22);
     map_fill(WIN + 0x21000, HS_PAGE_4K, HS_PAGE_4K, RW, 0x23);
     for (unsigned i = 0; i < NBAD; i++) {
-        EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+        EXPECT_ST(hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL), HS_OK);
         u->br[HS_BR_MEM] = bads[i].window;
         set_plain(0);
         EXPECT_ST(hs_ipc_reply(), HS_OK);
-        EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+        EXPECT_ST(hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL), HS_OK);
         bad_got[i] = hs_tag_label(u->tag) == MARK ? u->mr[0] : 0xbad;
     }
-    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL), HS_OK);
     w_rec[0] = u->mr[0];
     return 0;
 }
@@ -1036,7 +1036,7 @@ static int direct_recv(void *arg)
 {
     hs_utcb_t *u = hs_utcb();
     u->br[HS_BR_MEM] = WIN_FP;
-    EXPECT_ST(hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL), HS_OK);
     w_rec[0] = u->mr[0];
     query(2, 0, WIN);
     return 0;
@@ -1082,7 +1082,7 @@ static int queued_recv(void *arg)
     hs_utcb_t *u = hs_utcb();
     EXPECT_ST(hs_thread_sleep(1000), HS_OK);    /* the sender queues */
     u->br[HS_BR_MEM] = HS_FPAGE(WIN, 12);
-    st_rec[0] = hs_ipc_receive(arg_gate(arg), HS_NEVER, NULL);
+    st_rec[0] = hs_ipc_recv(arg_gate(arg), HS_NEVER, NULL);
     w_rec[0] = u->mr[0];
     query(2, 0, WIN);
     return 0;
@@ -1580,7 +1580,7 @@ static int sharing_root(void *arg)
     uint64_t window = SH_WIN;
     for (;;) {
         u->br[HS_BR_MEM] = HS_FPAGE(window, 12);
-        EXPECT_ST(hs_ipc_receive(g, HS_NEVER, NULL), HS_OK);
+        EXPECT_ST(hs_ipc_recv(g, HS_NEVER, NULL), HS_OK);
         if (hs_tag_label(u->tag) == 2)
             break;
         window += K4;

@@ -672,7 +672,7 @@ Usage: hs procs"""
                     how = "kept, " + how
                 d.append("checkpoint %d: %s from %s, %s" % (
                     idx(cp), thread_desc(t), frm, how))
-            for v in list_entries(p["visitors"], "struct hs_hop",
+            for v in list_entries(p["visitors"], "struct hs_level",
                                   "visit_link"):
                 d.append("visitor: %s at level %d, from %s via %s" % (
                     thread_desc(v["thread"]), int(v["depth"]),

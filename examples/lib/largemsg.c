@@ -88,7 +88,7 @@ static struct lm_state *state_get(int create, hs_status *st)
                          HS_PROT_READ | HS_PROT_WRITE, &p);
     if (*st != HS_OK) {
         if (port)
-            (void)hs_port_close(port);
+            (void)hs_port_destroy(port);
         return NULL;
     }
     struct lm_state *s = p;
@@ -210,7 +210,7 @@ hs_status lm_offer(hs_pid_t to, uint64_t va, uint64_t len, unsigned mode,
 static void offer_end(struct lm_offer_rec *o)
 {
     if (o->portal)
-        (void)hs_portal_close(o->portal);
+        (void)hs_portal_destroy(o->portal);
     memset(o, 0, sizeof *o);
 }
 

@@ -142,7 +142,7 @@ hs_status names_serve(hs_cap_t gate, uint64_t stop_label)
     for (;;) {
         uint64_t label = 0;
         u->br[HS_BR_CAPS] = 1;
-        hs_status st = hs_ipc_receive(gate, HS_NEVER, &label);
+        hs_status st = hs_ipc_recv(gate, HS_NEVER, &label);
         if (st != HS_OK)
             return st;
         char name[NAMES_WORDS * sizeof(uint64_t)];

@@ -25,7 +25,7 @@ HS_BEGIN_DECLS
 typedef uint32_t hs_cap_t;
 
 #define HS_CAP_NIL    ((hs_cap_t)0)   /* names nothing; "receive from
-                                         nobody" in hs_ipc_receive */
+                                         nobody" in hs_ipc_recv */
 
 /* Rights. */
 #define HS_CAP_SEND   0x1u   /* send to the object */

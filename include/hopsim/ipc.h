@@ -233,7 +233,7 @@ hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
  * Starting a wait ends any reply capability the caller held.  Errors
  * (phase RECV): HS_ESTATE, HS_EINVAL, HS_EBADCAP, HS_EPERM (not bound to
  * the caller, or no receive right), HS_ETIMEOUT. */
-hs_status hs_ipc_receive(hs_cap_t gate, hs_time_t timeout, uint64_t *label);
+hs_status hs_ipc_recv(hs_cap_t gate, hs_time_t timeout, uint64_t *label);
 
 /* Open wait: receive from any gate bound to the caller. */
 hs_status hs_ipc_wait(hs_time_t timeout, uint64_t *label);

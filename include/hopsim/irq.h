@@ -16,7 +16,7 @@
  * mr[0] = the bits (now cleared), and whose label is the bound label, so
  * the receiver tells it from a gate message.  When an open wait finds both
  * pending bits and queued senders, the bits come first.  A closed wait
- * (hs_ipc_receive on one gate) is not woken by an IRQ.
+ * (hs_ipc_recv on one gate) is not woken by an IRQ.
  *
  * Capabilities: HS_CAP_SEND to signal, HS_CAP_RECV to wait, poll and
  * bind.  An IRQ object belongs to the process that created it (counted in

@@ -38,7 +38,7 @@
 HS_BEGIN_DECLS
 
 typedef uint64_t hs_port_t;
-typedef struct hs_hop hs_hop_t;
+typedef struct hs_level hs_hop_t;
 
 #define HS_PORT_NAME_MAX 63   /* longest port name, in bytes */
 #define HS_PORT_GRANTS_MAX 8  /* processes an anonymous port is given to
@@ -74,7 +74,7 @@ hs_status hs_port_set_handler(hs_port_t port, hs_hop_handler handler,
  * HS_ECLOSED and a named port's name is free again.  Hops already in
  * progress are not affected.  Errors: HS_ESTATE, HS_ENOPORT, HS_ECLOSED,
  * HS_EPERM. */
-hs_status hs_port_close(hs_port_t port);
+hs_status hs_port_destroy(hs_port_t port);
 
 /* Give an anonymous port the caller's current process owns to process
  * pid, which may then hop through it; giving it twice is one grant.

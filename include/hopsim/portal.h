@@ -4,7 +4,7 @@
  * A memory portal is a mapping asked for with one request structure,
  * hs_portal_req, whose type combines the classes below.  Every portal
  * that hs_portal() makes is a kernel object (hs_portal_t) owned by the
- * caller's process; it goes with hs_portal_close() or when the process
+ * caller's process; it goes with hs_portal_destroy() or when the process
  * ends.
  *
  *   HS_PORTAL_ANON     fresh zeroed memory at morphology.addr, as
@@ -141,7 +141,7 @@ hs_status hs_portal(const hs_portal_req *req, hs_portal_t *out);
  * HS_EPERM (not the owner), HS_ENOMAP (part of the range was unmapped),
  * HS_ENOMEM.
  */
-hs_status hs_portal_close(hs_portal_t portal);
+hs_status hs_portal_destroy(hs_portal_t portal);
 
 typedef struct hs_portal_info {
     unsigned type;          /* HS_PORTAL_* */

@@ -247,7 +247,7 @@ uint64_t hs_topic_pub_missed(const hs_topic_pub *p, uint64_t sub);
 
 /* Detach every end and delete every capability the publisher holds.
  * Errors: HS_ESTATE, HS_EINVAL (p NULL, or not a publisher). */
-hs_status hs_topic_pub_close(hs_topic_pub *p);
+hs_status hs_topic_pub_destroy(hs_topic_pub *p);
 
 HS_END_DECLS
 

@@ -558,7 +558,7 @@ static void op_port(enum op op)
                                   rd8() & 7 ? hop_handler : NULL, NULL));
         break;
     case OP_PORT_CLOSE:
-        TR(hs_port_close(pick(&fz.ports)));
+        TR(hs_port_destroy(pick(&fz.ports)));
         break;
     default: {
         uint8_t b = rd8();
@@ -654,7 +654,7 @@ static void op_ipc(enum op op)
     case OP_IPC_RECEIVE: {
         hs_cap_t gate = (hs_cap_t)pick(&fz.caps);
         rd_buffers();
-        st = TR(hs_ipc_receive(gate, rd_timeout(),
+        st = TR(hs_ipc_recv(gate, rd_timeout(),
                                 rd8() & 1 ? &label : NULL));
         break;
     }
@@ -979,7 +979,7 @@ static void op_topic_pub(void)
     }
     case 1:
         if (mine) {
-            TR(hs_topic_pub_close(&p->p));
+            TR(hs_topic_pub_destroy(&p->p));
             p->used = 0;
         }
         break;
@@ -1090,7 +1090,7 @@ static void op_portal(void)
     if (b & 0x80) {
         hs_portal_t p = pick(&fz.portals);
         if (b & 0x40) {
-            TR(hs_portal_close(p));
+            TR(hs_portal_destroy(p));
         } else {
             hs_portal_info info;
             TR(hs_portal_info_get(p, &info));

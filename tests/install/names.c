@@ -30,7 +30,7 @@ static int name_server(void *arg)
 static int service(void *arg)
 {
     (void)arg;
-    if (hs_ipc_receive(svc_gate, HS_NEVER, NULL) != HS_OK)
+    if (hs_ipc_recv(svc_gate, HS_NEVER, NULL) != HS_OK)
         return 1;
     hs_utcb()->mr[0] += 1;
     return hs_ipc_reply() == HS_OK ? 0 : 1;

@@ -88,7 +88,7 @@ static int nm_service(void *arg)
     if (nm.reg != HS_OK)
         return 1;
     hs_utcb_t *u = hs_utcb();
-    if (hs_ipc_receive(g, NM_WAIT, NULL) != HS_OK)
+    if (hs_ipc_recv(g, NM_WAIT, NULL) != HS_OK)
         return 1;
     u->tag = HS_TAG(0, 1);
     u->mr[0] += 1;
