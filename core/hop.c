@@ -17,6 +17,7 @@
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "mem/xfer.h"
+#include "notify/notify.h"
 #include "ports/port.h"
 
 /* For the few functions of the hot path that have a second, rare caller
@@ -791,6 +792,19 @@ static void levels_stop(void)
     }
 }
 
+/* A new thread's level 0, in its own process on its own context. */
+static void levels_thread_init(struct thread *t)
+{
+    hop_home_init(t, t->proc, t->ctx);
+}
+
+/* An ending thread's levels go, their contexts with them (but the
+ * running one). */
+static void levels_thread_end(struct thread *t)
+{
+    hop_drop_all(t);
+}
+
 const struct kobj_type level_type = {
     .name = "level",
     .pool = &k.levels,
@@ -798,6 +812,8 @@ const struct kobj_type level_type = {
     .stop = levels_stop,
     .proc_end = hop_proc_end,
     .proc_free = hop_proc_free,
+    .thread_init = levels_thread_init,
+    .thread_end = levels_thread_end,
 };
 
 const struct kobj_type hop_offer_type = {

@@ -732,7 +732,7 @@ hs_status hs_ipc_cancel(hs_tid_t thread)
 
 /* ---- endings ------------------------------------------------------------------ */
 
-void ipc_thread_end(struct thread *t)
+void ipc_thread_free(struct thread *t)
 {
     /* Senders to t: their partner is gone. */
     while (!list_empty(&t->senders)) {
@@ -756,3 +756,13 @@ void ipc_thread_end(struct thread *t)
     gate_thread_end(t);
     irq_thread_end(t);
 }
+
+/* ---- the object table ------------------------------------------------------ */
+
+/* Synchronous IPC keeps its part of every thread: the gates bound to it,
+ * its senders and callers. */
+const struct kobj_type ipc_type = {
+    .name = "ipc",
+    .thread_init = ipc_thread_init,
+    .thread_free = ipc_thread_free,
+};

@@ -33,6 +33,8 @@ void ipc_irq_deliver(struct thread *t, uint64_t bits, uint64_t label);
 
 /* Thread t is ending: its senders and its caller (if it holds a reply
  * capability) wake with HS_EPARTNER, and its gates go. */
-void ipc_thread_end(struct thread *t);
+void ipc_thread_free(struct thread *t);
+
+extern const struct kobj_type ipc_type;
 
 #endif

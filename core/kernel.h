@@ -140,4 +140,26 @@ void deadlock_report(void);
 /* The run's report buffer. */
 struct kbuf *kernel_report(void);
 
+/* ---- upcalls: what core asks of the layers above it ---------------------- */
+
+/*
+ * Provided by notify/ (dispatch.c).  The synchronous dispatch of a kernel
+ * notification, for the memory code
+ * (page faults, exhaustion) and core/thread.c (a stack over quota).
+ * Called with the kernel lock held, from inside a kernel call made by t
+ * itself (t is the running thread).  If t has a handler for slot (its own,
+ * or its process's), it runs now, on t: t's kernel-call state is saved,
+ * the handler runs on a notification stack with the kernel lock released
+ * (so it may make any hopsim call, e.g. map memory or end a thread), and
+ * when it calls hs_notify_return() (or returns), execution continues here:
+ * HS_OK, with the lock held again and t's UTCB, wait result and reply
+ * capability as they were.  Queued notifications do not run first.
+ * Errors, nothing changed: HS_ENOHANDLER (no handler: the caller applies
+ * its default), HS_ENOSTACK (t runs a handler already and no nested stack
+ * could be had), HS_ENOMEM.  A handler that ends its thread never comes
+ * back.
+ */
+hs_status notify_kernel_sync(struct thread *t, unsigned slot,
+                             const uint64_t *words, unsigned n);
+
 #endif

@@ -74,7 +74,6 @@ static void proc_init(struct proc *p, const char *name, unsigned max_threads,
                       const hs_quota *quota)
 {
     factory_init(p, quota);
-    vm_init(&p->as);
     kstrlcpy(p->name, name, sizeof p->name);
     p->max_threads = max_threads;
     list_init(&p->children);
@@ -86,7 +85,7 @@ static void proc_init(struct proc *p, const char *name, unsigned max_threads,
     list_init(&p->irqs);
     list_init(&p->chans);
     list_init(&p->chan_ends);
-    notify_proc_init(p);
+    kobj_proc_init(p);          /* its address space, notifications */
     p->hop_stacks_max = k.cfg.hop_stacks;
     p->hop_stack_size = k.cfg.stack_size;
 }

@@ -9,12 +9,33 @@
 #include "kern/pool.h"
 #include "hopsim/hop.h"
 #include "hopsim/proc.h"
-#include "mem/vm.h"
-#include "notify/notify.h"
+#include "hopsim/notify.h"
 #include "sim/platform.h"
 
 struct cap;
 struct thread;
+struct ptnode;
+struct notify_table;
+
+/* A process's address space: owned by mem/ (vm.c), defined here to be
+ * part of the process. */
+struct aspace {
+    struct ptnode *root;        /* level-4 table, NULL while empty */
+    uint64_t mapped;            /* bytes mapped (charged HS_RES_MAPPED) */
+    unsigned nodes;             /* page-table nodes, root included */
+};
+
+/* A process's notification state: owned by notify/. */
+struct notify_proc {
+    struct notify_table *table;     /* process-wide handlers, or NULL */
+    hs_notify_stack_fn stack_alloc; /* allocator action, or NULL */
+    void *stack_alloc_cookie;
+    struct list watching;           /* its watches on other processes */
+    struct list watchers;           /* watches on it */
+    struct list types;              /* typed registrations */
+    unsigned ntypes;
+};
+
 
 enum proc_state {
     PROC_ALIVE,

@@ -40,14 +40,13 @@ static void thread_start(void *arg)
 {
     struct thread *t = arg;
     sched_after_switch();
-    if (t->attn & KATTN_NOTIFY)
-        notify_deliver(t);
+    kobj_thread_start(t);
     plat_kunlock();
     int v = 0;
     if (t->entry)
         v = t->entry(t->arg);
-    else
-        hop_async_start(t);     /* began in a handler: an async hop */
+    else                        /* began in a handler: an async hop */
+        t->home.handler(&t->home, t->home.cookie);
     hs_thread_exit(v);
 }
 
@@ -73,12 +72,10 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
         return HS_ENOMEM;
     }
     kstrlcpy(t->name, name, sizeof t->name);
-    hop_home_init(t, p, t->ctx);
-    list_init(&t->wait_link);
-    notify_thread_init(t);
     t->proc = p;
     t->prio = prio;
-    ipc_thread_init(t);     /* base priority: prio */
+    list_init(&t->wait_link);
+    kobj_thread_init(t);    /* its level 0, notifications, IPC */
     sched_thread_init(t);
     t->stack_size = stack_size;
     t->entry = entry;
@@ -100,7 +97,7 @@ hs_status thread_new(struct proc *p, const char *name, int prio,
 /* t has ended (it is not running): wake its joiner, tell its process. */
 static void thread_ended(struct thread *t, int value)
 {
-    notify_thread_end(t);
+    kobj_thread_end(t);         /* its levels, its queued notifications */
     kattn_clear(&t->attn, KATTN_KILLED | KATTN_UNWIND | KATTN_NOTIFY);
     t->state = THREAD_ZOMBIE;
     t->exit_value = value;
@@ -111,7 +108,7 @@ static void thread_ended(struct thread *t, int value)
         hop_stack_release(t->proc);
     }
     event_record(EV_THREAD_EXIT, t, (uint64_t)(int64_t)value, 0);
-    ipc_thread_end(t);
+    kobj_thread_free(t);        /* its senders and callers, its gates */
     /* The joiner stays named until it has run and freed t: another join
      * of the zombie meanwhile is HS_EJOINED, not a second free. */
     if (t->joiner)
@@ -126,7 +123,6 @@ static void thread_ended(struct thread *t, int value)
 _Noreturn void thread_exit(struct thread *self, int value)
 {
     kattn_clear(&self->attn, KATTN_KILLED | KATTN_UNWIND);
-    hop_drop_all(self);
     thread_ended(self, value);
     sched_exit(self);
 }
@@ -146,7 +142,6 @@ void thread_kill(struct thread *t, int value)
     case THREAD_ZOMBIE:
         return;
     }
-    hop_drop_all(t);
     thread_ended(t, value);
 }
 

@@ -8,7 +8,6 @@
 #include "kern/kfmt.h"
 #include "kern/list.h"
 #include "kern/pool.h"
-#include "notify/notify.h"
 #include "hopsim/thread.h"
 #include "sim/platform.h"
 
@@ -40,6 +39,21 @@ struct wait_ops {
     /* An IPC wait (send, receive, reply, IRQ): hs_ipc_cancel() ends it
      * with HS_ECANCELED. */
     int ipc;
+};
+
+/* A thread's notification state: owned by notify/, defined here to be
+ * part of the thread. */
+struct notify_table;
+struct notify_frame;
+
+struct notify_thread {
+    struct list queue;              /* items, oldest first */
+    unsigned nsent;                 /* of those, counted ones */
+    struct notify_table *table;     /* handlers on this thread, or NULL */
+    struct notify_frame *frame;     /* innermost running handler, or NULL */
+    unsigned depth;                 /* frames */
+    plat_context *spare;            /* the preallocated stack, when no
+                                       handler uses it */
 };
 
 struct thread {

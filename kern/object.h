@@ -41,6 +41,16 @@ struct kobj_type {
     /* Capabilities were revoked or deleted (by self, a thread, or NULL
      * as a process ends): objects held through them let go. */
     void (*caps_changed)(struct thread *self);
+
+    /* The parts of threads and processes a kind keeps in them. */
+    void (*proc_init)(struct proc *p);      /* a new process */
+    void (*thread_init)(struct thread *t);  /* a new thread (proc, prio
+                                               and context set) */
+    void (*thread_start)(struct thread *t); /* it first runs, lock held */
+    void (*thread_end)(struct thread *t);   /* it ends: what it holds for
+                                               itself goes */
+    void (*thread_free)(struct thread *t);  /* it has ended: what others
+                                               wait on it for goes */
 };
 
 /* The table, in order (run/objects.c). */
@@ -54,6 +64,13 @@ void kobj_proc_end(struct proc *p);
 
 /* Every row's caps_changed. */
 void kobj_caps_changed(struct thread *self);
+
+/* Every row's hook of that name, in table order. */
+void kobj_proc_init(struct proc *p);
+void kobj_thread_init(struct thread *t);
+void kobj_thread_start(struct thread *t);
+void kobj_thread_end(struct thread *t);
+void kobj_thread_free(struct thread *t);
 
 /* Whether the object of a capability of kind with handle still exists:
  * the row of that kind decides; 0 for a kind no row claims. */

@@ -570,7 +570,13 @@ void vm_discard(struct proc *p)
 
 /* ---- the object table ------------------------------------------------------ */
 
+static void vm_proc_init(struct proc *p)
+{
+    vm_init(&p->as);
+}
+
 const struct kobj_type vm_type = {
     .name = "address space",
     .proc_free = vm_proc_free,
+    .proc_init = vm_proc_init,
 };

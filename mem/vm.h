@@ -30,13 +30,6 @@ static inline uint64_t ps_bytes(enum page_size ps)
     return (uint64_t)1 << (12 + 9 * (unsigned)ps);
 }
 
-/* An address space: a process's page table and what it holds. */
-struct aspace {
-    struct ptnode *root;        /* level-4 table, NULL while empty */
-    uint64_t mapped;            /* bytes mapped (charged HS_RES_MAPPED) */
-    unsigned nodes;             /* page-table nodes, root included */
-};
-
 /* One leaf mapping, as vm_lookup() finds it. */
 struct vm_page {
     uint64_t va;                /* start of the page */

@@ -356,9 +356,21 @@ void notify_proc_end(struct proc *p)
 
 /* ---- the object table ------------------------------------------------------ */
 
+/* A thread's first run: notifications queued before it ran run before
+ * its entry. */
+static void notify_thread_start(struct thread *t)
+{
+    if (t->attn & KATTN_NOTIFY)
+        notify_deliver(t);
+}
+
 const struct kobj_type notify_type = {
     .name = "notification",
     .start = notify_start,
     .stop = notify_stop,
     .proc_end = notify_proc_end,
+    .proc_init = notify_proc_init,
+    .thread_init = notify_thread_init,
+    .thread_start = notify_thread_start,
+    .thread_end = notify_thread_end,
 };

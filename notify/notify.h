@@ -92,28 +92,6 @@ struct notify_table {
     unsigned used;                  /* slots with a handler */
 };
 
-/* A thread's notification state (in struct thread). */
-struct notify_thread {
-    struct list queue;              /* items, oldest first */
-    unsigned nsent;                 /* of those, counted ones */
-    struct notify_table *table;     /* handlers on this thread, or NULL */
-    struct notify_frame *frame;     /* innermost running handler, or NULL */
-    unsigned depth;                 /* frames */
-    plat_context *spare;            /* the preallocated stack, when no
-                                       handler uses it */
-};
-
-/* A process's notification state (in struct proc). */
-struct notify_proc {
-    struct notify_table *table;     /* process-wide handlers, or NULL */
-    hs_notify_stack_fn stack_alloc; /* allocator action, or NULL */
-    void *stack_alloc_cookie;
-    struct list watching;           /* its watches on other processes */
-    struct list watchers;           /* watches on it */
-    struct list types;              /* typed registrations */
-    unsigned ntypes;
-};
-
 /* ---- life cycle (notify.c) ---------------------------------------------- */
 
 /* Reset the pools for a new run; free everything at its end (contexts of
@@ -158,24 +136,7 @@ int notify_at_level(const struct thread *t, const struct hs_level *l);
  * process: they wait for its return to its home level. */
 void notify_deliver(struct thread *self);
 
-/*
- * The synchronous dispatch of a kernel notification, for the memory code
- * (page faults, exhaustion) and core/thread.c (a stack over quota).
- * Called with the kernel lock held, from inside a kernel call made by t
- * itself (t is the running thread).  If t has a handler for slot (its own,
- * or its process's), it runs now, on t: t's kernel-call state is saved,
- * the handler runs on a notification stack with the kernel lock released
- * (so it may make any hopsim call, e.g. map memory or end a thread), and
- * when it calls hs_notify_return() (or returns), execution continues here:
- * HS_OK, with the lock held again and t's UTCB, wait result and reply
- * capability as they were.  Queued notifications do not run first.
- * Errors, nothing changed: HS_ENOHANDLER (no handler: the caller applies
- * its default), HS_ENOSTACK (t runs a handler already and no nested stack
- * could be had), HS_ENOMEM.  A handler that ends its thread never comes
- * back.
- */
-hs_status notify_kernel_sync(struct thread *t, unsigned slot,
-                             const uint64_t *words, unsigned n);
+/* notify_kernel_sync(): declared in core/kernel.h, for core's use. */
 
 /* ---- queueing (notify.c) ------------------------------------------------ */
 

@@ -10,6 +10,8 @@
 #include "core/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "mem/vm.h"
+#include "notify/notify.h"
 #include "observe/trace.h"
 #include "ports/port.h"
 

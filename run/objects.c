@@ -12,6 +12,7 @@
 #include "core/cap.h"
 #include "core/checkpoint.h"
 #include "core/hop.h"
+#include "core/ipc.h"
 #include "core/kernel.h"
 #include "mem/pagefault.h"
 #include "mem/pages.h"
@@ -40,6 +41,7 @@ const struct kobj_type *const kobj_types[] = {
     &chan_type,
     &chan_end_type,
     &gate_type,
+    &ipc_type,
     &checkpoint_type,
     &hop_offer_type,
     &pages_type,
@@ -52,8 +54,40 @@ const unsigned kobj_ntypes = sizeof kobj_types / sizeof kobj_types[0];
 #define CAP_KINDS_MAX 16
 static const struct kobj_type *by_cap_kind[CAP_KINDS_MAX];
 
+/* The per-thread and per-process hooks, only the rows that have them, in
+ * table order: every thread's life walks these, not the whole table. */
+#define ROWS_MAX 32
+struct hooks {
+    void (*proc_init[ROWS_MAX])(struct proc *);
+    void (*thread_init[ROWS_MAX])(struct thread *);
+    void (*thread_start[ROWS_MAX])(struct thread *);
+    void (*thread_end[ROWS_MAX])(struct thread *);
+    void (*thread_free[ROWS_MAX])(struct thread *);
+    unsigned nproc_init, nthread_init, nthread_start, nthread_end,
+        nthread_free;
+};
+static struct hooks hooks;
+
+#define HOOK_ADD(name, t) \
+    do { if ((t)->name) hooks.name[hooks.n##name++] = (t)->name; } while (0)
+
+static void hooks_collect(void)
+{
+    hooks = (struct hooks){ 0 };
+    for (unsigned i = 0; i < kobj_ntypes; i++) {
+        const struct kobj_type *t = kobj_types[i];
+        HOOK_ADD(proc_init, t);
+        HOOK_ADD(thread_init, t);
+        HOOK_ADD(thread_start, t);
+        HOOK_ADD(thread_end, t);
+        HOOK_ADD(thread_free, t);
+    }
+}
+
 void kobj_start(void)
 {
+    KASSERT(kobj_ntypes <= ROWS_MAX, "object table fits ROWS_MAX");
+    hooks_collect();
     for (unsigned i = 0; i < kobj_ntypes; i++) {
         const struct kobj_type *t = kobj_types[i];
         if (t->pool)
@@ -104,4 +138,34 @@ int kobj_cap_alive(hs_cap_kind kind, uint64_t handle)
     const struct kobj_type *t =
         (unsigned)kind < CAP_KINDS_MAX ? by_cap_kind[kind] : NULL;
     return t && t->cap_alive(handle);
+}
+
+void kobj_proc_init(struct proc *p)
+{
+    for (unsigned i = 0; i < hooks.nproc_init; i++)
+        hooks.proc_init[i](p);
+}
+
+void kobj_thread_init(struct thread *t)
+{
+    for (unsigned i = 0; i < hooks.nthread_init; i++)
+        hooks.thread_init[i](t);
+}
+
+void kobj_thread_start(struct thread *t)
+{
+    for (unsigned i = 0; i < hooks.nthread_start; i++)
+        hooks.thread_start[i](t);
+}
+
+void kobj_thread_end(struct thread *t)
+{
+    for (unsigned i = 0; i < hooks.nthread_end; i++)
+        hooks.thread_end[i](t);
+}
+
+void kobj_thread_free(struct thread *t)
+{
+    for (unsigned i = 0; i < hooks.nthread_free; i++)
+        hooks.thread_free[i](t);
 }
