@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/cap.h"
-#include "core/hop.h"
+#include "core/level.h"
 #include "core/kernel.h"
 
 /* Double p's table (16 slots to start); -1 if the host refuses. */

@@ -3,7 +3,7 @@
  */
 #include "core/checkpoint.h"
 #include "core/fault.h"
-#include "core/hop.h"
+#include "core/level.h"
 #include "core/kernel.h"
 #include "core/sched.h"
 

@@ -3,7 +3,7 @@
  * their opportunities, making them happen.
  */
 #include "core/fault.h"
-#include "core/hop.h"
+#include "core/level.h"
 #include "core/proc.h"
 #include "core/sched.h"
 

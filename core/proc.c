@@ -2,7 +2,7 @@
  * core/proc.c - processes: spawn, exit, wait, reap.
  */
 #include "core/cap.h"
-#include "core/hop.h"
+#include "core/level.h"
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "ports/port.h"

@@ -1,8 +1,8 @@
 /*
  * core/thread.c - threads: create, exit, join, yield, sleep, priorities.
  */
-#include "core/ipc.h"
 #include "core/kernel.h"
+#include "core/level.h"
 #include "core/sched.h"
 
 struct thread *thread_lookup(hs_tid_t h)

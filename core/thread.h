@@ -4,13 +4,14 @@
 #ifndef HOPSIM_CORE_THREAD_H
 #define HOPSIM_CORE_THREAD_H
 
-#include "core/hop.h"
 #include "kern/kfmt.h"
 #include "kern/list.h"
 #include "kern/pool.h"
+#include "hopsim/hop.h"
 #include "hopsim/thread.h"
 #include "sim/platform.h"
 
+struct checkpoint;
 struct proc;
 struct thread;
 
@@ -39,6 +40,40 @@ struct wait_ops {
     /* An IPC wait (send, receive, reply, IRQ): hs_ipc_cancel() ends it
      * with HS_ECANCELED. */
     int ipc;
+};
+
+/* The memory items a hop offered (HS_HOP_ITEMS), kept as they were at
+ * the hop: the tag, and the item registers at their own indexes of mr[]
+ * (the other registers are not copied). */
+struct hop_offer {
+    struct kobj obj;              /* handle; must be first */
+    uint64_t tag;
+    uint64_t mr[HS_MR_COUNT];
+};
+
+/* One level of a thread's hop chain (core/level.h says how a chain is
+ * made); the public hs_hop_t is a pointer to it.
+ * Every hop sets each field (level_push() in hop.c); those it sets to
+ * constants sit together, so that the stores merge. */
+struct hs_level {
+    struct kobj obj;              /* unused (0) for level 0 */
+    struct hs_level *below;       /* NULL at level 0 */
+    struct thread *thread;
+    struct proc *proc;            /* the process this level runs in */
+    plat_context *ctx;            /* NULL once discarded */
+    hs_hop_handler handler;       /* what this level runs */
+    void *cookie;
+    hs_pid_t source;              /* the process hopped from (0: none) */
+    hs_port_t port;               /* port hopped through (0 at level 0) */
+    unsigned depth;               /* 0 for level 0 */
+    int stack_counted;            /* holds one of proc's hop stacks */
+    int dead;                     /* its process ended while the thread ran
+                                     on another CPU: unwind at next entry */
+    int accepted;                 /* hs_hop_accept() done */
+    struct checkpoint *cp;        /* checkpoint of the hop into this level */
+    struct hop_offer *offer;      /* memory items offered, until accepted
+                                     or declined (NULL: none) */
+    struct list visit_link;       /* in proc->visitors (levels above 0) */
 };
 
 /* A thread's notification state: owned by notify/, defined here to be
@@ -81,7 +116,7 @@ struct thread {
     struct hs_level *top;
     hs_utcb_t utcb;
 
-    /* Synchronous IPC (core/ipc.c). */
+    /* Synchronous IPC (ports/ipc.c). */
     struct list gates;               /* gates bound to it */
     struct list senders;             /* threads blocked sending to it,
                                         by priority, FIFO within one */

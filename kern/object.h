@@ -24,6 +24,7 @@
 
 #include "hopsim/cap.h"
 
+struct hs_level;
 struct pool;
 struct proc;
 struct thread;
@@ -51,6 +52,9 @@ struct kobj_type {
                                                itself goes */
     void (*thread_free)(struct thread *t);  /* it has ended: what others
                                                wait on it for goes */
+    /* Level l of t is freed while something of this kind runs at it
+     * (core/level.h, level_unlink()). */
+    void (*level_drop)(struct thread *t, const struct hs_level *l);
 };
 
 /* The table, in order (run/objects.c). */
@@ -71,6 +75,7 @@ void kobj_thread_init(struct thread *t);
 void kobj_thread_start(struct thread *t);
 void kobj_thread_end(struct thread *t);
 void kobj_thread_free(struct thread *t);
+void kobj_level_drop(struct thread *t, const struct hs_level *l);
 
 /* Whether the object of a capability of kind with handle still exists:
  * the row of that kind decides; 0 for a kind no row claims. */

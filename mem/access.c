@@ -33,7 +33,6 @@
 #include "mem/portal.h"
 #include "mem/vm.h"
 #include "notify/notify.h"
-#include "ports/port.h"
 
 /* ---- the range of an access --------------------------------------------- */
 
@@ -148,26 +147,18 @@ static hs_status cow_break(struct proc *p, uint64_t va)
 static hs_status pf_deliver(struct pagefault *pf, hs_port_t port,
                             struct thread *from, const struct proc *by)
 {
-    struct port *pt = port_lookup(port);
-    if (!pt)
-        return HS_ENOPORT;
-    if (!port_reaches(pt, by))
-        return HS_EPERM;
-    if (pt->closed)
-        return HS_ECLOSED;
-    if (!pt->handler)
-        return HS_ENOHANDLER;
     uint64_t mr[HS_MR_COUNT] = {
         HS_PF_LABEL, pf->obj.handle, pf->va, pf->access,
         pf->proc->obj.handle, pf->thread->obj.handle, pf->flags,
         pf->portal,
     };
     struct thread *t;
-    hs_status st = hop_deliver(pf->proc, pt, from->prio, mr,
-                               HS_TAG(HS_PF_LABEL, 8), &t);
+    struct proc *owner;
+    hs_status st = hop_deliver_to(port, by, pf->proc, from->prio, mr,
+                                  HS_TAG(HS_PF_LABEL, 8), &t, &owner);
     if (st != HS_OK)
         return st;
-    pf->resolver = pt->owner;
+    pf->resolver = owner;
     event_record(EV_PF_DELIVER, from, pf->obj.handle, t->obj.handle);
     return HS_OK;
 }
@@ -375,15 +366,9 @@ hs_status hs_mem_pager_set(hs_port_t port)
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
-    struct port *pt = port ? port_lookup(port) : NULL;
-    hs_status st = HS_OK;
-    if (port && !pt)
-        st = HS_ENOPORT;
-    else if (pt && !port_reaches(pt, thread_current_proc(self)))
-        st = HS_EPERM;              /* an anonymous port not given it */
-    else if (pt && pt->closed)      /* no fault could hop in */
-        st = HS_ECLOSED;
-    else
+    hs_status st = port ? port_pager_check(port, thread_current_proc(self))
+                        : HS_OK;
+    if (st == HS_OK)
         thread_current_proc(self)->pager = port;
     kernel_leave(self);
     return st;

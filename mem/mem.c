@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "core/hop.h"
+#include "core/level.h"
 #include "core/kernel.h"
 #include "mem/frame.h"
 #include "mem/pt.h"

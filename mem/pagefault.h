@@ -9,6 +9,7 @@
 #include "kern/list.h"
 #include "kern/object.h"
 #include "kern/pool.h"
+#include "hopsim/port.h"
 
 struct proc;
 struct thread;
@@ -31,6 +32,23 @@ struct pagefault {
 /* Process p is ending: faults delivered to it fail, and their threads
  * die as for a refused fault. */
 void pf_proc_end(struct proc *p);
+
+/* ---- upcalls: provided by ports/ --------------------------------------------- */
+
+/* ports/hop.c: start an asynchronous hop of process source into port,
+ * which process by chose (by must be able to hop through it), at prio,
+ * with message registers mr[0..HS_MR_COUNT-1] and tag; the thread started
+ * and the port's owner come back.  Errors, nothing changed: HS_ENOPORT,
+ * HS_EPERM, HS_ECLOSED, HS_ENOHANDLER, and those of hop_deliver(). */
+hs_status hop_deliver_to(hs_port_t port, const struct proc *by,
+                         struct proc *source, int prio, const uint64_t *mr,
+                         uint64_t tag, struct thread **t,
+                         struct proc **owner);
+
+/* ports/port.c: whether process by may name port its pager: HS_OK, or
+ * HS_ENOPORT, HS_EPERM (an anonymous port not given it), HS_ECLOSED (no
+ * fault could hop in). */
+hs_status port_pager_check(hs_port_t port, const struct proc *by);
 
 extern const struct kobj_type pagefault_type;
 

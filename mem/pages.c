@@ -24,7 +24,7 @@
  * the holds.
  */
 #include "core/factory.h"
-#include "core/hop.h"
+#include "core/level.h"
 #include "core/kernel.h"
 #include "hopsim/pages.h"
 #include "mem/pages.h"

@@ -13,8 +13,6 @@
 #include "mem/portal.h"
 #include "mem/frame.h"
 #include "mem/vm.h"
-#include "ports/port.h"
-#include "core/registry.h"
 
 #define SP_LENGTH_MAX HS_PAGE_1G    /* bytes of data of one share-point */
 
@@ -75,7 +73,6 @@ static int name_ok(const char *s, size_t max)
 static hs_status portal_req_valid(const hs_portal_req *r)
 {
     uint64_t mask = HS_PAGE_4K - 1;
-    struct registry_key key;
     if (!portal_type_valid(r) || !r->prot || (r->prot & ~HS_PROT_ALL) ||
         (r->morphology.addr & mask))
         return HS_EINVAL;
@@ -94,7 +91,7 @@ static hs_status portal_req_valid(const hs_portal_req *r)
         !name_ok(r->share.identifier, HS_SP_NAME_MAX))
         return HS_EINVAL;
     if ((r->type & HS_PORTAL_SPECIAL) &&
-        (!r->chain.name || !registry_key(r->chain.name, &key) ||
+        (!name_ok(r->chain.name, HS_PORT_NAME_MAX) ||
          (r->chain.message &&
           kstrnlen(r->chain.message, HS_PORTAL_MSG_MAX + 1) >
               HS_PORTAL_MSG_MAX)))
@@ -399,12 +396,10 @@ hs_status portal_chain_port(uint64_t aux, const struct proc *p, uint64_t va,
     if (!o || !(o->type & HS_PORTAL_SPECIAL) || o->owner != p ||
         va < o->addr || va - o->addr >= o->length)
         return HS_ESTALE;
-    struct registry_key key;
-    registry_key(o->chain, &key);
-    struct port *pt = registry_find(&key);
+    hs_port_t pt = port_named(o->chain);
     if (!pt)
         return HS_ENOPORT;
-    *port = pt->obj.handle;
+    *port = pt;
     *portal = o->obj.handle;
     return HS_OK;
 }

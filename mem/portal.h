@@ -129,6 +129,9 @@ hs_status sharepoint_unlock(uint64_t addr);
 hs_status sharepoint_access(uint64_t addr, uint64_t off, size_t len,
                             unsigned access, uint64_t *va, int *held);
 
+/* Provided by ports/port.c (upcall): the named port called name, or 0. */
+hs_port_t port_named(const char *name);
+
 extern const struct kobj_type portal_type;
 
 #endif

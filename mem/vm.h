@@ -1,7 +1,7 @@
 /*
  * mem/vm.h - the kernel's view of memory: the frame pool, address spaces,
  * and the operations the rest of the kernel builds on (access and page
- * faults in mem/access.c, transfers in core/ipc.c and core/hop.c, portals
+ * faults in mem/access.c, transfers in ports/ipc.c and core/hop.c, portals
  * in mem/portal.c).
  *
  * All of it runs with the kernel lock held.  Every operation that can fail

@@ -373,4 +373,5 @@ const struct kobj_type notify_type = {
     .thread_init = notify_thread_init,
     .thread_start = notify_thread_start,
     .thread_end = notify_thread_end,
+    .level_drop = notify_level_dropped,
 };

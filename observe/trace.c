@@ -24,7 +24,8 @@
  */
 #include "observe/trace.h"
 #include "core/checkpoint.h"
-#include "core/hop.h"
+#include "core/level.h"
+#include "ports/hop.h"
 #include "core/kernel.h"
 #include "kern/kfmt.h"
 #include "core/proc.h"

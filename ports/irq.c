@@ -2,7 +2,7 @@
  * ports/irq.c - IRQ objects: signal, wait, poll, bind (see hopsim/irq.h).
  */
 #include "core/cap.h"
-#include "core/ipc.h"
+#include "ports/ipc.h"
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "ports/irq.h"

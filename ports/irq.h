@@ -3,7 +3,7 @@
  *
  * An IRQ belongs to the process that made it and goes with it.  Threads
  * waiting in hs_irq_wait() queue on it in arrival order; a bound IRQ is
- * on its thread's `irqs` list, where the open IPC wait (core/ipc.c)
+ * on its thread's `irqs` list, where the open IPC wait (ports/ipc.c)
  * looks for pending bits.
  */
 #ifndef HOPSIM_PORTS_IRQ_H

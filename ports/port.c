@@ -3,11 +3,14 @@
  */
 #include <string.h>
 
-#include "core/hop.h"
+#include "core/level.h"
+#include "ports/hop.h"
 #include "core/kernel.h"
 #include "core/sched.h"
+#include "mem/pagefault.h"
+#include "mem/portal.h"
 #include "ports/port.h"
-#include "core/registry.h"
+#include "ports/registry.h"
 
 hs_status port_reserve(struct proc *owner)
 {
@@ -340,6 +343,27 @@ hs_status hs_port_to_child(hs_pid_t child, hs_port_t *port)
 hs_status hs_port_from_child(hs_pid_t child, hs_port_t *port)
 {
     return spawn_port(0, child, 0, port);
+}
+
+/* ---- for the memory code ---------------------------------------------------- */
+
+hs_status port_pager_check(hs_port_t port, const struct proc *by)
+{
+    struct port *pt = port_lookup(port);
+    if (!pt)
+        return HS_ENOPORT;
+    if (!port_reaches(pt, by))
+        return HS_EPERM;
+    return pt->closed ? HS_ECLOSED : HS_OK;
+}
+
+hs_port_t port_named(const char *name)
+{
+    struct registry_key key;
+    if (!registry_key(name, &key))
+        return 0;
+    struct port *pt = registry_find(&key);
+    return pt ? pt->obj.handle : 0;
 }
 
 /* ---- the object table ------------------------------------------------------ */

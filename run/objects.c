@@ -11,8 +11,9 @@
  */
 #include "core/cap.h"
 #include "core/checkpoint.h"
-#include "core/hop.h"
-#include "core/ipc.h"
+#include "core/level.h"
+#include "ports/hop.h"
+#include "ports/ipc.h"
 #include "core/kernel.h"
 #include "mem/pagefault.h"
 #include "mem/pages.h"
@@ -23,7 +24,7 @@
 #include "ports/gate.h"
 #include "ports/irq.h"
 #include "ports/port.h"
-#include "core/registry.h"
+#include "ports/registry.h"
 #include "ports/topic.h"
 
 const struct kobj_type *const kobj_types[] = {
@@ -63,8 +64,9 @@ struct hooks {
     void (*thread_start[ROWS_MAX])(struct thread *);
     void (*thread_end[ROWS_MAX])(struct thread *);
     void (*thread_free[ROWS_MAX])(struct thread *);
+    void (*level_drop[ROWS_MAX])(struct thread *, const struct hs_level *);
     unsigned nproc_init, nthread_init, nthread_start, nthread_end,
-        nthread_free;
+        nthread_free, nlevel_drop;
 };
 static struct hooks hooks;
 
@@ -81,6 +83,7 @@ static void hooks_collect(void)
         HOOK_ADD(thread_start, t);
         HOOK_ADD(thread_end, t);
         HOOK_ADD(thread_free, t);
+        HOOK_ADD(level_drop, t);
     }
 }
 
@@ -168,4 +171,10 @@ void kobj_thread_free(struct thread *t)
 {
     for (unsigned i = 0; i < hooks.nthread_free; i++)
         hooks.thread_free[i](t);
+}
+
+void kobj_level_drop(struct thread *t, const struct hs_level *l)
+{
+    for (unsigned i = 0; i < hooks.nlevel_drop; i++)
+        hooks.level_drop[i](t, l);
 }

@@ -90,7 +90,8 @@ static int busy;
 
 /* The library's folders, under root. */
 static const char *const lib_dirs[] = {
-    "sim/", "core/", "ports/", "mem/", "notify/", "lib/",
+    "sim/", "kern/", "core/", "notify/", "mem/", "ports/", "observe/",
+    "run/", "lib/",
 };
 
 /* ---- unwinding -------------------------------------------------------------- */

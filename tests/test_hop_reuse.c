@@ -3,7 +3,7 @@
  *
  * A handler context whose hop returned through its checkpoint parks,
  * with its level, as its process's spare, and the next hop into that
- * process runs on it (core/hop.c).  These tests hold that path to what a
+ * process runs on it (ports/hop.c).  These tests hold that path to what a
  * hop on a new context does: the same events, the same stack budget, the
  * same unwinding when the process ends, the right thread named when a
  * reused stack overflows, nothing left behind (the level pool is read

@@ -17,7 +17,7 @@
 
 #include "testutil.h"
 
-#include "core/hop.h"
+#include "core/level.h"
 #include "core/kernel.h"
 #include "mem/vm.h"
 

@@ -12,7 +12,7 @@
  */
 #include "testutil.h"
 
-#include "core/registry.h"
+#include "ports/registry.h"
 
 static void *ns_arg(hs_time_t ns)
 {

@@ -45,7 +45,8 @@ SAVED_REGS = (("rip", 16), ("rsp", 15), ("rbp", 10), ("rbx", 11),
               ("r12", 4), ("r13", 5), ("r14", 6), ("r15", 7))
 
 # Source folders of the library: frames there are hopsim's, not the program's.
-LIB_DIRS = ("core/", "sim/", "ports/", "mem/", "notify/")
+LIB_DIRS = ("sim/", "kern/", "core/", "notify/", "mem/", "ports/",
+            "observe/", "run/")
 
 
 class HsError(Exception):

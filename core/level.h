@@ -1,5 +1,5 @@
 /*
- * core/hop.h - hop levels: where a thread is, and how it got there.
+ * core/level.h - levels: where a thread is, and how it got there.
  *
  * A thread's hop chain is a stack of levels.  Level 0 is where the thread
  * was created (embedded in the thread); each hop pushes a level in the
@@ -33,10 +33,13 @@
  * parked level is on no list and its ctx is NULL (the context is the
  * process's); hop_proc_free() frees both.
  */
-#ifndef HOPSIM_CORE_HOP_H
-#define HOPSIM_CORE_HOP_H
+#ifndef HOPSIM_CORE_LEVEL_H
+#define HOPSIM_CORE_LEVEL_H
 
+#include "core/proc.h"
+#include "core/thread.h"
 #include "kern/list.h"
+#include "kern/object.h"
 #include "kern/pool.h"
 #include "hopsim/hop.h"
 #include "sim/platform.h"
@@ -44,39 +47,6 @@
 struct thread;
 struct proc;
 struct checkpoint;
-
-/* The memory items a hop offered (HS_HOP_ITEMS), kept as they were at
- * the hop: the tag, and the item registers at their own indexes of mr[]
- * (the other registers are not copied). */
-struct hop_offer {
-    struct kobj obj;              /* handle; must be first */
-    uint64_t tag;
-    uint64_t mr[HS_MR_COUNT];
-};
-
-/* One level of a hop chain; the public hs_hop_t is a pointer to it.
- * Every hop sets each field (level_push() in hop.c); those it sets to
- * constants sit together, so that the stores merge. */
-struct hs_level {
-    struct kobj obj;              /* unused (0) for level 0 */
-    struct hs_level *below;       /* NULL at level 0 */
-    struct thread *thread;
-    struct proc *proc;            /* the process this level runs in */
-    plat_context *ctx;            /* NULL once discarded */
-    hs_hop_handler handler;       /* what this level runs */
-    void *cookie;
-    hs_pid_t source;              /* the process hopped from (0: none) */
-    hs_port_t port;               /* port hopped through (0 at level 0) */
-    unsigned depth;               /* 0 for level 0 */
-    int stack_counted;            /* holds one of proc's hop stacks */
-    int dead;                     /* its process ended while the thread ran
-                                     on another CPU: unwind at next entry */
-    int accepted;                 /* hs_hop_accept() done */
-    struct checkpoint *cp;        /* checkpoint of the hop into this level */
-    struct hop_offer *offer;      /* memory items offered, until accepted
-                                     or declined (NULL: none) */
-    struct list visit_link;       /* in proc->visitors (levels above 0) */
-};
 
 /* Set up level 0 of a new thread. */
 void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx);
@@ -101,27 +71,43 @@ void hop_stack_release(struct proc *p);
 /* Free p's spare handler context and its level, if any (p is ending). */
 void hop_proc_free(struct proc *p);
 
-/* Write t's backtrace across its hops (t is the running thread). */
-void hop_backtrace(struct thread *t, void (*line)(void *, const char *),
-                   void *cookie);
+/* A stack for a thread arriving in p: the size of one of p's lent stacks
+ * while some are free, else what p's allocator grants (HS_ENOSTACK). */
+hs_status hop_stack_alloc_more(struct proc *p, size_t *size);
 
-/* The part below t's running stack: for each level, its "--- hop from
- * ... ---" line and the frames of the parked caller.  The crash report
- * writes its own first stack (from the faulting frame), then this. */
-void hop_backtrace_levels(const struct thread *t,
-                          void (*line)(void *, const char *), void *cookie);
+static inline hs_status hop_stack_take(struct proc *p, size_t *size)
+{
+    if (p->hop_stacks_used < p->hop_stacks_max) {
+        *size = p->hop_stack_size;
+        return HS_OK;
+    }
+    return hop_stack_alloc_more(p, size);
+}
 
-/* Async-hop threads start here (level 0 runs a handler). */
-void hop_async_start(struct thread *t);
+/* The items l's hop offered and nobody accepted are declined: a move
+ * stays with the sender. */
+void level_offer_decline(struct hs_level *l);
 
-/* Start a detached thread of port p's owner in p's handler (open, with a
- * handler: the caller checked) at priority prio, as an asynchronous hop
- * from process source, with message registers mr[0..HS_MR_COUNT-1] and
- * tag.  Errors, nothing changed: HS_ENOSTACK, HS_ELIMIT, HS_EQUOTA,
- * HS_ENOMEM. */
-struct port;
-hs_status hop_deliver(struct proc *source, struct port *p, int prio,
-                      const uint64_t *mr, uint64_t tag, struct thread **out);
+/* Give back what level l (off its thread's chain) holds but for its
+ * checkpoint and context: its offer is declined, notification frames
+ * running at it dropped (the object table's level_drop), its stack
+ * returned to the budget, and it leaves its process's visitors.  Inline:
+ * every returning handler does this. */
+static inline void level_unlink(struct hs_level *l)
+{
+    if (l->offer)
+        level_offer_decline(l);
+    if (l->thread->notify.frame)
+        kobj_level_drop(l->thread, l);
+    if (l->stack_counted)
+        l->proc->hop_stacks_used--;
+    list_unlink(&l->visit_link);
+}
+
+/* Free a level that is off its thread's chain, its checkpoint with it; its
+ * context is destroyed unless it is the running one (then the caller
+ * disposes of it). */
+void level_free(struct hs_level *l, const plat_context *running);
 
 extern const struct kobj_type level_type, hop_offer_type;
 

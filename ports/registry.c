@@ -1,11 +1,11 @@
 /*
- * core/registry.c - the global table of named ports (see registry.h).
+ * ports/registry.c - the global table of named ports (see registry.h).
  */
 #include <string.h>
 
 #include "core/kernel.h"
 #include "ports/port.h"
-#include "core/registry.h"
+#include "ports/registry.h"
 
 static struct port **buckets;
 static uint32_t nbuckets;         /* a power of two, or 0 */

@@ -1,5 +1,5 @@
 /*
- * core/ipc.c - synchronous IPC through gates: send, receive, call, reply.
+ * ports/ipc.c - synchronous IPC through gates: send, receive, call, reply.
  *
  * Each system call is decode (every check; may fail; changes nothing) then
  * invoke (cannot fail).  A thread blocked sending sits on its receiver's
@@ -14,8 +14,9 @@
 
 #include "core/cap.h"
 #include "core/fault.h"
-#include "core/hop.h"
-#include "core/ipc.h"
+#include "core/level.h"
+#include "ports/hop.h"
+#include "ports/ipc.h"
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "mem/xfer.h"

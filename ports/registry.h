@@ -1,11 +1,11 @@
 /*
- * core/registry.h - the global table of named ports.
+ * ports/registry.h - the global table of named ports.
  *
  * A hash table with chaining, keyed by name; lookups are O(1).  Threads
  * may wait for a name to appear.
  */
-#ifndef HOPSIM_CORE_REGISTRY_H
-#define HOPSIM_CORE_REGISTRY_H
+#ifndef HOPSIM_PORTS_REGISTRY_H
+#define HOPSIM_PORTS_REGISTRY_H
 
 #include <stdint.h>
 

@@ -1,8 +1,8 @@
 /*
- * core/ipc.h - synchronous IPC: what the rest of the kernel calls.
+ * ports/ipc.h - synchronous IPC: what the rest of the kernel calls.
  */
-#ifndef HOPSIM_CORE_IPC_H
-#define HOPSIM_CORE_IPC_H
+#ifndef HOPSIM_PORTS_IPC_H
+#define HOPSIM_PORTS_IPC_H
 
 #include <stdint.h>
 

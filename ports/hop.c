@@ -1,7 +1,7 @@
 /*
- * core/hop.c - process hopping: push a level, return through a checkpoint,
- * keep and resume checkpoints, unwind when a process ends, introspection.
- * See core/hop.h for the shape of a hop chain.
+ * ports/hop.c - process hopping: push a level, return through a
+ * checkpoint, hop asynchronously, introspection.  See core/level.h for
+ * the shape of a hop chain.
  *
  * The checkpointed hop and the return of its handler are the hot path:
  * what they do in the common case is inline below, and every rare case
@@ -12,127 +12,15 @@
 
 #include "core/checkpoint.h"
 #include "core/fault.h"
-#include "core/hop.h"
-#include "core/ipc.h"
+#include "core/level.h"
+#include "ports/ipc.h"
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "mem/xfer.h"
 #include "notify/notify.h"
+#include "mem/pagefault.h"
+#include "ports/hop.h"
 #include "ports/port.h"
-
-/* For the few functions of the hot path that have a second, rare caller
- * (so the compiler would call them out of line from both). */
-
-void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx)
-{
-    struct hs_level *h = &t->home;
-    memset(h, 0, sizeof *h);
-    h->thread = t;
-    h->proc = p;
-    h->ctx = ctx;
-    list_init(&h->visit_link);
-    t->top = h;
-}
-
-/* ---- stacks for arriving threads ------------------------------------------- */
-
-/* p's lent stacks are all in use: ask its allocator for one more.  Its
- * size (page-rounded) into *size, or HS_ENOSTACK. */
-static hs_status stack_alloc_more(struct proc *p, size_t *size)
-{
-    size_t s = p->hop_stack_size;
-    if (p->stack_alloc && p->stack_alloc(p->stack_alloc_cookie, &s) == HS_OK
-        && s >= HS_STACK_MIN && s <= HS_STACK_MAX) {
-        *size = page_round(s);
-        return HS_OK;
-    }
-    return HS_ENOSTACK;
-}
-
-/* A stack for a thread arriving in p: the size of one of p's lent stacks
- * while some are free, else what p's allocator grants. */
-static inline hs_status stack_take(struct proc *p, size_t *size)
-{
-    if (p->hop_stacks_used < p->hop_stacks_max) {
-        *size = p->hop_stack_size;
-        return HS_OK;
-    }
-    return stack_alloc_more(p, size);
-}
-
-static inline void stack_release(struct proc *p)
-{
-    p->hop_stacks_used--;
-}
-
-void hop_stack_release(struct proc *p)
-{
-    stack_release(p);
-}
-
-/* The items l's hop offered and nobody accepted are declined: a move
- * stays with the sender. */
-static void offer_decline(struct hs_level *l)
-{
-    struct hop_offer *o = l->offer;
-    unsigned n = hs_tag_items(o->tag);
-    const uint64_t *item = o->mr + hs_tag_words(o->tag);
-    for (unsigned i = 0; i < n; i++, item += 2)
-        event_record(EV_MEM_DECLINE, l->thread, item[1],
-                     hs_item_mode(item[0]));
-    pool_free(&k.hop_offers, o);
-    l->offer = NULL;
-}
-
-/* Give back what level l (off its thread's chain) holds but for its
- * checkpoint and context: its offer is declined, notification frames
- * running at it dropped, its stack returned to the budget, and it leaves
- * its process's visitors.  Inline: every returning handler does this. */
-static inline void level_unlink(struct hs_level *l)
-{
-    if (l->offer)
-        offer_decline(l);
-    if (notify_running(&l->thread->notify))
-        notify_level_dropped(l->thread, l);
-    if (l->stack_counted)
-        stack_release(l->proc);
-    list_unlink(&l->visit_link);
-}
-
-/* Free a level that is off its thread's chain, its checkpoint with it; its
- * context is destroyed unless it is the running one (then the caller
- * disposes of it). */
-static void level_free(struct hs_level *l, const plat_context *running)
-{
-    if (l->cp)
-        checkpoint_free(l->cp);
-    if (l->ctx && l->ctx != running)
-        plat_ctx_destroy(l->ctx);
-    level_unlink(l);
-    pool_free(&k.levels, l);
-}
-
-/* Free t's levels from the top down to (not including) below. */
-static void levels_drop_to(struct thread *t, const struct hs_level *below,
-                           const plat_context *running)
-{
-    while (t->top != below) {
-        struct hs_level *l = t->top;
-        t->top = l->below;
-        level_free(l, running);
-    }
-}
-
-plat_context *hop_drop_all(struct thread *t)
-{
-    plat_context *running = (t->state == THREAD_RUNNING) ? t->ctx : NULL;
-    levels_drop_to(t, &t->home, running);
-    if (t->home.ctx && t->home.ctx != running)
-        plat_ctx_destroy(t->home.ctx);
-    t->home.ctx = NULL;
-    t->ctx = running;
-    return running;
-}
 
 /* ---- the hop ------------------------------------------------------------------ */
 
@@ -245,16 +133,6 @@ static inline struct hs_level *level_get(struct proc *p, size_t size,
     return l;
 }
 
-void hop_proc_free(struct proc *p)
-{
-    plat_context *c = p->hop_spare;
-    if (!c)
-        return;
-    pool_free(&k.levels, plat_ctx_arg(c));
-    plat_ctx_destroy(c);
-    p->hop_spare = NULL;
-}
-
 /* Whether self's hop with flags offers memory items (checked). */
 static int hop_offers(const struct thread *self, unsigned flags)
 {
@@ -267,7 +145,7 @@ static inline hs_status hop_prepare(struct thread *self, struct port *p,
                                     unsigned flags, struct hs_level **out)
 {
     size_t size;
-    hs_status st = stack_take(p->owner, &size);
+    hs_status st = hop_stack_take(p->owner, &size);
     if (st == HS_OK && (flags & HS_HOP_CHECKPOINT))
         st = checkpoint_reserve();
     if (st == HS_OK && hop_offers(self, flags))
@@ -519,121 +397,13 @@ hs_status hs_hop_accept(hs_hop_t *hop, uint64_t window)
     return st;
 }
 
-/* ---- keep and resume ------------------------------------------------------------- */
-
-/* ---- a process ends --------------------------------------------------------------- */
-
-/* Levels of t in the ending process p, from `from` up, are cut loose from
- * p (its lists and stack budget), to be unwound when t next enters the
- * kernel. */
-static void levels_orphan(struct thread *t, const struct proc *p)
-{
-    for (struct hs_level *l = t->top; l; l = l->below) {
-        if (l->proc != p || l == &t->home)
-            continue;
-        l->dead = 1;
-        l->stack_counted = 0;
-        list_unlink(&l->visit_link);
-        if (l->cp)
-            list_unlink(&l->cp->owner_link);
-    }
-    kattn_set(&t->attn, KATTN_UNWIND);
-}
-
-/* Thread t (not running here) visits p at level l, its lowest level in p:
- * drop l and everything above; resume the caller of l with HS_EPARTNER,
- * or end t if l was reached one-way. */
-static void unwind_other(struct thread *t, struct hs_level *l)
-{
-    if (t->state == THREAD_RUNNING) {       /* on another CPU */
-        levels_orphan(t, l->proc);
-        return;
-    }
-    if (t->state == THREAD_BLOCKED)
-        sched_unblock_silently(t);
-    struct hs_level *below = l->below;
-    int resumable = l->cp != NULL;
-    levels_drop_to(t, below, NULL);
-    t->ctx = below->ctx;
-    event_record(EV_HOP_UNWIND, t, l->proc->obj.handle, resumable);
-    if (!resumable) {
-        thread_kill(t, 0);
-        return;
-    }
-    t->wait_result = HS_EPARTNER;
-    if (t->state == THREAD_BLOCKED)
-        sched_enqueue(t, 0);
-}
-
-/* The lowest level of t that runs in p, or NULL. */
-static struct hs_level *lowest_level_in(struct thread *t, const struct proc *p)
-{
-    struct hs_level *found = NULL;
-    for (struct hs_level *l = t->top; l; l = l->below)
-        if (l->proc == p && l != &t->home)
-            found = l;
-    return found;
-}
-
-void hop_proc_end(struct proc *p)
-{
-    struct thread *self = kernel_current();
-    /* Callers blocked at kept checkpoints of p. */
-    struct list *l, *tmp;
-    list_for_each_safe(l, tmp, &p->checkpoints) {
-        struct checkpoint *cp = container_of(l, struct checkpoint,
-                                             owner_link);
-        if (!cp->level && cp->thread->state == THREAD_BLOCKED)
-            checkpoint_resume(cp, HS_EPARTNER);
-    }
-    /* The caller, if it visits p, unwinds itself on its way out. */
-    if (self && lowest_level_in(self, p))
-        levels_orphan(self, p);
-    /* Every other visitor.  An unwind may free several levels of p, so
-     * start over from the head each time. */
-    while (!list_empty(&p->visitors)) {
-        struct hs_level *v = container_of(p->visitors.next, struct hs_level,
-                                        visit_link);
-        unwind_other(v->thread, lowest_level_in(v->thread, p));
-    }
-}
-
-void hop_unwind_self(struct thread *self)
-{
-    struct hs_level *low = NULL;
-    for (struct hs_level *l = self->top; l; l = l->below)
-        if (l->dead)
-            low = l;
-    kattn_clear(&self->attn, KATTN_UNWIND);
-    if (!low)
-        return;
-    plat_context *running = self->ctx;
-    struct hs_level *below = low->below;
-    int resumable = low->cp != NULL;
-    levels_drop_to(self, below, running);
-    event_record(EV_HOP_UNWIND, self, 0, resumable);
-    if (!resumable) {
-        self->ctx = running;
-        thread_exit(self, 0);
-    }
-    self->ctx = below->ctx;
-    self->wait_result = HS_EPARTNER;
-    sched_abandon(running, below->ctx, 1);
-}
-
 /* ---- async hop ---------------------------------------------------------------------- */
-
-void hop_async_start(struct thread *t)
-{
-    struct hs_level *h = &t->home;
-    h->handler(h, h->cookie);
-}
 
 hs_status hop_deliver(struct proc *source, struct port *p, int prio,
                       const uint64_t *mr, uint64_t tag, struct thread **out)
 {
     size_t size = 0;
-    hs_status st = stack_take(p->owner, &size);
+    hs_status st = hop_stack_take(p->owner, &size);
     struct thread *t = NULL;
     if (st == HS_OK)
         st = thread_new(p->owner, "async", prio, size, NULL, NULL, &t);
@@ -651,6 +421,26 @@ hs_status hop_deliver(struct proc *source, struct port *p, int prio,
     t->utcb.tag = tag;
     *out = t;
     return HS_OK;
+}
+
+hs_status hop_deliver_to(hs_port_t port, const struct proc *by,
+                         struct proc *source, int prio, const uint64_t *mr,
+                         uint64_t tag, struct thread **t,
+                         struct proc **owner)
+{
+    struct port *pt = port_lookup(port);
+    if (!pt)
+        return HS_ENOPORT;
+    if (!port_reaches(pt, by))
+        return HS_EPERM;
+    if (pt->closed)
+        return HS_ECLOSED;
+    if (!pt->handler)
+        return HS_ENOHANDLER;
+    hs_status st = hop_deliver(source, pt, prio, mr, tag, t);
+    if (st == HS_OK)
+        *owner = pt->owner;
+    return st;
 }
 
 hs_status hs_hop_async(hs_port_t port, hs_tid_t *tid)
@@ -779,45 +569,3 @@ hs_status hs_hop_backtrace(void (*line)(void *cookie, const char *text),
     kernel_leave(self);
     return HS_OK;
 }
-
-/* ---- the object table ------------------------------------------------------ */
-
-/* The run is over: the context of every level still there. */
-static void levels_stop(void)
-{
-    for (uint32_t i = 0; i < pool_slots(&k.levels); i++) {
-        struct hs_level *l = pool_at(&k.levels, i);
-        if (l && l->ctx)
-            plat_ctx_destroy(l->ctx);
-    }
-}
-
-/* A new thread's level 0, in its own process on its own context. */
-static void levels_thread_init(struct thread *t)
-{
-    hop_home_init(t, t->proc, t->ctx);
-}
-
-/* An ending thread's levels go, their contexts with them (but the
- * running one). */
-static void levels_thread_end(struct thread *t)
-{
-    hop_drop_all(t);
-}
-
-const struct kobj_type level_type = {
-    .name = "level",
-    .pool = &k.levels,
-    .size = sizeof(struct hs_level),
-    .stop = levels_stop,
-    .proc_end = hop_proc_end,
-    .proc_free = hop_proc_free,
-    .thread_init = levels_thread_init,
-    .thread_end = levels_thread_end,
-};
-
-const struct kobj_type hop_offer_type = {
-    .name = "hop offer",
-    .pool = &k.hop_offers,
-    .size = sizeof(struct hop_offer),
-};
