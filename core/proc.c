@@ -5,7 +5,6 @@
 #include "core/level.h"
 #include "core/kernel.h"
 #include "core/sched.h"
-#include "ports/port.h"
 
 struct proc *proc_lookup(hs_pid_t h)
 {
@@ -39,9 +38,6 @@ static void proc_end(struct proc *p)
      * checkpoints resume with HS_EPARTNER, ports vanish, and so does the
      * parent's port for this child. */
     kobj_proc_end(p);
-    struct port *out = port_lookup(p->port_out);
-    if (out && out->owner == p->parent)
-        port_destroy(out);
     /* Children outlive their parent as orphans; ended ones go now. */
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &p->children) {
@@ -135,7 +131,7 @@ static hs_status spawn(struct proc *parent, const char *name,
     st = pool_reserve(&k.procs, 1);
     if (st != HS_OK)
         return st;
-    /* A child gets a port pair with its parent. */
+    /* A child gets a port pair with its parent (ports/port.c). */
     if (parent && !endpoints_fit(2))
         return HS_ELIMIT;
     if (parent && (st = pool_reserve(&k.ports, 2)) != HS_OK)
@@ -168,13 +164,7 @@ static hs_status spawn(struct proc *parent, const char *name,
     if (parent) {
         factory_charge(parent, HS_RES_PROCS, 1);
         list_push_back(&parent->children, &p->sibling_link);
-        /* Each is given to the other side only; new ports have room. */
-        struct port *in = port_new(p, PORT_ANON, NULL, 0);
-        struct port *out = port_new(parent, PORT_ANON, NULL, 0);
-        (void)port_grant(in, parent);
-        (void)port_grant(out, p);
-        p->port_in = in->obj.handle;
-        p->port_out = out->obj.handle;
+        kobj_proc_spawn(parent, p);     /* its port pair with parent */
     }
     k.procs_created++;
     event_record(EV_SPAWN, t, p->obj.handle, parent ? parent->obj.handle : 0);

@@ -45,6 +45,9 @@ struct kobj_type {
 
     /* The parts of threads and processes a kind keeps in them. */
     void (*proc_init)(struct proc *p);      /* a new process */
+    void (*proc_spawn)(struct proc *parent, struct proc *child);
+                                            /* parent's new child, about
+                                               to run; room was reserved */
     void (*thread_init)(struct thread *t);  /* a new thread (proc, prio
                                                and context set) */
     void (*thread_start)(struct thread *t); /* it first runs, lock held */
@@ -71,6 +74,7 @@ void kobj_caps_changed(struct thread *self);
 
 /* Every row's hook of that name, in table order. */
 void kobj_proc_init(struct proc *p);
+void kobj_proc_spawn(struct proc *parent, struct proc *child);
 void kobj_thread_init(struct thread *t);
 void kobj_thread_start(struct thread *t);
 void kobj_thread_end(struct thread *t);

@@ -380,3 +380,29 @@ const struct kobj_type port_type = {
     .start = ports_start,
     .proc_free = port_proc_free,
 };
+
+/* A child and its parent get a port pair, each given to the other side
+ * only (spawn() in core/proc.c reserved the room); the parent's port for
+ * a child goes when the child ends, after everything else of it. */
+static void spawn_ports_make(struct proc *parent, struct proc *child)
+{
+    struct port *in = port_new(child, PORT_ANON, NULL, 0);
+    struct port *out = port_new(parent, PORT_ANON, NULL, 0);
+    (void)port_grant(in, parent);
+    (void)port_grant(out, child);
+    child->port_in = in->obj.handle;
+    child->port_out = out->obj.handle;
+}
+
+static void spawn_ports_free(struct proc *p)
+{
+    struct port *out = port_lookup(p->port_out);
+    if (out && out->owner == p->parent)
+        port_destroy(out);
+}
+
+const struct kobj_type spawn_port_type = {
+    .name = "spawn ports",
+    .proc_spawn = spawn_ports_make,
+    .proc_free = spawn_ports_free,
+};

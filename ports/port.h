@@ -98,6 +98,6 @@ hs_status port_grant(struct port *p, const struct proc *q);
 /* "'name'" or "anonymous port 3" into b. */
 void port_describe(hs_port_t h, struct kbuf *b);
 
-extern const struct kobj_type port_type;
+extern const struct kobj_type port_type, spawn_port_type;
 
 #endif

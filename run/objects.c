@@ -47,6 +47,7 @@ const struct kobj_type *const kobj_types[] = {
     &hop_offer_type,
     &pages_type,
     &registry_type,
+    &spawn_port_type,
 };
 
 const unsigned kobj_ntypes = sizeof kobj_types / sizeof kobj_types[0];
@@ -60,12 +61,13 @@ static const struct kobj_type *by_cap_kind[CAP_KINDS_MAX];
 #define ROWS_MAX 32
 struct hooks {
     void (*proc_init[ROWS_MAX])(struct proc *);
+    void (*proc_spawn[ROWS_MAX])(struct proc *, struct proc *);
     void (*thread_init[ROWS_MAX])(struct thread *);
     void (*thread_start[ROWS_MAX])(struct thread *);
     void (*thread_end[ROWS_MAX])(struct thread *);
     void (*thread_free[ROWS_MAX])(struct thread *);
     void (*level_drop[ROWS_MAX])(struct thread *, const struct hs_level *);
-    unsigned nproc_init, nthread_init, nthread_start, nthread_end,
+    unsigned nproc_init, nproc_spawn, nthread_init, nthread_start, nthread_end,
         nthread_free, nlevel_drop;
 };
 static struct hooks hooks;
@@ -79,6 +81,7 @@ static void hooks_collect(void)
     for (unsigned i = 0; i < kobj_ntypes; i++) {
         const struct kobj_type *t = kobj_types[i];
         HOOK_ADD(proc_init, t);
+        HOOK_ADD(proc_spawn, t);
         HOOK_ADD(thread_init, t);
         HOOK_ADD(thread_start, t);
         HOOK_ADD(thread_end, t);
@@ -147,6 +150,12 @@ void kobj_proc_init(struct proc *p)
 {
     for (unsigned i = 0; i < hooks.nproc_init; i++)
         hooks.proc_init[i](p);
+}
+
+void kobj_proc_spawn(struct proc *parent, struct proc *child)
+{
+    for (unsigned i = 0; i < hooks.nproc_spawn; i++)
+        hooks.proc_spawn[i](parent, child);
 }
 
 void kobj_thread_init(struct thread *t)
