@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# tools/check-layers.sh - the kernel folders must not include host headers.
+# tools/check-layers.sh - the folders include downwards only, and the
+# kernel includes no host header.
 #
 # usage: tools/check-layers.sh [ROOT]      check the tree at ROOT (default .)
 #        tools/check-layers.sh --self-test  prove the check can fail
 #
-# kern/ core/ notify/ mem/ ports/ observe/ are the kernel: only sim/ may know it runs on
-# Linux (DESIGN.md, "Layers and folders").  A kernel file fails the check if
-# it includes one of the host headers below, directly or through a quoted
-# include of a file outside the kernel (say, a sim/ header that includes
-# <ucontext.h>).  Every offence is printed as FILE:LINE: and the script
-# exits 1.
+# Two rules, every offence printed as FILE:LINE: and the script exits 1:
+#
+# 1. Direction.  The folders, bottom up:
+#      sim  kern  core  notify  mem  ports  observe  run  lib
+#    (the platform; the base; the objects, each folder on the ones before
+#    it; the observing code; the run and the object table; the runtime on
+#    the public API).  A file may include headers of its own folder and of
+#    the folders before it, never after, so the folders form no circle.
+#    The public headers (include/) may be included from anywhere, and of
+#    sim/ the kernel folders (kern to run) may include sim/platform.h only.
+# 2. Host headers.  kern/ core/ notify/ mem/ ports/ observe/ run/ are the
+#    kernel: only sim/ may know it runs on Linux (DESIGN.md, "Layers and
+#    folders").  A kernel file fails if it includes one of the host headers
+#    below, directly or through a quoted include of a file outside the
+#    kernel (say, a sim/ header that includes <ucontext.h>).
 set -euo pipefail
 
-kernel_dirs=(kern core notify mem ports observe)
+kernel_dirs=(kern core notify mem ports observe run)
+layers=(sim kern core notify mem ports observe run lib)
 # Extended regex matched against the name inside <...> or "...".
 forbidden='pthread\.h|ucontext\.h|libunwind[^/]*\.h|valgrind/.*|signal\.h|sys/.*|stdio\.h|stdlib\.h'
 
@@ -21,7 +32,7 @@ self_test() {
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' RETURN
     mkdir -p "$tmp/core" "$tmp/mem" "$tmp/sim" "$tmp/include/hopsim"
-    printf '#include <stdint.h>\n#include "sim/platform.h"\n' >"$tmp/core/ok.c"
+    printf '#include <stdint.h>\n#include "sim/platform.h"\n#include "hopsim/status.h"\n' >"$tmp/core/ok.c"
     printf '#include <stddef.h>\n' >"$tmp/sim/platform.h"
     printf '#include <ucontext.h>\n' >"$tmp/sim/internal.h"
     printf '#include <pthread.h>\n#include <stdio.h>\n' >"$tmp/sim/host.c"
@@ -31,17 +42,27 @@ self_test() {
     # Direct and indirect offences are named with file and line.
     printf '/* x */\n#  include <sys/mman.h>\n' >"$tmp/mem/bad.c"
     printf '#include <stdint.h>\n#include "sim/internal.h"\n' >"$tmp/core/leak.h"
+    # So are includes upwards, and of sim/ beyond its platform header.
+    mkdir -p "$tmp/kern" "$tmp/ports"
+    printf '#include <stdint.h>\n' >"$tmp/ports/port.h"
+    printf '#include "kern/ok.h"\n' >"$tmp/core/down.c"
+    printf '#include <stdint.h>\n' >"$tmp/kern/ok.h"
+    printf '\n\n#include "ports/port.h"\n' >"$tmp/core/up.c"
+    printf '#include "core/leak.h"\n' >"$tmp/kern/up.h"
     "$0" "$tmp" >"$tmp/out" 2>&1 || rc=$?
     out=$(cat "$tmp/out")
     if [ "$rc" -ne 1 ] ||
         ! grep -q '^mem/bad.c:2: .*<sys/mman.h>' <<<"$out" ||
         ! grep -q '^core/leak.h:2: .*<ucontext.h>' <<<"$out" ||
-        grep -q 'core/ok.c' <<<"$out"; then
+        ! grep -q '^core/up.c:3: .*"ports/port.h".*above core' <<<"$out" ||
+        ! grep -q '^kern/up.h:1: .*"core/leak.h".*above kern' <<<"$out" ||
+        ! grep -q '^core/leak.h:2: .*"sim/internal.h".*only sim/platform.h' <<<"$out" ||
+        grep -q 'core/ok.c\|core/down.c' <<<"$out"; then
         printf '%s\n' "$out"
         echo "check-layers self-test: FAIL: offending tree not reported as expected (exit $rc)" >&2
         return 1
     fi
-    echo "check-layers self-test: ok (a tree with offending includes fails, naming file and line)"
+    echo "check-layers self-test: ok (host headers, includes upwards and of sim/ internals each fail, naming file and line)"
 }
 
 if [ "${1:-}" = --self-test ]; then
@@ -105,7 +126,44 @@ leak_through() {
     done < <(includes_of "$file")
 }
 
+# The position of folder $1 in layers, or nothing if it is not a layer.
+rank_of() {
+    local i
+    for i in "${!layers[@]}"; do
+        [ "${layers[$i]}" = "$1" ] && { echo "$i"; return 0; }
+    done
+    return 0
+}
+
+# Rule 1: every quoted include of a layer file names its own layer or one
+# below; kernel files take only sim/platform.h from sim/.
 bad=0
+nlayered=0
+for d in "${layers[@]}"; do
+    [ -d "$d" ] || continue
+    mine=$(rank_of "$d")
+    while IFS= read -r -d '' f; do
+        f=${f#./}
+        nlayered=$((nlayered + 1))
+        while IFS=$'\t' read -r line delim name; do
+            [ "$delim" = '"' ] || continue
+            top=${name%%/*}
+            [ "$top" != "$name" ] || continue
+            theirs=$(rank_of "$top")
+            [ -n "$theirs" ] || continue
+            if [ "$theirs" -gt "$mine" ]; then
+                echo "$f:$line: includes \"$name\": $top is above $d"
+                bad=1
+            elif [ "$top" = sim ] && [ "$d" != sim ] && [ "$d" != lib ] &&
+                [ "$name" != sim/platform.h ]; then
+                echo "$f:$line: includes \"$name\": the kernel takes only sim/platform.h from sim/"
+                bad=1
+            fi
+        done < <(includes_of "$f")
+    done < <(find "$d" -type f \( -name '*.[chSs]' -o -name '*.inc' \) -print0 | sort -z)
+done
+
+# Rule 2: no host header in the kernel.
 files=()
 for d in "${kernel_dirs[@]}"; do
     [ -d "$d" ] || continue
@@ -134,8 +192,10 @@ for f in "${files[@]}"; do
 done
 
 if [ "$bad" -ne 0 ]; then
-    echo "check-layers: FAIL: the kernel folders must not use host headers;" \
-         "put host code behind sim/platform.h" >&2
+    echo "check-layers: FAIL: folders include downwards only" \
+         "(${layers[*]}), and the kernel uses no host header:" \
+         "host code goes behind sim/platform.h" >&2
     exit 1
 fi
-echo "check-layers: ok (${#files[@]} kernel files, no host headers)"
+echo "check-layers: ok (${nlayered} files include downwards only:" \
+     "${layers[*]}; ${#files[@]} kernel files, no host headers)"
