@@ -78,39 +78,6 @@ struct kernel {
 
 extern struct kernel k;
 
-/* After every switch into a context: free what the previous one left (an
- * abandoned context, an ended thread). */
-static inline void sched_after_switch(void)
-{
-    struct kcpu *c = kernel_cpu();
-    if (c->dead_ctx || c->dying)
-        sched_after_switch_free(c);
-}
-
-/*
- * The switch point.  Every change of the running context on a CPU is one
- * of two calls: sched_switch() from a context that will run again, or
- * sched_abandon() from one that never will.  The callers (the scheduler,
- * hops, notification frames) decide what runs next; these only switch.
- * The kernel lock is held across the switch: the context switched to
- * releases it on its way out of the kernel, as in xv6's sched().
- */
-
-/* Save the running context from and run to.  Returns when something
- * switches back to from, after freeing what the context before left. */
-static inline void sched_switch(plat_context *from, plat_context *to)
-{
-    plat_ctx_switch(from, to);
-    sched_after_switch();
-}
-
-/* Leave the running context for good and run to.  With dead set, running
- * is freed once the CPU runs elsewhere (one such context per CPU at a
- * time); without, its owner keeps it (a spare stack) or it goes with the
- * run. */
-_Noreturn void sched_abandon(plat_context *running, plat_context *to,
-                             int dead);
-
 /* splitmix64: small, fast, and good enough to spread interleavings. */
 static inline uint64_t splitmix64(uint64_t *state)
 {

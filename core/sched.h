@@ -11,6 +11,7 @@
 #define HOPSIM_CORE_SCHED_H
 
 #include "core/thread.h"
+#include "kern/entry.h"
 
 /* Reset the run queues; in a seeded PCT run, draw the change points. */
 void sched_init(void);
@@ -112,5 +113,38 @@ void sched_time_out(struct thread *t);
 
 /* Fire expired timers (the clock has moved). */
 void sched_fire_timers(void);
+
+/* After every switch into a context: free what the previous one left (an
+ * abandoned context, an ended thread). */
+static inline void sched_after_switch(void)
+{
+    struct kcpu *c = kernel_cpu();
+    if (c->dead_ctx || c->dying)
+        sched_after_switch_free(c);
+}
+
+/*
+ * The switch point.  Every change of the running context on a CPU is one
+ * of two calls: sched_switch() from a context that will run again, or
+ * sched_abandon() from one that never will.  The callers (the scheduler,
+ * hops, notification frames) decide what runs next; these only switch.
+ * The kernel lock is held across the switch: the context switched to
+ * releases it on its way out of the kernel, as in xv6's sched().
+ */
+
+/* Save the running context from and run to.  Returns when something
+ * switches back to from, after freeing what the context before left. */
+static inline void sched_switch(plat_context *from, plat_context *to)
+{
+    plat_ctx_switch(from, to);
+    sched_after_switch();
+}
+
+/* Leave the running context for good and run to.  With dead set, running
+ * is freed once the CPU runs elsewhere (one such context per CPU at a
+ * time); without, its owner keeps it (a spare stack) or it goes with the
+ * run. */
+_Noreturn void sched_abandon(plat_context *running, plat_context *to,
+                             int dead);
 
 #endif
