@@ -70,47 +70,35 @@ def ktype(name):
     return t
 
 
-def _is_kernel(sym):
-    try:
-        return sym is not None and \
-            sym.type.strip_typedefs().tag == "kernel"
-    except gdb.error:
-        return False
+def _symbol_of_type(name, tag):
+    """The variable name whose type is struct tag.  The installed libraries
+    keep the kernel's variables local, and a program may have one of the
+    same name, so every candidate is looked at and the one of the kernel's
+    type wins."""
+    cands = [gdb.lookup_global_symbol(name)]
+    if hasattr(gdb, "lookup_static_symbols"):
+        cands += gdb.lookup_static_symbols(name)
+    elif hasattr(gdb, "lookup_static_symbol"):
+        cands.append(gdb.lookup_static_symbol(name))
+    for sym in cands:
+        try:
+            if sym is not None and sym.type.strip_typedefs().tag == tag:
+                return sym
+        except gdb.error:
+            pass
+    raise HsError("no kernel state '%s' (struct %s): is this a hopsim "
+                  "program with debug info (-g)?" % (name, tag))
 
 
 def kernel_symbol():
-    """The kernel's state, 'k' of type struct kernel.  The installed
-    libraries keep it local, and a program may have a 'k' of its own, so
-    every 'k' is looked at and the one of the kernel's type wins."""
-    cands = [gdb.lookup_global_symbol("k")]
-    if hasattr(gdb, "lookup_static_symbols"):
-        cands += gdb.lookup_static_symbols("k")
-    elif hasattr(gdb, "lookup_static_symbol"):
-        cands.append(gdb.lookup_static_symbol("k"))
-    for sym in cands:
-        if _is_kernel(sym):
-            return sym
-    raise HsError("no kernel state 'k' (struct kernel): is this a hopsim "
-                  "program with debug info (-g)?")
+    """The kernel's objects: 'k' of type struct kernel."""
+    return _symbol_of_type("k", "kernel")
 
 
 def kern_state():
     """The state of kernel entry and exit, 'kern' of type struct
-    kern_state (the CPUs and what runs on them), found as 'k' is."""
-    cands = [gdb.lookup_global_symbol("kern")]
-    if hasattr(gdb, "lookup_static_symbols"):
-        cands += gdb.lookup_static_symbols("kern")
-    elif hasattr(gdb, "lookup_static_symbol"):
-        cands.append(gdb.lookup_static_symbol("kern"))
-    for sym in cands:
-        try:
-            if sym is not None and \
-                    sym.type.strip_typedefs().tag == "kern_state":
-                return sym.value()
-        except gdb.error:
-            pass
-    raise HsError("no kernel state 'kern' (struct kern_state): is this a "
-                  "hopsim program with debug info (-g)?")
+    kern_state (the CPUs and what runs on them)."""
+    return _symbol_of_type("kern", "kern_state").value()
 
 
 def kernel():
