@@ -58,6 +58,7 @@ struct proc {
     /* Hopping. */
     struct list ports;              /* ports it owns */
     struct list checkpoints;        /* checkpoints of hops into it */
+    struct list replies;            /* kept replies (ports/reply.c) */
     struct list visitors;           /* levels of threads inside it */
     unsigned hop_stacks_max;        /* stacks lent to arriving threads */
     unsigned hop_stacks_used;

@@ -44,6 +44,8 @@ enum event_kind {
     EV_IPC_CANCEL,
     EV_IPC_RECV,
     EV_IPC_REPLY,
+    EV_IPC_REPLY_KEEP,
+    EV_IPC_REPLY_TO,
     EV_IPC_SEND,
     EV_IRQ_BIND,
     EV_IRQ_CREATE,

@@ -17,6 +17,7 @@
 #include "core/level.h"
 #include "ports/hop.h"
 #include "ports/ipc.h"
+#include "ports/reply.h"
 #include "core/kernel.h"
 #include "core/sched.h"
 #include "mem/xfer.h"
@@ -727,6 +728,88 @@ hs_status hs_ipc_cancel(hs_tid_t thread)
         event_record(EV_IPC_CANCEL, self, t->obj.handle, t->wake_phase);
         sched_wake(t, HS_ECANCELED);
     }
+    kernel_leave(self);
+    return st;
+}
+
+/* ---- kept replies -------------------------------------------------------- */
+
+/* The caller self's implicit reply capability names, still blocked for
+ * its reply, or why not: HS_ENOREPLY (none held), HS_ESTALE (its caller
+ * timed out, was cancelled or ended). */
+static hs_status reply_caller(const struct thread *self, struct thread **c)
+{
+    if (!self->reply_tid)
+        return HS_ENOREPLY;
+    struct thread *t = pool_lookup(&k.threads, self->reply_tid);
+    if (!t || t->state != THREAD_BLOCKED || t->wait_ops != &reply_wait ||
+        t->call_seq != self->reply_seq)
+        return HS_ESTALE;
+    *c = t;
+    return HS_OK;
+}
+
+hs_status hs_ipc_reply_keep(hs_reply_t *out)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct thread *c = NULL;
+    hs_status st = out ? reply_caller(self, &c) : HS_EINVAL;
+    if (st == HS_OK)
+        st = reply_reserve();
+    if (st == HS_OK) {
+        struct kept_reply *r = reply_keep(thread_current_proc(self), c);
+        *out = r->obj.handle;
+        event_record(EV_IPC_REPLY_KEEP, self, r->obj.handle, c->obj.handle);
+    }
+    if (st == HS_OK || st == HS_ESTALE)
+        reply_cap_end(self);
+    kernel_leave(self);
+    return st;
+}
+
+/* Decode of an answer to kept reply h: its caller, or why not; plan as
+ * msg_check() leaves it. */
+static hs_status reply_to_decode(struct thread *self, hs_reply_t h,
+                                 struct kept_reply **r,
+                                 struct xfer_plan *plan)
+{
+    xfer_plan_init(plan);
+    if (!ipc_tag_valid(self->utcb.tag))
+        return HS_EINVAL;
+    *r = reply_lookup(h);
+    if (!*r)
+        return HS_ESTALE;
+    if ((*r)->owner != thread_current_proc(self))
+        return HS_EPERM;
+    if (!(*r)->caller)
+        return HS_ESTALE;
+    unsigned caps;
+    hs_status st = hs_tag_items(self->utcb.tag) ? items_decode(self, &caps)
+                                                : HS_OK;
+    return st == HS_OK ? msg_check(self, (*r)->caller, plan) : st;
+}
+
+hs_status hs_ipc_reply_to(hs_reply_t reply)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct kept_reply *r = NULL;
+    struct xfer_plan plan;
+    hs_status st = reply_to_decode(self, reply, &r, &plan);
+    if (st == HS_OK) {
+        struct thread *c = r->caller;
+        msg_copy(self, c, &plan);
+        trace_message(TRACE_REPLY, self, c);
+        c->wait_ops = NULL;
+        sched_wake(c, HS_OK);
+    }
+    if ((st == HS_OK || st == HS_ESTALE) && r)
+        reply_free(r);              /* answered, or nobody to answer */
+    self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_SEND;
+    event_record(EV_IPC_REPLY_TO, self, reply, (uint64_t)st);
     kernel_leave(self);
     return st;
 }

@@ -25,6 +25,7 @@
 #include "ports/irq.h"
 #include "ports/port.h"
 #include "ports/registry.h"
+#include "ports/reply.h"
 #include "ports/topic.h"
 
 const struct kobj_type *const kobj_types[] = {
@@ -43,6 +44,7 @@ const struct kobj_type *const kobj_types[] = {
     &chan_end_type,
     &gate_type,
     &ipc_type,
+    &reply_type,
     &checkpoint_type,
     &hop_offer_type,
     &pages_type,

@@ -503,6 +503,213 @@ static void test_ipc_server_end_wakes_superseded_caller(void **state)
     assert_int_equal(when[1], 3000);
 }
 
+/* ---- deferred replies ------------------------------------------------------ */
+
+#define KEEP_N 20
+
+static hs_reply_t kept[KEEP_N];
+static uint64_t kept_word[KEEP_N];
+static hs_status keep_st[KEEP_N], answer_st[KEEP_N], again_st;
+
+/* Receives KEEP_N calls, keeps each, and ends without answering one. */
+static int keeper(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < KEEP_N; i++) {
+        EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
+        kept_word[i] = hs_utcb()->mr[0];
+        keep_st[i] = hs_ipc_reply_keep(&kept[i]);
+    }
+    return 0;
+}
+
+/* Another thread of the process answers them, newest first. */
+static int answerer(void *arg)
+{
+    (void)arg;
+    tu_sleep_until(1000);
+    for (int i = KEEP_N - 1; i >= 0; i--) {
+        set_msg(0, 1, kept_word[i] * 10);
+        answer_st[i] = hs_ipc_reply_to(kept[i]);
+    }
+    set_msg(0, 1, 0);
+    again_st = hs_ipc_reply_to(kept[0]);        /* exactly once */
+    return 0;
+}
+
+static int kept_caller(void *arg)
+{
+    int i = tu_arg_id(arg);
+    tu_sleep_until(10 + (hs_time_t)i);
+    set_msg(0, 1, (uint64_t)i + 1);
+    status[i] = hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER);
+    word[i] = hs_utcb()->mr[0];
+    when[i] = hs_time_now();
+    return 0;
+}
+
+static int keep_many_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = tu_mk(keeper, NULL, 0);
+    EXPECT_ST(hs_gate_create(s, 0, &gate_cap), HS_OK);
+    hs_tid_t a = tu_mk(answerer, NULL, 0);
+    hs_tid_t c[KEEP_N];
+    for (int i = 0; i < KEEP_N; i++)
+        c[i] = tu_mk(kept_caller, tu_id_arg(i), 0);
+    for (int i = 0; i < KEEP_N; i++)
+        tu_join(c[i]);
+    tu_join(a);
+    tu_join(s);
+    return 0;
+}
+
+static void test_ipc_server_holds_twenty_calls_and_answers_each_once(
+    void **state)
+{
+    (void)state;
+    run_main(keep_many_main, NULL);
+    for (int i = 0; i < KEEP_N; i++) {
+        assert_int_equal(keep_st[i], HS_OK);
+        assert_int_equal(answer_st[i], HS_OK);
+        assert_int_equal(status[i], HS_OK);
+        assert_int_equal(word[i], (uint64_t)(i + 1) * 10);
+        assert_int_equal(when[i], 1000);    /* the keeper had ended */
+    }
+    assert_int_equal(again_st, HS_ESTALE);
+}
+
+/* Stale kept replies: a caller that timed out, one cancelled; and the
+ * errors of keeping. */
+static hs_tid_t cancelled_tid;
+
+static int stale_keeper(void *arg)
+{
+    (void)arg;
+    hs_reply_t r[2] = { 0, 0 };
+    status[10] = hs_ipc_reply_keep(NULL);       /* nothing received */
+    status[11] = hs_ipc_reply_keep(&r[0]);
+    for (int i = 0; i < 2; i++) {
+        EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
+        EXPECT_ST(hs_ipc_reply_keep(&r[i]), HS_OK);
+    }
+    status[12] = hs_ipc_reply_keep(&r[1]);      /* kept already */
+    tu_sleep_until(500);
+    set_msg(0, 1, 7);
+    status[13] = hs_ipc_reply_to(r[0]);         /* timed out */
+    status[14] = hs_ipc_reply_to(r[1]);         /* cancelled */
+    status[15] = hs_ipc_reply_to(r[0]);         /* freed */
+    return 0;
+}
+
+static int timing_out_caller(void *arg)
+{
+    (void)arg;
+    tu_sleep_until(10);
+    set_msg(0, 1, 1);
+    status[0] = hs_ipc_call(gate_cap, HS_NEVER, 100);
+    phase[0] = hs_utcb()->phase;
+    when[0] = hs_time_now();
+    return 0;
+}
+
+static int cancelled_caller(void *arg)
+{
+    (void)arg;
+    tu_sleep_until(20);
+    set_msg(0, 1, 2);
+    status[1] = hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER);
+    phase[1] = hs_utcb()->phase;
+    when[1] = hs_time_now();
+    return 0;
+}
+
+static int stale_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = tu_mk(stale_keeper, NULL, 0);
+    EXPECT_ST(hs_gate_create(s, 0, &gate_cap), HS_OK);
+    hs_tid_t a = tu_mk(timing_out_caller, NULL, 0);
+    cancelled_tid = tu_mk(cancelled_caller, NULL, 0);
+    tu_sleep_until(300);
+    status[2] = hs_ipc_cancel(cancelled_tid);
+    tu_join(a);
+    tu_join(cancelled_tid);
+    tu_join(s);
+    return 0;
+}
+
+static void test_ipc_kept_reply_of_a_gone_caller_is_stale(void **state)
+{
+    (void)state;
+    run_main(stale_main, NULL);
+    assert_int_equal(status[10], HS_EINVAL);
+    assert_int_equal(status[11], HS_ENOREPLY);
+    assert_int_equal(status[12], HS_ENOREPLY);
+    assert_int_equal(status[0], HS_ETIMEOUT);
+    assert_int_equal(phase[0], HS_PHASE_RECV);
+    assert_int_equal(when[0], 110);
+    assert_int_equal(status[2], HS_OK);
+    assert_int_equal(status[1], HS_ECANCELED);
+    assert_int_equal(when[1], 300);
+    assert_int_equal(status[13], HS_ESTALE);
+    assert_int_equal(status[14], HS_ESTALE);
+    assert_int_equal(status[15], HS_ESTALE);
+}
+
+/* Another process cannot answer a kept reply; when the keeping process
+ * ends, its caller wakes with HS_EPARTNER. */
+static hs_reply_t foreign_kept;
+
+static int keep_child(void *arg)
+{
+    (void)arg;
+    tu_sleep_until(100);
+    set_msg(0, 1, 5);
+    status[0] = hs_ipc_call(given_cap, HS_NEVER, HS_NEVER);
+    phase[0] = hs_utcb()->phase;
+    when[0] = hs_time_now();
+    return 0;
+}
+
+static int keep_and_end_main(void *arg)
+{
+    (void)arg;
+    hs_cap_t g = 0;
+    EXPECT_ST(hs_gate_create(0, 0, &g), HS_OK);
+    hs_pid_t child = 0;
+    EXPECT_ST(hs_proc_spawn("caller", keep_child, NULL, NULL, &child), HS_OK);
+    EXPECT_ST(hs_cap_give(child, g, HS_CAP_SEND, &given_cap), HS_OK);
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
+    status[1] = hs_ipc_reply_keep(&foreign_kept);
+    tu_sleep_until(200);
+    return 0;                   /* the process ends, its call kept */
+}
+
+static int foreign_answerer(void *arg)
+{
+    (void)arg;
+    tu_sleep_until(150);
+    set_msg(0, 1, 9);
+    status[2] = hs_ipc_reply_to(foreign_kept);
+    return 0;
+}
+
+static void test_ipc_kept_reply_is_its_process_s_and_dies_with_it(
+    void **state)
+{
+    (void)state;
+    start();
+    spawn_root("server", keep_and_end_main, NULL);
+    spawn_root("other", foreign_answerer, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_int_equal(status[1], HS_OK);
+    assert_int_equal(status[2], HS_EPERM);
+    assert_int_equal(status[0], HS_EPARTNER);
+    assert_int_equal(phase[0], HS_PHASE_RECV);
+    assert_int_equal(when[0], 200);
+}
+
 /* ---- 8. rights --------------------------------------------------------- */
 
 static int rights_main(void *arg)
@@ -2231,6 +2438,9 @@ int main(void)
         TU_TEST(test_ipc_receive_from_nobody),
         TU_TEST(test_ipc_partner_ended),
         TU_TEST(test_ipc_server_end_wakes_superseded_caller),
+        TU_TEST(test_ipc_server_holds_twenty_calls_and_answers_each_once),
+        TU_TEST(test_ipc_kept_reply_of_a_gone_caller_is_stale),
+        TU_TEST(test_ipc_kept_reply_is_its_process_s_and_dies_with_it),
         TU_TEST(test_ipc_rights),
         TU_TEST(test_ipc_revoke_and_delete),
         TU_TEST(test_ipc_tags_and_copy),

@@ -255,6 +255,40 @@ hs_status hs_ipc_reply(void);
  * SEND) without waiting. */
 hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label);
 
+/*
+ * Deferred replies.  A server that cannot answer a call at once (a lock
+ * held elsewhere, a device that has not interrupted yet, a name not yet
+ * registered) keeps it: hs_ipc_reply_keep() turns the implicit reply
+ * capability of the call just received into a kept reply, a handle of
+ * the server's process.  The caller stays blocked in hs_ipc_call(), its
+ * receive timeout running, and the server goes on receiving.  Later any
+ * thread of that process answers with hs_ipc_reply_to(), exactly once;
+ * the message goes as a reply's would (typed items included).
+ *
+ * A kept reply whose caller timed out, was cancelled (hs_ipc_cancel) or
+ * ended is stale: answering it is HS_ESTALE, and frees it.  If the
+ * server's process ends while it holds kept replies, their callers wake
+ * with HS_EPARTNER (phase RECV).  A server thread may end while its
+ * process keeps its calls: another thread answers them.  The one-shot
+ * implicit reply (hs_ipc_reply) is unchanged.
+ */
+typedef uint64_t hs_reply_t;
+
+/* Keep the call last received for a later answer; *reply gets its handle.
+ * Ends the caller's implicit reply capability (and the priority it lent).
+ * Errors: HS_ESTATE, HS_EINVAL (reply NULL), HS_ENOREPLY (no call to
+ * keep: none received, or already answered or kept), HS_ESTALE (its
+ * caller timed out, was cancelled or ended: the capability is spent),
+ * HS_ENOMEM. */
+hs_status hs_ipc_reply_keep(hs_reply_t *reply);
+
+/* Answer kept reply with the UTCB message; never blocks.  Errors (phase
+ * SEND): HS_ESTATE, HS_EPERM (kept by another process), HS_ESTALE (no
+ * such kept reply, already answered, or its caller is gone -- the last
+ * frees it), and those of hs_ipc_reply() for the message itself, after
+ * which the reply is still kept and may be answered again. */
+hs_status hs_ipc_reply_to(hs_reply_t reply);
+
 /* Cancel the IPC operation thread (of the caller's process) is blocked
  * in: a send, a receive or sleep, the reply wait of a call, or an IRQ
  * wait.  It returns HS_ECANCELED, its UTCB phase saying which half was
