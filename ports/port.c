@@ -131,13 +131,19 @@ hs_status hs_port_create(hs_port_t *port)
     return st;
 }
 
-hs_status hs_port_create_named(const char *name, hs_port_t *port)
+/* A named port of the caller's current process, with handler and cookie
+ * from the start (a lookup never finds it without); a NULL handler is
+ * refused if need_handler, else the port has none yet. */
+static hs_status named_create(const char *name, hs_hop_handler handler,
+                              void *cookie, int need_handler,
+                              hs_port_t *port)
 {
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
     struct registry_key key;
-    hs_status st = (port && name_valid(name, &key)) ? HS_OK : HS_EINVAL;
+    hs_status st = (port && name_valid(name, &key) &&
+                    (handler || !need_handler)) ? HS_OK : HS_EINVAL;
     if (st == HS_OK && registry_find(&key))
         st = HS_EEXIST;
     if (st == HS_OK)
@@ -147,11 +153,25 @@ hs_status hs_port_create_named(const char *name, hs_port_t *port)
     if (st == HS_OK) {
         struct port *p = port_new(thread_current_proc(self), PORT_NAMED,
                                   name, 1);
+        p->handler = handler;
+        p->cookie = cookie;
         *port = p->obj.handle;
         name_waiters_wake(name);
     }
     kernel_leave(self);
     return st;
+}
+
+hs_status hs_port_create_named(const char *name, hs_port_t *port)
+{
+    return named_create(name, NULL, NULL, 0, port);
+}
+
+hs_status hs_port_create_named_handler(const char *name,
+                                       hs_hop_handler handler, void *cookie,
+                                       hs_port_t *port)
+{
+    return named_create(name, handler, cookie, 1, port);
 }
 
 hs_status hs_port_lookup(const char *name, hs_time_t timeout,

@@ -812,3 +812,13 @@ hs_time_t hs_time_now(void)
 {
     return plat_clock_now();
 }
+
+hs_time_t hs_deadline(hs_time_t t)
+{
+    if (t == HS_NEVER)
+        return HS_NEVER;
+    hs_time_t now = plat_clock_now();
+    if (t <= now)
+        return HS_NOWAIT;
+    return t - now > HS_TIMEOUT_MAX ? HS_TIMEOUT_MAX : t - now;
+}

@@ -412,6 +412,50 @@ static void test_timeouts_between_max_and_never_are_einval(void **state)
     assert_int_equal(tu_summary().vtime, HS_MSEC);
 }
 
+/* ---- absolute deadlines ---------------------------------------------------- */
+
+static hs_time_t dl_value[8], dl_when[8];
+static hs_status dl_status[4];
+
+static int use_deadlines(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_thread_sleep(1000), HS_OK);
+    dl_value[0] = hs_deadline(999);             /* passed by 1 ns */
+    dl_value[1] = hs_deadline(1000);            /* now */
+    dl_value[2] = hs_deadline(1001);
+    dl_value[3] = hs_deadline(HS_NEVER);
+    dl_value[4] = hs_deadline(HS_NEVER - 1);    /* beyond the longest */
+    dl_status[0] = hs_ipc_recv(HS_CAP_NIL, hs_deadline(500), NULL);
+    dl_when[0] = hs_time_now();                 /* did not block */
+    dl_status[1] = hs_ipc_recv(HS_CAP_NIL, hs_deadline(1500), NULL);
+    dl_when[1] = hs_time_now();                 /* gave up at 1500 */
+    dl_status[2] = hs_thread_sleep(hs_deadline(1200));
+    dl_when[2] = hs_time_now();                 /* passed: no sleep */
+    dl_status[3] = hs_thread_sleep(hs_deadline(2000));
+    dl_when[3] = hs_time_now();
+    return 0;
+}
+
+static void test_deadline_gives_the_timeout_to_an_absolute_time(void **state)
+{
+    (void)state;
+    tu_run_one(NULL, "main", use_deadlines, NULL, NULL);
+    assert_int_equal(dl_value[0], HS_NOWAIT);
+    assert_int_equal(dl_value[1], HS_NOWAIT);
+    assert_int_equal(dl_value[2], 1);
+    assert_int_equal(dl_value[3], HS_NEVER);
+    assert_int_equal(dl_value[4], HS_TIMEOUT_MAX);
+    assert_int_equal(dl_status[0], HS_ETIMEOUT);
+    assert_int_equal(dl_when[0], 1000);
+    assert_int_equal(dl_status[1], HS_ETIMEOUT);
+    assert_int_equal(dl_when[1], 1500);
+    assert_int_equal(dl_status[2], HS_OK);
+    assert_int_equal(dl_when[2], 1500);
+    assert_int_equal(dl_status[3], HS_OK);
+    assert_int_equal(dl_when[3], 2000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +468,7 @@ int main(void)
         TU_TEST(test_proc_wait_times_out_at_exact_virtual_time),
         TU_TEST(test_nowait_times_out_at_once_while_target_alive),
         TU_TEST(test_timeouts_between_max_and_never_are_einval),
+        TU_TEST(test_deadline_gives_the_timeout_to_an_absolute_time),
     };
     return cmocka_run_group_tests_name("clock", tests, NULL, NULL);
 }

@@ -175,7 +175,9 @@ done <<<"$recipe"
 
 # The README's complete program (the first C block under "## A complete
 # program"), built with the README's first shared recipe and run: it must
-# end its run with HS_OK, as the README says.
+# end its run with HS_OK and print the answer 42, as the README says;
+# then again under README_SEEDS seeds (default 1000), each of which must
+# do the same, whatever order the seed runs its threads in.
 first_cc=$(grep -m1 -E '^cc .*pkg-config --cflags --libs hopsim\)' <<<"$recipe" || true)
 awk '/^## A complete program/ { sec = 1; next }
      sec && /^```c$/ { code = 1; next }
@@ -192,11 +194,22 @@ if [ -z "${CHECK_INSTALL_NO_MAKE:-}" ] && [ -n "$first_cc" ]; then
             printf '%s\n' "$out"
             bad "the README's complete program does not build: $first_cc"
         elif out=$(recipe_run "$dir" "env -u HOPSIM_SEED ./prog" 2>&1) &&
-            grep -qE '^hopsim: .* status=HS_OK$' <<<"$out"; then
+            grep -qE '^hopsim: .* status=HS_OK$' <<<"$out" &&
+            grep -qx 'echo: 42' <<<"$out"; then
             ok "the README's complete program built and run: $first_cc"
+            seeds=${README_SEEDS:-1000}
+            failed=$(recipe_run "$dir" "for s in \$(seq 1 $seeds); do
+                HOPSIM_SEED=\$s ./prog >out.txt 2>&1 &&
+                    grep -qx 'echo: 42' out.txt || echo \$s; done")
+            if [ -z "$failed" ]; then
+                ok "the README's complete program answers 42 under $seeds seeds"
+            else
+                bad "the README's complete program fails under seeds:" \
+                    "$(head -c 200 <<<"$failed" | tr '\n' ' ')"
+            fi
         else
             printf '%s\n' "$out"
-            bad "the README's complete program did not end with HS_OK"
+            bad "the README's complete program did not end with HS_OK and answer 42"
         fi
     fi
 fi

@@ -58,6 +58,16 @@ hs_status hs_port_create(hs_port_t *port);
  * HS_ELIMIT, HS_EQUOTA, HS_ENOMEM. */
 hs_status hs_port_create_named(const char *name, hs_port_t *port);
 
+/* Create a named port with its handler in one step, so that no thread
+ * that finds the name (hs_port_lookup) can hop in before the handler is
+ * set: the way to publish a server.  (With hs_port_create_named() then
+ * hs_port_set_handler(), a client scheduled in between gets
+ * HS_ENOHANDLER.)  Errors as hs_port_create_named(), and HS_EINVAL for a
+ * NULL handler. */
+hs_status hs_port_create_named_handler(const char *name,
+                                       hs_hop_handler handler, void *cookie,
+                                       hs_port_t *port);
+
 /* Find a named port, waiting up to timeout for the name to appear.
  * Errors: HS_ESTATE, HS_EINVAL (bad name, timeout or port NULL),
  * HS_ETIMEOUT (no such name within the timeout; at once for HS_NOWAIT). */

@@ -37,6 +37,16 @@ typedef uint64_t hs_time_t;
  * last run ended (0 before any run). */
 hs_time_t hs_time_now(void);
 
+/* The timeout that ends at absolute virtual time t, for any call that
+ * takes a timeout: HS_NOWAIT if t has passed (or is now), t minus now
+ * otherwise (at most HS_TIMEOUT_MAX), HS_NEVER for HS_NEVER.  Between
+ * this call and the next kernel call of the same thread the clock cannot
+ * move (it moves only while no thread runs), so
+ *     hs_ipc_recv(gate, hs_deadline(t), &label)
+ * gives up exactly at t, and a deadline already passed never blocks --
+ * where t - hs_time_now() would wrap for a passed t. */
+hs_time_t hs_deadline(hs_time_t t);
+
 /* The host's monotonic clock in nanoseconds (real time, not virtual:
  * for measuring what the host spends, e.g. channel latencies in host
  * time).  Any thread, inside a run or not; never deterministic. */
