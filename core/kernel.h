@@ -45,7 +45,8 @@ struct kernel {
     struct list portals_live;   /* every portal (mem/portal.c) */
     struct list sharepoints_live; /* every share-point, named or not */
     unsigned nlive;             /* threads not yet ended */
-    unsigned nserving;          /* of those, blocked in hs_proc_serve() */
+    unsigned nserving;          /* of those, blocked in hs_proc_serve()
+                                   or hs_ipc_serve() */
     struct list name_waiters;   /* threads in hs_port_lookup() */
 
     /* Run queues: one FIFO per priority; bit p of kern.rq_bits set

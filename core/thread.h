@@ -127,6 +127,8 @@ struct thread {
     uint64_t call_seq;               /* number of its current call */
     struct gate *recv_gate;          /* closed wait on it; NULL: open */
     uint64_t recv_label;             /* label of the message received */
+    int ipc_serving;                 /* blocked in hs_ipc_serve(), counted
+                                        in k.nserving */
     hs_tid_t reply_tid;              /* implicit reply capability: the */
     uint64_t reply_seq;              /*   caller and its call number */
     struct list reply_waiters;       /* callers blocked for its reply, by

@@ -69,9 +69,21 @@ static void recv_describe(const struct thread *t, struct kbuf *b)
         kbuf_printf(b, "any of its gates");
 }
 
+/* A serving receive (hs_ipc_serve) counts its thread as serving while it
+ * waits, as hs_proc_serve() does: a run in which only serving threads
+ * are left ends normally.  A cancel or kill uncounts it here; a message
+ * uncounts it as it resumes (recv_invoke()). */
+static void serve_detach(struct thread *t)
+{
+    if (t->ipc_serving) {
+        t->ipc_serving = 0;
+        k.nserving--;
+    }
+}
+
 static const struct wait_ops recv_wait = {
     .what = "ipc receive",
-    .detach = NULL,
+    .detach = serve_detach,
     .waits_for = NULL,
     .describe = recv_describe,
     .ipc = 1,
@@ -537,7 +549,7 @@ void ipc_irq_deliver(struct thread *t, uint64_t bits, uint64_t label)
  * sched_wake_next() because the receive blocks (open_wait_blocks()) and
  * the scheduler then runs it. */
 HOT_INLINE hs_status recv_invoke(struct thread *self, struct gate *g,
-                                 int nobody, hs_time_t timeout,
+                                 int nobody, int serving, hs_time_t timeout,
                                  uint64_t *label, struct thread *next)
 {
     uint64_t bits, irq_label;
@@ -561,8 +573,13 @@ HOT_INLINE hs_status recv_invoke(struct thread *self, struct gate *g,
         self->recv_gate = g;
         const struct wait_ops *ops = nobody ? &sleep_wait : &recv_wait;
         void *obj = nobody ? NULL : (void *)self;
+        if (serving) {
+            self->ipc_serving = 1;
+            k.nserving++;
+        }
         hs_status st = next ? sched_block_next(self, next, ops, obj, timeout)
                             : sched_block(self, ops, obj, timeout);
+        serve_detach(self);         /* still counted: a message came */
         if (nobody)                 /* its timer, or a cancel */
             return st == HS_OK ? HS_ETIMEOUT : st;
         if (st != HS_OK)
@@ -574,7 +591,7 @@ HOT_INLINE hs_status recv_invoke(struct thread *self, struct gate *g,
 }
 
 static hs_status recv_common(int closed, hs_cap_t cap, hs_time_t timeout,
-                             uint64_t *label)
+                             int serving, uint64_t *label)
 {
     struct thread *self = kernel_enter();
     if (!self)
@@ -586,7 +603,7 @@ static hs_status recv_common(int closed, hs_cap_t cap, hs_time_t timeout,
         st = HS_EINVAL;             /* would sleep for ever */
     if (st == HS_OK) {
         reply_cap_end(self);        /* a new wait ends the reply cap */
-        st = recv_invoke(self, g, nobody, timeout, label, NULL);
+        st = recv_invoke(self, g, nobody, serving, timeout, label, NULL);
     }
     self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
     event_record(EV_IPC_RECV, self, (uint64_t)st, 0);
@@ -596,12 +613,17 @@ static hs_status recv_common(int closed, hs_cap_t cap, hs_time_t timeout,
 
 hs_status hs_ipc_recv(hs_cap_t gate, hs_time_t timeout, uint64_t *label)
 {
-    return recv_common(1, gate, timeout, label);
+    return recv_common(1, gate, timeout, 0, label);
 }
 
 hs_status hs_ipc_wait(hs_time_t timeout, uint64_t *label)
 {
-    return recv_common(0, HS_CAP_NIL, timeout, label);
+    return recv_common(0, HS_CAP_NIL, timeout, 0, label);
+}
+
+hs_status hs_ipc_serve(uint64_t *label)
+{
+    return recv_common(0, HS_CAP_NIL, HS_NEVER, 1, label);
 }
 
 /* ---- reply -------------------------------------------------------------------------- */
@@ -700,7 +722,7 @@ hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
     hs_status st = timeout_valid(timeout)
                    ? reply_common(self, 1, timeout, &next) : HS_EINVAL;
     if (st == HS_OK) {
-        st = recv_invoke(self, NULL, 0, timeout, label, next);
+        st = recv_invoke(self, NULL, 0, 0, timeout, label, next);
         self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
     }
     kernel_leave(self);

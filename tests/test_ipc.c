@@ -710,6 +710,75 @@ static void test_ipc_kept_reply_is_its_process_s_and_dies_with_it(
     assert_int_equal(when[0], 200);
 }
 
+/* ---- serving ---------------------------------------------------------------- */
+
+static hs_tid_t serve_tid;
+
+/* Answers mr[0] + 1 until its wait fails; then, if arg, waits without
+ * serving. */
+static int ipc_server(void *arg)
+{
+    uint64_t label;
+    hs_status st;
+    while ((st = hs_ipc_serve(&label)) == HS_OK) {
+        hs_utcb()->mr[0] += 1;
+        EXPECT_ST(hs_ipc_reply(), HS_OK);
+    }
+    status[20] = st;
+    if (arg)
+        status[21] = hs_ipc_wait(HS_NEVER, NULL);   /* not serving */
+    return 0;
+}
+
+static int serve_client(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) {
+        set_msg(0, 1, (uint64_t)i * 10);
+        status[i] = hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER);
+        word[i] = hs_utcb()->mr[0];
+    }
+    return 0;
+}
+
+static int serve_main(void *arg)
+{
+    serve_tid = tu_mk(ipc_server, arg, 0);
+    EXPECT_ST(hs_gate_create(serve_tid, 0, &gate_cap), HS_OK);
+    tu_join(tu_mk(serve_client, NULL, 0));
+    if (arg) {                          /* cancel the server's serving */
+        status[22] = hs_ipc_cancel(serve_tid);
+        tu_join(serve_tid);
+    }
+    return 0;
+}
+
+/* Left serving, an IPC server lets the run end normally. */
+static void test_ipc_serving_server_lets_the_run_end(void **state)
+{
+    (void)state;
+    run_main(serve_main, NULL);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(status[i], HS_OK);
+        assert_int_equal(word[i], (uint64_t)i * 10 + 1);
+    }
+    assert_int_equal(status[20], HS_STATUS_COUNT);  /* still serving */
+}
+
+/* A cancelled serve no longer counts: the same thread then waiting
+ * without serving is a deadlock, as an hs_ipc_wait() server always was. */
+static void test_ipc_cancelled_serve_is_uncounted(void **state)
+{
+    (void)state;
+    reset();
+    hs_sim_config cfg = tu_config();
+    assert_int_equal(tu_run(&cfg, "main", serve_main, (void *)1, NULL),
+                     HS_EDEADLK);
+    assert_int_equal(status[22], HS_OK);
+    assert_int_equal(status[20], HS_ECANCELED);
+    assert_int_equal(status[21], HS_STATUS_COUNT);  /* blocked at the end */
+}
+
 /* ---- 8. rights --------------------------------------------------------- */
 
 static int rights_main(void *arg)
@@ -2441,6 +2510,8 @@ int main(void)
         TU_TEST(test_ipc_server_holds_twenty_calls_and_answers_each_once),
         TU_TEST(test_ipc_kept_reply_of_a_gone_caller_is_stale),
         TU_TEST(test_ipc_kept_reply_is_its_process_s_and_dies_with_it),
+        TU_TEST(test_ipc_serving_server_lets_the_run_end),
+        TU_TEST(test_ipc_cancelled_serve_is_uncounted),
         TU_TEST(test_ipc_rights),
         TU_TEST(test_ipc_revoke_and_delete),
         TU_TEST(test_ipc_tags_and_copy),

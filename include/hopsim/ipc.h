@@ -235,6 +235,13 @@ hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
  * the caller, or no receive right), HS_ETIMEOUT. */
 hs_status hs_ipc_recv(hs_cap_t gate, hs_time_t timeout, uint64_t *label);
 
+/* Serve: an open wait with no timeout (HS_NEVER) during which the caller
+ * counts as a server, as in hs_proc_serve(): when every thread left is
+ * serving, the run ends with HS_OK instead of HS_EDEADLK.  A server loop
+ * is  for (;;) { hs_ipc_serve(&label); ...; hs_ipc_reply(); }.  Errors
+ * as hs_ipc_wait(). */
+hs_status hs_ipc_serve(uint64_t *label);
+
 /* Open wait: receive from any gate bound to the caller. */
 hs_status hs_ipc_wait(hs_time_t timeout, uint64_t *label);
 
