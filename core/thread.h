@@ -130,7 +130,8 @@ struct thread {
     int ipc_serving;                 /* blocked in hs_ipc_serve(), counted
                                         in k.nserving */
     hs_tid_t reply_tid;              /* implicit reply capability: the */
-    uint64_t reply_seq;              /*   caller and its call number */
+    uint64_t reply_seq;              /*   caller and its call number, */
+    int reply_prio;                  /*   and its priority when called */
     struct list reply_waiters;       /* callers blocked for its reply, by
                                         wait_link; woken with HS_EPARTNER
                                         when it ends */

@@ -37,9 +37,14 @@ void ipc_thread_init(struct thread *t)
 
 /* ---- waits --------------------------------------------------------------- */
 
+static void prio_update(struct thread *r);
+
+/* A queued sender leaves (timeout, cancel, kill): what it lent its
+ * receiver goes with it. */
 static void send_detach(struct thread *t)
 {
     list_unlink(&t->wait_link);
+    prio_update(t->send_gate->receiver);
 }
 
 static struct thread *send_waits_for(const struct thread *t)
@@ -289,6 +294,57 @@ static inline void msg_copy(struct thread *from, struct thread *to,
         msg_copy_items(from, to, plan);
 }
 
+/* ---- priority inheritance ------------------------------------------------- */
+
+/* A receiver runs at the highest of its own priority, that of the caller
+ * whose reply capability it holds, and that of the first thread queued
+ * to send to it (senders queue by priority), so a high-priority caller
+ * waiting on a busy low-priority server lends it its priority at once,
+ * not only once the server receives (seed 004). */
+static int prio_inherited(const struct thread *r)
+{
+    int p = r->base_prio;
+    if (r->reply_tid && r->reply_prio > p)
+        p = r->reply_prio;
+    if (!list_empty(&r->senders)) {
+        const struct thread *s = container_of(r->senders.next,
+                                              struct thread, wait_link);
+        if (s->prio > p)
+            p = s->prio;
+    }
+    return p;
+}
+
+static void sender_enqueue(struct thread *r, struct thread *s);
+
+/* The longest chain of queued senders a priority change follows. */
+#define PRIO_CHAIN_MAX 64
+
+/* r's priority is prio_inherited(r) again; if r is itself queued to send
+ * to another receiver, its place there and that receiver's priority
+ * follow, along the chain. */
+static void prio_update(struct thread *r)
+{
+    for (int hops = 0; hops < PRIO_CHAIN_MAX; hops++) {
+        int p = prio_inherited(r);
+        if (p == r->prio)
+            return;
+        if (r->state == THREAD_RUNNABLE) {
+            sched_dequeue(r);
+            r->prio = p;
+            sched_enqueue(r, 0);
+        } else {
+            r->prio = p;
+        }
+        if (r->state != THREAD_BLOCKED || r->wait_ops != &send_wait)
+            return;
+        struct thread *next = r->send_gate->receiver;
+        list_unlink(&r->wait_link);
+        sender_enqueue(next, r);
+        r = next;
+    }
+}
+
 /* Receiver r takes on caller c: the reply capability, and c's priority
  * if higher. */
 static void reply_cap_set(struct thread *r, struct thread *c)
@@ -296,16 +352,19 @@ static void reply_cap_set(struct thread *r, struct thread *c)
     /* r is blocked or running, never queued: no queue to move it in. */
     r->reply_tid = c->obj.handle;
     r->reply_seq = c->call_seq;
+    r->reply_prio = c->prio;
     if (c->prio > r->prio)
         r->prio = c->prio;
 }
 
-/* The reply capability is spent: back to the thread's own priority. */
+/* The reply capability is spent: back to the thread's own priority, or
+ * what its queued senders lend it. */
 static void reply_cap_end(struct thread *r)
 {
     r->reply_tid = 0;
     r->reply_seq = 0;
-    r->prio = r->base_prio;
+    if (r->prio != r->base_prio || !list_empty(&r->senders))
+        prio_update(r);             /* else nothing lent, nothing to lend */
 }
 
 /* Move caller c, whose message was just taken, into its reply wait: the
@@ -331,6 +390,7 @@ static void take_from_queue(struct thread *r, struct thread *s,
                             struct xfer_plan *plan)
 {
     list_unlink(&s->wait_link);
+    prio_update(r);                 /* s lends it nothing from the queue */
     msg_copy(s, r, plan);
     r->recv_label = s->send_label;
     trace_message(s->send_call ? TRACE_CALL : TRACE_SEND, s, r);
@@ -347,6 +407,7 @@ static void take_from_queue(struct thread *r, struct thread *s,
 static void refuse_sender(struct thread *s, hs_status st)
 {
     list_unlink(&s->wait_link);
+    prio_update(s->send_gate->receiver);
     s->wait_ops = NULL;
     sched_wake(s, st);
 }
@@ -476,6 +537,7 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
         self->send_call = call;
         self->call_recv_timeout = recv_to;
         sender_enqueue(r, self);
+        prio_update(r);             /* r runs at least at self's */
         st = sched_block(self, &send_wait, g, send_to);
     }
     if (st != HS_OK)

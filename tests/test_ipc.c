@@ -1118,12 +1118,76 @@ static void test_ipc_priority_inheritance(void **state)
 {
     (void)state;
     run_main(inherit_main, NULL);
-    assert_int_equal(prio_seen[0], 5);
+    /* The caller (25) queued its call before the server first ran: the
+     * server already runs at its priority. */
+    assert_int_equal(prio_seen[0], 25);
     assert_int_equal(prio_seen[1], 25);
     assert_int_equal(prio_seen[2], 5);
     assert_int_equal(prio_seen[3], 25);
     assert_int_equal(prio_seen[4], 5);
     assert_int_equal(prio_seen[5], 20);
+}
+
+/* A priority-20 caller queued on a busy priority-5 server lends it its
+ * priority at once, so a priority-10 thread that keeps the CPU does not
+ * hold the caller up (seed 004). */
+#define SPINS 1000
+
+static int spins_done, spins_at_reply, busy_prio;
+
+static int busy_server(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++)       /* busy: not receiving yet */
+        hs_thread_yield();
+    EXPECT_ST(hs_thread_get_priority(hs_thread_self(), &busy_prio), HS_OK);
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
+    set_msg(0, 1, 1);
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    return 0;
+}
+
+static int high_caller(void *arg)
+{
+    (void)arg;
+    set_msg(0, 1, 0);
+    status[0] = hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER);
+    spins_at_reply = spins_done;
+    return 0;
+}
+
+/* Keeps the CPU at priority 10; the caller starts once it spins. */
+static int spinner(void *arg)
+{
+    hs_tid_t c = 0;
+    for (spins_done = 0; spins_done < SPINS; spins_done++) {
+        if (spins_done == 10)
+            c = tu_mk(high_caller, NULL, 20);
+        hs_thread_yield();
+    }
+    tu_join(c);
+    tu_join((hs_tid_t)(uintptr_t)arg);
+    return 0;
+}
+
+static int inversion_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t s = tu_mk(busy_server, NULL, 5);
+    EXPECT_ST(hs_gate_create(s, 0, &gate_cap), HS_OK);
+    tu_join(tu_mk(spinner, (void *)(uintptr_t)s, 10));
+    return 0;
+}
+
+static void test_ipc_queued_caller_lends_its_priority_to_a_busy_server(
+    void **state)
+{
+    (void)state;
+    spins_done = spins_at_reply = busy_prio = -1;
+    run_main(inversion_main, NULL);
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(busy_prio, 20);
+    assert_int_equal(spins_at_reply, 10);   /* not SPINS: no inversion */
 }
 
 /* ---- 13. giving a capability to a child -------------------------------- */
@@ -2517,6 +2581,7 @@ int main(void)
         TU_TEST(test_ipc_tags_and_copy),
         TU_TEST(test_ipc_senders_by_priority_then_fifo),
         TU_TEST(test_ipc_priority_inheritance),
+        TU_TEST(test_ipc_queued_caller_lends_its_priority_to_a_busy_server),
         TU_TEST(test_ipc_cap_give),
         TU_TEST(test_ipc_cap_give_to_ended_child_is_esrch),
         TU_TEST(test_ipc_short_messages_leave_later_registers_alone),

@@ -24,8 +24,15 @@
  * thread ended), HS_EPERM (no right), HS_EBADCAP, ...
  *
  * Blocked senders are served by priority, FIFO within a priority.  A call
- * to a waiting receiver switches straight to it, and the receiver runs at
- * the caller's priority (if higher) until it replies or waits again.
+ * to a waiting receiver switches straight to it.  Priority inheritance:
+ * a receiver runs at the highest of its own priority, that of the caller
+ * whose reply capability it holds (until it replies or waits again), and
+ * that of the first thread queued to send to it -- so a high-priority
+ * caller queued on a busy low-priority server lends it its priority at
+ * once.  A receiver that is itself queued to send passes what it was lent
+ * on to its own receiver, along the chain.  hs_thread_set_priority() sets
+ * the thread's own priority; what it was lent comes back at its next
+ * receive, reply or queue change.
  */
 #ifndef HOPSIM_IPC_H
 #define HOPSIM_IPC_H
