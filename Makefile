@@ -118,14 +118,17 @@ VALGRIND := valgrind --error-exitcode=99 --leak-check=full \
 # empty or missing.
 LIB_DIRS  := sim kern core notify mem ports observe run lib
 LIB_SRCS  := $(sort $(shell find $(LIB_DIRS) -type f \( -name '*.c' -o -name '*.S' \) 2>/dev/null))
-# One program per examples/*.c and per tests/test_*.c.  Any other tests/*.c
-# is shared test support, linked into every test program.
+# One program per examples/*.c, per gallery example (examples/NAME/main.c,
+# the program NAME) and per tests/test_*.c.  Any other tests/*.c is shared
+# test support, linked into every test program.
+GALLERY_MAINS     := $(sort $(wildcard examples/*/main.c))
 EXAMPLE_SRCS      := $(sort $(wildcard examples/*.c))
-# Example servers and libraries (examples/servers/*.c, the large messages
-# of examples/lib/*.c, the POSIX-style layer of examples/posix/*.c) are
-# linked into every example and every test program.
-SERVER_SRCS       := $(sort $(wildcard examples/servers/*.c examples/lib/*.c \
-                       examples/posix/*.c))
+# Example servers and libraries (every other examples/*/*.c: the name
+# server in examples/servers/, the large messages of examples/lib/, the
+# POSIX-style layer of examples/posix/, the gallery's servers) are linked
+# into every example and every test program.
+SERVER_SRCS       := $(sort $(filter-out $(GALLERY_MAINS), \
+                       $(wildcard examples/*/*.c)))
 TEST_SRCS         := $(sort $(wildcard tests/test_*.c))
 TEST_SUPPORT_SRCS := $(filter-out $(TEST_SRCS),$(sort $(wildcard tests/*.c)))
 PUBLIC_HEADERS    := $(sort $(wildcard include/hopsim/*.h))
@@ -134,7 +137,7 @@ PUBLIC_HEADERS    := $(sort $(wildcard include/hopsim/*.h))
 # x.S in one folder cannot collide.
 obj_of = $(patsubst %,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS          := $(call obj_of,$(LIB_SRCS))
-EXAMPLE_OBJS      := $(call obj_of,$(EXAMPLE_SRCS))
+EXAMPLE_OBJS      := $(call obj_of,$(EXAMPLE_SRCS) $(GALLERY_MAINS))
 SERVER_OBJS       := $(call obj_of,$(SERVER_SRCS))
 TEST_OBJS         := $(call obj_of,$(TEST_SRCS))
 TEST_SUPPORT_OBJS := $(call obj_of,$(TEST_SUPPORT_SRCS))
@@ -161,9 +164,9 @@ LIB_SO_LINK   := $(BUILD)/libhopsim.so
 SRV_A         := $(BUILD)/libhopsim-servers.a
 SRV_SO        := $(BUILD)/libhopsim-servers.so.$(SOVERSION)
 SRV_SO_LINK   := $(BUILD)/libhopsim-servers.so
-SERVER_HEADERS := $(sort $(wildcard examples/servers/*.h examples/lib/*.h \
-                    examples/posix/*.h))
+SERVER_HEADERS := $(sort $(wildcard examples/*/*.h))
 EXAMPLE_PROGS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
+GALLERY_PROGS := $(patsubst examples/%/main.c,$(BUILD)/examples/%,$(GALLERY_MAINS))
 TEST_PROGS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TOUR          := $(BUILD)/examples/tour
 
@@ -209,7 +212,7 @@ all: libs examples tests
 
 libs: $(LIB_A) $(LIB_PUB_A) $(LIB_SO) $(LIB_SO_LINK) $(SRV_A) $(SRV_SO) \
 	$(SRV_SO_LINK)
-examples: $(EXAMPLE_PROGS)
+examples: $(EXAMPLE_PROGS) $(GALLERY_PROGS)
 tests: $(TEST_PROGS)
 
 run: $(TOUR)
@@ -322,15 +325,19 @@ explore: $(RACY)
 # rendered with mscgen to PNG and SVG.  mscgen is needed by this target
 # only: tools/deps.sh --charts installs it as root, or says what to run
 # and fails.  The tour writes one chart per part (tour --charts DIR); the
-# racy example's fixed scenario writes one for seed 1.
+# racy example's fixed scenario writes one for seed 1; each gallery example
+# (examples/NAME/main.c) writes NAME.msc.
 CHARTS := $(BUILD)/charts
 .PHONY: charts
-charts: $(TOUR) $(RACY)
+charts: $(TOUR) $(RACY) $(GALLERY_PROGS)
 	@bash tools/deps.sh --charts
 	@rm -rf $(CHARTS) && mkdir -p $(CHARTS)
 	@$(TOUR) --charts $(CHARTS) >/dev/null
 	@HOPSIM_MSC=$(CHARTS)/racy-fixed.msc $(RACY) --scenario fixed --seed 1 \
 	 >/dev/null
+	@for p in $(GALLERY_PROGS); do \
+	   HOPSIM_MSC=$(CHARTS)/$$(basename $$p).msc $$p >/dev/null || exit 1; \
+	 done
 	@for f in $(CHARTS)/*.msc; do \
 	   mscgen -T png -o "$${f%.msc}.png" "$$f" >/dev/null && \
 	   mscgen -T svg -o "$${f%.msc}.svg" "$$f" >/dev/null || exit 1; \
@@ -391,6 +398,11 @@ $(SRV_SO): $(SERVER_OBJS) $(LIB_SO_LINK)
 
 # Examples link LIB_A in, so they run from the build tree as they are.
 $(EXAMPLE_PROGS): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.c.o $(SERVER_OBJS) $(LIB_A)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HS_LDFLAGS) -o $@ $< $(SERVER_OBJS) $(LIB_A) $(SYS_LIBS)
+
+$(GALLERY_PROGS): $(BUILD)/examples/%: $(BUILD)/obj/examples/%/main.c.o $(SERVER_OBJS) $(LIB_A)
 	$(call say,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HS_LDFLAGS) -o $@ $< $(SERVER_OBJS) $(LIB_A) $(SYS_LIBS)
@@ -511,7 +523,7 @@ $(BENCH_PROGS): $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.c.o \
 # One entry per source with the very command the rules run; awk escapes
 # the strings for JSON.  Needs no tool beyond make, sh and awk.
 compile_commands.json: FORCE
-	@{ $(foreach s,$(LIB_SRCS) $(EXAMPLE_SRCS) $(SERVER_SRCS) $(TEST_SRCS) $(TEST_SUPPORT_SRCS),\
+	@{ $(foreach s,$(LIB_SRCS) $(EXAMPLE_SRCS) $(GALLERY_MAINS) $(SERVER_SRCS) $(TEST_SRCS) $(TEST_SUPPORT_SRCS),\
 	   printf '%s\t%s\t%s\n' '$(s)' '$(call obj_of,$(s))' \
 	     '$(if $(filter %.S,$(s)),$(call compile_S,$(s)),$(call compile_c,$(s)))';) } | \
 	 awk -F '\t' -v dir='$(CURDIR)' ' \

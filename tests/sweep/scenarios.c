@@ -428,6 +428,7 @@ const hs_scenario sweep_scenarios[] = {
      .arg = &racy},
     {.name = "posix-wc", .setup = px_setup, .check = px_check},
     {.name = "largemsg", .setup = lm_setup, .check = lm_check},
+    {.name = "lock", .setup = sweep_lock_setup, .check = sweep_lock_check},
 };
 const unsigned sweep_nscenarios =
     sizeof sweep_scenarios / sizeof sweep_scenarios[0];

@@ -59,6 +59,10 @@ struct sweep_probe {
 extern const struct sweep_probe sweep_probes[];
 extern const unsigned sweep_nprobes;
 
+/* The gallery's lock server (tests/sweep/lock.c): setup and check. */
+hs_status sweep_lock_setup(void *arg);
+hs_status sweep_lock_check(void *arg, hs_status run);
+
 /* The tour's parts (tests/sweep/tour.c). */
 extern const hs_scenario sweep_tour_scenarios[];
 extern const unsigned sweep_tour_nscenarios;
