@@ -429,6 +429,10 @@ const hs_scenario sweep_scenarios[] = {
     {.name = "posix-wc", .setup = px_setup, .check = px_check},
     {.name = "largemsg", .setup = lm_setup, .check = lm_check},
     {.name = "lock", .setup = sweep_lock_setup, .check = sweep_lock_check},
+    {.name = "supervisor", .setup = sweep_supervisor_setup,
+     .check = sweep_supervisor_check},
+    {.name = "pubsub", .setup = sweep_pubsub_setup,
+     .check = sweep_pubsub_check},
 };
 const unsigned sweep_nscenarios =
     sizeof sweep_scenarios / sizeof sweep_scenarios[0];

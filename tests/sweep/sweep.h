@@ -63,6 +63,14 @@ extern const unsigned sweep_nprobes;
 hs_status sweep_lock_setup(void *arg);
 hs_status sweep_lock_check(void *arg, hs_status run);
 
+/* The gallery's supervisor (tests/sweep/supervisor.c): setup and check. */
+hs_status sweep_supervisor_setup(void *arg);
+hs_status sweep_supervisor_check(void *arg, hs_status run);
+
+/* The gallery's pubsub broker (tests/sweep/pubsub.c): setup and check. */
+hs_status sweep_pubsub_setup(void *arg);
+hs_status sweep_pubsub_check(void *arg, hs_status run);
+
 /* The tour's parts (tests/sweep/tour.c). */
 extern const hs_scenario sweep_tour_scenarios[];
 extern const unsigned sweep_tour_nscenarios;

@@ -1,0 +1,351 @@
+/*
+ * examples/supervisor/supervisor.c - the supervisor, its worker and the
+ * client calls (see supervisor.h).
+ */
+#include <string.h>
+
+#include "supervisor.h"
+
+/* How long a worker waits for the supervisor to take its registration,
+ * and then for the answer: a worker whose supervisor is gone must end. */
+#define WORKER_TIMEOUT (100 * HS_MSEC)
+
+/* The worker's capability to the supervisor's gate, given at spawn. */
+#define WORKER_SUP_CAP 1
+
+struct sup {
+    const struct supervisor_cfg *cfg;
+    struct supervisor_stats *stats;
+    hs_cap_t gate;              /* the supervisor's own */
+    hs_pid_t worker;            /* the current worker; 0: none, for good */
+    uint64_t number;            /* its number, from 1 */
+    hs_cap_t wcap;              /* its capability to our gate */
+    hs_cap_t svc;               /* its gate; 0: not registered yet */
+    int down;                   /* it ended (set by the exit handler) */
+    int status;                 /* and its exit status */
+    hs_reply_t q[SUPERVISOR_WAITERS_MAX];  /* kept where calls, a ring */
+    unsigned head, n;
+};
+
+/* ---- the worker --------------------------------------------------------- */
+
+/* Hand the worker's gate to the supervisor; whether it was taken. */
+static int worker_register(hs_cap_t gate)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(SUPERVISOR_REGISTER, 0, 1);
+    u->mr[0] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND | HS_CAP_GRANT);
+    u->mr[1] = gate;
+    hs_status st = hs_ipc_call(WORKER_SUP_CAP, WORKER_TIMEOUT,
+                               WORKER_TIMEOUT);
+    return st == HS_OK && (hs_status)u->mr[0] == HS_OK;
+}
+
+/* An echo server that crashes on its crash_after-th call (arg). */
+static int worker_main(void *arg)
+{
+    unsigned crash_after = (unsigned)(uintptr_t)arg;
+    hs_cap_t gate = 0;
+    if (hs_gate_create(hs_thread_self(), 0, &gate) != HS_OK ||
+        !worker_register(gate))
+        return SUPERVISOR_FAILED;
+    hs_utcb_t *u = hs_utcb();
+    for (unsigned calls = 1;; calls++) {
+        if (hs_ipc_serve(NULL) != HS_OK)
+            return SUPERVISOR_FAILED;
+        if (calls == crash_after)
+            hs_proc_exit(SUPERVISOR_CRASH);     /* the call dies with it */
+        int echo = hs_tag_label(u->tag) == SUPERVISOR_ECHO &&
+                   hs_tag_words(u->tag) == 1;
+        u->mr[1] = u->mr[0];
+        u->mr[0] = (uint64_t)(echo ? HS_OK : HS_EINVAL);
+        u->tag = HS_TAG(0, echo ? 2 : 1);
+        (void)hs_ipc_reply();   /* a caller that gave up is no matter */
+    }
+}
+
+/* ---- answering ---------------------------------------------------------- */
+
+/* Send the UTCB's message as the answer to the call just received (kept
+ * NULL) or to a kept one. */
+static hs_status put(const hs_reply_t *kept)
+{
+    return kept ? hs_ipc_reply_to(*kept) : hs_ipc_reply();
+}
+
+/* Answer with status st alone; whether it landed. */
+static int answer(const hs_reply_t *kept, hs_status st)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] = (uint64_t)st;
+    return put(kept) == HS_OK;
+}
+
+/* Answer a where call with the worker's gate: HS_OK (answered, with the
+ * gate or, if the caller cannot take it, with the error), or HS_EBADCAP:
+ * the gate is gone (the worker has just ended) and the call, still
+ * unanswered, waits for the next one. */
+static hs_status give_gate(const struct sup *s, const hs_reply_t *kept)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(0, 1, 1);
+    u->mr[0] = HS_OK;
+    u->mr[1] = HS_ITEM(HS_ITEM_CAP, HS_CAP_SEND);
+    u->mr[2] = s->svc;
+    hs_status st = put(kept);
+    if (st == HS_EBADCAP)
+        return st;
+    if (st != HS_OK && st != HS_ESTALE && st != HS_ENOREPLY)
+        (void)answer(kept, st);
+    return HS_OK;
+}
+
+/* Answer the kept where calls: with the gate while the worker lives
+ * (those left when it ends wait for the next), or all with st when there
+ * is none. */
+static void flush(struct sup *s, hs_status st)
+{
+    while (s->n) {
+        const hs_reply_t *r = &s->q[s->head];
+        if (s->svc) {
+            if (s->down || give_gate(s, r) == HS_EBADCAP)
+                return;
+        } else {
+            (void)answer(r, st);        /* one that gave up is skipped */
+        }
+        s->head = (s->head + 1) % SUPERVISOR_WAITERS_MAX;
+        s->n--;
+    }
+}
+
+/* Delete the capabilities the message just received brought in (they
+ * were not asked for). */
+static void drop_caps(void)
+{
+    hs_utcb_t *u = hs_utcb();
+    unsigned w = hs_tag_words(u->tag), n = hs_tag_items(u->tag);
+    for (unsigned i = 0; i < n && w + 2 * i + 1 < HS_MR_COUNT; i++)
+        if (hs_item_type(u->mr[w + 2 * i]) == HS_ITEM_CAP)
+            (void)hs_cap_delete((hs_cap_t)u->mr[w + 2 * i + 1]);
+}
+
+/* ---- the worker's life -------------------------------------------------- */
+
+/* The exit handler: record that the worker ended, for the serve loop;
+ * other children's ends are not ours to act on. */
+static void exit_noticed(void *cookie, const hs_notification *n)
+{
+    struct sup *s = cookie;
+    if (s->worker && n->words[0] == s->worker) {
+        s->down = 1;
+        s->status = (int)(int64_t)n->words[1];
+    }
+    (void)hs_notify_return();
+}
+
+/* Spawn the next worker with its own capability to our gate, and watch
+ * it. */
+static hs_status start_worker(struct sup *s)
+{
+    uint64_t number = s->number + 1;
+    hs_cap_t wcap = 0;
+    hs_status st = hs_cap_derive(s->gate, HS_CAP_SEND | HS_CAP_GRANT,
+                                 SUPERVISOR_WORKER_LABEL | number, &wcap);
+    if (st != HS_OK)
+        return st;
+    hs_proc_attr at = { .caps = &wcap, .ncaps = 1 };
+    hs_pid_t pid = 0;
+    st = hs_proc_spawn("worker", worker_main,
+                       (void *)(uintptr_t)s->cfg->crash_after, &at, &pid);
+    if (st != HS_OK) {
+        (void)hs_cap_delete(wcap);
+        return st;
+    }
+    s->number = number;
+    s->worker = pid;            /* before the watch, which may fire at once */
+    s->wcap = wcap;
+    s->stats->started++;
+    /* As its parent we are told of its end anyway (once): the watch says
+     * what we rely on, and a failed one loses nothing. */
+    (void)hs_notify_watch(pid);
+    return HS_OK;
+}
+
+/* The worker ended: reap it, forget its capabilities (which makes every
+ * copy handed out fail with HS_EBADCAP), and start the next one if the
+ * limit allows; if not, kept callers learn there will be none. */
+static void worker_ended(struct sup *s)
+{
+    (void)hs_proc_wait(s->worker, HS_NOWAIT, NULL);  /* a zombie: at once */
+    if (s->svc)
+        (void)hs_cap_delete(s->svc);
+    (void)hs_cap_delete(s->wcap);
+    s->worker = 0;
+    s->svc = s->wcap = 0;
+    s->down = 0;
+    s->stats->exits++;
+    s->stats->last_status = s->status;
+    if (s->number > s->cfg->restarts_max || start_worker(s) != HS_OK)
+        flush(s, HS_ESRCH);
+}
+
+/* ---- the operations ----------------------------------------------------- */
+
+static void do_where(struct sup *s)
+{
+    if (s->svc && !s->down && give_gate(s, NULL) != HS_EBADCAP)
+        return;
+    if (!s->worker) {
+        (void)answer(NULL, HS_ESRCH);
+    } else if (s->n == SUPERVISOR_WAITERS_MAX) {
+        (void)answer(NULL, HS_ELIMIT);
+    } else {
+        hs_reply_t *r = &s->q[(s->head + s->n) % SUPERVISOR_WAITERS_MAX];
+        if (hs_ipc_reply_keep(r) == HS_OK)  /* else its caller is gone */
+            s->n++;
+    }
+}
+
+static void do_register(struct sup *s, uint64_t label)
+{
+    hs_utcb_t *u = hs_utcb();
+    if (hs_tag_words(u->tag) != 0 || hs_tag_items(u->tag) != 1 ||
+        hs_item_type(u->mr[0]) != HS_ITEM_CAP) {
+        drop_caps();
+        (void)answer(NULL, HS_EINVAL);
+        return;
+    }
+    hs_cap_t cap = (hs_cap_t)u->mr[1];
+    hs_status st = HS_OK;
+    if (!s->worker || label != (SUPERVISOR_WORKER_LABEL | s->number))
+        st = HS_EPERM;
+    else if (s->svc)
+        st = HS_EINVAL;
+    /* A worker that gave up waiting for the answer ends: not taken. */
+    if (!answer(NULL, st) || st != HS_OK) {
+        (void)hs_cap_delete(cap);
+        return;
+    }
+    s->svc = cap;
+    s->stats->registered++;
+    flush(s, HS_OK);
+}
+
+/* Wait for the next message.  The exit handler is removed while the
+ * supervisor waits: a notification queued on a thread that then waits
+ * for good would never run nor be freed, and with no handler the kernel
+ * queues none.  On waking the handler is put back and the watch re-armed;
+ * a worker that ended meanwhile (a zombie until reaped) fires it at once,
+ * and the handler runs as hs_notify_watch() returns. */
+static hs_status wait_message(struct sup *s, uint64_t *label)
+{
+    hs_tid_t self = hs_thread_self();
+    hs_status st = hs_notify_install(self, HS_NOTIFY_EXIT, NULL, NULL);
+    if (st == HS_OK)
+        st = hs_ipc_serve(label);
+    hs_status again = hs_notify_install(self, HS_NOTIFY_EXIT,
+                                        exit_noticed, s);
+    if (st != HS_OK || again != HS_OK)
+        return st != HS_OK ? st : again;
+    if (!s->worker)
+        return HS_OK;
+    st = hs_notify_watch(s->worker);
+    return st == HS_EEXIST ? HS_OK : st;    /* EEXIST: still watched */
+}
+
+hs_status supervisor_serve(hs_cap_t gate, const struct supervisor_cfg *cfg,
+                           struct supervisor_stats *stats)
+{
+    if (!cfg)
+        return HS_EINVAL;
+    struct supervisor_stats none;
+    struct sup s;
+    memset(&s, 0, sizeof s);
+    memset(&none, 0, sizeof none);
+    s.cfg = cfg;
+    s.stats = stats ? stats : &none;
+    s.gate = gate;
+    hs_tid_t self = hs_thread_self();
+    hs_status st = hs_notify_install(self, HS_NOTIFY_EXIT, exit_noticed, &s);
+    if (st == HS_OK)
+        st = start_worker(&s);
+    hs_utcb_t *u = hs_utcb();
+    while (st == HS_OK) {
+        /* The handler runs as a call returns: an exit it recorded while
+         * we worked is acted on before we wait, one that came while we
+         * waited when the wait ends. */
+        if (s.down)
+            worker_ended(&s);
+        uint64_t label = 0;
+        u->br[HS_BR_CAPS] = 1;          /* a registration brings a gate */
+        st = wait_message(&s, &label);
+        if (st != HS_OK)
+            break;
+        if (s.down)
+            worker_ended(&s);
+        switch (hs_tag_label(u->tag)) {
+        case SUPERVISOR_WHERE:
+            drop_caps();
+            do_where(&s);
+            break;
+        case SUPERVISOR_REGISTER:
+            do_register(&s, label);
+            break;
+        default:
+            drop_caps();
+            (void)answer(NULL, HS_EINVAL);
+        }
+    }
+    (void)hs_notify_install(self, HS_NOTIFY_EXIT, NULL, NULL);
+    return st;
+}
+
+/* ---- the client calls --------------------------------------------------- */
+
+hs_status supervisor_where(hs_cap_t sup, hs_time_t timeout, hs_cap_t *svc)
+{
+    if (!svc)
+        return HS_EINVAL;
+    hs_utcb_t *u = hs_utcb();
+    uint64_t caps = u->br[HS_BR_CAPS];
+    u->tag = HS_TAG(SUPERVISOR_WHERE, 0);
+    u->br[HS_BR_CAPS] = 1;
+    hs_status st = hs_ipc_call(sup, timeout, timeout);
+    u->br[HS_BR_CAPS] = caps;
+    if (st != HS_OK)
+        return st;
+    if ((hs_status)u->mr[0] != HS_OK)
+        return (hs_status)u->mr[0];
+    if (hs_tag_words(u->tag) != 1 || hs_tag_items(u->tag) != 1)
+        return HS_EINVAL;               /* not this protocol's answer */
+    *svc = (hs_cap_t)u->mr[2];
+    return HS_OK;
+}
+
+hs_status supervisor_echo(hs_cap_t sup, hs_cap_t *svc, uint64_t word,
+                          hs_time_t timeout, uint64_t *out)
+{
+    if (!svc)
+        return HS_EINVAL;
+    hs_utcb_t *u = hs_utcb();
+    hs_status st = HS_EPARTNER;
+    for (int i = 0; i < SUPERVISOR_TRIES; i++) {
+        if (!*svc && (st = supervisor_where(sup, timeout, svc)) != HS_OK)
+            return st;
+        u->tag = HS_TAG(SUPERVISOR_ECHO, 1);
+        u->mr[0] = word;
+        st = hs_ipc_call(*svc, timeout, timeout);
+        if (st == HS_OK) {
+            st = (hs_status)u->mr[0];
+            if (st == HS_OK && out)
+                *out = u->mr[1];
+            return st;
+        }
+        if (st != HS_EPARTNER && st != HS_EBADCAP)
+            return st;
+        (void)hs_cap_delete(*svc);      /* names a gate that is gone */
+        *svc = 0;
+    }
+    return st;
+}
