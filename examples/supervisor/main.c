@@ -72,7 +72,7 @@ static int init(void *arg)
                           &mine) != HS_OK)
             return 1;
         hs_proc_attr at = { .caps = &mine, .ncaps = 1 };
-        char name[16];
+        char name[HS_NAME_MAX + 1];
         snprintf(name, sizeof name, "client%d", i);
         if (hs_proc_spawn(name, client, (void *)(intptr_t)i, &at,
                           &pid[i]) != HS_OK)
