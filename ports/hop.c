@@ -60,15 +60,10 @@ HOT_INLINE hs_status hop_check(struct thread *self, hs_port_t ph,
     if ((flags & ~(HS_HOP_CHECKPOINT | HS_HOP_ITEMS)) ||
         !timeout_valid(timeout) || offer_check(self, flags) != HS_OK)
         return HS_EINVAL;
-    struct port *p = port_lookup(ph);
-    if (!p)
-        return HS_ENOPORT;
-    if (!port_reaches(p, self->top->proc))
-        return HS_EPERM;        /* an anonymous port it was not given */
-    if (p->closed)
-        return HS_ECLOSED;
-    if (!p->handler)
-        return HS_ENOHANDLER;
+    struct port *p = NULL;
+    hs_status st = port_open_to(ph, self->top->proc, 1, &p);
+    if (st != HS_OK)
+        return st;
     if (self->top->depth >= k.cfg.max_hop_depth)
         return HS_EDEPTH;
     if (!(flags & HS_HOP_CHECKPOINT) && self->top->cp)
@@ -428,16 +423,10 @@ hs_status hop_deliver_to(hs_port_t port, const struct proc *by,
                          uint64_t tag, struct thread **t,
                          struct proc **owner)
 {
-    struct port *pt = port_lookup(port);
-    if (!pt)
-        return HS_ENOPORT;
-    if (!port_reaches(pt, by))
-        return HS_EPERM;
-    if (pt->closed)
-        return HS_ECLOSED;
-    if (!pt->handler)
-        return HS_ENOHANDLER;
-    hs_status st = hop_deliver(source, pt, prio, mr, tag, t);
+    struct port *pt = NULL;
+    hs_status st = port_open_to(port, by, 1, &pt);
+    if (st == HS_OK)
+        st = hop_deliver(source, pt, prio, mr, tag, t);
     if (st == HS_OK)
         *owner = pt->owner;
     return st;

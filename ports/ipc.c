@@ -37,7 +37,7 @@ void ipc_thread_init(struct thread *t)
 
 /* ---- waits --------------------------------------------------------------- */
 
-static void prio_update(struct thread *r);
+static inline void prio_update(struct thread *r);
 
 /* A queued sender leaves (timeout, cancel, kill): what it lent its
  * receiver goes with it. */
@@ -323,7 +323,7 @@ static void sender_enqueue(struct thread *r, struct thread *s);
 /* r's priority is prio_inherited(r) again; if r is itself queued to send
  * to another receiver, its place there and that receiver's priority
  * follow, along the chain. */
-static void prio_update(struct thread *r)
+static void prio_follow(struct thread *r)
 {
     for (int hops = 0; hops < PRIO_CHAIN_MAX; hops++) {
         int p = prio_inherited(r);
@@ -345,6 +345,14 @@ static void prio_update(struct thread *r)
     }
 }
 
+/* prio_follow(r) unless nothing is lent to r nor could be: the common
+ * case of every receive and reply, kept to one test. */
+static inline void prio_update(struct thread *r)
+{
+    if (r->prio != r->base_prio || r->reply_tid || !list_empty(&r->senders))
+        prio_follow(r);
+}
+
 /* Receiver r takes on caller c: the reply capability, and c's priority
  * if higher. */
 static void reply_cap_set(struct thread *r, struct thread *c)
@@ -363,8 +371,7 @@ static void reply_cap_end(struct thread *r)
 {
     r->reply_tid = 0;
     r->reply_seq = 0;
-    if (r->prio != r->base_prio || !list_empty(&r->senders))
-        prio_update(r);             /* else nothing lent, nothing to lend */
+    prio_update(r);
 }
 
 /* Move caller c, whose message was just taken, into its reply wait: the
@@ -692,23 +699,44 @@ hs_status hs_ipc_serve(uint64_t *label)
 
 /* Decode of a reply: the caller still waiting for it, or why not; plan
  * as msg_check() leaves it. */
+/* The caller self's implicit reply capability names, still blocked for
+ * its reply, or why not: HS_ENOREPLY (none held), HS_ESTALE (its caller
+ * timed out, was cancelled or ended). */
+HOT_INLINE hs_status reply_caller(const struct thread *self,
+                                  struct thread **c)
+{
+    if (!self->reply_tid)
+        return HS_ENOREPLY;
+    struct thread *t = pool_lookup(&k.threads, self->reply_tid);
+    if (!t || t->state != THREAD_BLOCKED || t->wait_ops != &reply_wait ||
+        t->call_seq != self->reply_seq)
+        return HS_ESTALE;
+    *c = t;
+    return HS_OK;
+}
+
+/* Whether self's message (its items decoded) can land in caller c as an
+ * answer; plan as msg_check() leaves it.  For replies and kept replies
+ * alike. */
+HOT_INLINE hs_status answer_check(struct thread *self, struct thread *c,
+                                  struct xfer_plan *plan)
+{
+    unsigned caps;
+    hs_status st = hs_tag_items(self->utcb.tag) ? items_decode(self, &caps)
+                                                : HS_OK;
+    return st == HS_OK ? msg_check(self, c, plan) : st;
+}
+
 HOT_INLINE hs_status reply_decode(struct thread *self, struct thread **caller,
                                   struct xfer_plan *plan)
 {
     xfer_plan_init(plan);
     if (!ipc_tag_valid(self->utcb.tag))
         return HS_EINVAL;
-    if (!self->reply_tid)
-        return HS_ENOREPLY;
-    struct thread *c = pool_lookup(&k.threads, self->reply_tid);
-    if (!c || c->state != THREAD_BLOCKED || c->wait_ops != &reply_wait ||
-        c->call_seq != self->reply_seq)
-        return HS_ESTALE;
-    unsigned caps;
-    hs_status st = hs_tag_items(self->utcb.tag) ? items_decode(self, &caps)
-                                                : HS_OK;
+    struct thread *c = NULL;
+    hs_status st = reply_caller(self, &c);
     if (st == HS_OK)
-        st = msg_check(self, c, plan);
+        st = answer_check(self, c, plan);
     if (st == HS_OK)
         *caller = c;
     return st;
@@ -818,21 +846,6 @@ hs_status hs_ipc_cancel(hs_tid_t thread)
 
 /* ---- kept replies -------------------------------------------------------- */
 
-/* The caller self's implicit reply capability names, still blocked for
- * its reply, or why not: HS_ENOREPLY (none held), HS_ESTALE (its caller
- * timed out, was cancelled or ended). */
-static hs_status reply_caller(const struct thread *self, struct thread **c)
-{
-    if (!self->reply_tid)
-        return HS_ENOREPLY;
-    struct thread *t = pool_lookup(&k.threads, self->reply_tid);
-    if (!t || t->state != THREAD_BLOCKED || t->wait_ops != &reply_wait ||
-        t->call_seq != self->reply_seq)
-        return HS_ESTALE;
-    *c = t;
-    return HS_OK;
-}
-
 hs_status hs_ipc_reply_keep(hs_reply_t *out)
 {
     struct thread *self = kernel_enter();
@@ -869,10 +882,7 @@ static hs_status reply_to_decode(struct thread *self, hs_reply_t h,
         return HS_EPERM;
     if (!(*r)->caller)
         return HS_ESTALE;
-    unsigned caps;
-    hs_status st = hs_tag_items(self->utcb.tag) ? items_decode(self, &caps)
-                                                : HS_OK;
-    return st == HS_OK ? msg_check(self, (*r)->caller, plan) : st;
+    return answer_check(self, (*r)->caller, plan);
 }
 
 hs_status hs_ipc_reply_to(hs_reply_t reply)

@@ -369,12 +369,8 @@ hs_status hs_port_from_child(hs_pid_t child, hs_port_t *port)
 
 hs_status port_pager_check(hs_port_t port, const struct proc *by)
 {
-    struct port *pt = port_lookup(port);
-    if (!pt)
-        return HS_ENOPORT;
-    if (!port_reaches(pt, by))
-        return HS_EPERM;
-    return pt->closed ? HS_ECLOSED : HS_OK;
+    struct port *pt;
+    return port_open_to(port, by, 0, &pt);     /* no fault could hop in */
 }
 
 hs_port_t port_named(const char *name)

@@ -90,6 +90,27 @@ static inline int port_reaches(const struct port *p, const struct proc *q)
     return 0;
 }
 
+/* The port of handle h that process by may hop through, open, and with a
+ * handler if need_handler: HS_OK and *out, or HS_ENOPORT, HS_EPERM (an
+ * anonymous port by was not given), HS_ECLOSED, HS_ENOHANDLER.  Every
+ * hop, an asynchronous one and the choice of a pager start here.
+ * Inline: the hop's fast path. */
+static inline hs_status port_open_to(hs_port_t h, const struct proc *by,
+                                     int need_handler, struct port **out)
+{
+    struct port *p = port_lookup(h);
+    if (!p)
+        return HS_ENOPORT;
+    if (!port_reaches(p, by))
+        return HS_EPERM;
+    if (p->closed)
+        return HS_ECLOSED;
+    if (need_handler && !p->handler)
+        return HS_ENOHANDLER;
+    *out = p;
+    return HS_OK;
+}
+
 /* Give anonymous port p to process q, in a free entry (or one of an
  * ended process).  HS_ELIMIT when every entry names a live process;
  * HS_OK, changing nothing, when q has it already. */

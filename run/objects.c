@@ -58,10 +58,14 @@ const unsigned kobj_ntypes = sizeof kobj_types / sizeof kobj_types[0];
 #define CAP_KINDS_MAX 16
 static const struct kobj_type *by_cap_kind[CAP_KINDS_MAX];
 
-/* The per-thread and per-process hooks, only the rows that have them, in
- * table order: every thread's life walks these, not the whole table. */
+/* The hooks of processes, threads and capabilities, only the rows that
+ * have them, in table order: every thread's life walks these, not the
+ * whole table. */
 #define ROWS_MAX 32
 struct hooks {
+    void (*proc_end[ROWS_MAX])(struct proc *);
+    void (*proc_free[ROWS_MAX])(struct proc *);
+    void (*caps_changed[ROWS_MAX])(struct thread *);
     void (*proc_init[ROWS_MAX])(struct proc *);
     void (*proc_spawn[ROWS_MAX])(struct proc *, struct proc *);
     void (*thread_init[ROWS_MAX])(struct thread *);
@@ -69,19 +73,29 @@ struct hooks {
     void (*thread_end[ROWS_MAX])(struct thread *);
     void (*thread_free[ROWS_MAX])(struct thread *);
     void (*level_drop[ROWS_MAX])(struct thread *, const struct hs_level *);
-    unsigned nproc_init, nproc_spawn, nthread_init, nthread_start, nthread_end,
-        nthread_free, nlevel_drop;
+    unsigned nproc_end, nproc_free, ncaps_changed, nproc_init, nproc_spawn,
+        nthread_init, nthread_start, nthread_end, nthread_free, nlevel_drop;
 };
 static struct hooks hooks;
 
 #define HOOK_ADD(name, t) \
     do { if ((t)->name) hooks.name[hooks.n##name++] = (t)->name; } while (0)
 
+/* Run every collected hook called name with the arguments after it. */
+#define HOOKS_RUN(name, ...)                                            \
+    do {                                                                \
+        for (unsigned i_ = 0; i_ < hooks.n##name; i_++)                 \
+            hooks.name[i_](__VA_ARGS__);                                \
+    } while (0)
+
 static void hooks_collect(void)
 {
     hooks = (struct hooks){ 0 };
     for (unsigned i = 0; i < kobj_ntypes; i++) {
         const struct kobj_type *t = kobj_types[i];
+        HOOK_ADD(proc_end, t);
+        HOOK_ADD(proc_free, t);
+        HOOK_ADD(caps_changed, t);
         HOOK_ADD(proc_init, t);
         HOOK_ADD(proc_spawn, t);
         HOOK_ADD(thread_init, t);
@@ -126,19 +140,13 @@ void kobj_stop(void)
 
 void kobj_proc_end(struct proc *p)
 {
-    for (unsigned i = 0; i < kobj_ntypes; i++)
-        if (kobj_types[i]->proc_end)
-            kobj_types[i]->proc_end(p);
-    for (unsigned i = 0; i < kobj_ntypes; i++)
-        if (kobj_types[i]->proc_free)
-            kobj_types[i]->proc_free(p);
+    HOOKS_RUN(proc_end, p);
+    HOOKS_RUN(proc_free, p);
 }
 
 void kobj_caps_changed(struct thread *self)
 {
-    for (unsigned i = 0; i < kobj_ntypes; i++)
-        if (kobj_types[i]->caps_changed)
-            kobj_types[i]->caps_changed(self);
+    HOOKS_RUN(caps_changed, self);
 }
 
 int kobj_cap_alive(hs_cap_kind kind, uint64_t handle)
@@ -148,44 +156,19 @@ int kobj_cap_alive(hs_cap_kind kind, uint64_t handle)
     return t && t->cap_alive(handle);
 }
 
-void kobj_proc_init(struct proc *p)
-{
-    for (unsigned i = 0; i < hooks.nproc_init; i++)
-        hooks.proc_init[i](p);
-}
+void kobj_proc_init(struct proc *p) { HOOKS_RUN(proc_init, p); }
 
 void kobj_proc_spawn(struct proc *parent, struct proc *child)
 {
-    for (unsigned i = 0; i < hooks.nproc_spawn; i++)
-        hooks.proc_spawn[i](parent, child);
+    HOOKS_RUN(proc_spawn, parent, child);
 }
 
-void kobj_thread_init(struct thread *t)
-{
-    for (unsigned i = 0; i < hooks.nthread_init; i++)
-        hooks.thread_init[i](t);
-}
-
-void kobj_thread_start(struct thread *t)
-{
-    for (unsigned i = 0; i < hooks.nthread_start; i++)
-        hooks.thread_start[i](t);
-}
-
-void kobj_thread_end(struct thread *t)
-{
-    for (unsigned i = 0; i < hooks.nthread_end; i++)
-        hooks.thread_end[i](t);
-}
-
-void kobj_thread_free(struct thread *t)
-{
-    for (unsigned i = 0; i < hooks.nthread_free; i++)
-        hooks.thread_free[i](t);
-}
+void kobj_thread_init(struct thread *t) { HOOKS_RUN(thread_init, t); }
+void kobj_thread_start(struct thread *t) { HOOKS_RUN(thread_start, t); }
+void kobj_thread_end(struct thread *t) { HOOKS_RUN(thread_end, t); }
+void kobj_thread_free(struct thread *t) { HOOKS_RUN(thread_free, t); }
 
 void kobj_level_drop(struct thread *t, const struct hs_level *l)
 {
-    for (unsigned i = 0; i < hooks.nlevel_drop; i++)
-        hooks.level_drop[i](t, l);
+    HOOKS_RUN(level_drop, t, l);
 }
