@@ -180,8 +180,9 @@ hs_status mapdb_reserve(uint64_t n)
 {
     if (n == 0)
         return HS_OK;
-    if (n > MAPDB_NODES_MAX ||
-        db.pool.live + db.reserved + n > MAPDB_NODES_MAX)
+    uint64_t limit = k.cfg.max_map_nodes ? k.cfg.max_map_nodes
+                                         : HS_MAP_NODES_DEFAULT;
+    if (n > limit || db.pool.live + db.reserved + n > limit)
         return HS_ENOMEM;
     hs_status st = pool_reserve(&db.pool, (uint32_t)(db.reserved + n));
     if (st != HS_OK)

@@ -31,7 +31,8 @@
  * children move to the piece that holds their frames.
  *
  * Every change can be checked first: mapdb_reserve() sets aside nodes
- * from the pool (HS_ENOMEM past MAPDB_NODES_MAX or when the host refuses),
+ * from the pool (HS_ENOMEM past cfg.max_map_nodes, or when the host
+ * refuses),
  * kept until the kernel is left, as page-table nodes are (mem/pt.h).
  * Nodes are kernel memory: a process is not charged for them.
  */
@@ -45,9 +46,6 @@
 
 struct proc;
 struct kbuf;
-
-/* Nodes the database holds at most, all processes together. */
-#define MAPDB_NODES_MAX (1u << 20)
 
 /* The database for a run (hs_sim_start(), the end of the run). */
 void mapdb_start(void);

@@ -163,7 +163,16 @@ typedef struct hs_sim_config {
                                   (hs_mem_check()) at every kernel exit
                                   and panic at the first difference;
                                   0: HOPSIM_MEM_CHECK=1 turns it on */
+    unsigned max_map_nodes;    /* nodes of the mapping database (one per
+                                  page derived from another process's,
+                                  and per page mapped onward: see
+                                  hs_mem_revoke), whole system; past it a
+                                  transfer, resolve or split that would
+                                  need more is refused with HS_ENOMEM;
+                                  0: HS_MAP_NODES_DEFAULT */
 } hs_sim_config;
+
+#define HS_MAP_NODES_DEFAULT (1u << 20)
 
 #define HS_MEM_SIZE_DEFAULT ((uint64_t)1 << 30)  /* 1 GiB */
 #define HS_MEM_SIZE_MAX     ((uint64_t)1 << 40)  /* 1 TiB */

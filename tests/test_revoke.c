@@ -1,0 +1,805 @@
+/*
+ * tests/test_revoke.c - the mapping database and hs_mem_revoke: chains of
+ * shared pages taken back from the middle and from the root, large pages
+ * split along a chain, copy-on-write before and after its break, a
+ * pager's page taken back, a process ending in the middle of a chain,
+ * moves handing their place over, page-unit sends, bad arguments and the
+ * node limit.
+ *
+ * The root process A drives every scenario from its one thread.  The
+ * other processes (B, C, D, P) each publish a port "m<i>" and sleep until
+ * told to end; A acts in one of them by hopping into its port (a hop's
+ * thread acts as the process it visits), so that a share from B to C is
+ * A's thread, visiting B, hopping on into C with B's page as its item.
+ * Every status is recorded and asserted after the run; the memory state
+ * is checked at every kernel exit (cfg.mem_check) and after every
+ * revoke.
+ */
+#include "testutil.h"
+
+#define LABEL 0x72766b00u
+
+enum { A, B, C, D, P, NPROC };
+
+enum op {
+    OP_MAP = 1,     /* va, len, page */
+    OP_UNMAP,       /* va, len */
+    OP_PROTECT,     /* va, len, prot */
+    OP_REVOKE,      /* va, len */
+    OP_WRITE,       /* va, byte */
+    OP_READ,        /* va: the byte read goes to rd_byte */
+    OP_GIVE,        /* to, mode, fpage, window, prot */
+    OP_TAKE,        /* window: accept the hop's items there */
+    OP_PAGER,       /* set the process's pager to P's "pager" port */
+};
+
+#define RW (HS_PROT_READ | HS_PROT_WRITE)
+
+#define SRC ((uint64_t)1 << 30)             /* A's pages */
+#define WIN ((uint64_t)2 << 30)             /* B's, C's, D's windows */
+#define WIN_FP HS_FPAGE(WIN, 30)
+#define PG  ((uint64_t)3 << 30)             /* the pager's page */
+#define HOLE ((uint64_t)5 << 30)            /* faulted in from the pager */
+
+#define NREC 48
+
+static hs_port_t ports[NPROC];
+static hs_pid_t pids[NPROC];
+static volatile int die[NPROC];
+static hs_status op_st;                 /* the last operation's status */
+static unsigned char rd_byte;
+static unsigned faults;                 /* delivered to the pager */
+
+static hs_status st[NREC];              /* statuses the scenario records */
+static hs_status qs[NREC];              /* queries */
+static hs_mem_info inf[NREC];
+static hs_mem_stats stats[NREC];
+static uint64_t val[NREC];
+
+static void reset(void)
+{
+    for (int i = 0; i < NREC; i++) {
+        st[i] = qs[i] = HS_STATUS_COUNT;
+        val[i] = 0xbad;
+        memset(&inf[i], 0xee, sizeof inf[i]);
+        memset(&stats[i], 0xee, sizeof stats[i]);
+    }
+    memset(ports, 0, sizeof ports);
+    memset(pids, 0, sizeof pids);
+    for (int i = 0; i < NPROC; i++)
+        die[i] = 0;
+    faults = 0;
+    rd_byte = 0;
+}
+
+/* ---- operations, in whichever process runs them ---------------------- */
+
+static hs_status op_give(const uint64_t *a)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(LABEL, 2, 1);
+    u->mr[0] = OP_TAKE;
+    u->mr[1] = a[3];
+    u->mr[2] = HS_ITEM_MEM_WORD((unsigned)a[1], (unsigned)a[4]);
+    u->mr[3] = a[2];
+    op_st = HS_STATUS_COUNT;
+    hs_status s = hs_hop(ports[a[0]], HS_HOP_CHECKPOINT | HS_HOP_ITEMS,
+                         HS_NEVER);
+    return s != HS_OK ? s : op_st;
+}
+
+/* Operation op with arguments a[0..4] in the calling process. */
+static hs_status op_do(uint64_t op, const uint64_t *a, hs_hop_t *hop)
+{
+    switch (op) {
+    case OP_MAP:
+        return hs_mem_map(a[0], a[1], RW, a[2]);
+    case OP_UNMAP:
+        return hs_mem_unmap(a[0], a[1]);
+    case OP_PROTECT:
+        return hs_mem_protect(a[0], a[1], (unsigned)a[2]);
+    case OP_REVOKE:
+        return hs_mem_revoke(a[0], a[1]);
+    case OP_WRITE: {
+        unsigned char b = (unsigned char)a[1];
+        return hs_mem_write(a[0], &b, 1);
+    }
+    case OP_READ:
+        return hs_mem_read(a[0], &rd_byte, 1);
+    case OP_GIVE:
+        return op_give(a);
+    case OP_TAKE:
+        return hs_hop_accept(hop, a[0]);
+    case OP_PAGER:
+        return hs_mem_pager_set(ports[0]);
+    default:
+        return HS_EINVAL;
+    }
+}
+
+static void member_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    uint64_t a[5];
+    for (unsigned i = 0; i < 5; i++)
+        a[i] = hs_mr(hop, 1 + i);
+    op_st = op_do(hs_mr(hop, 0), a, hop);
+}
+
+/* A in process who: itself, or a hop into who's port. */
+static hs_status in(int who, uint64_t op, uint64_t a0, uint64_t a1,
+                    uint64_t a2, uint64_t a3, uint64_t a4)
+{
+    uint64_t a[5] = {a0, a1, a2, a3, a4};
+    if (who == A)
+        return op_do(op, a, NULL);
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG(LABEL, 6);
+    u->mr[0] = op;
+    for (unsigned i = 0; i < 5; i++)
+        u->mr[1 + i] = a[i];
+    op_st = HS_STATUS_COUNT;
+    hs_status s = hs_hop(ports[who], HS_HOP_CHECKPOINT, HS_NEVER);
+    return s != HS_OK ? s : op_st;
+}
+
+/* who shares (or moves, copies...) fpage of its own to `to`, whose
+ * window is WIN_FP + the offset where it lands. */
+static hs_status give(int who, int to, unsigned mode, uint64_t fpage,
+                      unsigned prot)
+{
+    return in(who, OP_GIVE, (uint64_t)to, mode, fpage, WIN_FP, prot);
+}
+
+static hs_status revoke_in(int who, uint64_t va, uint64_t len)
+{
+    hs_status s = in(who, OP_REVOKE, va, len, 0, 0, 0);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    return s;
+}
+
+static void query(int i, int who, uint64_t va)
+{
+    qs[i] = hs_mem_query(pids[who], va, &inf[i]);
+}
+
+static void stats_at(int i)
+{
+    EXPECT_ST(hs_mem_stats_get(&stats[i]), HS_OK);
+}
+
+/* ---- the processes -------------------------------------------------------- */
+
+/* The pager's port: share its page PG with the faulting process. */
+static void pager_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    faults++;
+    EXPECT_ST(hs_mem_fault_resolve(hs_mr(hop, 1), PG, HS_XFER_SHARE, RW),
+              HS_OK);
+}
+
+static int member_main(void *arg)
+{
+    int i = (int)(uintptr_t)arg;
+    char name[8] = {'m', (char)('0' + i), 0};
+    hs_port_t port, pager;
+    EXPECT_ST(hs_port_create_named(name, &port), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port, member_handler, NULL), HS_OK);
+    if (i == P) {
+        EXPECT_ST(hs_port_create_named("pager", &pager), HS_OK);
+        EXPECT_ST(hs_port_set_handler(pager, pager_handler, NULL), HS_OK);
+    }
+    while (!die[i])
+        EXPECT_ST(hs_thread_sleep(1000), HS_OK);
+    return 0;
+}
+
+/* End process who and wait for it. */
+static void end(int who)
+{
+    die[who] = 1;
+    EXPECT_ST(hs_proc_wait(pids[who], HS_NEVER, NULL), HS_OK);
+}
+
+typedef void (*scenario_fn)(void);
+
+static int driver(void *arg)
+{
+    scenario_fn fn = (scenario_fn)arg;
+    static const char *const names[NPROC] = {"A", "B", "C", "D", "P"};
+    pids[A] = hs_proc_self();
+    for (int i = B; i < NPROC; i++) {
+        char name[8] = {'m', (char)('0' + i), 0};
+        EXPECT_ST(hs_proc_spawn(names[i], member_main, (void *)(uintptr_t)i,
+                                NULL, &pids[i]), HS_OK);
+        EXPECT_ST(hs_port_lookup(name, HS_NEVER, &ports[i]), HS_OK);
+    }
+    EXPECT_ST(hs_port_lookup("pager", HS_NEVER, &ports[0]), HS_OK);
+    fn();
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    for (int i = B; i < NPROC; i++)
+        if (!die[i])
+            end(i);
+    return 0;
+}
+
+static hs_sim_config config(void)
+{
+    hs_sim_config cfg = tu_config();
+    cfg.mem_size = (uint64_t)2 << 30;
+    cfg.mem_check = 1;
+    return cfg;
+}
+
+/* Run scenario fn: the run ends HS_OK, every status matched, the memory
+ * check passes and the pool is whole again, no node left. */
+static void run(scenario_fn fn)
+{
+    hs_sim_config cfg = config();
+    reset();
+    tu_run_one(&cfg, "A", driver, (void *)fn, NULL);
+    assert_int_equal(hs_mem_check(), HS_OK);
+    hs_mem_stats s;
+    assert_int_equal(hs_mem_stats_get(&s), HS_OK);
+    assert_int_equal(s.free, s.pool);
+    assert_int_equal(s.derived, 0);
+    assert_int_equal(s.page_tables, 0);
+}
+
+/* ---- a chain A -> B -> C ----------------------------------------------- */
+
+/* A maps a 4K page and shares it with B, which shares it with C. */
+static void chain_4k(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_4K, HS_PAGE_4K, 0, 0), HS_OK);
+    EXPECT_ST(in(A, OP_WRITE, SRC, 0x41, 0, 0, 0), HS_OK);
+    EXPECT_ST(give(A, B, HS_XFER_SHARE, HS_FPAGE(SRC, 12), RW), HS_OK);
+    EXPECT_ST(give(B, C, HS_XFER_SHARE, HS_FPAGE(WIN, 12), RW), HS_OK);
+}
+
+static void chain_revoked_in_the_middle(void)
+{
+    chain_4k();
+    query(0, A, SRC);
+    query(1, B, WIN);
+    query(2, C, WIN);
+    stats_at(0);
+    st[0] = revoke_in(B, WIN, HS_PAGE_4K);
+    query(3, A, SRC);
+    query(4, B, WIN);
+    query(5, C, WIN);
+    stats_at(1);
+    st[1] = in(B, OP_READ, WIN, 0, 0, 0, 0);
+    val[0] = rd_byte;
+}
+
+static void test_revoke_in_the_middle_takes_c_not_a_or_b(void **state)
+{
+    (void)state;
+    run(chain_revoked_in_the_middle);
+    /* Before: one frame, three mappings, all derived. */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(qs[i], HS_OK);
+        assert_int_equal(inf[i].pa, inf[0].pa);
+        assert_int_equal(inf[i].refs, 3);
+        assert_true(inf[i].flags & HS_MEM_DERIVED);
+    }
+    assert_int_equal(stats[0].derived, 3);
+    assert_int_equal(st[0], HS_OK);
+    /* After: C's mapping is gone, A's and B's stay, counted twice. */
+    assert_int_equal(qs[3], HS_OK);
+    assert_int_equal(qs[4], HS_OK);
+    assert_int_equal(qs[5], HS_ENOMAP);
+    assert_int_equal(inf[3].refs, 2);
+    assert_int_equal(inf[4].pa, inf[0].pa);
+    assert_true(inf[4].flags & HS_MEM_DERIVED);     /* still A's child */
+    assert_int_equal(stats[1].derived, 2);
+    assert_int_equal(stats[1].refs_4k, stats[0].refs_4k - 1);
+    assert_int_equal(stats[1].free, stats[0].free);
+    assert_int_equal(stats[1].page_tables, stats[0].page_tables - 4);  /* C's four */
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(val[0], 0x41);
+}
+
+static void chain_revoked_at_the_root(void)
+{
+    chain_4k();
+    stats_at(0);
+    st[0] = revoke_in(A, SRC, HS_PAGE_4K);
+    query(0, A, SRC);
+    query(1, B, WIN);
+    query(2, C, WIN);
+    stats_at(1);
+    st[1] = revoke_in(A, SRC, HS_PAGE_4K);         /* nothing left */
+    stats_at(2);
+}
+
+static void test_revoke_at_the_root_takes_b_and_c(void **state)
+{
+    (void)state;
+    run(chain_revoked_at_the_root);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(qs[0], HS_OK);
+    assert_int_equal(inf[0].refs, 1);
+    assert_false(inf[0].flags & HS_MEM_DERIVED);    /* alone: no node */
+    assert_int_equal(qs[1], HS_ENOMAP);
+    assert_int_equal(qs[2], HS_ENOMAP);
+    assert_int_equal(stats[1].derived, 0);
+    assert_int_equal(stats[1].refs_4k, stats[0].refs_4k - 2);
+    assert_int_equal(st[1], HS_OK);
+    assert_memory_equal(&stats[2], &stats[1], sizeof stats[1]);
+}
+
+/* ---- large pages split along the chain --------------------------------- */
+
+#define MID (SRC + 5 * HS_PAGE_4K)      /* a 4K page inside A's 2M page */
+
+static void chain_2m_split(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_2M, HS_PAGE_2M, 0, 0), HS_OK);
+    EXPECT_ST(in(A, OP_WRITE, MID, 0x33, 0, 0, 0), HS_OK);
+    EXPECT_ST(give(A, B, HS_XFER_SHARE, HS_FPAGE(SRC, 21), RW), HS_OK);
+    EXPECT_ST(give(B, C, HS_XFER_SHARE, HS_FPAGE(WIN, 21), RW), HS_OK);
+    query(0, C, WIN);
+    /* A protects one 4K page: its 2M page splits, and so do B's and C's
+     * (the same frames): every piece still derived, A's 4K from... */
+    EXPECT_ST(in(A, OP_PROTECT, MID, HS_PAGE_4K, HS_PROT_READ, 0, 0), HS_OK);
+    EXPECT_ST(hs_mem_check(), HS_OK);
+    query(1, B, WIN);
+    query(2, C, WIN + 5 * HS_PAGE_4K);
+    stats_at(0);
+    /* A takes back one 4K page: B and C lose that page only. */
+    st[0] = revoke_in(A, MID, HS_PAGE_4K);
+    query(3, B, WIN + 5 * HS_PAGE_4K);
+    query(4, C, WIN + 5 * HS_PAGE_4K);
+    query(5, B, WIN + 6 * HS_PAGE_4K);
+    query(6, C, WIN + 4 * HS_PAGE_4K);
+    stats_at(1);
+    /* B unmaps another 4K page: C's piece of it moves up to A. */
+    EXPECT_ST(in(B, OP_UNMAP, WIN + 9 * HS_PAGE_4K, HS_PAGE_4K, 0, 0, 0),
+              HS_OK);
+    query(7, C, WIN + 9 * HS_PAGE_4K);
+    st[1] = revoke_in(B, WIN, HS_PAGE_2M);          /* holes allowed */
+    query(8, C, WIN + 9 * HS_PAGE_4K);              /* A's now: stays */
+    query(9, C, WIN + 6 * HS_PAGE_4K);              /* B's: gone */
+    query(10, B, WIN + 6 * HS_PAGE_4K);
+    st[2] = revoke_in(A, SRC, HS_PAGE_2M);
+    query(11, C, WIN + 9 * HS_PAGE_4K);
+    query(12, B, WIN + 6 * HS_PAGE_4K);
+    query(13, A, MID);
+    stats_at(2);
+}
+
+static void test_revoke_follows_a_2m_page_split_in_4k(void **state)
+{
+    (void)state;
+    run(chain_2m_split);
+    assert_int_equal(qs[0], HS_OK);
+    assert_int_equal(inf[0].page, HS_PAGE_2M);
+    /* The split reached B and C. */
+    assert_int_equal(inf[1].page, HS_PAGE_4K);
+    assert_true(inf[1].flags & HS_MEM_DERIVED);
+    assert_int_equal(inf[2].page, HS_PAGE_4K);
+    assert_int_equal(inf[2].refs, 3);
+    assert_int_equal(stats[0].derived, 3 * 512);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(qs[3], HS_ENOMAP);
+    assert_int_equal(qs[4], HS_ENOMAP);
+    assert_int_equal(qs[5], HS_OK);
+    assert_int_equal(qs[6], HS_OK);
+    assert_int_equal(inf[6].refs, 3);
+    assert_int_equal(stats[1].derived, 3 * 512 - 3);  /* A's alone too */
+    assert_int_equal(qs[7], HS_OK);
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(qs[8], HS_OK);
+    assert_int_equal(inf[8].refs, 2);
+    assert_int_equal(qs[9], HS_ENOMAP);
+    assert_int_equal(qs[10], HS_OK);
+    assert_int_equal(st[2], HS_OK);
+    assert_int_equal(qs[11], HS_ENOMAP);
+    assert_int_equal(qs[12], HS_ENOMAP);
+    assert_int_equal(qs[13], HS_OK);
+    assert_int_equal(inf[13].refs, 1);
+    assert_int_equal(stats[2].derived, 0);
+    assert_int_equal(stats[2].refs_4k, 512);        /* A's own, split */
+}
+
+/* B protects part of its 2M page: B's node splits under A's whole page. */
+static void child_split(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_2M, HS_PAGE_2M, 0, 0), HS_OK);
+    EXPECT_ST(give(A, B, HS_XFER_SHARE, HS_FPAGE(SRC, 21), RW), HS_OK);
+    EXPECT_ST(in(B, OP_PROTECT, WIN + HS_PAGE_4K, HS_PAGE_4K, HS_PROT_READ,
+                 0, 0), HS_OK);
+    query(0, A, SRC);
+    query(1, B, WIN + HS_PAGE_4K);
+    stats_at(0);
+    st[0] = revoke_in(A, SRC + HS_PAGE_2M - HS_PAGE_4K, HS_PAGE_4K);
+    query(2, B, WIN + HS_PAGE_2M - HS_PAGE_4K);
+    query(3, B, WIN);
+    st[1] = revoke_in(A, SRC, HS_PAGE_2M);
+    query(4, B, WIN);
+    stats_at(1);
+}
+
+static void test_revoke_reaches_a_split_child(void **state)
+{
+    (void)state;
+    run(child_split);
+    assert_int_equal(inf[0].page, HS_PAGE_2M);
+    assert_int_equal(inf[1].page, HS_PAGE_4K);
+    assert_int_equal(stats[0].derived, 1 + 512);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(qs[2], HS_ENOMAP);
+    assert_int_equal(qs[3], HS_OK);
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(qs[4], HS_ENOMAP);
+    assert_int_equal(stats[1].derived, 0);
+}
+
+/* ---- copy-on-write -------------------------------------------------------- */
+
+static void cow(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_4K, HS_PAGE_4K, 0, 0), HS_OK);
+    EXPECT_ST(in(A, OP_WRITE, SRC, 0x11, 0, 0, 0), HS_OK);
+    /* Before the break: the copy-on-write page is derived. */
+    EXPECT_ST(give(A, B, HS_XFER_COW, HS_FPAGE(SRC, 12), RW), HS_OK);
+    query(0, B, WIN);
+    st[0] = revoke_in(A, SRC, HS_PAGE_4K);
+    query(1, B, WIN);
+    /* After B's break: B's private copy is no longer derived. */
+    EXPECT_ST(give(A, B, HS_XFER_COW, HS_FPAGE(SRC, 12), RW), HS_OK);
+    EXPECT_ST(in(B, OP_WRITE, WIN, 0x22, 0, 0, 0), HS_OK);
+    query(2, B, WIN);
+    stats_at(0);
+    st[1] = revoke_in(A, SRC, HS_PAGE_4K);
+    query(3, B, WIN);
+    st[2] = in(B, OP_READ, WIN, 0, 0, 0, 0);
+    val[0] = rd_byte;
+    EXPECT_ST(in(B, OP_UNMAP, WIN, HS_PAGE_4K, 0, 0, 0), HS_OK);
+    /* After A's break: A's new page has nothing derived; B's stays. */
+    EXPECT_ST(give(A, B, HS_XFER_COW, HS_FPAGE(SRC, 12), RW), HS_OK);
+    EXPECT_ST(in(A, OP_WRITE, SRC, 0x44, 0, 0, 0), HS_OK);
+    query(4, A, SRC);
+    st[3] = revoke_in(A, SRC, HS_PAGE_4K);
+    query(5, B, WIN);
+    st[4] = in(B, OP_READ, WIN, 0, 0, 0, 0);
+    val[1] = rd_byte;
+}
+
+static void test_revoke_cow_before_and_after_the_break(void **state)
+{
+    (void)state;
+    run(cow);
+    assert_int_equal(qs[0], HS_OK);
+    assert_true(inf[0].flags & HS_MEM_COW);
+    assert_true(inf[0].flags & HS_MEM_DERIVED);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(qs[1], HS_ENOMAP);
+    assert_int_equal(qs[2], HS_OK);
+    assert_false(inf[2].flags & (HS_MEM_COW | HS_MEM_DERIVED));
+    assert_int_equal(stats[0].derived, 0);
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(qs[3], HS_OK);
+    assert_int_equal(st[2], HS_OK);
+    assert_int_equal(val[0], 0x22);
+    assert_int_equal(qs[4], HS_OK);
+    assert_false(inf[4].flags & HS_MEM_DERIVED);
+    assert_int_equal(st[3], HS_OK);
+    assert_int_equal(qs[5], HS_OK);
+    assert_int_equal(st[4], HS_OK);
+    assert_int_equal(val[1], 0x11);
+}
+
+/* ---- a pager's page -------------------------------------------------------- */
+
+static void pager(void)
+{
+    EXPECT_ST(in(P, OP_MAP, PG, HS_PAGE_4K, HS_PAGE_4K, 0, 0), HS_OK);
+    EXPECT_ST(in(P, OP_WRITE, PG, 0x77, 0, 0, 0), HS_OK);
+    EXPECT_ST(in(C, OP_PAGER, 0, 0, 0, 0, 0), HS_OK);
+    st[0] = in(C, OP_READ, HOLE, 0, 0, 0, 0);       /* fault 1 */
+    val[0] = rd_byte;
+    query(0, C, HOLE);
+    st[1] = revoke_in(P, PG, HS_PAGE_4K);
+    query(1, C, HOLE);
+    query(2, P, PG);
+    val[1] = faults;
+    st[2] = in(C, OP_READ, HOLE, 0, 0, 0, 0);       /* fault 2 */
+    val[2] = rd_byte;
+    val[3] = faults;
+}
+
+static void test_revoke_by_a_pager_sends_the_next_fault_to_it(void **state)
+{
+    (void)state;
+    run(pager);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(val[0], 0x77);
+    assert_int_equal(qs[0], HS_OK);
+    assert_true(inf[0].flags & HS_MEM_DERIVED);
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(qs[1], HS_ENOMAP);
+    assert_int_equal(qs[2], HS_OK);
+    assert_int_equal(inf[2].refs, 1);
+    assert_int_equal(val[1], 1);
+    assert_int_equal(st[2], HS_OK);
+    assert_int_equal(val[2], 0x77);
+    assert_int_equal(val[3], 2);
+}
+
+/* Without a pager, the next access after a revoke kills the thread as
+ * any access to nothing mapped does. */
+static volatile int reader_go;
+static hs_status reader_st = HS_STATUS_COUNT;
+
+static int reader_main(void *arg)
+{
+    (void)arg;
+    hs_port_t port;
+    EXPECT_ST(hs_port_create_named("m3", &port), HS_OK);
+    EXPECT_ST(hs_port_set_handler(port, member_handler, NULL), HS_OK);
+    while (!reader_go)
+        EXPECT_ST(hs_thread_sleep(1000), HS_OK);
+    unsigned char b;
+    reader_st = hs_mem_read(WIN, &b, 1);            /* killed here */
+    return 0;
+}
+
+static int kill_driver(void *arg)
+{
+    (void)arg;
+    int status = 0;
+    pids[A] = hs_proc_self();
+    EXPECT_ST(hs_proc_spawn("D", reader_main, NULL, NULL, &pids[D]), HS_OK);
+    EXPECT_ST(hs_port_lookup("m3", HS_NEVER, &ports[D]), HS_OK);
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_4K, HS_PAGE_4K, 0, 0), HS_OK);
+    EXPECT_ST(give(A, D, HS_XFER_SHARE, HS_FPAGE(SRC, 12), RW), HS_OK);
+    st[0] = revoke_in(A, SRC, HS_PAGE_4K);
+    reader_go = 1;
+    EXPECT_ST(hs_proc_wait(pids[D], HS_NEVER, &status), HS_OK);
+    val[0] = (uint64_t)status;
+    return 0;
+}
+
+static void test_revoke_then_access_without_pager_kills(void **state)
+{
+    (void)state;
+    hs_sim_config cfg = config();
+    reset();
+    reader_go = 0;
+    tu_run_one(&cfg, "A", kill_driver, NULL, NULL);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(reader_st, HS_STATUS_COUNT);  /* never returned */
+    assert_int_equal(val[0], HS_EFAULT);
+    assert_non_null(strstr(hs_sim_report(), "nothing mapped, and no handler"));
+}
+
+/* ---- a process ending in the middle --------------------------------------- */
+
+static void middle_ends(void)
+{
+    chain_4k();
+    end(B);
+    query(0, C, WIN);
+    query(1, A, SRC);
+    stats_at(0);
+    st[0] = revoke_in(A, SRC, HS_PAGE_4K);
+    query(2, C, WIN);
+    query(3, A, SRC);
+    stats_at(1);
+}
+
+static void test_revoke_reaches_past_a_process_that_ended(void **state)
+{
+    (void)state;
+    run(middle_ends);
+    /* B's end leaves C's page mapped, now A's child. */
+    assert_int_equal(qs[0], HS_OK);
+    assert_true(inf[0].flags & HS_MEM_DERIVED);
+    assert_int_equal(inf[0].refs, 2);
+    assert_int_equal(stats[0].derived, 2);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(qs[2], HS_ENOMAP);
+    assert_int_equal(qs[3], HS_OK);
+    assert_int_equal(inf[3].refs, 1);
+    assert_int_equal(stats[1].derived, 0);
+}
+
+/* An unmap in the middle works the same: C moves up to A. */
+static void middle_unmaps(void)
+{
+    chain_4k();
+    EXPECT_ST(in(B, OP_UNMAP, WIN, HS_PAGE_4K, 0, 0, 0), HS_OK);
+    query(0, C, WIN);
+    st[0] = revoke_in(A, SRC, HS_PAGE_4K);
+    query(1, C, WIN);
+}
+
+static void test_unmap_in_the_middle_keeps_c_for_a(void **state)
+{
+    (void)state;
+    run(middle_unmaps);
+    assert_int_equal(qs[0], HS_OK);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(qs[1], HS_ENOMAP);
+}
+
+/* ---- moves hand their place over -------------------------------------- */
+
+static void moved_on(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_4K, HS_PAGE_4K, 0, 0), HS_OK);
+    EXPECT_ST(give(A, B, HS_XFER_SHARE, HS_FPAGE(SRC, 12), RW), HS_OK);
+    EXPECT_ST(give(B, C, HS_XFER_SHARE, HS_FPAGE(WIN, 12), RW), HS_OK);
+    EXPECT_ST(give(B, D, HS_XFER_MOVE, HS_FPAGE(WIN, 12), RW), HS_OK);
+    query(0, B, WIN);
+    query(1, D, WIN);
+    st[0] = revoke_in(D, WIN, HS_PAGE_4K);          /* D has B's place */
+    query(2, C, WIN);
+    query(3, D, WIN);
+    st[1] = revoke_in(A, SRC, HS_PAGE_4K);
+    query(4, D, WIN);
+    stats_at(0);
+}
+
+static void test_move_hands_the_node_over(void **state)
+{
+    (void)state;
+    run(moved_on);
+    assert_int_equal(qs[0], HS_ENOMAP);
+    assert_int_equal(qs[1], HS_OK);
+    assert_true(inf[1].flags & HS_MEM_DERIVED);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(qs[2], HS_ENOMAP);
+    assert_int_equal(qs[3], HS_OK);
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(qs[4], HS_ENOMAP);
+    assert_int_equal(stats[0].derived, 0);
+}
+
+/* A move of part of a derived 2M page splits it first: the moved 4K
+ * pages take their nodes along. */
+static void moved_part(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_2M, HS_PAGE_2M, 0, 0), HS_OK);
+    EXPECT_ST(give(A, B, HS_XFER_SHARE, HS_FPAGE(SRC, 21), RW), HS_OK);
+    EXPECT_ST(give(B, D, HS_XFER_MOVE, HS_FPAGE(WIN + 0x10000, 16), RW),
+              HS_OK);
+    query(0, D, WIN);
+    query(1, B, WIN);
+    stats_at(0);
+    st[0] = revoke_in(A, SRC, HS_PAGE_2M);
+    query(2, D, WIN);
+    query(3, B, WIN);
+}
+
+static void test_move_of_part_of_a_derived_page(void **state)
+{
+    (void)state;
+    run(moved_part);
+    assert_int_equal(qs[0], HS_OK);
+    assert_int_equal(inf[0].page, HS_PAGE_4K);
+    assert_true(inf[0].flags & HS_MEM_DERIVED);
+    assert_int_equal(qs[1], HS_OK);
+    assert_int_equal(stats[0].derived, 1 + 512);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(qs[2], HS_ENOMAP);
+    assert_int_equal(qs[3], HS_ENOMAP);
+}
+
+/* ---- nothing derived, bad arguments, the limit ---------------------------- */
+
+static void nothing_derived(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_2M, 0, 0, 0), HS_OK);
+    EXPECT_ST(give(A, B, HS_XFER_COPY, HS_FPAGE(SRC, 12), RW), HS_OK);
+    EXPECT_ST(give(A, C, HS_XFER_SHARE, HS_FPAGE(SRC + HS_PAGE_4K, 12), RW),
+              HS_OK);
+    stats_at(0);
+    st[0] = revoke_in(A, SRC + 2 * HS_PAGE_4K, 64 * HS_PAGE_4K);
+    st[1] = revoke_in(B, WIN, HS_PAGE_4K);          /* a copy: no node */
+    st[2] = revoke_in(C, WIN, HS_PAGE_4K);          /* a leaf of the tree */
+    stats_at(1);
+    query(0, B, WIN);
+    query(1, C, WIN);
+    /* Bad arguments: refused, nothing changed. */
+    st[3] = hs_mem_revoke(SRC + 1, HS_PAGE_4K);
+    st[4] = hs_mem_revoke(SRC, 0);
+    st[5] = hs_mem_revoke(SRC, HS_PAGE_4K + 12);
+    st[6] = hs_mem_revoke(HS_VA_LIMIT, HS_PAGE_4K);
+    st[7] = hs_mem_revoke(HS_VA_LIMIT - HS_PAGE_4K, 2 * HS_PAGE_4K);
+    st[8] = hs_mem_revoke(~(uint64_t)0xfff, 2 * HS_PAGE_4K);   /* wraps */
+    st[9] = hs_mem_revoke(HOLE, HS_PAGE_2M);        /* nothing mapped */
+    stats_at(2);
+    query(2, C, WIN);
+}
+
+static void test_revoke_with_nothing_derived_or_bad_arguments(void **state)
+{
+    (void)state;
+    run(nothing_derived);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(st[2], HS_OK);
+    assert_memory_equal(&stats[1], &stats[0], sizeof stats[0]);
+    assert_int_equal(stats[0].derived, 2);
+    assert_int_equal(qs[0], HS_OK);
+    assert_int_equal(qs[1], HS_OK);
+    assert_int_equal(st[3], HS_EINVAL);
+    assert_int_equal(st[4], HS_EINVAL);
+    assert_int_equal(st[5], HS_EINVAL);
+    assert_int_equal(st[6], HS_ERANGE);
+    assert_int_equal(st[7], HS_ERANGE);
+    assert_int_equal(st[8], HS_ERANGE);
+    assert_int_equal(st[9], HS_ENOMAP);
+    assert_memory_equal(&stats[2], &stats[0], sizeof stats[0]);
+    assert_int_equal(qs[2], HS_OK);
+    assert_true(inf[2].flags & HS_MEM_DERIVED);
+}
+
+/* With room for 3 nodes: a share to B takes 2, a share on to C 1 more; a
+ * share to D would need 2 and is refused whole, the receiver's window
+ * still empty; a split that would need 511 more is refused too. */
+static void limited(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_2M, HS_PAGE_2M, 0, 0), HS_OK);
+    EXPECT_ST(in(A, OP_MAP, SRC + HS_PAGE_2M, HS_PAGE_4K, HS_PAGE_4K, 0, 0),
+              HS_OK);
+    EXPECT_ST(give(A, B, HS_XFER_SHARE, HS_FPAGE(SRC, 21), RW), HS_OK);
+    EXPECT_ST(give(B, C, HS_XFER_SHARE, HS_FPAGE(WIN, 21), RW), HS_OK);
+    stats_at(0);
+    st[0] = give(A, D, HS_XFER_SHARE, HS_FPAGE(SRC + HS_PAGE_2M, 12), RW);
+    query(0, D, WIN);
+    st[1] = in(A, OP_PROTECT, SRC, HS_PAGE_4K, HS_PROT_READ, 0, 0);
+    st[2] = in(B, OP_UNMAP, WIN, HS_PAGE_4K, 0, 0, 0);
+    st[3] = revoke_in(A, SRC, HS_PAGE_4K);          /* C's split */
+    stats_at(1);
+    query(1, A, SRC);
+    query(2, C, WIN);
+    st[4] = revoke_in(A, SRC, HS_PAGE_2M);          /* whole: no split */
+    query(3, C, WIN);
+}
+
+static void test_node_limit_refuses_with_nothing_changed(void **state)
+{
+    (void)state;
+    hs_sim_config cfg = config();
+    cfg.max_map_nodes = 3;
+    reset();
+    tu_run_one(&cfg, "A", driver, (void *)limited, NULL);
+    assert_int_equal(stats[0].derived, 3);
+    assert_int_equal(st[0], HS_ENOMEM);
+    assert_int_equal(qs[0], HS_ENOMAP);
+    assert_int_equal(st[1], HS_ENOMEM);
+    assert_int_equal(st[2], HS_ENOMEM);
+    assert_int_equal(st[3], HS_ENOMEM);
+    assert_memory_equal(&stats[1], &stats[0], sizeof stats[0]);
+    assert_int_equal(inf[1].page, HS_PAGE_2M);
+    assert_int_equal(inf[1].prot, RW);
+    assert_int_equal(qs[2], HS_OK);
+    assert_int_equal(st[4], HS_OK);
+    assert_int_equal(qs[3], HS_ENOMAP);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_revoke_in_the_middle_takes_c_not_a_or_b),
+        cmocka_unit_test(test_revoke_at_the_root_takes_b_and_c),
+        cmocka_unit_test(test_revoke_follows_a_2m_page_split_in_4k),
+        cmocka_unit_test(test_revoke_reaches_a_split_child),
+        cmocka_unit_test(test_revoke_cow_before_and_after_the_break),
+        cmocka_unit_test(test_revoke_by_a_pager_sends_the_next_fault_to_it),
+        cmocka_unit_test(test_revoke_then_access_without_pager_kills),
+        cmocka_unit_test(test_revoke_reaches_past_a_process_that_ended),
+        cmocka_unit_test(test_unmap_in_the_middle_keeps_c_for_a),
+        cmocka_unit_test(test_move_hands_the_node_over),
+        cmocka_unit_test(test_move_of_part_of_a_derived_page),
+        cmocka_unit_test(test_revoke_with_nothing_derived_or_bad_arguments),
+        cmocka_unit_test(test_node_limit_refuses_with_nothing_changed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
