@@ -109,11 +109,16 @@ static uint64_t *walk_create(struct aspace *as, uint64_t va, unsigned level)
     return &n->e[pt_index(va, level)];
 }
 
+/* Whether table n has no entry.  Eight entries are or-ed per test: an
+ * emptied table is read whole after every unmap that empties it, and
+ * one branch per entry cost more than the rest of the unmap. */
 static int node_empty(const struct ptnode *n)
 {
-    for (unsigned i = 0; i < PT_ENTRIES; i++)
-        if (n->e[i])
+    for (unsigned i = 0; i < PT_ENTRIES; i += 8) {
+        const uint64_t *e = &n->e[i];
+        if (e[0] | e[1] | e[2] | e[3] | e[4] | e[5] | e[6] | e[7])
             return 0;
+    }
     return 1;
 }
 
