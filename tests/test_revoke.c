@@ -17,6 +17,9 @@
  */
 #include "testutil.h"
 
+#include "core/proc.h"
+#include "mem/vm.h"
+
 #define LABEL 0x72766b00u
 
 enum { A, B, C, D, P, NPROC };
@@ -31,6 +34,8 @@ enum op {
     OP_GIVE,        /* to, mode, fpage, window, prot */
     OP_TAKE,        /* window: accept the hop's items there */
     OP_PAGER,       /* set the process's pager to P's "pager" port */
+    OP_POKE,        /* va, byte: write if it cannot kill (mapped, and
+                       writable or a copy-on-write break) */
 };
 
 #define RW (HS_PROT_READ | HS_PROT_WRITE)
@@ -43,7 +48,8 @@ enum op {
 
 #define NREC 48
 
-static hs_port_t ports[NPROC];
+static hs_port_t ports[NPROC];          /* "m<i>": A acts in i through it */
+static hs_port_t pager_port;            /* P's "pager" */
 static hs_pid_t pids[NPROC];
 static volatile int die[NPROC];
 static hs_status op_st;                 /* the last operation's status */
@@ -65,6 +71,7 @@ static void reset(void)
         memset(&stats[i], 0xee, sizeof stats[i]);
     }
     memset(ports, 0, sizeof ports);
+    pager_port = 0;
     memset(pids, 0, sizeof pids);
     for (int i = 0; i < NPROC; i++)
         die[i] = 0;
@@ -86,6 +93,21 @@ static hs_status op_give(const uint64_t *a)
     hs_status s = hs_hop(ports[a[0]], HS_HOP_CHECKPOINT | HS_HOP_ITEMS,
                          HS_NEVER);
     return s != HS_OK ? s : op_st;
+}
+
+/* Write byte at va if the write cannot kill the thread: the page is
+ * writable, or copy-on-write with write allowed (hopsim/mem.h). */
+static hs_status poke(uint64_t va, unsigned char byte)
+{
+    hs_mem_info i;
+    hs_status s = hs_mem_query(0, va, &i);
+    if (s != HS_OK)
+        return s;
+    int cow = (i.flags & HS_MEM_COW) && (i.max_prot & HS_PROT_WRITE) &&
+              (i.prot & HS_PROT_READ);
+    int plain = !(i.flags & (HS_MEM_COW | HS_MEM_SPECIAL)) &&
+                (i.prot & HS_PROT_WRITE);
+    return cow || plain ? hs_mem_write(va, &byte, 1) : HS_EPERM;
 }
 
 /* Operation op with arguments a[0..4] in the calling process. */
@@ -111,7 +133,9 @@ static hs_status op_do(uint64_t op, const uint64_t *a, hs_hop_t *hop)
     case OP_TAKE:
         return hs_hop_accept(hop, a[0]);
     case OP_PAGER:
-        return hs_mem_pager_set(ports[0]);
+        return hs_mem_pager_set(pager_port);
+    case OP_POKE:
+        return poke(a[0], (unsigned char)a[1]);
     default:
         return HS_EINVAL;
     }
@@ -209,13 +233,15 @@ static int driver(void *arg)
     scenario_fn fn = (scenario_fn)arg;
     static const char *const names[NPROC] = {"A", "B", "C", "D", "P"};
     pids[A] = hs_proc_self();
+    EXPECT_ST(hs_port_create_named("m0", &ports[A]), HS_OK);
+    EXPECT_ST(hs_port_set_handler(ports[A], member_handler, NULL), HS_OK);
     for (int i = B; i < NPROC; i++) {
         char name[8] = {'m', (char)('0' + i), 0};
         EXPECT_ST(hs_proc_spawn(names[i], member_main, (void *)(uintptr_t)i,
                                 NULL, &pids[i]), HS_OK);
         EXPECT_ST(hs_port_lookup(name, HS_NEVER, &ports[i]), HS_OK);
     }
-    EXPECT_ST(hs_port_lookup("pager", HS_NEVER, &ports[0]), HS_OK);
+    EXPECT_ST(hs_port_lookup("pager", HS_NEVER, &pager_port), HS_OK);
     fn();
     EXPECT_ST(hs_mem_check(), HS_OK);
     for (int i = B; i < NPROC; i++)
@@ -690,6 +716,108 @@ static void test_move_of_part_of_a_derived_page(void **state)
     assert_int_equal(qs[3], HS_ENOMAP);
 }
 
+/* A copy-on-write transfer of part of a 2M page with no node yet: the
+ * sender's page gets its node, then splits for the copy-on-write (nodes
+ * set aside by the transfer's check). */
+static void cow_part(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_2M, HS_PAGE_2M, 0, 0), HS_OK);
+    EXPECT_ST(in(A, OP_WRITE, SRC + 0x10000, 0x66, 0, 0, 0), HS_OK);
+    st[0] = give(A, B, HS_XFER_COW, HS_FPAGE(SRC + 0x10000, 16), RW);
+    query(0, A, SRC + 0x10000);
+    query(1, B, WIN);
+    stats_at(0);
+    st[1] = revoke_in(A, SRC, HS_PAGE_2M);
+    query(2, B, WIN);
+    query(3, A, SRC + 0x10000);
+}
+
+static void test_cow_of_part_of_a_2m_page_without_a_node(void **state)
+{
+    (void)state;
+    run(cow_part);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(inf[0].page, HS_PAGE_4K);
+    assert_true(inf[0].flags & HS_MEM_COW);
+    assert_true(inf[0].flags & HS_MEM_DERIVED);
+    assert_true(inf[1].flags & HS_MEM_DERIVED);
+    /* A's 16 pieces with a child each, B's 16; A's other pieces, alone,
+     * have none. */
+    assert_int_equal(stats[0].derived, 16 + 16);
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(qs[2], HS_ENOMAP);
+    assert_int_equal(qs[3], HS_OK);
+}
+
+/* Two items of one message in one 2M page with no node: the share makes
+ * its node, the move then cuts it (nodes set aside for that too). */
+static void two_items(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_2M, HS_PAGE_2M, 0, 0), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG_ITEMS(LABEL, 2, 2);
+    u->mr[0] = OP_TAKE;
+    u->mr[1] = WIN_FP;
+    u->mr[2] = HS_ITEM_MEM_WORD(HS_XFER_SHARE, RW);
+    u->mr[3] = HS_FPAGE(SRC, 12);
+    u->mr[4] = HS_ITEM_MEM_WORD(HS_XFER_MOVE, RW);
+    u->mr[5] = HS_FPAGE(SRC + HS_PAGE_4K, 12);
+    op_st = HS_STATUS_COUNT;
+    st[0] = hs_hop(ports[B], HS_HOP_CHECKPOINT | HS_HOP_ITEMS, HS_NEVER);
+    st[1] = op_st;
+    query(0, A, SRC);
+    query(1, A, SRC + HS_PAGE_4K);
+    query(2, B, WIN);
+    query(3, B, WIN + HS_PAGE_4K);
+    stats_at(0);
+    st[2] = revoke_in(A, SRC, HS_PAGE_2M);
+    query(4, B, WIN);
+    query(5, B, WIN + HS_PAGE_4K);
+}
+
+static void test_share_and_move_of_one_page_in_one_message(void **state)
+{
+    (void)state;
+    run(two_items);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(qs[0], HS_OK);
+    assert_int_equal(inf[0].page, HS_PAGE_4K);
+    assert_int_equal(qs[1], HS_ENOMAP);             /* moved away */
+    assert_true(inf[2].flags & HS_MEM_DERIVED);
+    /* The moved page had no node of its own (A's split left the piece
+     * alone): it is B's now, derived from nothing, and stays. */
+    assert_false(inf[3].flags & HS_MEM_DERIVED);
+    assert_int_equal(stats[0].derived, 2);
+    assert_int_equal(st[2], HS_OK);
+    assert_int_equal(qs[4], HS_ENOMAP);
+    assert_int_equal(qs[5], HS_OK);
+}
+
+/* ---- the memory check covers the database ------------------------------ */
+
+static void corrupt(void)
+{
+    chain_4k();
+    struct proc *c = proc_lookup(pids[C]);
+    vm_leaf_mark(c, WIN, 0);            /* behind the kernel's back */
+    st[0] = hs_mem_check();
+    vm_leaf_mark(c, WIN, 1);
+    st[1] = hs_mem_check();
+}
+
+static void test_mem_check_finds_a_node_without_its_bit(void **state)
+{
+    (void)state;
+    hs_sim_config cfg = config();
+    cfg.mem_check = 0;
+    reset();
+    tu_run_one(&cfg, "A", driver, (void *)corrupt, NULL);
+    assert_int_equal(st[0], HS_ECHECK);
+    assert_non_null(strstr(hs_sim_report(), "lacks the derived bit"));
+    assert_int_equal(st[1], HS_OK);
+}
+
 /* ---- nothing derived, bad arguments, the limit ---------------------------- */
 
 static void nothing_derived(void)
@@ -784,6 +912,118 @@ static void test_node_limit_refuses_with_nothing_changed(void **state)
     assert_int_equal(qs[3], HS_ENOMAP);
 }
 
+/* ---- random sequences ------------------------------------------------------- */
+
+/* Every process works in [SRC, SRC + 8 x 2M); transfers land in the same
+ * range of the receiver.  Nearly every operation may be refused (a page
+ * already there, nothing mapped, a copy-on-write of a page shared
+ * writable...); what matters is that nothing panics, the memory state and
+ * the mapping database pass the check at every kernel exit, and the run
+ * ends with everything given back. */
+#define SLOTS 8
+#define RANDOM_OPS 250
+#define RANDOM_SEEDS 6
+
+static uint64_t rng;
+static unsigned random_ok;              /* operations that succeeded */
+static unsigned random_revoked;         /* revokes that took something */
+
+static uint64_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* A random naturally aligned range of a slot: 4K, 64K or 2M. */
+static void random_range(uint64_t *va, unsigned *log2)
+{
+    static const unsigned sizes[3] = {12, 16, 21};
+    *log2 = sizes[next_rand() % 3];
+    uint64_t size = (uint64_t)1 << *log2;
+    uint64_t slot = SRC + (next_rand() % SLOTS) * HS_PAGE_2M;
+    *va = slot + (next_rand() % (HS_PAGE_2M / size)) * size;
+}
+
+static void random_step(void)
+{
+    static const unsigned modes[4] = {HS_XFER_SHARE, HS_XFER_COW,
+                                      HS_XFER_MOVE, HS_XFER_SHARE};
+    int who = (int)(next_rand() % 4);
+    uint64_t va;
+    unsigned log2;
+    random_range(&va, &log2);
+    uint64_t len = (uint64_t)1 << log2;
+    hs_status s;
+    hs_mem_stats before, after;
+    switch (next_rand() % 8) {
+    case 0:
+        s = in(who, OP_MAP, va, len, next_rand() % 2 ? len : HS_PAGE_4K, 0, 0);
+        break;
+    case 1:
+    case 2: {
+        uint64_t to_va;
+        unsigned to_log2;
+        random_range(&to_va, &to_log2);
+        s = in(who, OP_GIVE, next_rand() % 4, modes[next_rand() % 4],
+               HS_FPAGE(va, log2), HS_FPAGE(to_va & ~(len - 1), log2),
+               next_rand() % 3 ? RW : HS_PROT_READ);
+        break;
+    }
+    case 3:
+        s = in(who, OP_UNMAP, va, len, 0, 0, 0);
+        break;
+    case 4:
+        s = in(who, OP_PROTECT, va, len,
+               next_rand() % 2 ? HS_PROT_READ : RW, 0, 0);
+        break;
+    case 5:
+    case 6:
+        EXPECT_ST(hs_mem_stats_get(&before), HS_OK);
+        s = revoke_in(who, va, len);
+        EXPECT_ST(hs_mem_stats_get(&after), HS_OK);
+        random_revoked += after.derived != before.derived;
+        break;
+    default:
+        s = in(who, OP_POKE, va + (next_rand() % len & ~7ull), 0x5a, 0, 0,
+               0);
+        break;
+    }
+    random_ok += s == HS_OK;
+}
+
+static void random_ops(void)
+{
+    for (int who = A; who <= D; who++)      /* half the slots mapped */
+        for (uint64_t slot = 0; slot < SLOTS; slot += 2)
+            EXPECT_ST(in(who, OP_MAP, SRC + slot * HS_PAGE_2M, HS_PAGE_2M,
+                         next_rand() % 2 ? HS_PAGE_2M : HS_PAGE_4K, 0, 0),
+                      HS_OK);
+    for (unsigned i = 0; i < RANDOM_OPS; i++)
+        random_step();
+    for (int who = A; who <= D; who++)      /* take everything back */
+        EXPECT_ST(revoke_in(who, SRC, SLOTS * HS_PAGE_2M) == HS_EPANIC,
+                  0);
+    stats_at(0);
+}
+
+static void test_random_sequences_keep_the_database_exact(void **state)
+{
+    (void)state;
+    unsigned ok = 0, revoked = 0;
+    for (uint64_t seed = 1; seed <= RANDOM_SEEDS; seed++) {
+        rng = seed * 0x9e3779b97f4a7c15ull;
+        random_ok = random_revoked = 0;
+        run(random_ops);
+        ok += random_ok;
+        revoked += random_revoked;
+    }
+    /* The sequences do something: most of it is refused, not all. */
+    assert_true(ok > RANDOM_SEEDS * RANDOM_OPS / 8);
+    assert_true(revoked > RANDOM_SEEDS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -798,8 +1038,12 @@ int main(void)
         cmocka_unit_test(test_unmap_in_the_middle_keeps_c_for_a),
         cmocka_unit_test(test_move_hands_the_node_over),
         cmocka_unit_test(test_move_of_part_of_a_derived_page),
+        cmocka_unit_test(test_cow_of_part_of_a_2m_page_without_a_node),
+        cmocka_unit_test(test_share_and_move_of_one_page_in_one_message),
+        cmocka_unit_test(test_mem_check_finds_a_node_without_its_bit),
         cmocka_unit_test(test_revoke_with_nothing_derived_or_bad_arguments),
         cmocka_unit_test(test_node_limit_refuses_with_nothing_changed),
+        cmocka_unit_test(test_random_sequences_keep_the_database_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
