@@ -203,6 +203,17 @@ static void pager_handler(hs_hop_t *hop, void *cookie)
               HS_OK);
 }
 
+/* D's handler of page messages: accept at WIN. */
+#define PAGES_TYPE 0x70670000u
+static hs_status pages_accepted = HS_STATUS_COUNT;
+
+static void pages_handler(void *cookie, const hs_notification *n)
+{
+    (void)cookie;
+    pages_accepted = hs_pages_accept(n->words[HS_PAGES_W_OFFER], WIN);
+    hs_notify_return();
+}
+
 static int member_main(void *arg)
 {
     int i = (int)(uintptr_t)arg;
@@ -210,6 +221,9 @@ static int member_main(void *arg)
     hs_port_t port, pager;
     EXPECT_ST(hs_port_create_named(name, &port), HS_OK);
     EXPECT_ST(hs_port_set_handler(port, member_handler, NULL), HS_OK);
+    if (i == D)
+        EXPECT_ST(hs_notify_type_register(PAGES_TYPE, pages_handler, NULL),
+                  HS_OK);
     if (i == P) {
         EXPECT_ST(hs_port_create_named("pager", &pager), HS_OK);
         EXPECT_ST(hs_port_set_handler(pager, pager_handler, NULL), HS_OK);
@@ -818,6 +832,49 @@ static void test_mem_check_finds_a_node_without_its_bit(void **state)
     assert_int_equal(st[1], HS_OK);
 }
 
+/* ---- page-unit sends --------------------------------------------------------- */
+
+static void pages_dup(void)
+{
+    unsigned taken = 0;
+    EXPECT_ST(in(A, OP_MAP, SRC, 2 * HS_PAGE_4K, HS_PAGE_4K, 0, 0), HS_OK);
+    EXPECT_ST(in(A, OP_WRITE, SRC, 0x55, 0, 0, 0), HS_OK);
+    st[0] = hs_pages_send(pids[D], PAGES_TYPE, SRC, 2,
+                          HS_PAGES_DUP | HS_PAGES_SENDER_RW |
+                          HS_PAGES_RECEIVER_RW, HS_NEVER, &taken);
+    st[1] = pages_accepted;
+    val[0] = taken;
+    query(0, D, WIN);
+    query(1, D, WIN + HS_PAGE_4K);
+    st[2] = give(D, C, HS_XFER_SHARE, HS_FPAGE(WIN, 12), RW);
+    st[3] = revoke_in(A, SRC + HS_PAGE_4K, HS_PAGE_4K);
+    query(2, D, WIN);
+    query(3, D, WIN + HS_PAGE_4K);
+    st[4] = revoke_in(A, SRC, HS_PAGE_4K);
+    query(4, D, WIN);
+    query(5, C, WIN);
+}
+
+static void test_pages_accepted_are_derived_from_the_sender(void **state)
+{
+    (void)state;
+    pages_accepted = HS_STATUS_COUNT;
+    run(pages_dup);
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(val[0], 1);
+    assert_int_equal(qs[0], HS_OK);
+    assert_true(inf[0].flags & HS_MEM_DERIVED);
+    assert_true(inf[1].flags & HS_MEM_DERIVED);
+    assert_int_equal(st[2], HS_OK);
+    assert_int_equal(st[3], HS_OK);
+    assert_int_equal(qs[2], HS_OK);
+    assert_int_equal(qs[3], HS_ENOMAP);
+    assert_int_equal(st[4], HS_OK);
+    assert_int_equal(qs[4], HS_ENOMAP);
+    assert_int_equal(qs[5], HS_ENOMAP);         /* passed on from D */
+}
+
 /* ---- nothing derived, bad arguments, the limit ---------------------------- */
 
 static void nothing_derived(void)
@@ -1038,6 +1095,7 @@ int main(void)
         cmocka_unit_test(test_unmap_in_the_middle_keeps_c_for_a),
         cmocka_unit_test(test_move_hands_the_node_over),
         cmocka_unit_test(test_move_of_part_of_a_derived_page),
+        cmocka_unit_test(test_pages_accepted_are_derived_from_the_sender),
         cmocka_unit_test(test_cow_of_part_of_a_2m_page_without_a_node),
         cmocka_unit_test(test_share_and_move_of_one_page_in_one_message),
         cmocka_unit_test(test_mem_check_finds_a_node_without_its_bit),
