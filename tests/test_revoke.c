@@ -445,6 +445,69 @@ static void test_revoke_follows_a_2m_page_split_in_4k(void **state)
     assert_int_equal(stats[2].refs_4k, 512);        /* A's own, split */
 }
 
+/* A 1G page shared A -> B -> C; B protects one 4K page of it: B's page
+ * splits to 2M and one 2M piece to 4K, and C's (the same frames) with
+ * it.  Never touched, so the 1G costs no host memory. */
+#define CUT (3 * HS_PAGE_2M + HS_PAGE_4K)
+
+static void chain_1g(void)
+{
+    EXPECT_ST(in(A, OP_MAP, SRC, HS_PAGE_1G, HS_PAGE_1G, 0, 0), HS_OK);
+    EXPECT_ST(give(A, B, HS_XFER_SHARE, HS_FPAGE(SRC, 30), RW), HS_OK);
+    EXPECT_ST(give(B, C, HS_XFER_SHARE, HS_FPAGE(WIN, 30), RW), HS_OK);
+    EXPECT_ST(in(B, OP_PROTECT, WIN + CUT, HS_PAGE_4K, HS_PROT_READ, 0, 0),
+              HS_OK);
+    query(0, A, SRC);
+    query(1, C, WIN + CUT);
+    query(2, C, WIN);
+    stats_at(0);
+    st[0] = revoke_in(A, SRC + CUT + HS_PAGE_4K, HS_PAGE_4K);
+    query(3, C, WIN + CUT + HS_PAGE_4K);
+    query(4, B, WIN + CUT + HS_PAGE_4K);
+    query(5, C, WIN + CUT);
+    stats_at(1);
+    st[1] = revoke_in(A, SRC + 10 * HS_PAGE_2M, HS_PAGE_2M);
+    query(6, C, WIN + 10 * HS_PAGE_2M);
+    query(7, B, WIN + 11 * HS_PAGE_2M);
+    stats_at(2);
+    st[2] = revoke_in(A, SRC, HS_PAGE_1G);
+    query(8, B, WIN);
+    query(9, C, WIN + CUT);
+    query(10, A, SRC);
+    stats_at(3);
+}
+
+static void test_revoke_follows_a_1g_page_split_twice(void **state)
+{
+    (void)state;
+    run(chain_1g);
+    assert_int_equal(inf[0].page, HS_PAGE_1G);
+    assert_int_equal(inf[1].page, HS_PAGE_4K);
+    assert_int_equal(inf[1].refs, 2);               /* B's and C's */
+    assert_int_equal(inf[2].page, HS_PAGE_2M);
+    /* A's 1G node; B's and C's 511 2M and 512 4K nodes each. */
+    assert_int_equal(stats[0].derived, 1 + 2 * (511 + 512));
+    assert_int_equal(st[0], HS_OK);
+    assert_int_equal(qs[3], HS_ENOMAP);
+    assert_int_equal(qs[4], HS_ENOMAP);
+    assert_int_equal(qs[5], HS_OK);
+    assert_int_equal(stats[1].derived, stats[0].derived - 2);
+    assert_int_equal(st[1], HS_OK);
+    assert_int_equal(qs[6], HS_ENOMAP);
+    assert_int_equal(qs[7], HS_OK);
+    assert_int_equal(inf[7].page, HS_PAGE_2M);
+    assert_int_equal(stats[2].derived, stats[0].derived - 4);
+    assert_int_equal(st[2], HS_OK);
+    assert_int_equal(qs[8], HS_ENOMAP);
+    assert_int_equal(qs[9], HS_ENOMAP);
+    assert_int_equal(qs[10], HS_OK);
+    assert_int_equal(inf[10].page, HS_PAGE_1G);
+    assert_int_equal(inf[10].refs, 1);
+    assert_int_equal(stats[3].derived, 0);
+    assert_int_equal(stats[3].refs_1g, 1);
+    assert_int_equal(stats[3].refs_2m + stats[3].refs_4k, 0);
+}
+
 /* B protects part of its 2M page: B's node splits under A's whole page. */
 static void child_split(void)
 {
@@ -1088,6 +1151,7 @@ int main(void)
         cmocka_unit_test(test_revoke_at_the_root_takes_b_and_c),
         cmocka_unit_test(test_revoke_follows_a_2m_page_split_in_4k),
         cmocka_unit_test(test_revoke_reaches_a_split_child),
+        cmocka_unit_test(test_revoke_follows_a_1g_page_split_twice),
         cmocka_unit_test(test_revoke_cow_before_and_after_the_break),
         cmocka_unit_test(test_revoke_by_a_pager_sends_the_next_fault_to_it),
         cmocka_unit_test(test_revoke_then_access_without_pager_kills),
