@@ -225,7 +225,11 @@ hs_status hs_mem_pager_set(hs_port_t port);
  * stays HS_MEM_SPECIAL, with prot cut to the portal's (HS_EPERM if nothing
  * is left).  With src HS_PF_NOPAGE nothing is mapped (the handler mapped
  * it some other way); with prot 0 the fault is refused and the faulting
- * thread is killed as for an unhandled fault.
+ * thread is killed as for an unhandled fault.  A page shared with another
+ * process is derived from the caller's (HS_MEM_DERIVED): the pager takes
+ * it back with hs_mem_revoke, and the next access faults to it again.
+ * HS_ENOMEM also when no mapping-database node is left
+ * (cfg.max_map_nodes).
  * Errors, nothing changed: HS_ESTATE, HS_EINVAL, HS_ESTALE (no such fault,
  * or already resolved, or its thread ended), HS_EPERM (the fault was not
  * delivered to the caller's process), HS_ENOMAP (src), HS_EPERM (prot
@@ -262,6 +266,15 @@ hs_status hs_mem_fault_pass(hs_pagefault_t pf, hs_port_t port);
  * a copy) cannot take is refused whole, phase SEND, with nothing changed;
  * unlike hs_mem_map it raises no HS_NOTIFY_EXHAUSTED, because the thread
  * that asked is not always the one whose memory ran out.
+ *
+ * Between two processes, every page a share or a copy-on-write transfer
+ * maps is derived from the sender's (HS_MEM_DERIVED; the sender takes it
+ * back with hs_mem_revoke), and a move hands the sender's place over: the
+ * receiver may take back what the sender had passed on, and whoever the
+ * sender had it from may take back the receiver's.  A copy derives
+ * nothing, and neither does a transfer within one process.  A transfer
+ * that would need more mapping-database nodes than cfg.max_map_nodes
+ * allows is refused whole with HS_ENOMEM.
  */
 
 /* Transfer modes. */

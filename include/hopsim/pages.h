@@ -130,13 +130,19 @@ hs_status hs_pages_send(hs_pid_t pid, uint32_t type, uint64_t va,
  * came through), with the access the sender's flags give, and take the
  * message.  A move unmaps the pages
  * from the sender (those of its range that still map the frames sent).
+ * Each page mapped is derived from the sender's page that still maps its
+ * frames, if any (HS_MEM_DERIVED, hs_mem_revoke in hopsim/mem.h): the
+ * sender of a duplicate takes it back with hs_mem_revoke; after a move
+ * the page moves up to what the sender's page was derived from, as when
+ * any page in the middle of a chain is unmapped.
  * The sender learns the decision at once.
  * Errors, nothing changed: HS_ESTATE (not in a simulated thread, or not
  * in the handler of a page message, or it is decided already), HS_ESTALE
  * (no such offer: withdrawn by the sender's timeout or end), HS_EPERM
  * (the offer is not the message this handler handles), HS_EINVAL (dst_va
  * not 4K aligned), HS_ERANGE, HS_EEXIST (some page at dst_va is mapped),
- * HS_EQUOTA (HS_RES_MAPPED), HS_ENOMEM.
+ * HS_EQUOTA (HS_RES_MAPPED), HS_ENOMEM (also: no mapping-database node
+ * left, cfg.max_map_nodes).
  */
 hs_status hs_pages_accept(hs_pages_offer_t offer, uint64_t dst_va);
 
