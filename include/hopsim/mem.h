@@ -92,7 +92,9 @@ hs_status hs_mem_map(uint64_t va, uint64_t len, unsigned prot, uint64_t page);
  * cuts is split first.  Every page of the range must be mapped.
  * Errors, nothing changed: HS_ESTATE, HS_EINVAL (not 4K aligned, len 0),
  * HS_ERANGE, HS_ENOMAP (a hole in the range), HS_ENOMEM (no memory for the
- * page tables a split needs).
+ * page tables a split needs, or for the mapping-database nodes a split of
+ * a derived page needs: cfg.max_map_nodes).  What was derived from the
+ * pages unmapped stays mapped (see hs_mem_revoke).
  */
 hs_status hs_mem_unmap(uint64_t va, uint64_t len);
 
@@ -124,7 +126,8 @@ hs_status hs_mem_unmap(uint64_t va, uint64_t len);
  * Errors, nothing changed: HS_ESTATE, HS_EINVAL (va or len not 4K
  * aligned, len 0), HS_ERANGE (the range wraps or leaves the 48-bit
  * space), HS_ENOMAP (nothing at all is mapped in the range), HS_ENOMEM
- * (no kernel memory for the nodes or page tables the splits need).
+ * (no kernel memory for the nodes or page tables the splits of derived
+ * pages need, or past cfg.max_map_nodes).
  */
 hs_status hs_mem_revoke(uint64_t va, uint64_t len);
 
