@@ -313,7 +313,9 @@ hs_status hs_mem_stats_get(hs_mem_stats *out);
  * Verify the whole memory state: every frame's counts at every size equal
  * the page-table entries (and kernel holds) that reference it, no frame is
  * both free and mapped, no frame is allocated with nothing referencing it,
- * and the allocator's free lists agree with its counts.  HS_OK, or
+ * the allocator's free lists agree with its counts, and every node of the
+ * mapping database (hs_mem_revoke) matches a page flagged HS_MEM_DERIVED
+ * and lies inside its parent's frames.  HS_OK, or
  * HS_ECHECK with the first difference written to the run's report (and
  * the kernel panics if it was the check at a kernel exit).  cfg.mem_check
  * (or HOPSIM_MEM_CHECK=1) runs it at every kernel exit.  Callable from a
