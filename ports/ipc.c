@@ -516,6 +516,7 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     }
     struct thread *r = g->receiver;
     struct xfer_plan plan;
+    int handed = 0;                 /* handed the CPU to r with the call */
     if (call)
         self->call_seq++;
     self->wake_phase = HS_PHASE_SEND;
@@ -527,7 +528,10 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
             deliver(self, r, label, call, &plan);
             self->wake_phase = HS_PHASE_RECV;
             list_push_back(&r->reply_waiters, &self->wait_link);
+            /* The hand-off's one event; the reply records the other. */
+            event_record(EV_IPC_CALL, self, HS_OK, r->obj.handle);
             st = sched_wake_block(self, r, HS_OK, &reply_wait, r, recv_to);
+            handed = 1;
         } else {
             deliver(self, r, label, call, &plan);
             sched_wake(r, HS_OK);
@@ -549,8 +553,9 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     }
     if (st != HS_OK)
         self->utcb.phase = self->wake_phase;
-    event_record(call ? EV_IPC_CALL : EV_IPC_SEND, self, (uint64_t)st,
-                 self->utcb.phase);
+    if (!handed || st != HS_OK)
+        event_record(call ? EV_IPC_CALL : EV_IPC_SEND, self, (uint64_t)st,
+                     self->utcb.phase);
     kernel_leave(self);
     return st;
 }
@@ -788,7 +793,7 @@ HOT_INLINE hs_status reply_common(struct thread *self, int wait,
     if (reply_spent(st))
         reply_cap_end(self);
     self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_SEND;
-    event_record(EV_IPC_REPLY, self, (uint64_t)st, 0);
+    event_record(EV_IPC_REPLY, self, (uint64_t)st, event_handle(c));
     return st;
 }
 
