@@ -44,7 +44,9 @@
  * HS_EBADCAP (no such handle: never opened, or closed), HS_EPERM (another
  * label's handle, or read or write without its flag).  Of read and write:
  * HS_EMSGSIZE (the length is larger than the buffer), HS_ERANGE (offset +
- * length wraps).  A refused operation changes nothing.
+ * length wraps).  A refused operation changes nothing.  Once the server
+ * has ended, a call fails with HS_EBADCAP (its gate is gone), or with
+ * HS_EPARTNER if the server ended holding it.
  *
  * What it shows: a server that moves data through shared memory.  The
  * buffer is shared once (HS_XFER_SHARE: both sides map the same frames,
@@ -66,7 +68,9 @@
  * their handles close and the buffer is unmapped.  This needs no
  * notification and no process id, which the server never learns from a
  * gate; the price is a query per client per message, and a dead client's
- * handles are closed when the next message comes, not at once.
+ * handles are closed when the next message comes, not at once.  A buffer
+ * the client has shared with a third process too keeps the session until
+ * that one unmaps it as well.
  *
  * What it does not do: remove files (they live as long as the server);
  * lock or order concurrent writers beyond the server handling one message
@@ -116,7 +120,8 @@ enum ramfs_op {
 #define RAMFS_VA_SIZE ((uint64_t)2 << 20)
 
 /* What the server holds, updated as it changes (for a program or a test
- * to read once the run is over, or between runs of the server). */
+ * to read once the run is over, or between runs of the server); zeroed
+ * when the server starts. */
 struct ramfs_stats {
     unsigned clients;           /* attached buffers */
     unsigned files;
