@@ -433,6 +433,8 @@ const hs_scenario sweep_scenarios[] = {
      .check = sweep_supervisor_check},
     {.name = "pubsub", .setup = sweep_pubsub_setup,
      .check = sweep_pubsub_check},
+    {.name = "ramfs", .setup = sweep_ramfs_setup,
+     .check = sweep_ramfs_check},
 };
 const unsigned sweep_nscenarios =
     sizeof sweep_scenarios / sizeof sweep_scenarios[0];
