@@ -367,6 +367,7 @@ static void do_attach(struct drv *d, uint64_t label)
         st = HS_EEXIST;
     if (st != HS_OK) {
         drop_caps();
+        d->stats->refused++;
         answer_now(st);
         return;
     }
