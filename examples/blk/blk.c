@@ -482,6 +482,7 @@ struct disk {
     hs_cap_t doorbell;          /* ours, bound to the serving thread */
     hs_cap_t irq;               /* the driver's (send right) */
     unsigned done;              /* transfers finished */
+    unsigned taken;             /* transfers taken */
     int hung;
     struct {
         int busy;
@@ -503,11 +504,13 @@ static void disk_take(struct disk *k, uint64_t bits)
         if (!(bits & ((uint64_t)1 << i)) || k->slot[i].busy ||
             r->state != BLK_SLOT_SUBMITTED)
             continue;
+        hs_time_t t = r->op == BLK_WRITE ? k->cfg->write_latency
+                                         : k->cfg->read_latency;
+        if (++k->taken == k->cfg->stall_at)
+            t += k->cfg->stall;
         k->slot[i].cmd = *r;
         k->slot[i].busy = 1;
-        k->slot[i].due = hs_time_now() + (r->op == BLK_WRITE
-                                          ? k->cfg->write_latency
-                                          : k->cfg->read_latency);
+        k->slot[i].due = hs_time_now() + t;
         r->state = BLK_SLOT_BUSY;
     }
 }
@@ -589,7 +592,8 @@ static hs_status disk_attach(struct disk *k, hs_cap_t driver)
 static hs_status disk_cfg_check(const struct blk_disk_cfg *c)
 {
     if (!c || !nblocks_ok(c->nblocks) || (c->paddr & (HS_PAGE_4K - 1)) ||
-        c->read_latency > HS_TIMEOUT_MAX || c->write_latency > HS_TIMEOUT_MAX)
+        c->read_latency > HS_TIMEOUT_MAX ||
+        c->write_latency > HS_TIMEOUT_MAX || c->stall > HS_TIMEOUT_MAX)
         return HS_EINVAL;
     return HS_OK;
 }

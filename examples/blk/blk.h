@@ -208,6 +208,10 @@ struct blk_disk_cfg {
     unsigned die_after;         /* after this many transfers its process
                                    ends (BLK_DISK_DIED) when the next one
                                    is due; 0: never */
+    unsigned stall_at;          /* the stall_at-th transfer taken (from
+                                   1) takes stall longer, as a disk
+                                   retrying a bad sector; 0: none */
+    hs_time_t stall;
 };
 
 #define BLK_DISK_DIED 5         /* the disk's exit status when it dies */

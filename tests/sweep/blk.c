@@ -1,17 +1,24 @@
 /*
  * tests/sweep/blk.c - the block driver of the gallery (examples/blk/) as
  * a seeded scenario: three client processes of two threads each write
- * their own block three times and read it back after each write, through
+ * their own block six times and read it back after each write, through
  * a driver whose disk has fewer slots than there are threads, whatever
- * the seed kills, times out or refuses.  The disk's write latency is
- * drawn from the seed, so reads overtake writes by different margins.
+ * the seed kills, times out or refuses.  The disk is drawn from the
+ * seed: mostly a working one whose write latency varies, so reads
+ * overtake writes by different margins; one seed in eight a disk that
+ * stalls on one transfer (drawn from the seed) past the driver's timeout,
+ * so that it times out in flight and lands later, after the same
+ * block's next requests were asked for; one that hangs after four
+ * transfers; one that dies after four.
  *
  * What must hold in every run: each read that succeeds returns what was
  * last written to its block, where a write that failed may or may not
  * have landed (a client that gave up does not know); and no request is
  * answered twice: the driver's accepted requests are exactly those it
- * answered plus those it still holds.  A run with no fault completes
- * every write and read with nothing timed out or ignored.
+ * answered plus those it still holds.  A run with no fault and a
+ * working disk completes every write and read with nothing timed out or
+ * ignored; with a stalled or hung disk some requests time out, with a
+ * dead one some are lost, and none is left held.
  */
 #include <stdint.h>
 #include <string.h>
@@ -22,12 +29,16 @@
 
 #define BK_CLIENTS 3
 #define BK_THREADS 2
-#define BK_ROUNDS 3
+#define BK_ROUNDS 6
 #define BK_NBLOCKS 8
 #define BK_WAIT (20 * HS_MSEC)
 #define BK_VA ((uint64_t)0x40000000)
+#define BK_TIMEOUT HS_MSEC
+
+enum bk_disk { BK_WORKS, BK_STALLS, BK_HANGS, BK_DIES };
 
 static struct {
+    enum bk_disk kind;              /* drawn from the seed */
     struct blk_stats stats;
     struct blk_cfg cfg;
     struct blk_disk_cfg disk;
@@ -74,6 +85,7 @@ static int bk_thread(void *arg)
     uint64_t block = (uint64_t)(uintptr_t)arg;
     uint64_t b[BLK_BLOCK_WORDS];
     unsigned allowed = 1;
+    _Static_assert(BK_ROUNDS < 32, "a round is a bit of allowed");
     for (unsigned r = 1; r <= BK_ROUNDS; r++) {
         bk_pattern(b, block, r);
         hs_status st = blk_write(1, block, b, BK_WAIT);
@@ -172,12 +184,25 @@ hs_status sweep_blk_setup(void *arg)
 {
     (void)arg;
     memset(&bk, 0, sizeof bk);
+    static const enum bk_disk kinds[8] = {
+        BK_WORKS, BK_WORKS, BK_WORKS, BK_WORKS, BK_WORKS,
+        BK_STALLS, BK_HANGS, BK_DIES,
+    };
+    bk.kind = kinds[sweep_seed % 8];
     bk.cfg = (struct blk_cfg){ .va = BK_VA, .nblocks = BK_NBLOCKS,
-                               .timeout = 5 * HS_MSEC };
+                               .timeout = BK_TIMEOUT };
     bk.disk = (struct blk_disk_cfg){
         .nblocks = BK_NBLOCKS, .read_latency = 20 * HS_USEC,
         .write_latency = (20 + 20 * (hs_time_t)(sweep_seed % 4)) * HS_USEC,
     };
+    if (bk.kind == BK_STALLS) {
+        bk.disk.stall_at = 1 + (unsigned)(sweep_seed / 8 % 12);
+        bk.disk.stall = BK_TIMEOUT + HS_MSEC / 2;
+    }
+    else if (bk.kind == BK_HANGS)
+        bk.disk.hang_after = 4;
+    else if (bk.kind == BK_DIES)
+        bk.disk.die_after = 4;
     hs_proc_attr at = { .privileged = 1 };
     return hs_proc_spawn("blkinit", bk_init, NULL, &at, NULL);
 }
@@ -196,6 +221,14 @@ hs_status sweep_blk_check(void *arg, hs_status run)
                          s->accepted, s->answered, s->held);
     if (sweep_fault_fired())
         return HS_OK;
+    if (bk.kind != BK_WORKS) {
+        unsigned failed = bk.kind == BK_DIES ? s->lost : s->timeouts;
+        if (!bk.ended || s->held || s->attached != 1 || !failed)
+            return sweep_why("fault-free run, disk %d: %u held, %u "
+                             "attached, %u timeouts, %u lost", bk.kind,
+                             s->held, s->attached, s->timeouts, s->lost);
+        return HS_OK;
+    }
     int want = BK_CLIENTS * BK_THREADS * BK_ROUNDS;
     if (!bk.ended || bk.writes != want || bk.reads != want ||
         bk.first_error != HS_OK || s->timeouts || s->spurious ||
