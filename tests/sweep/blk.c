@@ -197,7 +197,7 @@ hs_status sweep_blk_setup(void *arg)
     };
     if (bk.kind == BK_STALLS) {
         bk.disk.stall_at = 1 + (unsigned)(sweep_seed / 8 % 12);
-        bk.disk.stall = BK_TIMEOUT + HS_MSEC / 2;
+        bk.disk.stall = BK_TIMEOUT + 150 * HS_USEC;
     }
     else if (bk.kind == BK_HANGS)
         bk.disk.hang_after = 4;
