@@ -338,8 +338,12 @@ static void do_request(struct drv *d)
     struct req *r = d->req;
     while (r->state != REQ_FREE)        /* one is: held < BLK_QUEUE_MAX */
         r++;
-    if (hs_ipc_reply_keep(&r->reply) != HS_OK)
-        return;                         /* its caller is gone already */
+    st = hs_ipc_reply_keep(&r->reply);
+    if (st != HS_OK) {                  /* HS_ESTALE: its caller is gone */
+        if (st != HS_ESTALE)
+            answer_now(st);
+        return;
+    }
     r->op = hs_tag_label(u->tag) & 0xff;
     r->block = hs_tag_label(u->tag) >> 8;
     if (r->op == BLK_WRITE)

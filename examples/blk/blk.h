@@ -46,7 +46,7 @@
  * words, a write without exactly 64, or any typed item: refused at once,
  * nothing changed), HS_ERANGE (a block at or past the disk's end: refused
  * at once, nothing changed), HS_ELIMIT (BLK_QUEUE_MAX requests held
- * already), HS_ETIMEOUT (the disk did not finish the request within the
+ * already), HS_ENOMEM (the call could not be kept), HS_ETIMEOUT (the disk did not finish the request within the
  * driver's timeout), HS_EPARTNER (the disk ended with the request in
  * flight), HS_EFAULT (the disk reported the transfer failed).
  *
@@ -192,7 +192,7 @@ struct blk_stats {
  * calling thread; both go when it returns.  stats may be NULL.  Returns
  * only when it cannot go on: HS_EINVAL (cfg NULL, or a field out of
  * range), the error of mapping, of making the IRQ object, or of
- * receiving. */
+ * receiving (the requests it holds are answered with it). */
 hs_status blk_serve(hs_cap_t gate, const struct blk_cfg *cfg,
                     struct blk_stats *stats);
 
