@@ -435,6 +435,7 @@ const hs_scenario sweep_scenarios[] = {
      .check = sweep_pubsub_check},
     {.name = "ramfs", .setup = sweep_ramfs_setup,
      .check = sweep_ramfs_check},
+    {.name = "blk", .setup = sweep_blk_setup, .check = sweep_blk_check},
 };
 const unsigned sweep_nscenarios =
     sizeof sweep_scenarios / sizeof sweep_scenarios[0];
