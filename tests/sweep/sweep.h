@@ -74,6 +74,7 @@ hs_status sweep_pubsub_check(void *arg, hs_status run);
 /* The gallery's RAM file server (tests/sweep/ramfs.c): setup and check. */
 hs_status sweep_ramfs_setup(void *arg);
 hs_status sweep_ramfs_check(void *arg, hs_status run);
+
 /* The gallery's block driver (tests/sweep/blk.c): setup and check. */
 hs_status sweep_blk_setup(void *arg);
 hs_status sweep_blk_check(void *arg, hs_status run);
