@@ -433,6 +433,7 @@ const hs_scenario sweep_scenarios[] = {
      .check = sweep_supervisor_check},
     {.name = "pubsub", .setup = sweep_pubsub_setup,
      .check = sweep_pubsub_check},
+    {.name = "pager", .setup = sweep_pager_setup, .check = sweep_pager_check},
 };
 const unsigned sweep_nscenarios =
     sizeof sweep_scenarios / sizeof sweep_scenarios[0];
