@@ -2,7 +2,8 @@
  * tests/test_pager.c - the pager of the gallery (examples/pager/): zero
  * pages at the first touch; a page written, evicted and read back; more
  * pages than frames, round after round, never more than the frames
- * mapped; two clients with backing stores of their own; two threads
+ * mapped; two clients with backing stores of their own; a page written
+ * while it is evicted, over seeds; two threads
  * faulting on one page; a client killed while its fault is pending; an
  * attach whose answer was lost; faults the pager must refuse; detach,
  * and the protocol's errors.
@@ -36,7 +37,13 @@ static int wrong;                       /* reads that were not the last
                                            write */
 static unsigned mapped_max;             /* most region pages mapped in all
                                            clients at once, as counted
-                                           after each access */
+                                           after each access (exact in
+                                           unseeded runs, where nothing
+                                           runs between the counts) */
+static hs_pid_t pager_pid;
+static uint64_t refs_max;               /* most references to one of the
+                                           pager's frames: 2 when one
+                                           client page maps it */
 static int exit_of[NCLIENTS];           /* the clients' exit statuses */
 
 static void reset(unsigned pages, unsigned frames, unsigned clients)
@@ -58,6 +65,8 @@ static void reset(unsigned pages, unsigned frames, unsigned clients)
     }
     wrong = 0;
     mapped_max = 0;
+    pager_pid = 0;
+    refs_max = 0;
 }
 
 static uint64_t page_va(unsigned p)
@@ -77,11 +86,19 @@ static unsigned mapped_count(void)
     return n;
 }
 
+/* Note the region pages mapped now, and the references to each of the
+ * pager's frames (each one query, so exact whatever runs between). */
 static void mapped_note(void)
 {
     unsigned n = mapped_count();
     if (n > mapped_max)
         mapped_max = n;
+    for (unsigned i = 0; pager_pid && i < cfg.frames; i++) {
+        hs_mem_info info;
+        if (hs_mem_query(pager_pid, PAGER_FRAMES_VA + i * PAGE, &info) ==
+                HS_OK && info.refs > refs_max)
+            refs_max = info.refs;
+    }
 }
 
 static hs_status put(unsigned p, unsigned off, uint64_t w)
@@ -133,7 +150,8 @@ static void client_wait(int id)
  * clients. */
 static int main_clients(hs_entry_fn entry, int n)
 {
-    EXPECT_ST(hs_proc_spawn("pager", pager_main, NULL, NULL, NULL), HS_OK);
+    EXPECT_ST(hs_proc_spawn("pager", pager_main, NULL, NULL, &pager_pid),
+              HS_OK);
     for (int i = 0; i < n; i++)
         client_spawn(i, entry);
     for (int i = 0; i < n; i++)
@@ -194,6 +212,7 @@ static void test_pager_first_touch_reads_zero(void **state)
     assert_int_equal(st_of[0][4], HS_OK);
     assert_int_equal(st_of[0][5], HS_ENOMAP);       /* taken back */
     assert_int_equal(mapped_max, 1);
+    assert_int_equal(refs_max, 2);
     assert_int_equal(stats.faults, 2);
     assert_int_equal(stats.zero_fills, 2);
     assert_int_equal(stats.evictions, 1);
@@ -278,6 +297,7 @@ static void test_pager_more_pages_than_frames_in_a_loop(void **state)
     assert_int_equal(st_of[0][2], HS_OK);
     assert_int_equal(wrong, 0);
     assert_int_equal(mapped_max, LOOP_FRAMES);
+    assert_int_equal(refs_max, 2);
     assert_int_equal(stats.resident_max, LOOP_FRAMES);
     /* Every pass faults on every page but the three it finds still in
      * from the pass before, which went the other way; the first finds
@@ -298,7 +318,7 @@ static void test_pager_two_clients_have_separate_backing(void **state)
 {
     (void)state;
     reset(6, 4, 2);
-    cfg.fill_time = 100;        /* the clients' faults interleave */
+    cfg.io_time = 100;        /* the clients' faults interleave */
     run(loop_client, 2);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(st_of[i][0], HS_OK);
@@ -307,6 +327,7 @@ static void test_pager_two_clients_have_separate_backing(void **state)
     }
     assert_int_equal(wrong, 0);
     assert_true(mapped_max <= 4);
+    assert_int_equal(refs_max, 2);
     assert_int_equal(stats.resident_max, 4);
     assert_true(stats.evictions > 0);
     assert_int_equal(stats.zero_fills, 12);     /* each its own pages */
@@ -340,7 +361,76 @@ static void test_pager_clients_writing_one_address_see_their_own(
             assert_int_equal(st_of[i][j], HS_OK);
     assert_int_equal(wrong, 0);
     assert_true(mapped_max <= 2);
+    assert_int_equal(refs_max, 2);
     assert_true(stats.evictions > 0);
+}
+
+/* ---- a page written while it is evicted */
+
+#define SCRIBBLES 40
+
+static uint64_t scribbled;              /* the scribbler's last write */
+static int scribble_seeds_wrong;        /* seeds whose last read was not it */
+
+/* Writes 1, 2, ... into page 0 while the client's main thread pages
+ * through the others, which evicts page 0 again and again; before each
+ * write it reads back the one before, so that a write lost in an
+ * eviction is seen (a write read back at once could be read before it
+ * was lost). */
+static int scribbler(void *arg)
+{
+    (void)arg;
+    for (uint64_t i = 1; i <= SCRIBBLES; i++) {
+        if (check(0, 0, i - 1) != HS_OK || put(0, 0, i) != HS_OK)
+            return 1;
+        scribbled = i;
+    }
+    return 0;
+}
+
+static int scribbled_client(void *arg)
+{
+    int id = tu_arg_id(arg);
+    hs_port_t port = pager_port();
+    st_of[id][0] = pager_attach(port, WAIT);
+    hs_tid_t t = tu_mk(scribbler, NULL, 0);
+    hs_status st = HS_OK;
+    for (unsigned r = 0; st == HS_OK && r < 8; r++)
+        for (unsigned p = 1; st == HS_OK && p < cfg.pages; p++)
+            st = put(p, 8, r);
+    st_of[id][1] = st;
+    tu_join(t);
+    st_of[id][2] = check(0, 0, scribbled);
+    st_of[id][3] = pager_detach(port, WAIT);
+    return 0;
+}
+
+/* Over seeds, the scribbler runs between any two kernel calls of the
+ * pager's, and during its page-outs: an eviction that saved the page
+ * before it took it back would lose a write made in between. */
+static void test_pager_page_written_while_it_is_evicted(void **state)
+{
+    (void)state;
+    scribble_seeds_wrong = 0;
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        reset(4, 2, 1);
+        cfg.io_time = 100;      /* the scribbler runs during page-outs */
+        scribbled = 0;
+        run_entry = scribbled_client;
+        run_n = 1;
+        hs_sim_config c = tu_config();
+        c.mem_size = POOL;
+        c.seed = seed;
+        tu_run_one(&c, "main", main_entry, NULL, NULL);
+        assert_int_equal(hs_mem_check(), HS_OK);
+        for (int j = 0; j < 4; j++)
+            assert_int_equal(st_of[0][j], HS_OK);
+        assert_int_equal(scribbled, SCRIBBLES);
+        assert_true(stats.evictions > 0);
+        assert_int_equal(refs_max, 2);
+        scribble_seeds_wrong += wrong != 0;
+    }
+    assert_int_equal(scribble_seeds_wrong, 0);
 }
 
 /* ---- two threads of one client fault on one page */
@@ -370,7 +460,7 @@ static void test_pager_two_threads_faulting_on_one_page(void **state)
 {
     (void)state;
     reset(4, 2, 1);
-    cfg.fill_time = 1000;       /* the second fault comes during the fill */
+    cfg.io_time = 1000;       /* the second fault comes during the fill */
     run(two_threads, 1);
     for (int j = 0; j < 4; j++)
         assert_int_equal(st_of[0][j], HS_OK);
@@ -422,10 +512,11 @@ static int after_the_death(void *arg)
 static int death_main(void *arg)
 {
     (void)arg;
-    EXPECT_ST(hs_proc_spawn("pager", pager_main, NULL, NULL, NULL), HS_OK);
+    EXPECT_ST(hs_proc_spawn("pager", pager_main, NULL, NULL, &pager_pid),
+              HS_OK);
     client_spawn(0, dies_mid_fault);
     client_wait(0);
-    tu_sleep_until(2 * cfg.fill_time);      /* the pager has answered */
+    tu_sleep_until(2 * cfg.io_time);      /* the pager has answered */
     resident_after_death = stats.resident;
     client_spawn(1, after_the_death);
     client_wait(1);
@@ -437,7 +528,7 @@ static void test_pager_client_killed_while_its_fault_is_pending(
 {
     (void)state;
     reset(2, 1, 1);
-    cfg.fill_time = 1000;
+    cfg.io_time = 1000;
     died_at = 0;
     resident_after_death = 99;
     tu_run_pool(POOL, "main", death_main, NULL, NULL);
@@ -638,6 +729,7 @@ int main(void)
         TU_TEST(test_pager_more_pages_than_frames_in_a_loop),
         TU_TEST(test_pager_two_clients_have_separate_backing),
         TU_TEST(test_pager_clients_writing_one_address_see_their_own),
+        TU_TEST(test_pager_page_written_while_it_is_evicted),
         TU_TEST(test_pager_two_threads_faulting_on_one_page),
         TU_TEST(test_pager_client_killed_while_its_fault_is_pending),
         TU_TEST(test_pager_attach_whose_answer_is_lost_is_undone),

@@ -27,7 +27,7 @@
 
 static const struct pager_cfg cfg = {
     .region = REGION, .pages = PAGES, .frames = FRAMES,
-    .clients = CLIENTS, .fill_time = 10 * HS_USEC,
+    .clients = CLIENTS, .io_time = 10 * HS_USEC,
 };
 static struct pager_stats stats;
 static int reads, wrong;

@@ -94,6 +94,13 @@ static hs_status page_zero(uint64_t va)
     return st;
 }
 
+/* The disk: a page read in or written out takes cfg.io_time. */
+static void io_wait(const struct pager *pg)
+{
+    if (pg->cfg.io_time)
+        (void)hs_thread_sleep(pg->cfg.io_time);
+}
+
 /* ---- frames ------------------------------------------------------------- */
 
 /* Give frame fr to page of client slot: the client maps it now. */
@@ -128,7 +135,8 @@ static void frame_unbind(struct pager *pg, unsigned fr, enum page_where where)
 }
 
 /* Evict the page in frame fr: take it back first, so that no write of
- * its client falls between the save and the unmap, then save it. */
+ * its client falls between the save and the unmap (a save, with the
+ * disk's time, is not instant), then save it. */
 static hs_status frame_evict(struct pager *pg, unsigned fr)
 {
     const struct frame *f = &pg->frame[fr];
@@ -137,6 +145,7 @@ static hs_status frame_evict(struct pager *pg, unsigned fr)
         st = page_copy(swap_va(pg, (unsigned)f->slot, f->page), frame_va(fr));
     if (st != HS_OK)
         return st;
+    io_wait(pg);
     frame_unbind(pg, fr, PAGE_SAVED);
     pg->stats->evictions++;
     return HS_OK;
@@ -303,8 +312,7 @@ static void fault_page_in(struct pager *pg, unsigned slot, unsigned page,
         fault_refuse(pg, f->pf);
         return;
     }
-    if (pg->cfg.fill_time)
-        (void)hs_thread_sleep(pg->cfg.fill_time);   /* the disk */
+    io_wait(pg);
     if (fault_answer(pg, c, f, frame_va(fr)) != HS_OK)
         return;                 /* the frame stays free, the page as it was */
     frame_bind(pg, fr, slot, page);

@@ -54,8 +54,9 @@
  * every table and does all the work, in the order messages reach its
  * gate: the port's handler only passes each hop on to it by IPC, so no
  * two faults ever touch the tables at once and no lock is needed.  A
- * page-in may take simulated time (cfg.fill_time, the disk), during
- * which the faults behind it wait their turn.
+ * page-in and a page-out may take simulated time (cfg.io_time, the
+ * disk), during which the faults behind them wait their turn, and the
+ * evicted page's client, and its other threads, go on running.
  *
  * What it shows: a user-level pager that owns the frames its clients
  * use, giving them out and taking them back; the resident set bounded
@@ -113,8 +114,8 @@ struct pager_cfg {
                                1..PAGER_FRAMES_MAX */
     unsigned clients;       /* clients attached at once,
                                1..PAGER_CLIENTS_MAX */
-    hs_time_t fill_time;    /* simulated time a page-in takes, 0 or
-                               more */
+    hs_time_t io_time;      /* simulated time a page takes to be read
+                               in or written out, 0 or more */
 };
 
 /* What happened, updated as it happens (for a program or a test to read
