@@ -372,8 +372,9 @@ static void test_pager_clients_writing_one_address_see_their_own(
 static uint64_t scribbled;              /* the scribbler's last write */
 static int scribble_seeds_wrong;        /* seeds whose last read was not it */
 
-/* Writes 1, 2, ... into page 0 while the client's main thread pages
- * through the others, which evicts page 0 again and again; before each
+/* Writes 1, 2, ... into page 0, one every 37 ns, while the client's
+ * main thread pages through the others, which evicts page 0 again and
+ * again (a page-out takes 100 ns); before each
  * write it reads back the one before, so that a write lost in an
  * eviction is seen (a write read back at once could be read before it
  * was lost). */
@@ -384,6 +385,7 @@ static int scribbler(void *arg)
         if (check(0, 0, i - 1) != HS_OK || put(0, 0, i) != HS_OK)
             return 1;
         scribbled = i;
+        EXPECT_ST(hs_thread_sleep(37), HS_OK);  /* across page-outs */
     }
     return 0;
 }

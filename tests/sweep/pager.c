@@ -23,6 +23,7 @@
 #define PG_LAG 2
 #define PG_SCRIBBLES 20
 #define PG_SCRIBBLE_OFF 512
+#define PG_SCRIBBLE_GAP (HS_USEC / 3)
 #define PG_REGION ((uint64_t)0x10000000)
 #define PG_WAIT (20 * HS_MSEC)
 
@@ -128,6 +129,7 @@ static int pg_scribbler(void *arg)
         if (hs_mem_write(va, &i, sizeof i) != HS_OK)
             return 1;
         pg_frames_note();
+        (void)hs_thread_sleep(PG_SCRIBBLE_GAP);    /* across page-outs */
     }
     return 0;
 }
