@@ -318,7 +318,7 @@ static void test_pager_two_clients_have_separate_backing(void **state)
 {
     (void)state;
     reset(6, 4, 2);
-    cfg.io_time = 100;        /* the clients' faults interleave */
+    cfg.io_time = 100;          /* the clients' faults interleave */
     run(loop_client, 2);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(st_of[i][0], HS_OK);
@@ -462,7 +462,7 @@ static void test_pager_two_threads_faulting_on_one_page(void **state)
 {
     (void)state;
     reset(4, 2, 1);
-    cfg.io_time = 1000;       /* the second fault comes during the fill */
+    cfg.io_time = 1000;     /* the second fault comes during the page-in */
     run(two_threads, 1);
     for (int j = 0; j < 4; j++)
         assert_int_equal(st_of[0][j], HS_OK);
@@ -518,7 +518,7 @@ static int death_main(void *arg)
               HS_OK);
     client_spawn(0, dies_mid_fault);
     client_wait(0);
-    tu_sleep_until(2 * cfg.io_time);      /* the pager has answered */
+    tu_sleep_until(2 * cfg.io_time);    /* the pager has answered */
     resident_after_death = stats.resident;
     client_spawn(1, after_the_death);
     client_wait(1);

@@ -71,7 +71,7 @@ static uint64_t swap_len(const struct pager_cfg *cfg)
     return (uint64_t)cfg->clients * cfg->pages * PAGE;
 }
 
-/* ---- pages of the pager's own memory -------------------------------------- */
+/* ---- pages of the pager's own memory ------------------------------------ */
 
 /* Copy the page at src to the page at dst, both the pager's. */
 static hs_status page_copy(uint64_t dst, uint64_t src)

@@ -16,17 +16,17 @@
  * fault first evicts the page in the frame the clock hand is at: the
  * pager takes the client's mapping back (hs_mem_revoke: the client's
  * next touch faults again), then saves the frame to the page's place in
- * the backing store.  So a client never has more than cfg.frames pages
- * of the region mapped, all clients together, and every read returns
- * what that client last wrote there, whatever was evicted in between.
+ * the backing store.  So the clients never have more than cfg.frames
+ * pages of the region mapped, all together, and every read returns what
+ * its client last wrote there, whatever was evicted in between.
  *
  * The protocol, for porting the pager or writing a client by hand.  The
- * pager serves one named port.  Clients hop through it with a checkpoint, mr[0] the
- * operation and mr[1] the timeout (hopsim/time.h) the pager's answer
- * may take to be started on and to come; the reply's mr[0] is an
- * hs_status (HS_ETIMEOUT when it did not come in time).  The client is
- * the process the hop comes from (hs_hop_source): nothing in the message
- * names it.
+ * pager serves one named port.  Clients hop through it with a
+ * checkpoint, mr[0] the operation and mr[1] the timeout (hopsim/time.h)
+ * the pager's answer may take to be started on and to come; the reply's
+ * mr[0] is an hs_status (HS_ETIMEOUT when it did not come in time).  The
+ * client is the process the hop comes from (hs_hop_source): nothing in
+ * the message names it.
  *
  *   attach   the caller becomes a client, its pages of the region all
  *            untouched (zero).  HS_OK; HS_EEXIST (attached already);
@@ -35,9 +35,10 @@
  *            A client whose answer did not land is let go again.
  *   detach   the caller is a client no more: every page of it the pager
  *            holds is taken back (unmapped in the client) and its
- *            backing store forgotten.  HS_OK; HS_ENOENT (not a client);
- *            the error of hs_mem_revoke, with the pages taken so far let
- *            go and the rest still the client's.
+ *            backing store forgotten, whether or not the answer lands.
+ *            HS_OK; HS_ENOENT (not a client); the error of
+ *            hs_mem_revoke, with the pages taken so far let go and the
+ *            rest still the client's.
  *   other    HS_EINVAL.
  *
  * A page fault hop (mr[0] == HS_PF_LABEL) of an attached client at a
@@ -55,8 +56,8 @@
  * gate: the port's handler only passes each hop on to it by IPC, so no
  * two faults ever touch the tables at once and no lock is needed.  A
  * page-in and a page-out may take simulated time (cfg.io_time, the
- * disk), during which the faults behind them wait their turn, and the
- * evicted page's client, and its other threads, go on running.
+ * disk): the faults behind them wait their turn, and every client thread
+ * not waiting on a fault goes on running, writing to its mapped pages.
  *
  * What it shows: a user-level pager that owns the frames its clients
  * use, giving them out and taking them back; the resident set bounded
@@ -67,18 +68,17 @@
  * What it does not do.  The model has no accessed bits, so the clock
  * gives no second chance: its hand goes round the frames in order, and
  * pages leave first in, first out (a frame freed by a detach is taken
- * next, out of turn).  Pages are
- * read and written whole, and a clean page is saved again.  A client that
- * ends without detaching keeps its slot until it is reaped and its
- * frames until they are evicted.  The kernel does not mark a fault's hop
- * as its own, so the pager takes a fault message's handle at its word: a
- * client may hop in with a made-up fault message of its own (which costs
- * it a page-in at most), and one that guessed another client's pending
- * fault handle could have that fault answered with one of its own
- * pages.  pager_serve() returns
- * only when it cannot go on; the faults whose messages are then on their
- * way wait until the pager's process ends (which kills their threads),
- * so its caller should end the process.
+ * next, out of turn).  Pages are read and written whole, and a clean
+ * page is saved again.  A client that ends without detaching keeps its
+ * slot until it is reaped and its frames until they are evicted.  The
+ * kernel does not mark a fault's hop as its own, so the pager takes a
+ * fault message's handle at its word: a client may hop in with a made-up
+ * fault message of its own (which costs it a page-in at most), and one
+ * that guessed another client's pending fault handle could have that
+ * fault answered with one of its own pages.  pager_serve() returns only
+ * when it cannot go on; the faults whose messages are then on their way
+ * wait until the pager's process ends (which kills their threads), so
+ * its caller should end the process.
  */
 #ifndef EXAMPLES_PAGER_PAGER_H
 #define EXAMPLES_PAGER_PAGER_H

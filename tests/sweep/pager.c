@@ -2,12 +2,14 @@
  * tests/sweep/pager.c - the pager of the gallery (examples/pager/) as a
  * seeded scenario: three client processes page seven pages each through
  * four frames, writing every page and reading every page back, round
- * after round, whatever the seed kills, times out or refuses.  In every
- * run, every read returns what its client last wrote there, and no frame
- * of the pager is ever mapped by more than one client page (so no more
- * than four pages of the region are mapped in all clients together: the
- * pager has four frames); a run with no fault reads everything back, every client attached and
- * detached, with pages evicted and nothing left in the frames.
+ * after round, while a second thread of each keeps writing one word,
+ * whatever the seed kills, times out or refuses.  In every run, every
+ * read returns what its client last wrote there, and no frame of the
+ * pager is ever mapped by more than one client page (so no more than
+ * four pages of the region are mapped in all clients together: the pager
+ * has four frames); a run with no fault reads everything back, every
+ * client attached and detached, with pages evicted and nothing left in
+ * the frames.
  */
 #include <stdint.h>
 #include <string.h>
