@@ -50,6 +50,7 @@ static const char *const names[EV_COUNT] = {
     [EV_MEM_MAP] = "mem_map",
     [EV_MEM_MOVE] = "mem_move",
     [EV_MEM_PROTECT] = "mem_protect",
+    [EV_MEM_REVOKE] = "mem_revoke",
     [EV_MEM_SHARE] = "mem_share",
     [EV_MEM_SPLIT] = "mem_split",
     [EV_MEM_UNMAP] = "mem_unmap",

@@ -59,6 +59,7 @@ enum event_kind {
     EV_MEM_MAP,
     EV_MEM_MOVE,
     EV_MEM_PROTECT,
+    EV_MEM_REVOKE,
     EV_MEM_SHARE,
     EV_MEM_SPLIT,
     EV_MEM_UNMAP,

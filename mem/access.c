@@ -29,6 +29,7 @@
 
 #include "kern/event.h"
 #include "core/kernel.h"
+#include "mem/mapdb.h"
 #include "mem/pagefault.h"
 #include "mem/portal.h"
 #include "mem/vm.h"
@@ -418,15 +419,20 @@ static hs_status resolve_check(struct proc *p, const struct pagefault *pf,
         return HS_EPERM;
     hs_status st = special ? vm_unmap_check(pf->proc, page, HS_PAGE_4K)
                            : vm_map_check(pf->proc, page, HS_PAGE_4K);
+    if (st == HS_OK && mode == HS_XFER_SHARE && pf->proc != p)
+        st = mapdb_reserve(mapdb_derive_need(p, src));
     if (st == HS_OK && mode == HS_XFER_COPY)
         st = frame_alloc(PS_4K, 1, copy);
     return st;
 }
 
-/* Map the resolving page (checked; copy: the frame for a copy) into the
- * faulting process.  A special page keeps its flag and gets at most the
- * portal's protection. */
-static void resolve_map(const struct pagefault *pf, uint64_t src,
+/* Map the resolving page of p (checked; copy: the frame for a copy) into
+ * the faulting process.  A special page keeps its flag and gets at most
+ * the portal's protection.  A page shared with another process is
+ * derived from p's (mem/mapdb.h): the pager may take it back with
+ * hs_mem_revoke. */
+static void resolve_map(struct proc *p, const struct pagefault *pf,
+                        uint64_t src,
                         unsigned mode, unsigned prot, const struct vm_page *pg,
                         uint64_t copy)
 {
@@ -448,6 +454,8 @@ static void resolve_map(const struct pagefault *pf, uint64_t src,
         max_prot = ph.max_prot;
     }
     vm_map(pf->proc, page, pa, HS_PAGE_4K, PS_4K, prot, max_prot, flags, 0);
+    if (mode == HS_XFER_SHARE && pf->proc != p)
+        mapdb_derive(p, src, pf->proc, page);
 }
 
 hs_status hs_mem_fault_resolve(hs_pagefault_t h, uint64_t src, unsigned mode,
@@ -467,7 +475,8 @@ hs_status hs_mem_fault_resolve(hs_pagefault_t h, uint64_t src, unsigned mode,
                            &pg, &copy);
     if (st == HS_OK) {
         if (prot && src != HS_PF_NOPAGE) {
-            resolve_map(pf, src, mode, prot, &pg, copy);
+            resolve_map(thread_current_proc(self), pf, src, mode, prot, &pg,
+                        copy);
             /* Shared: the resolver's own page is flagged, whole, so that
              * it is never made copy-on-write behind the faulter's back. */
             if (mode == HS_XFER_SHARE && !(pg.flags & HS_MEM_SHARED))

@@ -12,6 +12,7 @@
 
 #include "core/kernel.h"
 #include "mem/frame.h"
+#include "mem/mapdb.h"
 #include "mem/pt.h"
 #include "mem/vm.h"
 
@@ -26,6 +27,7 @@ struct tally {
     uint64_t nodes;             /* tables of one process */
     uint64_t mapped;            /* bytes it maps */
     uint64_t all_nodes;         /* tables of every process */
+    uint64_t derived;           /* leaves with the derived bit, all */
 };
 
 static hs_status bad_entry(struct kbuf *b, const struct proc *p, uint64_t va,
@@ -42,6 +44,7 @@ static hs_status tally_leaf(const struct proc *p, uint64_t e, unsigned level,
 {
     uint64_t span = pt_span(level);
     t->mapped += span;
+    t->derived += pte_derived(e);
     if (!pte_present(e))
         return pte_special(e) ? HS_OK
                               : bad_entry(b, p, va, level, e,
@@ -160,6 +163,8 @@ static hs_status tally_all(struct tally *t, struct kbuf *b)
         return HS_ECHECK;
     }
     hs_status st = tally_holds(t, b);
+    if (st == HS_OK)
+        st = mapdb_check(t->derived, b);
     return st == HS_OK ? frame_check(t->cnt, b) : st;
 }
 
@@ -187,8 +192,10 @@ hs_status vm_check_all(struct kbuf *b)
 
 void vm_leave(void)
 {
-    if (kern.leave_work & LEAVE_MEM_PT)
+    if (kern.leave_work & LEAVE_MEM_PT) {
         pt_leave();
+        mapdb_leave();
+    }
     if (!(kern.leave_work & LEAVE_MEM_CHECK))
         return;
     char buf[KFMT_LINE];

@@ -9,6 +9,7 @@
 #include "core/level.h"
 #include "core/kernel.h"
 #include "mem/frame.h"
+#include "mem/mapdb.h"
 #include "mem/pt.h"
 #include "mem/vm.h"
 #include "notify/notify.h"
@@ -60,6 +61,7 @@ hs_status mem_start(uint64_t size)
         return st;
     mem.holds = NULL;
     mem.ended = 0;
+    mapdb_start();
     return HS_OK;
 }
 
@@ -67,6 +69,7 @@ static void stats_now(hs_mem_stats *out)
 {
     frame_stats(out);
     out->page_tables = pt_nodes_in_use();
+    out->derived = mapdb_nodes();
 }
 
 /* Free every address space and hold, dropping their references (trusted)
@@ -110,6 +113,7 @@ hs_status mem_end(hs_status status)
     }
     free_everything(trusted);
     stats_now(&mem.end_stats);
+    mapdb_end();
     mem.ended = 1;
     pt_release();
     frame_pool_fini();
@@ -276,6 +280,23 @@ hs_status hs_mem_unmap(uint64_t va, uint64_t len)
     if (st == HS_OK) {
         vm_unmap(p, va, len);
         event_record(EV_MEM_UNMAP, self, va, len);
+    }
+    kernel_leave(self);
+    return st;
+}
+
+hs_status hs_mem_revoke(uint64_t va, uint64_t len)
+{
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct proc *p = thread_current_proc(self);
+    hs_status st = vm_range_check(va, len, HS_PAGE_4K);
+    if (st == HS_OK)
+        st = mapdb_revoke_check(p, va, va + len);
+    if (st == HS_OK) {
+        uint64_t bytes = mapdb_revoke(p, va, va + len);
+        event_record(EV_MEM_REVOKE, self, va, bytes);
     }
     kernel_leave(self);
     return st;

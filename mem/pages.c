@@ -27,6 +27,7 @@
 #include "core/level.h"
 #include "core/kernel.h"
 #include "hopsim/pages.h"
+#include "mem/mapdb.h"
 #include "mem/pages.h"
 #include "mem/vm.h"
 #include "notify/notify.h"
@@ -566,16 +567,36 @@ static hs_status accept_check(const struct pages_offer *o, uint64_t dst)
     if (move && o->to->obj.handle == s->from && dst < s->va + len &&
         s->va < dst + len)
         return HS_EEXIST;           /* onto the very range it moves */
+    uint64_t nodes = 0;
     for (const struct pages_run *r = s->runs; r && st == HS_OK; r = r->next) {
         enum page_size ps;
         uint64_t at = run_dst(s, r, dst, &ps);
         st = vm_map_check_pages(o->to, at, r->hold.len, ps_bytes(ps));
+        nodes += 2 * (r->hold.len / ps_bytes(ps));
     }
+    if (st == HS_OK)
+        st = mapdb_reserve(nodes);
     if (st == HS_OK)
         st = factory_check(o->to, HS_RES_MAPPED, len);
     if (st == HS_OK && move)
         st = sender_release(s, 0);
     return st;
+}
+
+/* Page at of o's receiver (size ps) was just mapped with run r's frames
+ * from the sender's va: derived from the sender's leaf there
+ * (mem/mapdb.h) if the sender, another process, still maps those frames
+ * with a page that holds the whole of it. */
+static void accept_derive(const struct pages_offer *o, struct proc *from,
+                          uint64_t va, uint64_t at, uint64_t pa,
+                          enum page_size ps)
+{
+    struct vm_page pg;
+    if (!from || from == o->to || !vm_lookup(from, va, &pg) ||
+        (pg.flags & (HS_MEM_DIRECT | HS_MEM_SPECIAL)) ||
+        pg.pa + (va - pg.va) != pa || pg.ps < ps)
+        return;
+    mapdb_derive(from, va, o->to, at);
 }
 
 /* Map the pages of offer o at dst in its receiver (checked). */
@@ -586,10 +607,14 @@ static void accept_map(const struct pages_offer *o, uint64_t dst)
     if (s->flags & HS_PAGES_RECEIVER_RW)
         prot |= HS_PROT_WRITE;
     unsigned flags = (s->flags & HS_PAGES_DUP) ? HS_MEM_SHARED : 0;
+    struct proc *from = proc_lookup(s->from);
     for (const struct pages_run *r = s->runs; r; r = r->next) {
         enum page_size ps;
         uint64_t at = run_dst(s, r, dst, &ps);
         vm_map(o->to, at, r->hold.pa, r->hold.len, ps, prot, prot, flags, 0);
+        for (uint64_t off = 0; off < r->hold.len; off += ps_bytes(ps))
+            accept_derive(o, from, r->va + off, at + off, r->hold.pa + off,
+                          ps);
     }
 }
 

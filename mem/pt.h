@@ -15,13 +15,14 @@
  *
  *    63  62..57 56 55 54 53 52 51                 12 11 10 9 8 7 6..3 2 1 0
  *   +--+------+--+--+--+--+--+---------------------+--+--+-+-+--+----+-+-+-+
- *   |NX|  0   |MX|MW|MR|R |SH|  address or aux     |DI|SP|C|0|PS| 0  |U|W|P|
+ *   |NX|  0   |MX|MW|MR|R |SH|  address or aux     |DI|SP|C|D|PS| 0  |U|W|P|
  *   +--+------+--+--+--+--+--+---------------------+--+--+-+-+--+----+-+-+-+
  *
  *   P   present              W  writable           U  user
  *   PS  page size: a leaf at level 2 (2M) or 3 (1G); every nonzero entry
  *       at level 1 is a leaf
  *   C   copy-on-write        SP special portal     DI direct (not counted)
+ *   D   derived: the leaf has a node in the mapping database (mem/mapdb.h)
  *   SH  shared               R  readable (x86 has no read bit; ours does)
  *   MR MW MX  the most the protection may be raised to (HS_PROT_* << 54)
  *   NX  not executable
@@ -48,6 +49,7 @@
 #define PTE_W       ((uint64_t)1 << 1)
 #define PTE_U       ((uint64_t)1 << 2)
 #define PTE_PS      ((uint64_t)1 << 7)
+#define PTE_DERIVED ((uint64_t)1 << 8)
 #define PTE_COW     ((uint64_t)1 << 9)
 #define PTE_SPECIAL ((uint64_t)1 << 10)
 #define PTE_DIRECT  ((uint64_t)1 << 11)
@@ -87,6 +89,7 @@ static inline int pte_cow(uint64_t e) { return (e & PTE_COW) != 0; }
 static inline int pte_special(uint64_t e) { return (e & PTE_SPECIAL) != 0; }
 static inline int pte_direct(uint64_t e) { return (e & PTE_DIRECT) != 0; }
 static inline int pte_shared(uint64_t e) { return (e & PTE_SHARED) != 0; }
+static inline int pte_derived(uint64_t e) { return (e & PTE_DERIVED) != 0; }
 
 /* The address field: a frame's physical address, a table's host address,
  * or (special, not present) the aux value << 12. */
@@ -131,7 +134,8 @@ static inline unsigned pte_flags(uint64_t e)
     return (pte_shared(e) ? HS_MEM_SHARED : 0) |
            (pte_cow(e) ? HS_MEM_COW : 0) |
            (pte_special(e) ? HS_MEM_SPECIAL : 0) |
-           (pte_direct(e) ? HS_MEM_DIRECT : 0);
+           (pte_direct(e) ? HS_MEM_DIRECT : 0) |
+           (pte_derived(e) ? HS_MEM_DERIVED : 0);
 }
 
 /* e with its protection replaced by prot. */
@@ -151,9 +155,9 @@ static inline uint64_t pte_with_prot(uint64_t e, unsigned prot)
 static inline uint64_t pte_with_flags(uint64_t e, unsigned set,
                                       unsigned clear)
 {
-    static const uint64_t bit[4] = {PTE_SHARED, PTE_COW, PTE_SPECIAL,
-                                    PTE_DIRECT};
-    for (unsigned i = 0; i < 4; i++) {
+    static const uint64_t bit[5] = {PTE_SHARED, PTE_COW, PTE_SPECIAL,
+                                    PTE_DIRECT, PTE_DERIVED};
+    for (unsigned i = 0; i < 5; i++) {
         if (set & (1u << i))
             e |= bit[i];
         if (clear & (1u << i))

@@ -13,9 +13,14 @@
  * with the same protection and flags; each new leaf takes one reference at
  * its size before the old leaf's reference goes, so the frames stay
  * referenced throughout and the counts move down one size.
+ *
+ * A leaf with the derived bit has a node in the mapping database
+ * (mem/mapdb.h), which hears of its split and of its end here, and whose
+ * needs the checks reserve with their own.
  */
 #include "core/factory.h"
 #include "core/kernel.h"
+#include "mem/mapdb.h"
 #include "mem/pt.h"
 #include "mem/vm.h"
 
@@ -232,6 +237,7 @@ void vm_map(struct proc *p, uint64_t va, uint64_t pa, uint64_t len,
     KASSERT(present || aux < PTE_AUX_LIMIT, "a special page's aux fits");
     uint64_t addr = present ? pa : aux << 12;
     unsigned level = (unsigned)ps + 1;
+    flags &= ~HS_MEM_DERIVED;           /* the mapping database's to set */
     for (uint64_t off = 0; off < len; off += size) {
         uint64_t *e = walk_create(&p->as, va + off, level);
         if (*e && !pte_leaf(*e, level)) {   /* an unused table: its place */
@@ -250,11 +256,13 @@ void vm_map(struct proc *p, uint64_t va, uint64_t pa, uint64_t len,
 
 /* ---- splitting ---------------------------------------------------------- */
 
-/* Replace the leaf *e at level (> 1), mapping base, by a table of 512
- * leaves of the next size; its reference moves down. */
-static void leaf_split(struct aspace *as, uint64_t *e, unsigned level,
-                       uint64_t base)
+/* Replace the leaf *e at level (> 1) of p, mapping base, by a table of
+ * 512 leaves of the next size; its reference moves down.  With tell, a
+ * derived leaf's node splits too. */
+static void leaf_split(struct proc *p, uint64_t *e, unsigned level,
+                       uint64_t base, int tell)
 {
+    struct aspace *as = &p->as;
     uint64_t old = *e;
     unsigned sub = level - 1;
     uint64_t span = pt_span(sub);
@@ -274,6 +282,8 @@ static void leaf_split(struct aspace *as, uint64_t *e, unsigned level,
         frame_unref(pte_addr(old), level_ps(level));
     *e = pte_make_table(n);
     event_record(EV_MEM_SPLIT, kernel_current(), base, pt_span(level));
+    if (tell && pte_derived(old))
+        mapdb_leaf_split(p, base, level_ps(level));
 }
 
 /* Tables a change of [va, end) needs to split the leaf at s of level:
@@ -295,12 +305,17 @@ static unsigned split_need(unsigned level, uint64_t s, uint64_t va,
 
 hs_status vm_split_check(struct proc *p, uint64_t va, enum page_size ps)
 {
-    unsigned level;
+    unsigned level, extra = 0;
     uint64_t *e = va < HS_VA_LIMIT ? walk(&p->as, va, &level) : NULL;
     if (!e || !pte_leaf(*e, level))
         return HS_ENOMAP;
     unsigned from = (unsigned)level_ps(level);
-    return pt_reserve(from > (unsigned)ps ? from - (unsigned)ps : 0);
+    unsigned tables = from > (unsigned)ps ? from - (unsigned)ps : 0;
+    hs_status st = HS_OK;
+    if (tables && pte_derived(*e))
+        st = mapdb_split_reserve(p, va & ~(pt_span(level) - 1), tables,
+                                 &extra);
+    return st == HS_OK ? pt_reserve(tables + extra) : st;
 }
 
 void vm_split(struct proc *p, uint64_t va, enum page_size ps)
@@ -309,7 +324,7 @@ void vm_split(struct proc *p, uint64_t va, enum page_size ps)
     uint64_t *e = walk(&p->as, va, &level);
     KASSERT(e && pte_leaf(*e, level), "a checked split has its page");
     while ((unsigned)level_ps(level) > (unsigned)ps) {
-        leaf_split(&p->as, e, level, va & ~(pt_span(level) - 1));
+        leaf_split(p, e, level, va & ~(pt_span(level) - 1), 1);
         level--;
         e = &pte_table(*e)->e[pt_index(va, level)];
     }
@@ -317,8 +332,9 @@ void vm_split(struct proc *p, uint64_t va, enum page_size ps)
 
 /* ---- unmapping and protecting -------------------------------------------- */
 
-/* A change to every leaf of [va, end). */
+/* A change to every leaf of [va, end) of p. */
 struct range_op {
+    struct proc *p;
     uint64_t va, end;
     int unmap;                  /* else protect */
     unsigned prot, set, clear;  /* protect: the new protection, flags */
@@ -346,7 +362,13 @@ static hs_status check_node(const struct ptnode *n, unsigned level,
         }
         if (!op->unmap && (op->prot & ~pte_max_prot(e)))
             return HS_EPERM;
-        *nodes += split_need(level, s, op->va, op->end);
+        unsigned need = split_need(level, s, op->va, op->end), extra = 0;
+        if (need && pte_derived(e)) {
+            hs_status st = mapdb_split_reserve(op->p, s, need, &extra);
+            if (st != HS_OK)
+                return st;
+        }
+        *nodes += need + extra;
     }
     return HS_OK;
 }
@@ -360,13 +382,16 @@ static hs_status range_check(struct proc *p, const struct range_op *op)
     return st == HS_OK ? pt_reserve(nodes) : st;
 }
 
-/* Apply op to the whole leaf *e at level. */
-static void leaf_apply(uint64_t *e, unsigned level, struct range_op *op)
+/* Apply op to the whole leaf *e at level, mapping s. */
+static void leaf_apply(uint64_t *e, unsigned level, uint64_t s,
+                       struct range_op *op)
 {
     if (!op->unmap) {
         *e = pte_with_flags(pte_with_prot(*e, op->prot), op->set, op->clear);
         return;
     }
+    if (pte_derived(*e))
+        mapdb_leaf_gone(op->p, s);
     if (pte_counted(*e))
         frame_unref(pte_addr(*e), level_ps(level));
     *e = 0;
@@ -386,10 +411,10 @@ static void apply_node(struct aspace *as, struct ptnode *n, unsigned level,
         KASSERT(*e != 0, "a checked range has no hole");
         if (pte_leaf(*e, level)) {
             if (s >= op->va && s + span <= op->end) {
-                leaf_apply(e, level, op);
+                leaf_apply(e, level, s, op);
                 continue;
             }
-            leaf_split(as, e, level, s);
+            leaf_split(op->p, e, level, s, 1);
         }
         apply_node(as, pte_table(*e), level - 1, s, op);
     }
@@ -408,29 +433,76 @@ static void range_apply(struct proc *p, struct range_op *op)
 
 hs_status vm_unmap_check(struct proc *p, uint64_t va, uint64_t len)
 {
-    struct range_op op = {.va = va, .end = va + len, .unmap = 1};
+    struct range_op op = {.p = p, .va = va, .end = va + len, .unmap = 1};
     return range_check(p, &op);
 }
 
 void vm_unmap(struct proc *p, uint64_t va, uint64_t len)
 {
-    struct range_op op = {.va = va, .end = va + len, .unmap = 1};
+    struct range_op op = {.p = p, .va = va, .end = va + len, .unmap = 1};
     range_apply(p, &op);
 }
 
 hs_status vm_protect_check(struct proc *p, uint64_t va, uint64_t len,
                            unsigned prot)
 {
-    struct range_op op = {.va = va, .end = va + len, .prot = prot};
+    struct range_op op = {.p = p, .va = va, .end = va + len, .prot = prot};
     return range_check(p, &op);
 }
 
 void vm_protect(struct proc *p, uint64_t va, uint64_t len, unsigned prot,
                 unsigned set_flags, unsigned clear_flags)
 {
-    struct range_op op = {.va = va, .end = va + len, .prot = prot,
+    struct range_op op = {.p = p, .va = va, .end = va + len, .prot = prot,
                           .set = set_flags, .clear = clear_flags};
     range_apply(p, &op);
+}
+
+/* ---- the mapping database's hooks -------------------------------------- */
+
+void vm_leaf_mark(struct proc *p, uint64_t va, int on)
+{
+    unsigned level;
+    uint64_t *e = walk(&p->as, va, &level);
+    KASSERT(e && pte_leaf(*e, level), "a marked page is mapped");
+    *e = on ? *e | PTE_DERIVED : *e & ~PTE_DERIVED;
+}
+
+void vm_leaf_split_one(struct proc *p, uint64_t va, enum page_size from)
+{
+    unsigned level;
+    uint64_t *e = walk(&p->as, va, &level);
+    KASSERT(e && pte_leaf(*e, level) && level_ps(level) == from,
+            "a leaf split with its parent has the parent's size");
+    leaf_split(p, e, level, va, 0);
+}
+
+/* The first leaf below table n of level (covering base) holding an address
+ * in [va, end). */
+static int next_node(const struct ptnode *n, unsigned level, uint64_t base,
+                     uint64_t va, uint64_t end, struct vm_page *out)
+{
+    uint64_t span = pt_span(level);
+    uint64_t lo = max_u64(va, base);
+    uint64_t hi = min_u64(end, base + PT_ENTRIES * span);
+    for (uint64_t s = lo & ~(span - 1); s < hi; s += span) {
+        uint64_t e = n->e[pt_index(s, level)];
+        if (!e)
+            continue;
+        if (pte_leaf(e, level)) {
+            page_of(e, level, s, out);
+            return 1;
+        }
+        if (next_node(pte_table(e), level - 1, s, va, end, out))
+            return 1;
+    }
+    return 0;
+}
+
+int vm_next(struct proc *p, uint64_t va, uint64_t end, struct vm_page *out)
+{
+    return p->as.root && va < end &&
+           next_node(p->as.root, PT_LEVELS, 0, va, end, out);
 }
 
 /* ---- visiting --------------------------------------------------------- */
@@ -532,29 +604,35 @@ hs_status vm_translate(struct proc *p, uint64_t va, size_t len,
 
 /* ---- the end of an address space -------------------------------------- */
 
-/* Free table n of level and everything below; drop the references of its
- * leaves when unref is set. */
-static void destroy_node(struct aspace *as, struct ptnode *n, unsigned level,
-                         int unref)
+/* Free table n of level, covering base, and everything below; when unref
+ * is set, drop the references of its leaves and the nodes of the derived
+ * ones (whose children stay, mem/mapdb.h). */
+static void destroy_node(struct proc *p, struct ptnode *n, unsigned level,
+                         uint64_t base, int unref)
 {
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
         uint64_t e = n->e[i];
+        uint64_t va = base + i * pt_span(level);
         if (!e)
             continue;
-        if (!pte_leaf(e, level))
-            destroy_node(as, pte_table(e), level - 1, unref);
-        else if (unref && pte_counted(e))
+        if (!pte_leaf(e, level)) {
+            destroy_node(p, pte_table(e), level - 1, va, unref);
+            continue;
+        }
+        if (unref && pte_derived(e))
+            mapdb_leaf_gone(p, va);
+        if (unref && pte_counted(e))
             frame_unref(pte_addr(e), level_ps(level));
     }
     pt_node_give(n);
-    as->nodes--;
+    p->as.nodes--;
 }
 
 static void aspace_free(struct proc *p, int unref)
 {
     struct aspace *as = &p->as;
     if (as->root)
-        destroy_node(as, as->root, PT_LEVELS, unref);
+        destroy_node(p, as->root, PT_LEVELS, 0, unref);
     if (as->mapped)
         factory_credit(p, HS_RES_MAPPED, as->mapped);
     vm_init(as);

@@ -176,6 +176,19 @@ void vm_protect(struct proc *p, uint64_t va, uint64_t len, unsigned prot,
 hs_status vm_split_check(struct proc *p, uint64_t va, enum page_size ps);
 void vm_split(struct proc *p, uint64_t va, enum page_size ps);
 
+/* The first leaf of p that holds an address in [va, end): 1 and *out,
+ * or 0 if there is none (holes are skipped). */
+int vm_next(struct proc *p, uint64_t va, uint64_t end, struct vm_page *out);
+
+/* Set (on) or clear the derived bit of p's leaf at va, which must be
+ * mapped (for mem/mapdb.c, which keeps the bit and its nodes in step). */
+void vm_leaf_mark(struct proc *p, uint64_t va, int on);
+
+/* Split p's leaf at va, of size from, once (512 leaves of the next size)
+ * without telling the mapping database: its own split of the leaves
+ * derived alongside (page-table node reserved by the caller's check). */
+void vm_leaf_split_one(struct proc *p, uint64_t va, enum page_size from);
+
 /* Call fn for every leaf of [va, va + len) in p, in address order; the
  * range must be mapped without holes (vm_unmap_check).  Pages may reach
  * past the range's ends: fn sees whole leaves.  fn must not change p's

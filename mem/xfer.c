@@ -16,6 +16,12 @@
  * and a 1G leaf shared whole is one 1G entry and one count.  Since the
  * window address of an item is aligned to the item's size, every piece
  * lands at an address aligned to its page size.
+ *
+ * Between two processes, every page a share or a copy-on-write transfer
+ * maps is derived from the sender's leaf in the mapping database
+ * (mem/mapdb.h); a move hands the sender's nodes to the receiver's pages,
+ * splitting a derived leaf the move cuts first, so that each moved page
+ * has its own node to hand.
  */
 #include <string.h>
 
@@ -23,6 +29,7 @@
 #include "core/factory.h"
 #include "core/kernel.h"
 #include "hopsim/ipc.h"
+#include "mem/mapdb.h"
 #include "mem/pt.h"
 #include "mem/vm.h"
 #include "mem/xfer.h"
@@ -263,6 +270,16 @@ static hs_status layout(struct proc *from, struct proc *to, uint64_t tag,
     return HS_OK;
 }
 
+/* Pages of size ps that the piece of leaf pg from va to end (at most)
+ * gives. */
+static uint64_t pieces_of(const struct vm_page *pg, uint64_t va, uint64_t end,
+                          enum page_size ps)
+{
+    uint64_t leaf_end = pg->va + ps_bytes(pg->ps);
+    uint64_t piece_end = leaf_end < end ? leaf_end : end;
+    return (piece_end - va) >> (12 + 9 * (unsigned)ps);
+}
+
 /* Whether [va, va + len) of to is free, reserving the page-table nodes
  * a map with page needs.  The quota is not looked at: xfer_prepare()
  * checks it once for all the items (a move within one process adds
@@ -275,19 +292,35 @@ static hs_status land_room(struct proc *to, uint64_t va, uint64_t len,
     return st == HS_OK ? pt_reserve(nodes) : st;
 }
 
+/* Whether the item makes derived pages: a share or copy-on-write
+ * transfer to another process. */
+static int item_derives(struct proc *from, struct proc *to,
+                        const struct item *it)
+{
+    return from != to &&
+           (it->mode == HS_XFER_SHARE || it->mode == HS_XFER_COW);
+}
+
 /* Whether the frames of it's range can be mapped at dst in to, with the
  * page sizes map_frames() will use: one check (and one reservation of
  * page-table nodes) per run of pieces of one size, so that a 1G page
- * reserves for one entry, not for 262,144. */
+ * reserves for one entry, not for 262,144.  *nodes gets the mapping
+ * nodes map_frames() takes. */
 static hs_status map_check_runs(struct proc *from, struct proc *to,
-                                const struct item *it, uint64_t dst)
+                                const struct item *it, uint64_t dst,
+                                uint64_t *nodes)
 {
     enum page_size fit = ps_fit(it->size), run_ps = fit;
     uint64_t end = it->base + it->size, run = it->base;
+    int derives = item_derives(from, to, it);
+    *nodes = 0;
     for (uint64_t va = it->base; va < end;) {
         struct vm_page pg;
         vm_lookup(from, va, &pg);
         enum page_size ps = ps_min(pg.ps, fit);
+        if (derives)
+            *nodes += pieces_of(&pg, va, end, ps) +
+                      !(pg.flags & HS_MEM_DERIVED);
         if (va > run && ps != run_ps) {
             hs_status st = land_room(to, dst + (run - it->base), va - run,
                                      ps_bytes(run_ps));
@@ -303,14 +336,32 @@ static hs_status map_check_runs(struct proc *from, struct proc *to,
                      ps_bytes(run_ps));
 }
 
+/* Mapping nodes the split of a sender's leaf larger than a move or
+ * copy-on-write item takes, should the leaf be derived by another item
+ * of the message first (a leaf derived already was counted by the
+ * checks of its unmap or protect). */
+static uint64_t cut_nodes(struct proc *from, const struct item *it)
+{
+    struct vm_page pg;
+    if (it->mode != HS_XFER_MOVE && it->mode != HS_XFER_COW)
+        return 0;
+    vm_lookup(from, it->base, &pg);
+    if ((pg.flags & HS_MEM_DERIVED) || ps_bytes(pg.ps) <= it->size)
+        return 0;
+    return (PT_ENTRIES - 1) * (uint64_t)(pg.ps - ps_fit(it->size));
+}
+
 /* Whether memory item it can land at dst in to, and the sender's page
  * tables split where it must (reserving what both need). */
 static hs_status land_check(struct proc *from, struct proc *to,
                             const struct item *it, uint64_t dst)
 {
+    uint64_t nodes = 0;
     hs_status st = it->mode == HS_XFER_COPY
                    ? land_room(to, dst, it->size, ps_bytes(ps_fit(it->size)))
-                   : map_check_runs(from, to, it, dst);
+                   : map_check_runs(from, to, it, dst, &nodes);
+    if (st == HS_OK && from != to)
+        st = mapdb_reserve(nodes + cut_nodes(from, it));
     if (st == HS_OK && it->mode == HS_XFER_MOVE)
         st = vm_unmap_check(from, it->base, it->size);
     if (st == HS_OK && it->mode == HS_XFER_COW)
@@ -380,22 +431,49 @@ static void target_prot(const struct vm_page *pg, const struct item *it,
         *prot &= ~HS_PROT_WRITE;
 }
 
+/* The mapping database's part of a piece [va, piece_end) of from's leaf
+ * just mapped at to_va in to with pages of size ps: each page derived
+ * from the leaf, or (a move) given the node of the sender's page. */
+static void map_record(struct proc *from, struct proc *to,
+                       const struct item *it, uint64_t va,
+                       uint64_t piece_end, uint64_t to_va, enum page_size ps)
+{
+    uint64_t s = ps_bytes(ps);
+    for (uint64_t off = 0; off < piece_end - va; off += s) {
+        if (it->mode == HS_XFER_MOVE)
+            mapdb_hand(from, va + off, to, to_va + off);
+        else
+            mapdb_derive(from, va + off, to, to_va + off);
+    }
+}
+
 /* Map into to at dst the frames of from's range of it, piece by piece
- * (see the top of the file). */
+ * (see the top of the file).  A derived leaf a move cuts is split first
+ * (the split the move's unmap would make), so that its node splits with
+ * it. */
 static void map_frames(struct proc *from, struct proc *to,
                        const struct item *it, uint64_t dst)
 {
     enum page_size fit = ps_fit(it->size);
     uint64_t end = it->base + it->size;
+    int derives = item_derives(from, to, it);
     for (uint64_t va = it->base; va < end;) {
         struct vm_page pg;
         KASSERT(vm_lookup(from, va, &pg), "a checked range stays mapped");
+        int hands = it->mode == HS_XFER_MOVE && (pg.flags & HS_MEM_DERIVED);
+        if (hands && pg.ps > fit) {
+            vm_split(from, va, fit);
+            vm_lookup(from, va, &pg);
+        }
         uint64_t leaf_end = pg.va + ps_bytes(pg.ps);
         uint64_t piece_end = leaf_end < end ? leaf_end : end;
+        enum page_size ps = ps_min(pg.ps, fit);
         unsigned prot, max, flags;
         target_prot(&pg, it, &prot, &max, &flags);
         vm_map(to, dst + (va - it->base), pg.pa + (va - pg.va),
-               piece_end - va, ps_min(pg.ps, fit), prot, max, flags, 0);
+               piece_end - va, ps, prot, max, flags, 0);
+        if (derives || hands)
+            map_record(from, to, it, va, piece_end, dst + (va - it->base), ps);
         va = piece_end;
     }
 }

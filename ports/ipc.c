@@ -77,7 +77,8 @@ static void recv_describe(const struct thread *t, struct kbuf *b)
 /* A serving receive (hs_ipc_serve) counts its thread as serving while it
  * waits, as hs_proc_serve() does: a run in which only serving threads
  * are left ends normally.  A cancel or kill uncounts it here; a message
- * uncounts it as it resumes (recv_invoke()). */
+ * uncounts it as it resumes (recv_invoke()), or, if it ends before it
+ * runs again, its end does (thread_ended()). */
 static void serve_detach(struct thread *t)
 {
     if (t->ipc_serving) {

@@ -97,6 +97,38 @@ hs_status hs_mem_map(uint64_t va, uint64_t len, unsigned prot, uint64_t page);
 hs_status hs_mem_unmap(uint64_t va, uint64_t len);
 
 /*
+ * Take back what was mapped onward from [va, va + len) of the caller's
+ * process: every mapping derived from its pages there, recursively --
+ * shared or made copy-on-write by a transfer (still sharing the frame),
+ * given to a faulting process by hs_mem_fault_resolve(HS_XFER_SHARE), or
+ * accepted with hs_pages_accept, and then passed on again from there --
+ * is unmapped, in whichever process holds it, as if that process had
+ * unmapped it: its counts, HS_RES_MAPPED and frames as after
+ * hs_mem_unmap, and its next access faults (to its pager, or the thread
+ * is killed).  The caller's own mappings stay, and so does what it was
+ * itself derived from.  A derived page holding frames both inside and
+ * outside the range is split and loses the part inside only.  A page the
+ * caller moved away (HS_XFER_MOVE) is no longer its: the receiver took
+ * its place.  Holes in the range are allowed; a range where nothing was
+ * derived changes nothing and returns HS_OK.
+ *
+ * Derivations are recorded only between processes (a transfer within one
+ * process makes none), and a derived page of the caller's own process
+ * goes like any other, even inside the range.  A page whose mapping goes
+ * by hs_mem_unmap, by its process ending or by a copy-on-write break
+ * leaves what was derived from it mapped: those mappings move up to the
+ * page it came from, so that whoever first mapped the frames onward can
+ * still take everything back.  To take back and unmap, call this, then
+ * hs_mem_unmap.
+ *
+ * Errors, nothing changed: HS_ESTATE, HS_EINVAL (va or len not 4K
+ * aligned, len 0), HS_ERANGE (the range wraps or leaves the 48-bit
+ * space), HS_ENOMAP (nothing at all is mapped in the range), HS_ENOMEM
+ * (no kernel memory for the nodes or page tables the splits need).
+ */
+hs_status hs_mem_revoke(uint64_t va, uint64_t len);
+
+/*
  * Change the protection of [va, va + len) to prot, splitting large pages
  * the range cuts.  prot may not exceed what each page was mapped or
  * received with (HS_EPERM).  Errors, nothing changed: as hs_mem_unmap,
@@ -112,6 +144,9 @@ hs_status hs_mem_protect(uint64_t va, uint64_t len, unsigned prot);
 #define HS_MEM_SPECIAL 0x4u   /* special portal: filled on first access */
 #define HS_MEM_DIRECT  0x8u   /* direct portal: a fixed physical range, not
                                  counted */
+#define HS_MEM_DERIVED 0x10u  /* in the mapping database: derived from
+                                 another process's mapping, or mappings
+                                 were derived from it (hs_mem_revoke) */
 
 typedef struct hs_mem_info {
     uint64_t va;        /* start of the page holding the address */
@@ -251,6 +286,8 @@ typedef struct hs_mem_stats {
                               unmaps emptied: they stay until a map
                               reuses or replaces them, or the process
                               ends */
+    uint64_t derived;      /* mapping-database nodes in use: leaves
+                              flagged HS_MEM_DERIVED (hs_mem_revoke) */
 } hs_mem_stats;
 
 /* The pool now, from a simulated thread or from the host before the run.

@@ -436,6 +436,8 @@ const hs_scenario sweep_scenarios[] = {
     {.name = "ramfs", .setup = sweep_ramfs_setup,
      .check = sweep_ramfs_check},
     {.name = "blk", .setup = sweep_blk_setup, .check = sweep_blk_check},
+    {.name = "pager", .setup = sweep_pager_setup,
+     .check = sweep_pager_check},
 };
 const unsigned sweep_nscenarios =
     sizeof sweep_scenarios / sizeof sweep_scenarios[0];

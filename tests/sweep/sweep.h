@@ -79,6 +79,10 @@ hs_status sweep_ramfs_check(void *arg, hs_status run);
 hs_status sweep_blk_setup(void *arg);
 hs_status sweep_blk_check(void *arg, hs_status run);
 
+/* The gallery's pager (tests/sweep/pager.c): setup and check. */
+hs_status sweep_pager_setup(void *arg);
+hs_status sweep_pager_check(void *arg, hs_status run);
+
 /* The tour's parts (tests/sweep/tour.c). */
 extern const hs_scenario sweep_tour_scenarios[];
 extern const unsigned sweep_tour_nscenarios;
