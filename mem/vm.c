@@ -151,8 +151,8 @@ int vm_lookup(struct proc *p, uint64_t va, struct vm_page *out)
 
 /* ---- mapping ------------------------------------------------------------- */
 
-static void destroy_node(struct aspace *as, struct ptnode *n, unsigned level,
-                         int unref);
+static void destroy_node(struct proc *p, struct ptnode *n, unsigned level,
+                         uint64_t base, int unref);
 
 /* What a map of [va, end) with pages chosen by page would need. */
 struct map_plan {
@@ -241,7 +241,7 @@ void vm_map(struct proc *p, uint64_t va, uint64_t pa, uint64_t len,
     for (uint64_t off = 0; off < len; off += size) {
         uint64_t *e = walk_create(&p->as, va + off, level);
         if (*e && !pte_leaf(*e, level)) {   /* an unused table: its place */
-            destroy_node(&p->as, pte_table(*e), level - 1, 0);
+            destroy_node(p, pte_table(*e), level - 1, va + off, 0);
             *e = 0;
         }
         KASSERT(*e == 0, "a checked map range overlaps no page");
