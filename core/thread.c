@@ -102,10 +102,6 @@ static void thread_ended(struct thread *t, int value)
     t->state = THREAD_ZOMBIE;
     t->exit_value = value;
     k.nlive--;
-    if (t->ipc_serving) {       /* woken by a message, ended before it ran */
-        t->ipc_serving = 0;
-        k.nserving--;
-    }
     factory_credit(t->proc, HS_RES_MEMORY, t->stack_size);  /* its stack */
     if (t->home.stack_counted) {    /* an async hop's thread */
         t->home.stack_counted = 0;

@@ -78,7 +78,7 @@ static void recv_describe(const struct thread *t, struct kbuf *b)
  * waits, as hs_proc_serve() does: a run in which only serving threads
  * are left ends normally.  A cancel or kill uncounts it here; a message
  * uncounts it as it resumes (recv_invoke()), or, if it ends before it
- * runs again, its end does (thread_ended()). */
+ * runs again, its end does (ipc_thread_end()). */
 static void serve_detach(struct thread *t)
 {
     if (t->ipc_serving) {
@@ -941,6 +941,13 @@ void ipc_thread_free(struct thread *t)
     irq_thread_end(t);
 }
 
+/* A thread ends: a serving receiver woken by a message that ends before
+ * it runs again is no longer serving. */
+static void ipc_thread_end(struct thread *t)
+{
+    serve_detach(t);
+}
+
 /* ---- the object table ------------------------------------------------------ */
 
 /* Synchronous IPC keeps its part of every thread: the gates bound to it,
@@ -948,5 +955,6 @@ void ipc_thread_free(struct thread *t)
 const struct kobj_type ipc_type = {
     .name = "ipc",
     .thread_init = ipc_thread_init,
+    .thread_end = ipc_thread_end,
     .thread_free = ipc_thread_free,
 };
