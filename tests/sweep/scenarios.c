@@ -56,12 +56,16 @@ static hs_status ns_thread_start(hs_entry_fn serve, hs_tid_t *t,
 
 /* init runs the server in a thread of its own (its gate is init's
  * capability 1, label 0: the stop label); "service" registers its gate as
- * "svc" and answers one call; "client" looks it up and calls it. */
+ * "svc" and answers one call; "client" looks it up and calls it.  Nothing
+ * sleeps: a lookup before the registration is held by the server and
+ * answered at the registration's time. */
 static struct {
     hs_status serve;        /* names_serve() */
     hs_status stop;         /* names_stop() */
     hs_status reg;          /* the service's registration */
+    hs_time_t reg_at;       /* when it was answered */
     hs_status lookup;       /* the client's lookup */
+    hs_time_t lookup_at;    /* when it was answered */
     hs_status call;         /* the client's call of the service */
     uint64_t reply;
     hs_status unreg;        /* unregistering a name not the client's */
@@ -85,6 +89,7 @@ static int nm_service(void *arg)
         hs_cap_derive(g, HS_CAP_SEND | HS_CAP_GRANT, 5, &sg) != HS_OK)
         return 1;
     nm.reg = names_register(1, "svc", sg);
+    nm.reg_at = hs_time_now();
     if (nm.reg != HS_OK)
         return 1;
     hs_utcb_t *u = hs_utcb();
@@ -100,6 +105,7 @@ static int nm_client(void *arg)
     (void)arg;
     hs_cap_t svc = 0;
     nm.lookup = names_lookup(1, "svc", HS_CAP_SEND, NM_WAIT, &svc);
+    nm.lookup_at = hs_time_now();
     if (nm.lookup != HS_OK)
         return 1;
     hs_utcb_t *u = hs_utcb();
@@ -169,6 +175,13 @@ static hs_status nm_check(void *arg, hs_status run)
                          hs_strerror(nm.reg), hs_strerror(nm.lookup),
                          hs_strerror(nm.call),
                          (unsigned long long)nm.reply, hs_strerror(nm.unreg));
+    /* A lookup that came before the registration was held and answered
+     * by it, at its time: nobody waited on the clock. */
+    if (nm.lookup_at > nm.reg_at)
+        return sweep_why("fault-free run: lookup answered at %llu ns, after "
+                         "the registration at %llu ns",
+                         (unsigned long long)nm.lookup_at,
+                         (unsigned long long)nm.reg_at);
     return HS_OK;
 }
 
