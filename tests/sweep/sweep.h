@@ -83,6 +83,10 @@ hs_status sweep_blk_check(void *arg, hs_status run);
 hs_status sweep_pager_setup(void *arg);
 hs_status sweep_pager_check(void *arg, hs_status run);
 
+/* The gallery's POSIX-style layer (tests/sweep/posix.c): setup and check. */
+hs_status sweep_posix_setup(void *arg);
+hs_status sweep_posix_check(void *arg, hs_status run);
+
 /* The tour's parts (tests/sweep/tour.c). */
 extern const hs_scenario sweep_tour_scenarios[];
 extern const unsigned sweep_tour_nscenarios;
