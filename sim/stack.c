@@ -20,9 +20,10 @@
  *   - when more than DIRTY_MAX free stacks may hold resident pages, the
  *     pages of the coldest ones are dropped (MADV_DONTNEED, which keeps
  *     their guards) until DIRTY_MAX * 3/4 remain.
- * DIRTY_MAX bounds the memory idle stacks hold (about 64 MiB at one or
- * two pages each) and is what a program can create, end and create again
- * at once without a page fault for each new stack.
+ * DIRTY_MAX bounds the memory idle stacks hold (64 MiB at a page each,
+ * more for stacks that went deeper) and is how many threads a program
+ * can create, end and create again at once without a page fault for
+ * each new stack.
  * plat_stacks_release() unmaps every arena at the end of a run.  Every
  * stack is registered with Valgrind while its arena is mapped.
  */
@@ -39,7 +40,7 @@
 #define PAGE_SIZE_SIM   ((size_t)4096)
 #define ARENA_MIN_SLOTS 16u
 #define ARENA_MAX_SLOTS 256u
-#define ARENA_MAX_BYTES ((size_t)32 << 20)
+#define ARENA_MAX_BYTES ((size_t)32 << 20)   /* fewer slots of big stacks */
 #define KEEP_SLOTS      65536u   /* slots of empty arenas kept mapped */
 #define DIRTY_MAX       16384u   /* free stacks that may stay resident */
 
