@@ -51,7 +51,9 @@ move_2m|mem|
 port_lookup|port|
 spawn_exit|proc|
 timers_10k|timers|
-threads_100k|threads|
+thread_create_exit|threads|
+thread_create_exit_10k|threads|
+threads_1m|threads|
 base_switch_instr|base|20000
 hop_roundtrip_instr|hop|20000
 call_roundtrip_instr|ipc|20000
@@ -78,7 +80,9 @@ base_memcpy_2m/move_2m|base_memcpy_2m|move_2m|>= 100|
 async_send/base_switch|async_send|base_switch|<= 2|
 ring_throughput/base_switch_rate|ring_throughput|1e9/base_switch|>= 1|
 port_lookup/base_switch|port_lookup|base_switch|<= 2.5|
-threads_100k|threads_100k||<= 16|threads >= 100000
+thread_create_exit|thread_create_exit||<= 2000|
+thread_create_exit_10k|thread_create_exit_10k||<= 2000|
+threads_1m|threads_1m||<= 8|threads >= 1000000
 '
 
 # ---- which figures to run ---------------------------------------------------
@@ -230,7 +234,7 @@ END {
         else if (den != "") value = value / field(rec[den], "median")
         good = g[1] == "<=" ? value <= g[2] + 0 : value >= g[2] + 0
         at = want = ""
-        if (cond != "") {               # e.g. "threads >= 100000"
+        if (cond != "") {               # e.g. "threads >= 1000000"
             split(cond, c, " ")
             have = field(rec[num], c[1]) + 0
             if (!(c[2] == ">=" ? have >= c[3] + 0 : have <= c[3] + 0))
