@@ -22,6 +22,8 @@ static hs_cap_t gate;                   /* the supervisor's */
 static hs_cap_t cap[NCLIENTS];          /* client i's capability */
 static hs_status st_of[NCLIENTS][ROUNDS + 1];
 static uint64_t back_of[NCLIENTS][ROUNDS];
+static hs_status stop_st;               /* of the stop that ends a run */
+static hs_status perm_st;               /* of a stop without the label */
 
 static void reset(unsigned crash_after, unsigned restarts_max)
 {
@@ -29,6 +31,7 @@ static void reset(unsigned crash_after, unsigned restarts_max)
     cfg.restarts_max = restarts_max;
     memset(&stats, 0, sizeof stats);
     gate = 0;
+    stop_st = perm_st = HS_STATUS_COUNT;
     for (int i = 0; i < NCLIENTS; i++) {
         cap[i] = 0;
         for (int j = 0; j < ROUNDS; j++)
@@ -84,6 +87,7 @@ static int clients_main(void *arg)
         t[i] = tu_mk(echo_client, tu_id_arg(i), 0);
     for (int i = 0; i < n; i++)
         tu_join(t[i]);
+    stop_st = supervisor_stop(gate, WAIT);
     return 0;
 }
 
@@ -103,6 +107,7 @@ static void test_supervisor_restarts_crashed_worker(void **state)
     assert_int_equal(stats.registered, 3);
     assert_int_equal(stats.exits, 2);
     assert_int_equal(stats.last_status, SUPERVISOR_CRASH);
+    assert_int_equal(stop_st, HS_OK);
 }
 
 /* One call per worker and one restart: the third echo finds the second
@@ -117,6 +122,7 @@ static void test_supervisor_gives_up_at_the_limit(void **state)
     assert_int_equal(st_of[0][1], HS_OK);
     assert_int_equal(back_of[0][1], 1);
     assert_int_equal(st_of[0][2], HS_ESRCH);
+    assert_int_equal(stop_st, HS_OK);
     assert_int_equal(stats.started, 2);
     assert_int_equal(stats.exits, 2);
     assert_int_equal(stats.last_status, SUPERVISOR_CRASH);
@@ -163,6 +169,8 @@ static int errors_main(void *arg)
     st_of[1][1] = try_op(svc, 9);                   /* nor at the worker */
     st_of[1][2] = supervisor_where(cap[0], WAIT, NULL);
     st_of[1][3] = supervisor_echo(cap[0], NULL, 1, WAIT, NULL);
+    perm_st = supervisor_stop(cap[0], WAIT);        /* not the stop label */
+    stop_st = supervisor_stop(gate, WAIT);
     return 0;
 }
 
@@ -179,6 +187,8 @@ static void test_supervisor_protocol_errors(void **state)
     assert_int_equal(st_of[1][1], HS_EINVAL);
     assert_int_equal(st_of[1][2], HS_EINVAL);
     assert_int_equal(st_of[1][3], HS_EINVAL);
+    assert_int_equal(perm_st, HS_EPERM);
+    assert_int_equal(stop_st, HS_OK);
     assert_int_equal(stats.started, 1);
     assert_int_equal(stats.registered, 1);
     assert_int_equal(stats.exits, 0);

@@ -229,7 +229,29 @@ static void do_register(struct sup *s, uint64_t label)
     }
     s->svc = cap;
     s->stats->registered++;
+    s->stats->registered_at = hs_time_now();
     flush(s, HS_OK);
+}
+
+/* A stop from the capability labelled cfg->stop_label: the kept where
+ * calls learn that no worker will come, the current one is forgotten (it
+ * serves on, unwatched), and the stop is answered.  Whether it was one. */
+static int do_stop(struct sup *s, uint64_t label)
+{
+    drop_caps();
+    if (label != s->cfg->stop_label) {
+        (void)answer(NULL, HS_EPERM);
+        return 0;
+    }
+    s->worker = 0;
+    if (s->svc)
+        (void)hs_cap_delete(s->svc);
+    if (s->wcap)
+        (void)hs_cap_delete(s->wcap);
+    s->svc = s->wcap = 0;
+    flush(s, HS_ESRCH);
+    (void)answer(NULL, HS_OK);  /* a stopper that gave up is no matter */
+    return 1;
 }
 
 /* Wait for the next message.  The exit handler is removed while the
@@ -271,7 +293,8 @@ hs_status supervisor_serve(hs_cap_t gate, const struct supervisor_cfg *cfg,
     if (st == HS_OK)
         st = start_worker(&s);
     hs_utcb_t *u = hs_utcb();
-    while (st == HS_OK) {
+    int stopped = 0;
+    while (st == HS_OK && !stopped) {
         /* The handler runs as a call returns: an exit it recorded while
          * we worked is acted on before we wait, one that came while we
          * waited when the wait ends. */
@@ -291,6 +314,9 @@ hs_status supervisor_serve(hs_cap_t gate, const struct supervisor_cfg *cfg,
             break;
         case SUPERVISOR_REGISTER:
             do_register(&s, label);
+            break;
+        case SUPERVISOR_STOP:
+            stopped = do_stop(&s, label);
             break;
         default:
             drop_caps();
@@ -321,6 +347,14 @@ hs_status supervisor_where(hs_cap_t sup, hs_time_t timeout, hs_cap_t *svc)
         return HS_EINVAL;               /* not this protocol's answer */
     *svc = (hs_cap_t)u->mr[2];
     return HS_OK;
+}
+
+hs_status supervisor_stop(hs_cap_t sup, hs_time_t timeout)
+{
+    hs_utcb_t *u = hs_utcb();
+    u->tag = HS_TAG(SUPERVISOR_STOP, 0);
+    hs_status st = hs_ipc_call(sup, timeout, timeout);
+    return st == HS_OK ? (hs_status)u->mr[0] : st;
 }
 
 hs_status supervisor_echo(hs_cap_t sup, hs_cap_t *svc, uint64_t word,

@@ -22,6 +22,12 @@
  *             a second registration: HS_EINVAL.  A worker's capability
  *             has label SUPERVISOR_WORKER_LABEL | its number, so clients'
  *             capabilities must have labels below SUPERVISOR_WORKER_LABEL.
+ *   stop      no words, through a capability labelled cfg->stop_label
+ *             (0 by default: the gate's own capability); another label:
+ *             HS_EPERM.  Kept where calls are answered HS_ESRCH, the
+ *             stop HS_OK, and supervisor_serve() returns HS_OK.  The
+ *             current worker is left serving its clients, no longer
+ *             watched nor restarted.
  *
  * The worker's gate:
  *   echo      mr[0] a word.  Reply: mr[0] HS_OK, mr[1] the word.  Any
@@ -67,6 +73,7 @@ enum supervisor_op {
     SUPERVISOR_WHERE = 1,
     SUPERVISOR_REGISTER = 2,
     SUPERVISOR_ECHO = 3,
+    SUPERVISOR_STOP = 4,
 };
 
 #define SUPERVISOR_WAITERS_MAX 16
@@ -81,6 +88,8 @@ struct supervisor_cfg {
     unsigned crash_after;       /* a worker crashes on its crash_after-th
                                    call; 0: never */
     unsigned restarts_max;      /* workers started after the first */
+    uint64_t stop_label;        /* label of the capability a stop must come
+                                   through; below SUPERVISOR_WORKER_LABEL */
 };
 
 /* What happened, updated as it happens (for a program or a test to read
@@ -90,15 +99,16 @@ struct supervisor_stats {
     unsigned registered;        /* of those, registered */
     unsigned exits;             /* worker exits seen */
     int last_status;            /* exit status of the last worker ended */
+    hs_time_t registered_at;    /* virtual time of the last registration */
 };
 
 /* Supervise workers as cfg says, serving the supervisor's gate (bound to
- * the calling thread, with HS_CAP_GRANT) for ever with hs_ipc_serve().
+ * the calling thread, with HS_CAP_GRANT) with hs_ipc_serve() until a stop.
  * Installs an HS_NOTIFY_EXIT handler on the calling thread, so the
  * process's other threads must not install one; workers are children of
- * the caller's process.  stats may be NULL.  Returns only when it cannot
- * go on: the error of receiving, installing the handler, or starting the
- * first worker. */
+ * the caller's process.  stats may be NULL.  Returns HS_OK after a stop,
+ * or the error that keeps it from going on: of receiving, installing the
+ * handler, or starting the first worker. */
 hs_status supervisor_serve(hs_cap_t gate, const struct supervisor_cfg *cfg,
                            struct supervisor_stats *stats);
 
@@ -106,6 +116,10 @@ hs_status supervisor_serve(hs_cap_t gate, const struct supervisor_cfg *cfg,
  * the answer; *svc gets a send capability to its gate.  HS_OK, HS_ESRCH
  * (no worker, none to come), HS_ELIMIT, or the IPC error. */
 hs_status supervisor_where(hs_cap_t sup, hs_time_t timeout, hs_cap_t *svc);
+
+/* Stop supervisor sup, waiting at most timeout to be heard and answered.
+ * HS_OK, HS_EPERM (sup does not carry the stop label), or the IPC error. */
+hs_status supervisor_stop(hs_cap_t sup, hs_time_t timeout);
 
 /* Echo word through the worker of supervisor sup, with *svc the caller's
  * capability to it (0: none yet; it is filled in and kept for the next

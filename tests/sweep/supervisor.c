@@ -26,6 +26,7 @@ static struct {
     int echoed, wrong;
     hs_status first_error;          /* a client's first failed call */
     int ended;                      /* init reached its end */
+    hs_status stopped;              /* its stop of the supervisor */
 } sv;
 
 static int sv_client(void *arg)
@@ -84,8 +85,9 @@ static int sv_init(void *arg)
     hs_cap_t svc = 0;
     if (supervisor_where(gate, SV_WAIT, &svc) == HS_OK)
         (void)hs_cap_delete(svc);
+    sv.stopped = supervisor_stop(gate, SV_WAIT);
     sv.ended = 1;
-    return 0;               /* the supervisor and its worker serve on */
+    return 0;               /* the last worker serves on */
 }
 
 hs_status sweep_supervisor_setup(void *arg)
@@ -112,13 +114,15 @@ hs_status sweep_supervisor_check(void *arg, hs_status run)
     int bad = 0;
     unsigned other = sweep_bad_exits(SUPERVISOR_CRASH, &bad);
     if (!sv.ended || sv.echoed != SV_CLIENTS * SV_ROUNDS ||
-        sv.first_error != HS_OK || sv.stats.started != 5 ||
+        sv.first_error != HS_OK || sv.stopped != HS_OK ||
+        sv.stats.started != 5 ||
         sv.stats.registered != 5 || sv.stats.exits != 4 ||
         sv.stats.last_status != SUPERVISOR_CRASH || other)
         return sweep_why("fault-free run: %d echoes, first error %s, "
-                         "%u workers, %u exits (last %d), %u other "
-                         "failed exits (%d)", sv.echoed,
-                         hs_strerror(sv.first_error), sv.stats.started,
+                         "stop %s, %u workers, %u exits (last %d), %u "
+                         "other failed exits (%d)", sv.echoed,
+                         hs_strerror(sv.first_error),
+                         hs_strerror(sv.stopped), sv.stats.started,
                          sv.stats.exits, sv.stats.last_status, other, bad);
     return HS_OK;
 }
