@@ -36,29 +36,38 @@
  *             with hs_proc_exit(SUPERVISOR_CRASH) without answering, and
  *             its caller's call fails with HS_EPARTNER.
  *
- * What it shows: a server's life kept apart from its clients'.  The
- * supervisor installs an HS_NOTIFY_EXIT handler on its own thread and
- * watches each worker (hs_notify_watch); the handler only records the
- * exit, and the serve loop reaps the worker, drops its capabilities and
- * starts the next one.  Clients never hold a name that outlives a worker:
- * a call that fails with HS_EPARTNER (the worker died with the call) or
- * HS_EBADCAP (its gate is gone) drops the capability and asks the
- * supervisor again (supervisor_echo() does this), and the supervisor
- * holds the question until the new worker has registered, so no client
- * polls.
+ * What it shows: a server's life kept apart from its clients', and a
+ * server that reacts to notifications while it waits for calls.  A
+ * notification does not interrupt an IPC wait (hopsim/notify.h), so the
+ * thread that serves the gate in hs_ipc_serve() cannot hear of an exit
+ * itself.  supervisor_serve() starts a second thread in its process, the
+ * watcher, which holds the HS_NOTIFY_EXIT handler and waits in
+ * hs_notify_wait(), which notifications end; each worker is watched
+ * (hs_notify_watch).  When a worker ends, the watcher's handler runs at
+ * once and signals an IRQ object bound to the serve thread, which ends
+ * its open wait: the serve thread reaps the worker, drops its
+ * capabilities and starts the next one, at the virtual time of the exit,
+ * whether or not a call follows.  The signal carries no data (the serve
+ * thread finds which child ended by reaping its worker), so the
+ * supervisor's state belongs to the serve thread alone and nothing is
+ * shared between the two threads, on one CPU or several.  Clients never
+ * hold a name that outlives a worker: a call that fails with HS_EPARTNER
+ * (the worker died with the call) or HS_EBADCAP (its gate is gone) drops
+ * the capability and asks the supervisor again (supervisor_echo() does
+ * this), and the supervisor holds the question until the new worker has
+ * registered, so no client polls.
  *
- * What it does not do.  A notification does not interrupt a wait
- * (hopsim/notify.h), and the supervisor waits in hs_ipc_serve() so that a
- * run left with only servers ends: it learns of an exit when a message
- * next wakes it, so a worker is restarted on demand, when the first
- * client that lost it asks where it is, not at the moment it died (and
- * one that dies when no call follows stays a zombie).  While it waits
- * its exit handler is removed, so that no notification is left queued on
- * a thread that may wait for good; on waking it re-arms the watch, which
- * fires at once for a worker that ended meanwhile.  A retried request
- * may have been carried out twice (at least once, not exactly once),
- * which an echo does not mind; the worker keeps no state across a
- * restart; and the supervisor does not back off between restarts.
+ * Ending.  The watcher's wait does not count as serving, so a run whose
+ * supervisor still watches does not end normally (HS_EDEADLK): stop the
+ * supervisor when its clients are done.  A stop ends the watcher (with a
+ * typed message, WATCH_STOP_TYPE in supervisor.c, which it waits for
+ * along with the exits) and joins it before supervisor_serve() returns;
+ * the worker it leaves serving counts as a server.
+ *
+ * What it does not do.  A retried request may have been carried out
+ * twice (at least once, not exactly once), which an echo does not mind;
+ * the worker keeps no state across a restart; the supervisor does not
+ * back off between restarts; and a stop does not end the current worker.
  */
 #ifndef EXAMPLES_SUPERVISOR_SUPERVISOR_H
 #define EXAMPLES_SUPERVISOR_SUPERVISOR_H
@@ -104,11 +113,15 @@ struct supervisor_stats {
 
 /* Supervise workers as cfg says, serving the supervisor's gate (bound to
  * the calling thread, with HS_CAP_GRANT) with hs_ipc_serve() until a stop.
- * Installs an HS_NOTIFY_EXIT handler on the calling thread, so the
- * process's other threads must not install one; workers are children of
- * the caller's process.  stats may be NULL.  Returns HS_OK after a stop,
- * or the error that keeps it from going on: of receiving, installing the
- * handler, or starting the first worker. */
+ * Starts the watcher, a thread of the caller's process at the caller's
+ * priority, which installs an HS_NOTIFY_EXIT handler on itself and
+ * registers a typed message type; an IRQ object bound to the calling
+ * thread carries its signals.  So the process's other threads must not
+ * install an HS_NOTIFY_EXIT handler, and one process runs one
+ * supervisor.  Workers are children of the caller's process.  stats may
+ * be NULL.  Returns HS_OK after a stop, or the error that keeps it from
+ * going on: of receiving, starting the watcher, or starting the first
+ * worker; the watcher has ended in every case. */
 hs_status supervisor_serve(hs_cap_t gate, const struct supervisor_cfg *cfg,
                            struct supervisor_stats *stats);
 

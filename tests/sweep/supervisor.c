@@ -2,9 +2,11 @@
  * tests/sweep/supervisor.c - the supervisor of the gallery
  * (examples/supervisor/) as a seeded scenario: three client processes
  * echo three words each through workers that crash on every third call,
- * whatever else the seed kills or times out.  No echo may ever come back
+ * whatever else the seed kills or times out, and init stops the
+ * supervisor when they are done.  Every run must end HS_OK (a watcher
+ * left waiting would end it HS_EDEADLK) and no echo may ever come back
  * wrong; a run with no fault answers all nine with five workers, each
- * ended by its crash but the last.
+ * ended by its crash but the last, and a stop that succeeds.
  */
 #include <stdint.h>
 #include <string.h>
@@ -79,12 +81,7 @@ static int sv_init(void *arg)
     for (int i = 0; i < SV_CLIENTS; i++)
         if (pid[i])
             (void)hs_proc_wait(pid[i], HS_NEVER, NULL);
-    /* The supervisor learns of a worker's end only when a message wakes
-     * it: one killed after the last client's call would stay a zombie.
-     * A last question wakes it to reap (and restart) it. */
-    hs_cap_t svc = 0;
-    if (supervisor_where(gate, SV_WAIT, &svc) == HS_OK)
-        (void)hs_cap_delete(svc);
+    /* No thread of the supervisor may be left waiting: stop it. */
     sv.stopped = supervisor_stop(gate, SV_WAIT);
     sv.ended = 1;
     return 0;               /* the last worker serves on */
