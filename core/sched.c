@@ -189,14 +189,21 @@ struct thread *sched_pick(void)
     }
 }
 
-/* Next becomes the CPU's running thread, in place of prev (NULL: the CPU
- * loop): the bookkeeping of every thread switch. */
-HOT_INLINE void thread_takes_cpu(struct thread *next,
-                                 const struct thread *prev)
+/* Next becomes the CPU's running thread, counted as a switch. */
+HOT_INLINE void cpu_take(struct thread *next)
 {
     kernel_cpu()->current = next;
     next->state = THREAD_RUNNING;
     k.switches++;
+}
+
+/* Next becomes the CPU's running thread, in place of prev (NULL: the CPU
+ * loop): the bookkeeping of every thread switch but an IPC hand-off's
+ * (handoff_to()), and its event. */
+HOT_INLINE void thread_takes_cpu(struct thread *next,
+                                 const struct thread *prev)
+{
+    cpu_take(next);
     event_record(EV_SWITCH, next, prev ? prev->obj.handle : 0, 0);
 }
 
@@ -247,8 +254,8 @@ void sched_after_switch_free(struct kcpu *c)
 }
 
 /* Mark self blocked on obj, with its timer armed for a finite timeout. */
-HOT_INLINE void block_prepare(struct thread *self, const struct wait_ops *ops,
-                          void *obj, hs_time_t timeout)
+HOT_INLINE void block_state(struct thread *self, const struct wait_ops *ops,
+                            void *obj, hs_time_t timeout)
 {
     self->state = THREAD_BLOCKED;
     self->wait_ops = ops;
@@ -256,6 +263,13 @@ HOT_INLINE void block_prepare(struct thread *self, const struct wait_ops *ops,
     self->wait_result = HS_OK;
     if (timeout != HS_NEVER)
         plat_timer_arm(&self->timer, plat_clock_now() + timeout);
+}
+
+/* block_state(), and its event. */
+HOT_INLINE void block_prepare(struct thread *self, const struct wait_ops *ops,
+                              void *obj, hs_time_t timeout)
+{
+    block_state(self, ops, obj, timeout);
     event_record(EV_BLOCK, self, timeout, 0);
 }
 
@@ -268,13 +282,19 @@ hs_status sched_block(struct thread *self, const struct wait_ops *ops,
 }
 
 /* The wait of blocked thread t is over, with result. */
-HOT_INLINE void wake_prepare(struct thread *t, hs_status result)
+HOT_INLINE void wake_state(struct thread *t, hs_status result)
 {
     KASSERT(t->state == THREAD_BLOCKED, "woken thread is blocked");
     plat_timer_cancel(&t->timer);
     t->wait_ops = NULL;
     t->wait_obj = NULL;
     t->wait_result = result;
+}
+
+/* wake_state(), and its event. */
+HOT_INLINE void wake_prepare(struct thread *t, hs_status result)
+{
+    wake_state(t, result);
     event_record(EV_WAKE, t, (uint64_t)result, 0);
 }
 
@@ -298,7 +318,7 @@ int sched_wake_next(struct thread *t, hs_status result)
         sched_wake(t, result);
         return 0;
     }
-    wake_prepare(t, result);
+    wake_state(t, result);
     t->state = THREAD_RUNNABLE;
     return 1;
 }
@@ -405,13 +425,21 @@ _Noreturn void sched_abandon(plat_context *running, plat_context *to,
     plat_ctx_switch_final(running, to);
 }
 
+/* The CPU goes from self straight to next, an IPC hand-off: counted as
+ * a switch; the IPC records the one event of the hand-off. */
+HOT_INLINE void handoff_to(struct thread *self, struct thread *next)
+{
+    cpu_take(next);
+    sched_switch(self->ctx, next->ctx);
+}
+
 hs_status sched_wake_block(struct thread *self, struct thread *next,
                            hs_status result, const struct wait_ops *ops,
                            void *obj, hs_time_t timeout)
 {
-    wake_prepare(next, result);
-    block_prepare(self, ops, obj, timeout);
-    switch_to(self, next);
+    wake_state(next, result);
+    block_state(self, ops, obj, timeout);
+    handoff_to(self, next);
     return self->wait_result;
 }
 
@@ -420,8 +448,8 @@ hs_status sched_block_next(struct thread *self, struct thread *next,
                            hs_time_t timeout)
 {
     k.sched_points++;               /* as sched_pick() counts its choice */
-    block_prepare(self, ops, obj, timeout);
-    switch_to(self, next);
+    block_state(self, ops, obj, timeout);
+    handoff_to(self, next);
     return self->wait_result;
 }
 

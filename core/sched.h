@@ -41,9 +41,9 @@ hs_status sched_block(struct thread *self, const struct wait_ops *ops,
 
 /* Wake blocked thread next with result and block self as sched_block()
  * does, handing the CPU straight to next without consulting the run
- * queue: the direct switch of a call to a waiting receiver.  The events
- * are those of sched_wake(next) then sched_block(): next's wake, self's
- * block, the switch to next. */
+ * queue: the direct switch of a call to a waiting receiver.  A hand-off
+ * records no event of its own (no wake, block or switch): the call
+ * records the one event of its direction. */
 hs_status sched_wake_block(struct thread *self, struct thread *next,
                            hs_status result, const struct wait_ops *ops,
                            void *obj, hs_time_t timeout);
@@ -51,13 +51,15 @@ hs_status sched_wake_block(struct thread *self, struct thread *next,
 /* Wake blocked thread t with result, for a caller about to block: if the
  * scheduler would then run t (an unseeded run with nothing runnable at
  * t's priority or above, so FIFO takes t), t goes on no run queue (no
- * idle CPU is woken for it) and 1 is returned, and the caller must block
- * next with sched_block_next(t); else as sched_wake(), and 0. */
+ * idle CPU is woken for it), no event is recorded, and 1 is returned,
+ * and the caller must block next with sched_block_next(t); else as
+ * sched_wake(), and 0. */
 int sched_wake_next(struct thread *t, hs_status result);
 
 /* sched_block() after sched_wake_next(next) returned 1: the scheduler's
- * decision, made without the run queue, with the same outcome and
- * events. */
+ * decision, made without the run queue, with the same outcome; a
+ * hand-off, with no event of its own (the reply records the one event of
+ * its direction). */
 hs_status sched_block_next(struct thread *self, struct thread *next,
                            const struct wait_ops *ops, void *obj,
                            hs_time_t timeout);

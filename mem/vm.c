@@ -4,8 +4,10 @@
  *
  * Every change has a check that finds every error and reserves the
  * page-table nodes the change will take (mem/pt.h), so the change cannot
- * fail.  A table entry always has something mapped below it: unmapping
- * frees the nodes it empties.
+ * fail.  Unmapping leaves the tables it empties: a later map of the range
+ * reuses them (a large page mapped where an empty table is frees it), and
+ * they go with the address space.  So a page moved out and back again
+ * takes no table and scans none.
  *
  * Splitting a leaf replaces it by a table of 512 leaves of the next size
  * with the same protection and flags; each new leaf takes one reference at
@@ -109,14 +111,14 @@ static uint64_t *walk_create(struct aspace *as, uint64_t va, unsigned level)
     return &n->e[pt_index(va, level)];
 }
 
-/* Whether table n has no entry.  Eight entries are or-ed per test: an
- * emptied table is read whole after every unmap that empties it, and
- * one branch per entry cost more than the rest of the unmap. */
-static int node_empty(const struct ptnode *n)
+/* Whether table n of level has no leaf below it (tables emptied by
+ * unmaps only).  Asked only where a large page would replace it. */
+static int table_unused(const struct ptnode *n, unsigned level)
 {
-    for (unsigned i = 0; i < PT_ENTRIES; i += 8) {
-        const uint64_t *e = &n->e[i];
-        if (e[0] | e[1] | e[2] | e[3] | e[4] | e[5] | e[6] | e[7])
+    for (unsigned i = 0; i < PT_ENTRIES; i++) {
+        uint64_t e = n->e[i];
+        if (e && (pte_leaf(e, level) || !table_unused(pte_table(e),
+                                                      level - 1)))
             return 0;
     }
     return 1;
@@ -149,6 +151,9 @@ int vm_lookup(struct proc *p, uint64_t va, struct vm_page *out)
 
 /* ---- mapping ------------------------------------------------------------- */
 
+static void destroy_node(struct proc *p, struct ptnode *n, unsigned level,
+                         uint64_t base, int unref);
+
 /* What a map of [va, end) with pages chosen by page would need. */
 struct map_plan {
     uint64_t va, end, page;
@@ -177,9 +182,11 @@ static hs_status plan_node(const struct ptnode *n, unsigned level,
         return HS_OK;
     for (uint64_t s = lo & ~(span - 1); s < hi; s += span) {
         uint64_t e = n ? n->e[pt_index(s, level)] : 0;
-        if (e && (pte_leaf(e, level) || plan_leaf_here(pl, s, level)))
+        int leaf_here = plan_leaf_here(pl, s, level);
+        if (e && (pte_leaf(e, level) ||
+                  (leaf_here && !table_unused(pte_table(e), level - 1))))
             return HS_EEXIST;
-        if (plan_leaf_here(pl, s, level))
+        if (leaf_here)
             continue;
         if (!e)
             pl->nodes++;
@@ -233,6 +240,10 @@ void vm_map(struct proc *p, uint64_t va, uint64_t pa, uint64_t len,
     flags &= ~HS_MEM_DERIVED;           /* the mapping database's to set */
     for (uint64_t off = 0; off < len; off += size) {
         uint64_t *e = walk_create(&p->as, va + off, level);
+        if (*e && !pte_leaf(*e, level)) {   /* an unused table: its place */
+            destroy_node(p, pte_table(*e), level - 1, va + off, 0);
+            *e = 0;
+        }
         KASSERT(*e == 0, "a checked map range overlaps no page");
         *e = pte_make_leaf(level, present ? addr + off : addr, present, prot,
                            max_prot, flags);
@@ -405,13 +416,7 @@ static void apply_node(struct aspace *as, struct ptnode *n, unsigned level,
             }
             leaf_split(op->p, e, level, s, 1);
         }
-        struct ptnode *c = pte_table(*e);
-        apply_node(as, c, level - 1, s, op);
-        if (node_empty(c)) {
-            *e = 0;
-            pt_node_give(c);
-            as->nodes--;
-        }
+        apply_node(as, pte_table(*e), level - 1, s, op);
     }
 }
 
@@ -420,11 +425,6 @@ static void range_apply(struct proc *p, struct range_op *op)
     struct aspace *as = &p->as;
     KASSERT(as->root, "a checked range is mapped");
     apply_node(as, as->root, PT_LEVELS, 0, op);
-    if (node_empty(as->root)) {
-        pt_node_give(as->root);
-        as->root = NULL;
-        as->nodes--;
-    }
     if (op->unmapped) {
         as->mapped -= op->unmapped;
         factory_credit(p, HS_RES_MAPPED, op->unmapped);

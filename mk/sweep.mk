@@ -7,7 +7,7 @@
 #                                 scenario; each seed runs twice (the
 #                                 second pass checks the event hash)
 #   make sweep SWEEP_SEEDS=200    a short sweep, for CI
-#   make sweep SWEEP_SCENARIOS='names posix-wc'   some scenarios only
+#   make sweep SWEEP_SCENARIOS='names posix'   some scenarios only
 #   make sweep SWEEP_ARGS='--strategy pct --depth 3'   more options of
 #                                 $(BUILD)/sweep/sweep (see
 #                                 tests/sweep/sweep.c, or sweep --list)

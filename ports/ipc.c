@@ -77,7 +77,8 @@ static void recv_describe(const struct thread *t, struct kbuf *b)
 /* A serving receive (hs_ipc_serve) counts its thread as serving while it
  * waits, as hs_proc_serve() does: a run in which only serving threads
  * are left ends normally.  A cancel or kill uncounts it here; a message
- * uncounts it as it resumes (recv_invoke()). */
+ * uncounts it as it resumes (recv_invoke()), or, if it ends before it
+ * runs again, its end does (ipc_thread_end()). */
 static void serve_detach(struct thread *t)
 {
     if (t->ipc_serving) {
@@ -516,6 +517,7 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     }
     struct thread *r = g->receiver;
     struct xfer_plan plan;
+    int handed = 0;                 /* handed the CPU to r with the call */
     if (call)
         self->call_seq++;
     self->wake_phase = HS_PHASE_SEND;
@@ -527,7 +529,10 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
             deliver(self, r, label, call, &plan);
             self->wake_phase = HS_PHASE_RECV;
             list_push_back(&r->reply_waiters, &self->wait_link);
+            /* The hand-off's one event; the reply records the other. */
+            event_record(EV_IPC_CALL, self, HS_OK, r->obj.handle);
             st = sched_wake_block(self, r, HS_OK, &reply_wait, r, recv_to);
+            handed = 1;
         } else {
             deliver(self, r, label, call, &plan);
             sched_wake(r, HS_OK);
@@ -549,8 +554,9 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     }
     if (st != HS_OK)
         self->utcb.phase = self->wake_phase;
-    event_record(call ? EV_IPC_CALL : EV_IPC_SEND, self, (uint64_t)st,
-                 self->utcb.phase);
+    if (!handed || st != HS_OK)
+        event_record(call ? EV_IPC_CALL : EV_IPC_SEND, self, (uint64_t)st,
+                     self->utcb.phase);
     kernel_leave(self);
     return st;
 }
@@ -788,7 +794,7 @@ HOT_INLINE hs_status reply_common(struct thread *self, int wait,
     if (reply_spent(st))
         reply_cap_end(self);
     self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_SEND;
-    event_record(EV_IPC_REPLY, self, (uint64_t)st, 0);
+    event_record(EV_IPC_REPLY, self, (uint64_t)st, event_handle(c));
     return st;
 }
 
@@ -935,6 +941,13 @@ void ipc_thread_free(struct thread *t)
     irq_thread_end(t);
 }
 
+/* A thread ends: a serving receiver woken by a message that ends before
+ * it runs again is no longer serving. */
+static void ipc_thread_end(struct thread *t)
+{
+    serve_detach(t);
+}
+
 /* ---- the object table ------------------------------------------------------ */
 
 /* Synchronous IPC keeps its part of every thread: the gates bound to it,
@@ -942,5 +955,6 @@ void ipc_thread_free(struct thread *t)
 const struct kobj_type ipc_type = {
     .name = "ipc",
     .thread_init = ipc_thread_init,
+    .thread_end = ipc_thread_end,
     .thread_free = ipc_thread_free,
 };

@@ -11,9 +11,13 @@
 
 /*
  * A context and, for simulated threads, the stack it runs on.  The two are
- * one object so that the stack pool recycles both together.  Stack layout,
- * low to high: one PROT_NONE guard page, then stack_size usable bytes.
+ * one object so that the stack pool recycles both together: the context
+ * lives in its stack's arena (stack.c), one per slot.  Slot layout, low to
+ * high: one guard page, then stack_size usable bytes (rounded up to
+ * pages).
  */
+struct stack_arena;
+
 struct plat_context {
     ucontext_t uc;              /* registers while parked */
     void (*entry)(void *);      /* first-run function and its argument */
@@ -22,13 +26,16 @@ struct plat_context {
     struct sim_cpu *cpu;        /* while it runs: the CPU it runs on (set
                                    by whoever switches to it) */
 
-    char *map;                  /* whole mapping: guard + stack; NULL for a
+    char *map;                  /* whole slot: guard + stack; NULL for a
                                    CPU's own context */
     size_t map_len;
     char *stack_lo;             /* lowest usable byte */
     size_t stack_size;
     unsigned vg_id;             /* Valgrind stack id */
-    plat_context *next_free;    /* stack pool free list */
+    struct stack_arena *arena;  /* the arena of the slot */
+    plat_context *next_free;    /* the arena's free slots */
+    unsigned char slot_free;    /* in the arena's free slots */
+    unsigned char slot_dirty;   /* its pages may be resident */
 
     void *asan_fake;            /* AddressSanitizer fiber bookkeeping */
     const void *asan_bottom;

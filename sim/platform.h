@@ -84,9 +84,21 @@ _Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to);
  * runs.  NULL outside plat_cpus_run(). */
 plat_context *plat_cpu_context(void);
 
-/* Pages of the stack pool's stacks that have been used and are now cached
- * (not returned to the host): for accounting and tests. */
-size_t plat_stack_cached(void);
+/* The stack pool as it stands, for accounting and tests. */
+typedef struct plat_stack_stats {
+    size_t arenas;              /* host mappings stacks are carved from */
+    size_t slots;               /* stacks they hold, used or not */
+    size_t light_slots;         /* of those, with guard regions for guards */
+    size_t in_use;              /* stacks handed out */
+    size_t idle;                /* stacks given back, still mapped */
+    size_t dirty;               /* of those, pages maybe still resident */
+    size_t dirty_max;           /* the pool's bound on dirty */
+    size_t keep_slots;          /* slots of empty arenas kept mapped */
+    uint64_t host_calls;        /* mmap, munmap, mprotect and madvise
+                                   calls made so far, ever */
+} plat_stack_stats;
+
+void plat_stack_stats_get(plat_stack_stats *out);
 
 /* Return every cached stack to the host (end of a run; no context may be
  * alive). */

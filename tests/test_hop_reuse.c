@@ -76,8 +76,10 @@ static int server_main(void *arg)
     hs_port_t p = 0;
     if (s->stacks)
         EXPECT_ST(hs_proc_set_hop_stacks(s->stacks, s->stack_size), HS_OK);
-    EXPECT_ST(hs_port_create_named(s->port, &p), HS_OK);
-    EXPECT_ST(hs_port_set_handler(p, s->handler, NULL), HS_OK);
+    /* One step: a client on another CPU must not find the name before
+     * its handler (HS_ENOHANDLER). */
+    EXPECT_ST(hs_port_create_named_handler(s->port, s->handler, NULL, &p),
+              HS_OK);
     if (s->exit_at != HS_NEVER) {
         tu_sleep_until(s->exit_at);
         hs_proc_exit(3);

@@ -779,6 +779,37 @@ static void test_ipc_cancelled_serve_is_uncounted(void **state)
     assert_int_equal(status[21], HS_STATUS_COUNT);  /* blocked at the end */
 }
 
+/* A serving thread that a message woke but that has not run yet is
+ * still counted as serving; its process ending then must uncount it, or
+ * the run, with no thread left, would end as a deadlock. */
+static int woken_server(void *arg)
+{
+    (void)arg;
+    status[0] = hs_ipc_serve(NULL);     /* never returns: killed first */
+    return 0;
+}
+
+static int woken_server_proc(void *arg)
+{
+    (void)arg;
+    hs_tid_t t = tu_mk(woken_server, NULL, 0);  /* at the caller's
+                                                   priority */
+    hs_cap_t g = 0;
+    EXPECT_ST(hs_gate_create(t, 0, &g), HS_OK);
+    EXPECT_ST(hs_thread_yield(), HS_OK);    /* the server is serving */
+    set_msg(0, 1, 1);
+    status[1] = hs_ipc_send(g, HS_NEVER);   /* wakes it; it has not run */
+    hs_proc_exit(0);
+}
+
+static void test_ipc_serve_woken_then_killed_is_uncounted(void **state)
+{
+    (void)state;
+    run_main(woken_server_proc, NULL);
+    assert_int_equal(status[1], HS_OK);
+    assert_int_equal(status[0], HS_STATUS_COUNT);
+}
+
 /* ---- 8. rights --------------------------------------------------------- */
 
 static int rights_main(void *arg)
@@ -2576,6 +2607,7 @@ int main(void)
         TU_TEST(test_ipc_kept_reply_is_its_process_s_and_dies_with_it),
         TU_TEST(test_ipc_serving_server_lets_the_run_end),
         TU_TEST(test_ipc_cancelled_serve_is_uncounted),
+        TU_TEST(test_ipc_serve_woken_then_killed_is_uncounted),
         TU_TEST(test_ipc_rights),
         TU_TEST(test_ipc_revoke_and_delete),
         TU_TEST(test_ipc_tags_and_copy),

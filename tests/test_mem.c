@@ -247,6 +247,7 @@ static void test_mem_map_query_unmap_round_trip(void **state)
     assert_int_equal(acct[0].used[HS_RES_MAPPED], 3 * K4);
     assert_int_equal(got[3], HS_OK);
     assert_int_equal(got[4], HS_OK);
+    w.page_tables = 4;      /* emptied tables stay with the space */
     assert_stats(st[2], w);
     assert_int_equal(got[5], HS_ENOMAP);
     assert_int_equal(acct[1].used[HS_RES_MAPPED], 0);
@@ -297,6 +298,7 @@ static void test_mem_page_0_chooses_1g_2m_4k_pieces(void **state)
     assert_info(&info[5], 2 * G1 + M2, K4, HS_PROT_READ, G1 + M2 + 2 * K4,
                 1);
     assert_int_equal(got[6], HS_OK);
+    w.page_tables = 6;      /* emptied tables stay with the space */
     assert_stats(st[1], w);
 }
 
@@ -400,6 +402,11 @@ static int split2m_main(void *arg)
     got[6] = hs_mem_unmap(M2, 5 * K4);
     got[7] = hs_mem_unmap(M2 + 6 * K4, M2 - 6 * K4);
     stats_at(2);
+    /* A 2M page where the split left an empty table: the table goes. */
+    got[8] = hs_mem_map(M2, M2, RW, M2);
+    stats_at(3);
+    got[9] = hs_mem_check();
+    got[10] = hs_mem_unmap(M2, M2);
     return 0;
 }
 
@@ -432,7 +439,20 @@ static void test_mem_2m_split_by_4k_unmap(void **state)
     assert_int_equal(got[5], HS_OK);
     assert_int_equal(got[6], HS_OK);
     assert_int_equal(got[7], HS_OK);
+    w.page_tables = 4;      /* the emptied tables stay with the space */
     assert_stats(st[2], w);             /* coalesced back to 1G */
+    /* The 2M page mapped again replaces the empty 4K table. */
+    assert_int_equal(got[8], HS_OK);
+    m = whole(G1);
+    m.free = G1 - M2;
+    m.free_4k = m.free / K4;
+    m.free_2m = w.free_2m - 1;
+    m.free_1g = 0;
+    m.refs_2m = 1;
+    m.page_tables = 3;
+    assert_stats(st[3], m);
+    assert_int_equal(got[9], HS_OK);
+    assert_int_equal(got[10], HS_OK);
 }
 
 #define SPLIT_PA 0                      /* the pool's first 1G block */
@@ -487,6 +507,7 @@ static void test_mem_1g_split_by_4k_protect(void **state)
     assert_int_equal(got[6], HS_OK);
     assert_int_equal(got[7], HS_OK);
     assert_int_equal(got[8], HS_OK);
+    w.page_tables = 4;      /* emptied tables stay with the space */
     assert_stats(st[2], w);
 }
 

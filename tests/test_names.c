@@ -144,8 +144,8 @@ static int ns_thread(void *arg)
     return 0;
 }
 
-static hs_status spawn_client(const char *name, hs_entry_fn entry,
-                              uint64_t label, hs_pid_t *pid)
+static hs_status spawn_client_arg(const char *name, hs_entry_fn entry,
+                                  void *arg, uint64_t label, hs_pid_t *pid)
 {
     hs_cap_t mine = 0;
     hs_status st = hs_cap_derive(1, HS_CAP_SEND | HS_CAP_GRANT, label,
@@ -155,8 +155,14 @@ static hs_status spawn_client(const char *name, hs_entry_fn entry,
     at.caps = &mine;
     at.ncaps = 1;
     if (st == HS_OK)
-        st = hs_proc_spawn(name, entry, NULL, &at, pid);
+        st = hs_proc_spawn(name, entry, arg, &at, pid);
     return st;
+}
+
+static hs_status spawn_client(const char *name, hs_entry_fn entry,
+                              uint64_t label, hs_pid_t *pid)
+{
+    return spawn_client_arg(name, entry, NULL, label, pid);
 }
 
 /* A service: registers its gate as "svc", answers one call, then waits
@@ -209,6 +215,8 @@ static int client(void *arg)
     word[15] = hs_utcb()->mr[0];
     status[16] = names_unregister(1, "svc");         /* not ours */
     status[17] = names_unregister(1, "nothing");
+    status[18] = names_lookup(1, "svc", HS_CAP_SEND, HS_TIMEOUT_MAX + 1,
+                              &svc);
     return 0;
 }
 
@@ -262,14 +270,14 @@ static void test_name_server(void **state)
     assert_int_equal(status[4], HS_OK);
     assert_int_equal(when[4], 2000000);
     assert_int_equal(status[5], HS_EEXIST);
-    /* Lookups: not there yet, timed out at exactly 500000 ns (the retry
-     * nap ends there), then found at the first 1 ms retry after the
-     * registration at 2000000 ns. */
+    /* Lookups: not there yet, timed out at exactly 500000 ns (the
+     * call's receive timeout), then held and answered by the
+     * registration at 2000000 ns, at that time. */
     assert_int_equal(status[10], HS_ENOPORT);
     assert_int_equal(status[11], HS_ETIMEOUT);
     assert_int_equal(when[11], 500000);
     assert_int_equal(status[12], HS_OK);
-    assert_int_equal(when[12], 2500000);
+    assert_int_equal(when[12], 2000000);
     assert_int_equal(status[13], HS_EPERM);     /* more than registered */
     assert_int_equal(status[14], HS_EINVAL);
     assert_int_equal(word[14], HS_CAP_SEND);
@@ -279,6 +287,7 @@ static void test_name_server(void **state)
     assert_int_equal(word[15], 42);
     assert_int_equal(status[16], HS_EPERM);
     assert_int_equal(status[17], HS_ENOPORT);
+    assert_int_equal(status[18], HS_EINVAL);
     assert_int_equal(status[20], HS_ENOPORT);
     assert_int_equal(word[21], NAMES_CAPACITY);
     assert_int_equal(status[22], HS_ELIMIT);
@@ -291,16 +300,19 @@ static void test_name_server(void **state)
 
 /* ---- 3. answers lost to a caller that gave up ----------------------------- */
 
-/* The reply-timeout fault with a window of 1 fires at the first reply of
- * the run: that caller's call ends with HS_ETIMEOUT just before the
- * answer lands, after the server acted on the request. */
-static hs_sim_summary run_lost_answer(hs_entry_fn entry)
+/* The reply-timeout fault fires at the reply the seed draws from the
+ * first window replies of the run (window 1: the first): that caller's
+ * call ends with HS_ETIMEOUT just before the answer lands, after the
+ * server acted on the request.  A held lookup answered later
+ * (hs_ipc_reply_to) is no such reply. */
+static hs_sim_summary run_lost_answer(hs_entry_fn entry, unsigned window,
+                                      uint64_t seed)
 {
     reset();
     hs_sim_config cfg = tu_config();
-    cfg.seed = 1;
+    cfg.seed = seed;
     cfg.faults = HS_FAULT_REPLY_TIMEOUT;
-    cfg.fault_window = 1;
+    cfg.fault_window = window;
     tu_run_one(&cfg, "init", entry, NULL, NULL);
     hs_sim_summary sum = tu_summary();
     assert_int_equal(sum.nfaults, 1);
@@ -378,14 +390,19 @@ static int lost_main_registers_first(void *arg)
     return lost_main((void *)1);
 }
 
-/* The client's first lookup (before the registration) loses its answer,
- * HS_ENOPORT: it must go on waiting, find the service and call it, or the
- * service would wait for its call for ever (the run would deadlock). */
+/* The service registers at once (its answer and that of its second
+ * registration are the run's first two replies); the client's lookup,
+ * a millisecond later, is answered at once, and is the third, which the
+ * fault (window 3, seed 2: the third) takes.  The lookup waits with a
+ * deadline 20 ms on: a timeout before it is a lost answer, and the
+ * lookup is sent again; it must find the service and call it, or the
+ * service would wait for its call until its end. */
 static void test_name_server_lookup_survives_a_lost_answer(void **state)
 {
     (void)state;
-    hs_sim_summary sum = run_lost_answer(lost_main);
+    hs_sim_summary sum = run_lost_answer(lost_main_registers_first, 3, 2);
     assert_string_equal(sum.faults[0].victim_name, "client");
+    assert_int_equal(sum.faults[0].at, 3);
     assert_int_equal(word[50], 1);
     assert_int_equal(status[30], HS_OK);
     assert_int_equal(status[31], HS_EEXIST);
@@ -403,7 +420,7 @@ static void test_name_server_lookup_survives_a_lost_answer(void **state)
 static void test_name_server_registration_survives_a_lost_answer(void **state)
 {
     (void)state;
-    hs_sim_summary sum = run_lost_answer(lost_main_registers_first);
+    hs_sim_summary sum = run_lost_answer(lost_main_registers_first, 1, 1);
     assert_string_equal(sum.faults[0].victim_name, "service");
     assert_int_equal(status[30], HS_OK);
     assert_int_equal(status[31], HS_EEXIST);
@@ -415,6 +432,320 @@ static void test_name_server_registration_survives_a_lost_answer(void **state)
     assert_int_equal(status[63], HS_OK);
 }
 
+/* The client's lookup, before the registration, is held; the first reply
+ * of the run is the registration's, which loses its answer.  The held
+ * lookup is answered by the first registration, and the registration
+ * sent again is HS_OK. */
+static void test_name_server_held_lookup_and_a_lost_registration(void **state)
+{
+    (void)state;
+    hs_sim_summary sum = run_lost_answer(lost_main, 1, 1);
+    assert_string_equal(sum.faults[0].victim_name, "service");
+    assert_int_equal(status[30], HS_OK);
+    assert_int_equal(status[31], HS_EEXIST);
+    assert_int_equal(status[40], HS_OK);
+    assert_int_equal(status[41], HS_OK);
+    assert_int_equal(word[41], 42);
+    assert_int_equal(status[42], HS_EPERM);
+    assert_int_equal(status[51], HS_OK);
+    assert_int_equal(status[63], HS_OK);
+}
+
+/* ---- 4. lookups held until the registration --------------------------------- */
+
+/* The events of a run that tell held lookups apart: each kept reply, and
+ * each answer to one by its status. */
+static struct {
+    uint64_t keeps;
+    uint64_t reply_to[HS_STATUS_COUNT];
+    hs_time_t last_stale;           /* the last HS_ESTALE answer's time */
+} ev;
+
+static void ev_count(void *cookie, const hs_event *e)
+{
+    (void)cookie;
+    if (strcmp(e->kind, "ipc_reply_keep") == 0)
+        ev.keeps++;
+    else if (strcmp(e->kind, "ipc_reply_to") == 0 && e->b < HS_STATUS_COUNT)
+        ev.reply_to[e->b]++;
+    if (strcmp(e->kind, "ipc_reply_to") == 0 && e->b == HS_ESTALE)
+        ev.last_stale = e->time;
+}
+
+/* Run entry(arg) counting those events; the run's summary. */
+static hs_sim_summary run_counted(hs_entry_fn entry, void *arg)
+{
+    reset();
+    memset(&ev, 0, sizeof ev);
+    hs_sim_config cfg = tu_config();
+    cfg.event_fn = ev_count;
+    tu_run_one(&cfg, "init", entry, arg, NULL);
+    return tu_summary();
+}
+
+/* Kept replies never answered, or answered with a message refused (they
+ * stay kept): 0 when every kept reply was freed. */
+static uint64_t ev_kept_left(void)
+{
+    return ev.keeps - ev.reply_to[HS_OK] - ev.reply_to[HS_ESTALE];
+}
+
+static hs_time_t late_at;           /* when "late" is registered */
+
+/* Registers its gate as "late" at late_at, and ends 20 ms later (its
+ * gate with it: a registration of a gate gone would not be handed out). */
+static int late_service(void *arg)
+{
+    (void)arg;
+    hs_cap_t g = 0, sg = 0;
+    EXPECT_ST(hs_gate_create(0, 5, &g), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND | HS_CAP_GRANT, 5, &sg), HS_OK);
+    hs_thread_sleep(late_at);
+    status[0] = names_register(1, "late", sg);
+    when[0] = hs_time_now();
+    hs_thread_sleep(20 * HS_MSEC);
+    return 0;
+}
+
+/* Looks "late" up, waiting for ever (arg 0) or 10 ms (arg 1). */
+static int late_client(void *arg)
+{
+    hs_cap_t svc = 0;
+    int i = 1 + tu_arg_id(arg);
+    status[i] = names_lookup(1, "late", HS_CAP_SEND,
+                             tu_arg_id(arg) ? 10 * HS_MSEC : HS_NEVER, &svc);
+    when[i] = hs_time_now();
+    return 0;
+}
+
+static int late_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t t = 0;
+    hs_cap_t gate = 0;
+    hs_thread_attr a = { .priority = HS_PRIO_DEFAULT - 1 };
+    EXPECT_ST(hs_thread_create(ns_thread, NULL, &a, &t), HS_OK);
+    EXPECT_ST(hs_gate_create(t, 0, &gate), HS_OK);
+    hs_pid_t s = 0, c0 = 0, c1 = 0;
+    EXPECT_ST(spawn_client_arg("client", late_client, tu_id_arg(0), 1, &c0),
+              HS_OK);
+    EXPECT_ST(spawn_client_arg("client", late_client, tu_id_arg(1), 2, &c1),
+              HS_OK);
+    EXPECT_ST(spawn_client("service", late_service, 3, &s), HS_OK);
+    EXPECT_ST(hs_proc_wait(c0, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_proc_wait(c1, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_proc_wait(s, HS_NEVER, NULL), HS_OK);
+    status[51] = names_stop(1);
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+/* Two lookups issued at time 0, before the registration (one waiting for
+ * ever, one 10 ms), are held and answered when the name is registered,
+ * at that very time, not at some later tick; the run's events do not
+ * grow with the wait (nobody polls), and both kept replies are freed. */
+static void test_name_server_lookup_is_answered_at_the_registration(void **state)
+{
+    (void)state;
+    late_at = 2500000;
+    hs_sim_summary early = run_counted(late_main, NULL);
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(when[0], 2500000);
+    assert_int_equal(status[1], HS_OK);
+    assert_int_equal(when[1], 2500000);
+    assert_int_equal(status[2], HS_OK);
+    assert_int_equal(when[2], 2500000);
+    assert_int_equal(status[51], HS_OK);
+    assert_int_equal(status[63], HS_OK);
+    assert_int_equal(ev.keeps, 2);
+    assert_int_equal(ev.reply_to[HS_OK], 2);
+    assert_int_equal(ev_kept_left(), 0);
+
+    late_at = 9 * HS_MSEC;              /* still before the 10 ms one gives up */
+    hs_sim_summary late = run_counted(late_main, NULL);
+    assert_int_equal(when[1], 9 * HS_MSEC);
+    assert_int_equal(when[2], 9 * HS_MSEC);
+    assert_int_equal(status[2], HS_OK);
+    assert_int_equal(late.events, early.events);
+    assert_int_equal(ev_kept_left(), 0);
+}
+
+/* What a held lookup may end with other than its name: */
+static int gave_up_client(void *arg)
+{
+    hs_cap_t svc = 0;
+    switch (tu_arg_id(arg)) {
+    case 0:     /* its deadline passes: HS_ETIMEOUT at it */
+        status[10] = names_lookup(1, "a", HS_CAP_SEND, HS_MSEC, &svc);
+        when[10] = hs_time_now();
+        break;
+    case 1:     /* cancelled by another thread: HS_ECANCELED */
+        status[11] = names_lookup(1, "b", HS_CAP_SEND, HS_NEVER, &svc);
+        when[11] = hs_time_now();
+        break;
+    case 2:     /* its process ends under it: no status */
+        status[12] = names_lookup(1, "c", HS_CAP_SEND, HS_NEVER, &svc);
+        break;
+    case 3:     /* more rights than the registration carries: HS_EPERM */
+        status[13] = names_lookup(1, "e", HS_CAP_SEND | HS_CAP_RECV,
+                                  HS_NEVER, &svc);
+        when[13] = hs_time_now();
+        break;
+    default:    /* the server stops while it waits: HS_EPARTNER */
+        status[14] = names_lookup(1, "d", HS_CAP_SEND, HS_NEVER, &svc);
+        when[14] = hs_time_now();
+    }
+    return 0;
+}
+
+/* A client process: looks up "a" (1 ms) and "b" (cancelled at 1 ms), and
+ * "c" in a thread its process's end at 1 ms takes. */
+static int gave_up_proc(void *arg)
+{
+    (void)arg;
+    hs_tid_t a = tu_mk(gave_up_client, tu_id_arg(0), 0);
+    hs_tid_t b = tu_mk(gave_up_client, tu_id_arg(1), 0);
+    (void)tu_mk(gave_up_client, tu_id_arg(2), 0);
+    hs_thread_sleep(HS_MSEC);
+    status[20] = hs_ipc_cancel(b);
+    tu_join(a);
+    tu_join(b);
+    hs_proc_exit(0);
+}
+
+static int other_proc(void *arg)
+{
+    hs_tid_t t = tu_mk(gave_up_client, arg, 0);
+    tu_join(t);
+    return 0;
+}
+
+static int gave_up_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t t = 0;
+    hs_cap_t gate = 0, g = 0;
+    hs_thread_attr a = { .priority = HS_PRIO_DEFAULT - 1 };
+    EXPECT_ST(hs_thread_create(ns_thread, NULL, &a, &t), HS_OK);
+    EXPECT_ST(hs_gate_create(t, 0, &gate), HS_OK);
+    EXPECT_ST(hs_gate_create(0, 5, &g), HS_OK);     /* registered below */
+    hs_pid_t p = 0, e = 0, d = 0;
+    EXPECT_ST(spawn_client("client", gave_up_proc, 1, &p), HS_OK);
+    EXPECT_ST(spawn_client_arg("client", other_proc, tu_id_arg(3), 2, &e),
+              HS_OK);
+    EXPECT_ST(spawn_client_arg("client", other_proc, tu_id_arg(4), 3, &d),
+              HS_OK);
+    hs_cap_t send = 0;
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND | HS_CAP_GRANT, 0, &send), HS_OK);
+    EXPECT_ST(hs_proc_wait(p, HS_NEVER, NULL), HS_OK);
+    hs_thread_sleep(HS_MSEC);                       /* now 2 ms */
+    /* The registrations answer the held lookups of callers that gave up:
+     * HS_ESTALE, dropped; and the one that asked for too much. */
+    status[21] = names_register(1, "b", send);
+    status[22] = names_register(1, "c", send);
+    status[23] = names_register(1, "e", send);
+    EXPECT_ST(hs_proc_wait(e, HS_NEVER, NULL), HS_OK);
+    hs_thread_sleep(HS_MSEC);                       /* stop at 3 ms */
+    status[51] = names_stop(1);
+    EXPECT_ST(hs_proc_wait(d, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+/* Held lookups whose callers timed out, were cancelled or ended are
+ * dropped (their kept replies answer HS_ESTALE and are freed: the one
+ * whose deadline passed at the next request, at 2 ms), one that
+ * asks for more than is registered is told HS_EPERM when the name
+ * comes, and those held when the server stops are answered HS_EPARTNER:
+ * no kept reply outlives the server. */
+static void test_name_server_drops_lookups_whose_callers_gave_up(void **state)
+{
+    (void)state;
+    run_counted(gave_up_main, NULL);
+    assert_int_equal(status[10], HS_ETIMEOUT);
+    assert_int_equal(when[10], HS_MSEC);
+    assert_int_equal(status[20], HS_OK);
+    assert_int_equal(status[11], HS_ECANCELED);
+    assert_int_equal(when[11], HS_MSEC);
+    assert_int_equal(status[12], HS_STATUS_COUNT);  /* never returned */
+    assert_int_equal(status[21], HS_OK);
+    assert_int_equal(status[22], HS_OK);
+    assert_int_equal(status[23], HS_OK);
+    assert_int_equal(status[13], HS_EPERM);
+    assert_int_equal(when[13], 2 * HS_MSEC);
+    assert_int_equal(status[51], HS_OK);
+    assert_int_equal(status[14], HS_EPARTNER);
+    assert_int_equal(when[14], 3 * HS_MSEC);
+    assert_int_equal(status[63], HS_OK);
+    assert_int_equal(ev.keeps, 5);
+    assert_int_equal(ev.reply_to[HS_ESTALE], 3);    /* a, b, c */
+    assert_int_equal(ev.last_stale, 2 * HS_MSEC);
+    assert_int_equal(ev.reply_to[HS_EPERM], 1);     /* e's capability */
+    assert_int_equal(ev.reply_to[HS_OK], 2);        /* e's status, d */
+    assert_int_equal(ev_kept_left(), 0);
+}
+
+/* NAMES_HELD_MAX + 1 threads look "late" up before it is registered: one
+ * is refused HS_ELIMIT at once, the others are held and all answered
+ * by the registration. */
+static int many_client(void *arg)
+{
+    hs_cap_t svc = 0;
+    int i = tu_arg_id(arg);
+    status[i] = names_lookup(1, "late", HS_CAP_SEND, HS_NEVER, &svc);
+    when[i] = hs_time_now();
+    return 0;
+}
+
+static int many_proc(void *arg)
+{
+    (void)arg;
+    hs_tid_t t[NAMES_HELD_MAX + 1];
+    for (int i = 0; i <= NAMES_HELD_MAX; i++)
+        t[i] = tu_mk(many_client, tu_id_arg(i), 0);
+    for (int i = 0; i <= NAMES_HELD_MAX; i++)
+        tu_join(t[i]);
+    return 0;
+}
+
+static int many_main(void *arg)
+{
+    (void)arg;
+    hs_tid_t t = 0;
+    hs_cap_t gate = 0;
+    hs_thread_attr a = { .priority = HS_PRIO_DEFAULT - 1 };
+    EXPECT_ST(hs_thread_create(ns_thread, NULL, &a, &t), HS_OK);
+    EXPECT_ST(hs_gate_create(t, 0, &gate), HS_OK);
+    hs_pid_t c = 0, s = 0;
+    late_at = HS_MSEC;
+    EXPECT_ST(spawn_client("client", many_proc, 1, &c), HS_OK);
+    EXPECT_ST(spawn_client("service", late_service, 2, &s), HS_OK);
+    EXPECT_ST(hs_proc_wait(c, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_proc_wait(s, HS_NEVER, NULL), HS_OK);
+    status[NAMES_HELD_MAX + 1] = names_stop(1);
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
+    return 0;
+}
+
+static void test_name_server_holds_at_most_names_held_max(void **state)
+{
+    (void)state;
+    _Static_assert(NAMES_HELD_MAX + 2 < NREC, "a record each");
+    run_counted(many_main, NULL);
+    int ok = 0, limit = 0;
+    for (int i = 0; i <= NAMES_HELD_MAX; i++) {
+        if (status[i] == HS_OK && when[i] == HS_MSEC)
+            ok++;
+        if (status[i] == HS_ELIMIT && when[i] == 0)
+            limit++;
+    }
+    assert_int_equal(ok, NAMES_HELD_MAX);
+    assert_int_equal(limit, 1);
+    assert_int_equal(status[NAMES_HELD_MAX + 1], HS_OK);
+    assert_int_equal(ev.keeps, NAMES_HELD_MAX);
+    assert_int_equal(ev_kept_left(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +754,10 @@ int main(void)
         TU_TEST(test_name_server),
         TU_TEST(test_name_server_lookup_survives_a_lost_answer),
         TU_TEST(test_name_server_registration_survives_a_lost_answer),
+        TU_TEST(test_name_server_held_lookup_and_a_lost_registration),
+        TU_TEST(test_name_server_lookup_is_answered_at_the_registration),
+        TU_TEST(test_name_server_drops_lookups_whose_callers_gave_up),
+        TU_TEST(test_name_server_holds_at_most_names_held_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -253,6 +253,51 @@ static void test_posix_eof_eagain_and_bad_descriptors(void **state)
     assert_int_equal(got[22], -EBADF);
 }
 
+/* ---- the last close of an end nobody used -------------------------------------- */
+
+static int eof_reader(void *arg)
+{
+    char b[16];
+    got[1] = px_read((int)(intptr_t)arg, b, sizeof b);
+    return 0;
+}
+
+/* A child reads a pipe whose write end the parent closes without ever
+ * writing: end of file, as after POSIX's last close, not a wait for
+ * ever.  A write end whose read end was closed unused: -EPIPE. */
+static int unused_ends(void *arg)
+{
+    (void)arg;
+    int a[2], b[2];
+    hs_pid_t child = 0;
+    EXPECT_ST(px_pipe(a) == 0 ? HS_OK : HS_EINVAL, HS_OK);
+    got[0] = px_spawn("reader", eof_reader, (void *)(intptr_t)a[0], &a[0], 1,
+                      &child);
+    got[2] = px_close(a[0]);
+    got[3] = px_close(a[1]);
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(px_pipe(b) == 0 ? HS_OK : HS_EINVAL, HS_OK);
+    got[4] = px_close(b[0]);
+    got[5] = px_write(b[1], "x", 1);
+    got[6] = px_close(b[1]);
+    return 0;
+}
+
+static void test_posix_last_close_of_an_unused_end_ends_the_pipe(void **state)
+{
+    (void)state;
+    reset();
+    assert_int_equal(tu_run_default("sh", unused_ends, NULL), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(got[0], 0);
+    assert_int_equal(got[1], 0);                    /* end of file */
+    assert_int_equal(got[2], 0);
+    assert_int_equal(got[3], 0);
+    assert_int_equal(got[4], 0);
+    assert_int_equal(got[5], -EPIPE);
+    assert_int_equal(got[6], 0);
+}
+
 static int mq_misuse(void *arg)
 {
     (void)arg;
@@ -332,6 +377,7 @@ int main(void)
         TU_TEST(test_posix_wc_program_counts_through_pipe_and_answers_on_queue),
         TU_TEST(test_posix_wc_program_is_deterministic_under_a_seed),
         TU_TEST(test_posix_eof_eagain_and_bad_descriptors),
+        TU_TEST(test_posix_last_close_of_an_unused_end_ends_the_pipe),
         TU_TEST(test_posix_mq_errors_and_nonblocking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

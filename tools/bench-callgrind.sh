@@ -6,7 +6,7 @@
 #
 #   PROGRAM   a benchmark program, e.g. build/bench/bench_hop
 #   NAME      one of its lines, e.g. hop_roundtrip (lines timed with
-#             bench_measure(): not timers_10k or threads_100k)
+#             bench_measure(): not timers_10k or threads_1m)
 #   ITERS     operations per pass (default 20000)
 #   TOP       functions to list (default 25)
 #

@@ -27,6 +27,10 @@ results=$tmp/results.jsonl
 : >"$results"
 
 # name | program (- if not measurable yet) | what it needs
+# A name ending in _instr is the instructions of one operation of the
+# figure without the suffix, counted by callgrind (tools/bench-callgrind.sh,
+# the third field its operations per pass): the same on any host, where
+# times depend on the host's speed and its system calls.
 FIGURES='
 base_call|base|
 base_switch|base|
@@ -47,7 +51,17 @@ move_2m|mem|
 port_lookup|port|
 spawn_exit|proc|
 timers_10k|timers|
-threads_100k|threads|
+thread_create_exit|threads|
+thread_create_exit_10k|threads|
+threads_1m|threads|
+base_switch_instr|base|20000
+hop_roundtrip_instr|hop|20000
+call_roundtrip_instr|ipc|20000
+call_roundtrip_64w_instr|ipc|20000
+notify_roundtrip_instr|notify|20000
+async_send_instr|chan|20000
+port_lookup_instr|port|20000
+move_2m_instr|mem|2000
 '
 
 # name | numerator | denominator (empty: an absolute figure) | goal
@@ -57,16 +71,18 @@ threads_100k|threads|
 # A ratio with a figure that cannot be measured yet prints as skipped and
 # is not counted.
 RATIOS='
-hop_roundtrip/base_switch|hop_roundtrip|base_switch|<= 3|
-base_swapcontext/hop_roundtrip|base_swapcontext|hop_roundtrip|>= 8|
-call_roundtrip/base_switch|call_roundtrip|base_switch|<= 6|
-base_futex/call_roundtrip|base_futex|call_roundtrip|>= 50|
+hop_roundtrip/base_switch|hop_roundtrip|base_switch|<= 1.6|
+hop_roundtrip_instr|hop_roundtrip_instr||<= 300|
+call_roundtrip/base_switch|call_roundtrip|base_switch|<= 2.5|
+call_roundtrip_instr|call_roundtrip_instr||<= 400|
 share_1g/share_4k|share_1g|share_4k|<= 2|
 base_memcpy_2m/move_2m|base_memcpy_2m|move_2m|>= 100|
-base_pipe/async_send|base_pipe|async_send|>= 50|
-ring_throughput/base_pipe_rate|ring_throughput|1e9/base_pipe|>= 100|
-port_lookup|port_lookup||<= 50|
-threads_100k|threads_100k||<= 16|threads >= 100000
+async_send/base_switch|async_send|base_switch|<= 2|
+ring_throughput/base_switch_rate|ring_throughput|1e9/base_switch|>= 1|
+port_lookup/base_switch|port_lookup|base_switch|<= 2.5|
+thread_create_exit|thread_create_exit||<= 2000|
+thread_create_exit_10k|thread_create_exit_10k||<= 2000|
+threads_1m|threads_1m||<= 8|threads >= 1000000
 '
 
 # ---- which figures to run ---------------------------------------------------
@@ -113,6 +129,31 @@ echo "build: $build"
 failed=0
 batch_prog=
 batch_names=()
+# The instructions of one operation of figure $2 of program $1, $3
+# operations per pass, as a record like the timed figures' (median and p99
+# alike: callgrind counts the same every time).
+count_instr() {
+    local name=${2}_instr line n
+    if ! command -v valgrind >/dev/null; then
+        printf '{"name": "%s", "error": "valgrind is not installed"}\n' \
+            "$name" >>"$results"
+        return
+    fi
+    line=$(bash "$(dirname "$0")/bench-callgrind.sh" "$dir/bench_$1" "$2" \
+           "$3" 0 | head -1)
+    n=$(sed -n 's/^.*: \([0-9]*\) instructions per operation$/\1/p' \
+        <<<"$line")
+    if [ -z "$n" ]; then
+        printf '{"name": "%s", "error": "callgrind gave no count"}\n' \
+            "$name" >>"$results"
+        failed=1
+        return
+    fi
+    printf '%-20s %8s instr/op\n' "$name" "$n"
+    printf '{"name": "%s", "median": %s, "p99": %s, "unit": "instr/op"}\n' \
+        "$name" "$n" "$n" >>"$results"
+}
+
 flush() {
     [ -n "$batch_prog" ] || return 0
     if ! BENCH_RESULTS=$results "$dir/bench_$batch_prog" "${batch_names[@]}"; then
@@ -130,6 +171,11 @@ while IFS='|' read -r name prog needs; do
         echo "skip $name (needs: $needs)"
         printf '{"name": "%s", "skipped": true, "needs": "%s"}\n' \
             "$name" "$needs" >>"$tmp/skipped.jsonl"
+        continue
+    fi
+    if [ "${name%_instr}" != "$name" ]; then
+        flush
+        count_instr "$prog" "${name%_instr}" "$needs"
         continue
     fi
     [ "$prog" = "$batch_prog" ] || flush
@@ -188,7 +234,7 @@ END {
         else if (den != "") value = value / field(rec[den], "median")
         good = g[1] == "<=" ? value <= g[2] + 0 : value >= g[2] + 0
         at = want = ""
-        if (cond != "") {               # e.g. "threads >= 100000"
+        if (cond != "") {               # e.g. "threads >= 1000000"
             split(cond, c, " ")
             have = field(rec[num], c[1]) + 0
             if (!(c[2] == ">=" ? have >= c[3] + 0 : have <= c[3] + 0))

@@ -269,11 +269,30 @@ ssize_t px_write(int fd, const void *buf, size_t n)
     return (ssize_t)done;
 }
 
+/* A pipe's end this process never attached: attach it for a moment, so
+ * that closing it counts.  A channel closes when its receiver or its last
+ * sender goes, after one was attached; without this, a pipe whose writer
+ * (or reader) never started, a stage whose boot failed, say, would leave
+ * the other side waiting for ever, where POSIX's last close ends it.  If
+ * another process has that end attached (a pipe has one of each), the
+ * attach is refused and nothing changes. */
+static void end_touch(struct px_file *f)
+{
+    hs_chan *c = NULL;
+    if (f->kind != PX_PIPE)
+        return;
+    if (can_read(f) && !f->have_rx)
+        (void)end_get(f, HS_CHAN_RECEIVER, &c);
+    if (can_write(f) && !f->have_tx)
+        (void)end_get(f, HS_CHAN_SENDER, &c);
+}
+
 int px_close(int fd)
 {
     struct px_file *f = file_get(fd);
     if (!f)
         return -EBADF;
+    end_touch(f);
     /* The capability stays: copies given to children derive from it, and
      * deleting it would revoke them. */
     if (f->have_rx)

@@ -3,6 +3,24 @@
  * layer) over native channels: pipes and message queues with
  * read / write / close and mq_send / mq_receive shaped calls.
  *
+ * What the layer shows: a byte-stream protocol built on a message
+ * protocol.  A pipe is a channel of bounded messages; the layer cuts a
+ * write into messages of at most PX_PIPE_BUF bytes and a read takes them
+ * apart again, so the reader sees the bytes written, in order, however
+ * the two sides size their calls; flow control is the ring (a writer
+ * blocks while it is full), and end of file is the channel closing when
+ * its last writer goes.  Descriptors, fork-style inheritance (px_spawn)
+ * and errno-style results are the translation a POSIX program needs, and
+ * queues show names (the name server) on top of capabilities.  The
+ * program examples/posix/main.c runs producer | filter | consumer over
+ * two pipes.
+ *
+ * What it does not do: no select/poll, no signals (a writer to a closed
+ * pipe gets -EPIPE, never SIGPIPE), no descriptor sharing between
+ * threads of several CPUs (the table has no lock), no dup; a pipe has
+ * one writer and one reader at a time (SPSC), and a queue delivers in
+ * send order, not by priority.
+ *
  *   POSIX layer        px_pipe, px_read, px_write, px_close, px_mq_*
  *   translation        this file's posix.c: descriptors to channel ends,
  *                      byte streams to messages, errno values from
@@ -33,9 +51,12 @@
  * Pipes are SPSC channels of PX_PIPE_SLOTS slots of PX_PIPE_BUF bytes: a
  * write of at most PX_PIPE_BUF bytes is atomic; a read returns what one
  * message holds (or what is left of it), never more than asked.  When the
- * write end closes, the reader gets what was written, then 0.  A pipe's
- * channel belongs to the process that called px_pipe(): it must outlive
- * the pipe's use (wait for the child, as a shell does).
+ * write end closes, the reader gets what was written, then 0; when the
+ * read end closes, a write is -EPIPE.  Closing an end that no process
+ * ever used closes the pipe too (the close attaches it for a moment), so
+ * a stage that never started does not leave its partner waiting.  A
+ * pipe's channel belongs to the process that called px_pipe(): it must
+ * outlive the pipe's use (wait for the child, as a shell does).
  *
  * Message queues are MPSC channels found by name through the name server
  * (px_names_set()).  px_mq_open() with PX_O_CREAT creates one of

@@ -23,26 +23,42 @@
  * The protocol, for porting the server or writing a client by hand: the
  * tag's label is the operation, the name is NAMES_WORDS words (NUL padded),
  * a registration carries one capability item after them, a lookup puts
- * the rights wanted in mr[NAMES_WORDS]; the reply's mr[0] is an hs_status
- * and a successful lookup's reply carries one capability item.  Replies
- * cannot be deferred (the reply capability ends with the next wait), so a
- * lookup of a name not yet registered fails at once with HS_ENOPORT and
- * names_lookup() retries on the virtual clock.
+ * the rights wanted in mr[NAMES_WORDS] and, if it may wait, the absolute
+ * virtual time until which it waits in mr[NAMES_WORDS + 1] (HS_NEVER: for
+ * ever; a lookup of NAMES_WORDS + 1 words does not wait); the reply's
+ * mr[0] is an hs_status and a successful lookup's reply carries one
+ * capability item.
+ *
+ * Lookups that wait.  A lookup of a name not yet registered that may wait
+ * is not answered: the server keeps the call (hs_ipc_reply_keep) and
+ * answers it when the name is registered (hs_ipc_reply_to), at the
+ * registration's own virtual time.  The client just stays blocked in its
+ * call, its receive timeout running out at its deadline; nobody polls.
+ * At most NAMES_HELD_MAX lookups are held at once: one more is answered
+ * HS_ELIMIT.  A held lookup whose caller gave up (timed out, was
+ * cancelled, ended) answers HS_ESTALE, and the server just drops it; one
+ * whose deadline has passed is answered HS_ETIMEOUT after the next
+ * request, which frees its kept reply; when the server stops, every
+ * held lookup is answered HS_EPARTNER.  What it does not do: a held
+ * lookup of a client that ended while waiting for ever keeps its slot
+ * until the name is registered or the server stops.
  *
  * Lost answers.  A client's call may end with HS_ETIMEOUT in its receive
- * phase although it waits for ever: the kernel gave up for it just before
- * the answer landed (a fault, hopsim/fault.h), after the server had acted
+ * phase before its deadline (or although it waits for ever): the kernel
+ * gave up for it just before the answer landed (a fault, hopsim/fault.h), after the server had acted
  * on the request.  The client calls send such a request again, at most
  * NAMES_RETRIES times, with NAMES_RETRY set in the operation, and the
  * protocol makes a request sent twice act once: a retried registration of
  * a name the same client (label) holds is answered HS_OK and keeps the
  * capability registered the first time; an unregistration answered HS_ENOPORT,
  * or a stop that finds the server gone, on the retry, succeeded the first
- * time.  So a client that loses an answer neither gives up on a lookup it
- * asked to wait for, nor leaves a name it believes unregistered.  The
- * server itself answers every request it receives (a reply refused for
- * its message is followed by an answer saying why), so no caller waits
- * on it for ever, whatever happens to other clients.
+ * time; a lookup sent again is just a lookup, held again if it must
+ * wait.  So a client that loses an answer neither gives up on a lookup
+ * it asked to wait for, nor leaves a name it believes unregistered.  The
+ * server itself answers every request it receives, at once or when it
+ * holds it no longer (a reply refused for its message is followed by an
+ * answer saying why), so no caller waits on it for ever, whatever happens
+ * to other clients.
  */
 #ifndef EXAMPLES_SERVERS_NAMES_H
 #define EXAMPLES_SERVERS_NAMES_H
@@ -52,6 +68,8 @@
 #define NAMES_MAX_LEN 47    /* longest name, in bytes */
 #define NAMES_WORDS 6       /* words a name takes in a message */
 #define NAMES_CAPACITY 64   /* names one server holds */
+#define NAMES_HELD_MAX 32   /* lookups one server holds until their name
+                               is registered */
 
 enum names_op {
     NAMES_REGISTER = 1,
@@ -76,10 +94,13 @@ hs_status names_serve(hs_cap_t gate, uint64_t stop_label);
 hs_status names_register(hs_cap_t ns, const char *name, hs_cap_t cap);
 
 /* Look name up: *out gets a new capability with rights (HS_CAP_SEND, say).
- * Retries every millisecond of virtual time until timeout (HS_NOWAIT: one
- * try; HS_NEVER: until it appears).  Errors: HS_EINVAL, HS_ENOPORT (not
- * registered; HS_NOWAIT only), HS_ETIMEOUT, HS_EPERM (rights beyond those
- * registered), IPC errors. */
+ * If name is not registered, waits for it until timeout (HS_NOWAIT: not at
+ * all; HS_NEVER: until it appears), blocked in one call that the server
+ * answers when the name is registered.  Errors: HS_EINVAL (also a timeout
+ * above HS_TIMEOUT_MAX other than HS_NEVER), HS_ENOPORT (not registered;
+ * HS_NOWAIT only), HS_ETIMEOUT, HS_ELIMIT (NAMES_HELD_MAX lookups held
+ * already), HS_EPARTNER (the server stopped while it held the lookup),
+ * HS_EPERM (rights beyond those registered), IPC errors. */
 hs_status names_lookup(hs_cap_t ns, const char *name, unsigned rights,
                        hs_time_t timeout, hs_cap_t *out);
 

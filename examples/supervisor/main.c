@@ -11,7 +11,8 @@
  * echoes need five workers: the first and four restarts.  A client whose
  * worker died asks the supervisor again and retries.  The program checks
  * that every echo came back right and that the supervisor saw the four
- * crashes, and exits 1 otherwise.
+ * crashes, and exits 1 otherwise.  When the clients are done, init stops
+ * the supervisor.
  */
 #include <stdio.h>
 
@@ -84,7 +85,10 @@ static int init(void *arg)
         if (hs_proc_wait(pid[i], HS_NEVER, &status) != HS_OK || status)
             bad = 1;
     }
-    return bad;             /* the supervisor and its worker serve on */
+    /* The last worker is left serving; nothing else is. */
+    if (supervisor_stop(gate, TIMEOUT) != HS_OK)
+        bad = 1;
+    return bad;
 }
 
 int main(void)

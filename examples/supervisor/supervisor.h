@@ -22,6 +22,12 @@
  *             a second registration: HS_EINVAL.  A worker's capability
  *             has label SUPERVISOR_WORKER_LABEL | its number, so clients'
  *             capabilities must have labels below SUPERVISOR_WORKER_LABEL.
+ *   stop      no words, through a capability labelled cfg->stop_label
+ *             (0 by default: the gate's own capability); another label:
+ *             HS_EPERM.  Kept where calls are answered HS_ESRCH, the
+ *             stop HS_OK, and supervisor_serve() returns HS_OK.  The
+ *             current worker is left serving its clients, no longer
+ *             watched nor restarted.
  *
  * The worker's gate:
  *   echo      mr[0] a word.  Reply: mr[0] HS_OK, mr[1] the word.  Any
@@ -30,29 +36,38 @@
  *             with hs_proc_exit(SUPERVISOR_CRASH) without answering, and
  *             its caller's call fails with HS_EPARTNER.
  *
- * What it shows: a server's life kept apart from its clients'.  The
- * supervisor installs an HS_NOTIFY_EXIT handler on its own thread and
- * watches each worker (hs_notify_watch); the handler only records the
- * exit, and the serve loop reaps the worker, drops its capabilities and
- * starts the next one.  Clients never hold a name that outlives a worker:
- * a call that fails with HS_EPARTNER (the worker died with the call) or
- * HS_EBADCAP (its gate is gone) drops the capability and asks the
- * supervisor again (supervisor_echo() does this), and the supervisor
- * holds the question until the new worker has registered, so no client
- * polls.
+ * What it shows: a server's life kept apart from its clients', and a
+ * server that reacts to notifications while it waits for calls.  A
+ * notification does not interrupt an IPC wait (hopsim/notify.h), so the
+ * thread that serves the gate in hs_ipc_serve() cannot hear of an exit
+ * itself.  supervisor_serve() starts a second thread in its process, the
+ * watcher, which holds the HS_NOTIFY_EXIT handler and waits in
+ * hs_notify_wait(), which notifications end; each worker is watched
+ * (hs_notify_watch).  When a worker ends, the watcher's handler runs at
+ * once and signals an IRQ object bound to the serve thread, which ends
+ * its open wait: the serve thread reaps the worker, drops its
+ * capabilities and starts the next one, at the virtual time of the exit,
+ * whether or not a call follows.  The signal carries no data (the serve
+ * thread finds which child ended by reaping its worker), so the
+ * supervisor's state belongs to the serve thread alone and nothing is
+ * shared between the two threads, on one CPU or several.  Clients never
+ * hold a name that outlives a worker: a call that fails with HS_EPARTNER
+ * (the worker died with the call) or HS_EBADCAP (its gate is gone) drops
+ * the capability and asks the supervisor again (supervisor_echo() does
+ * this), and the supervisor holds the question until the new worker has
+ * registered, so no client polls.
  *
- * What it does not do.  A notification does not interrupt a wait
- * (hopsim/notify.h), and the supervisor waits in hs_ipc_serve() so that a
- * run left with only servers ends: it learns of an exit when a message
- * next wakes it, so a worker is restarted on demand, when the first
- * client that lost it asks where it is, not at the moment it died (and
- * one that dies when no call follows stays a zombie).  While it waits
- * its exit handler is removed, so that no notification is left queued on
- * a thread that may wait for good; on waking it re-arms the watch, which
- * fires at once for a worker that ended meanwhile.  A retried request
- * may have been carried out twice (at least once, not exactly once),
- * which an echo does not mind; the worker keeps no state across a
- * restart; and the supervisor does not back off between restarts.
+ * Ending.  The watcher's wait does not count as serving, so a run whose
+ * supervisor still watches does not end normally (HS_EDEADLK): stop the
+ * supervisor when its clients are done.  A stop ends the watcher (with a
+ * typed message, WATCH_STOP_TYPE in supervisor.c, which it waits for
+ * along with the exits) and joins it before supervisor_serve() returns;
+ * the worker it leaves serving counts as a server.
+ *
+ * What it does not do.  A retried request may have been carried out
+ * twice (at least once, not exactly once), which an echo does not mind;
+ * the worker keeps no state across a restart; the supervisor does not
+ * back off between restarts; and a stop does not end the current worker.
  */
 #ifndef EXAMPLES_SUPERVISOR_SUPERVISOR_H
 #define EXAMPLES_SUPERVISOR_SUPERVISOR_H
@@ -67,6 +82,7 @@ enum supervisor_op {
     SUPERVISOR_WHERE = 1,
     SUPERVISOR_REGISTER = 2,
     SUPERVISOR_ECHO = 3,
+    SUPERVISOR_STOP = 4,
 };
 
 #define SUPERVISOR_WAITERS_MAX 16
@@ -81,6 +97,8 @@ struct supervisor_cfg {
     unsigned crash_after;       /* a worker crashes on its crash_after-th
                                    call; 0: never */
     unsigned restarts_max;      /* workers started after the first */
+    uint64_t stop_label;        /* label of the capability a stop must come
+                                   through; below SUPERVISOR_WORKER_LABEL */
 };
 
 /* What happened, updated as it happens (for a program or a test to read
@@ -90,15 +108,20 @@ struct supervisor_stats {
     unsigned registered;        /* of those, registered */
     unsigned exits;             /* worker exits seen */
     int last_status;            /* exit status of the last worker ended */
+    hs_time_t registered_at;    /* virtual time of the last registration */
 };
 
 /* Supervise workers as cfg says, serving the supervisor's gate (bound to
- * the calling thread, with HS_CAP_GRANT) for ever with hs_ipc_serve().
- * Installs an HS_NOTIFY_EXIT handler on the calling thread, so the
- * process's other threads must not install one; workers are children of
- * the caller's process.  stats may be NULL.  Returns only when it cannot
- * go on: the error of receiving, installing the handler, or starting the
- * first worker. */
+ * the calling thread, with HS_CAP_GRANT) with hs_ipc_serve() until a stop.
+ * Starts the watcher, a thread of the caller's process at the caller's
+ * priority, which installs an HS_NOTIFY_EXIT handler on itself and
+ * registers a typed message type; an IRQ object bound to the calling
+ * thread carries its signals.  So the process's other threads must not
+ * install an HS_NOTIFY_EXIT handler, and one process runs one
+ * supervisor.  Workers are children of the caller's process.  stats may
+ * be NULL.  Returns HS_OK after a stop, or the error that keeps it from
+ * going on: of receiving, starting the watcher, or starting the first
+ * worker; the watcher has ended in every case. */
 hs_status supervisor_serve(hs_cap_t gate, const struct supervisor_cfg *cfg,
                            struct supervisor_stats *stats);
 
@@ -106,6 +129,10 @@ hs_status supervisor_serve(hs_cap_t gate, const struct supervisor_cfg *cfg,
  * the answer; *svc gets a send capability to its gate.  HS_OK, HS_ESRCH
  * (no worker, none to come), HS_ELIMIT, or the IPC error. */
 hs_status supervisor_where(hs_cap_t sup, hs_time_t timeout, hs_cap_t *svc);
+
+/* Stop supervisor sup, waiting at most timeout to be heard and answered.
+ * HS_OK, HS_EPERM (sup does not carry the stop label), or the IPC error. */
+hs_status supervisor_stop(hs_cap_t sup, hs_time_t timeout);
 
 /* Echo word through the worker of supervisor sup, with *svc the caller's
  * capability to it (0: none yet; it is filled in and kept for the next

@@ -298,7 +298,10 @@ typedef struct hs_mem_stats {
     uint64_t refs_4k;      /* references held at each size, all */
     uint64_t refs_2m;      /*   processes and the kernel together */
     uint64_t refs_1g;
-    uint64_t page_tables;  /* page-table nodes in use */
+    uint64_t page_tables;  /* page-table nodes in use, with the tables
+                              unmaps emptied: they stay until a map
+                              reuses or replaces them, or the process
+                              ends */
     uint64_t derived;      /* mapping-database nodes in use: leaves
                               flagged HS_MEM_DERIVED (hs_mem_revoke) */
 } hs_mem_stats;

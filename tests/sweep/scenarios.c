@@ -1,8 +1,9 @@
 /*
  * tests/sweep/scenarios.c - the seeded scenarios of the sweep, built from
  * the examples: the name server (examples/servers/names.h), the racy
- * example's fixed counter (examples/racy.h), a POSIX-layer program
- * (examples/posix/posix.h) and large messages (examples/lib/largemsg.h).
+ * example's fixed counter (examples/racy.h) and large messages
+ * (examples/lib/largemsg.h); the gallery's scenarios are in files of
+ * their own (lock.c, supervisor.c, pubsub.c, posix.c).
  *
  * Each is written to end under any fault the seed injects: every wait that
  * could wait on a killed partner has a timeout, or ends when the partner's
@@ -10,13 +11,11 @@
  * fired, and the exact result of the example when none did.  Simulated
  * threads only record; check() runs on the host after the run.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "examples/lib/largemsg.h"
-#include "examples/posix/posix.h"
 #include "examples/racy.h"
 #include "examples/servers/names.h"
 
@@ -56,12 +55,16 @@ static hs_status ns_thread_start(hs_entry_fn serve, hs_tid_t *t,
 
 /* init runs the server in a thread of its own (its gate is init's
  * capability 1, label 0: the stop label); "service" registers its gate as
- * "svc" and answers one call; "client" looks it up and calls it. */
+ * "svc" and answers one call; "client" looks it up and calls it.  Nothing
+ * sleeps: a lookup before the registration is held by the server and
+ * answered at the registration's time. */
 static struct {
     hs_status serve;        /* names_serve() */
     hs_status stop;         /* names_stop() */
     hs_status reg;          /* the service's registration */
+    hs_time_t reg_at;       /* when it was answered */
     hs_status lookup;       /* the client's lookup */
+    hs_time_t lookup_at;    /* when it was answered */
     hs_status call;         /* the client's call of the service */
     uint64_t reply;
     hs_status unreg;        /* unregistering a name not the client's */
@@ -85,6 +88,7 @@ static int nm_service(void *arg)
         hs_cap_derive(g, HS_CAP_SEND | HS_CAP_GRANT, 5, &sg) != HS_OK)
         return 1;
     nm.reg = names_register(1, "svc", sg);
+    nm.reg_at = hs_time_now();
     if (nm.reg != HS_OK)
         return 1;
     hs_utcb_t *u = hs_utcb();
@@ -100,6 +104,7 @@ static int nm_client(void *arg)
     (void)arg;
     hs_cap_t svc = 0;
     nm.lookup = names_lookup(1, "svc", HS_CAP_SEND, NM_WAIT, &svc);
+    nm.lookup_at = hs_time_now();
     if (nm.lookup != HS_OK)
         return 1;
     hs_utcb_t *u = hs_utcb();
@@ -169,6 +174,13 @@ static hs_status nm_check(void *arg, hs_status run)
                          hs_strerror(nm.reg), hs_strerror(nm.lookup),
                          hs_strerror(nm.call),
                          (unsigned long long)nm.reply, hs_strerror(nm.unreg));
+    /* A lookup that came before the registration was held and answered
+     * by it, at its time: nobody waited on the clock. */
+    if (nm.lookup_at > nm.reg_at)
+        return sweep_why("fault-free run: lookup answered at %llu ns, after "
+                         "the registration at %llu ns",
+                         (unsigned long long)nm.lookup_at,
+                         (unsigned long long)nm.reg_at);
     return HS_OK;
 }
 
@@ -191,124 +203,6 @@ static hs_status racy_fixed_check(void *arg, hs_status run)
     if (!sweep_fault_fired() && racy_check(arg, run) != HS_OK)
         return sweep_why("fault-free run: counter %llu, %u clients done",
                          (unsigned long long)s->final, s->done);
-    return HS_OK;
-}
-
-/* ---- the POSIX layer: wc over a pipe, the answer on a queue ------------- */
-
-static const char *const px_text[] = {
-    "the quick brown fox\n",
-    "jumps over\n",
-    "the lazy dog and keeps on running through the fields of a line that "
-    "is longer than one atomic pipe write of two hundred and fifty six "
-    "bytes, so that the reader gets it in pieces and counts words across "
-    "them, as a reader of a real pipe must\n",
-};
-
-static struct {
-    long eof;               /* the child's last read */
-    long sent;              /* its mq_send */
-    long received;          /* the parent's mq_receive */
-    char answer[64];
-    int child_status;
-    long unlinked;
-    int ended;
-} px;
-
-static int px_child(void *arg)
-{
-    int in = (int)(intptr_t)arg;
-    char buf[100];
-    long lines = 0, words = 0;
-    int inword = 0;
-    ssize_t n;
-    while ((n = px_read(in, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < n; i++) {
-            int space = buf[i] == ' ' || buf[i] == '\n';
-            words += !space && !inword;
-            inword = !space;
-            lines += buf[i] == '\n';
-        }
-    }
-    px.eof = n;
-    (void)px_close(in);
-    int q = px_mq_open("/wc", PX_O_WRONLY | PX_O_NONBLOCK, NULL);
-    if (q < 0)
-        return 1;
-    char msg[64];
-    int len = snprintf(msg, sizeof msg, "%ld %ld", lines, words);
-    px.sent = px_mq_send(q, msg, (size_t)len + 1, 7);
-    (void)px_mq_close(q);
-    return 0;
-}
-
-static int px_ns(void *arg)
-{
-    (void)arg;
-    (void)names_serve(1, 0);
-    return 0;
-}
-
-static int px_parent(void *arg)
-{
-    (void)arg;
-    hs_tid_t t = 0;
-    hs_cap_t gate = 0, ns = 0;
-    if (ns_thread_start(px_ns, &t, &gate) != HS_OK ||
-        hs_cap_derive(1, HS_CAP_SEND | HS_CAP_GRANT, 1001, &ns) != HS_OK)
-        return 1;
-    (void)px_names_set(ns);
-    struct px_mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 64 };
-    int q = px_mq_open("/wc", PX_O_CREAT | PX_O_RDONLY | PX_O_NONBLOCK, &a);
-    int fds[2];
-    hs_pid_t child = 0;
-    if (px_pipe(fds) == 0) {
-        if (px_spawn("wc", px_child, (void *)(intptr_t)fds[0], &fds[0], 1,
-                     &child) != 0)
-            child = 0;
-        (void)px_close(fds[0]);
-        for (unsigned i = 0; i < sizeof px_text / sizeof px_text[0]; i++)
-            if (px_write(fds[1], px_text[i], strlen(px_text[i])) < 0)
-                break;
-        (void)px_close(fds[1]);
-    }
-    if (child)
-        (void)hs_proc_wait(child, HS_NEVER, &px.child_status);
-    /* The child has answered by now, or never will. */
-    if (q >= 0) {
-        px.received = px_mq_receive(q, px.answer, sizeof px.answer, NULL);
-        px.unlinked = px_mq_unlink("/wc");
-        (void)px_mq_close(q);
-    }
-    (void)names_stop(1);
-    (void)hs_thread_join(t, HS_NEVER, NULL);
-    px.ended = 1;
-    return 0;
-}
-
-static hs_status px_setup(void *arg)
-{
-    (void)arg;
-    memset(&px, 0, sizeof px);
-    px.eof = px.sent = px.received = px.unlinked = -1000;
-    px.child_status = -1000;
-    return hs_proc_spawn("sh", px_parent, NULL, NULL, NULL);
-}
-
-static hs_status px_check(void *arg, hs_status run)
-{
-    (void)arg;
-    if (run != HS_OK)
-        return sweep_why("run ended with %s", hs_strerror(run));
-    if (sweep_fault_fired())
-        return HS_OK;
-    if (!px.ended || px.eof != 0 || px.sent != 0 || px.child_status != 0 ||
-        px.received != (long)strlen("3 55") + 1 ||
-        strcmp(px.answer, "3 55") != 0 || px.unlinked != 0)
-        return sweep_why("fault-free run: eof %ld, send %ld, child %d, "
-                         "receive %ld '%s', unlink %ld", px.eof, px.sent,
-                         px.child_status, px.received, px.answer,
-                         px.unlinked);
     return HS_OK;
 }
 
@@ -426,13 +320,19 @@ const hs_scenario sweep_scenarios[] = {
     {.name = "names", .setup = nm_setup, .check = nm_check},
     {.name = "racy-fixed", .setup = racy_setup, .check = racy_fixed_check,
      .arg = &racy},
-    {.name = "posix-wc", .setup = px_setup, .check = px_check},
+    {.name = "posix", .setup = sweep_posix_setup,
+     .check = sweep_posix_check},
     {.name = "largemsg", .setup = lm_setup, .check = lm_check},
     {.name = "lock", .setup = sweep_lock_setup, .check = sweep_lock_check},
     {.name = "supervisor", .setup = sweep_supervisor_setup,
      .check = sweep_supervisor_check},
     {.name = "pubsub", .setup = sweep_pubsub_setup,
      .check = sweep_pubsub_check},
+    {.name = "ramfs", .setup = sweep_ramfs_setup,
+     .check = sweep_ramfs_check},
+    {.name = "blk", .setup = sweep_blk_setup, .check = sweep_blk_check},
+    {.name = "pager", .setup = sweep_pager_setup,
+     .check = sweep_pager_check},
 };
 const unsigned sweep_nscenarios =
     sizeof sweep_scenarios / sizeof sweep_scenarios[0];

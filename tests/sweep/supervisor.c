@@ -2,9 +2,11 @@
  * tests/sweep/supervisor.c - the supervisor of the gallery
  * (examples/supervisor/) as a seeded scenario: three client processes
  * echo three words each through workers that crash on every third call,
- * whatever else the seed kills or times out.  No echo may ever come back
+ * whatever else the seed kills or times out, and init stops the
+ * supervisor when they are done.  Every run must end HS_OK (a watcher
+ * left waiting would end it HS_EDEADLK) and no echo may ever come back
  * wrong; a run with no fault answers all nine with five workers, each
- * ended by its crash but the last.
+ * ended by its crash but the last, and a stop that succeeds.
  */
 #include <stdint.h>
 #include <string.h>
@@ -26,6 +28,7 @@ static struct {
     int echoed, wrong;
     hs_status first_error;          /* a client's first failed call */
     int ended;                      /* init reached its end */
+    hs_status stopped;              /* its stop of the supervisor */
 } sv;
 
 static int sv_client(void *arg)
@@ -78,14 +81,10 @@ static int sv_init(void *arg)
     for (int i = 0; i < SV_CLIENTS; i++)
         if (pid[i])
             (void)hs_proc_wait(pid[i], HS_NEVER, NULL);
-    /* The supervisor learns of a worker's end only when a message wakes
-     * it: one killed after the last client's call would stay a zombie.
-     * A last question wakes it to reap (and restart) it. */
-    hs_cap_t svc = 0;
-    if (supervisor_where(gate, SV_WAIT, &svc) == HS_OK)
-        (void)hs_cap_delete(svc);
+    /* No thread of the supervisor may be left waiting: stop it. */
+    sv.stopped = supervisor_stop(gate, SV_WAIT);
     sv.ended = 1;
-    return 0;               /* the supervisor and its worker serve on */
+    return 0;               /* the last worker serves on */
 }
 
 hs_status sweep_supervisor_setup(void *arg)
@@ -112,13 +111,15 @@ hs_status sweep_supervisor_check(void *arg, hs_status run)
     int bad = 0;
     unsigned other = sweep_bad_exits(SUPERVISOR_CRASH, &bad);
     if (!sv.ended || sv.echoed != SV_CLIENTS * SV_ROUNDS ||
-        sv.first_error != HS_OK || sv.stats.started != 5 ||
+        sv.first_error != HS_OK || sv.stopped != HS_OK ||
+        sv.stats.started != 5 ||
         sv.stats.registered != 5 || sv.stats.exits != 4 ||
         sv.stats.last_status != SUPERVISOR_CRASH || other)
         return sweep_why("fault-free run: %d echoes, first error %s, "
-                         "%u workers, %u exits (last %d), %u other "
-                         "failed exits (%d)", sv.echoed,
-                         hs_strerror(sv.first_error), sv.stats.started,
+                         "stop %s, %u workers, %u exits (last %d), %u "
+                         "other failed exits (%d)", sv.echoed,
+                         hs_strerror(sv.first_error),
+                         hs_strerror(sv.stopped), sv.stats.started,
                          sv.stats.exits, sv.stats.last_status, other, bad);
     return HS_OK;
 }

@@ -71,6 +71,22 @@ hs_status sweep_supervisor_check(void *arg, hs_status run);
 hs_status sweep_pubsub_setup(void *arg);
 hs_status sweep_pubsub_check(void *arg, hs_status run);
 
+/* The gallery's RAM file server (tests/sweep/ramfs.c): setup and check. */
+hs_status sweep_ramfs_setup(void *arg);
+hs_status sweep_ramfs_check(void *arg, hs_status run);
+
+/* The gallery's block driver (tests/sweep/blk.c): setup and check. */
+hs_status sweep_blk_setup(void *arg);
+hs_status sweep_blk_check(void *arg, hs_status run);
+
+/* The gallery's pager (tests/sweep/pager.c): setup and check. */
+hs_status sweep_pager_setup(void *arg);
+hs_status sweep_pager_check(void *arg, hs_status run);
+
+/* The gallery's POSIX-style layer (tests/sweep/posix.c): setup and check. */
+hs_status sweep_posix_setup(void *arg);
+hs_status sweep_posix_check(void *arg, hs_status run);
+
 /* The tour's parts (tests/sweep/tour.c). */
 extern const hs_scenario sweep_tour_scenarios[];
 extern const unsigned sweep_tour_nscenarios;
