@@ -73,6 +73,8 @@ struct hs_level {
     struct checkpoint *cp;        /* checkpoint of the hop into this level */
     struct hop_offer *offer;      /* memory items offered, until accepted
                                      or declined (NULL: none) */
+    uint64_t fault;               /* the page fault the kernel's hop into
+                                     this level delivers, or 0 */
     struct list visit_link;       /* in proc->visitors (levels above 0) */
 };
 

@@ -156,7 +156,8 @@ static hs_status pf_deliver(struct pagefault *pf, hs_port_t port,
     struct thread *t;
     struct proc *owner;
     hs_status st = hop_deliver_to(port, by, pf->proc, from->prio, mr,
-                                  HS_TAG(HS_PF_LABEL, 8), &t, &owner);
+                                  HS_TAG(HS_PF_LABEL, 8), pf->obj.handle,
+                                  &t, &owner);
     if (st != HS_OK)
         return st;
     pf->resolver = owner;

@@ -37,12 +37,13 @@ void pf_proc_end(struct proc *p);
 
 /* ports/hop.c: start an asynchronous hop of process source into port,
  * which process by chose (by must be able to hop through it), at prio,
- * with message registers mr[0..HS_MR_COUNT-1] and tag; the thread started
+ * with message registers mr[0..HS_MR_COUNT-1] and tag, delivering page
+ * fault `fault` (hs_hop_fault() tells the handler); the thread started
  * and the port's owner come back.  Errors, nothing changed: HS_ENOPORT,
  * HS_EPERM, HS_ECLOSED, HS_ENOHANDLER, and those of hop_deliver(). */
 hs_status hop_deliver_to(hs_port_t port, const struct proc *by,
                          struct proc *source, int prio, const uint64_t *mr,
-                         uint64_t tag, struct thread **t,
+                         uint64_t tag, uint64_t fault, struct thread **t,
                          struct proc **owner);
 
 /* ports/port.c: whether process by may name port its pager: HS_OK, or

@@ -187,6 +187,7 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     l->accepted = 0;
     l->cp = NULL;
     l->offer = NULL;
+    l->fault = 0;
     if (hop_offers(self, flags))
         offer_take(self, l);
     to->hop_stacks_used++;
@@ -420,15 +421,17 @@ hs_status hop_deliver(struct proc *source, struct port *p, int prio,
 
 hs_status hop_deliver_to(hs_port_t port, const struct proc *by,
                          struct proc *source, int prio, const uint64_t *mr,
-                         uint64_t tag, struct thread **t,
+                         uint64_t tag, uint64_t fault, struct thread **t,
                          struct proc **owner)
 {
     struct port *pt = NULL;
     hs_status st = port_open_to(port, by, 1, &pt);
     if (st == HS_OK)
         st = hop_deliver(source, pt, prio, mr, tag, t);
-    if (st == HS_OK)
+    if (st == HS_OK) {
+        (*t)->home.fault = fault;
         *owner = pt->owner;
+    }
     return st;
 }
 
@@ -472,6 +475,11 @@ hs_port_t hs_hop_port(const hs_hop_t *hop)
 hs_pid_t hs_hop_source(const hs_hop_t *hop)
 {
     return hop_is_running(hop) ? hop->source : 0;
+}
+
+hs_pagefault_t hs_hop_fault(const hs_hop_t *hop)
+{
+    return hop_is_running(hop) ? hop->fault : 0;
 }
 
 uint64_t hs_mr(const hs_hop_t *hop, unsigned i)

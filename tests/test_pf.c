@@ -447,6 +447,82 @@ static void test_pager_shares_a_page_and_the_access_completes(void **state)
     assert_int_equal(word[2], 2);
 }
 
+/* ---- which hops are faults */
+
+static hs_pagefault_t fault_of_hop[4];  /* hs_hop_fault() of each hop */
+static uint64_t fault_in_message[4];    /* and what its mr[1] said */
+static int hops_seen;
+
+/* A pager that answers only the faults the kernel delivered. */
+static void marking_pager(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    int i = hops_seen++;
+    if (i >= 4)
+        return;
+    fault_of_hop[i] = hs_hop_fault(hop);
+    fault_in_message[i] = hs_mr(hop, 1);
+    if (!fault_of_hop[i])
+        return;
+    EXPECT_ST(hs_mem_map(PAGER_VA, HS_PAGE_4K, RW, 0), HS_OK);
+    status[4] = hs_mem_fault_resolve(fault_of_hop[i], PAGER_VA,
+                                     HS_XFER_COPY, RW);
+    EXPECT_ST(hs_mem_unmap(PAGER_VA, HS_PAGE_4K), HS_OK);
+}
+
+static int marking_pager_main(void *arg)
+{
+    (void)arg;
+    hs_port_t port;
+    EXPECT_ST(hs_port_create_named_handler("mpager", marking_pager, NULL,
+                                           &port), HS_OK);
+    hs_proc_serve();
+    return 0;
+}
+
+/* Hops into its pager with a message made to look like a fault's, then
+ * faults for real. */
+static int forging_client(void *arg)
+{
+    (void)arg;
+    hs_port_t pager;
+    EXPECT_ST(hs_port_lookup("mpager", HS_NEVER, &pager), HS_OK);
+    EXPECT_ST(hs_mem_pager_set(pager), HS_OK);
+    hs_utcb_t *u = hs_utcb();
+    u->mr[0] = HS_PF_LABEL;
+    u->mr[1] = 0x100000001ull;      /* the first fault's handle, guessed */
+    u->tag = HS_TAG(HS_PF_LABEL, 8);
+    EXPECT_ST(hs_hop_async(pager, NULL), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    status[0] = hs_mem_read(HOLE, text[0], 4);
+    return 0;
+}
+
+/* Only the kernel's hop names a fault: a client's look-alike message
+ * gives 0, so a pager taking the fault from hs_hop_fault() cannot be
+ * made to answer another process's fault. */
+static void test_hop_fault_names_only_the_kernels_fault_hops(void **state)
+{
+    (void)state;
+    hops_seen = 0;
+    memset(fault_of_hop, 0, sizeof fault_of_hop);
+    start();
+    assert_int_equal(hs_proc_spawn("pager", marking_pager_main, NULL, NULL,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_proc_spawn("client", forging_client, NULL, NULL,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_memory_whole();
+    assert_int_equal(hops_seen, 2);
+    assert_int_equal(fault_in_message[0], 0x100000001ull);
+    assert_int_equal(fault_of_hop[0], 0);           /* the look-alike */
+    assert_true(fault_of_hop[1] != 0);              /* the real fault */
+    assert_int_equal(fault_of_hop[1], fault_in_message[1]);
+    assert_int_equal(status[4], HS_OK);
+    assert_int_equal(status[0], HS_OK);
+}
+
 static void test_pager_copy_gives_a_private_page(void **state)
 {
     (void)state;
@@ -1082,6 +1158,7 @@ int main(void)
         TU_TEST(test_unhandled_faults_kill_the_thread_with_a_reason),
         TU_TEST(test_pager_shares_a_page_and_the_access_completes),
         TU_TEST(test_pager_copy_gives_a_private_page),
+        TU_TEST(test_hop_fault_names_only_the_kernels_fault_hops),
         TU_TEST(test_pager_refusal_kills_the_faulting_thread),
         TU_TEST(test_a_closed_port_is_refused_as_pager),
         TU_TEST(test_resolve_bad_input_changes_nothing),

@@ -451,14 +451,15 @@ static hs_status pager_start(const struct pager_cfg *cfg, const char *name,
 
 /* ---- the port's handler ------------------------------------------------- */
 
-/* A page fault: pass it on to the gate, with the process the hop came
- * from, which is the faulting one (the message's mr[4] says so too, but
- * anyone may write that); if it cannot be passed on, refuse it, since
- * nobody else would answer it. */
-static void fault_pass_on(hs_hop_t *hop, hs_cap_t gate)
+/* A page fault the kernel delivered (pf, from hs_hop_fault(): the
+ * message's mr[1] says so too, but anyone may write that): pass it on to
+ * the gate, with the process the hop came from, which is the faulting one
+ * (not the message's mr[4], for the same reason); if it cannot be passed
+ * on, refuse it, since nobody else would answer it. */
+static void fault_pass_on(hs_hop_t *hop, hs_pagefault_t pf, hs_cap_t gate)
 {
     uint64_t w[FAULT_WORDS] = {
-        [FW_PF] = hs_mr(hop, 1), [FW_ADDR] = hs_mr(hop, 2),
+        [FW_PF] = pf, [FW_ADDR] = hs_mr(hop, 2),
         [FW_ACCESS] = hs_mr(hop, 3), [FW_FLAGS] = hs_mr(hop, 6),
         [FW_SOURCE] = hs_hop_source(hop),
     };
@@ -487,10 +488,13 @@ static void pager_hop(hs_hop_t *hop, void *cookie)
 {
     hs_cap_t gate = (hs_cap_t)(uintptr_t)cookie;
     uint64_t op = hs_mr(hop, 0);
-    if (op == HS_PF_LABEL) {
-        fault_pass_on(hop, gate);
+    hs_pagefault_t pf = hs_hop_fault(hop);
+    if (pf) {
+        fault_pass_on(hop, pf, gate);
         return;
     }
+    if (op == HS_PF_LABEL)          /* a client's look-alike: not a fault */
+        return;
     hs_status st = request_pass_on(hop, gate, op);
     hs_utcb()->mr[0] = (uint64_t)st;
 }

@@ -70,15 +70,14 @@
  * pages leave first in, first out (a frame freed by a detach is taken
  * next, out of turn).  Pages are read and written whole, and a clean
  * page is saved again.  A client that ends without detaching keeps its
- * slot until it is reaped and its frames until they are evicted.  The
- * kernel does not mark a fault's hop as its own, so the pager takes a
- * fault message's handle at its word: a client may hop in with a made-up
- * fault message of its own (which costs it a page-in at most), and one
- * that guessed another client's pending fault handle could have that
- * fault answered with one of its own pages.  pager_serve() returns only
- * when it cannot go on; the faults whose messages are then on their way
- * wait until the pager's process ends (which kills their threads), so
- * its caller should end the process.
+ * slot until it is reaped and its frames until they are evicted.  A
+ * fault is taken from the kernel's mark on its hop (hs_hop_fault()),
+ * never from the message, so a client that hops in with a look-alike
+ * fault message, even naming another client's pending fault, is
+ * ignored.  pager_serve() returns only when it cannot go on; the faults
+ * whose messages are then on their way wait until the pager's process
+ * ends (which kills their threads), so its caller should end the
+ * process.
  */
 #ifndef EXAMPLES_PAGER_PAGER_H
 #define EXAMPLES_PAGER_PAGER_H

@@ -250,6 +250,15 @@ hs_status hs_mem_fault_resolve(hs_pagefault_t pf, uint64_t src, unsigned mode,
  * HS_ECLOSED, HS_ENOHANDLER, HS_ENOSTACK. */
 hs_status hs_mem_fault_pass(hs_pagefault_t pf, hs_port_t port);
 
+/* In a handler: the page fault this hop delivers, if the kernel made the
+ * hop for one (hs_mem_pager_set, hs_mem_fault_pass), else 0.  Anyone who
+ * may hop through a pager's port can send a message that looks like a
+ * fault's, with another process's fault in mr[1]; a pager that takes the
+ * fault from here, not from the message, answers only real faults, each
+ * for the process it came from (hs_hop_source).  0 too when hop is not
+ * the caller's running hop (hopsim/hop.h). */
+hs_pagefault_t hs_hop_fault(const hs_hop_t *hop);
+
 /* ---- transfers (typed items, hopsim/ipc.h) ------------------------------ */
 
 /*
