@@ -40,10 +40,14 @@ void ipc_thread_init(struct thread *t)
 static inline void prio_update(struct thread *r);
 
 /* A queued sender leaves (timeout, cancel, kill): what it lent its
- * receiver goes with it. */
+ * receiver goes with it.  It stops looking like a queued sender first:
+ * the receiver's priority walk follows queued senders along their
+ * chain, and t may be on it (a thread sending to its own gate is its own
+ * receiver), which must not queue t again. */
 static void send_detach(struct thread *t)
 {
     list_unlink(&t->wait_link);
+    t->wait_ops = NULL;
     prio_update(t->send_gate->receiver);
 }
 
@@ -415,8 +419,8 @@ static void take_from_queue(struct thread *r, struct thread *s,
 static void refuse_sender(struct thread *s, hs_status st)
 {
     list_unlink(&s->wait_link);
+    s->wait_ops = NULL;             /* not queued: as send_detach() */
     prio_update(s->send_gate->receiver);
-    s->wait_ops = NULL;
     sched_wake(s, st);
 }
 

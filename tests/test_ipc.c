@@ -810,6 +810,44 @@ static void test_ipc_serve_woken_then_killed_is_uncounted(void **state)
     assert_int_equal(status[0], HS_STATUS_COUNT);
 }
 
+/* A thread queued on its own gate (a finite send to itself) behind a
+ * higher-priority sender: when it times out, the priority walk from its
+ * gate's receiver (itself) must not queue it again. */
+static hs_cap_t self_gate;
+
+static int higher_sender(void *arg)
+{
+    (void)arg;
+    set_msg(0, 1, 2);
+    status[30] = hs_ipc_send(self_gate, HS_MSEC);
+    return 0;
+}
+
+static int own_gate_timeout_main(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_gate_create(0, 0, &self_gate), HS_OK);  /* bound to me */
+    hs_tid_t t = tu_mk(higher_sender, NULL, HS_PRIO_DEFAULT + 5);
+    set_msg(0, 1, 1);                   /* it is queued on me: I queue */
+    status[31] = hs_ipc_send(self_gate, 2 * HS_MSEC);    /* behind it */
+    int prio = -1;
+    EXPECT_ST(hs_thread_get_priority(hs_thread_self(), &prio), HS_OK);
+    word[30] = (uint64_t)prio;
+    status[32] = hs_ipc_recv(self_gate, HS_NOWAIT, NULL);    /* nobody */
+    tu_join(t);
+    return 0;
+}
+
+static void test_ipc_send_to_own_gate_times_out_cleanly(void **state)
+{
+    (void)state;
+    run_main(own_gate_timeout_main, NULL);
+    assert_int_equal(status[30], HS_ETIMEOUT);
+    assert_int_equal(status[31], HS_ETIMEOUT);
+    assert_int_equal(word[30], HS_PRIO_DEFAULT);    /* nothing lent now */
+    assert_int_equal(status[32], HS_ETIMEOUT);
+}
+
 /* ---- 8. rights --------------------------------------------------------- */
 
 static int rights_main(void *arg)
@@ -2608,6 +2646,7 @@ int main(void)
         TU_TEST(test_ipc_serving_server_lets_the_run_end),
         TU_TEST(test_ipc_cancelled_serve_is_uncounted),
         TU_TEST(test_ipc_serve_woken_then_killed_is_uncounted),
+        TU_TEST(test_ipc_send_to_own_gate_times_out_cleanly),
         TU_TEST(test_ipc_rights),
         TU_TEST(test_ipc_revoke_and_delete),
         TU_TEST(test_ipc_tags_and_copy),
