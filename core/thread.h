@@ -73,8 +73,9 @@ struct hs_level {
     struct checkpoint *cp;        /* checkpoint of the hop into this level */
     struct hop_offer *offer;      /* memory items offered, until accepted
                                      or declined (NULL: none) */
-    uint64_t fault;               /* the page fault the kernel's hop into
-                                     this level delivers, or 0 */
+    uint64_t fault;               /* level 0 of an asynchronous hop's
+                                     thread: the page fault the kernel's
+                                     hop delivers, or 0; unset above */
     struct list visit_link;       /* in proc->visitors (levels above 0) */
 };
 

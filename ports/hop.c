@@ -187,7 +187,6 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     l->accepted = 0;
     l->cp = NULL;
     l->offer = NULL;
-    l->fault = 0;
     if (hop_offers(self, flags))
         offer_take(self, l);
     to->hop_stacks_used++;
@@ -477,9 +476,11 @@ hs_pid_t hs_hop_source(const hs_hop_t *hop)
     return hop_is_running(hop) ? hop->source : 0;
 }
 
+/* Only the kernel's asynchronous hops carry a fault, in their thread's
+ * level 0: a pushed level's field is never set, and never read. */
 hs_pagefault_t hs_hop_fault(const hs_hop_t *hop)
 {
-    return hop_is_running(hop) ? hop->fault : 0;
+    return hop_is_running(hop) && hop == &hop->thread->home ? hop->fault : 0;
 }
 
 uint64_t hs_mr(const hs_hop_t *hop, unsigned i)
