@@ -78,6 +78,7 @@ struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
     c->label = label;
     if (parent) {
         c->parent = parent->obj.handle;
+        c->up = parent;
         c->parent_gen = parent->revoke_gen;
     }
     p->caps[slot] = c;

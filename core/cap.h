@@ -7,6 +7,12 @@
  * freed.  Derivation links a copy to its parent by the parent's handle and
  * the parent's revocation generation at the time; a capability is valid
  * only while every link up its chain still matches.
+ *
+ * Beside each handle a capability keeps where its object was found: a
+ * pool never gives its memory back before the run ends and clears a
+ * freed object's handle, so the pointer still names that object exactly
+ * while the object's handle is the one kept.  Following the pointer and
+ * comparing the handle is the whole lookup on the IPC fast path.
  */
 #ifndef HOPSIM_CORE_CAP_H
 #define HOPSIM_CORE_CAP_H
@@ -23,7 +29,11 @@ struct cap {
     uint64_t object;            /* handle of what it names */
     unsigned rights;
     uint64_t label;
+    void *found;                /* where object was last found, or NULL
+                                   (cap_object_cached()) */
     uint64_t parent;            /* handle of the cap it came from, or 0 */
+    const struct cap *up;       /* the cap it came from, while its handle
+                                   is still parent */
     uint32_t parent_gen;        /* parent's revoke_gen when derived */
     uint32_t revoke_gen;        /* bumped by hs_cap_revoke() */
 };
@@ -54,13 +64,26 @@ static inline struct cap *cap_slot(const struct proc *p, hs_cap_t local)
  * derived. */
 static inline int cap_chain_valid(const struct cap *c)
 {
-    while (c->parent) {
-        const struct cap *up = pool_lookup(&k.caps, c->parent);
-        if (!up || up->revoke_gen != c->parent_gen)
+    for (; c->parent; c = c->up)
+        if (c->up->obj.handle != c->parent ||
+            c->up->revoke_gen != c->parent_gen)
             return 0;
-        c = up;
-    }
     return 1;
+}
+
+/* c's object as found last time, if that is still it: the live object
+ * of handle c->object in the pool it was found in, or NULL (never
+ * found, or gone).  The caller looks it up and notes it with
+ * cap_object_found(). */
+static inline void *cap_object_cached(const struct cap *c)
+{
+    const struct kobj *o = c->found;
+    return o && o->handle == c->object ? c->found : NULL;
+}
+
+static inline void cap_object_found(struct cap *c, void *object)
+{
+    c->found = object;
 }
 
 /* The initial capabilities of a child: each a valid capability of parent

@@ -134,7 +134,11 @@ struct thread {
                                         in k.nserving */
     hs_tid_t reply_tid;              /* implicit reply capability: the */
     uint64_t reply_seq;              /*   caller and its call number, */
-    int reply_prio;                  /*   and its priority when called */
+    int reply_prio;                  /*   its priority when called, */
+    struct thread *reply_caller;     /*   and where it was: still the
+                                        caller while its handle is
+                                        reply_tid (pool memory stays
+                                        until the run ends) */
     struct list reply_waiters;       /* callers blocked for its reply, by
                                         wait_link; woken with HS_EPARTNER
                                         when it ends */

@@ -86,6 +86,7 @@ static void frame_run(struct thread *self, struct notify_frame *f)
     f->recv_label = self->recv_label;
     f->reply_tid = self->reply_tid;
     f->reply_seq = self->reply_seq;
+    f->reply_caller = self->reply_caller;
     self->notify.frame = f;
     self->notify.depth++;
     l->ctx = f->ctx;
@@ -119,6 +120,7 @@ static _Noreturn void frame_return(struct thread *self,
     self->recv_label = f->recv_label;
     self->reply_tid = f->reply_tid;
     self->reply_seq = f->reply_seq;
+    self->reply_caller = f->reply_caller;
     f->level->ctx = to;
     self->ctx = to;
     self->notify.frame = f->outer;

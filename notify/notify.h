@@ -82,6 +82,7 @@ struct notify_frame {
     uint64_t recv_label;
     hs_tid_t reply_tid;
     uint64_t reply_seq;
+    struct thread *reply_caller;
 };
 
 /* One slot table: a handler and its cookie per slot. */

@@ -51,9 +51,13 @@ HOT_INLINE hs_status gate_resolve(struct proc *p, hs_cap_t local,
         return HS_EBADCAP;
     if (c->kind != HS_CAP_KIND_GATE)    /* its object may be gone */
         return cap_resolve(p, local, &c) == HS_OK ? HS_EPERM : HS_EBADCAP;
-    *g = gate_lookup(c->object);
-    if (!*g)
-        return HS_EBADCAP;
+    *g = cap_object_cached(c);
+    if (!*g) {
+        *g = gate_lookup(c->object);
+        if (!*g)
+            return HS_EBADCAP;
+        cap_object_found(c, *g);
+    }
     if (!(c->rights & right))
         return HS_EPERM;
     *cp = c;

@@ -366,6 +366,7 @@ static void reply_cap_set(struct thread *r, struct thread *c)
     r->reply_tid = c->obj.handle;
     r->reply_seq = c->call_seq;
     r->reply_prio = c->prio;
+    r->reply_caller = c;
     if (c->prio > r->prio)
         r->prio = c->prio;
 }
@@ -717,9 +718,9 @@ HOT_INLINE hs_status reply_caller(const struct thread *self,
 {
     if (!self->reply_tid)
         return HS_ENOREPLY;
-    struct thread *t = pool_lookup(&k.threads, self->reply_tid);
-    if (!t || t->state != THREAD_BLOCKED || t->wait_ops != &reply_wait ||
-        t->call_seq != self->reply_seq)
+    struct thread *t = self->reply_caller;
+    if (t->obj.handle != self->reply_tid || t->state != THREAD_BLOCKED ||
+        t->wait_ops != &reply_wait || t->call_seq != self->reply_seq)
         return HS_ESTALE;
     *c = t;
     return HS_OK;
