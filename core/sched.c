@@ -40,6 +40,7 @@ void sched_init(void)
     for (int p = 0; p < NPRIO; p++)
         list_init(&k.rq[p]);
     kern.rq_bits = 0;
+    kern.leave_work &= ~LEAVE_RUNQ;
     k.sched_points = 0;
     if (k.seed != HS_SEED_NONE && k.strategy == HS_STRATEGY_PCT)
         pct_init();
@@ -76,6 +77,7 @@ void sched_enqueue(struct thread *t, int front)
     else
         list_push_back(&k.rq[t->prio], &t->runq_link);
     kern.rq_bits |= 1u << t->prio;
+    kern.leave_work |= LEAVE_RUNQ;
     plat_cpu_kick();
 }
 
@@ -86,6 +88,8 @@ void sched_dequeue(struct thread *t)
     list_unlink(&t->runq_link);
     if (list_empty(&k.rq[t->prio]))
         kern.rq_bits &= ~(1u << t->prio);
+    if (!kern.rq_bits)
+        kern.leave_work &= ~LEAVE_RUNQ;
 }
 
 /* Highest priority with a runnable thread, or -1. */

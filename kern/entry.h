@@ -4,10 +4,11 @@
  * Every public call made from a simulated thread brackets its work with
  * kernel_enter() and kernel_leave(): enter takes the kernel lock and finds
  * the calling thread; leave is the scheduling point and drops the lock.
- * Both are one test on the fast path: the rare cases (no thread here, the
- * run ending, a thread killed, unwinding a hop or with notifications
- * queued, work for the scheduler or the memory checks) go to the slow
- * paths, which the kernel above the base provides (run/kernel.c).
+ * Each is one flags test on the fast path (kern.enter_work,
+ * kern.leave_work): the rare cases (no thread here, the run ending, a
+ * thread killed, unwinding a hop or with notifications queued, work for
+ * the scheduler or the memory checks) go to the slow paths, which the
+ * kernel above the base provides (run/kernel.c).
  */
 #ifndef HOPSIM_KERN_ENTRY_H
 #define HOPSIM_KERN_ENTRY_H
@@ -27,10 +28,20 @@ struct thread;
 #define KATTN_UNWIND  0x2u  /* a process it visits ended: it unwinds */
 #define KATTN_NOTIFY  0x4u  /* notifications queued: delivered at exit */
 
-/* Leave work of the whole kernel (kern.leave_work). */
+/* Enter work of the whole kernel (kern.enter_work): why a kernel entry
+ * cannot go straight on. */
+#define ENTER_ENDING    0x1u  /* the run is over (kern_end()) */
+#define ENTER_ATTN      0x2u  /* some thread has attention bits */
+
+/* Leave work of the whole kernel (kern.leave_work): why a kernel exit
+ * cannot just unlock. */
 #define LEAVE_MEM_CHECK 0x1u  /* cfg.mem_check: verify everything */
 #define LEAVE_MEM_PT    0x2u  /* page-table nodes reserved by checks, or
                                  spares to trim */
+#define LEAVE_RUNQ      0x4u  /* a thread is runnable: a scheduling point
+                                 (set and cleared with kern.rq_bits) */
+#define LEAVE_ATTN      0x8u  /* some thread has attention bits */
+#define LEAVE_MEM       (LEAVE_MEM_CHECK | LEAVE_MEM_PT)
 
 struct kcpu {
     struct thread *current;     /* NULL while the CPU loop runs */
@@ -45,6 +56,7 @@ struct kern_state {
     int ending;                 /* the run is over; CPUs leave their loop */
     uint32_t rq_bits;           /* bit p set: a thread of priority p is
                                    runnable (core/sched.c) */
+    unsigned enter_work;        /* ENTER_* */
     unsigned leave_work;        /* LEAVE_* */
     unsigned attn_threads;      /* threads with attention bits */
     struct kcpu cpu[HS_CPUS_MAX];
@@ -54,8 +66,10 @@ extern struct kern_state kern;
 
 static inline void kattn_set(unsigned *attn, unsigned bits)
 {
-    if (!*attn)
-        kern.attn_threads++;
+    if (!*attn && !kern.attn_threads++) {
+        kern.enter_work |= ENTER_ATTN;
+        kern.leave_work |= LEAVE_ATTN;
+    }
     *attn |= bits;
 }
 
@@ -64,8 +78,18 @@ static inline void kattn_clear(unsigned *attn, unsigned bits)
     if (!(*attn & bits))
         return;
     *attn &= ~bits;
-    if (!*attn)
-        kern.attn_threads--;
+    if (!*attn && !--kern.attn_threads) {
+        kern.enter_work &= ~ENTER_ATTN;
+        kern.leave_work &= ~LEAVE_ATTN;
+    }
+}
+
+/* The run is over: CPUs leave their loop, threads entering the kernel
+ * leave their context. */
+static inline void kern_end(void)
+{
+    kern.ending = 1;
+    kern.enter_work |= ENTER_ENDING;
 }
 
 /* kernel_enter() outside a simulated thread: returns NULL (the caller
@@ -89,7 +113,7 @@ static inline struct thread *kernel_enter(void)
         return kernel_enter_outside();
     plat_klock();
     struct thread *self = kern.cpu[id].current;
-    if (!self || kern.ending || kern.attn_threads)
+    if (!self || kern.enter_work)
         return kernel_enter_slow(self);
     return self;
 }
@@ -99,7 +123,7 @@ static inline struct thread *kernel_enter(void)
  * nothing to decide. */
 static inline void kernel_leave(struct thread *self)
 {
-    if (kern.leave_work | kern.rq_bits | kern.attn_threads)
+    if (kern.leave_work)
         kernel_leave_work(self);
     plat_kunlock();
 }

@@ -129,7 +129,7 @@ struct thread *kernel_enter_slow(struct thread *self)
 
 void kernel_leave_work(struct thread *self)
 {
-    if (kern.leave_work)
+    if (kern.leave_work & LEAVE_MEM)
         vm_leave();
     if (kern.rq_bits || (self->attn & KATTN_KILLED))
         sched_point(self);
@@ -170,7 +170,7 @@ _Noreturn void kernel_panic(const char *fmt, ...)
         plat_print("hopsim: panic outside a simulated thread: abort\n");
         __builtin_trap();
     }
-    kern.ending = 1;
+    kern_end();
     k.end_status = HS_EPANIC;
     event_record(EV_PANIC, self, 0, 0);
     plat_cpu_kick();
@@ -253,7 +253,7 @@ static void on_fatal_signal(void *owner, const char *what,
 static void run_end(hs_status st)
 {
     if (!kern.ending) {
-        kern.ending = 1;
+        kern_end();
         k.end_status = st;
     }
     plat_cpu_kick();
