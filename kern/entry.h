@@ -108,11 +108,11 @@ void kernel_leave_work(struct thread *self);
  * (lock not held) when not called from a simulated thread. */
 static inline struct thread *kernel_enter(void)
 {
-    int id = plat_cpu_id();
-    if (!kern.running || id < 0)
+    struct kcpu *c = plat_cpu_data();
+    if (!c || !kern.running)
         return kernel_enter_outside();
     plat_klock();
-    struct thread *self = kern.cpu[id].current;
+    struct thread *self = c->current;
     if (!self || kern.enter_work)
         return kernel_enter_slow(self);
     return self;
@@ -131,14 +131,14 @@ static inline void kernel_leave(struct thread *self)
 /* The calling CPU's kernel state (called on a simulated CPU only). */
 static inline struct kcpu *kernel_cpu(void)
 {
-    return &kern.cpu[plat_cpu_id()];
+    return plat_cpu_data();
 }
 
 /* The thread running on the calling CPU (lock held), or NULL. */
 static inline struct thread *kernel_current(void)
 {
-    int id = plat_cpu_id();
-    return id < 0 ? NULL : kern.cpu[id].current;
+    struct kcpu *c = plat_cpu_data();
+    return c ? c->current : NULL;
 }
 
 #endif

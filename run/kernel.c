@@ -264,7 +264,7 @@ static void run_end(hs_status st)
  * idle and nothing can run. */
 static void cpu_main(unsigned id)
 {
-    (void)id;
+    plat_cpu_data_set(&kern.cpu[id]);
     plat_klock();
     while (!kern.ending) {
         struct thread *t = sched_pick();
@@ -287,6 +287,7 @@ static void cpu_main(unsigned id)
     }
     plat_cpu_kick();
     plat_kunlock();
+    plat_cpu_data_set(NULL);
 }
 
 /* ---- start, run, end --------------------------------------------------------- */

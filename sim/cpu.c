@@ -32,6 +32,7 @@ static void (*run_main)(unsigned);
 static _Thread_local struct sim_cpu *this_cpu;
 _Thread_local int plat_tls_cpu_id = -1;
 _Thread_local int plat_tls_klocked;
+_Thread_local void *plat_tls_cpu_data;
 int plat_cpus_multi;
 
 static pthread_mutex_t klock = PTHREAD_MUTEX_INITIALIZER;
@@ -49,11 +50,18 @@ __attribute__((noinline)) struct sim_cpu *sim_cpu_self(void)
 void plat_klock_shared(void)
 {
     pthread_mutex_lock(&klock);
+    plat_tls_klocked = 1;
 }
 
 void plat_kunlock_shared(void)
 {
+    plat_tls_klocked = 0;
     pthread_mutex_unlock(&klock);
+}
+
+void plat_cpu_data_set(void *d)
+{
+    plat_tls_cpu_data = d;
 }
 
 void plat_cpu_idle(void)
@@ -215,6 +223,7 @@ static void cpu_run(unsigned id)
     free(ss.ss_sp);
     this_cpu = NULL;
     plat_tls_cpu_id = -1;
+    plat_tls_cpu_data = NULL;
 }
 
 /* CPU threads wait at this gate until every CPU has been created; if one

@@ -144,7 +144,9 @@ extern int plat_cpus_multi;
 
 /* Per-host-thread state behind the inline calls below (sim/cpu.c). */
 extern _Thread_local int plat_tls_cpu_id;    /* -1: not a simulated CPU */
-extern _Thread_local int plat_tls_klocked;   /* holds the kernel lock */
+extern _Thread_local int plat_tls_klocked;   /* holds the kernel lock
+                                               (several CPUs only) */
+extern _Thread_local void *plat_tls_cpu_data; /* plat_cpu_data() */
 void plat_klock_shared(void);
 void plat_kunlock_shared(void);
 
@@ -168,20 +170,34 @@ static inline int plat_cpu_id(void)
     return id;
 }
 
-/* The kernel lock.  With one CPU nothing can contend for it: taking it
- * only notes that this CPU holds it (for the stack-overflow handler). */
+/* What the kernel keeps for the calling CPU (plat_cpu_data_set()), or
+ * NULL when the caller is not a simulated CPU: one thread-local read, for
+ * the kernel's entry and every switch. */
+static inline void *plat_cpu_data(void)
+{
+    void *d;
+    __asm__ volatile("movq plat_tls_cpu_data@gottpoff(%%rip), %%rax\n\t"
+                     "movq %%fs:(%%rax), %0"
+                     : "=r"(d) : : "rax", "memory");
+    return d;
+}
+
+/* Set by the kernel on each CPU's host thread as its loop starts, and
+ * cleared as it ends. */
+void plat_cpu_data_set(void *d);
+
+/* The kernel lock.  With one CPU nothing can contend for it, and taking
+ * it costs one test; with several, it is a mutex, and the CPU notes that
+ * it holds it (plat_tls_klocked) for the fatal-signal handlers, which
+ * take it unless it is held. */
 static inline void plat_klock(void)
 {
     if (plat_cpus_multi)
         plat_klock_shared();
-    __asm__ volatile("movq plat_tls_klocked@gottpoff(%%rip), %%rax\n\t"
-                     "movl $1, %%fs:(%%rax)" : : : "rax", "memory");
 }
 
 static inline void plat_kunlock(void)
 {
-    __asm__ volatile("movq plat_tls_klocked@gottpoff(%%rip), %%rax\n\t"
-                     "movl $0, %%fs:(%%rax)" : : : "rax", "memory");
     if (plat_cpus_multi)
         plat_kunlock_shared();
 }
