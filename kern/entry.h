@@ -109,7 +109,7 @@ void kernel_leave_work(struct thread *self);
 static inline struct thread *kernel_enter(void)
 {
     struct kcpu *c = plat_cpu_data();
-    if (!c || !kern.running)
+    if (!c)                         /* set only while the CPUs run */
         return kernel_enter_outside();
     plat_klock();
     struct thread *self = c->current;

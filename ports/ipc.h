@@ -15,9 +15,7 @@ struct thread;
  * Inline: every send and reply asks. */
 static inline int ipc_tag_valid(uint64_t tag)
 {
-    unsigned words = hs_tag_words(tag);
-    return words <= HS_MR_COUNT &&
-           words + 2 * hs_tag_items(tag) <= HS_MR_COUNT &&
+    return hs_tag_words(tag) + 2 * hs_tag_items(tag) <= HS_MR_COUNT &&
            (tag & 0xffffc080u) == 0;
 }
 
