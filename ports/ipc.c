@@ -299,6 +299,23 @@ static inline void msg_copy(struct thread *from, struct thread *to,
         msg_copy_items(from, to, plan);
 }
 
+/* Whether a message of tag takes the register fast path: valid, no
+ * items, at most FAST_WORDS words.  Those are the low 32 bits of the tag
+ * being at most FAST_WORDS (above the word count there are only items,
+ * reserved bits and flags), one test. */
+static inline int msg_fast(uint64_t tag)
+{
+    return (uint32_t)tag <= FAST_WORDS;
+}
+
+/* msg_copy() of a message that takes the fast path (msg_fast()): the
+ * tag and its words. */
+static inline void msg_copy_fast(struct thread *from, struct thread *to)
+{
+    to->utcb.tag = from->utcb.tag;
+    mr_copy(to->utcb.mr, from->utcb.mr, hs_tag_words(from->utcb.tag));
+}
+
 /* ---- priority inheritance ------------------------------------------------- */
 
 /* A receiver runs at the highest of its own priority, that of the caller
@@ -500,12 +517,44 @@ static inline void deliver(struct thread *self, struct thread *r,
         reply_cap_set(r, self);
 }
 
-HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
-                                 hs_time_t recv_to)
+/* The rest of a call handed to receiver r, which has its message: self
+ * waits for the reply with recv_to (not HS_NOWAIT) and the CPU goes
+ * straight to r.  The hand-off's one event; the reply records the
+ * other.  Returns when self is woken: HS_OK with the reply, or why
+ * not. */
+HOT_INLINE hs_status call_hand_off(struct thread *self, struct thread *r,
+                                   hs_time_t recv_to)
 {
-    struct thread *self = kernel_enter();
-    if (!self)
-        return HS_ESTATE;
+    self->wake_phase = HS_PHASE_RECV;
+    list_push_back(&r->reply_waiters, &self->wait_link);
+    event_record(EV_IPC_CALL, self, HS_OK, r->obj.handle);
+    return sched_wake_block(self, r, HS_OK, &reply_wait, r, recv_to);
+}
+
+/* The end of a send or call by self with st: its phase and, unless the
+ * CPU was handed over with the message and came back with HS_OK, its
+ * event.  Then self leaves the kernel. */
+HOT_INLINE hs_status send_end(struct thread *self, int call, int handed,
+                              hs_status st)
+{
+    if (st != HS_OK)
+        self->utcb.phase = self->wake_phase;
+    if (!handed || st != HS_OK)
+        event_record(call ? EV_IPC_CALL : EV_IPC_SEND, self, (uint64_t)st,
+                     self->utcb.phase);
+    kernel_leave(self);
+    return st;
+}
+
+/* Send or call by self, in the kernel, through capability cap; the
+ * whole of it, kernel exit included, except a call delivered to a
+ * waiting receiver: then *hand_off is set to the receiver, which has the
+ * message, and the caller does the rest (call_hand_off(), send_end()),
+ * the one place a call hands the CPU over. */
+static hs_status send_common(struct thread *self, hs_cap_t cap, int call,
+                             hs_time_t send_to, hs_time_t recv_to,
+                             struct thread **hand_off)
+{
     struct gate *g = NULL;
     uint64_t label = 0;
     hs_status st = send_decode(self, cap, send_to, recv_to, &g, &label);
@@ -522,7 +571,6 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
     }
     struct thread *r = g->receiver;
     struct xfer_plan plan;
-    int handed = 0;                 /* handed the CPU to r with the call */
     if (call)
         self->call_seq++;
     self->wake_phase = HS_PHASE_SEND;
@@ -532,12 +580,8 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
             /* r cannot take it: r goes on waiting, the send fails. */
         } else if (call && recv_to != HS_NOWAIT) {
             deliver(self, r, label, call, &plan);
-            self->wake_phase = HS_PHASE_RECV;
-            list_push_back(&r->reply_waiters, &self->wait_link);
-            /* The hand-off's one event; the reply records the other. */
-            event_record(EV_IPC_CALL, self, HS_OK, r->obj.handle);
-            st = sched_wake_block(self, r, HS_OK, &reply_wait, r, recv_to);
-            handed = 1;
+            *hand_off = r;
+            return HS_OK;
         } else {
             deliver(self, r, label, call, &plan);
             sched_wake(r, HS_OK);
@@ -557,24 +601,65 @@ HOT_INLINE hs_status send_common(hs_cap_t cap, int call, hs_time_t send_to,
         prio_update(r);             /* r runs at least at self's */
         st = sched_block(self, &send_wait, g, send_to);
     }
-    if (st != HS_OK)
-        self->utcb.phase = self->wake_phase;
-    if (!handed || st != HS_OK)
-        event_record(call ? EV_IPC_CALL : EV_IPC_SEND, self, (uint64_t)st,
-                     self->utcb.phase);
-    kernel_leave(self);
-    return st;
+    return send_end(self, call, 0, st);
 }
 
 hs_status hs_ipc_send(hs_cap_t gate, hs_time_t timeout)
 {
-    return send_common(gate, 0, timeout, HS_NOWAIT);
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    struct thread *none = NULL;     /* a send never hands the CPU over */
+    return send_common(self, gate, 0, timeout, HS_NOWAIT, &none);
+}
+
+/* The receiver of self's call through cap if the call takes the fast
+ * path, else NULL: a message of registers only (msg_fast()), valid
+ * timeouts and one to wait for the reply with, a gate capability that
+ * resolves with the send right, its receiver waiting for it, and no kill
+ * fault drawn here.  Then the call is what send_common() would do, with
+ * the checks it would skip known to pass. */
+HOT_INLINE struct thread *call_fast_receiver(struct thread *self,
+                                             hs_cap_t cap, hs_time_t send_to,
+                                             hs_time_t recv_to,
+                                             uint64_t *label)
+{
+    struct cap *c;
+    struct gate *g;
+    if (!msg_fast(self->utcb.tag) || !timeout_valid(send_to) ||
+        !timeout_valid(recv_to) || recv_to == HS_NOWAIT ||
+        (k.fault_kinds & HS_FAULT_KILL) ||
+        gate_resolve(thread_current_proc(self), cap, HS_CAP_SEND, &c, &g) !=
+            HS_OK ||
+        !receiving_from(g->receiver, g))
+        return NULL;
+    *label = c->label;
+    return g->receiver;
 }
 
 hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
                       hs_time_t recv_timeout)
 {
-    return send_common(gate, 1, send_timeout, recv_timeout);
+    struct thread *self = kernel_enter();
+    if (!self)
+        return HS_ESTATE;
+    uint64_t label;
+    struct thread *r = call_fast_receiver(self, gate, send_timeout,
+                                          recv_timeout, &label);
+    if (r) {
+        self->utcb.phase = HS_PHASE_NONE;
+        self->call_seq++;
+        msg_copy_fast(self, r);
+        r->recv_label = label;
+        trace_message(TRACE_CALL, self, r);
+        reply_cap_set(r, self);
+    } else {
+        hs_status st = send_common(self, gate, 1, send_timeout, recv_timeout,
+                                   &r);
+        if (!r)
+            return st;
+    }
+    return send_end(self, 1, 1, call_hand_off(self, r, recv_timeout));
 }
 
 /* ---- receive ----------------------------------------------------------------------- */
