@@ -710,12 +710,10 @@ void ipc_irq_deliver(struct thread *t, uint64_t bits, uint64_t label)
 }
 
 /* Invoke of a receive (the reply capability is already spent).  An open
- * wait takes pending IRQ bits first.  next, if not NULL, was woken with
- * sched_wake_next() because the receive blocks (open_wait_blocks()) and
- * the scheduler then runs it. */
+ * wait takes pending IRQ bits first. */
 HOT_INLINE hs_status recv_invoke(struct thread *self, struct gate *g,
                                  int nobody, int serving, hs_time_t timeout,
-                                 uint64_t *label, struct thread *next)
+                                 uint64_t *label)
 {
     uint64_t bits, irq_label;
     if (!nobody && !g && !list_empty(&self->irqs) &&
@@ -742,8 +740,7 @@ HOT_INLINE hs_status recv_invoke(struct thread *self, struct gate *g,
             self->ipc_serving = 1;
             k.nserving++;
         }
-        hs_status st = next ? sched_block_next(self, next, ops, obj, timeout)
-                            : sched_block(self, ops, obj, timeout);
+        hs_status st = sched_block(self, ops, obj, timeout);
         serve_detach(self);         /* still counted: a message came */
         if (nobody)                 /* its timer, or a cancel */
             return st == HS_OK ? HS_ETIMEOUT : st;
@@ -768,7 +765,7 @@ static hs_status recv_common(int closed, hs_cap_t cap, hs_time_t timeout,
         st = HS_EINVAL;             /* would sleep for ever */
     if (st == HS_OK) {
         reply_cap_end(self);        /* a new wait ends the reply cap */
-        st = recv_invoke(self, g, nobody, serving, timeout, label, NULL);
+        st = recv_invoke(self, g, nobody, serving, timeout, label);
     }
     self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
     event_record(EV_IPC_RECV, self, (uint64_t)st, 0);
@@ -856,11 +853,28 @@ static inline int open_wait_blocks(const struct thread *self,
            (list_empty(&self->irqs) || !irq_bound_pending(self));
 }
 
+/* Caller c has self's reply in its registers: it stops waiting for it
+ * and is woken, with the CPU when self's wait is to block next
+ * (open_wait_blocks(): then c is returned, to be handed the CPU by
+ * recv_hand_off()), else by the scheduler (NULL). */
+HOT_INLINE struct thread *reply_wake(struct thread *self, struct thread *c,
+                                     int wait, hs_time_t timeout)
+{
+    list_unlink(&c->wait_link);
+    trace_message(TRACE_REPLY, self, c);
+    if (wait && open_wait_blocks(self, timeout)) {
+        if (sched_wake_next(c, HS_OK))
+            return c;
+    } else {
+        sched_wake(c, HS_OK);
+    }
+    return NULL;
+}
+
 /* The reply of hs_ipc_reply() and, with wait, of hs_ipc_reply_wait()
- * waiting with timeout.  *next is set to the caller when it is handed the
- * CPU at the wait (open_wait_blocks(), sched_wake_next()), else NULL. */
-HOT_INLINE hs_status reply_common(struct thread *self, int wait,
-                                  hs_time_t timeout, struct thread **next)
+ * waiting with timeout.  *next is set as reply_wake() returns. */
+static hs_status reply_common(struct thread *self, int wait,
+                              hs_time_t timeout, struct thread **next)
 {
     struct thread *c = NULL;
     struct xfer_plan plan;
@@ -872,14 +886,7 @@ HOT_INLINE hs_status reply_common(struct thread *self, int wait,
     }
     if (st == HS_OK) {
         msg_copy(self, c, &plan);
-        list_unlink(&c->wait_link);
-        trace_message(TRACE_REPLY, self, c);
-        if (wait && open_wait_blocks(self, timeout)) {
-            if (sched_wake_next(c, HS_OK))
-                *next = c;
-        } else {
-            sched_wake(c, HS_OK);
-        }
+        *next = reply_wake(self, c, wait, timeout);
     }
     if (reply_spent(st))
         reply_cap_end(self);
@@ -899,23 +906,62 @@ hs_status hs_ipc_reply(void)
     return st;
 }
 
+/* The caller self's reply goes to if hs_ipc_reply_wait() takes the fast
+ * path, else NULL: a valid timeout, a message of registers only
+ * (msg_fast()), a caller still waiting for it, and no reply-timeout
+ * fault drawn here.  Then the reply is what reply_common() would do,
+ * with the checks it would skip known to pass. */
+HOT_INLINE struct thread *reply_fast_caller(struct thread *self,
+                                            hs_time_t timeout)
+{
+    struct thread *c;
+    if (!msg_fast(self->utcb.tag) || !timeout_valid(timeout) ||
+        reply_caller(self, &c) != HS_OK ||
+        (k.fault_kinds & HS_FAULT_REPLY_TIMEOUT))
+        return NULL;
+    return c;
+}
+
+/* The open wait of hs_ipc_reply_wait() when it blocks at once
+ * (open_wait_blocks()), handing the CPU to the caller it replied to,
+ * next. */
+HOT_INLINE hs_status recv_hand_off(struct thread *self, struct thread *next,
+                                   hs_time_t timeout, uint64_t *label)
+{
+    self->recv_gate = NULL;
+    hs_status st = sched_block_next(self, next, &recv_wait, self, timeout);
+    serve_detach(self);             /* still counted: a message came */
+    if (st == HS_OK && label)
+        *label = self->recv_label;
+    return st;
+}
+
 hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
 {
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
     struct thread *next = NULL;
-    hs_status st = timeout_valid(timeout)
-                   ? reply_common(self, 1, timeout, &next) : HS_EINVAL;
+    struct thread *c = reply_fast_caller(self, timeout);
+    hs_status st = HS_OK;
+    if (c) {
+        msg_copy_fast(self, c);
+        next = reply_wake(self, c, 1, timeout);
+        reply_cap_end(self);
+        self->utcb.phase = HS_PHASE_NONE;
+        event_record(EV_IPC_REPLY, self, HS_OK, c->obj.handle);
+    } else {
+        st = timeout_valid(timeout) ? reply_common(self, 1, timeout, &next)
+                                    : HS_EINVAL;
+    }
     if (st == HS_OK) {
-        st = recv_invoke(self, NULL, 0, 0, timeout, label, next);
+        st = next ? recv_hand_off(self, next, timeout, label)
+                  : recv_invoke(self, NULL, 0, 0, timeout, label);
         self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
     }
     kernel_leave(self);
     return st;
 }
-
-/* ---- cancel ------------------------------------------------------------------------------ */
 
 hs_status hs_ipc_cancel(hs_tid_t thread)
 {
