@@ -59,8 +59,8 @@ void level_offer_decline(struct hs_level *l)
 
 void level_free(struct hs_level *l, const plat_context *running)
 {
-    if (l->cp)
-        checkpoint_free(l->cp);
+    if (l->kept)
+        checkpoint_free(l->kept);
     if (l->ctx && l->ctx != running)
         plat_ctx_destroy(l->ctx);
     level_unlink(l);
@@ -114,8 +114,8 @@ static void levels_orphan(struct thread *t, const struct proc *p)
         l->dead = 1;
         l->stack_counted = 0;
         list_unlink(&l->visit_link);
-        if (l->cp)
-            list_unlink(&l->cp->owner_link);
+        if (l->kept)
+            list_unlink(&l->kept->owner_link);
     }
     kattn_set(&t->attn, KATTN_UNWIND);
 }
@@ -132,7 +132,7 @@ static void unwind_other(struct thread *t, struct hs_level *l)
     if (t->state == THREAD_BLOCKED)
         sched_unblock_silently(t);
     struct hs_level *below = l->below;
-    int resumable = l->cp != NULL;
+    int resumable = l->checkpointed;
     levels_drop_to(t, below, NULL);
     t->ctx = below->ctx;
     event_record(EV_HOP_UNWIND, t, l->proc->obj.handle, resumable);
@@ -189,7 +189,7 @@ void hop_unwind_self(struct thread *self)
         return;
     plat_context *running = self->ctx;
     struct hs_level *below = low->below;
-    int resumable = low->cp != NULL;
+    int resumable = low->checkpointed;
     levels_drop_to(self, below, running);
     event_record(EV_HOP_UNWIND, self, 0, resumable);
     if (!resumable) {

@@ -70,9 +70,17 @@ struct hs_level {
     int dead;                     /* its process ended while the thread ran
                                      on another CPU: unwind at next entry */
     int accepted;                 /* hs_hop_accept() done */
-    struct checkpoint *cp;        /* checkpoint of the hop into this level */
+    int checkpointed;             /* the hop into this level made a
+                                     checkpoint: the level below waits to
+                                     resume when this one ends */
+    struct checkpoint *kept;      /* that checkpoint as a kernel object
+                                     with a handle, once hs_hop_keep()
+                                     kept it; NULL until then */
     struct hop_offer *offer;      /* memory items offered, until accepted
                                      or declined (NULL: none) */
+    hs_time_t deadline;           /* checkpointed: when the caller stops
+                                     waiting (absolute; HS_NEVER: never),
+                                     read only if the checkpoint is kept */
     uint64_t fault;               /* level 0 of an asynchronous hop's
                                      thread: the page fault the kernel's
                                      hop delivers, or 0; unset above */

@@ -6,7 +6,9 @@
  * The checkpointed hop and the return of its handler are the hot path:
  * what they do in the common case is inline below, and every rare case
  * (no stack left in the budget, memory items, a kept checkpoint, a
- * notification handler running at the level) is a call out of line.
+ * notification handler running at the level) is a call out of line.  A
+ * hop's checkpoint lives in the level it pushes and costs nothing more
+ * (core/checkpoint.h): only a handler that keeps it allocates.
  */
 #include <string.h>
 
@@ -66,7 +68,7 @@ HOT_INLINE hs_status hop_check(struct thread *self, hs_port_t ph,
         return st;
     if (self->top->depth >= k.cfg.max_hop_depth)
         return HS_EDEPTH;
-    if (!(flags & HS_HOP_CHECKPOINT) && self->top->cp)
+    if (!(flags & HS_HOP_CHECKPOINT) && self->top->checkpointed)
         return HS_ESTATE;       /* return through that checkpoint first */
     if (!(flags & HS_HOP_CHECKPOINT) && notify_at_level(self, self->top))
         return HS_ESTATE;       /* a handler returns with hs_notify_return */
@@ -141,8 +143,6 @@ static inline hs_status hop_prepare(struct thread *self, struct port *p,
 {
     size_t size;
     hs_status st = hop_stack_take(p->owner, &size);
-    if (st == HS_OK && (flags & HS_HOP_CHECKPOINT))
-        st = checkpoint_reserve();
     if (st == HS_OK && hop_offers(self, flags))
         st = pool_reserve_one(&k.hop_offers);
     if (st != HS_OK)
@@ -167,7 +167,9 @@ static void offer_take(struct thread *self, struct hs_level *l)
 
 /* Fill in prepared level l, a hop of self from process source through p
  * with flags, and put it on top of self's chain (its top is the level
- * below l).  Every field but the context is set here. */
+ * below l).  Every field but the context is set here; with
+ * HS_HOP_CHECKPOINT, the checkpoint is the level's own, with the caller's
+ * deadline. */
 HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
                            struct port *p, hs_pid_t source, unsigned flags,
                            hs_time_t timeout)
@@ -185,16 +187,15 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     l->stack_counted = 1;
     l->dead = 0;
     l->accepted = 0;
-    l->cp = NULL;
+    l->checkpointed = cp;
+    l->kept = NULL;
     l->offer = NULL;
+    l->deadline = !cp || timeout == HS_NEVER ? HS_NEVER
+                                             : plat_clock_now() + timeout;
     if (hop_offers(self, flags))
         offer_take(self, l);
     to->hop_stacks_used++;
     list_push_back(&to->visitors, &l->visit_link);
-    if (cp)
-        l->cp = checkpoint_new(to, self, l,
-                               timeout == HS_NEVER ? HS_NEVER
-                                                   : plat_clock_now() + timeout);
     self->top = l;
     self->ctx = l->ctx;
     event_record(EV_HOP, self, l->port, cp);
@@ -285,17 +286,17 @@ static _Noreturn void one_way_end(struct thread *self, plat_context *running)
 }
 
 /* The rarer ends of a handler whose level is freed: self's caller (now
- * its top) resumes unless the hop was one-way or its checkpoint is kept;
- * the running context is abandoned. */
-static _Noreturn void level_end_other(struct thread *self,
-                                      struct checkpoint *cp,
+ * its top) resumes unless the hop was one-way (checkpointed 0) or its
+ * checkpoint was kept (then it waits at kept); the running context is
+ * abandoned. */
+static _Noreturn void level_end_other(struct thread *self, int checkpointed,
+                                      struct checkpoint *kept,
                                       plat_context *running)
 {
-    if (!cp)
+    if (!checkpointed)
         one_way_end(self, running);
-    if (cp->kept)
-        wait_at_checkpoint(self, cp, running);
-    checkpoint_free(cp);
+    if (kept)
+        wait_at_checkpoint(self, kept, running);
     self->wait_result = HS_OK;
     sched_abandon(running, self->ctx, 1);
 }
@@ -314,31 +315,32 @@ static void level_park(struct proc *p, struct hs_level *l,
 }
 
 /* The handler of level l (self's top) has returned: end the level and
- * resume the caller.  In the common case (a checkpoint, not kept; p lends
- * stacks and has no spare yet) the running context and l become p's
- * spare, and this returns when a later hop takes them; else it does not
- * return. */
+ * resume the caller.  The event names the checkpoint by its handle if it
+ * was kept, else 0 (it had none).  In the common case (a checkpoint, not
+ * kept; p lends stacks and has no spare yet) the running context and l
+ * become p's spare, and this returns when a later hop takes them; else
+ * it does not return. */
 static void hop_level_end(struct hs_level *l)
 {
     struct thread *self = kernel_enter();
     KASSERT(self && self->top == l, "a returning handler is its top level");
     struct hs_level *below = l->below;
-    struct checkpoint *cp = l->cp;
+    struct checkpoint *kept = l->kept;
+    int checkpointed = l->checkpointed;
     plat_context *running = l->ctx;
     struct proc *p = l->proc;
     int counted = l->stack_counted;
     self->top = below;
     self->ctx = below->ctx;
     level_unlink(l);
-    event_record(EV_HOP_RETURN, self, cp ? cp->obj.handle : 0, 0);
-    if (cp && !cp->kept && counted && !p->hop_spare) {
-        checkpoint_free(cp);
+    event_record(EV_HOP_RETURN, self, kept ? kept->obj.handle : 0, 0);
+    if (checkpointed && !kept && counted && !p->hop_spare) {
         self->wait_result = HS_OK;
         level_park(p, l, running, below->ctx);
         return;
     }
     pool_free(&k.levels, l);
-    level_end_other(self, cp, running);
+    level_end_other(self, checkpointed, kept, running);
 }
 
 /* ---- accepting memory items ------------------------------------------------------ */
@@ -506,7 +508,8 @@ hs_status hs_hop_chain(hs_hop_level *levels, unsigned max, unsigned *count)
         o->proc = l->proc->obj.handle;
         kstrlcpy(o->proc_name, l->proc->name, sizeof o->proc_name);
         o->port = l->port;
-        o->checkpoint = l->cp ? l->cp->obj.handle : 0;
+        o->checkpointed = l->checkpointed;
+        o->checkpoint = l->kept ? l->kept->obj.handle : 0;
     }
     *count = depth;
     kernel_leave(self);
