@@ -285,14 +285,18 @@ static _Noreturn void one_way_end(struct thread *self, plat_context *running)
     thread_exit(self, 0);
 }
 
-/* The rarer ends of a handler whose level is freed: self's caller (now
- * its top) resumes unless the hop was one-way (checkpointed 0) or its
- * checkpoint was kept (then it waits at kept); the running context is
- * abandoned. */
-static _Noreturn void level_end_other(struct thread *self, int checkpointed,
-                                      struct checkpoint *kept,
-                                      plat_context *running)
+/* The rarer ends of the handler of level l, self's top until now (off
+ * the chain and unlinked): the return's event, then l is freed and
+ * self's caller (now its top) resumes, unless the hop was one-way or its
+ * checkpoint was kept (then the caller waits at it); the running context
+ * is abandoned. */
+static _Noreturn void level_end_other(struct thread *self, struct hs_level *l)
 {
+    struct checkpoint *kept = l->kept;
+    int checkpointed = l->checkpointed;
+    plat_context *running = l->ctx;
+    event_record(EV_HOP_RETURN, self, kept ? kept->obj.handle : 0, 0);
+    pool_free(&k.levels, l);
     if (!checkpointed)
         one_way_end(self, running);
     if (kept)
@@ -317,30 +321,24 @@ static void level_park(struct proc *p, struct hs_level *l,
 /* The handler of level l (self's top) has returned: end the level and
  * resume the caller.  The event names the checkpoint by its handle if it
  * was kept, else 0 (it had none).  In the common case (a checkpoint, not
- * kept; p lends stacks and has no spare yet) the running context and l
- * become p's spare, and this returns when a later hop takes them; else
- * it does not return. */
+ * kept, and p has no spare yet) the running context and l become p's
+ * spare, and this returns when a later hop takes them; else it does not
+ * return.  l's fields are read after level_unlink(), which changes none
+ * of them, so that nothing waits across its calls. */
 static void hop_level_end(struct hs_level *l)
 {
     struct thread *self = kernel_enter();
     KASSERT(self && self->top == l, "a returning handler is its top level");
     struct hs_level *below = l->below;
-    struct checkpoint *kept = l->kept;
-    int checkpointed = l->checkpointed;
-    plat_context *running = l->ctx;
-    struct proc *p = l->proc;
-    int counted = l->stack_counted;
     self->top = below;
     self->ctx = below->ctx;
     level_unlink(l);
-    event_record(EV_HOP_RETURN, self, kept ? kept->obj.handle : 0, 0);
-    if (checkpointed && !kept && counted && !p->hop_spare) {
-        self->wait_result = HS_OK;
-        level_park(p, l, running, below->ctx);
-        return;
-    }
-    pool_free(&k.levels, l);
-    level_end_other(self, checkpointed, kept, running);
+    struct proc *p = l->proc;
+    if (l->kept || !l->checkpointed || p->hop_spare)
+        level_end_other(self, l);
+    event_record(EV_HOP_RETURN, self, 0, 0);
+    self->wait_result = HS_OK;
+    level_park(p, l, l->ctx, below->ctx);
 }
 
 /* ---- accepting memory items ------------------------------------------------------ */
