@@ -165,6 +165,16 @@ static void offer_take(struct thread *self, struct hs_level *l)
     l->offer = o;
 }
 
+/* The absolute deadline of a timeout that starts now.  The sum saturates,
+ * so HS_NEVER stays HS_NEVER; a finite timeout (at most HS_TIMEOUT_MAX)
+ * never reaches it. */
+static inline hs_time_t deadline_from_now(hs_time_t timeout)
+{
+    hs_time_t d;
+    return __builtin_add_overflow(plat_clock_now(), timeout, &d) ? HS_NEVER
+                                                                 : d;
+}
+
 /* Fill in prepared level l, a hop of self from process source through p
  * with flags, and put it on top of self's chain (its top is the level
  * below l).  Every field but the context is set here; with
@@ -190,8 +200,7 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     l->checkpointed = cp;
     l->kept = NULL;
     l->offer = NULL;
-    l->deadline = !cp || timeout == HS_NEVER ? HS_NEVER
-                                             : plat_clock_now() + timeout;
+    l->deadline = deadline_from_now(timeout);     /* read only if kept */
     if (hop_offers(self, flags))
         offer_take(self, l);
     to->hop_stacks_used++;
