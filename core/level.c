@@ -89,11 +89,21 @@ plat_context *hop_drop_all(struct thread *t)
     return running;
 }
 
+/* p's spare level, parked, stays on p's visitors list (level.h), but is
+ * no visitor: take it off. */
+static void spare_unlink(struct proc *p)
+{
+    struct hs_level *l = p->hop_spare ? plat_ctx_arg(p->hop_spare) : NULL;
+    if (l)
+        list_unlink(&l->visit_link);
+}
+
 void hop_proc_free(struct proc *p)
 {
     plat_context *c = p->hop_spare;
     if (!c)
         return;
+    spare_unlink(p);
     pool_free(&k.levels, plat_ctx_arg(c));
     plat_ctx_destroy(c);
     p->hop_spare = NULL;
@@ -158,6 +168,7 @@ static struct hs_level *lowest_level_in(struct thread *t, const struct proc *p)
 void hop_proc_end(struct proc *p)
 {
     struct thread *self = kernel_current();
+    spare_unlink(p);
     /* Callers blocked at kept checkpoints of p. */
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &p->checkpoints) {

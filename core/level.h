@@ -30,8 +30,10 @@
  * by plat_ctx_arg()).  The next hop into that process with a stack of the
  * same size takes the pair, fills in the level and switches straight into
  * the context, which runs the new hop's handler (level_start() loops).  A
- * parked level is on no list and its ctx is NULL (the context is the
- * process's); hop_proc_free() frees both.
+ * parked level's ctx is NULL (the context is the process's), and it
+ * stays on its process's visitors list, where the hop that takes it
+ * puts it anyway, but visits nothing: hop_proc_end() takes it off first.
+ * hop_proc_free() frees both.
  */
 #ifndef HOPSIM_CORE_LEVEL_H
 #define HOPSIM_CORE_LEVEL_H
@@ -89,11 +91,11 @@ static inline hs_status hop_stack_take(struct proc *p, size_t *size)
 void level_offer_decline(struct hs_level *l);
 
 /* Give back what level l (off its thread's chain) holds but for its
- * checkpoint and context: its offer is declined, notification frames
- * running at it dropped (the object table's level_drop), its stack
- * returned to the budget, and it leaves its process's visitors.  Inline:
+ * checkpoint, its context and its place among its process's visitors:
+ * its offer is declined, notification frames running at it dropped (the
+ * object table's level_drop), its stack returned to the budget.  Inline:
  * every returning handler does this. */
-static inline void level_unlink(struct hs_level *l)
+static inline void level_release(struct hs_level *l)
 {
     if (l->offer)
         level_offer_decline(l);
@@ -101,6 +103,12 @@ static inline void level_unlink(struct hs_level *l)
         kobj_level_drop(l->thread, l);
     if (l->stack_counted)
         l->proc->hop_stacks_used--;
+}
+
+/* level_release(), and l leaves its process's visitors. */
+static inline void level_unlink(struct hs_level *l)
+{
+    level_release(l);
     list_unlink(&l->visit_link);
 }
 

@@ -97,9 +97,11 @@ static inline hs_status pool_reserve_one(struct pool *p)
     return p->nfree ? HS_OK : pool_reserve(p, 1);
 }
 
-/* A new level for a hop of self, with a new context on a stack of size
- * bytes to run its handler.  NULL if the host refuses memory. */
-static struct hs_level *level_new(size_t size, struct thread *self)
+/* A new level for a hop of self into p, with a new context on a stack of
+ * size bytes to run its handler, last of p's visitors.  NULL if the host
+ * refuses memory. */
+static struct hs_level *level_new(struct proc *p, size_t size,
+                                  struct thread *self)
 {
     if (pool_reserve_one(&k.levels) != HS_OK)
         return NULL;
@@ -109,24 +111,37 @@ static struct hs_level *level_new(size_t size, struct thread *self)
         pool_cancel(&k.levels, l);
         return NULL;
     }
+    list_push_back(&p->visitors, &l->visit_link);
     return l;
+}
+
+/* Make l, p's spare level, the last of p's visitors, as a new level would
+ * be.  It stayed on the list while parked, and is most often the last
+ * already: then nothing moves. */
+static inline void spare_visits(struct proc *p, struct hs_level *l)
+{
+    if (p->visitors.prev == &l->visit_link)
+        return;
+    list_unlink(&l->visit_link);
+    list_push_back(&p->visitors, &l->visit_link);
 }
 
 /* A level for a hop of self into p, with the context that runs its
  * handler on a stack of size bytes: p's spare when it fits (a handler
  * context parked with its level in hop_level_end(); once switched to, it
  * runs that level again: no stack to find, nothing to set up), else a new
- * pair.  Only the level's context is set.  NULL if the host refuses
- * memory. */
+ * pair.  The level comes back last of p's visitors, with only its context
+ * set.  NULL if the host refuses memory. */
 static inline struct hs_level *level_get(struct proc *p, size_t size,
                                        struct thread *self)
 {
     plat_context *c = p->hop_spare;
     struct hs_level *l = c ? plat_ctx_adopt(c, size, self) : NULL;
     if (!l)
-        return level_new(size, self);
+        return level_new(p, size, self);
     p->hop_spare = NULL;
     l->ctx = c;
+    spare_visits(p, l);
     return l;
 }
 
@@ -137,7 +152,8 @@ static int hop_offers(const struct thread *self, unsigned flags)
 }
 
 /* Allocate what a hop into p->owner needs; all that can fail is here.
- * The level comes back with only its context set. */
+ * The level comes back last of the owner's visitors, with only its
+ * context set. */
 static inline hs_status hop_prepare(struct thread *self, struct port *p,
                                     unsigned flags, struct hs_level **out)
 {
@@ -204,7 +220,6 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     if (hop_offers(self, flags))
         offer_take(self, l);
     to->hop_stacks_used++;
-    list_push_back(&to->visitors, &l->visit_link);
     self->top = l;
     self->ctx = l->ctx;
     event_record(EV_HOP, self, l->port, cp);
@@ -315,9 +330,9 @@ static _Noreturn void level_end_other(struct thread *self, struct hs_level *l)
 }
 
 /* Park the running handler context with its level l, of p, whose handler
- * returned, as p's spare, and resume `to`.  Returns, lock released, when
- * a later hop into p takes the spare (level_get()): l is that hop's level
- * then. */
+ * returned, as p's spare, and resume `to`; l stays on p's visitors list
+ * (core/level.h).  Returns, lock released, when a later hop into p takes
+ * the spare (level_get()): l is that hop's level then. */
 static void level_park(struct proc *p, struct hs_level *l,
                        plat_context *running, plat_context *to)
 {
@@ -332,7 +347,7 @@ static void level_park(struct proc *p, struct hs_level *l,
  * was kept, else 0 (it had none).  In the common case (a checkpoint, not
  * kept, and p has no spare yet) the running context and l become p's
  * spare, and this returns when a later hop takes them; else it does not
- * return.  l's fields are read after level_unlink(), which changes none
+ * return.  l's fields are read after level_release(), which changes none
  * of them, so that nothing waits across its calls. */
 static void hop_level_end(struct hs_level *l)
 {
@@ -341,10 +356,12 @@ static void hop_level_end(struct hs_level *l)
     struct hs_level *below = l->below;
     self->top = below;
     self->ctx = below->ctx;
-    level_unlink(l);
+    level_release(l);
     struct proc *p = l->proc;
-    if (l->kept || !l->checkpointed || p->hop_spare)
+    if (l->kept || !l->checkpointed || p->hop_spare) {
+        list_unlink(&l->visit_link);
         level_end_other(self, l);
+    }
     event_record(EV_HOP_RETURN, self, 0, 0);
     self->wait_result = HS_OK;
     level_park(p, l, l->ctx, below->ctx);

@@ -655,9 +655,12 @@ Usage: hs procs"""
                     if enum_name(port["kind"], "PORT_") == "named" else "-",
                     ", ".join(extra)))
             # Checkpoints not kept live in their levels (visitors); the
-            # process's list holds the kept ones.
-            visitors = list(list_entries(p["visitors"], "struct hs_level",
-                                         "visit_link"))
+            # process's list holds the kept ones.  A parked spare level
+            # (no context) stays on the visitors list but visits nothing.
+            visitors = [v for v in list_entries(p["visitors"],
+                                                "struct hs_level",
+                                                "visit_link")
+                        if int(v["ctx"])]
             for v in visitors:
                 if int(v["checkpointed"]) and not int(v["kept"]):
                     d.append("checkpoint: %s from %s, handler running at "
