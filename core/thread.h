@@ -53,8 +53,10 @@ struct hop_offer {
 
 /* One level of a thread's hop chain (core/level.h says how a chain is
  * made); the public hs_hop_t is a pointer to it.
- * Every hop sets each field (level_push() in hop.c); those it sets to
- * constants sit together, so that the stores merge. */
+ * Every hop sets each field (level_get() and level_push() in hop.c; a
+ * parked level keeps its proc, and no kept checkpoint or offer, from its
+ * last hop); those it sets to constants sit together, so that the stores
+ * merge. */
 struct hs_level {
     struct kobj obj;              /* unused (0) for level 0 */
     struct hs_level *below;       /* NULL at level 0 */

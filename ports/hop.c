@@ -98,8 +98,8 @@ static inline hs_status pool_reserve_one(struct pool *p)
 }
 
 /* A new level for a hop of self into p, with a new context on a stack of
- * size bytes to run its handler, last of p's visitors.  NULL if the host
- * refuses memory. */
+ * size bytes to run its handler, last of p's visitors, and as level_get()
+ * promises.  NULL if the host refuses memory. */
 static struct hs_level *level_new(struct proc *p, size_t size,
                                   struct thread *self)
 {
@@ -111,8 +111,18 @@ static struct hs_level *level_new(struct proc *p, size_t size,
         pool_cancel(&k.levels, l);
         return NULL;
     }
+    l->proc = p;
+    l->kept = NULL;
+    l->offer = NULL;
     list_push_back(&p->visitors, &l->visit_link);
     return l;
+}
+
+/* Move l, p's spare level, last of p's visitors (spare_visits()). */
+static void spare_move_last(struct proc *p, struct hs_level *l)
+{
+    list_unlink(&l->visit_link);
+    list_push_back(&p->visitors, &l->visit_link);
 }
 
 /* Make l, p's spare level, the last of p's visitors, as a new level would
@@ -120,18 +130,18 @@ static struct hs_level *level_new(struct proc *p, size_t size,
  * already: then nothing moves. */
 static inline void spare_visits(struct proc *p, struct hs_level *l)
 {
-    if (p->visitors.prev == &l->visit_link)
-        return;
-    list_unlink(&l->visit_link);
-    list_push_back(&p->visitors, &l->visit_link);
+    if (p->visitors.prev != &l->visit_link)
+        spare_move_last(p, l);
 }
 
 /* A level for a hop of self into p, with the context that runs its
  * handler on a stack of size bytes: p's spare when it fits (a handler
  * context parked with its level in hop_level_end(); once switched to, it
  * runs that level again: no stack to find, nothing to set up), else a new
- * pair.  The level comes back last of p's visitors, with only its context
- * set.  NULL if the host refuses memory. */
+ * pair.  The level comes back last of p's visitors, with its context set,
+ * its proc p, and no checkpoint kept or offer (a parked level has
+ * neither: it parks only without a kept checkpoint, and its offer went
+ * at its return).  NULL if the host refuses memory. */
 static inline struct hs_level *level_get(struct proc *p, size_t size,
                                        struct thread *self)
 {
@@ -152,8 +162,7 @@ static int hop_offers(const struct thread *self, unsigned flags)
 }
 
 /* Allocate what a hop into p->owner needs; all that can fail is here.
- * The level comes back last of the owner's visitors, with only its
- * context set. */
+ * The level comes back as level_get() gives it. */
 static inline hs_status hop_prepare(struct thread *self, struct port *p,
                                     unsigned flags, struct hs_level **out)
 {
@@ -193,7 +202,7 @@ static inline hs_time_t deadline_from_now(hs_time_t timeout)
 
 /* Fill in prepared level l, a hop of self from process source through p
  * with flags, and put it on top of self's chain (its top is the level
- * below l).  Every field but the context is set here; with
+ * below l).  Every field that level_get() did not set is set here; with
  * HS_HOP_CHECKPOINT, the checkpoint is the level's own, with the caller's
  * deadline. */
 HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
@@ -204,7 +213,6 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     int cp = (flags & HS_HOP_CHECKPOINT) != 0;
     l->below = self->top;
     l->thread = self;
-    l->proc = to;
     l->handler = p->handler;
     l->cookie = p->cookie;
     l->source = source;
@@ -214,8 +222,6 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     l->dead = 0;
     l->accepted = 0;
     l->checkpointed = cp;
-    l->kept = NULL;
-    l->offer = NULL;
     l->deadline = deadline_from_now(timeout);     /* read only if kept */
     if (hop_offers(self, flags))
         offer_take(self, l);
