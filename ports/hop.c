@@ -161,24 +161,6 @@ static int hop_offers(const struct thread *self, unsigned flags)
     return (flags & HS_HOP_ITEMS) && hs_tag_items(self->utcb.tag);
 }
 
-/* Allocate what a hop into p->owner needs; all that can fail is here.
- * The level comes back as level_get() gives it. */
-static inline hs_status hop_prepare(struct thread *self, struct port *p,
-                                    unsigned flags, struct hs_level **out)
-{
-    size_t size;
-    hs_status st = hop_stack_take(p->owner, &size);
-    if (st == HS_OK && hop_offers(self, flags))
-        st = pool_reserve_one(&k.hop_offers);
-    if (st != HS_OK)
-        return st;
-    struct hs_level *l = level_get(p->owner, size, self);
-    if (!l)
-        return HS_ENOMEM;
-    *out = l;
-    return HS_OK;
-}
-
 /* Keep the item registers of self's message for l's handler. */
 static void offer_take(struct thread *self, struct hs_level *l)
 {
@@ -188,6 +170,42 @@ static void offer_take(struct thread *self, struct hs_level *l)
     memcpy(o->mr + w, self->utcb.mr + w,
            2 * hs_tag_items(o->tag) * sizeof(uint64_t));
     l->offer = o;
+}
+
+/* hop_prepare() of a hop that offers memory items: room for the offer,
+ * the level, then the offer taken into it (nothing can fail after the
+ * level). */
+static hs_status hop_prepare_offer(struct thread *self, struct port *p,
+                                   size_t size, struct hs_level **out)
+{
+    hs_status st = pool_reserve_one(&k.hop_offers);
+    if (st != HS_OK)
+        return st;
+    struct hs_level *l = level_get(p->owner, size, self);
+    if (!l)
+        return HS_ENOMEM;
+    offer_take(self, l);
+    *out = l;
+    return HS_OK;
+}
+
+/* Allocate what a hop into p->owner needs; all that can fail is here.
+ * The level comes back as level_get() gives it, holding the hop's offer
+ * if it makes one. */
+static inline hs_status hop_prepare(struct thread *self, struct port *p,
+                                    unsigned flags, struct hs_level **out)
+{
+    size_t size;
+    hs_status st = hop_stack_take(p->owner, &size);
+    if (st != HS_OK)
+        return st;
+    if (hop_offers(self, flags))
+        return hop_prepare_offer(self, p, size, out);
+    struct hs_level *l = level_get(p->owner, size, self);
+    if (!l)
+        return HS_ENOMEM;
+    *out = l;
+    return HS_OK;
 }
 
 /* The absolute deadline of a timeout that starts now.  The sum saturates,
@@ -223,8 +241,6 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     l->accepted = 0;
     l->checkpointed = cp;
     l->deadline = deadline_from_now(timeout);     /* read only if kept */
-    if (hop_offers(self, flags))
-        offer_take(self, l);
     to->hop_stacks_used++;
     self->top = l;
     self->ctx = l->ctx;
