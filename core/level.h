@@ -5,14 +5,17 @@
  * was created (embedded in the thread); each hop pushes a level in the
  * receiving process, running the port's handler on a context whose stack
  * the receiver gave.  The level below a pushed one is parked in hs_hop():
- * its context is saved (referenced by the checkpoint, if the hop made
- * one), or discarded for a one-way hop.
+ * its context is saved (the pushed level holds the checkpoint back to it,
+ * if the hop made one), or discarded for a one-way hop.
  *
- *   thread->top --> [level 2: proc C, handler ctx, cp2 on C's list]
+ *   thread->top --> [level 2: proc C, handler ctx, checkpoint]
  *                        below
- *                   [level 1: proc B, handler ctx (parked), cp1 on B's]
+ *                   [level 1: proc B, handler ctx (parked), checkpoint]
  *                        below
  *                   [level 0: proc A, home ctx (parked)]
+ *
+ * A checkpoint becomes a kernel object on its process's list only when
+ * its handler keeps it (core/checkpoint.h).
  *
  * Invariant: thread->ctx == thread->top->ctx, the context that runs when
  * the thread runs.
