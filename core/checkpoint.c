@@ -12,6 +12,12 @@ struct checkpoint *checkpoint_lookup(hs_checkpoint_t h)
     return pool_lookup(&k.checkpoints, h);
 }
 
+void checkpoint_free(struct checkpoint *cp)
+{
+    list_unlink(&cp->owner_link);
+    pool_free(&k.checkpoints, cp);
+}
+
 /* The caller timed out or is being unwound: the checkpoint is spent. */
 static void checkpoint_detach(struct thread *t)
 {
@@ -36,21 +42,43 @@ const struct wait_ops checkpoint_wait = {
 
 /* ---- keeping and resuming ---------------------------------------------- */
 
+/* The checkpoint inside level l, running its handler, becomes a kernel
+ * object with a handle, on its process's list.  Room for it was
+ * reserved. */
+static struct checkpoint *checkpoint_keep(struct hs_level *l)
+{
+    struct checkpoint *cp = pool_take(&k.checkpoints);
+    cp->owner = l->proc;
+    cp->thread = l->thread;
+    cp->level = l;
+    cp->deadline = l->deadline;
+    list_push_back(&l->proc->checkpoints, &cp->owner_link);
+    l->kept = cp;
+    return cp;
+}
+
+/* Decode of hs_hop_keep(): the hop is the caller's running level, made
+ * with a checkpoint not kept yet, and there is room to keep it. */
+static hs_status keep_check(const struct thread *self, const hs_hop_t *hop,
+                            const hs_checkpoint_t *out)
+{
+    if (!hop || self->top != hop)
+        return HS_ESTATE;
+    if (!out || !hop->checkpointed)
+        return HS_EINVAL;
+    if (hop->kept)
+        return HS_EJOINED;
+    return k.checkpoints.nfree ? HS_OK : pool_reserve(&k.checkpoints, 1);
+}
+
 hs_status hs_hop_keep(hs_hop_t *hop, hs_checkpoint_t *out)
 {
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
-    hs_status st = HS_OK;
-    if (!hop || self->top != hop)
-        st = HS_ESTATE;
-    else if (!out || !hop->cp)
-        st = HS_EINVAL;
-    else if (hop->cp->kept)
-        st = HS_EJOINED;
+    hs_status st = keep_check(self, hop, out);
     if (st == HS_OK) {
-        hop->cp->kept = 1;
-        *out = hop->cp->obj.handle;
+        *out = checkpoint_keep(hop)->obj.handle;
         event_record(EV_CHECKPOINT_KEEP, self, *out, 0);
     }
     kernel_leave(self);

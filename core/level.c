@@ -59,8 +59,8 @@ void level_offer_decline(struct hs_level *l)
 
 void level_free(struct hs_level *l, const plat_context *running)
 {
-    if (l->cp)
-        checkpoint_free(l->cp);
+    if (l->kept)
+        checkpoint_free(l->kept);
     if (l->ctx && l->ctx != running)
         plat_ctx_destroy(l->ctx);
     level_unlink(l);
@@ -89,11 +89,21 @@ plat_context *hop_drop_all(struct thread *t)
     return running;
 }
 
+/* p's spare level, parked, stays on p's visitors list (level.h), but is
+ * no visitor: take it off. */
+static void spare_unlink(struct proc *p)
+{
+    struct hs_level *l = p->hop_spare ? plat_ctx_arg(p->hop_spare) : NULL;
+    if (l)
+        list_unlink(&l->visit_link);
+}
+
 void hop_proc_free(struct proc *p)
 {
     plat_context *c = p->hop_spare;
     if (!c)
         return;
+    spare_unlink(p);
     pool_free(&k.levels, plat_ctx_arg(c));
     plat_ctx_destroy(c);
     p->hop_spare = NULL;
@@ -114,8 +124,8 @@ static void levels_orphan(struct thread *t, const struct proc *p)
         l->dead = 1;
         l->stack_counted = 0;
         list_unlink(&l->visit_link);
-        if (l->cp)
-            list_unlink(&l->cp->owner_link);
+        if (l->kept)
+            list_unlink(&l->kept->owner_link);
     }
     kattn_set(&t->attn, KATTN_UNWIND);
 }
@@ -132,7 +142,7 @@ static void unwind_other(struct thread *t, struct hs_level *l)
     if (t->state == THREAD_BLOCKED)
         sched_unblock_silently(t);
     struct hs_level *below = l->below;
-    int resumable = l->cp != NULL;
+    int resumable = l->checkpointed;
     levels_drop_to(t, below, NULL);
     t->ctx = below->ctx;
     event_record(EV_HOP_UNWIND, t, l->proc->obj.handle, resumable);
@@ -158,6 +168,7 @@ static struct hs_level *lowest_level_in(struct thread *t, const struct proc *p)
 void hop_proc_end(struct proc *p)
 {
     struct thread *self = kernel_current();
+    spare_unlink(p);
     /* Callers blocked at kept checkpoints of p. */
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &p->checkpoints) {
@@ -189,7 +200,7 @@ void hop_unwind_self(struct thread *self)
         return;
     plat_context *running = self->ctx;
     struct hs_level *below = low->below;
-    int resumable = low->cp != NULL;
+    int resumable = low->checkpointed;
     levels_drop_to(self, below, running);
     event_record(EV_HOP_UNWIND, self, 0, resumable);
     if (!resumable) {

@@ -5,14 +5,17 @@
  * was created (embedded in the thread); each hop pushes a level in the
  * receiving process, running the port's handler on a context whose stack
  * the receiver gave.  The level below a pushed one is parked in hs_hop():
- * its context is saved (referenced by the checkpoint, if the hop made
- * one), or discarded for a one-way hop.
+ * its context is saved (the pushed level holds the checkpoint back to it,
+ * if the hop made one), or discarded for a one-way hop.
  *
- *   thread->top --> [level 2: proc C, handler ctx, cp2 on C's list]
+ *   thread->top --> [level 2: proc C, handler ctx, checkpoint]
  *                        below
- *                   [level 1: proc B, handler ctx (parked), cp1 on B's]
+ *                   [level 1: proc B, handler ctx (parked), checkpoint]
  *                        below
  *                   [level 0: proc A, home ctx (parked)]
+ *
+ * A checkpoint becomes a kernel object on its process's list only when
+ * its handler keeps it (core/checkpoint.h).
  *
  * Invariant: thread->ctx == thread->top->ctx, the context that runs when
  * the thread runs.
@@ -30,8 +33,10 @@
  * by plat_ctx_arg()).  The next hop into that process with a stack of the
  * same size takes the pair, fills in the level and switches straight into
  * the context, which runs the new hop's handler (level_start() loops).  A
- * parked level is on no list and its ctx is NULL (the context is the
- * process's); hop_proc_free() frees both.
+ * parked level's ctx is NULL (the context is the process's), and it
+ * stays on its process's visitors list, where the hop that takes it
+ * puts it anyway, but visits nothing: hop_proc_end() takes it off first.
+ * hop_proc_free() frees both.
  */
 #ifndef HOPSIM_CORE_LEVEL_H
 #define HOPSIM_CORE_LEVEL_H
@@ -89,11 +94,11 @@ static inline hs_status hop_stack_take(struct proc *p, size_t *size)
 void level_offer_decline(struct hs_level *l);
 
 /* Give back what level l (off its thread's chain) holds but for its
- * checkpoint and context: its offer is declined, notification frames
- * running at it dropped (the object table's level_drop), its stack
- * returned to the budget, and it leaves its process's visitors.  Inline:
+ * checkpoint, its context and its place among its process's visitors:
+ * its offer is declined, notification frames running at it dropped (the
+ * object table's level_drop), its stack returned to the budget.  Inline:
  * every returning handler does this. */
-static inline void level_unlink(struct hs_level *l)
+static inline void level_release(struct hs_level *l)
 {
     if (l->offer)
         level_offer_decline(l);
@@ -101,6 +106,12 @@ static inline void level_unlink(struct hs_level *l)
         kobj_level_drop(l->thread, l);
     if (l->stack_counted)
         l->proc->hop_stacks_used--;
+}
+
+/* level_release(), and l leaves its process's visitors. */
+static inline void level_unlink(struct hs_level *l)
+{
+    level_release(l);
     list_unlink(&l->visit_link);
 }
 

@@ -53,8 +53,10 @@ struct hop_offer {
 
 /* One level of a thread's hop chain (core/level.h says how a chain is
  * made); the public hs_hop_t is a pointer to it.
- * Every hop sets each field (level_push() in hop.c); those it sets to
- * constants sit together, so that the stores merge. */
+ * Every hop sets each field (level_get() and level_push() in hop.c; a
+ * parked level keeps its proc, and no kept checkpoint or offer, from its
+ * last hop); those it sets to constants sit together, so that the stores
+ * merge. */
 struct hs_level {
     struct kobj obj;              /* unused (0) for level 0 */
     struct hs_level *below;       /* NULL at level 0 */
@@ -70,9 +72,17 @@ struct hs_level {
     int dead;                     /* its process ended while the thread ran
                                      on another CPU: unwind at next entry */
     int accepted;                 /* hs_hop_accept() done */
-    struct checkpoint *cp;        /* checkpoint of the hop into this level */
+    int checkpointed;             /* the hop into this level made a
+                                     checkpoint: the level below waits to
+                                     resume when this one ends */
+    struct checkpoint *kept;      /* that checkpoint as a kernel object
+                                     with a handle, once hs_hop_keep()
+                                     kept it; NULL until then */
     struct hop_offer *offer;      /* memory items offered, until accepted
                                      or declined (NULL: none) */
+    hs_time_t deadline;           /* checkpointed: when the caller stops
+                                     waiting (absolute; HS_NEVER: never),
+                                     read only if the checkpoint is kept */
     uint64_t fault;               /* level 0 of an asynchronous hop's
                                      thread: the page fault the kernel's
                                      hop delivers, or 0; unset above */

@@ -87,11 +87,10 @@ void pool_cancel(struct pool *p, void *obj);
  * names an object starts here. */
 static inline void *pool_lookup(const struct pool *p, uint64_t h)
 {
-    uint32_t idx = (uint32_t)h;
+    uint32_t slot = (uint32_t)h - 1;    /* index 0 wraps: out of range */
     uint32_t gen = (uint32_t)(h >> 32);
-    if (idx == 0 || idx > p->nchunks * POOL_CHUNK)
+    if (slot >= p->nchunks * POOL_CHUNK)
         return NULL;
-    uint32_t slot = idx - 1;
     if (!(gen & 1) || p->gens[slot] != gen)
         return NULL;
     return pool_slot_addr(p, slot);

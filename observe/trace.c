@@ -40,6 +40,10 @@ struct trace_thread {
     uint64_t home, tid;     /* its track: home process and thread */
     uint64_t proc;          /* the process it was last seen in (handle) */
     uint64_t call_flow;     /* flow of its call awaiting a reply, or 0 */
+    uint64_t *hop_flows;    /* flow of the checkpoint (not kept) of its
+                               level at each depth, or 0; kept across a
+                               reuse of the slot, freed with the trace */
+    size_t hop_flows_cap;
 };
 
 /* A process of the chart, by spawn order. */
@@ -61,7 +65,8 @@ struct trace_files {
     uint64_t irq_bits;              /* of the IRQ signal being delivered */
     struct trace_thread *threads;   /* by thread slot */
     size_t threads_cap;
-    uint64_t *cp_flows;             /* flow of each checkpoint, by slot */
+    uint64_t *cp_flows;             /* flow of each kept checkpoint, by
+                                       slot */
     size_t cp_flows_cap;
     uint64_t next_flow;
 };
@@ -102,7 +107,7 @@ static struct trace_thread *thread_rec(const struct thread *t)
     return &tr.threads[i];
 }
 
-/* The flow id of checkpoint handle h (0: none), and setting it. */
+/* The flow id of kept checkpoint handle h (0: none), and setting it. */
 static uint64_t *cp_flow(uint64_t h)
 {
     uint32_t i = slot_of(h);
@@ -112,18 +117,23 @@ static uint64_t *cp_flow(uint64_t h)
     return &tr.cp_flows[i];
 }
 
+/* The flow id of the checkpoint of the level at depth d of the thread
+ * of record r, while it is not kept (0: none), and setting it.  A
+ * checkpoint has no handle until kept, so the trace knows it by where it
+ * is: each hop at depth d sets (or clears) the entry, and the return
+ * through it reads it at the same depth. */
+static uint64_t *level_flow(struct trace_thread *r, unsigned d)
+{
+    if (grow((void **)&r->hop_flows, &r->hop_flows_cap, (size_t)d + 1,
+             sizeof *r->hop_flows) != 0)
+        return NULL;
+    return &r->hop_flows[d];
+}
+
 /* The process t is in now: its top level's, or its own. */
 static const struct proc *proc_now(const struct thread *t)
 {
     return t->top && t->top->proc ? t->top->proc : t->proc;
-}
-
-/* Whether checkpoint handle h was kept: its flow then ends at the
- * resume, not at the handler's return. */
-static int cp_kept(uint64_t h)
-{
-    const struct checkpoint *cp = h ? checkpoint_lookup(h) : NULL;
-    return cp && cp->kept;
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -445,8 +455,9 @@ static void msc_box(const char *kind, const struct proc *p, const char *label)
 }
 
 /* A hop, a return or an unwind of t from process was to process now.
- * A return through a kept checkpoint is no arc: the caller still waits,
- * until hs_checkpoint_resume() (msc_resume()). */
+ * A return through a kept checkpoint (a return event names only those)
+ * is no arc: the caller still waits, until hs_checkpoint_resume()
+ * (msc_resume()). */
 static void msc_moved(const struct thread *t, const struct proc *was,
                       const struct proc *now, enum event_kind kind,
                       uint64_t a)
@@ -456,10 +467,10 @@ static void msc_moved(const struct thread *t, const struct proc *was,
     kbuf_init(&b, label, sizeof label);
     const char *op = ">>";
     if (kind == EV_HOP) {
-        op = t->top->cp ? "=>" : "->";
-        kbuf_printf(&b, t->top->cp ? "hop" : "hop one-way");
+        op = t->top->checkpointed ? "=>" : "->";
+        kbuf_printf(&b, t->top->checkpointed ? "hop" : "hop one-way");
         msc_hop_words(&b, t);
-    } else if (kind == EV_HOP_RETURN && cp_kept(a)) {
+    } else if (kind == EV_HOP_RETURN && a) {
         msc_box("note", was, "checkpoint kept");
         return;
     } else if (kind == EV_HOP_RETURN) {
@@ -580,20 +591,35 @@ static void msc_message_arc(enum trace_msg kind, const struct thread *from,
 
 /* ---- events ----------------------------------------------------------------- */
 
-/* A checkpointed hop starts its flow; a return or resume ends it. */
-static void hop_flow_start(const struct thread *t)
+/* A hop of t (record r) with a checkpoint (cp set) starts its flow, at
+ * the depth of the level it pushed; a one-way hop clears that entry. */
+static void hop_flow_start(const struct thread *t, struct trace_thread *r,
+                           uint64_t cp)
 {
-    uint64_t *f = t->top && t->top->cp ? cp_flow(t->top->cp->obj.handle)
-                                       : NULL;
+    uint64_t *f = level_flow(r, t->top->depth);
     if (!f)
         return;
-    *f = ++tr.next_flow;
-    json_flow('s', "hop", t, *f);
+    *f = cp ? ++tr.next_flow : 0;
+    if (*f)
+        json_flow('s', "hop", t, *f);
 }
 
-static void hop_flow_end(const struct thread *t, uint64_t cp)
+/* Keeping a checkpoint (handle h) of t's running level moves its flow to
+ * the handle: it ends at the resume, not at the handler's return. */
+static void hop_flow_keep(const struct thread *t, struct trace_thread *r,
+                          uint64_t h)
 {
-    uint64_t *f = cp ? cp_flow(cp) : NULL;
+    uint64_t *f = level_flow(r, t->top->depth);
+    uint64_t *to = cp_flow(h);
+    if (!f || !to)
+        return;
+    *to = *f;
+    *f = 0;
+}
+
+/* A return or resume ends the flow *f, if any (f NULL: none known). */
+static void hop_flow_end(const struct thread *t, uint64_t *f)
+{
     if (!f || !*f)
         return;
     json_flow('f', "hop", t, *f);
@@ -609,8 +635,8 @@ static void moved(const struct thread *t, struct trace_thread *r,
     const struct proc *was = proc_lookup(r->proc);
     if (tr.msc && was && was != now)
         msc_moved(t, was, now, kind, a);
-    if (tr.json && kind == EV_HOP && b)
-        hop_flow_start(t);
+    if (tr.json && kind == EV_HOP)
+        hop_flow_start(t, r, b);
     if (tr.json)
         json_spans(t, r, t->top ? t->top->depth + 1 : 1);
     r->proc = now->obj.handle;
@@ -619,9 +645,13 @@ static void moved(const struct thread *t, struct trace_thread *r,
 /* A thread begins: its name, its first span, the live count. */
 static void thread_begins(const struct thread *t, struct trace_thread *r)
 {
+    for (size_t i = 0; i < r->hop_flows_cap; i++)
+        r->hop_flows[i] = 0;
     *r = (struct trace_thread){ .proc = t->proc->obj.handle,
                                 .home = t->proc->obj.handle,
-                                .tid = t->obj.handle };
+                                .tid = t->obj.handle,
+                                .hop_flows = r->hop_flows,
+                                .hop_flows_cap = r->hop_flows_cap };
     if (!tr.json)
         return;
     json_name("thread_name", t->proc->obj.handle, t->obj.handle, t->name);
@@ -681,8 +711,11 @@ static void json_event(enum event_kind kind, const struct thread *t,
                        struct trace_thread *r, uint64_t a, uint64_t b)
 {
     switch (kind) {
+    case EV_CHECKPOINT_KEEP:
+        hop_flow_keep(t, r, a);
+        break;
     case EV_CHECKPOINT_RESUME:
-        hop_flow_end(t, a);
+        hop_flow_end(t, cp_flow(a));
         break;
     case EV_THREAD_EXIT:
         json_instant("thread_exit", t, 0, a, b);
@@ -730,8 +763,8 @@ static void thread_event(enum event_kind kind, const struct thread *t,
     }
     if (kind == EV_HOP || kind == EV_HOP_RETURN || kind == EV_HOP_UNWIND) {
         moved(t, r, kind, a, b);
-        if (tr.json && kind == EV_HOP_RETURN && !cp_kept(a))
-            hop_flow_end(t, a);
+        if (tr.json && kind == EV_HOP_RETURN && !a)
+            hop_flow_end(t, level_flow(r, t->top->depth + 1));
         return;
     }
     if (tr.msc)
@@ -875,6 +908,8 @@ void trace_close(void)
     }
     plat_free(tr.arcs);
     plat_free(tr.ents);
+    for (size_t i = 0; i < tr.threads_cap; i++)
+        plat_free(tr.threads[i].hop_flows);
     plat_free(tr.threads);
     plat_free(tr.cp_flows);
     tr = (struct trace_files){ 0 };

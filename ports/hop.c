@@ -6,7 +6,9 @@
  * The checkpointed hop and the return of its handler are the hot path:
  * what they do in the common case is inline below, and every rare case
  * (no stack left in the budget, memory items, a kept checkpoint, a
- * notification handler running at the level) is a call out of line.
+ * notification handler running at the level) is a call out of line.  A
+ * hop's checkpoint lives in the level it pushes and costs nothing more
+ * (core/checkpoint.h): only a handler that keeps it allocates.
  */
 #include <string.h>
 
@@ -66,7 +68,7 @@ HOT_INLINE hs_status hop_check(struct thread *self, hs_port_t ph,
         return st;
     if (self->top->depth >= k.cfg.max_hop_depth)
         return HS_EDEPTH;
-    if (!(flags & HS_HOP_CHECKPOINT) && self->top->cp)
+    if (!(flags & HS_HOP_CHECKPOINT) && self->top->checkpointed)
         return HS_ESTATE;       /* return through that checkpoint first */
     if (!(flags & HS_HOP_CHECKPOINT) && notify_at_level(self, self->top))
         return HS_ESTATE;       /* a handler returns with hs_notify_return */
@@ -95,9 +97,11 @@ static inline hs_status pool_reserve_one(struct pool *p)
     return p->nfree ? HS_OK : pool_reserve(p, 1);
 }
 
-/* A new level for a hop of self, with a new context on a stack of size
- * bytes to run its handler.  NULL if the host refuses memory. */
-static struct hs_level *level_new(size_t size, struct thread *self)
+/* A new level for a hop of self into p, with a new context on a stack of
+ * size bytes to run its handler, last of p's visitors, and as level_get()
+ * promises.  NULL if the host refuses memory. */
+static struct hs_level *level_new(struct proc *p, size_t size,
+                                  struct thread *self)
 {
     if (pool_reserve_one(&k.levels) != HS_OK)
         return NULL;
@@ -107,24 +111,47 @@ static struct hs_level *level_new(size_t size, struct thread *self)
         pool_cancel(&k.levels, l);
         return NULL;
     }
+    l->proc = p;
+    l->kept = NULL;
+    l->offer = NULL;
+    list_push_back(&p->visitors, &l->visit_link);
     return l;
+}
+
+/* Move l, p's spare level, last of p's visitors (spare_visits()). */
+static void spare_move_last(struct proc *p, struct hs_level *l)
+{
+    list_unlink(&l->visit_link);
+    list_push_back(&p->visitors, &l->visit_link);
+}
+
+/* Make l, p's spare level, the last of p's visitors, as a new level would
+ * be.  It stayed on the list while parked, and is most often the last
+ * already: then nothing moves. */
+static inline void spare_visits(struct proc *p, struct hs_level *l)
+{
+    if (p->visitors.prev != &l->visit_link)
+        spare_move_last(p, l);
 }
 
 /* A level for a hop of self into p, with the context that runs its
  * handler on a stack of size bytes: p's spare when it fits (a handler
  * context parked with its level in hop_level_end(); once switched to, it
  * runs that level again: no stack to find, nothing to set up), else a new
- * pair.  Only the level's context is set.  NULL if the host refuses
- * memory. */
+ * pair.  The level comes back last of p's visitors, with its context set,
+ * its proc p, and no checkpoint kept or offer (a parked level has
+ * neither: it parks only without a kept checkpoint, and its offer went
+ * at its return).  NULL if the host refuses memory. */
 static inline struct hs_level *level_get(struct proc *p, size_t size,
                                        struct thread *self)
 {
     plat_context *c = p->hop_spare;
     struct hs_level *l = c ? plat_ctx_adopt(c, size, self) : NULL;
     if (!l)
-        return level_new(size, self);
+        return level_new(p, size, self);
     p->hop_spare = NULL;
     l->ctx = c;
+    spare_visits(p, l);
     return l;
 }
 
@@ -132,26 +159,6 @@ static inline struct hs_level *level_get(struct proc *p, size_t size,
 static int hop_offers(const struct thread *self, unsigned flags)
 {
     return (flags & HS_HOP_ITEMS) && hs_tag_items(self->utcb.tag);
-}
-
-/* Allocate what a hop into p->owner needs; all that can fail is here.
- * The level comes back with only its context set. */
-static inline hs_status hop_prepare(struct thread *self, struct port *p,
-                                    unsigned flags, struct hs_level **out)
-{
-    size_t size;
-    hs_status st = hop_stack_take(p->owner, &size);
-    if (st == HS_OK && (flags & HS_HOP_CHECKPOINT))
-        st = checkpoint_reserve();
-    if (st == HS_OK && hop_offers(self, flags))
-        st = pool_reserve_one(&k.hop_offers);
-    if (st != HS_OK)
-        return st;
-    struct hs_level *l = level_get(p->owner, size, self);
-    if (!l)
-        return HS_ENOMEM;
-    *out = l;
-    return HS_OK;
 }
 
 /* Keep the item registers of self's message for l's handler. */
@@ -165,9 +172,57 @@ static void offer_take(struct thread *self, struct hs_level *l)
     l->offer = o;
 }
 
+/* hop_prepare() of a hop that offers memory items: room for the offer,
+ * the level, then the offer taken into it (nothing can fail after the
+ * level). */
+static hs_status hop_prepare_offer(struct thread *self, struct port *p,
+                                   size_t size, struct hs_level **out)
+{
+    hs_status st = pool_reserve_one(&k.hop_offers);
+    if (st != HS_OK)
+        return st;
+    struct hs_level *l = level_get(p->owner, size, self);
+    if (!l)
+        return HS_ENOMEM;
+    offer_take(self, l);
+    *out = l;
+    return HS_OK;
+}
+
+/* Allocate what a hop into p->owner needs; all that can fail is here.
+ * The level comes back as level_get() gives it, holding the hop's offer
+ * if it makes one. */
+static inline hs_status hop_prepare(struct thread *self, struct port *p,
+                                    unsigned flags, struct hs_level **out)
+{
+    size_t size;
+    hs_status st = hop_stack_take(p->owner, &size);
+    if (st != HS_OK)
+        return st;
+    if (hop_offers(self, flags))
+        return hop_prepare_offer(self, p, size, out);
+    struct hs_level *l = level_get(p->owner, size, self);
+    if (!l)
+        return HS_ENOMEM;
+    *out = l;
+    return HS_OK;
+}
+
+/* The absolute deadline of a timeout that starts now.  The sum saturates,
+ * so HS_NEVER stays HS_NEVER; a finite timeout (at most HS_TIMEOUT_MAX)
+ * never reaches it. */
+static inline hs_time_t deadline_from_now(hs_time_t timeout)
+{
+    hs_time_t d;
+    return __builtin_add_overflow(plat_clock_now(), timeout, &d) ? HS_NEVER
+                                                                 : d;
+}
+
 /* Fill in prepared level l, a hop of self from process source through p
  * with flags, and put it on top of self's chain (its top is the level
- * below l).  Every field but the context is set here. */
+ * below l).  Every field that level_get() did not set is set here; with
+ * HS_HOP_CHECKPOINT, the checkpoint is the level's own, with the caller's
+ * deadline. */
 HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
                            struct port *p, hs_pid_t source, unsigned flags,
                            hs_time_t timeout)
@@ -176,7 +231,6 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     int cp = (flags & HS_HOP_CHECKPOINT) != 0;
     l->below = self->top;
     l->thread = self;
-    l->proc = to;
     l->handler = p->handler;
     l->cookie = p->cookie;
     l->source = source;
@@ -185,16 +239,9 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     l->stack_counted = 1;
     l->dead = 0;
     l->accepted = 0;
-    l->cp = NULL;
-    l->offer = NULL;
-    if (hop_offers(self, flags))
-        offer_take(self, l);
+    l->checkpointed = cp;
+    l->deadline = deadline_from_now(timeout);     /* read only if kept */
     to->hop_stacks_used++;
-    list_push_back(&to->visitors, &l->visit_link);
-    if (cp)
-        l->cp = checkpoint_new(to, self, l,
-                               timeout == HS_NEVER ? HS_NEVER
-                                                   : plat_clock_now() + timeout);
     self->top = l;
     self->ctx = l->ctx;
     event_record(EV_HOP, self, l->port, cp);
@@ -284,26 +331,30 @@ static _Noreturn void one_way_end(struct thread *self, plat_context *running)
     thread_exit(self, 0);
 }
 
-/* The rarer ends of a handler whose level is freed: self's caller (now
- * its top) resumes unless the hop was one-way or its checkpoint is kept;
- * the running context is abandoned. */
-static _Noreturn void level_end_other(struct thread *self,
-                                      struct checkpoint *cp,
-                                      plat_context *running)
+/* The rarer ends of the handler of level l, self's top until now (off
+ * the chain and unlinked): the return's event, then l is freed and
+ * self's caller (now its top) resumes, unless the hop was one-way or its
+ * checkpoint was kept (then the caller waits at it); the running context
+ * is abandoned. */
+static _Noreturn void level_end_other(struct thread *self, struct hs_level *l)
 {
-    if (!cp)
+    struct checkpoint *kept = l->kept;
+    int checkpointed = l->checkpointed;
+    plat_context *running = l->ctx;
+    event_record(EV_HOP_RETURN, self, kept ? kept->obj.handle : 0, 0);
+    pool_free(&k.levels, l);
+    if (!checkpointed)
         one_way_end(self, running);
-    if (cp->kept)
-        wait_at_checkpoint(self, cp, running);
-    checkpoint_free(cp);
+    if (kept)
+        wait_at_checkpoint(self, kept, running);
     self->wait_result = HS_OK;
     sched_abandon(running, self->ctx, 1);
 }
 
 /* Park the running handler context with its level l, of p, whose handler
- * returned, as p's spare, and resume `to`.  Returns, lock released, when
- * a later hop into p takes the spare (level_get()): l is that hop's level
- * then. */
+ * returned, as p's spare, and resume `to`; l stays on p's visitors list
+ * (core/level.h).  Returns, lock released, when a later hop into p takes
+ * the spare (level_get()): l is that hop's level then. */
 static void level_park(struct proc *p, struct hs_level *l,
                        plat_context *running, plat_context *to)
 {
@@ -314,31 +365,28 @@ static void level_park(struct proc *p, struct hs_level *l,
 }
 
 /* The handler of level l (self's top) has returned: end the level and
- * resume the caller.  In the common case (a checkpoint, not kept; p lends
- * stacks and has no spare yet) the running context and l become p's
+ * resume the caller.  The event names the checkpoint by its handle if it
+ * was kept, else 0 (it had none).  In the common case (a checkpoint, not
+ * kept, and p has no spare yet) the running context and l become p's
  * spare, and this returns when a later hop takes them; else it does not
- * return. */
+ * return.  l's fields are read after level_release(), which changes none
+ * of them, so that nothing waits across its calls. */
 static void hop_level_end(struct hs_level *l)
 {
     struct thread *self = kernel_enter();
     KASSERT(self && self->top == l, "a returning handler is its top level");
     struct hs_level *below = l->below;
-    struct checkpoint *cp = l->cp;
-    plat_context *running = l->ctx;
-    struct proc *p = l->proc;
-    int counted = l->stack_counted;
     self->top = below;
     self->ctx = below->ctx;
-    level_unlink(l);
-    event_record(EV_HOP_RETURN, self, cp ? cp->obj.handle : 0, 0);
-    if (cp && !cp->kept && counted && !p->hop_spare) {
-        checkpoint_free(cp);
-        self->wait_result = HS_OK;
-        level_park(p, l, running, below->ctx);
-        return;
+    level_release(l);
+    struct proc *p = l->proc;
+    if (l->kept || !l->checkpointed || p->hop_spare) {
+        list_unlink(&l->visit_link);
+        level_end_other(self, l);
     }
-    pool_free(&k.levels, l);
-    level_end_other(self, cp, running);
+    event_record(EV_HOP_RETURN, self, 0, 0);
+    self->wait_result = HS_OK;
+    level_park(p, l, l->ctx, below->ctx);
 }
 
 /* ---- accepting memory items ------------------------------------------------------ */
@@ -506,7 +554,8 @@ hs_status hs_hop_chain(hs_hop_level *levels, unsigned max, unsigned *count)
         o->proc = l->proc->obj.handle;
         kstrlcpy(o->proc_name, l->proc->name, sizeof o->proc_name);
         o->port = l->port;
-        o->checkpoint = l->cp ? l->cp->obj.handle : 0;
+        o->checkpointed = l->checkpointed;
+        o->checkpoint = l->kept ? l->kept->obj.handle : 0;
     }
     *count = depth;
     kernel_leave(self);

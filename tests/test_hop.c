@@ -315,13 +315,14 @@ static void test_chain_of_five_processes_lists_every_level(void **state)
     assert_string_equal(levels[0].proc_name, "client");
     assert_int_equal(levels[0].port, 0);
     assert_int_equal(levels[0].checkpoint, 0);
+    assert_int_equal(levels[0].checkpointed, 0);
     for (int i = 1; i <= CHAIN; i++) {
         assert_true(levels[i].proc == chain_srv[i].pid);
         assert_string_equal(levels[i].proc_name, chain_proc_names[i]);
         assert_true(levels[i].port == chain_srv[i].port);
-        assert_true(levels[i].checkpoint != 0);
-        for (int j = 1; j < i; j++)
-            assert_true(levels[j].checkpoint != levels[i].checkpoint);
+        /* A checkpoint, not kept: it has no handle. */
+        assert_int_equal(levels[i].checkpointed, 1);
+        assert_int_equal(levels[i].checkpoint, 0);
     }
     /* With room for two levels: the total, and only the outer two. */
     assert_int_equal(chain_count_small, CHAIN + 1);
@@ -803,12 +804,16 @@ static void test_stack_allocator_grants_more_stacks_then_refuses(
 
 static hs_checkpoint_t kept;
 static int keep_sleep_ms;               /* the handler sleeps after keeping */
+static int keep_late_ms;                /* ... and before keeping */
 
-/* Keeps the checkpoint and returns (after keep_sleep_ms). */
+/* Keeps the checkpoint and returns (after keep_late_ms and
+ * keep_sleep_ms). */
 static void keeper_handler(hs_hop_t *hop, void *cookie)
 {
     (void)cookie;
     arrivals[0]++;
+    if (keep_late_ms)
+        EXPECT_ST(hs_thread_sleep((hs_time_t)keep_late_ms * HS_MSEC), HS_OK);
     EXPECT_ST(hs_hop_keep(hop, &kept), HS_OK);
     if (keep_sleep_ms)
         EXPECT_ST(hs_thread_sleep((hs_time_t)keep_sleep_ms * HS_MSEC), HS_OK);
@@ -878,6 +883,7 @@ static void keeper_setup(void)
     start(NULL);
     kept = 0;
     keep_sleep_ms = 0;
+    keep_late_ms = 0;
     nsteps = 0;
     client_start_at = 0;
     client_timeout = HS_NEVER;
@@ -994,6 +1000,205 @@ static void test_caller_timeout_while_checkpoint_kept_is_etimeout(
     assert_int_equal(word[0], 1);           /* no reply delivered */
     assert_int_equal(word[1], 2);
     assert_int_equal(step_status[0], HS_ESTALE);
+}
+
+/* The caller's timeout runs from the hop, whenever the handler keeps:
+ * kept at 3 ms, a hop at 1 ms with 4 ms gives up at 5 ms. */
+static void test_kept_checkpoint_times_out_from_the_hop_not_the_keep(
+    void **state)
+{
+    (void)state;
+    keeper_setup();
+    client_start_at = HS_MSEC;
+    client_timeout = 4 * HS_MSEC;
+    keep_late_ms = 2;
+    add_step(6 * HS_MSEC, HS_OK, 3, 0);     /* too late */
+    keeper_run();
+    assert_int_equal(when[7], 3 * HS_MSEC);
+    assert_int_equal(status[0], HS_ETIMEOUT);
+    assert_int_equal(when[0], 5 * HS_MSEC);
+    assert_int_equal(word[0], 1);
+    assert_int_equal(step_status[0], HS_ESTALE);
+}
+
+/* A handler that keeps and returns after the caller's deadline: the
+ * caller times out as the handler returns, and the handle is stale. */
+static void test_kept_checkpoint_past_its_deadline_times_out_at_return(
+    void **state)
+{
+    (void)state;
+    keeper_setup();
+    client_timeout = 2 * HS_MSEC;
+    keep_sleep_ms = 3;
+    add_step(4 * HS_MSEC, HS_OK, 3, 0);
+    keeper_run();
+    assert_int_equal(when[7], 3 * HS_MSEC);
+    assert_int_equal(status[0], HS_ETIMEOUT);
+    assert_int_equal(when[0], 3 * HS_MSEC);
+    assert_int_equal(word[0], 1);
+    assert_int_equal(step_status[0], HS_ESTALE);
+}
+
+/* ---- a checkpoint's handle: none until kept, a fresh one then */
+
+#define KEEPS 3
+
+static hs_hop_level chain_before[2], chain_after[2];
+static hs_checkpoint_t keeps[KEEPS];
+static hs_status keep_resume[KEEPS], keep_again[KEEPS];
+static unsigned nkeeps;
+
+/* Reads the chain, keeps the checkpoint, reads the chain again. */
+static void keep_and_look(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    unsigned n = 0;
+    EXPECT_ST(hs_hop_chain(chain_before, 2, &n), HS_OK);
+    EXPECT_ST(hs_hop_keep(hop, &keeps[nkeeps]), HS_OK);
+    EXPECT_ST(hs_hop_chain(chain_after, 2, &n), HS_OK);
+    nkeeps++;
+}
+
+/* Resumes keep i at (i + 1) ms, then tries it again and every earlier
+ * one: all stale. */
+static int keep_resumer(void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < KEEPS; i++) {
+        tu_sleep_until((hs_time_t)(i + 1) * HS_MSEC);
+        keep_resume[i] = hs_checkpoint_resume(keeps[i], HS_OK, NULL, 0);
+        keep_again[i] = HS_ESTALE;
+        for (unsigned j = 0; j <= i; j++)
+            if (hs_checkpoint_resume(keeps[j], HS_OK, NULL, 0) != HS_ESTALE)
+                keep_again[i] = HS_OK;
+    }
+    return 0;
+}
+
+static int look_server(void *arg)
+{
+    (void)arg;
+    hs_port_t p = 0;
+    EXPECT_ST(hs_port_create_named("look", &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, keep_and_look, NULL), HS_OK);
+    EXPECT_ST(hs_thread_create(keep_resumer, NULL, NULL, NULL), HS_OK);
+    return serve_forever();
+}
+
+static int look_client(void *arg)
+{
+    (void)arg;
+    hs_port_t p = find("look");
+    for (unsigned i = 0; i < KEEPS; i++)
+        status[i] = hs_hop(p, HS_HOP_CHECKPOINT, HS_NEVER);
+    return 0;
+}
+
+/* hs_hop_chain gives a checkpoint's handle only once it is kept; each
+ * keep gives a new handle, stale once resumed. */
+static void test_checkpoint_has_a_fresh_handle_only_once_kept(void **state)
+{
+    (void)state;
+    start(NULL);
+    nkeeps = 0;
+    memset(keeps, 0, sizeof keeps);
+    spawn_root("server", look_server, NULL);
+    spawn_root("client", look_client, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(nkeeps, KEEPS);
+    assert_int_equal(chain_before[0].checkpointed, 0);
+    assert_int_equal(chain_before[1].checkpointed, 1);
+    assert_int_equal(chain_before[1].checkpoint, 0);
+    assert_int_equal(chain_after[1].checkpointed, 1);
+    assert_true(chain_after[1].checkpoint == keeps[KEEPS - 1]);
+    for (unsigned i = 0; i < KEEPS; i++) {
+        assert_true(keeps[i] != 0);
+        for (unsigned j = 0; j < i; j++)
+            assert_true(keeps[i] != keeps[j]);
+        assert_int_equal(status[i], HS_OK);
+        assert_int_equal(keep_resume[i], HS_OK);
+        assert_int_equal(keep_again[i], HS_ESTALE);
+    }
+}
+
+/* The event stream: a return through a checkpoint names it by its handle
+ * only if it was kept (the keep's handle), else 0. */
+#define RETURNS_MAX 4
+static uint64_t return_a[RETURNS_MAX], keep_a;
+static unsigned nreturns;
+
+static void record_returns(void *cookie, const hs_event *ev)
+{
+    (void)cookie;
+    if (!strcmp(ev->kind, "hop_return") && nreturns < RETURNS_MAX)
+        return_a[nreturns++] = ev->a;
+    if (!strcmp(ev->kind, "checkpoint_keep"))
+        keep_a = ev->a;
+}
+
+static int return_client(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_hop_call(find("echo"), 1, NULL), HS_OK);
+    status[0] = hs_hop(find("keeper"), HS_HOP_CHECKPOINT, HS_NEVER);
+    return 0;
+}
+
+static void test_hop_return_event_names_a_checkpoint_only_if_kept(
+    void **state)
+{
+    (void)state;
+    hs_sim_config cfg = tu_config();
+    cfg.event_fn = record_returns;
+    start(&cfg);
+    kept = 0;
+    keep_sleep_ms = keep_late_ms = 0;
+    nsteps = 0;
+    add_step(HS_MSEC, HS_OK, 1, 0);
+    nreturns = 0;
+    keep_a = 0;
+    spawn_server("echo-server", &echo_srv);
+    spawn_root("server", keeper_server, NULL);
+    spawn_root("client", return_client, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(step_status[0], HS_OK);
+    assert_int_equal(nreturns, 2);
+    assert_int_equal(return_a[0], 0);
+    assert_true(keep_a != 0 && keep_a == kept);
+    assert_true(return_a[1] == kept);
+}
+
+/* A handler keeps its checkpoint and is still running when its process
+ * ends: the caller unwinds with HS_EPARTNER, and the kept checkpoint goes
+ * with the level. */
+static int keep_doomed_server(void *arg)
+{
+    (void)arg;
+    hs_port_t p = 0;
+    EXPECT_ST(hs_port_create_named("keeper", &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, keeper_handler, NULL), HS_OK);
+    tu_sleep_until(2 * HS_MSEC);
+    hs_proc_exit(4);
+}
+
+static void test_kept_checkpoint_of_a_running_handler_unwinds_at_proc_end(
+    void **state)
+{
+    (void)state;
+    keeper_setup();
+    keep_sleep_ms = 10;
+    spawn_root("server", keep_doomed_server, NULL);
+    spawn_root("client", keeper_client, NULL);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_true(kept != 0);
+    assert_int_equal(when[7], HS_NEVER);    /* the handler never returned */
+    assert_int_equal(status[0], HS_EPARTNER);
+    assert_int_equal(when[0], 2 * HS_MSEC);
+    assert_int_equal(word[0], 1);
 }
 
 static hs_checkpoint_t second_keep;
@@ -1820,6 +2025,14 @@ int main(void)
             test_resume_before_keeping_handler_returns_is_estate),
         TU_TEST(
             test_caller_timeout_while_checkpoint_kept_is_etimeout),
+        TU_TEST(
+            test_kept_checkpoint_times_out_from_the_hop_not_the_keep),
+        TU_TEST(
+            test_kept_checkpoint_past_its_deadline_times_out_at_return),
+        TU_TEST(test_checkpoint_has_a_fresh_handle_only_once_kept),
+        TU_TEST(test_hop_return_event_names_a_checkpoint_only_if_kept),
+        TU_TEST(
+            test_kept_checkpoint_of_a_running_handler_unwinds_at_proc_end),
         TU_TEST(test_keeping_a_checkpoint_twice_is_ejoined),
         TU_TEST(test_keep_on_one_way_hop_is_einval),
         TU_TEST(test_resume_with_custom_status_is_returned_by_hop),

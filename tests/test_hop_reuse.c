@@ -338,6 +338,70 @@ static void test_visitor_on_a_reused_context_unwinds_when_the_process_ends(
     assert_int_equal(arrivals, 2);
 }
 
+/* ---- the order of unwinding */
+
+/* Adds one after sleeping mr[0] ms (its handler ends with the process). */
+static void napping_echo(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    arrivals++;
+    EXPECT_ST(hs_thread_sleep(hs_mr(hop, 0) * HS_MSEC), HS_OK);
+    add_one();
+}
+
+static struct server order_srv = {
+    .port = "order", .handler = napping_echo, .stacks = 0,
+    .exit_at = 3 * HS_MSEC,
+};
+
+/* Client i hops at start[i] ms for nap[i] ms: a at 0 for 1 ms (its
+ * context parks at 1 ms, while b, which came at 0.5 ms, naps on), c at
+ * 2 ms on a's parked context.  The server ends at 3 ms with b and c
+ * inside. */
+static const hs_time_t order_start[3] = { 0, HS_MSEC / 2, 2 * HS_MSEC };
+static const uint64_t order_nap[3] = { 1, 10, 10 };
+static int order_seen[3], order_n;
+
+static int order_client(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    hs_port_t p = find("order");
+    tu_sleep_until(order_start[i]);
+    hs_utcb()->mr[0] = order_nap[i];
+    status[i] = hs_hop(p, HS_HOP_CHECKPOINT, HS_NEVER);
+    when[i] = hs_time_now();
+    order_seen[order_n++] = i;
+    return 0;
+}
+
+/* Visitors unwind in the order they arrived, whether a hop came on a new
+ * context or on a parked one: b (arrived at 0.5 ms) before c (at 2 ms,
+ * on the context a parked at 1 ms, which a came on before b). */
+static void test_visitors_unwind_in_arrival_order_on_a_reused_context(
+    void **state)
+{
+    (void)state;
+    start(NULL);
+    order_n = 0;
+    spawn("server", server_main, &order_srv);
+    spawn("a", order_client, (void *)(intptr_t)0);
+    spawn("b", order_client, (void *)(intptr_t)1);
+    spawn("c", order_client, (void *)(intptr_t)2);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(arrivals, 3);
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(when[0], HS_MSEC);
+    assert_int_equal(status[1], HS_EPARTNER);
+    assert_int_equal(status[2], HS_EPARTNER);
+    assert_int_equal(when[1], 3 * HS_MSEC);
+    assert_int_equal(when[2], 3 * HS_MSEC);
+    assert_int_equal(order_n, 3);
+    assert_int_equal(order_seen[0], 0);
+    assert_int_equal(order_seen[1], 1);
+    assert_int_equal(order_seen[2], 2);
+}
+
 /* ---- a one-way hop takes the parked context */
 
 static struct server oneway_srv = {
@@ -514,6 +578,8 @@ int main(void)
         TU_TEST(test_process_end_frees_its_parked_context_and_level),
         TU_TEST(
             test_visitor_on_a_reused_context_unwinds_when_the_process_ends),
+        TU_TEST(
+            test_visitors_unwind_in_arrival_order_on_a_reused_context),
         TU_TEST(
             test_one_way_hop_runs_on_the_parked_context_and_ends_there),
         TU_TEST(

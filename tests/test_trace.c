@@ -767,6 +767,129 @@ static void test_trace_with_two_cpus_is_whole(void **state)
     free(t);
 }
 
+/* ---- a third scenario: nested hops and a kept checkpoint in the JSON
+ *
+ * "client" hops into "out", whose handler hops on into "in" (both return
+ * at once), then hops into "k", whose handler keeps its checkpoint; the
+ * main thread of "k" resumes it at 1000 ns. */
+
+static hs_pid_t flow_cli_pid, flow_k_pid;
+static hs_tid_t flow_cli_tid, flow_k_tid;
+static hs_checkpoint_t flow_kept;
+static hs_status flow_out, flow_k;
+
+static void in_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    hs_utcb()->mr[0] = hs_mr(hop, 0) + 1;
+}
+
+static void out_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)hop;
+    (void)cookie;
+    hs_port_t p;
+    EXPECT_ST(hs_port_lookup("in", HS_NEVER, &p), HS_OK);
+    EXPECT_ST(hs_hop(p, HS_HOP_CHECKPOINT, HS_NEVER), HS_OK);
+}
+
+static void k_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)cookie;
+    EXPECT_ST(hs_hop_keep(hop, &flow_kept), HS_OK);
+}
+
+/* A process serving port name with handler h; with resume set, its main
+ * thread resumes the kept checkpoint at 1000 ns. */
+struct flow_srv {
+    const char *name;
+    hs_hop_handler h;
+    int resume;
+};
+
+static int flow_server(void *arg)
+{
+    const struct flow_srv *s = arg;
+    hs_port_t p;
+    EXPECT_ST(hs_port_create_named(s->name, &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, s->h, NULL), HS_OK);
+    if (!s->resume)
+        return (int)hs_proc_serve();
+    flow_k_tid = hs_thread_self();
+    EXPECT_ST(hs_thread_sleep(1000), HS_OK);
+    uint64_t w = 5;
+    EXPECT_ST(hs_checkpoint_resume(flow_kept, HS_OK, &w, 1), HS_OK);
+    return 0;
+}
+
+static int flow_client(void *arg)
+{
+    (void)arg;
+    hs_port_t out, k;
+    flow_cli_tid = hs_thread_self();
+    EXPECT_ST(hs_port_lookup("out", HS_NEVER, &out), HS_OK);
+    EXPECT_ST(hs_port_lookup("k", HS_NEVER, &k), HS_OK);
+    flow_out = hs_hop_call(out, 1, NULL);
+    flow_k = hs_hop_call(k, 1, NULL);
+    return 0;
+}
+
+/* Each checkpointed hop's flow ends at its own return, inner before
+ * outer, or, kept, at the resume on the resumer's track. */
+static void test_trace_json_hop_flows_end_at_their_return_or_resume(
+    void **state)
+{
+    (void)state;
+    static const struct flow_srv in = { "in", in_handler, 0 };
+    static const struct flow_srv out = { "out", out_handler, 0 };
+    static const struct flow_srv kk = { "k", k_handler, 1 };
+    paths_make();
+    hs_sim_config cfg = tu_config();
+    cfg.trace_path = json_path;
+    tu_status_reset();
+    flow_out = flow_k = HS_STATUS_COUNT;
+    assert_int_equal(hs_sim_start(&cfg), HS_OK);
+    assert_int_equal(hs_proc_spawn("in", flow_server, (void *)&in, NULL,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_proc_spawn("out", flow_server, (void *)&out, NULL,
+                                   NULL), HS_OK);
+    assert_int_equal(hs_proc_spawn("k", flow_server, (void *)&kk, NULL,
+                                   &flow_k_pid), HS_OK);
+    assert_int_equal(hs_proc_spawn("client", flow_client, NULL, NULL,
+                                   &flow_cli_pid), HS_OK);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(flow_out, HS_OK);
+    assert_int_equal(flow_k, HS_OK);
+    char *t = slurp(json_path);
+    unlink(json_path);
+    assert_true(json_valid(t));
+    hs_pid_t c = flow_cli_pid;
+    hs_tid_t ct = flow_cli_tid;
+    const char *s_out = find_event(t, NULL, 's', "hop", c, ct, "0.000");
+    assert_non_null(s_out);
+    const char *s_in = find_event(t, s_out + 1, 's', "hop", c, ct, "0.000");
+    assert_non_null(s_in);
+    const char *f_in = find_event(t, s_in, 'f', "hop", c, ct, "0.000");
+    assert_non_null(f_in);
+    const char *f_out = find_event(t, f_in + 1, 'f', "hop", c, ct, "0.000");
+    assert_non_null(f_out);
+    assert_int_equal(field_num(s_in, "id"), field_num(f_in, "id"));
+    assert_int_equal(field_num(s_out, "id"), field_num(f_out, "id"));
+    assert_true(field_num(s_in, "id") != field_num(s_out, "id"));
+    /* The kept one: started by the client, ended by k's main thread at
+     * the resume, not by the handler's return. */
+    const char *s_k = find_event(t, f_out, 's', "hop", c, ct, "0.000");
+    assert_non_null(s_k);
+    assert_null(find_event(t, s_k, 'f', "hop", c, ct, "0.000"));
+    const char *f_k = find_event(t, s_k, 'f', "hop", flow_k_pid, flow_k_tid,
+                                 "1.000");
+    assert_non_null(f_k);
+    assert_int_equal(field_num(s_k, "id"), field_num(f_k, "id"));
+    assert_true(flows_paired(t));
+    free(t);
+}
+
 int main(void)
 {
     /* The environment must not name files for the tests' own runs. */
@@ -777,6 +900,7 @@ int main(void)
         TU_TEST(test_trace_json_holds_the_scenario),
         TU_TEST(test_trace_msc_holds_the_arcs_in_order),
         TU_TEST(test_trace_msc_labels_resumes_self_calls_and_stale_replies),
+        TU_TEST(test_trace_json_hop_flows_end_at_their_return_or_resume),
         TU_TEST(test_trace_bad_paths_are_refused),
         TU_TEST(test_trace_env_names_the_files),
         TU_TEST(test_trace_is_the_same_across_two_runs),

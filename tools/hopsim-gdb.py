@@ -26,8 +26,9 @@
 # wait_obj, timer.slot, timer.deadline}; proc.{obj, name, state, parent,
 # threads, nthreads, nlive, ports, checkpoints, visitors, hop_stacks_used,
 # hop_stacks_max, port_in, port_out}; hs_hop.{below, thread, proc, source,
-# port, ctx, cp, depth, visit_link}; checkpoint.{obj, owner_link, thread,
-# level, kept}; port.{obj, kind, closed, owner_link, handler, name};
+# port, ctx, checkpointed, kept, depth, visit_link}; checkpoint.{obj,
+# owner_link, thread, level}; port.{obj, kind, closed, owner_link, handler,
+# name};
 # plat_context.{uc.uc_mcontext.gregs, stack_lo, stack_size}.
 
 import re
@@ -568,9 +569,15 @@ def chain(t):
     return levels
 
 
+def checkpoint_name(l):
+    """A level's checkpoint: its handle only once kept (the kernel gives
+    one to a kept checkpoint only)."""
+    kept = l["kept"]
+    return "checkpoint %d, kept" % idx(kept) if int(kept) else "checkpoint"
+
+
 def hop_line(k, l):
-    cp = l["cp"]
-    how = "checkpoint %d" % idx(cp) if int(cp) else "one-way"
+    how = checkpoint_name(l) if int(l["checkpointed"]) else "one-way"
     return "--- hop from %s via %s (%s) ---" % (
         source_desc(k, l), port_desc(k, l["port"]), how)
 
@@ -647,6 +654,19 @@ Usage: hs procs"""
                     "'%s'" % cstr(port["name"])
                     if enum_name(port["kind"], "PORT_") == "named" else "-",
                     ", ".join(extra)))
+            # Checkpoints not kept live in their levels (visitors); the
+            # process's list holds the kept ones.  A parked spare level
+            # (no context) stays on the visitors list but visits nothing.
+            visitors = [v for v in list_entries(p["visitors"],
+                                                "struct hs_level",
+                                                "visit_link")
+                        if int(v["ctx"])]
+            for v in visitors:
+                if int(v["checkpointed"]) and not int(v["kept"]):
+                    d.append("checkpoint: %s from %s, handler running at "
+                             "level %d" % (thread_desc(v["thread"]),
+                                           source_desc(k, v),
+                                           int(v["depth"])))
             for cp in list_entries(p["checkpoints"], "struct checkpoint",
                                    "owner_link"):
                 t = cp["thread"]
@@ -657,12 +677,9 @@ Usage: hs procs"""
                 else:
                     frm = "'%s'" % cstr(t["top"]["proc"]["name"])
                     how = "handler returned, caller blocked"
-                if int(cp["kept"]):
-                    how = "kept, " + how
-                d.append("checkpoint %d: %s from %s, %s" % (
+                d.append("checkpoint %d, kept: %s from %s, %s" % (
                     idx(cp), thread_desc(t), frm, how))
-            for v in list_entries(p["visitors"], "struct hs_level",
-                                  "visit_link"):
+            for v in visitors:
                 d.append("visitor: %s at level %d, from %s via %s" % (
                     thread_desc(v["thread"]), int(v["depth"]),
                     source_desc(k, v), port_desc(k, v["port"])))
@@ -822,7 +839,7 @@ pointer) catches the return; then gdb's `finish` leaves the hopsim call."""
         if int(below) == 0:
             raise HsError("%s is at level 0: it did not hop"
                           % thread_desc(t))
-        if int(top["cp"]) == 0 or int(below["ctx"]) == 0:
+        if int(top["checkpointed"]) == 0 or int(below["ctx"]) == 0:
             raise HsError("reached by a one-way hop: the thread ends when "
                           "the handler returns")
         regs = dict(ctx_regs(below["ctx"]))

@@ -7,20 +7,22 @@
  * provides (hs_proc_set_hop_stacks / hs_proc_set_stack_alloc).  While the
  * handler runs, the thread's current process is the receiver.
  *
- * With HS_HOP_CHECKPOINT the caller's saved context goes on the receiver's
- * checkpoint list.  When the handler returns, the caller resumes exactly
- * where it hopped, with the reply in the same message registers (nothing
- * was copied).  The handler may instead keep the checkpoint
- * (hs_hop_keep) and return; the caller then stays blocked, with its
- * timeout, until some thread of the receiver resumes the checkpoint
- * (hs_checkpoint_resume), once.  Without a checkpoint the hop is one-way:
+ * With HS_HOP_CHECKPOINT the hop makes a checkpoint: the caller's saved
+ * context, held by the level the hop pushes.  When the handler returns,
+ * the caller resumes exactly where it hopped, with the reply in the same
+ * message registers (nothing was copied).  The handler may instead keep
+ * the checkpoint (hs_hop_keep) and return; the caller then stays blocked,
+ * with its timeout, until some thread of the receiver resumes the
+ * checkpoint (hs_checkpoint_resume), once.  A checkpoint has a handle
+ * (hs_checkpoint_t) only once it is kept: one that is not kept is named
+ * by nothing, and reported as 0 (hs_hop_chain, the event stream).  Without a checkpoint the hop is one-way:
  * when the handler returns, the thread goes back to the level below if
  * that level still waits at a checkpoint, and otherwise ends.
  *
  * Hops nest (A -> B -> C -> B is legal) up to cfg.max_hop_depth levels.
- * When a process ends, every checkpoint on its list resumes its caller
- * with HS_EPARTNER, and every thread visiting it unwinds to the caller of
- * its hop into it with HS_EPARTNER (or ends, if that hop was one-way).
+ * When a process ends, every checkpoint it kept resumes its caller with
+ * HS_EPARTNER, and every thread visiting it unwinds to the caller of its
+ * hop into it with HS_EPARTNER (or ends, if that hop was one-way).
  */
 #ifndef HOPSIM_HOP_H
 #define HOPSIM_HOP_H
@@ -120,9 +122,12 @@ uint64_t hs_mr(const hs_hop_t *hop, unsigned i);
 hs_status hs_hop_accept(hs_hop_t *hop, uint64_t window);
 
 /* In a handler: keep this hop's checkpoint to resume later, from any
- * thread of this process; the handler must then return.
- * Errors: HS_ESTATE (not the running handler of hop), HS_EINVAL (cp NULL,
- * or the hop has no checkpoint), HS_EJOINED (already kept). */
+ * thread of this process; the handler must then return.  *cp is a new
+ * handle, never one given before; it is stale once the checkpoint is
+ * consumed (resumed, timed out, or its process ended).
+ * Errors, nothing changed: HS_ESTATE (not the running handler of hop),
+ * HS_EINVAL (cp NULL, or the hop has no checkpoint), HS_EJOINED (already
+ * kept), HS_ENOMEM. */
 hs_status hs_hop_keep(hs_hop_t *hop, hs_checkpoint_t *cp);
 
 /* Resume a kept checkpoint: its caller continues with result as the
@@ -140,7 +145,11 @@ typedef struct hs_hop_level {
     char proc_name[HS_NAME_MAX + 1];
     hs_port_t port;                 /* port hopped through into it (0 at
                                        level 0) */
-    hs_checkpoint_t checkpoint;     /* checkpoint of that hop, 0 if none */
+    hs_checkpoint_t checkpoint;     /* checkpoint of that hop if its handler
+                                       kept it (hs_hop_keep), else 0 */
+    int checkpointed;               /* 1 if that hop made a checkpoint
+                                       (kept or not), 0 for a one-way hop
+                                       and at level 0 */
 } hs_hop_level;
 
 /* The calling thread's hop chain, outermost first: up to max levels into

@@ -146,9 +146,9 @@ check() {
 n="[0-9]+"
 # The chain client -> front -> back, top level first.
 chain3=("^level 2 in process $n 'back' \(running\)$"
-        "^--- hop from 'front' via port 'back' \(checkpoint $n\) ---$"
+        "^--- hop from 'front' via port 'back' \(checkpoint\) ---$"
         "^level 1 in process $n 'front' \(parked in hs_hop\)$"
-        "^--- hop from 'client' via port 'front' \(checkpoint $n\) ---$"
+        "^--- hop from 'client' via port 'front' \(checkpoint\) ---$"
         "^level 0 in process $n 'client', its home \(parked in hs_hop\)$")
 
 check "gdb stops in back_handler (client -> front -> back)" \
@@ -166,8 +166,8 @@ check "hs procs: named ports with their handlers" \
               "port $n 'back' \(named, handler back_handler\)"
 check "hs procs: a checkpoint in front (from client) and in back (from front)" \
     has procs \
-    "checkpoint $n: thread $n 'main' from 'client', handler running at level 1" \
-    "checkpoint $n: thread $n 'main' from 'front', handler running at level 2"
+    "checkpoint: thread $n 'main' from 'client', handler running at level 1" \
+    "checkpoint: thread $n 'main' from 'front', handler running at level 2"
 check "hs hops: the chain client -> front -> back, 3 levels" \
     has hops "^thread $n 'main' of process $n 'client', running: 3 level\(s\): client -> front -> back$"
 check "hs hops: levels top down, each hop from the level below" \
