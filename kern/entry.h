@@ -8,7 +8,9 @@
  * kern.leave_work): the rare cases (no thread here, the run ending, a
  * thread killed, unwinding a hop or with notifications queued, work for
  * the scheduler or the memory checks) go to the slow paths, which the
- * kernel above the base provides (run/kernel.c).
+ * kernel above the base provides (run/kernel.c).  A run on several CPUs
+ * always takes them: they take and drop the lock, which one CPU does
+ * not need.
  */
 #ifndef HOPSIM_KERN_ENTRY_H
 #define HOPSIM_KERN_ENTRY_H
@@ -32,6 +34,7 @@ struct thread;
  * cannot go straight on. */
 #define ENTER_ENDING    0x1u  /* the run is over (kern_end()) */
 #define ENTER_ATTN      0x2u  /* some thread has attention bits */
+#define ENTER_SHARED    0x4u  /* several CPUs: take the lock */
 
 /* Leave work of the whole kernel (kern.leave_work): why a kernel exit
  * cannot just unlock. */
@@ -41,6 +44,7 @@ struct thread;
 #define LEAVE_RUNQ      0x4u  /* a thread is runnable: a scheduling point
                                  (set and cleared with kern.rq_bits) */
 #define LEAVE_ATTN      0x8u  /* some thread has attention bits */
+#define LEAVE_SHARED    0x10u /* several CPUs: drop the lock */
 #define LEAVE_MEM       (LEAVE_MEM_CHECK | LEAVE_MEM_PT)
 
 struct kcpu {
@@ -56,7 +60,9 @@ struct kern_state {
     int ending;                 /* the run is over; CPUs leave their loop */
     uint32_t rq_bits;           /* bit p set: a thread of priority p is
                                    runnable (core/sched.c) */
-    unsigned enter_work;        /* ENTER_* */
+    unsigned enter_work;        /* ENTER_*: read before the lock is
+                                   taken, so accessed atomically
+                                   (kenter_work_set()) */
     unsigned leave_work;        /* LEAVE_* */
     unsigned attn_threads;      /* threads with attention bits */
     struct kcpu cpu[HS_CPUS_MAX];
@@ -64,10 +70,21 @@ struct kern_state {
 
 extern struct kern_state kern;
 
+/* Set or clear bits of kern.enter_work (lock held).  Every access is
+ * atomic: kernel_enter() reads it before it takes the lock.  Relaxed is
+ * enough: with several CPUs ENTER_SHARED is set for the whole run, so the
+ * read only decides to take the slow path, which reads again locked. */
+static inline void kenter_work_set(unsigned bits, int on)
+{
+    unsigned w = __atomic_load_n(&kern.enter_work, __ATOMIC_RELAXED);
+    __atomic_store_n(&kern.enter_work, on ? w | bits : w & ~bits,
+                     __ATOMIC_RELAXED);
+}
+
 static inline void kattn_set(unsigned *attn, unsigned bits)
 {
     if (!*attn && !kern.attn_threads++) {
-        kern.enter_work |= ENTER_ATTN;
+        kenter_work_set(ENTER_ATTN, 1);
         kern.leave_work |= LEAVE_ATTN;
     }
     *attn |= bits;
@@ -79,7 +96,7 @@ static inline void kattn_clear(unsigned *attn, unsigned bits)
         return;
     *attn &= ~bits;
     if (!*attn && !--kern.attn_threads) {
-        kern.enter_work &= ~ENTER_ATTN;
+        kenter_work_set(ENTER_ATTN, 0);
         kern.leave_work &= ~LEAVE_ATTN;
     }
 }
@@ -89,19 +106,21 @@ static inline void kattn_clear(unsigned *attn, unsigned bits)
 static inline void kern_end(void)
 {
     kern.ending = 1;
-    kern.enter_work |= ENTER_ENDING;
+    kenter_work_set(ENTER_ENDING, 1);
 }
 
 /* kernel_enter() outside a simulated thread: returns NULL (the caller
  * returns HS_ESTATE); the first such call says which on the console. */
 struct thread *kernel_enter_outside(void);
 
-/* The rare cases of kernel_enter(): no thread here, the run ending, some
+/* The rare cases of kernel_enter() on CPU c, and every entry on several
+ * CPUs: takes the lock, then handles no thread here, the run ending, some
  * thread with attention bits (the caller's are handled here). */
-struct thread *kernel_enter_slow(struct thread *self);
+struct thread *kernel_enter_slow(struct kcpu *c);
 
-/* The work of kernel_leave() when there is any: memory work, the
- * scheduling point, the caller's queued notifications. */
+/* kernel_leave() when kern.leave_work is set: memory work, the
+ * scheduling point, the caller's queued notifications; then the lock is
+ * dropped. */
 void kernel_leave_work(struct thread *self);
 
 /* Enter the kernel from a simulated thread: returns the caller, or NULL
@@ -111,21 +130,19 @@ static inline struct thread *kernel_enter(void)
     struct kcpu *c = plat_cpu_data();
     if (!c)                         /* set only while the CPUs run */
         return kernel_enter_outside();
-    plat_klock();
-    struct thread *self = c->current;
-    if (!self || kern.enter_work)
-        return kernel_enter_slow(self);
+    struct thread *self = c->current;   /* only this CPU changes it */
+    if (!self || __atomic_load_n(&kern.enter_work, __ATOMIC_RELAXED))
+        return kernel_enter_slow(c);
     return self;
 }
 
-/* Leave the kernel: its work if any, then unlock.  With nothing on the
- * run queue, no memory work and no thread needing attention, there is
- * nothing to decide. */
+/* Leave the kernel: its work if any, and the lock.  With one CPU, nothing
+ * on the run queue, no memory work and no thread needing attention, there
+ * is nothing to do. */
 static inline void kernel_leave(struct thread *self)
 {
     if (kern.leave_work)
         kernel_leave_work(self);
-    plat_kunlock();
 }
 
 /* The calling CPU's kernel state (called on a simulated CPU only). */

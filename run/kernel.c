@@ -112,8 +112,10 @@ __attribute__((noinline, cold)) struct thread *kernel_enter_outside(void)
     return outside(__builtin_return_address(0));
 }
 
-struct thread *kernel_enter_slow(struct thread *self)
+struct thread *kernel_enter_slow(struct kcpu *c)
 {
+    plat_klock();
+    struct thread *self = c->current;
     if (!self) {
         plat_kunlock();
         return outside(__builtin_return_address(0));
@@ -135,6 +137,7 @@ void kernel_leave_work(struct thread *self)
         sched_point(self);
     if (self->attn & KATTN_NOTIFY)
         notify_deliver(self);
+    plat_kunlock();
 }
 
 /* ---- panic ---------------------------------------------------------------- */
@@ -702,7 +705,9 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     k.strategy = c.strategy;
     k.pct_depth = c.pct_depth;
     k.pct_steps = c.pct_steps;
-    kern.leave_work = c.mem_check ? LEAVE_MEM_CHECK : 0;
+    kern.leave_work = (c.mem_check ? LEAVE_MEM_CHECK : 0) |
+                      (c.ncpus > 1 ? LEAVE_SHARED : 0);
+    kern.enter_work = c.ncpus > 1 ? ENTER_SHARED : 0;
     kobj_start();
     sched_init();
     fault_init();
