@@ -58,6 +58,13 @@ void plat_ctx_configure(hs_switch_kind kind)
  * from, which only the sanitizer knows.  Without it there is nothing to
  * do, not even to find the CPU. */
 #ifdef SIM_ASAN
+/* Before a switch from `from` on cpu: which context the next one learns
+ * the stack bounds of (after_switch()). */
+static void before_switch(struct sim_cpu *cpu, plat_context *from)
+{
+    cpu->prev = from;
+}
+
 static void after_switch(plat_context *self)
 {
     struct sim_cpu *cpu = sim_cpu_self();
@@ -70,6 +77,12 @@ static void after_switch(plat_context *self)
     }
 }
 #else
+static void before_switch(struct sim_cpu *cpu, plat_context *from)
+{
+    (void)cpu;
+    (void)from;
+}
+
 static void after_switch(plat_context *self)
 {
     (void)self;
@@ -195,7 +208,7 @@ void plat_ctx_switch(plat_context *from, plat_context *to)
 {
     struct sim_cpu *cpu = from->cpu;
     to->cpu = cpu;
-    cpu->prev = from;
+    before_switch(cpu, from);
     cpu->current = to;
     sim_asan_start(&from->asan_fake, to->asan_bottom, to->asan_size);
     raw_switch(&from->uc, &to->uc);
@@ -206,7 +219,7 @@ _Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to)
 {
     struct sim_cpu *cpu = from->cpu;
     to->cpu = cpu;
-    cpu->prev = from;
+    before_switch(cpu, from);
     cpu->current = to;
     sim_asan_start(NULL, to->asan_bottom, to->asan_size);
     raw_switch(&from->uc, &to->uc);

@@ -52,7 +52,8 @@ struct plat_crash {
 struct sim_cpu {
     plat_context self;          /* the host thread's own context */
     plat_context *current;      /* the context running on this CPU */
-    plat_context *prev;         /* the context that switched to current */
+    plat_context *prev;         /* the context that switched to current
+                                   (kept with ASan only) */
 };
 
 /* The calling host thread's CPU, or NULL.  Not inline: see plat_cpu_id()
