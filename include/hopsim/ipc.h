@@ -229,7 +229,14 @@ hs_status hs_ipc_send(hs_cap_t gate, hs_time_t timeout);
  * RECV.  HS_EPARTNER: the thread that took the message ended without
  * replying, also when it had received another call since (which ends
  * this call's reply capability, so only that end or the timeout can
- * finish the wait). */
+ * finish the wait).
+ *
+ * Fast path: a call of registers only (at most 8 words, no items, so a
+ * tag whose low 32 bits are at most 8) to a receiver already waiting for
+ * it, with a receive timeout other than HS_NOWAIT, is checked in one
+ * pass and hands the CPU straight over; so is hs_ipc_reply_wait() of
+ * such a message to a caller still waiting.  It changes nothing but the
+ * speed: the results and the events are those of the general path. */
 hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
                       hs_time_t recv_timeout);
 
