@@ -86,10 +86,11 @@ void sched_dequeue(struct thread *t)
     if (list_empty(&t->runq_link))
         return;
     list_unlink(&t->runq_link);
-    if (list_empty(&k.rq[t->prio]))
+    if (list_empty(&k.rq[t->prio])) {
         kern.rq_bits &= ~(1u << t->prio);
-    if (!kern.rq_bits)
-        kern.leave_work &= ~LEAVE_RUNQ;
+        if (!kern.rq_bits)
+            kern.leave_work &= ~LEAVE_RUNQ;
+    }
 }
 
 /* Highest priority with a runnable thread, or -1. */

@@ -505,16 +505,25 @@ static inline int send_waits_on_self(const struct thread *self,
     return g->receiver == self && timeout == HS_NEVER;
 }
 
+/* Receiver r, waiting, has self's message in its registers: the label
+ * of the capability it came through, the trace and, for a call, the
+ * reply capability.  The caller wakes r. */
+static inline void delivered(struct thread *self, struct thread *r,
+                             uint64_t label, int call)
+{
+    r->recv_label = label;
+    trace_message(call ? TRACE_CALL : TRACE_SEND, self, r);
+    if (call)
+        reply_cap_set(r, self);
+}
+
 /* Hand the message straight to r, waiting on g (msg_check() passed with
  * plan); the caller wakes r. */
 static inline void deliver(struct thread *self, struct thread *r,
                            uint64_t label, int call, struct xfer_plan *plan)
 {
     msg_copy(self, r, plan);
-    r->recv_label = label;
-    trace_message(call ? TRACE_CALL : TRACE_SEND, self, r);
-    if (call)
-        reply_cap_set(r, self);
+    delivered(self, r, label, call);
 }
 
 /* The rest of a call handed to receiver r, which has its message: self
@@ -650,9 +659,7 @@ hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
         self->utcb.phase = HS_PHASE_NONE;
         self->call_seq++;
         msg_copy_fast(self, r);
-        r->recv_label = label;
-        trace_message(TRACE_CALL, self, r);
-        reply_cap_set(r, self);
+        delivered(self, r, label, 1);
     } else {
         hs_status st = send_common(self, gate, 1, send_timeout, recv_timeout,
                                    &r);
@@ -871,6 +878,18 @@ HOT_INLINE struct thread *reply_wake(struct thread *self, struct thread *c,
     return NULL;
 }
 
+/* The end of a reply by self to c (NULL: none found) with st: the reply
+ * capability if spent, the phase, the event. */
+HOT_INLINE hs_status reply_end(struct thread *self, hs_status st,
+                               const struct thread *c)
+{
+    if (reply_spent(st))
+        reply_cap_end(self);
+    self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_SEND;
+    event_record(EV_IPC_REPLY, self, (uint64_t)st, event_handle(c));
+    return st;
+}
+
 /* The reply of hs_ipc_reply() and, with wait, of hs_ipc_reply_wait()
  * waiting with timeout.  *next is set as reply_wake() returns. */
 static hs_status reply_common(struct thread *self, int wait,
@@ -888,11 +907,7 @@ static hs_status reply_common(struct thread *self, int wait,
         msg_copy(self, c, &plan);
         *next = reply_wake(self, c, wait, timeout);
     }
-    if (reply_spent(st))
-        reply_cap_end(self);
-    self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_SEND;
-    event_record(EV_IPC_REPLY, self, (uint64_t)st, event_handle(c));
-    return st;
+    return reply_end(self, st, c);
 }
 
 hs_status hs_ipc_reply(void)
@@ -947,9 +962,7 @@ hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
     if (c) {
         msg_copy_fast(self, c);
         next = reply_wake(self, c, 1, timeout);
-        reply_cap_end(self);
-        self->utcb.phase = HS_PHASE_NONE;
-        event_record(EV_IPC_REPLY, self, HS_OK, c->obj.handle);
+        reply_end(self, HS_OK, c);
     } else {
         st = timeout_valid(timeout) ? reply_common(self, 1, timeout, &next)
                                     : HS_EINVAL;
@@ -962,6 +975,8 @@ hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
     kernel_leave(self);
     return st;
 }
+
+/* ---- cancel ------------------------------------------------------------------------------ */
 
 hs_status hs_ipc_cancel(hs_tid_t thread)
 {
