@@ -187,6 +187,18 @@ static size_t round_page(size_t n)
     return (n + PAGE_SIZE_SIM - 1) & ~(PAGE_SIZE_SIM - 1);
 }
 
+/* Slots for an arena of slot_size-byte slots that would like `want`:
+ * at most ARENA_MAX_SLOTS and ARENA_MAX_BYTES, at least one. */
+static unsigned arena_slots(size_t slot_size, size_t want)
+{
+    size_t cap = ARENA_MAX_BYTES / slot_size;
+    if (want > ARENA_MAX_SLOTS)
+        want = ARENA_MAX_SLOTS;
+    if (want > cap)
+        want = cap;
+    return want ? (unsigned)want : 1;
+}
+
 /* A new empty arena of cls on its avail list, or NULL. */
 static struct stack_arena *arena_new(struct stack_class *cls)
 {
@@ -196,9 +208,8 @@ static struct stack_arena *arena_new(struct stack_class *cls)
         return NULL;
     a->len = n * cls->slot_size;
     host_calls++;
-    a->base = mmap(NULL, a->len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (a->base == MAP_FAILED) {
+    a->base = plat_mem_reserve(a->len);
+    if (!a->base) {
         free(a);
         return NULL;
     }
@@ -206,13 +217,7 @@ static struct stack_arena *arena_new(struct stack_class *cls)
     a->nslots = n;
     a->light = arena_wants_light();
     slots_mapped += n;
-    size_t grown = (size_t)n * 2;
-    size_t cap = ARENA_MAX_BYTES / cls->slot_size;
-    if (grown > ARENA_MAX_SLOTS)
-        grown = ARENA_MAX_SLOTS;
-    if (grown > cap)
-        grown = cap ? cap : 1;
-    cls->next_slots = (unsigned)grown;
+    cls->next_slots = arena_slots(cls->slot_size, (size_t)n * 2);
     link_push(&cls->avail, &a->link);
     return a;
 }
@@ -225,7 +230,7 @@ static void arena_detach(struct stack_arena *a)
     if (a->kept)
         kept_slots -= a->nslots;
     slots_mapped -= a->nslots;
-    host_calls++;               /* the munmap() of arena_free() */
+    host_calls++;               /* the unmap of arena_free() */
     dirty_slots -= a->dirty;
 }
 
@@ -238,7 +243,7 @@ static void arena_free(struct stack_arena *a)
     for (unsigned i = 0; i < a->carved; i++)
         VALGRIND_STACK_DEREGISTER(a->slots[i].vg_id);
     sim_asan_unpoison(a->base, a->len);
-    munmap(a->base, a->len);
+    plat_mem_release(a->base, a->len);
     free(a);
 }
 
@@ -358,9 +363,7 @@ static struct stack_class *class_find(size_t stack_size)
             return NULL;
         c->stack_size = stack_size;
         c->slot_size = GUARD_SIZE + round_page(stack_size);
-        c->next_slots = ARENA_MIN_SLOTS;
-        if (c->slot_size * c->next_slots > ARENA_MAX_BYTES)
-            c->next_slots = 1;
+        c->next_slots = arena_slots(c->slot_size, ARENA_MIN_SLOTS);
         link_init(&c->avail);
         link_init(&c->full);
         c->next = classes;

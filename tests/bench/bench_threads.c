@@ -9,8 +9,10 @@
  *   thread_create_exit_10k  the same in waves of 10,000: all of a wave
  *                           are created before the first runs, then all
  *                           are joined, so a wave needs 10,000 stacks at
- *                           once, more than the stack pool keeps idle
- *                           between waves; ns per thread
+ *                           once; the stack pool keeps that many idle
+ *                           between waves (fewer than its 16,384), so
+ *                           the waves after the first reuse them; ns per
+ *                           thread
  *   threads_1m              1,000,000 simulated threads alive at once,
  *                           each having run and gone to sleep: resident
  *                           memory per idle thread in KiB, from the
