@@ -128,18 +128,6 @@ static int px_ns(void *arg)
     return 0;
 }
 
-/* Start the name server in a thread below the shell's priority, so that
- * its gate, the shell's capability 1, exists before it serves. */
-static hs_status px_ns_start(hs_tid_t *t)
-{
-    hs_thread_attr a = { .name = "names", .priority = HS_PRIO_DEFAULT - 1 };
-    hs_cap_t gate = 0;
-    hs_status st = hs_thread_create(px_ns, NULL, &a, t);
-    if (st == HS_OK)
-        st = hs_gate_create(*t, 0, &gate);
-    return st == HS_OK && gate != 1 ? HS_EINVAL : st;
-}
-
 /* Spawn filter (the filter's ends in mid) and wc; 0 for one not spawned. */
 static void px_stages(int a[2], int b[2], int mid[2], hs_pid_t *filter,
                       hs_pid_t *wc)
@@ -174,8 +162,8 @@ static int px_sh(void *arg)
     if (arg)
         px_absorb();
     hs_tid_t t = 0;
-    hs_cap_t ns = 0;
-    if (px_ns_start(&t) != HS_OK ||
+    hs_cap_t gate = 0, ns = 0;
+    if (sweep_ns_thread_start(px_ns, &t, &gate) != HS_OK ||
         hs_cap_derive(1, HS_CAP_SEND | HS_CAP_GRANT, 1001, &ns) != HS_OK)
         return 1;
     (void)px_names_set(ns);

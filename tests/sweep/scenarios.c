@@ -37,12 +37,8 @@ const char *sweep_why_text(void)
     return why_buf;
 }
 
-/* Start a name server thread in the caller's process, whose first
- * capability becomes the server's gate (label 0, the stop label).  The
- * thread runs below the caller's priority, so that under any seed the gate
- * exists before it serves. */
-static hs_status ns_thread_start(hs_entry_fn serve, hs_tid_t *t,
-                                 hs_cap_t *gate)
+hs_status sweep_ns_thread_start(hs_entry_fn serve, hs_tid_t *t,
+                                hs_cap_t *gate)
 {
     hs_thread_attr a = { .name = "names", .priority = HS_PRIO_DEFAULT - 1 };
     hs_status st = hs_thread_create(serve, NULL, &a, t);
@@ -131,7 +127,7 @@ static int nm_init(void *arg)
     hs_tid_t t = 0;
     hs_cap_t gate = 0;
     hs_pid_t s = 0, c = 0;
-    if (ns_thread_start(nm_server, &t, &gate) != HS_OK)
+    if (sweep_ns_thread_start(nm_server, &t, &gate) != HS_OK)
         return 1;
     if (nm_spawn("service", nm_service, 1, &s) != HS_OK)
         s = 0;

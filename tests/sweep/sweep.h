@@ -32,6 +32,14 @@ extern uint64_t sweep_seed;
 /* Whether a fault fired in the run that just ended. */
 int sweep_fault_fired(void);
 
+/* Start a name server thread (serve) in the caller's process, whose first
+ * capability becomes the server's gate (*gate, label 0: the stop label).
+ * The thread runs below the caller's priority, so that under any seed the
+ * gate exists before it serves.  HS_EINVAL if the gate is not capability
+ * 1. */
+hs_status sweep_ns_thread_start(hs_entry_fn serve, hs_tid_t *t,
+                                hs_cap_t *gate);
+
 /* Processes of the run that just ended whose exit status is neither 0 nor
  * also_ok (seen by the sweep's event hook); *status gets the first such
  * status.  Counts every such process, however many ended. */
