@@ -81,6 +81,7 @@ struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
         c->up = parent;
         c->parent_gen = parent->revoke_gen;
     }
+    c->chain_epoch = 0;             /* walked at its first use */
     p->caps[slot] = c;
     p->cap_hint = slot + 1;
     factory_charge(p, HS_RES_CAPS, 1);
@@ -96,8 +97,19 @@ hs_status cap_resolve(struct proc *p, hs_cap_t local, struct cap **out)
     return HS_OK;
 }
 
+int cap_chain_check(struct cap *c)
+{
+    for (const struct cap *d = c; d->parent; d = d->up)
+        if (d->up->obj.handle != d->parent ||
+            d->up->revoke_gen != d->parent_gen)
+            return 0;
+    c->chain_epoch = k.cap_epoch;
+    return 1;
+}
+
 static void cap_free(struct cap *c)
 {
+    k.cap_epoch++;                  /* chains through c break */
     factory_credit(c->owner, HS_RES_CAPS, 1);
     c->owner->caps[c->local - 1] = NULL;
     if (c->local - 1 < c->owner->cap_hint)
@@ -179,7 +191,7 @@ hs_status hs_cap_revoke(hs_cap_t cap)
     struct cap *c = NULL;
     hs_status st = own_cap(self, cap, &c);
     if (st == HS_OK) {
-        c->revoke_gen++;
+        cap_revoke_bump(c);
         event_record(EV_CAP_REVOKE, self, c->obj.handle, c->revoke_gen);
         kobj_caps_changed(self);
     }

@@ -35,7 +35,9 @@ struct cap {
     const struct cap *up;       /* the cap it came from, while its handle
                                    is still parent */
     uint32_t parent_gen;        /* parent's revoke_gen when derived */
-    uint32_t revoke_gen;        /* bumped by hs_cap_revoke() */
+    uint32_t revoke_gen;        /* bumped by cap_revoke_bump() */
+    uint64_t chain_epoch;       /* k.cap_epoch when the chain was last
+                                   found valid (0: never) */
 };
 
 /* Make room for one capability in p (may fail); then cap_new() cannot. */
@@ -59,16 +61,26 @@ static inline struct cap *cap_slot(const struct proc *p, hs_cap_t local)
     return (local == 0 || local > p->cap_slots) ? NULL : p->caps[local - 1];
 }
 
+/* Walk c's derivation chain (cap_chain_valid()), noting a valid one
+ * with the current epoch. */
+int cap_chain_check(struct cap *c);
+
 /* Whether c's derivation chain still holds: every capability up the
  * chain is live and has not been revoked since the copy below it was
- * derived. */
-static inline int cap_chain_valid(const struct cap *c)
+ * derived.  A chain can only break when some capability is revoked or
+ * freed, which moves k.cap_epoch on; a chain found valid in the current
+ * epoch still is, so the common lookup is one comparison, not a walk. */
+static inline int cap_chain_valid(struct cap *c)
 {
-    for (; c->parent; c = c->up)
-        if (c->up->obj.handle != c->parent ||
-            c->up->revoke_gen != c->parent_gen)
-            return 0;
-    return 1;
+    return c->chain_epoch == k.cap_epoch || cap_chain_check(c);
+}
+
+/* Revoke everything derived from c: its generation moves on, and with it
+ * the epoch of every chain. */
+static inline void cap_revoke_bump(struct cap *c)
+{
+    c->revoke_gen++;
+    k.cap_epoch++;
 }
 
 /* c's object as found last time, if that is still it: the live object

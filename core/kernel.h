@@ -48,6 +48,8 @@ struct kernel {
     unsigned nserving;          /* of those, blocked in hs_proc_serve()
                                    or hs_ipc_serve() */
     struct list name_waiters;   /* threads in hs_port_lookup() */
+    uint64_t cap_epoch;         /* moves on at every capability revoke
+                                   or free (cap_chain_valid()); from 1 */
 
     /* Run queues: one FIFO per priority; bit p of kern.rq_bits set
      * when rq[p] is not empty. */

@@ -95,7 +95,7 @@ static void topic_end(struct topic *t, struct thread *self)
                                            link);
         struct cap *c = pool_lookup(&k.caps, s->cap);
         if (c)
-            c->revoke_gen++;
+            cap_revoke_bump(c);
         sub_remove(s, self);
     }
     pool_free(&k.topics, t);

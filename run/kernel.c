@@ -705,6 +705,7 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     k.strategy = c.strategy;
     k.pct_depth = c.pct_depth;
     k.pct_steps = c.pct_steps;
+    k.cap_epoch = 1;                /* above every new capability's 0 */
     kern.leave_work = (c.mem_check ? LEAVE_MEM_CHECK : 0) |
                       (c.ncpus > 1 ? LEAVE_SHARED : 0);
     kern.enter_work = c.ncpus > 1 ? ENTER_SHARED : 0;
