@@ -18,7 +18,6 @@
 #include "kern/panic.h"
 #include "kern/pool.h"
 #include "core/proc.h"
-#include "core/sched.h"
 #include "core/thread.h"
 #include "hopsim.h"
 #include "sim/platform.h"
@@ -131,5 +130,8 @@ struct kbuf *kernel_report(void);
  */
 hs_status notify_kernel_sync(struct thread *t, unsigned slot,
                              const uint64_t *words, unsigned n);
+
+/* Last: its inline functions read k. */
+#include "core/sched.h"
 
 #endif

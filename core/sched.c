@@ -248,11 +248,13 @@ void sched_after_switch_free(struct kcpu *c)
     if (c->dead_ctx) {
         plat_ctx_destroy(c->dead_ctx);
         c->dead_ctx = NULL;
+        kern.to_free--;
     }
     struct thread *d = c->dying;
     if (!d)
         return;
     c->dying = NULL;
+    kern.to_free--;
     d->ctx = NULL;
     if (d->free_pending)
         pool_free(&k.threads, d);
@@ -286,20 +288,10 @@ hs_status sched_block(struct thread *self, const struct wait_ops *ops,
     return self->wait_result;
 }
 
-/* The wait of blocked thread t is over, with result. */
-HOT_INLINE void wake_state(struct thread *t, hs_status result)
-{
-    KASSERT(t->state == THREAD_BLOCKED, "woken thread is blocked");
-    plat_timer_cancel(&t->timer);
-    t->wait_ops = NULL;
-    t->wait_obj = NULL;
-    t->wait_result = result;
-}
-
-/* wake_state(), and its event. */
+/* sched_wake_state(), and its event. */
 HOT_INLINE void wake_prepare(struct thread *t, hs_status result)
 {
-    wake_state(t, result);
+    sched_wake_state(t, result);
     event_record(EV_WAKE, t, (uint64_t)result, 0);
 }
 
@@ -307,25 +299,6 @@ void sched_wake(struct thread *t, hs_status result)
 {
     wake_prepare(t, result);
     sched_enqueue(t, 0);
-}
-
-/* Whether t, blocked, is the thread the scheduler would run next if it
- * were woken now and the running thread blocked: an unseeded run with
- * nothing runnable at t's priority or above (FIFO then takes t). */
-static int runs_next(const struct thread *t)
-{
-    return k.seed == HS_SEED_NONE && !(kern.rq_bits >> t->prio);
-}
-
-int sched_wake_next(struct thread *t, hs_status result)
-{
-    if (!runs_next(t)) {
-        sched_wake(t, result);
-        return 0;
-    }
-    wake_state(t, result);
-    t->state = THREAD_RUNNABLE;
-    return 1;
 }
 
 void sched_unblock_silently(struct thread *t)
@@ -426,6 +399,7 @@ _Noreturn void sched_abandon(plat_context *running, plat_context *to,
         struct kcpu *c = kernel_cpu();
         KASSERT(c->dead_ctx == NULL, "one abandoned context per CPU");
         c->dead_ctx = running;
+        kern.to_free++;
     }
     plat_ctx_switch_final(running, to);
 }
@@ -442,7 +416,7 @@ hs_status sched_wake_block(struct thread *self, struct thread *next,
                            hs_status result, const struct wait_ops *ops,
                            void *obj, hs_time_t timeout)
 {
-    wake_state(next, result);
+    sched_wake_state(next, result);
     block_state(self, ops, obj, timeout);
     handoff_to(self, next);
     return self->wait_result;
@@ -479,6 +453,7 @@ _Noreturn void sched_exit(struct thread *self)
 {
     KASSERT(kernel_cpu()->dying == NULL, "one dying thread per CPU");
     kernel_cpu()->dying = self;
+    kern.to_free++;
     abandon_ctx(self, self->ctx);
 }
 

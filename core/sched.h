@@ -10,8 +10,11 @@
 #ifndef HOPSIM_CORE_SCHED_H
 #define HOPSIM_CORE_SCHED_H
 
+#include "core/kernel.h"
 #include "core/thread.h"
+#include "kern/base.h"
 #include "kern/entry.h"
+#include "kern/panic.h"
 
 /* Reset the run queues; in a seeded PCT run, draw the change points. */
 void sched_init(void);
@@ -48,13 +51,37 @@ hs_status sched_wake_block(struct thread *self, struct thread *next,
                            hs_status result, const struct wait_ops *ops,
                            void *obj, hs_time_t timeout);
 
+/* Make blocked thread t runnable with the given result; cancels its
+ * timer.  t must already be detached from the object it waited on. */
+void sched_wake(struct thread *t, hs_status result);
+
+/* The wait of blocked thread t is over, with result: what every wake
+ * does before t is queued or handed the CPU (no event). */
+HOT_INLINE void sched_wake_state(struct thread *t, hs_status result)
+{
+    KASSERT(t->state == THREAD_BLOCKED, "woken thread is blocked");
+    plat_timer_cancel(&t->timer);
+    t->wait_ops = NULL;
+    t->wait_obj = NULL;
+    t->wait_result = result;
+}
+
 /* Wake blocked thread t with result, for a caller about to block: if the
  * scheduler would then run t (an unseeded run with nothing runnable at
  * t's priority or above, so FIFO takes t), t goes on no run queue (no
  * idle CPU is woken for it), no event is recorded, and 1 is returned,
  * and the caller must block next with sched_block_next(t); else as
- * sched_wake(), and 0. */
-int sched_wake_next(struct thread *t, hs_status result);
+ * sched_wake(), and 0.  Inline: every reply-and-wait asks it. */
+HOT_INLINE int sched_wake_next(struct thread *t, hs_status result)
+{
+    if (k.seed != HS_SEED_NONE || (kern.rq_bits >> t->prio)) {
+        sched_wake(t, result);
+        return 0;
+    }
+    sched_wake_state(t, result);
+    t->state = THREAD_RUNNABLE;
+    return 1;
+}
 
 /* sched_block() after sched_wake_next(next) returned 1: the scheduler's
  * decision, made without the run queue, with the same outcome; a
@@ -75,10 +102,6 @@ void sched_hand_over(struct thread *self, struct thread *next);
 _Noreturn void sched_hand_over_final(struct thread *self,
                                      plat_context *running,
                                      struct thread *next, int dead);
-
-/* Make blocked thread t runnable with the given result; cancels its
- * timer.  t must already be detached from the object it waited on. */
-void sched_wake(struct thread *t, hs_status result);
 
 /* Stop t waiting (it is BLOCKED): detach it and cancel its timer, without
  * making it runnable.  Used when t is killed. */
@@ -117,13 +140,13 @@ void sched_time_out(struct thread *t);
 void sched_fire_timers(void);
 
 /* After every switch into a context: free what the previous one left (an
- * abandoned context, an ended thread).  One test for both: every switch
+ * abandoned context, an ended thread).  One test of one word for both,
+ * kern.to_free, which counts the slots set on every CPU: every switch
  * passes here. */
 static inline void sched_after_switch(void)
 {
-    struct kcpu *c = kernel_cpu();
-    if ((uintptr_t)c->dead_ctx | (uintptr_t)c->dying)
-        sched_after_switch_free(c);
+    if (kern.to_free)
+        sched_after_switch_free(kernel_cpu());
 }
 
 /*

@@ -65,6 +65,8 @@ struct kern_state {
                                    (kenter_work_set()) */
     unsigned leave_work;        /* LEAVE_* */
     unsigned attn_threads;      /* threads with attention bits */
+    unsigned to_free;           /* dead_ctx and dying slots set, on
+                                   every CPU (sched_after_switch()) */
     struct kcpu cpu[HS_CPUS_MAX];
 };
 
