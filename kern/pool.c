@@ -29,15 +29,24 @@ static hs_status pool_grow(struct pool *p)
                         : NULL;
     if (fs)
         p->free_slots = fs;
-    if (!chunk || !fs) {
+    struct kobj **objs = fs ? plat_realloc(p->objs, slots * sizeof *objs)
+                            : NULL;
+    if (objs)
+        p->objs = objs;
+    if (!chunk || !objs) {
         plat_free(chunk);   /* the arrays only grew: still consistent */
         return HS_ENOMEM;
     }
     p->chunks[p->nchunks] = chunk;
     uint32_t first = p->nchunks * POOL_CHUNK;
     p->nchunks = n;
+    p->nslots = slots;
     /* Push in reverse so that the lowest index is allocated first. */
     for (uint32_t i = slots; i-- > first;) {
+        struct kobj *o = (struct kobj *)(void *)
+                         (chunk + (size_t)(i - first) * p->objsize);
+        o->handle = 0;              /* free: no handle resolves to it */
+        p->objs[i] = o;
         p->gens[i] = 0;
         p->free_slots[p->nfree++] = i;
     }
@@ -75,14 +84,14 @@ void pool_cancel(struct pool *p, void *obj)
 
 uint32_t pool_slots(const struct pool *p)
 {
-    return p->nchunks * POOL_CHUNK;
+    return p->nslots;
 }
 
 void *pool_at(const struct pool *p, uint32_t slot)
 {
-    if (slot >= pool_slots(p) || !(p->gens[slot] & 1))
+    if (slot >= p->nslots || !(p->gens[slot] & 1))
         return NULL;
-    return pool_slot_addr(p, slot);
+    return p->objs[slot];
 }
 
 void pool_destroy(struct pool *p)
@@ -90,6 +99,7 @@ void pool_destroy(struct pool *p)
     for (uint32_t i = 0; i < p->nchunks; i++)
         plat_free(p->chunks[i]);
     plat_free(p->chunks);
+    plat_free(p->objs);
     plat_free(p->gens);
     plat_free(p->free_slots);
     pool_init(p, p->objsize);

@@ -6,7 +6,8 @@
  * a freed object goes on a free list for the next allocation.  Each object
  * starts with a struct kobj holding its handle: slot index + 1 in the low
  * 32 bits, the slot's generation in the high 32.  Freeing bumps the
- * generation, so a stale handle no longer resolves.
+ * generation and clears the object's handle, so a stale handle no longer
+ * resolves: a lookup compares it with the handle in the slot's object.
  *
  * Allocation is split so kernel calls can check before they change:
  * pool_reserve() may fail (host out of memory) and changes nothing visible;
@@ -27,7 +28,10 @@ struct kobj {
 struct pool {
     size_t objsize;
     char **chunks;          /* POOL_CHUNK objects each */
+    struct kobj **objs;     /* slot -> its object, live or not: a lookup
+                               is one load, not a chunk and a multiply */
     uint32_t nchunks;
+    uint32_t nslots;        /* nchunks * POOL_CHUNK */
     uint32_t *gens;         /* per slot; odd while the slot is live */
     uint32_t *free_slots;   /* stack of free slot indices */
     uint32_t nfree;
@@ -46,12 +50,6 @@ void pool_init(struct pool *p, size_t objsize);
  * host refuses memory; the pool is unchanged apart from capacity. */
 hs_status pool_reserve(struct pool *p, uint32_t n);
 
-static inline void *pool_slot_addr(const struct pool *p, uint32_t slot)
-{
-    return p->chunks[slot / POOL_CHUNK] + (size_t)(slot % POOL_CHUNK) *
-           p->objsize;
-}
-
 /* An object with its handle set and every other byte as its last user
  * left it: for hot paths that fill in every field themselves.  Must
  * follow a successful pool_reserve(); the lowest free slot index is not
@@ -59,7 +57,7 @@ static inline void *pool_slot_addr(const struct pool *p, uint32_t slot)
 static inline void *pool_take(struct pool *p)
 {
     uint32_t slot = p->free_slots[--p->nfree];
-    struct kobj *o = pool_slot_addr(p, slot);
+    struct kobj *o = p->objs[slot];
     uint32_t gen = ++p->gens[slot];     /* now odd: live */
     o->handle = ((uint64_t)gen << 32) | (slot + 1);
     p->live++;
@@ -84,16 +82,16 @@ static inline void pool_free(struct pool *p, void *obj)
 void pool_cancel(struct pool *p, void *obj);
 
 /* The live object of handle h, or NULL.  Inline: every kernel call that
- * names an object starts here. */
+ * names an object starts here.  A free slot's object has handle 0, and a
+ * live one the handle of its generation, so one comparison checks both
+ * that the slot is live and that h is not stale. */
 static inline void *pool_lookup(const struct pool *p, uint64_t h)
 {
     uint32_t slot = (uint32_t)h - 1;    /* index 0 wraps: out of range */
-    uint32_t gen = (uint32_t)(h >> 32);
-    if (slot >= p->nchunks * POOL_CHUNK)
+    if (slot >= p->nslots)
         return NULL;
-    if (!(gen & 1) || p->gens[slot] != gen)
-        return NULL;
-    return pool_slot_addr(p, slot);
+    struct kobj *o = p->objs[slot];
+    return o->handle == h ? o : NULL;
 }
 
 /* Slots 0..pool_slots()-1, for iteration: the live object or NULL. */
