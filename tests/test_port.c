@@ -452,6 +452,41 @@ static void test_closed_port_refuses_hops_and_frees_its_name(void **state)
     assert_int_equal(arrivals, 2);
 }
 
+/* Creates arg ports, the last one's handle in port_seen[0], and tries a
+ * handler on port_seen[1] (0: none), its status in word[0]. */
+static int port_maker(void *arg)
+{
+    unsigned n = (unsigned)(uintptr_t)arg;
+    for (unsigned i = 0; i < n; i++)
+        EXPECT_ST(hs_port_create(&port_seen[0]), HS_OK);
+    if (port_seen[1])
+        word[0] = (uint64_t)hs_port_set_handler(port_seen[1], adder, NULL);
+    return 0;
+}
+
+/* A pool's memory can come back from the host with the objects of an
+ * earlier run still in it: a handle that was live then names no object
+ * until its slot is allocated again, whatever the memory holds (under
+ * make memcheck, a lookup that read a slot never written fails too). */
+static void test_port_handle_of_an_earlier_run_names_nothing(void **state)
+{
+    (void)state;
+    start(NULL);
+    spawn_root("maker", port_maker, (void *)(uintptr_t)200);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    hs_port_t old = port_seen[0];
+    assert_true(old != 0);
+
+    start(NULL);
+    port_seen[1] = old;
+    spawn_root("maker", port_maker, (void *)(uintptr_t)1);
+    assert_int_equal(hs_sim_run(), HS_OK);
+    assert_no_bad_status();
+    assert_true(port_seen[0] != old);
+    assert_int_equal(word[0], HS_ENOPORT);
+}
+
 /* Replies mr[0] + 1 after sleeping 2 ms. */
 static void slow_adder(hs_hop_t *hop, void *cookie)
 {
@@ -1256,6 +1291,7 @@ int main(void)
         TU_TEST(test_closed_port_refuses_hops_and_frees_its_name),
         TU_TEST(
             test_closing_a_port_does_not_affect_a_hop_in_progress),
+        TU_TEST(test_port_handle_of_an_earlier_run_names_nothing),
         TU_TEST(test_set_handler_on_port_not_owned_is_eperm),
         TU_TEST(test_parent_and_child_hop_through_spawn_ports),
         TU_TEST(test_port_to_parent_in_root_process_is_enoport),
