@@ -215,6 +215,35 @@ void plat_ctx_switch(plat_context *from, plat_context *to)
     after_switch(from);
 }
 
+#ifdef SIM_ASAN
+enum { DIRECT_BUILD = 0 };  /* the sanitizer finishes every switch after it */
+#else
+enum { DIRECT_BUILD = 1 };
+#endif
+
+int plat_ctx_direct(void)
+{
+    return DIRECT_BUILD && use_fast;
+}
+
+int plat_ctx_switch_direct(plat_context *from, plat_context *to, int value)
+{
+    struct sim_cpu *cpu = from->cpu;
+    to->cpu = cpu;
+    cpu->current = to;
+    return sim_switch_direct(&from->uc, &to->uc, value);
+}
+
+void plat_ctx_reenter(plat_context *ctx, int (*fn)(void))
+{
+    greg_t *g = ctx->uc.uc_mcontext.gregs;
+    uintptr_t *sp = (uintptr_t *)(uintptr_t)g[REG_RSP];
+    sp[-1] = (uintptr_t)g[REG_RIP];     /* where fn returns */
+    sp[-2] = (uintptr_t)fn;             /* sim_ctx_reenter pops it */
+    g[REG_RSP] = (greg_t)(uintptr_t)(sp - 2);
+    g[REG_RIP] = (greg_t)(uintptr_t)sim_ctx_reenter;
+}
+
 _Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to)
 {
     struct sim_cpu *cpu = from->cpu;

@@ -65,8 +65,12 @@ plat_context *stack_get(size_t stack_size);
 void stack_put(plat_context *ctx);
 int stack_guard_hit(const plat_context *ctx, const void *addr);
 
-/* Switch primitive (switch_x86_64.S). */
+/* Switch primitives (switch_x86_64.S): the second also hands `to` a
+ * value, and a context it saved that is resumed without one enters a
+ * function first through sim_ctx_reenter (plat_ctx_reenter()). */
 void sim_switch_fast(ucontext_t *from, const ucontext_t *to);
+int sim_switch_direct(ucontext_t *from, const ucontext_t *to, int value);
+void sim_ctx_reenter(void);
 
 /* Where a new fast context starts (switch_x86_64.S): it calls
  * sim_ctx_start_fast() (context.c) with the context, which context.c

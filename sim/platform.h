@@ -80,6 +80,31 @@ void plat_ctx_switch(plat_context *from, plat_context *to);
  * resumed (it is about to be destroyed by whoever runs next). */
 _Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to);
 
+/*
+ * Direct switches, for the kernel's IPC hand-offs: a public call that ends
+ * in a switch can end with the switch itself, so that the thread resumed
+ * returns straight to the program that called it, instead of returning
+ * through the kernel across the switch (a mispredicted return each way).
+ *
+ * plat_ctx_direct(): whether this run's switch can (the fast switch, no
+ * sanitizer); the others may only be called when it says so.
+ *
+ * plat_ctx_switch_direct(from, to, value): plat_ctx_switch(), and to
+ * resumes with value as the return value of the switch that saved it.
+ * Returns the value of the direct switch that resumes from.  Called in
+ * tail position (return plat_ctx_switch_direct(...)), the compiler makes
+ * it a jump, and from is saved as the public call's caller left it: the
+ * value goes straight back there.
+ *
+ * plat_ctx_reenter(ctx, fn): ctx was saved by plat_ctx_switch_direct() and
+ * is about to be resumed by plat_ctx_switch(), which hands no value: fn is
+ * entered first, as if called where the switch was to return, and its
+ * value is the switch's.  Once, for the next resume only.
+ */
+int plat_ctx_direct(void);
+int plat_ctx_switch_direct(plat_context *from, plat_context *to, int value);
+void plat_ctx_reenter(plat_context *ctx, int (*fn)(void));
+
 /* The context of the calling CPU's own host thread: where the CPU loop
  * runs.  NULL outside plat_cpus_run(). */
 plat_context *plat_cpu_context(void);

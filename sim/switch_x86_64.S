@@ -9,20 +9,19 @@
  * libunwind and gdb can unwind a parked thread.  Then loads to's registers
  * and jumps to its rip.  No signal mask is saved: no system call.
  *
- * A context saved here resumes as a return from sim_switch_fast.  A new
+ * A context saved here resumes as a return from sim_switch_fast (its eax
+ * is not restored: a value comes only with sim_switch_direct).  A new
  * context (made by context.c) starts at sim_ctx_entry, below, with itself
  * in rbx: a callee-saved register is loaded on every switch anyway, so no
  * argument register needs to be.
  */
 #include "switch.h"
 
-    .text
-    .globl  sim_switch_fast
-    .type   sim_switch_fast, @function
-    .p2align 4
-sim_switch_fast:
-    .cfi_startproc
-    movq    (%rsp), %rax            /* our return address: the resume pc */
+/* Save the callee-saved state into from (rdi), load to's (rsi) and jump
+ * to its rip; rax is left as the caller set it. */
+.macro SWITCH
+    movq    (%rsp), %rcx            /* our return address: the resume pc */
+    movq    %rcx, UC_RIP(%rdi)
     leaq    8(%rsp), %rcx           /* rsp as it will be after returning */
     movq    %rbx, UC_RBX(%rdi)
     movq    %rbp, UC_RBP(%rdi)
@@ -31,7 +30,6 @@ sim_switch_fast:
     movq    %r14, UC_R14(%rdi)
     movq    %r15, UC_R15(%rdi)
     movq    %rcx, UC_RSP(%rdi)
-    movq    %rax, UC_RIP(%rdi)
     fnstcw  UC_FCW(%rdi)
     stmxcsr UC_MXCSR(%rdi)
 
@@ -45,8 +43,35 @@ sim_switch_fast:
     ldmxcsr UC_MXCSR(%rsi)
     movq    UC_RSP(%rsi), %rsp
     jmpq    *UC_RIP(%rsi)
+.endm
+
+    .text
+    .globl  sim_switch_fast
+    .type   sim_switch_fast, @function
+    .p2align 4
+sim_switch_fast:
+    .cfi_startproc
+    SWITCH
     .cfi_endproc
     .size   sim_switch_fast, .-sim_switch_fast
+
+/*
+ * int sim_switch_direct(ucontext_t *from, const ucontext_t *to, int value);
+ *
+ * sim_switch_fast, and to resumes with value in eax: as the return value
+ * of the switch that saved it.  Called in tail position, it saves from
+ * as its caller's caller left it, so a later direct switch back returns
+ * its value straight there.
+ */
+    .globl  sim_switch_direct
+    .type   sim_switch_direct, @function
+    .p2align 4
+sim_switch_direct:
+    .cfi_startproc
+    movl    %edx, %eax
+    SWITCH
+    .cfi_endproc
+    .size   sim_switch_direct, .-sim_switch_direct
 
 /*
  * void sim_ctx_entry(void);  -- never called, only switched to
@@ -64,5 +89,25 @@ sim_ctx_entry:
     jmp     sim_ctx_start_fast@PLT
     .cfi_endproc
     .size   sim_ctx_entry, .-sim_ctx_entry
+
+/*
+ * void sim_ctx_reenter(void);  -- never called, only switched to
+ *
+ * A context saved by sim_switch_direct that is resumed by a switch that
+ * gives no value (context.c, plat_ctx_reenter()): rsp points at a
+ * function, then at the resume pc.  The function is entered as if called
+ * from where the context was saved, and returns there with its value.
+ */
+    .globl  sim_ctx_reenter
+    .type   sim_ctx_reenter, @function
+    .p2align 4
+sim_ctx_reenter:
+    .cfi_startproc
+    .cfi_def_cfa_offset 16
+    popq    %rax
+    .cfi_def_cfa_offset 8
+    jmpq    *%rax
+    .cfi_endproc
+    .size   sim_ctx_reenter, .-sim_ctx_reenter
 
     .section .note.GNU-stack,"",@progbits
