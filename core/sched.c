@@ -298,11 +298,13 @@ HOT_INLINE void wake_prepare(struct thread *t, hs_status result)
 void sched_wake(struct thread *t, hs_status result)
 {
     wake_prepare(t, result);
+    sched_resume_plain(t);
     sched_enqueue(t, 0);
 }
 
 void sched_unblock_silently(struct thread *t)
 {
+    t->resume_fn = NULL;            /* its context is dropped */
     if (t->wait_ops && t->wait_ops->detach)
         t->wait_ops->detach(t);
     plat_timer_cancel(&t->timer);
@@ -408,8 +410,23 @@ _Noreturn void sched_abandon(plat_context *running, plat_context *to,
  * a switch; the IPC records the one event of the hand-off. */
 HOT_INLINE void handoff_to(struct thread *self, struct thread *next)
 {
+    sched_resume_plain(next);
     cpu_take(next);
     sched_switch(self->ctx, next->ctx);
+}
+
+/* The CPU goes from self straight to next by a direct switch: next
+ * resumes with value, and self's public call ends when self is resumed,
+ * with the value of a direct switch to it, or through fn when anything
+ * else resumes it.  Nothing is left to free after the switch: a CPU frees
+ * what it is left as it resumes a context (sched_after_switch(), or fn),
+ * and with several CPUs there are no direct switches. */
+HOT_INLINE hs_status handoff_direct(struct thread *self, struct thread *next,
+                                    int (*fn)(void), hs_status value)
+{
+    self->resume_fn = fn;
+    cpu_take(next);
+    return plat_ctx_switch_direct(self->ctx, next->ctx, value);
 }
 
 hs_status sched_wake_block(struct thread *self, struct thread *next,
@@ -430,6 +447,24 @@ hs_status sched_block_next(struct thread *self, struct thread *next,
     block_state(self, ops, obj, timeout);
     handoff_to(self, next);
     return self->wait_result;
+}
+
+hs_status sched_wake_block_direct(struct thread *self, struct thread *next,
+                                  const struct wait_ops *ops, void *obj,
+                                  hs_time_t timeout, int (*fn)(void))
+{
+    sched_wake_state(next, HS_OK);
+    block_state(self, ops, obj, timeout);
+    return handoff_direct(self, next, fn, HS_OK);
+}
+
+hs_status sched_block_next_direct(struct thread *self, struct thread *next,
+                                  const struct wait_ops *ops, void *obj,
+                                  hs_time_t timeout, int (*fn)(void))
+{
+    k.sched_points++;               /* as sched_pick() counts its choice */
+    block_state(self, ops, obj, timeout);
+    return handoff_direct(self, next, fn, next->wait_result);
 }
 
 void sched_hand_over(struct thread *self, struct thread *next)

@@ -83,6 +83,38 @@ HOT_INLINE int sched_wake_next(struct thread *t, hs_status result)
     return 1;
 }
 
+/*
+ * Direct hand-offs (plat_ctx_switch_direct()), taken only while
+ * kern.leave_work is clear (one CPU, nothing runnable, no memory checks
+ * or attention due, a switch that can): as sched_wake_block() with
+ * HS_OK and sched_block_next(), but the switch ends self's public call,
+ * which must return what these return, at once (return
+ * sched_..._direct(...)): when self is next resumed by a direct switch,
+ * its call returns that switch's value straight to its caller; when
+ * resumed any other way, it first enters fn, which ends the call as the
+ * code after a plain hand-off would and returns its value (fn finds
+ * self with kernel_current(), and calls sched_after_switch() first).
+ * next resumes with HS_OK, or with what sched_wake_next() gave it: a
+ * next that itself blocked here has had its call's end done for it.
+ */
+hs_status sched_wake_block_direct(struct thread *self, struct thread *next,
+                                  const struct wait_ops *ops, void *obj,
+                                  hs_time_t timeout, int (*fn)(void));
+hs_status sched_block_next_direct(struct thread *self, struct thread *next,
+                                  const struct wait_ops *ops, void *obj,
+                                  hs_time_t timeout, int (*fn)(void));
+
+/* Thread t, blocked, is to be resumed by a switch that gives it no value
+ * (anything but the direct hand-offs): if a direct switch saved it, it
+ * enters its resume_fn first. */
+HOT_INLINE void sched_resume_plain(struct thread *t)
+{
+    if (t->resume_fn) {
+        plat_ctx_reenter(t->ctx, t->resume_fn);
+        t->resume_fn = NULL;
+    }
+}
+
 /* sched_block() after sched_wake_next(next) returned 1: the scheduler's
  * decision, made without the run queue, with the same outcome; a
  * hand-off, with no event of its own (the reply records the one event of

@@ -166,6 +166,13 @@ struct thread {
     void *wait_obj;                  /* what it waits on */
     hs_status wait_result;           /* set by the waker */
     plat_timer timer;                /* timeout or sleep */
+    int (*resume_fn)(void);          /* blocked by a direct switch at the
+                                        end of a public call: how that
+                                        call ends if anything but a
+                                        direct switch resumes it
+                                        (core/sched.h), or NULL */
+    uint64_t *resume_label;          /* hs_ipc_reply_wait()'s label, for
+                                        its resume_fn */
 
     /* Ending. */
     int exit_value;

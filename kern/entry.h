@@ -45,6 +45,11 @@ struct thread;
                                  (set and cleared with kern.rq_bits) */
 #define LEAVE_ATTN      0x8u  /* some thread has attention bits */
 #define LEAVE_SHARED    0x10u /* several CPUs: drop the lock */
+#define LEAVE_NO_DIRECT 0x20u /* the run's switch cannot end a public
+                                 call (plat_ctx_direct()): set for the
+                                 whole run, so that a clear leave_work
+                                 also says that an IPC hand-off may
+                                 switch directly (core/sched.h) */
 #define LEAVE_MEM       (LEAVE_MEM_CHECK | LEAVE_MEM_PT)
 
 struct kcpu {

@@ -526,17 +526,23 @@ static inline void deliver(struct thread *self, struct thread *r,
     delivered(self, r, label, call);
 }
 
-/* The rest of a call handed to receiver r, which has its message: self
- * waits for the reply with recv_to (not HS_NOWAIT) and the CPU goes
- * straight to r.  The hand-off's one event; the reply records the
- * other.  Returns when self is woken: HS_OK with the reply, or why
- * not. */
-HOT_INLINE hs_status call_hand_off(struct thread *self, struct thread *r,
-                                   hs_time_t recv_to)
+/* A call handed to receiver r, which has its message: self waits on r
+ * for the reply; the hand-off's one event (the reply records the
+ * other). */
+HOT_INLINE void call_handing(struct thread *self, struct thread *r)
 {
     self->wake_phase = HS_PHASE_RECV;
     list_push_back(&r->reply_waiters, &self->wait_link);
     event_record(EV_IPC_CALL, self, HS_OK, r->obj.handle);
+}
+
+/* The rest of a call handed to r: self waits for the reply with recv_to
+ * (not HS_NOWAIT) and the CPU goes straight to r.  Returns when self is
+ * woken: HS_OK with the reply, or why not. */
+HOT_INLINE hs_status call_hand_off(struct thread *self, struct thread *r,
+                                   hs_time_t recv_to)
+{
+    call_handing(self, r);
     return sched_wake_block(self, r, HS_OK, &reply_wait, r, recv_to);
 }
 
@@ -553,6 +559,59 @@ HOT_INLINE hs_status send_end(struct thread *self, int call, int handed,
                      self->utcb.phase);
     kernel_leave(self);
     return st;
+}
+
+/* ---- direct hand-offs ------------------------------------------------------ */
+
+/* A call or a reply-and-wait that hands the CPU over while
+ * kern.leave_work is clear ends with a direct switch
+ * (sched_wake_block_direct(), sched_block_next_direct()): the thread
+ * resumed returns straight to its caller.  What its call would still do
+ * after the switch is done by whoever resumes it: by the direct hand-off
+ * that resumes it with HS_OK (resumed_ok()), or by itself through its
+ * resume_fn (call_resume(), recv_resume()) when anything else does. */
+
+/* The end of hs_ipc_reply_wait()'s open wait (recv_hand_off()) for
+ * self, resumed with st: the serving count, the label, the phase. */
+HOT_INLINE hs_status recv_hand_off_end(struct thread *self, hs_status st,
+                                       uint64_t *label)
+{
+    serve_detach(self);             /* still counted: a message came */
+    if (st == HS_OK && label)
+        *label = self->recv_label;
+    self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
+    return st;
+}
+
+/* resume_fn of a caller blocked by a direct hand-off: the end of its
+ * hs_ipc_call(). */
+static int call_resume(void)
+{
+    sched_after_switch();
+    struct thread *self = kernel_current();
+    return send_end(self, 1, 1, self->wait_result);
+}
+
+/* resume_fn of a server blocked by a direct hand-off in
+ * hs_ipc_reply_wait(): the end of its wait and of the call. */
+static int recv_resume(void)
+{
+    sched_after_switch();
+    struct thread *self = kernel_current();
+    hs_status st = recv_hand_off_end(self, self->wait_result,
+                                     self->resume_label);
+    kernel_leave(self);
+    return st;
+}
+
+/* next, about to be resumed with HS_OK by a direct hand-off: if it
+ * blocked by one itself, the end of its call for HS_OK, which its
+ * resume_fn will not do (for a caller, nothing: its reply is there). */
+HOT_INLINE void resumed_ok(struct thread *next)
+{
+    if (next->resume_fn == recv_resume)
+        recv_hand_off_end(next, HS_OK, next->resume_label);
+    next->resume_fn = NULL;
 }
 
 /* Send or call by self, in the kernel, through capability cap; the
@@ -665,6 +724,12 @@ hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
                                    &r);
         if (!r)
             return st;
+    }
+    if (!kern.leave_work) {
+        call_handing(self, r);
+        resumed_ok(r);
+        return sched_wake_block_direct(self, r, &reply_wait, r, recv_timeout,
+                                       call_resume);
     }
     return send_end(self, 1, 1, call_hand_off(self, r, recv_timeout));
 }
@@ -945,10 +1010,19 @@ HOT_INLINE hs_status recv_hand_off(struct thread *self, struct thread *next,
 {
     self->recv_gate = NULL;
     hs_status st = sched_block_next(self, next, &recv_wait, self, timeout);
-    serve_detach(self);             /* still counted: a message came */
-    if (st == HS_OK && label)
-        *label = self->recv_label;
-    return st;
+    return recv_hand_off_end(self, st, label);
+}
+
+/* recv_hand_off() by a direct switch, which ends hs_ipc_reply_wait(). */
+HOT_INLINE hs_status recv_hand_off_direct(struct thread *self,
+                                          struct thread *next,
+                                          hs_time_t timeout, uint64_t *label)
+{
+    self->recv_gate = NULL;
+    self->resume_label = label;
+    resumed_ok(next);
+    return sched_block_next_direct(self, next, &recv_wait, self, timeout,
+                                   recv_resume);
 }
 
 hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
@@ -967,9 +1041,12 @@ hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
         st = timeout_valid(timeout) ? reply_common(self, 1, timeout, &next)
                                     : HS_EINVAL;
     }
-    if (st == HS_OK) {
-        st = next ? recv_hand_off(self, next, timeout, label)
-                  : recv_invoke(self, NULL, 0, 0, timeout, label);
+    if (st == HS_OK && next && !kern.leave_work)
+        return recv_hand_off_direct(self, next, timeout, label);
+    if (st == HS_OK && next) {
+        st = recv_hand_off(self, next, timeout, label);
+    } else if (st == HS_OK) {
+        st = recv_invoke(self, NULL, 0, 0, timeout, label);
         self->utcb.phase = st == HS_OK ? HS_PHASE_NONE : HS_PHASE_RECV;
     }
     kernel_leave(self);

@@ -706,14 +706,15 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     k.pct_depth = c.pct_depth;
     k.pct_steps = c.pct_steps;
     k.cap_epoch = 1;                /* above every new capability's 0 */
+    plat_ctx_configure(c.switch_kind);
     kern.leave_work = (c.mem_check ? LEAVE_MEM_CHECK : 0) |
-                      (c.ncpus > 1 ? LEAVE_SHARED : 0);
+                      (c.ncpus > 1 ? LEAVE_SHARED : 0) |
+                      (plat_ctx_direct() ? 0 : LEAVE_NO_DIRECT);
     kern.enter_work = c.ncpus > 1 ? ENTER_SHARED : 0;
     kobj_start();
     sched_init();
     fault_init();
     plat_clock_reset();
-    plat_ctx_configure(c.switch_kind);
     kbuf_init(&report, report_buf, sizeof report_buf);
     if (trace_wanted())
         event_stream_start(trace_sink, trace_message_slow);

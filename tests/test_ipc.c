@@ -1158,6 +1158,143 @@ static void test_ipc_fast_and_general_paths_record_the_same(void **state)
     assert_true(again.hash == fast.hash);
 }
 
+/* ---- 10c. the ends of a direct hand-off --------------------------------- */
+
+/* A call handed straight to a waiting receiver, and a reply-and-wait
+ * handed straight to its caller, end with the switch itself when nothing
+ * else is due (one CPU, nothing runnable): the thread resumed returns
+ * straight to its caller, and what its call had left to do is done by
+ * the hand-off that resumes it, or, when anything else resumes it (a
+ * timeout, a send, the server's end, a cancel), by the thread itself on
+ * its way out.  Every such end must look as it does when the same calls
+ * hand off through the kernel (the ucontext switch never switches
+ * directly): the same statuses, phases, labels and events. */
+static hs_tid_t dh_server2;
+
+/* Steps of the server thread; the main thread's are in dh_main(). */
+static int dh_server(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    uint64_t label = 0;
+    /* 1: the call is taken, then its caller times out. */
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    word[0] = label;
+    EXPECT_ST(hs_thread_sleep(2000), HS_OK);
+    status[1] = hs_ipc_reply();
+    /* 2: a call answered by a reply-and-wait, which a send ends. */
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] += 1;
+    status[4] = hs_ipc_reply_wait(HS_NEVER, &label);
+    word[2] = label;
+    word[3] = u->mr[0];
+    phase[1] = u->phase;
+    /* 3: a call answered by a reply-and-wait, which the next call ends. */
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] += 1;
+    status[8] = hs_ipc_reply_wait(HS_NEVER, &label);
+    word[4] = label;
+    word[5] = u->mr[0];
+    phase[2] = u->phase;
+    /* 4: the server ends while its caller waits for the reply. */
+    return 0;
+}
+
+/* 5: a second server, cancelled in its reply-and-wait. */
+static int dh_cancelled(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    uint64_t label = 0;
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    u->tag = HS_TAG(0, 1);
+    status[7] = hs_ipc_reply_wait(HS_NEVER, &label);
+    phase[4] = u->phase;
+    return 0;
+}
+
+static int dh_main(void *arg)
+{
+    (void)arg;
+    hs_utcb_t *u = hs_utcb();
+    hs_tid_t s = tu_mk(dh_server, NULL, 0);
+    hs_cap_t g = 0, c5 = 0, c7 = 0, g2 = 0;
+    EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND, 5, &c5), HS_OK);
+    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND, 7, &c7), HS_OK);
+    tu_sleep_until(10);                     /* the server waits */
+    set_msg(1, 1, 100);
+    status[0] = hs_ipc_call(c5, HS_NEVER, 1000);
+    phase[0] = u->phase;
+    tu_sleep_until(3000);                   /* the server waits again */
+    set_msg(1, 1, 200);
+    status[2] = hs_ipc_call(c5, HS_NEVER, HS_NEVER);
+    word[1] = u->mr[0];
+    set_msg(2, 1, 300);
+    status[3] = hs_ipc_send(c7, HS_NEVER);
+    tu_sleep_until(4000);                   /* the server waits again */
+    set_msg(1, 1, 400);
+    status[5] = hs_ipc_call(c5, HS_NEVER, HS_NEVER);
+    word[6] = u->mr[0];
+    set_msg(3, 1, 500);
+    status[6] = hs_ipc_call(c7, HS_NEVER, HS_NEVER);
+    phase[3] = u->phase;
+    tu_join(s);
+    dh_server2 = tu_mk(dh_cancelled, NULL, 0);
+    EXPECT_ST(hs_gate_create(dh_server2, 0, &g2), HS_OK);
+    tu_sleep_until(5000);
+    set_msg(1, 1, 600);
+    EXPECT_ST(hs_ipc_call(g2, HS_NEVER, HS_NEVER), HS_OK);
+    status[9] = hs_ipc_cancel(dh_server2);
+    tu_join(dh_server2);
+    return 0;
+}
+
+static hs_sim_summary dh_run(hs_switch_kind kind)
+{
+    hs_sim_config cfg = tu_config();
+    cfg.switch_kind = kind;
+    reset();
+    tu_run_one(&cfg, "main", dh_main, NULL, NULL);
+    assert_no_bad_status();
+    assert_int_equal(status[0], HS_ETIMEOUT);       /* 1 */
+    assert_int_equal(phase[0], HS_PHASE_RECV);
+    assert_int_equal(word[0], 5);
+    assert_int_equal(status[1], HS_ESTALE);
+    assert_int_equal(status[2], HS_OK);             /* 2 */
+    assert_int_equal(word[1], 201);
+    assert_int_equal(status[3], HS_OK);
+    assert_int_equal(status[4], HS_OK);
+    assert_int_equal(word[2], 7);
+    assert_int_equal(word[3], 300);
+    assert_int_equal(phase[1], HS_PHASE_NONE);
+    assert_int_equal(status[5], HS_OK);             /* 3 */
+    assert_int_equal(word[6], 401);
+    assert_int_equal(status[8], HS_OK);
+    assert_int_equal(word[4], 7);
+    assert_int_equal(word[5], 500);
+    assert_int_equal(phase[2], HS_PHASE_NONE);
+    assert_int_equal(status[6], HS_EPARTNER);       /* 4 */
+    assert_int_equal(phase[3], HS_PHASE_RECV);
+    assert_int_equal(status[9], HS_OK);             /* 5 */
+    assert_int_equal(status[7], HS_ECANCELED);
+    assert_int_equal(phase[4], HS_PHASE_RECV);
+    return tu_summary();
+}
+
+static void test_ipc_direct_hand_offs_end_as_plain_ones(void **state)
+{
+    (void)state;
+    hs_sim_summary direct = dh_run(HS_SWITCH_FAST);
+    hs_sim_summary plain = dh_run(HS_SWITCH_UCONTEXT);
+    assert_int_equal(direct.events, plain.events);
+    assert_int_equal(direct.switches, plain.switches);
+    assert_int_equal(direct.vtime, plain.vtime);
+    assert_true(direct.hash == plain.hash);
+}
+
 /* ---- 11. the order of blocked senders ---------------------------------- */
 
 struct sender { int id, prio; hs_time_t at; };
@@ -2738,6 +2875,7 @@ int main(void)
         TU_TEST(test_ipc_revoke_and_delete),
         TU_TEST(test_ipc_tags_and_copy),
         TU_TEST(test_ipc_fast_and_general_paths_record_the_same),
+        TU_TEST(test_ipc_direct_hand_offs_end_as_plain_ones),
         TU_TEST(test_ipc_senders_by_priority_then_fifo),
         TU_TEST(test_ipc_priority_inheritance),
         TU_TEST(test_ipc_queued_caller_lends_its_priority_to_a_busy_server),

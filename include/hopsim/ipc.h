@@ -236,7 +236,17 @@ hs_status hs_ipc_send(hs_cap_t gate, hs_time_t timeout);
  * it, with a receive timeout other than HS_NOWAIT, is checked in one
  * pass and hands the CPU straight over; so is hs_ipc_reply_wait() of
  * such a message to a caller still waiting.  It changes nothing but the
- * speed: the results and the events are those of the general path. */
+ * speed: the results and the events are those of the general path.
+ *
+ * Direct hand-offs: when a call or a reply-and-wait hands the CPU over
+ * (by either path) on one CPU with nothing else runnable, no memory
+ * checks (mem_check) and the fast switch, the switch ends the call: the
+ * thread it resumes returns straight to the code that called it, as a
+ * kernel's fast path returns to user space, instead of through the
+ * kernel (which costs a mispredicted return each way).  Nothing else
+ * changes; a debugger shows a thread waiting after such a hand-off
+ * stopped in the function that made the call, just after it, where
+ * otherwise it shows hs_ipc_call() or hs_ipc_reply_wait() on top. */
 hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
                       hs_time_t recv_timeout);
 
