@@ -71,6 +71,9 @@ static void sched_step(struct thread *running)
 
 void sched_enqueue(struct thread *t, int front)
 {
+    /* Queued threads run by a plain switch: one a direct hand-off saved
+     * must have been made to re-enter first (sched_resume_plain()). */
+    KASSERT(!t->resume_fn, "a queued thread returns through the kernel");
     t->state = THREAD_RUNNABLE;
     if (front)
         list_push_front(&k.rq[t->prio], &t->runq_link);

@@ -1,0 +1,585 @@
+/*
+ * tests/test_direct.c - direct IPC hand-offs, ended every other way.
+ *
+ * A call or a reply-and-wait that hands the CPU over with nothing else
+ * due ends with the switch itself: the thread resumed returns straight to
+ * its program (hopsim/ipc.h, "Direct hand-offs").  Whatever resumes such
+ * a thread otherwise makes it finish its call first.  Each scenario here
+ * runs twice, with the fast switch (direct hand-offs) and with the
+ * ucontext switch (never direct), checks its records after each run and
+ * requires the same events, switches, virtual time and hash of both:
+ *
+ *   a caller blocked inside a hop handler, unwound as the visited process
+ *   ends (blocked, and woken but not yet run); a caller and a server
+ *   killed with their process; a notification queued on a server
+ *   blocked after its reply, delivered as the next call resumes it; a
+ *   thread ending in the middle of a long ping-pong; an IRQ signal ending
+ *   a server's wait; a direct call made inside a notification handler;
+ *   and some of them again under seeds.
+ *
+ * test_ipc.c has the ends through a timeout, a send, the next call, the
+ * server's end and a cancel (test_ipc_direct_hand_offs_end_as_plain_ones).
+ */
+#include "testutil.h"
+
+#define N 32
+static hs_status status[N];
+static uint64_t word[N];
+static uint64_t phase[N];
+static hs_time_t when[N];
+static int must_not_run;
+static hs_cap_t gcap;
+static hs_tid_t srv;
+static int handled;
+
+static void reset(void)
+{
+    for (int i = 0; i < N; i++) {
+        status[i] = HS_STATUS_COUNT;
+        word[i] = 0xbad;
+        phase[i] = 0xbad;
+        when[i] = HS_NEVER;
+    }
+    must_not_run = 0;
+    gcap = 0;
+    srv = 0;
+    handled = 0;
+}
+
+static void set_msg(uint64_t label, unsigned words, uint64_t mr0)
+{
+    hs_utcb()->tag = HS_TAG(label, words);
+    hs_utcb()->mr[0] = mr0;
+}
+
+static uint64_t run_seed = HS_SEED_NONE;
+static hs_sim_summary run_kind(hs_switch_kind kind, hs_entry_fn f)
+{
+    hs_sim_config cfg = tu_config();
+    cfg.seed = run_seed;
+    cfg.switch_kind = kind;
+    reset();
+    hs_proc_attr at;            /* notifications need the privilege */
+    memset(&at, 0, sizeof at);
+    at.privileged = 1;
+    tu_run_one(&cfg, "main", f, NULL, &at);
+    return tu_summary();
+}
+
+#define COMPARE(f, check)                                              \
+    do {                                                               \
+        hs_sim_summary d = run_kind(HS_SWITCH_FAST, f);                \
+        check();                                                       \
+        hs_sim_summary p = run_kind(HS_SWITCH_UCONTEXT, f);            \
+        check();                                                       \
+        assert_int_equal(d.events, p.events);                          \
+        assert_int_equal(d.switches, p.switches);                      \
+        assert_int_equal(d.vtime, p.vtime);                            \
+        assert_true(d.hash == p.hash);                                 \
+    } while (0)
+
+/* ---- A: caller in a hop handler, blocked by a direct call, unwound ---- */
+
+static int a_server(void *arg)
+{
+    (void)arg;
+    uint64_t label = 0;
+    status[2] = hs_ipc_wait(HS_NEVER, &label);
+    word[2] = label;
+    when[2] = hs_time_now();
+    EXPECT_ST(hs_thread_sleep(5 * HS_MSEC), HS_OK);
+    status[3] = hs_ipc_reply();
+    return 0;
+}
+
+static void a_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)hop;
+    (void)cookie;
+    set_msg(1, 1, 10);
+    hs_status st = hs_ipc_call(1, HS_NEVER, HS_NEVER);
+    must_not_run = 1 + (int)st;
+}
+
+static int a_child(void *arg)
+{
+    (void)arg;
+    hs_port_t p = 0;
+    EXPECT_ST(hs_port_create_named("dying", &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, a_handler, NULL), HS_OK);
+    EXPECT_ST(hs_thread_sleep(2 * HS_MSEC), HS_OK);
+    hs_proc_exit(4);
+}
+
+static int a_main(void *arg)
+{
+    (void)arg;
+    srv = tu_mk(a_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(srv, 77, &gcap), HS_OK);
+    uint32_t caps[1] = { (uint32_t)gcap };
+    hs_proc_attr at;
+    memset(&at, 0, sizeof at);
+    at.caps = caps;
+    at.ncaps = 1;
+    hs_pid_t child = 0;
+    EXPECT_ST(hs_proc_spawn("child", a_child, NULL, &at, &child), HS_OK);
+    hs_port_t port = 0;
+    EXPECT_ST(hs_port_lookup("dying", HS_NEVER, &port), HS_OK);
+    uint64_t w = 0;
+    status[0] = hs_hop_call(port, 1, &w);
+    when[0] = hs_time_now();
+    int ex = 0;
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, &ex), HS_OK);
+    tu_join(srv);
+    return 0;
+}
+
+static void a_check(void)
+{
+    assert_int_equal(must_not_run, 0);
+    assert_int_equal(status[0], HS_EPARTNER);
+    assert_int_equal(when[0], 2 * HS_MSEC);
+    assert_int_equal(status[2], HS_OK);
+    assert_int_equal(word[2], 77);
+    assert_int_equal(status[3], HS_ESTALE);
+}
+
+static void test_caller_in_a_hop_handler_is_unwound_with_its_process(void **state)
+{
+    (void)state;
+    COMPARE(a_main, a_check);
+}
+
+/* ---- B: server blocked by a direct reply_wait, its process killed while
+ * blocked; a caller blocked by a direct call in the killed process too. */
+
+/* b2: a caller blocked by a direct call is killed; b3: a server blocked
+ * by a direct reply_wait is killed. */
+static int b2_server(void *arg)
+{
+    (void)arg;
+    uint64_t label = 0;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] += 1;
+    EXPECT_ST(hs_ipc_reply_wait(HS_NEVER, &label), HS_OK);
+    hs_thread_sleep(10 * HS_MSEC);              /* killed here */
+    must_not_run = 300;
+    return 0;
+}
+
+static int b2_caller(void *arg)
+{
+    int second_blocks = (int)(uintptr_t)arg;
+    set_msg(1, 1, 1);
+    status[6] = hs_ipc_call(gcap, HS_NEVER, HS_NEVER);
+    word[6] = hs_utcb()->mr[0];
+    if (!second_blocks) {
+        hs_thread_sleep(10 * HS_MSEC);          /* killed here */
+        must_not_run = 400;
+        return 0;
+    }
+    set_msg(1, 1, 5);
+    status[7] = hs_ipc_call(gcap, HS_NEVER, HS_NEVER);  /* killed here */
+    must_not_run = 200;
+    return 0;
+}
+
+static int b2_child(void *arg)
+{
+    srv = tu_mk(b2_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(srv, 5, &gcap), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_MSEC / 2), HS_OK);
+    tu_mk(b2_caller, arg, 0);
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    hs_proc_exit(9);
+}
+
+static int b2_main(void *arg)
+{
+    (void)arg;
+    hs_pid_t child = 0;
+    EXPECT_ST(hs_proc_spawn("child", b2_child, (void *)1, NULL, &child),
+              HS_OK);
+    int ex = 0;
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, &ex), HS_OK);
+    word[5] = (uint64_t)ex;
+    return 0;
+}
+
+static int b3_main(void *arg)
+{
+    (void)arg;
+    hs_pid_t child = 0;
+    EXPECT_ST(hs_proc_spawn("child", b2_child, (void *)0, NULL, &child),
+              HS_OK);
+    int ex = 0;
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, &ex), HS_OK);
+    word[5] = (uint64_t)ex;
+    return 0;
+}
+
+static void b_check(void)
+{
+    assert_int_equal(must_not_run, 0);
+    assert_int_equal(word[5], 9);
+}
+
+static void test_caller_and_server_blocked_directly_are_killed(void **state)
+{
+    (void)state;
+    COMPARE(b2_main, b_check);
+    COMPARE(b3_main, b_check);
+}
+
+/* ---- D: a notification queued on a server blocked by a direct
+ * reply_wait, then a call: the plain hand-off resumes it through
+ * recv_resume, whose kernel_leave delivers the notification. */
+
+static void d_handler(void *cookie, const hs_notification *n)
+{
+    (void)cookie;
+    handled++;
+    word[10] = n->words[0];
+    when[10] = hs_time_now();
+    hs_notify_return();
+}
+
+static int d_server(void *arg)
+{
+    (void)arg;
+    uint64_t label = 0;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_notify_install(hs_thread_self(), 5, d_handler, NULL), HS_OK);
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] += 1;
+    status[11] = hs_ipc_reply_wait(HS_NEVER, &label);
+    word[11] = label;
+    word[12] = u->mr[0];
+    phase[11] = u->phase;
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] += 1;
+    status[12] = hs_ipc_reply_wait(2 * HS_MSEC, &label);    /* times out */
+    phase[12] = u->phase;
+    when[12] = hs_time_now();
+    return 0;
+}
+
+static int d_main(void *arg)
+{
+    (void)arg;
+    srv = tu_mk(d_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(srv, 3, &gcap), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    set_msg(1, 1, 10);
+    status[13] = hs_ipc_call(gcap, HS_NEVER, HS_NEVER);
+    word[13] = hs_utcb()->mr[0];
+    /* the server is blocked by a direct reply_wait now */
+    uint64_t w[1] = { 42 };
+    status[14] = hs_notify_send(srv, 5, w, 1, 0);
+    set_msg(1, 1, 20);
+    status[15] = hs_ipc_call(gcap, HS_NEVER, HS_NEVER);
+    word[15] = hs_utcb()->mr[0];
+    tu_join(srv);
+    return 0;
+}
+
+static void d_check(void)
+{
+    assert_int_equal(status[13], HS_OK);
+    assert_int_equal(word[13], 11);
+    assert_int_equal(status[14], HS_OK);
+    assert_int_equal(status[11], HS_OK);
+    assert_int_equal(word[11], 3);
+    assert_int_equal(word[12], 20);
+    assert_int_equal(phase[11], HS_PHASE_NONE);
+    assert_int_equal(handled, 1);
+    assert_int_equal(word[10], 42);
+    assert_int_equal(status[15], HS_OK);
+    assert_int_equal(word[15], 21);
+    assert_int_equal(status[12], HS_ETIMEOUT);
+    assert_int_equal(phase[12], HS_PHASE_RECV);
+}
+
+static void test_notification_queued_on_a_server_blocked_directly(void **state)
+{
+    (void)state;
+    COMPARE(d_main, d_check);
+}
+
+/* ---- E: a ping-pong of 1000 round trips, then a thread exit with
+ * a thread blocked directly (to_free). */
+static int e_server(void *arg)
+{
+    (void)arg;
+    uint64_t label = 0;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    for (int i = 0; i < 1000; i++) {
+        u->tag = HS_TAG(0, 1);
+        u->mr[0] += 1;
+        EXPECT_ST(hs_ipc_reply_wait(HS_NEVER, &label), HS_OK);
+    }
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] += 1;
+    EXPECT_ST(hs_ipc_reply(), HS_OK);
+    return 0;
+}
+
+static int e_short(void *arg)
+{
+    (void)arg;
+    return 0;                                   /* exits: dying slot */
+}
+
+static int e_main(void *arg)
+{
+    (void)arg;
+    srv = tu_mk(e_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(srv, 3, &gcap), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    uint64_t v = 0;
+    for (int i = 0; i < 1001; i++) {
+        if (i == 500) {
+            hs_tid_t t = tu_mk(e_short, NULL, 0);
+            (void)t;
+        }
+        set_msg(1, 1, v);
+        EXPECT_ST(hs_ipc_call(gcap, HS_NEVER, HS_NEVER), HS_OK);
+        v = hs_utcb()->mr[0];
+    }
+    word[20] = v;
+    tu_join(srv);
+    return 0;
+}
+
+static void e_check(void)
+{
+    assert_int_equal(word[20], 1001);
+}
+
+static void test_thread_ends_during_a_direct_ping_pong(void **state)
+{
+    (void)state;
+    COMPARE(e_main, e_check);
+}
+
+
+/* ---- F: IRQ delivered to a server blocked by a direct reply_wait ---- */
+static hs_cap_t irqc;
+static int f_server(void *arg)
+{
+    (void)arg;
+    uint64_t label = 0;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_irq_bind(irqc, hs_thread_self(), 99), HS_OK);
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    u->tag = HS_TAG(0, 1);
+    u->mr[0] += 1;
+    status[16] = hs_ipc_reply_wait(HS_NEVER, &label);
+    word[16] = label;
+    word[17] = u->mr[0];
+    word[18] = u->tag;
+    phase[16] = u->phase;
+    return 0;
+}
+
+static int f_main(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_irq_create(&irqc), HS_OK);
+    srv = tu_mk(f_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(srv, 3, &gcap), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    set_msg(1, 1, 10);
+    status[19] = hs_ipc_call(gcap, HS_NEVER, HS_NEVER);
+    EXPECT_ST(hs_irq_signal(irqc, 0x6), HS_OK);
+    tu_join(srv);
+    return 0;
+}
+
+static void f_check(void)
+{
+    assert_int_equal(status[19], HS_OK);
+    assert_int_equal(status[16], HS_OK);
+    assert_int_equal(word[16], 99);
+    assert_int_equal(word[17], 0x6);
+    assert_int_equal(phase[16], HS_PHASE_NONE);
+}
+
+static void test_irq_ends_the_wait_of_a_server_blocked_directly(void **state)
+{
+    (void)state;
+    COMPARE(f_main, f_check);
+}
+
+/* ---- G: caller in a hop handler, blocked directly, woken by a reply
+ * (reenter applied, RUNNABLE), then unwound before it runs ---- */
+static int g_server(void *arg)
+{
+    (void)arg;
+    uint64_t label = 0;
+    status[2] = hs_ipc_wait(HS_NEVER, &label);
+    tu_sleep_until(2 * HS_MSEC);
+    status[3] = hs_ipc_reply();             /* caller now RUNNABLE */
+    when[3] = hs_time_now();
+    return 0;
+}
+
+static void g_handler(hs_hop_t *hop, void *cookie)
+{
+    (void)hop;
+    (void)cookie;
+    set_msg(1, 1, 10);
+    hs_status st = hs_ipc_call(1, HS_NEVER, HS_NEVER);
+    must_not_run = 1 + (int)st;
+}
+
+static int g_child(void *arg)
+{
+    (void)arg;
+    hs_port_t p = 0;
+    EXPECT_ST(hs_port_create_named("dying", &p), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, g_handler, NULL), HS_OK);
+    tu_sleep_until(2 * HS_MSEC);
+    word[9] = 1;
+    hs_proc_exit(4);
+}
+
+static int g_main(void *arg)
+{
+    (void)arg;
+    srv = tu_mk(g_server, NULL, HS_PRIO_DEFAULT + 4);
+    EXPECT_ST(hs_gate_create(srv, 77, &gcap), HS_OK);
+    uint32_t caps[1] = { (uint32_t)gcap };
+    hs_proc_attr at;
+    memset(&at, 0, sizeof at);
+    at.caps = caps;
+    at.ncaps = 1;
+    at.priority = HS_PRIO_DEFAULT + 2;
+    at.priority_set = 1;
+    hs_pid_t child = 0;
+    EXPECT_ST(hs_proc_spawn("child", g_child, NULL, &at, &child), HS_OK);
+    hs_port_t port = 0;
+    EXPECT_ST(hs_port_lookup("dying", HS_NEVER, &port), HS_OK);
+    uint64_t w = 0;
+    status[0] = hs_hop_call(port, 1, &w);
+    when[0] = hs_time_now();
+    int ex = 0;
+    EXPECT_ST(hs_proc_wait(child, HS_NEVER, &ex), HS_OK);
+    tu_join(srv);
+    return 0;
+}
+
+static void g_check(void)
+{
+    assert_int_equal(must_not_run, 0);
+    assert_int_equal(status[0], HS_EPARTNER);
+    assert_int_equal(status[3], HS_OK);
+    assert_int_equal(when[3], 2 * HS_MSEC);
+    assert_int_equal(word[9], 1);
+}
+
+static void test_caller_woken_but_not_run_is_unwound(void **state)
+{
+    (void)state;
+    COMPARE(g_main, g_check);
+}
+
+/* ---- H: a direct call from inside a notification handler ---- */
+static void h_handler(void *cookie, const hs_notification *n)
+{
+    (void)cookie;
+    (void)n;
+    set_msg(1, 1, 50);
+    status[21] = hs_ipc_call(gcap, HS_NEVER, HS_NEVER);
+    word[21] = hs_utcb()->mr[0];
+    hs_notify_return();
+}
+
+static int h_server(void *arg)
+{
+    (void)arg;
+    uint64_t label = 0;
+    hs_utcb_t *u = hs_utcb();
+    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
+    for (;;) {
+        u->tag = HS_TAG(0, 1);
+        u->mr[0] += 1;
+        hs_status st = hs_ipc_reply_wait(HS_NEVER, &label);
+        if (st != HS_OK)
+            break;
+        if (u->mr[0] == 999) {
+            u->tag = HS_TAG(0, 1);
+            EXPECT_ST(hs_ipc_reply(), HS_OK);
+            break;
+        }
+    }
+    return 0;
+}
+
+static int h_main(void *arg)
+{
+    (void)arg;
+    srv = tu_mk(h_server, NULL, 0);
+    EXPECT_ST(hs_gate_create(srv, 3, &gcap), HS_OK);
+    EXPECT_ST(hs_notify_install(hs_thread_self(), 5, h_handler, NULL), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    set_msg(1, 1, 10);
+    status[22] = hs_ipc_call(gcap, HS_NEVER, HS_NEVER);
+    word[22] = hs_utcb()->mr[0];
+    uint64_t w[1] = { 1 };
+    EXPECT_ST(hs_notify_send(hs_thread_self(), 5, w, 1, 0), HS_OK);
+    /* handler ran: the call inside it was direct */
+    word[23] = hs_utcb()->mr[0];        /* restored UTCB */
+    set_msg(1, 1, 999);
+    status[24] = hs_ipc_call(gcap, HS_NEVER, HS_NEVER);
+    tu_join(srv);
+    return 0;
+}
+
+static void h_check(void)
+{
+    assert_int_equal(status[22], HS_OK);
+    assert_int_equal(word[22], 11);
+    assert_int_equal(status[21], HS_OK);
+    assert_int_equal(word[21], 51);
+    assert_int_equal(word[23], 11);
+    assert_int_equal(status[24], HS_OK);
+}
+
+static void test_direct_call_from_a_notification_handler(void **state)
+{
+    (void)state;
+    COMPARE(h_main, h_check);
+}
+
+/* The ping-pong and the notification under five seeds (their outcome
+ * does not depend on the interleaving; the hop scenarios' does). */
+static void test_seeded_runs_end_as_plain_ones(void **state)
+{
+    (void)state;
+    for (uint64_t sd = 1; sd <= 5; sd++) {
+        run_seed = sd;
+        COMPARE(e_main, e_check);
+        COMPARE(d_main, d_check);
+    }
+    run_seed = HS_SEED_NONE;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TU_TEST(test_caller_in_a_hop_handler_is_unwound_with_its_process),
+        TU_TEST(test_caller_and_server_blocked_directly_are_killed),
+        TU_TEST(test_notification_queued_on_a_server_blocked_directly),
+        TU_TEST(test_thread_ends_during_a_direct_ping_pong),
+        TU_TEST(test_irq_ends_the_wait_of_a_server_blocked_directly),
+        TU_TEST(test_caller_woken_but_not_run_is_unwound),
+        TU_TEST(test_direct_call_from_a_notification_handler),
+        TU_TEST(test_seeded_runs_end_as_plain_ones),
+    };
+    return cmocka_run_group_tests_name("direct", tests, NULL, NULL);
+}
