@@ -92,6 +92,8 @@ static int a_server(void *arg)
     return 0;
 }
 
+/* A handler that calls the server through the capability the child
+ * was given (local name 1) and must never return: its process ends. */
 static void a_handler(hs_hop_t *hop, void *cookie)
 {
     (void)hop;
@@ -111,18 +113,27 @@ static int a_child(void *arg)
     hs_proc_exit(4);
 }
 
-static int a_main(void *arg)
+/* Start thread server (at server_prio; 0: the default) with a gate of
+ * label 77, given to a child process that runs child (at child_prio; 0:
+ * the default) and names the port "dying"; hop-call that port, its
+ * status and time in status[0] and when[0]; then reap the child and
+ * join the server. */
+static void hop_into_dying(hs_entry_fn server, int server_prio,
+                           hs_entry_fn child_fn, int child_prio)
 {
-    (void)arg;
-    srv = tu_mk(a_server, NULL, 0);
+    srv = tu_mk(server, NULL, server_prio);
     EXPECT_ST(hs_gate_create(srv, 77, &gcap), HS_OK);
     uint32_t caps[1] = { (uint32_t)gcap };
     hs_proc_attr at;
     memset(&at, 0, sizeof at);
     at.caps = caps;
     at.ncaps = 1;
+    if (child_prio) {
+        at.priority = child_prio;
+        at.priority_set = 1;
+    }
     hs_pid_t child = 0;
-    EXPECT_ST(hs_proc_spawn("child", a_child, NULL, &at, &child), HS_OK);
+    EXPECT_ST(hs_proc_spawn("child", child_fn, NULL, &at, &child), HS_OK);
     hs_port_t port = 0;
     EXPECT_ST(hs_port_lookup("dying", HS_NEVER, &port), HS_OK);
     uint64_t w = 0;
@@ -131,6 +142,12 @@ static int a_main(void *arg)
     int ex = 0;
     EXPECT_ST(hs_proc_wait(child, HS_NEVER, &ex), HS_OK);
     tu_join(srv);
+}
+
+static int a_main(void *arg)
+{
+    (void)arg;
+    hop_into_dying(a_server, 0, a_child, 0);
     return 0;
 }
 
@@ -144,7 +161,8 @@ static void a_check(void)
     assert_int_equal(status[3], HS_ESTALE);
 }
 
-static void test_caller_in_a_hop_handler_is_unwound_with_its_process(void **state)
+static void test_caller_in_a_hop_handler_is_unwound_with_its_process(
+    void **state)
 {
     (void)state;
     COMPARE(a_main, a_check);
@@ -428,21 +446,12 @@ static int g_server(void *arg)
     return 0;
 }
 
-static void g_handler(hs_hop_t *hop, void *cookie)
-{
-    (void)hop;
-    (void)cookie;
-    set_msg(1, 1, 10);
-    hs_status st = hs_ipc_call(1, HS_NEVER, HS_NEVER);
-    must_not_run = 1 + (int)st;
-}
-
 static int g_child(void *arg)
 {
     (void)arg;
     hs_port_t p = 0;
     EXPECT_ST(hs_port_create_named("dying", &p), HS_OK);
-    EXPECT_ST(hs_port_set_handler(p, g_handler, NULL), HS_OK);
+    EXPECT_ST(hs_port_set_handler(p, a_handler, NULL), HS_OK);
     tu_sleep_until(2 * HS_MSEC);
     word[9] = 1;
     hs_proc_exit(4);
@@ -451,25 +460,8 @@ static int g_child(void *arg)
 static int g_main(void *arg)
 {
     (void)arg;
-    srv = tu_mk(g_server, NULL, HS_PRIO_DEFAULT + 4);
-    EXPECT_ST(hs_gate_create(srv, 77, &gcap), HS_OK);
-    uint32_t caps[1] = { (uint32_t)gcap };
-    hs_proc_attr at;
-    memset(&at, 0, sizeof at);
-    at.caps = caps;
-    at.ncaps = 1;
-    at.priority = HS_PRIO_DEFAULT + 2;
-    at.priority_set = 1;
-    hs_pid_t child = 0;
-    EXPECT_ST(hs_proc_spawn("child", g_child, NULL, &at, &child), HS_OK);
-    hs_port_t port = 0;
-    EXPECT_ST(hs_port_lookup("dying", HS_NEVER, &port), HS_OK);
-    uint64_t w = 0;
-    status[0] = hs_hop_call(port, 1, &w);
-    when[0] = hs_time_now();
-    int ex = 0;
-    EXPECT_ST(hs_proc_wait(child, HS_NEVER, &ex), HS_OK);
-    tu_join(srv);
+    hop_into_dying(g_server, HS_PRIO_DEFAULT + 4, g_child,
+                   HS_PRIO_DEFAULT + 2);
     return 0;
 }
 
