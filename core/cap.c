@@ -78,7 +78,6 @@ struct cap *cap_new(struct proc *p, hs_cap_kind kind, uint64_t object,
     c->label = label;
     if (parent) {
         c->parent = parent->obj.handle;
-        c->up = parent;
         c->parent_gen = parent->revoke_gen;
     }
     c->chain_epoch = 0;             /* walked at its first use */
@@ -99,10 +98,12 @@ hs_status cap_resolve(struct proc *p, hs_cap_t local, struct cap **out)
 
 int cap_chain_check(struct cap *c)
 {
-    for (const struct cap *d = c; d->parent; d = d->up)
-        if (d->up->obj.handle != d->parent ||
-            d->up->revoke_gen != d->parent_gen)
+    for (const struct cap *d = c; d->parent;) {
+        const struct cap *up = pool_lookup(&k.caps, d->parent);
+        if (!up || up->revoke_gen != d->parent_gen)
             return 0;
+        d = up;
+    }
     c->chain_epoch = k.cap_epoch;
     return 1;
 }

@@ -8,11 +8,14 @@
  * the parent's revocation generation at the time; a capability is valid
  * only while every link up its chain still matches.
  *
- * Beside each handle a capability keeps where its object was found: a
- * pool never gives its memory back before the run ends and clears a
- * freed object's handle, so the pointer still names that object exactly
- * while the object's handle is the one kept.  Following the pointer and
- * comparing the handle is the whole lookup on the IPC fast path.
+ * Beside its object's handle a capability keeps where that object was
+ * found: a pool never gives its memory back before the run ends and
+ * clears a freed object's handle, so the pointer still names that object
+ * exactly while the object's handle is the one kept.  Following the
+ * pointer and comparing the handle is the whole lookup on the IPC fast
+ * path.  The chain is checked by handle (pool_lookup()), and rarely: a
+ * chain found valid stays so until some capability is revoked or freed
+ * (cap_chain_valid()).
  */
 #ifndef HOPSIM_CORE_CAP_H
 #define HOPSIM_CORE_CAP_H
@@ -32,8 +35,6 @@ struct cap {
     void *found;                /* where object was last found, or NULL
                                    (cap_object_cached()) */
     uint64_t parent;            /* handle of the cap it came from, or 0 */
-    const struct cap *up;       /* the cap it came from, while its handle
-                                   is still parent */
     uint32_t parent_gen;        /* parent's revoke_gen when derived */
     uint32_t revoke_gen;        /* bumped by cap_revoke_bump() */
     uint64_t chain_epoch;       /* k.cap_epoch when the chain was last
