@@ -84,12 +84,12 @@ HOT_INLINE int sched_wake_next(struct thread *t, hs_status result)
 }
 
 /*
- * Direct hand-offs (plat_ctx_switch_direct()), taken only while
- * kern.leave_work is clear (one CPU, nothing runnable, no memory checks
- * or attention due, a switch that can): as sched_wake_block() with
- * HS_OK and sched_block_next(), but the switch ends self's public call,
- * which must return what these return, at once (return
- * sched_..._direct(...)): when self is next resumed by a direct switch,
+ * Direct hand-offs (plat_ctx_switch_direct()), taken only when
+ * sched_direct_ok(): kern.leave_work is clear (one CPU, nothing runnable,
+ * no memory checks or attention due, a switch that can).  As
+ * sched_wake_block() with HS_OK and sched_block_next(), but the switch
+ * ends self's public call, which must return what these return, at once
+ * (return sched_..._direct(...)): when self is next resumed by a direct switch,
  * its call returns that switch's value straight to its caller; when
  * resumed any other way, it first enters fn, which ends the call as the
  * code after a plain hand-off would and returns its value (fn finds
@@ -97,6 +97,11 @@ HOT_INLINE int sched_wake_next(struct thread *t, hs_status result)
  * next resumes with HS_OK, or with what sched_wake_next() gave it: a
  * next that itself blocked here has had its call's end done for it.
  */
+HOT_INLINE int sched_direct_ok(void)
+{
+    return !kern.leave_work;
+}
+
 hs_status sched_wake_block_direct(struct thread *self, struct thread *next,
                                   const struct wait_ops *ops, void *obj,
                                   hs_time_t timeout, int (*fn)(void));

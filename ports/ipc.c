@@ -563,8 +563,8 @@ HOT_INLINE hs_status send_end(struct thread *self, int call, int handed,
 
 /* ---- direct hand-offs ------------------------------------------------------ */
 
-/* A call or a reply-and-wait that hands the CPU over while
- * kern.leave_work is clear ends with a direct switch
+/* A call or a reply-and-wait that hands the CPU over when
+ * sched_direct_ok() ends with a direct switch
  * (sched_wake_block_direct(), sched_block_next_direct()): the thread
  * resumed returns straight to its caller.  What its call would still do
  * after the switch is done by whoever resumes it: by the direct hand-off
@@ -725,7 +725,7 @@ hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
         if (!r)
             return st;
     }
-    if (!kern.leave_work) {
+    if (sched_direct_ok()) {
         call_handing(self, r);
         resumed_ok(r);
         return sched_wake_block_direct(self, r, &reply_wait, r, recv_timeout,
@@ -1041,7 +1041,7 @@ hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
         st = timeout_valid(timeout) ? reply_common(self, 1, timeout, &next)
                                     : HS_EINVAL;
     }
-    if (st == HS_OK && next && !kern.leave_work)
+    if (st == HS_OK && next && sched_direct_ok())
         return recv_hand_off_direct(self, next, timeout, label);
     if (st == HS_OK && next) {
         st = recv_hand_off(self, next, timeout, label);

@@ -202,14 +202,20 @@ void plat_ctx_destroy(plat_context *ctx)
         stack_put(ctx);
 }
 
-/* The CPU is the one from runs on: no thread-local read (a switch is on
- * every hop's path), and `to` learns it for its own next switch. */
-void plat_ctx_switch(plat_context *from, plat_context *to)
+/* to becomes the running context of the CPU from runs on: no
+ * thread-local read (a switch is on every hop's path), and to learns the
+ * CPU for its own next switch. */
+static inline void ctx_take_cpu(plat_context *from, plat_context *to)
 {
     struct sim_cpu *cpu = from->cpu;
     to->cpu = cpu;
     before_switch(cpu, from);
     cpu->current = to;
+}
+
+void plat_ctx_switch(plat_context *from, plat_context *to)
+{
+    ctx_take_cpu(from, to);
     sim_asan_start(&from->asan_fake, to->asan_bottom, to->asan_size);
     raw_switch(&from->uc, &to->uc);
     after_switch(from);
@@ -228,9 +234,7 @@ int plat_ctx_direct(void)
 
 int plat_ctx_switch_direct(plat_context *from, plat_context *to, int value)
 {
-    struct sim_cpu *cpu = from->cpu;
-    to->cpu = cpu;
-    cpu->current = to;
+    ctx_take_cpu(from, to);
     return sim_switch_direct(&from->uc, &to->uc, value);
 }
 
@@ -246,10 +250,7 @@ void plat_ctx_reenter(plat_context *ctx, int (*fn)(void))
 
 _Noreturn void plat_ctx_switch_final(plat_context *from, plat_context *to)
 {
-    struct sim_cpu *cpu = from->cpu;
-    to->cpu = cpu;
-    before_switch(cpu, from);
-    cpu->current = to;
+    ctx_take_cpu(from, to);
     sim_asan_start(NULL, to->asan_bottom, to->asan_size);
     raw_switch(&from->uc, &to->uc);
     abort();                    /* nobody resumes an abandoned context */
