@@ -86,7 +86,8 @@ struct hs_level {
     uint64_t fault;               /* level 0 of an asynchronous hop's
                                      thread: the page fault the kernel's
                                      hop delivers, or 0; unset above */
-    struct list visit_link;       /* in proc->visitors (levels above 0) */
+    struct list visit_link;       /* in proc->visitors (levels above 0,
+                                     also while parked as the spare) */
 };
 
 /* A thread's notification state: owned by notify/, defined here to be
@@ -102,6 +103,18 @@ struct notify_thread {
     unsigned depth;                 /* frames */
     plat_context *spare;            /* the preallocated stack, when no
                                        handler uses it */
+};
+
+/* A thread's implicit reply capability: the caller it answers, by
+ * handle and call number, that caller's priority when it called (lent to
+ * the thread), and where the caller was: still the caller while its
+ * handle is tid (pool memory stays until the run ends).  tid 0: none.
+ * Saved and restored whole around a notification handler. */
+struct reply_cap {
+    hs_tid_t tid;
+    uint64_t seq;
+    int prio;
+    struct thread *caller;
 };
 
 struct thread {
@@ -142,13 +155,7 @@ struct thread {
     uint64_t recv_label;             /* label of the message received */
     int ipc_serving;                 /* blocked in hs_ipc_serve(), counted
                                         in k.nserving */
-    hs_tid_t reply_tid;              /* implicit reply capability: the */
-    uint64_t reply_seq;              /*   caller and its call number, */
-    int reply_prio;                  /*   its priority when called, */
-    struct thread *reply_caller;     /*   and where it was: still the
-                                        caller while its handle is
-                                        reply_tid (pool memory stays
-                                        until the run ends) */
+    struct reply_cap reply;          /* implicit reply capability */
     struct list reply_waiters;       /* callers blocked for its reply, by
                                         wait_link; woken with HS_EPARTNER
                                         when it ends */

@@ -84,9 +84,7 @@ static void frame_run(struct thread *self, struct notify_frame *f)
     f->utcb = self->utcb;
     f->wait_result = self->wait_result;
     f->recv_label = self->recv_label;
-    f->reply_tid = self->reply_tid;
-    f->reply_seq = self->reply_seq;
-    f->reply_caller = self->reply_caller;
+    f->reply = self->reply;
     self->notify.frame = f;
     self->notify.depth++;
     l->ctx = f->ctx;
@@ -118,9 +116,7 @@ static _Noreturn void frame_return(struct thread *self,
     self->utcb = f->utcb;
     self->wait_result = f->wait_result;
     self->recv_label = f->recv_label;
-    self->reply_tid = f->reply_tid;
-    self->reply_seq = f->reply_seq;
-    self->reply_caller = f->reply_caller;
+    self->reply = f->reply;
     f->level->ctx = to;
     self->ctx = to;
     self->notify.frame = f->outer;

@@ -80,9 +80,7 @@ struct notify_frame {
     hs_utcb_t utcb;
     hs_status wait_result;
     uint64_t recv_label;
-    hs_tid_t reply_tid;
-    uint64_t reply_seq;
-    struct thread *reply_caller;
+    struct reply_cap reply;
 };
 
 /* One slot table: a handler and its cookie per slot. */

@@ -326,8 +326,8 @@ static inline void msg_copy_fast(struct thread *from, struct thread *to)
 static int prio_inherited(const struct thread *r)
 {
     int p = r->base_prio;
-    if (r->reply_tid && r->reply_prio > p)
-        p = r->reply_prio;
+    if (r->reply.tid && r->reply.prio > p)
+        p = r->reply.prio;
     if (!list_empty(&r->senders)) {
         const struct thread *s = container_of(r->senders.next,
                                               struct thread, wait_link);
@@ -371,7 +371,7 @@ static void prio_follow(struct thread *r)
  * case of every receive and reply, kept to one test. */
 static inline void prio_update(struct thread *r)
 {
-    if (r->prio != r->base_prio || r->reply_tid || !list_empty(&r->senders))
+    if (r->prio != r->base_prio || r->reply.tid || !list_empty(&r->senders))
         prio_follow(r);
 }
 
@@ -380,10 +380,10 @@ static inline void prio_update(struct thread *r)
 static void reply_cap_set(struct thread *r, struct thread *c)
 {
     /* r is blocked or running, never queued: no queue to move it in. */
-    r->reply_tid = c->obj.handle;
-    r->reply_seq = c->call_seq;
-    r->reply_prio = c->prio;
-    r->reply_caller = c;
+    r->reply.tid = c->obj.handle;
+    r->reply.seq = c->call_seq;
+    r->reply.prio = c->prio;
+    r->reply.caller = c;
     if (c->prio > r->prio)
         r->prio = c->prio;
 }
@@ -392,8 +392,8 @@ static void reply_cap_set(struct thread *r, struct thread *c)
  * what its queued senders lend it. */
 static void reply_cap_end(struct thread *r)
 {
-    r->reply_tid = 0;
-    r->reply_seq = 0;
+    r->reply.tid = 0;
+    r->reply.seq = 0;
     prio_update(r);
 }
 
@@ -870,11 +870,11 @@ hs_status hs_ipc_serve(uint64_t *label)
 HOT_INLINE hs_status reply_caller(const struct thread *self,
                                   struct thread **c)
 {
-    if (!self->reply_tid)
+    if (!self->reply.tid)
         return HS_ENOREPLY;
-    struct thread *t = self->reply_caller;
-    if (t->obj.handle != self->reply_tid || t->state != THREAD_BLOCKED ||
-        t->wait_ops != &reply_wait || t->call_seq != self->reply_seq)
+    struct thread *t = self->reply.caller;
+    if (t->obj.handle != self->reply.tid || t->state != THREAD_BLOCKED ||
+        t->wait_ops != &reply_wait || t->call_seq != self->reply.seq)
         return HS_ESTALE;
     *c = t;
     return HS_OK;
