@@ -68,7 +68,7 @@ static hs_status keep_check(const struct thread *self, const hs_hop_t *hop,
         return HS_EINVAL;
     if (hop->kept)
         return HS_EJOINED;
-    return k.checkpoints.nfree ? HS_OK : pool_reserve(&k.checkpoints, 1);
+    return pool_reserve_one(&k.checkpoints);
 }
 
 hs_status hs_hop_keep(hs_hop_t *hop, hs_checkpoint_t *out)

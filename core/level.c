@@ -89,22 +89,14 @@ plat_context *hop_drop_all(struct thread *t)
     return running;
 }
 
-/* p's spare level, parked, stays on p's visitors list (level.h), but is
- * no visitor: take it off. */
-static void spare_unlink(struct proc *p)
-{
-    struct hs_level *l = p->hop_spare ? plat_ctx_arg(p->hop_spare) : NULL;
-    if (l)
-        list_unlink(&l->visit_link);
-}
-
 void hop_proc_free(struct proc *p)
 {
     plat_context *c = p->hop_spare;
     if (!c)
         return;
-    spare_unlink(p);
-    pool_free(&k.levels, plat_ctx_arg(c));
+    struct hs_level *l = plat_ctx_arg(c);
+    list_unlink(&l->visit_link);    /* parked on p's visitors (level.h) */
+    pool_free(&k.levels, l);
     plat_ctx_destroy(c);
     p->hop_spare = NULL;
 }
@@ -168,7 +160,7 @@ static struct hs_level *lowest_level_in(struct thread *t, const struct proc *p)
 void hop_proc_end(struct proc *p)
 {
     struct thread *self = kernel_current();
-    spare_unlink(p);
+    hop_proc_free(p);       /* the spare visits nothing; no hop comes in */
     /* Callers blocked at kept checkpoints of p. */
     struct list *l, *tmp;
     list_for_each_safe(l, tmp, &p->checkpoints) {

@@ -35,8 +35,8 @@
  * the context, which runs the new hop's handler (level_start() loops).  A
  * parked level's ctx is NULL (the context is the process's), and it
  * stays on its process's visitors list, where the hop that takes it
- * puts it anyway, but visits nothing: hop_proc_end() takes it off first.
- * hop_proc_free() frees both.
+ * puts it anyway, but visits nothing.  hop_proc_free() frees both, and
+ * hop_proc_end() calls it first: no hop comes into an ending process.
  */
 #ifndef HOPSIM_CORE_LEVEL_H
 #define HOPSIM_CORE_LEVEL_H

@@ -57,9 +57,12 @@ struct proc {
 
     /* Hopping. */
     struct list ports;              /* ports it owns */
-    struct list checkpoints;        /* checkpoints of hops into it */
+    struct list checkpoints;        /* kept checkpoints (hs_hop_keep)
+                                       of hops into it */
     struct list replies;            /* kept replies (ports/reply.c) */
-    struct list visitors;           /* levels of threads inside it */
+    struct list visitors;           /* levels of threads inside it, and
+                                       its parked spare level if any
+                                       (core/level.h) */
     unsigned hop_stacks_max;        /* stacks lent to arriving threads */
     unsigned hop_stacks_used;
     size_t hop_stack_size;

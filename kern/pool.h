@@ -50,6 +50,12 @@ void pool_init(struct pool *p, size_t objsize);
  * host refuses memory; the pool is unchanged apart from capacity. */
 hs_status pool_reserve(struct pool *p, uint32_t n);
 
+/* pool_reserve(p, 1), inline while a slot is free: for hot paths. */
+static inline hs_status pool_reserve_one(struct pool *p)
+{
+    return p->nfree ? HS_OK : pool_reserve(p, 1);
+}
+
 /* An object with its handle set and every other byte as its last user
  * left it: for hot paths that fill in every field themselves.  Must
  * follow a successful pool_reserve(); the lowest free slot index is not

@@ -90,13 +90,6 @@ HOT_INLINE hs_status hop_decode(struct thread *self, hs_port_t ph,
     return st;
 }
 
-/* Room for one more object in pool p, as pool_reserve(p, 1); inline
- * while the pool has a free slot. */
-static inline hs_status pool_reserve_one(struct pool *p)
-{
-    return p->nfree ? HS_OK : pool_reserve(p, 1);
-}
-
 /* A new level for a hop of self into p, with a new context on a stack of
  * size bytes to run its handler, last of p's visitors, and as level_get()
  * promises.  NULL if the host refuses memory. */
@@ -305,14 +298,14 @@ hs_status hs_hop_call(hs_port_t port, uint64_t word, uint64_t *reply)
 
 /* ---- the end of a handler ------------------------------------------------------ */
 
-/* Block self at its kept checkpoint cp, abandoning the running context;
+/* Block self at its kept checkpoint cp (its handler has returned:
+ * level_end_other() cleared cp->level), abandoning the running context;
  * if the caller's deadline has passed, time out at once. */
 static _Noreturn void wait_at_checkpoint(struct thread *self,
                                          struct checkpoint *cp,
                                          plat_context *running)
 {
     hs_time_t now = plat_clock_now();
-    cp->level = NULL;
     if (cp->deadline != HS_NEVER && cp->deadline <= now) {
         checkpoint_free(cp);
         self->wait_result = HS_ETIMEOUT;
@@ -342,6 +335,8 @@ static _Noreturn void level_end_other(struct thread *self, struct hs_level *l)
     int checkpointed = l->checkpointed;
     plat_context *running = l->ctx;
     event_record(EV_HOP_RETURN, self, kept ? kept->obj.handle : 0, 0);
+    if (kept)
+        kept->level = NULL;         /* its handler has returned */
     pool_free(&k.levels, l);
     if (!checkpointed)
         one_way_end(self, running);
@@ -370,7 +365,8 @@ static void level_park(struct proc *p, struct hs_level *l,
  * kept, and p has no spare yet) the running context and l become p's
  * spare, and this returns when a later hop takes them; else it does not
  * return.  l's fields are read after level_release(), which changes none
- * of them, so that nothing waits across its calls. */
+ * of those read (below, proc, kept, checkpointed, ctx), so that nothing
+ * waits across its calls. */
 static void hop_level_end(struct hs_level *l)
 {
     struct thread *self = kernel_enter();

@@ -34,7 +34,7 @@ static const struct wait_ops kept_wait = {
 
 hs_status reply_reserve(void)
 {
-    return replies.nfree ? HS_OK : pool_reserve(&replies, 1);
+    return pool_reserve_one(&replies);
 }
 
 struct kept_reply *reply_keep(struct proc *owner, struct thread *c)

@@ -15,9 +15,10 @@
  * with its timeout, until some thread of the receiver resumes the
  * checkpoint (hs_checkpoint_resume), once.  A checkpoint has a handle
  * (hs_checkpoint_t) only once it is kept: one that is not kept is named
- * by nothing, and reported as 0 (hs_hop_chain, the event stream).  Without a checkpoint the hop is one-way:
- * when the handler returns, the thread goes back to the level below if
- * that level still waits at a checkpoint, and otherwise ends.
+ * by nothing, and reported as 0 (hs_hop_chain, the event stream).
+ * Without a checkpoint the hop is one-way: when the handler returns, the
+ * thread goes back to the level below if that level still waits at a
+ * checkpoint, and otherwise ends.
  *
  * Hops nest (A -> B -> C -> B is legal) up to cfg.max_hop_depth levels.
  * When a process ends, every checkpoint it kept resumes its caller with
