@@ -60,6 +60,7 @@ struct kernel {
 
     /* Statistics (the event count and hash: kern/event.h). */
     uint64_t switches, threads_created, procs_created;
+    uint64_t direct_switches;   /* of switches, direct hand-offs */
 
     /* Schedule exploration (sched.c), seeded runs only. */
     hs_strategy strategy;       /* as resolved */

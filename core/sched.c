@@ -429,6 +429,7 @@ HOT_INLINE hs_status handoff_direct(struct thread *self, struct thread *next,
 {
     self->resume_fn = fn;
     cpu_take(next);
+    k.direct_switches++;
     return plat_ctx_switch_direct(self->ctx, next->ctx, value);
 }
 

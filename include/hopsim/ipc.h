@@ -246,7 +246,8 @@ hs_status hs_ipc_send(hs_cap_t gate, hs_time_t timeout);
  * kernel (which costs a mispredicted return each way).  Nothing else
  * changes; a debugger shows a thread waiting after such a hand-off
  * stopped in the function that made the call, just after it, where
- * otherwise it shows hs_ipc_call() or hs_ipc_reply_wait() on top. */
+ * otherwise it shows hs_ipc_call() or hs_ipc_reply_wait() on top.  The
+ * run's summary counts them (hs_sim_summary.direct_switches). */
 hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
                       hs_time_t recv_timeout);
 

@@ -270,9 +270,11 @@ typedef struct hs_sim_summary {
     hs_status status;      /* what hs_sim_run() returned */
     uint64_t seed;         /* the seed used, or HS_SEED_NONE */
     uint64_t events;       /* kernel events recorded */
-    uint64_t hash;         /* FNV-1a hash of the event stream */
+    uint64_t hash;         /* hash of the event stream */
     hs_time_t vtime;       /* virtual time at the end */
     uint64_t switches;     /* context switches */
+    uint64_t direct_switches; /* of those, IPC hand-offs that returned
+                                 straight to the program (hopsim/ipc.h) */
     uint64_t threads_created;
     uint64_t procs_created;
     uint64_t sched_points;  /* scheduling decisions (PCT's steps) */
