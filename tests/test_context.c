@@ -83,10 +83,7 @@ static void test_fast_and_ucontext_switches_give_identical_runs(void **state)
         hs_sim_summary u = run_mixed(HS_SWITCH_UCONTEXT, seeds[s],
                                      &ucontext_log);
         assert_true(tu_log_equal(&fast_log, &ucontext_log));
-        assert_true(f.hash == u.hash);
-        assert_true(f.events == u.events);
-        assert_true(f.switches == u.switches);
-        assert_true(f.vtime == u.vtime);
+        tu_assert_same_run(&f, &u);
         /* Running costs no virtual time: the run lasts as long as the
          * longest sum of one thread's sleeps (thread 4: 3 x 5 us). */
         assert_true(f.vtime == 15 * HS_USEC);

@@ -75,12 +75,6 @@ static hs_pid_t spawn_root(const char *name, hs_entry_fn entry, void *arg)
     return pid;
 }
 
-static void set_msg(uint64_t label, unsigned words, uint64_t mr0)
-{
-    hs_utcb()->tag = HS_TAG(label, words);
-    hs_utcb()->mr[0] = mr0;
-}
-
 /* ---- 1. call and reply -------------------------------------------------- */
 
 static uint64_t srv_label, srv_tag;
@@ -159,7 +153,7 @@ static int many_client(void *arg)
     int i = tu_arg_id(arg);
     /* Spread the calls out a little, in an order unlike creation. */
     EXPECT_ST(hs_thread_sleep((hs_time_t)((i * 7) % NCLIENTS) * 10), HS_OK);
-    set_msg(0, 1, (uint64_t)i);
+    tu_set_msg(0, 1, (uint64_t)i);
     status[i] = hs_ipc_call(client_cap[i], HS_NEVER, HS_NEVER);
     word[i] = hs_utcb()->mr[0];
     return 0;
@@ -210,7 +204,7 @@ static int sendto_main(void *arg)
     hs_tid_t s = tu_mk(idle_server, NULL, 0);
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
-    set_msg(0, 1, 5);
+    tu_set_msg(0, 1, 5);
     status[0] = hs_ipc_send(g, HS_NOWAIT);
     phase[0] = hs_utcb()->phase;
     when[0] = hs_time_now();
@@ -253,12 +247,12 @@ static int slow_server(void *arg)
     when[10] = hs_time_now();
     word[10] = u->mr[0];
     tu_sleep_until(7000);
-    set_msg(0, 1, 100);                 /* the stale answer */
+    tu_set_msg(0, 1, 100);                 /* the stale answer */
     status[10] = hs_ipc_reply();
     phase[10] = u->phase;
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
     word[11] = u->mr[0];
-    set_msg(0, 1, 200);
+    tu_set_msg(0, 1, 200);
     status[11] = hs_ipc_reply();
     return 0;
 }
@@ -270,14 +264,14 @@ static int slow_main(void *arg)
     hs_tid_t s = tu_mk(slow_server, NULL, 0);
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
-    set_msg(0, 1, 1);
+    tu_set_msg(0, 1, 1);
     status[0] = hs_ipc_call(g, HS_NEVER, 5000);
     phase[0] = u->phase;
     when[0] = hs_time_now();
     word[0] = u->mr[0];
     tu_sleep_until(8000);
     word[1] = u->mr[0];                 /* the stale reply did not land */
-    set_msg(0, 1, 2);
+    tu_set_msg(0, 1, 2);
     status[1] = hs_ipc_call(g, HS_NEVER, HS_NEVER);
     phase[1] = u->phase;
     word[2] = u->mr[0];
@@ -312,16 +306,16 @@ static int noreply_server(void *arg)
 {
     (void)arg;
     hs_utcb_t *u = hs_utcb();
-    set_msg(0, 1, 0);
+    tu_set_msg(0, 1, 0);
     status[10] = hs_ipc_reply();                /* never received */
     phase[10] = u->phase;
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
-    set_msg(0, 1, 11);
+    tu_set_msg(0, 1, 11);
     status[11] = hs_ipc_reply();
     status[12] = hs_ipc_reply();                /* again */
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
     status[13] = hs_ipc_wait(HS_NOWAIT, NULL);  /* ends the reply cap */
-    set_msg(0, 1, 22);
+    tu_set_msg(0, 1, 22);
     status[14] = hs_ipc_reply();
     /* Outlive the caller's receive timeout: were it to end now, the
      * caller would get HS_EPARTNER at once. */
@@ -336,10 +330,10 @@ static int noreply_main(void *arg)
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
     tu_sleep_until(100);
-    set_msg(0, 1, 1);
+    tu_set_msg(0, 1, 1);
     status[0] = hs_ipc_call(g, HS_NEVER, HS_NEVER);
     word[0] = hs_utcb()->mr[0];
-    set_msg(0, 1, 2);
+    tu_set_msg(0, 1, 2);
     hs_time_t t0 = hs_time_now();
     status[1] = hs_ipc_call(g, HS_NEVER, 3000);
     phase[1] = hs_utcb()->phase;
@@ -421,7 +415,7 @@ static int partner_main(void *arg)
     hs_tid_t s1 = tu_mk(quitter, NULL, 0);
     hs_cap_t g1 = 0, g2 = 0;
     EXPECT_ST(hs_gate_create(s1, 0, &g1), HS_OK);
-    set_msg(0, 1, 1);
+    tu_set_msg(0, 1, 1);
     status[0] = hs_ipc_call(g1, HS_NEVER, HS_NEVER);
     phase[0] = u->phase;
     when[0] = hs_time_now();
@@ -432,7 +426,7 @@ static int partner_main(void *arg)
     hs_tid_t s2 = tu_mk(take_and_quit, NULL, 0);
     EXPECT_ST(hs_gate_create(s2, 0, &g2), HS_OK);
     tu_sleep_until(2000);
-    set_msg(0, 1, 2);
+    tu_set_msg(0, 1, 2);
     status[2] = hs_ipc_call(g2, HS_NEVER, HS_NEVER);
     phase[2] = u->phase;
     when[2] = hs_time_now();
@@ -469,7 +463,7 @@ static int superseded_caller(void *arg)
 {
     int i = tu_arg_id(arg);
     tu_sleep_until(1000 + 500 * i);
-    set_msg(0, 1, (uint64_t)i);
+    tu_set_msg(0, 1, (uint64_t)i);
     status[i] = hs_ipc_call(gate_cap, HS_NEVER, 10000);
     phase[i] = hs_utcb()->phase;
     when[i] = hs_time_now();
@@ -529,10 +523,10 @@ static int answerer(void *arg)
     (void)arg;
     tu_sleep_until(1000);
     for (int i = KEEP_N - 1; i >= 0; i--) {
-        set_msg(0, 1, kept_word[i] * 10);
+        tu_set_msg(0, 1, kept_word[i] * 10);
         answer_st[i] = hs_ipc_reply_to(kept[i]);
     }
-    set_msg(0, 1, 0);
+    tu_set_msg(0, 1, 0);
     again_st = hs_ipc_reply_to(kept[0]);        /* exactly once */
     return 0;
 }
@@ -541,7 +535,7 @@ static int kept_caller(void *arg)
 {
     int i = tu_arg_id(arg);
     tu_sleep_until(10 + (hs_time_t)i);
-    set_msg(0, 1, (uint64_t)i + 1);
+    tu_set_msg(0, 1, (uint64_t)i + 1);
     status[i] = hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER);
     word[i] = hs_utcb()->mr[0];
     when[i] = hs_time_now();
@@ -595,7 +589,7 @@ static int stale_keeper(void *arg)
     }
     status[12] = hs_ipc_reply_keep(&r[1]);      /* kept already */
     tu_sleep_until(500);
-    set_msg(0, 1, 7);
+    tu_set_msg(0, 1, 7);
     status[13] = hs_ipc_reply_to(r[0]);         /* timed out */
     status[14] = hs_ipc_reply_to(r[1]);         /* cancelled */
     status[15] = hs_ipc_reply_to(r[0]);         /* freed */
@@ -606,7 +600,7 @@ static int timing_out_caller(void *arg)
 {
     (void)arg;
     tu_sleep_until(10);
-    set_msg(0, 1, 1);
+    tu_set_msg(0, 1, 1);
     status[0] = hs_ipc_call(gate_cap, HS_NEVER, 100);
     phase[0] = hs_utcb()->phase;
     when[0] = hs_time_now();
@@ -617,7 +611,7 @@ static int cancelled_caller(void *arg)
 {
     (void)arg;
     tu_sleep_until(20);
-    set_msg(0, 1, 2);
+    tu_set_msg(0, 1, 2);
     status[1] = hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER);
     phase[1] = hs_utcb()->phase;
     when[1] = hs_time_now();
@@ -665,7 +659,7 @@ static int keep_child(void *arg)
 {
     (void)arg;
     tu_sleep_until(100);
-    set_msg(0, 1, 5);
+    tu_set_msg(0, 1, 5);
     status[0] = hs_ipc_call(given_cap, HS_NEVER, HS_NEVER);
     phase[0] = hs_utcb()->phase;
     when[0] = hs_time_now();
@@ -690,7 +684,7 @@ static int foreign_answerer(void *arg)
 {
     (void)arg;
     tu_sleep_until(150);
-    set_msg(0, 1, 9);
+    tu_set_msg(0, 1, 9);
     status[2] = hs_ipc_reply_to(foreign_kept);
     return 0;
 }
@@ -734,7 +728,7 @@ static int serve_client(void *arg)
 {
     (void)arg;
     for (int i = 0; i < 3; i++) {
-        set_msg(0, 1, (uint64_t)i * 10);
+        tu_set_msg(0, 1, (uint64_t)i * 10);
         status[i] = hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER);
         word[i] = hs_utcb()->mr[0];
     }
@@ -797,7 +791,7 @@ static int woken_server_proc(void *arg)
     hs_cap_t g = 0;
     EXPECT_ST(hs_gate_create(t, 0, &g), HS_OK);
     EXPECT_ST(hs_thread_yield(), HS_OK);    /* the server is serving */
-    set_msg(0, 1, 1);
+    tu_set_msg(0, 1, 1);
     status[1] = hs_ipc_send(g, HS_NEVER);   /* wakes it; it has not run */
     hs_proc_exit(0);
 }
@@ -818,7 +812,7 @@ static hs_cap_t self_gate;
 static int higher_sender(void *arg)
 {
     (void)arg;
-    set_msg(0, 1, 2);
+    tu_set_msg(0, 1, 2);
     status[30] = hs_ipc_send(self_gate, HS_MSEC);
     return 0;
 }
@@ -828,7 +822,7 @@ static int own_gate_timeout_main(void *arg)
     (void)arg;
     EXPECT_ST(hs_gate_create(0, 0, &self_gate), HS_OK);  /* bound to me */
     hs_tid_t t = tu_mk(higher_sender, NULL, HS_PRIO_DEFAULT + 5);
-    set_msg(0, 1, 1);                   /* it is queued on me: I queue */
+    tu_set_msg(0, 1, 1);                   /* it is queued on me: I queue */
     status[31] = hs_ipc_send(self_gate, 2 * HS_MSEC);    /* behind it */
     int prio = -1;
     EXPECT_ST(hs_thread_get_priority(hs_thread_self(), &prio), HS_OK);
@@ -857,7 +851,7 @@ static int rights_main(void *arg)
     EXPECT_ST(hs_gate_create(0, 9, &g), HS_OK);     /* bound to me */
     EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND, 1, &s), HS_OK);
     EXPECT_ST(hs_cap_derive(g, HS_CAP_RECV, 2, &r), HS_OK);
-    set_msg(0, 1, 0);
+    tu_set_msg(0, 1, 0);
     status[0] = hs_ipc_recv(s, HS_NOWAIT, NULL);
     phase[0] = hs_utcb()->phase;
     status[1] = hs_ipc_recv(r, HS_NOWAIT, NULL);  /* allowed */
@@ -915,7 +909,7 @@ static void test_ipc_rights(void **state)
  * times out if it does. */
 static hs_status probe(hs_cap_t c)
 {
-    set_msg(0, 0, 0);
+    tu_set_msg(0, 0, 0);
     return hs_ipc_send(c, HS_NOWAIT);
 }
 
@@ -1006,7 +1000,7 @@ static int tag_server(void *arg)
     status[10] = hs_ipc_reply();
     u->tag = HS_TAG(0, 1) | (1ull << 8);
     status[11] = hs_ipc_reply();
-    set_msg(0, 1, 55);
+    tu_set_msg(0, 1, 55);
     status[12] = hs_ipc_reply();
     return 0;
 }
@@ -1037,7 +1031,7 @@ static int tag_main(void *arg)
         u->mr[i] = 2000 + i;
     u->tag = HS_TAG(0, 10);
     status[5] = hs_ipc_send(g, HS_NEVER);
-    set_msg(0, 1, 3);
+    tu_set_msg(0, 1, 3);
     status[6] = hs_ipc_call(g, HS_NEVER, HS_NEVER);
     word[0] = u->mr[0];
     tu_join(s);
@@ -1149,150 +1143,10 @@ static void test_ipc_fast_and_general_paths_record_the_same(void **state)
     assert_int_equal(fast.status, HS_OK);
     assert_int_equal(general.status, HS_OK);
     assert_true(fast.events > 2 * PATH_ROUNDS);
-    assert_int_equal(fast.events, general.events);
-    assert_int_equal(fast.switches, general.switches);
-    assert_int_equal(fast.vtime, general.vtime);
-    assert_true(fast.hash == general.hash);
+    tu_assert_same_run(&fast, &general);
     /* And the fast path again: a run is its own repeat. */
     hs_sim_summary again = path_run(8);
     assert_true(again.hash == fast.hash);
-}
-
-/* ---- 10c. the ends of a direct hand-off --------------------------------- */
-
-/* A call handed straight to a waiting receiver, and a reply-and-wait
- * handed straight to its caller, end with the switch itself when nothing
- * else is due (one CPU, nothing runnable): the thread resumed returns
- * straight to its caller, and what its call had left to do is done by
- * the hand-off that resumes it, or, when anything else resumes it (a
- * timeout, a send, the server's end, a cancel), by the thread itself on
- * its way out.  Every such end must look as it does when the same calls
- * hand off through the kernel (the ucontext switch never switches
- * directly): the same statuses, phases, labels and events. */
-static hs_tid_t dh_server2;
-
-/* Steps of the server thread; the main thread's are in dh_main(). */
-static int dh_server(void *arg)
-{
-    (void)arg;
-    hs_utcb_t *u = hs_utcb();
-    uint64_t label = 0;
-    /* 1: the call is taken, then its caller times out. */
-    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
-    word[0] = label;
-    EXPECT_ST(hs_thread_sleep(2000), HS_OK);
-    status[1] = hs_ipc_reply();
-    /* 2: a call answered by a reply-and-wait, which a send ends. */
-    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
-    u->tag = HS_TAG(0, 1);
-    u->mr[0] += 1;
-    status[4] = hs_ipc_reply_wait(HS_NEVER, &label);
-    word[2] = label;
-    word[3] = u->mr[0];
-    phase[1] = u->phase;
-    /* 3: a call answered by a reply-and-wait, which the next call ends. */
-    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
-    u->tag = HS_TAG(0, 1);
-    u->mr[0] += 1;
-    status[8] = hs_ipc_reply_wait(HS_NEVER, &label);
-    word[4] = label;
-    word[5] = u->mr[0];
-    phase[2] = u->phase;
-    /* 4: the server ends while its caller waits for the reply. */
-    return 0;
-}
-
-/* 5: a second server, cancelled in its reply-and-wait. */
-static int dh_cancelled(void *arg)
-{
-    (void)arg;
-    hs_utcb_t *u = hs_utcb();
-    uint64_t label = 0;
-    EXPECT_ST(hs_ipc_wait(HS_NEVER, &label), HS_OK);
-    u->tag = HS_TAG(0, 1);
-    status[7] = hs_ipc_reply_wait(HS_NEVER, &label);
-    phase[4] = u->phase;
-    return 0;
-}
-
-static int dh_main(void *arg)
-{
-    (void)arg;
-    hs_utcb_t *u = hs_utcb();
-    hs_tid_t s = tu_mk(dh_server, NULL, 0);
-    hs_cap_t g = 0, c5 = 0, c7 = 0, g2 = 0;
-    EXPECT_ST(hs_gate_create(s, 0, &g), HS_OK);
-    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND, 5, &c5), HS_OK);
-    EXPECT_ST(hs_cap_derive(g, HS_CAP_SEND, 7, &c7), HS_OK);
-    tu_sleep_until(10);                     /* the server waits */
-    set_msg(1, 1, 100);
-    status[0] = hs_ipc_call(c5, HS_NEVER, 1000);
-    phase[0] = u->phase;
-    tu_sleep_until(3000);                   /* the server waits again */
-    set_msg(1, 1, 200);
-    status[2] = hs_ipc_call(c5, HS_NEVER, HS_NEVER);
-    word[1] = u->mr[0];
-    set_msg(2, 1, 300);
-    status[3] = hs_ipc_send(c7, HS_NEVER);
-    tu_sleep_until(4000);                   /* the server waits again */
-    set_msg(1, 1, 400);
-    status[5] = hs_ipc_call(c5, HS_NEVER, HS_NEVER);
-    word[6] = u->mr[0];
-    set_msg(3, 1, 500);
-    status[6] = hs_ipc_call(c7, HS_NEVER, HS_NEVER);
-    phase[3] = u->phase;
-    tu_join(s);
-    dh_server2 = tu_mk(dh_cancelled, NULL, 0);
-    EXPECT_ST(hs_gate_create(dh_server2, 0, &g2), HS_OK);
-    tu_sleep_until(5000);
-    set_msg(1, 1, 600);
-    EXPECT_ST(hs_ipc_call(g2, HS_NEVER, HS_NEVER), HS_OK);
-    status[9] = hs_ipc_cancel(dh_server2);
-    tu_join(dh_server2);
-    return 0;
-}
-
-static hs_sim_summary dh_run(hs_switch_kind kind)
-{
-    hs_sim_config cfg = tu_config();
-    cfg.switch_kind = kind;
-    reset();
-    tu_run_one(&cfg, "main", dh_main, NULL, NULL);
-    assert_no_bad_status();
-    assert_int_equal(status[0], HS_ETIMEOUT);       /* 1 */
-    assert_int_equal(phase[0], HS_PHASE_RECV);
-    assert_int_equal(word[0], 5);
-    assert_int_equal(status[1], HS_ESTALE);
-    assert_int_equal(status[2], HS_OK);             /* 2 */
-    assert_int_equal(word[1], 201);
-    assert_int_equal(status[3], HS_OK);
-    assert_int_equal(status[4], HS_OK);
-    assert_int_equal(word[2], 7);
-    assert_int_equal(word[3], 300);
-    assert_int_equal(phase[1], HS_PHASE_NONE);
-    assert_int_equal(status[5], HS_OK);             /* 3 */
-    assert_int_equal(word[6], 401);
-    assert_int_equal(status[8], HS_OK);
-    assert_int_equal(word[4], 7);
-    assert_int_equal(word[5], 500);
-    assert_int_equal(phase[2], HS_PHASE_NONE);
-    assert_int_equal(status[6], HS_EPARTNER);       /* 4 */
-    assert_int_equal(phase[3], HS_PHASE_RECV);
-    assert_int_equal(status[9], HS_OK);             /* 5 */
-    assert_int_equal(status[7], HS_ECANCELED);
-    assert_int_equal(phase[4], HS_PHASE_RECV);
-    return tu_summary();
-}
-
-static void test_ipc_direct_hand_offs_end_as_plain_ones(void **state)
-{
-    (void)state;
-    hs_sim_summary direct = dh_run(HS_SWITCH_FAST);
-    hs_sim_summary plain = dh_run(HS_SWITCH_UCONTEXT);
-    assert_int_equal(direct.events, plain.events);
-    assert_int_equal(direct.switches, plain.switches);
-    assert_int_equal(direct.vtime, plain.vtime);
-    assert_true(direct.hash == plain.hash);
 }
 
 /* ---- 11. the order of blocked senders ---------------------------------- */
@@ -1308,7 +1162,7 @@ static int order_sender(void *arg)
 {
     const struct sender *s = arg;
     tu_sleep_until(s->at);
-    set_msg(0, 1, (uint64_t)s->id);
+    tu_set_msg(0, 1, (uint64_t)s->id);
     status[s->id] = hs_ipc_send(gate_cap, HS_NEVER);
     return 0;
 }
@@ -1360,7 +1214,7 @@ static int inherit_server(void *arg)
         EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
         EXPECT_ST(hs_thread_get_priority(me, &prio_seen[1 + 2 * round]),
                   HS_OK);
-        set_msg(0, 1, 0);
+        tu_set_msg(0, 1, 0);
         EXPECT_ST(hs_ipc_reply(), HS_OK);
         EXPECT_ST(hs_thread_get_priority(me, &prio_seen[2 + 2 * round]),
                   HS_OK);
@@ -1369,7 +1223,7 @@ static int inherit_server(void *arg)
     EXPECT_ST(hs_thread_set_priority(me, 20), HS_OK);
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
     EXPECT_ST(hs_thread_get_priority(me, &prio_seen[5]), HS_OK);
-    set_msg(0, 1, 0);
+    tu_set_msg(0, 1, 0);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
     return 0;
 }
@@ -1377,10 +1231,10 @@ static int inherit_server(void *arg)
 static int inherit_client(void *arg)
 {
     (void)arg;
-    set_msg(0, 1, 0);
+    tu_set_msg(0, 1, 0);
     EXPECT_ST(hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER), HS_OK);
     tu_sleep_until(1000);
-    set_msg(0, 1, 0);
+    tu_set_msg(0, 1, 0);
     EXPECT_ST(hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER), HS_OK);
     return 0;
 }
@@ -1389,7 +1243,7 @@ static int inherit_low(void *arg)
 {
     (void)arg;
     tu_sleep_until(2000);
-    set_msg(0, 1, 0);
+    tu_set_msg(0, 1, 0);
     EXPECT_ST(hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER), HS_OK);
     return 0;
 }
@@ -1435,7 +1289,7 @@ static int busy_server(void *arg)
         hs_thread_yield();
     EXPECT_ST(hs_thread_get_priority(hs_thread_self(), &busy_prio), HS_OK);
     EXPECT_ST(hs_ipc_wait(HS_NEVER, NULL), HS_OK);
-    set_msg(0, 1, 1);
+    tu_set_msg(0, 1, 1);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
     return 0;
 }
@@ -1443,7 +1297,7 @@ static int busy_server(void *arg)
 static int high_caller(void *arg)
 {
     (void)arg;
-    set_msg(0, 1, 0);
+    tu_set_msg(0, 1, 0);
     status[0] = hs_ipc_call(gate_cap, HS_NEVER, HS_NEVER);
     spins_at_reply = spins_done;
     return 0;
@@ -1498,7 +1352,7 @@ static int give_child(void *arg)
     status[2] = hs_cap_info_get(given_cap, &info);
     word[1] = info.rights;
     word[2] = info.label;
-    set_msg(0, 1, 77);
+    tu_set_msg(0, 1, 77);
     status[0] = hs_ipc_call(given_cap, HS_NEVER, HS_NEVER);
     word[0] = u->mr[0];
     tu_sleep_until(200);
@@ -1752,7 +1606,7 @@ static hs_cap_t own_gate;
 static int own_gate_sender(void *arg)
 {
     (void)arg;
-    set_msg(0, 1, 41);
+    tu_set_msg(0, 1, 41);
     EXPECT_ST(hs_ipc_send(own_gate, HS_NEVER), HS_OK);
     return 0;
 }
@@ -1762,7 +1616,7 @@ static int own_gate_main(void *arg)
     (void)arg;
     hs_utcb_t *u = hs_utcb();
     EXPECT_ST(hs_gate_create(0, 6, &own_gate), HS_OK);
-    set_msg(0, 1, 7);
+    tu_set_msg(0, 1, 7);
     status[0] = hs_ipc_send(own_gate, HS_NEVER);
     phase[0] = u->phase;
     status[1] = hs_ipc_call(own_gate, HS_NEVER, HS_NEVER);
@@ -1838,7 +1692,7 @@ static int t_partner(void *arg)
         case OP_RECV_CLOSED:
         case OP_WAIT_OPEN:
         case OP_REPLY_WAIT:     /* send one message, if it is taken */
-            set_msg(0, 1, (uint64_t)c);
+            tu_set_msg(0, 1, (uint64_t)c);
             (void)hs_ipc_send(t_mygate, HS_NOWAIT);
             break;
         case OP_COUNT:
@@ -1859,7 +1713,7 @@ static int timeouts_main(void *arg)
         enum op op = (enum op)(c / NKINDS);
         hs_time_t to = kinds[c % NKINDS];
         tu_sleep_until(case_start(c));
-        set_msg(0, 1, 0);
+        tu_set_msg(0, 1, 0);
         switch (op) {
         case OP_SEND:
             status[c] = hs_ipc_send(t_gate, to);
@@ -1938,7 +1792,7 @@ static int rw_server(void *arg)
         EXPECT_ST(hs_ipc_recv(rw_gate, HS_NEVER, NULL), HS_OK);
         when[20 + i] = hs_time_now() - t0;
         tu_sleep_until(t0 + 800);
-        set_msg(0, 1, (uint64_t)i);
+        tu_set_msg(0, 1, (uint64_t)i);
         status[20 + i] = hs_ipc_reply();
     }
     /* Reply-and-wait with each timeout kind; a message arrives 300 after
@@ -1947,7 +1801,7 @@ static int rw_server(void *arg)
         hs_time_t t0 = 100000 + 10000 * (hs_time_t)i;
         tu_sleep_until(t0);
         EXPECT_ST(hs_ipc_recv(rw_gate, HS_NEVER, NULL), HS_OK);
-        set_msg(0, 1, 7);
+        tu_set_msg(0, 1, 7);
         hs_time_t w0 = hs_time_now();
         status[30 + i] = hs_ipc_reply_wait(kinds[i], NULL);
         phase[30 + i] = hs_utcb()->phase;
@@ -1966,7 +1820,7 @@ static int rw_main(void *arg)
     for (int i = 0; i < NKINDS; i++) {
         hs_time_t t0 = 10000 * (hs_time_t)(i + 1);
         tu_sleep_until(t0);
-        set_msg(0, 1, 0);
+        tu_set_msg(0, 1, 0);
         /* Send phase never times out; the reply comes 300 after the send
          * completes (at 500). */
         status[i] = hs_ipc_call(rw_gate, HS_NEVER, kinds[i]);
@@ -1977,10 +1831,10 @@ static int rw_main(void *arg)
     for (int i = 0; i < NKINDS; i++) {
         hs_time_t t0 = 100000 + 10000 * (hs_time_t)i;
         tu_sleep_until(t0);
-        set_msg(0, 1, 0);
+        tu_set_msg(0, 1, 0);
         EXPECT_ST(hs_ipc_call(rw_gate, HS_NEVER, HS_NEVER), HS_OK);
         tu_sleep_until(t0 + 300);
-        set_msg(0, 1, 9);
+        tu_set_msg(0, 1, 9);
         status[40 + i] = hs_ipc_send(rw_back, HS_NOWAIT);
     }
     tu_join(s);
@@ -2068,12 +1922,12 @@ static int it_server(void *arg)
     u->tag = HS_TAG(0, 0);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
     /* Use it: the sink sees the label of the capability passed. */
-    set_msg(0, 1, 77);
+    tu_set_msg(0, 1, 77);
     status[0] = hs_ipc_send(it_received, HS_NEVER);
     /* Until the giver revokes it. */
     EXPECT_ST(hs_ipc_recv(it_gate, HS_NEVER, NULL), HS_OK);
     EXPECT_ST(hs_ipc_reply(), HS_OK);
-    set_msg(0, 1, 78);
+    tu_set_msg(0, 1, 78);
     status[1] = hs_ipc_send(it_received, HS_NOWAIT);
     return 0;
 }
@@ -2097,7 +1951,7 @@ static int items_main(void *arg)
     tu_sleep_until(100);                /* the sink got its message */
     /* Revoke what it_target passed on: the server's copy stops. */
     EXPECT_ST(hs_cap_revoke(it_target), HS_OK);
-    set_msg(0, 0, 0);
+    tu_set_msg(0, 0, 0);
     EXPECT_ST(hs_ipc_call(it_gate, HS_NEVER, HS_NEVER), HS_OK);
     tu_join(srv);
     tu_join(sink);
@@ -2168,7 +2022,7 @@ static int plain_sender(void *arg)
 {
     (void)arg;
     tu_sleep_until(1500);
-    set_msg(0, 1, 600);
+    tu_set_msg(0, 1, 600);
     status[31] = hs_ipc_send(bad_gate, HS_NEVER);
     return 0;
 }
@@ -2225,7 +2079,7 @@ static int bad_main(void *arg)
     when[9] = hs_time_now();
     EXPECT_ST(hs_factory_account(0, &bad_after), HS_OK);
     /* The good one. */
-    set_msg(0, 1, 300);
+    tu_set_msg(0, 1, 300);
     tu_sleep_until(1000);
     status[10] = hs_ipc_send(bad_gate, HS_NEVER);
     /* A queued sender with two items, then a plain one. */
@@ -2290,7 +2144,7 @@ static int rp_server(void *arg)
         status[i] = hs_ipc_reply();
         phase[i] = u->phase;
         if (status[i] != HS_OK) {
-            set_msg(0, 1, 12);              /* no items this time */
+            tu_set_msg(0, 1, 12);              /* no items this time */
             status[10 + i] = hs_ipc_reply();
         }
     }
@@ -2308,17 +2162,17 @@ static int rp_main(void *arg)
     hs_tid_t s = tu_mk(rp_server, NULL, 0);
     EXPECT_ST(hs_gate_create(s, 0, &rp_gate), HS_OK);
     hs_utcb_t *u = hs_utcb();
-    set_msg(0, 0, 0);
+    tu_set_msg(0, 0, 0);
     status[2] = hs_ipc_call(rp_gate, HS_NEVER, HS_NEVER);  /* takes none */
     word[2] = u->mr[0];
     word[3] = hs_tag_items(u->tag);
     u->br[HS_BR_CAPS] = 4;
-    set_msg(0, 0, 0);
+    tu_set_msg(0, 0, 0);
     status[3] = hs_ipc_call(rp_gate, HS_NEVER, HS_NEVER);
     word[4] = u->mr[0];
     word[5] = hs_tag_items(u->tag);
     rp_given = (hs_cap_t)u->mr[2];
-    set_msg(0, 1, 99);
+    tu_set_msg(0, 1, 99);
     status[4] = hs_ipc_send(rp_given, HS_NEVER);
     tu_join(s);
     return 0;
@@ -2404,7 +2258,7 @@ static int q_main(void *arg)
     word[10] = before.used[HS_RES_CAPS];
     word[11] = after.used[HS_RES_CAPS];
     word[12] = after.refused[HS_RES_CAPS] - before.refused[HS_RES_CAPS];
-    set_msg(0, 1, 6);
+    tu_set_msg(0, 1, 6);
     status[1] = hs_ipc_send(child_gate, HS_NEVER);
     /* The child deleted a capability: the same message now lands. */
     u->tag = HS_TAG_ITEMS(0, 1, 1);
@@ -2441,7 +2295,7 @@ static hs_tid_t c_waiters[5];
 static int c_sender(void *arg)
 {
     (void)arg;
-    set_msg(0, 1, 1);
+    tu_set_msg(0, 1, 1);
     status[0] = hs_ipc_send(c_idle_gate, HS_NEVER);
     phase[0] = hs_utcb()->phase;
     when[0] = hs_time_now();
@@ -2451,7 +2305,7 @@ static int c_sender(void *arg)
 static int c_caller(void *arg)
 {
     (void)arg;
-    set_msg(0, 1, 2);
+    tu_set_msg(0, 1, 2);
     status[1] = hs_ipc_call(c_gate, HS_NEVER, HS_NEVER);
     phase[1] = hs_utcb()->phase;
     when[1] = hs_time_now();
@@ -2482,7 +2336,7 @@ static int c_server(void *arg)
     (void)arg;
     EXPECT_ST(hs_ipc_recv(c_gate, HS_NEVER, NULL), HS_OK);
     tu_sleep_until(500);
-    set_msg(0, 1, 3);
+    tu_set_msg(0, 1, 3);
     status[4] = hs_ipc_reply();
     return 0;
 }
@@ -2562,10 +2416,10 @@ static int proxy(void *arg)
         EXPECT_ST(hs_ipc_recv(chain[i], HS_NEVER, NULL), HS_OK);
         uint64_t v = u->mr[0];
         /* The implicit reply capability survives our own call. */
-        set_msg(0, 1, v + 1);
+        tu_set_msg(0, 1, v + 1);
         EXPECT_ST(hs_ipc_call(chain[i + 1], HS_NEVER, HS_NEVER), HS_OK);
         uint64_t back = u->mr[0];
-        set_msg(0, 1, back + ((uint64_t)1 << (4 * i)));
+        tu_set_msg(0, 1, back + ((uint64_t)1 << (4 * i)));
         EXPECT_ST(hs_ipc_reply(), HS_OK);
     }
     return 0;
@@ -2578,7 +2432,7 @@ static int end_server(void *arg)
     EXPECT_ST(hs_ipc_recv(chain[NPROXY], HS_NEVER, NULL), HS_OK);
     for (int r = 0;; r++) {
         uint64_t v = u->mr[0];
-        set_msg(0, 1, v * 1000000);
+        tu_set_msg(0, 1, v * 1000000);
         if (r == ROUNDS - 1)
             break;
         EXPECT_ST(hs_ipc_reply_wait(HS_NEVER, NULL), HS_OK);
@@ -2597,7 +2451,7 @@ static int chain_main(void *arg)
     for (int i = 0; i <= NPROXY; i++)
         EXPECT_ST(hs_gate_create(t[i], 0, &chain[i]), HS_OK);
     for (int r = 0; r < ROUNDS; r++) {
-        set_msg(0, 1, (uint64_t)r);
+        tu_set_msg(0, 1, (uint64_t)r);
         status[r] = hs_ipc_call(chain[0], HS_NEVER, HS_NEVER);
         word[r] = hs_utcb()->mr[0];
     }
@@ -2633,7 +2487,7 @@ static int dc_client(void *arg)
 {
     (void)arg;
     tu_mk(dc_killer, NULL, 0);
-    set_msg(0, 1, 5);
+    tu_set_msg(0, 1, 5);
     status[0] = hs_ipc_call(1, HS_NEVER, HS_NEVER);  /* never returns */
     return 0;
 }
@@ -2644,7 +2498,7 @@ static int dc_server(void *arg)
     EXPECT_ST(hs_ipc_recv(dc_gate, HS_NEVER, NULL), HS_OK);
     word[1] = hs_utcb()->mr[0];
     tu_sleep_until(500);
-    set_msg(0, 1, 6);
+    tu_set_msg(0, 1, 6);
     status[1] = hs_ipc_reply();
     phase[1] = hs_utcb()->phase;
     status[2] = hs_ipc_reply();         /* spent by the stale reply */
@@ -2714,7 +2568,7 @@ static int ho_server(void *arg)
             tu_sleep_until(hs_time_now() + 50);
         if (!irq && u->mr[1] == 2)
             EXPECT_ST(hs_irq_signal(ho_irq, 1), HS_OK);
-        set_msg(0, 1, 0);
+        tu_set_msg(0, 1, 0);
         if (i == 1)
             break;
         EXPECT_ST(hs_ipc_reply_wait(HS_NEVER, &label), HS_OK);
@@ -2729,7 +2583,7 @@ static int ho_server(void *arg)
 static int ho_client(void *arg)
 {
     int id = tu_arg_id(arg);
-    set_msg(0, 2, (uint64_t)(id % 10));
+    tu_set_msg(0, 2, (uint64_t)(id % 10));
     hs_utcb()->mr[1] = (uint64_t)(id / 10);
     EXPECT_ST(hs_ipc_call(ho_gate, HS_NEVER, HS_NEVER), HS_OK);
     tu_log_add(&order, id % 10);
@@ -2824,7 +2678,7 @@ static int gc_main(void *arg)
     hs_tid_t t = tu_mk(gc_quitter, NULL, 0);
     EXPECT_ST(hs_gate_create(t, 0, &g), HS_OK);
     EXPECT_ST(hs_cap_derive(g, HS_CAP_RECV, 2, &gs), HS_OK);
-    set_msg(0, 1, 1);
+    tu_set_msg(0, 1, 1);
     status[0] = hs_ipc_send(qs, HS_NOWAIT);
     status[1] = hs_ipc_call(qs, HS_NOWAIT, HS_NOWAIT);
     status[2] = hs_ipc_recv(qs, HS_NOWAIT, NULL);
@@ -2875,7 +2729,6 @@ int main(void)
         TU_TEST(test_ipc_revoke_and_delete),
         TU_TEST(test_ipc_tags_and_copy),
         TU_TEST(test_ipc_fast_and_general_paths_record_the_same),
-        TU_TEST(test_ipc_direct_hand_offs_end_as_plain_ones),
         TU_TEST(test_ipc_senders_by_priority_then_fifo),
         TU_TEST(test_ipc_priority_inheritance),
         TU_TEST(test_ipc_queued_caller_lends_its_priority_to_a_busy_server),

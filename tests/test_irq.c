@@ -50,12 +50,6 @@ static void run_main(hs_entry_fn entry)
     tu_run_one(NULL, "main", entry, NULL, NULL);
 }
 
-static void set_msg(uint64_t lbl, unsigned words, uint64_t mr0)
-{
-    hs_utcb()->tag = HS_TAG(lbl, words);
-    hs_utcb()->mr[0] = mr0;
-}
-
 /* Record into slot i the info of cap (which must be readable). */
 static void info_at(int i, hs_cap_t cap)
 {
@@ -361,7 +355,7 @@ static int bound_client(void *arg)
 {
     (void)arg;
     tu_sleep_until(2000);
-    set_msg(5, 1, 123);
+    tu_set_msg(5, 1, 123);
     status[10] = hs_ipc_send(gate_cap, HS_NEVER);
     return 0;
 }
@@ -443,7 +437,7 @@ static int first_client(void *arg)
 {
     (void)arg;
     tu_sleep_until(100);
-    set_msg(0, 1, 42);
+    tu_set_msg(0, 1, 42);
     status[10] = hs_ipc_send(gate_cap, HS_NEVER);
     when[10] = hs_time_now();
     return 0;
@@ -695,10 +689,10 @@ static int rights_main(void *arg)
     status[8] = hs_irq_info_get(g, &in);
     status[9] = hs_irq_bind(g, 0, 0);
     /* ... nor an IRQ a gate. */
-    set_msg(0, 1, 0);
+    tu_set_msg(0, 1, 0);
     status[10] = hs_ipc_send(q, HS_NOWAIT);
     word[10] = hs_utcb()->phase;
-    set_msg(0, 1, 0);
+    tu_set_msg(0, 1, 0);
     status[11] = hs_ipc_call(q, HS_NOWAIT, HS_NOWAIT);
     status[12] = hs_ipc_recv(q, HS_NOWAIT, NULL);
     /* No such capability. */

@@ -167,6 +167,18 @@ static inline hs_sim_summary tu_summary(void)
     return s;
 }
 
+/* Two runs that must be the same run: the same events, hash, switches
+ * and virtual time (a run and its repeat, or one run under two switch
+ * implementations). */
+static inline void tu_assert_same_run(const hs_sim_summary *a,
+                                      const hs_sim_summary *b)
+{
+    assert_int_equal(a->events, b->events);
+    assert_true(a->hash == b->hash);
+    assert_int_equal(a->switches, b->switches);
+    assert_int_equal(a->vtime, b->vtime);
+}
+
 /* ---- inside simulated threads
  *
  * These check their calls' statuses with EXPECT_ST, so a mismatch they
@@ -204,6 +216,13 @@ static inline hs_tid_t tu_mk(hs_entry_fn entry, void *arg, int prio)
 static inline void tu_join(hs_tid_t tid)
 {
     EXPECT_ST(hs_thread_join(tid, HS_NEVER, NULL), HS_OK);
+}
+
+/* A message in the caller's UTCB: tag (label, words) and mr[0]. */
+static inline void tu_set_msg(uint64_t label, unsigned words, uint64_t mr0)
+{
+    hs_utcb()->tag = HS_TAG(label, words);
+    hs_utcb()->mr[0] = mr0;
 }
 
 /* Sleep until virtual time t; a sleep of 0 if t has passed. */
