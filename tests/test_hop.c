@@ -878,9 +878,9 @@ static int keeper_client(void *arg)
     return 0;
 }
 
-static void keeper_setup(void)
+static void keeper_setup(const hs_sim_config *cfg)
 {
-    start(NULL);
+    start(cfg);
     kept = 0;
     keep_sleep_ms = 0;
     keep_late_ms = 0;
@@ -909,7 +909,7 @@ static void test_kept_checkpoint_is_resumed_later_by_worker_thread(
     void **state)
 {
     (void)state;
-    keeper_setup();
+    keeper_setup(NULL);
     add_step(5 * HS_MSEC, HS_OK, 3, 0);
     add_step(6 * HS_MSEC, HS_OK, 3, 0);     /* again: stale */
     keeper_run();
@@ -957,7 +957,7 @@ static int thief(void *arg)
 static void test_resume_from_another_process_is_eperm(void **state)
 {
     (void)state;
-    keeper_setup();
+    keeper_setup(NULL);
     add_step(2 * HS_MSEC, HS_OK, 3, 0);
     spawn_root("thief", thief, NULL);
     keeper_run();
@@ -973,7 +973,7 @@ static void test_resume_before_keeping_handler_returns_is_estate(
     void **state)
 {
     (void)state;
-    keeper_setup();
+    keeper_setup(NULL);
     keep_sleep_ms = 2;
     add_step(HS_MSEC, HS_OK, 3, 0);         /* handler still sleeping */
     add_step(3 * HS_MSEC, HS_OK, 3, 0);
@@ -990,7 +990,7 @@ static void test_caller_timeout_while_checkpoint_kept_is_etimeout(
     void **state)
 {
     (void)state;
-    keeper_setup();
+    keeper_setup(NULL);
     client_start_at = HS_MSEC;
     client_timeout = 4 * HS_MSEC;
     add_step(6 * HS_MSEC, HS_OK, 3, 0);     /* too late */
@@ -1008,7 +1008,7 @@ static void test_kept_checkpoint_times_out_from_the_hop_not_the_keep(
     void **state)
 {
     (void)state;
-    keeper_setup();
+    keeper_setup(NULL);
     client_start_at = HS_MSEC;
     client_timeout = 4 * HS_MSEC;
     keep_late_ms = 2;
@@ -1027,7 +1027,7 @@ static void test_kept_checkpoint_past_its_deadline_times_out_at_return(
     void **state)
 {
     (void)state;
-    keeper_setup();
+    keeper_setup(NULL);
     client_timeout = 2 * HS_MSEC;
     keep_sleep_ms = 3;
     add_step(4 * HS_MSEC, HS_OK, 3, 0);
@@ -1151,10 +1151,7 @@ static void test_hop_return_event_names_a_checkpoint_only_if_kept(
     (void)state;
     hs_sim_config cfg = tu_config();
     cfg.event_fn = record_returns;
-    start(&cfg);
-    kept = 0;
-    keep_sleep_ms = keep_late_ms = 0;
-    nsteps = 0;
+    keeper_setup(&cfg);
     add_step(HS_MSEC, HS_OK, 1, 0);
     nreturns = 0;
     keep_a = 0;
@@ -1184,14 +1181,27 @@ static int keep_doomed_server(void *arg)
     hs_proc_exit(4);
 }
 
+/* Resumes the kept checkpoint from outside its process while it lives
+ * (1 ms) and after it ended (3 ms). */
+static int kept_prober(void *arg)
+{
+    (void)arg;
+    tu_sleep_until(HS_MSEC);
+    status[1] = hs_checkpoint_resume(kept, HS_OK, NULL, 0);
+    tu_sleep_until(3 * HS_MSEC);
+    status[2] = hs_checkpoint_resume(kept, HS_OK, NULL, 0);
+    return 0;
+}
+
 static void test_kept_checkpoint_of_a_running_handler_unwinds_at_proc_end(
     void **state)
 {
     (void)state;
-    keeper_setup();
+    keeper_setup(NULL);
     keep_sleep_ms = 10;
     spawn_root("server", keep_doomed_server, NULL);
     spawn_root("client", keeper_client, NULL);
+    spawn_root("prober", kept_prober, NULL);
     assert_int_equal(hs_sim_run(), HS_OK);
     assert_no_bad_status();
     assert_true(kept != 0);
@@ -1199,6 +1209,8 @@ static void test_kept_checkpoint_of_a_running_handler_unwinds_at_proc_end(
     assert_int_equal(status[0], HS_EPARTNER);
     assert_int_equal(when[0], 2 * HS_MSEC);
     assert_int_equal(word[0], 1);
+    assert_int_equal(status[1], HS_EPERM);      /* kept, not ours */
+    assert_int_equal(status[2], HS_ESTALE);     /* gone with the level */
 }
 
 static hs_checkpoint_t second_keep;
@@ -1225,7 +1237,7 @@ static int keep_twice_server(void *arg)
 static void test_keeping_a_checkpoint_twice_is_ejoined(void **state)
 {
     (void)state;
-    keeper_setup();
+    keeper_setup(NULL);
     second_keep = 0;
     add_step(HS_MSEC, HS_OK, 1, 0);
     spawn_root("server", keep_twice_server, NULL);
@@ -1286,7 +1298,7 @@ static void test_keep_on_one_way_hop_is_einval(void **state)
 static void test_resume_with_custom_status_is_returned_by_hop(void **state)
 {
     (void)state;
-    keeper_setup();
+    keeper_setup(NULL);
     /* Refused, changing nothing. */
     add_step(HS_MSEC, HS_EPANIC, 1, 0);
     add_step(HS_MSEC, HS_STATUS_COUNT, 1, 0);
@@ -1342,7 +1354,7 @@ static void test_server_exit_resumes_every_kept_checkpoint_with_epartner(
     void **state)
 {
     (void)state;
-    keeper_setup();
+    keeper_setup(NULL);
     spawn_root("server", mortal_server, NULL);
     spawn_root("client", mortal_client, NULL);
     assert_int_equal(hs_sim_run(), HS_OK);
