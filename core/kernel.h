@@ -59,8 +59,9 @@ struct kernel {
     hs_status end_status;
 
     /* Statistics (the event count and hash: kern/event.h). */
-    uint64_t switches, threads_created, procs_created;
-    uint64_t direct_switches;   /* of switches, direct hand-offs */
+    uint64_t plain_switches;    /* context switches but direct ones */
+    uint64_t direct_switches;   /* direct hand-offs (each counted once) */
+    uint64_t threads_created, procs_created;
 
     /* Schedule exploration (sched.c), seeded runs only. */
     hs_strategy strategy;       /* as resolved */

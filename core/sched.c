@@ -197,12 +197,20 @@ struct thread *sched_pick(void)
     }
 }
 
-/* Next becomes the CPU's running thread, counted as a switch. */
-HOT_INLINE void cpu_take(struct thread *next)
+/* Next becomes the calling CPU's running thread (the caller counts the
+ * switch). */
+HOT_INLINE void cpu_take_uncounted(struct thread *next)
 {
     kernel_cpu()->current = next;
     next->state = THREAD_RUNNING;
-    k.switches++;
+}
+
+/* Next becomes the calling CPU's running thread, counted as a plain
+ * switch. */
+HOT_INLINE void cpu_take(struct thread *next)
+{
+    cpu_take_uncounted(next);
+    k.plain_switches++;
 }
 
 /* Next becomes the CPU's running thread, in place of prev (NULL: the CPU
@@ -263,16 +271,29 @@ void sched_after_switch_free(struct kcpu *c)
         pool_free(&k.threads, d);
 }
 
-/* Mark self blocked on obj, with its timer armed for a finite timeout. */
-HOT_INLINE void block_state(struct thread *self, const struct wait_ops *ops,
-                            void *obj, hs_time_t timeout)
+/* Mark self blocked on obj, waiting for ever. */
+HOT_INLINE void block_untimed(struct thread *self, const struct wait_ops *ops,
+                              void *obj)
 {
     self->state = THREAD_BLOCKED;
     self->wait_ops = ops;
     self->wait_obj = obj;
     self->wait_result = HS_OK;
+}
+
+/* Self's timer, armed for a finite timeout. */
+HOT_INLINE void block_timer(struct thread *self, hs_time_t timeout)
+{
     if (timeout != HS_NEVER)
         plat_timer_arm(&self->timer, plat_clock_now() + timeout);
+}
+
+/* Mark self blocked on obj, with its timer armed for a finite timeout. */
+HOT_INLINE void block_state(struct thread *self, const struct wait_ops *ops,
+                            void *obj, hs_time_t timeout)
+{
+    block_untimed(self, ops, obj);
+    block_timer(self, timeout);
 }
 
 /* block_state(), and its event. */
@@ -428,7 +449,7 @@ HOT_INLINE hs_status handoff_direct(struct thread *self, struct thread *next,
                                     int (*fn)(void), hs_status value)
 {
     self->resume_fn = fn;
-    cpu_take(next);
+    cpu_take_uncounted(next);
     k.direct_switches++;
     return plat_ctx_switch_direct(self->ctx, next->ctx, value);
 }
@@ -453,22 +474,39 @@ hs_status sched_block_next(struct thread *self, struct thread *next,
     return self->wait_result;
 }
 
+hs_status sched_wake_block_quick(struct thread *self, struct thread *next,
+                                 const struct wait_ops *ops, void *obj,
+                                 int (*fn)(void))
+{
+    sched_wake_untimed(next, HS_OK);
+    block_untimed(self, ops, obj);
+    return handoff_direct(self, next, fn, HS_OK);
+}
+
+hs_status sched_block_next_quick(struct thread *self, struct thread *next,
+                                 const struct wait_ops *ops, void *obj,
+                                 int (*fn)(void))
+{
+    k.sched_points++;               /* as sched_pick() counts its choice */
+    block_untimed(self, ops, obj);
+    return handoff_direct(self, next, fn, next->wait_result);
+}
+
 hs_status sched_wake_block_direct(struct thread *self, struct thread *next,
                                   const struct wait_ops *ops, void *obj,
                                   hs_time_t timeout, int (*fn)(void))
 {
-    sched_wake_state(next, HS_OK);
-    block_state(self, ops, obj, timeout);
-    return handoff_direct(self, next, fn, HS_OK);
+    plat_timer_cancel(&next->timer);
+    block_timer(self, timeout);
+    return sched_wake_block_quick(self, next, ops, obj, fn);
 }
 
 hs_status sched_block_next_direct(struct thread *self, struct thread *next,
                                   const struct wait_ops *ops, void *obj,
                                   hs_time_t timeout, int (*fn)(void))
 {
-    k.sched_points++;               /* as sched_pick() counts its choice */
-    block_state(self, ops, obj, timeout);
-    return handoff_direct(self, next, fn, next->wait_result);
+    block_timer(self, timeout);
+    return sched_block_next_quick(self, next, ops, obj, fn);
 }
 
 void sched_hand_over(struct thread *self, struct thread *next)

@@ -55,15 +55,30 @@ hs_status sched_wake_block(struct thread *self, struct thread *next,
  * timer.  t must already be detached from the object it waited on. */
 void sched_wake(struct thread *t, hs_status result);
 
+/* The wait of blocked thread t, whose timer is not armed, is over, with
+ * result (no event). */
+HOT_INLINE void sched_wake_untimed(struct thread *t, hs_status result)
+{
+    KASSERT(t->state == THREAD_BLOCKED, "woken thread is blocked");
+    t->wait_ops = NULL;
+    t->wait_obj = NULL;
+    t->wait_result = result;
+}
+
 /* The wait of blocked thread t is over, with result: what every wake
  * does before t is queued or handed the CPU (no event). */
 HOT_INLINE void sched_wake_state(struct thread *t, hs_status result)
 {
-    KASSERT(t->state == THREAD_BLOCKED, "woken thread is blocked");
     plat_timer_cancel(&t->timer);
-    t->wait_ops = NULL;
-    t->wait_obj = NULL;
-    t->wait_result = result;
+    sched_wake_untimed(t, result);
+}
+
+/* Whether the scheduler, asked now, would run thread t, made runnable,
+ * next: an unseeded run with nothing runnable at t's priority or above,
+ * so that FIFO takes t. */
+HOT_INLINE int sched_runs_next(const struct thread *t)
+{
+    return k.seed == HS_SEED_NONE && !(kern.rq_bits >> t->prio);
 }
 
 /* Wake blocked thread t with result, for a caller about to block: if the
@@ -74,7 +89,7 @@ HOT_INLINE void sched_wake_state(struct thread *t, hs_status result)
  * sched_wake(), and 0.  Inline: every reply-and-wait asks it. */
 HOT_INLINE int sched_wake_next(struct thread *t, hs_status result)
 {
-    if (k.seed != HS_SEED_NONE || (kern.rq_bits >> t->prio)) {
+    if (!sched_runs_next(t)) {
         sched_wake(t, result);
         return 0;
     }
@@ -108,6 +123,20 @@ hs_status sched_wake_block_direct(struct thread *self, struct thread *next,
 hs_status sched_block_next_direct(struct thread *self, struct thread *next,
                                   const struct wait_ops *ops, void *obj,
                                   hs_time_t timeout, int (*fn)(void));
+
+/* The quick hand-offs: sched_wake_block_direct() and
+ * sched_block_next_direct() for a path that entered with
+ * kernel_enter_quick() and calls nothing but these, so that it saves no
+ * registers of its own.  Self waits for ever, and next's timer is not
+ * armed (for sched_block_next_quick(), next was woken with
+ * sched_wake_untimed() and sched_runs_next(next) held): there is no
+ * timer to arm or cancel, and these call nothing but the switch. */
+hs_status sched_wake_block_quick(struct thread *self, struct thread *next,
+                                 const struct wait_ops *ops, void *obj,
+                                 int (*fn)(void));
+hs_status sched_block_next_quick(struct thread *self, struct thread *next,
+                                 const struct wait_ops *ops, void *obj,
+                                 int (*fn)(void));
 
 /* Thread t, blocked, is to be resumed by a switch that gives it no value
  * (anything but the direct hand-offs): if a direct switch saved it, it

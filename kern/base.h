@@ -12,6 +12,11 @@
  * too: inlined even where the compiler would rather call them. */
 #define HOT_INLINE static inline __attribute__((always_inline))
 
+/* For the general path behind a quick path that calls nothing else
+ * (ports/ipc.c): kept out of line, so that the quick path's function
+ * saves no registers for it. */
+#define OUT_OF_LINE static __attribute__((noinline))
+
 /* The smallest page, the unit of stacks and of the frame pool. */
 #define PAGE_4K ((size_t)4096)
 

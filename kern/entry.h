@@ -143,6 +143,20 @@ static inline struct thread *kernel_enter(void)
     return self;
 }
 
+/* kernel_enter() for a path that then needs nothing at its exit either
+ * (the quick paths of IPC): the caller when neither kern.enter_work nor
+ * kern.leave_work is set; else NULL, and the caller takes kernel_enter()
+ * instead (this one changed nothing).  Calls nothing. */
+static inline struct thread *kernel_enter_quick(void)
+{
+    struct kcpu *c = plat_cpu_data();
+    struct thread *self = c ? c->current : NULL;
+    if (!self || (__atomic_load_n(&kern.enter_work, __ATOMIC_RELAXED) |
+                  kern.leave_work))
+        return NULL;
+    return self;
+}
+
 /* Leave the kernel: its work if any, and the lock.  With one CPU, nothing
  * on the run queue, no memory work and no thread needing attention, there
  * is nothing to do. */

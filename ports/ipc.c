@@ -264,15 +264,17 @@ static void msg_copy_items(struct thread *from, struct thread *to,
 /* Copy registers [0, n) of src to dst, and nothing at or past n: the
  * receiver's registers beyond the message keep their values
  * (hopsim/ipc.h).  Up to FAST_WORDS every copy has a fixed size, so each
- * is a few register moves with no call and no loop (the fast path): a
- * full 64 bytes as one copy; from 4 to 7 words, the first four and the
- * last four, which overlap; from 2 to 3, the first two and the last two;
- * then one word, or none.  Longer messages take one copy of their
+ * is a few register moves with no call and no loop (the fast path): 8
+ * words as two copies of four (a single copy of 64 bytes may become a
+ * string move, which is slower); from 4 to 7 words, the first four and
+ * the last four, which overlap; from 2 to 3, the first two and the last
+ * two; then one word, or none.  Longer messages take one copy of their
  * length. */
 static inline void mr_copy(uint64_t *dst, const uint64_t *src, unsigned n)
 {
     if (n == FAST_WORDS) {
-        memcpy(dst, src, FAST_WORDS * sizeof *dst);
+        memcpy(dst, src, 4 * sizeof *dst);
+        memcpy(dst + 4, src + 4, 4 * sizeof *dst);
     } else if (n > FAST_WORDS) {
         memcpy(dst, src, n * sizeof *dst);
     } else if (n >= 4) {
@@ -376,8 +378,8 @@ static inline void prio_update(struct thread *r)
 }
 
 /* Receiver r takes on caller c: the reply capability, and c's priority
- * if higher. */
-static void reply_cap_set(struct thread *r, struct thread *c)
+ * if higher.  Calls nothing (the quick call). */
+static inline void reply_cap_set(struct thread *r, struct thread *c)
 {
     /* r is blocked or running, never queued: no queue to move it in. */
     r->reply.tid = c->obj.handle;
@@ -388,12 +390,18 @@ static void reply_cap_set(struct thread *r, struct thread *c)
         r->prio = c->prio;
 }
 
+/* The reply capability is spent. */
+static inline void reply_cap_clear(struct thread *r)
+{
+    r->reply.tid = 0;
+    r->reply.seq = 0;
+}
+
 /* The reply capability is spent: back to the thread's own priority, or
  * what its queued senders lend it. */
 static void reply_cap_end(struct thread *r)
 {
-    r->reply.tid = 0;
-    r->reply.seq = 0;
+    reply_cap_clear(r);
     prio_update(r);
 }
 
@@ -506,15 +514,22 @@ static inline int send_waits_on_self(const struct thread *self,
 }
 
 /* Receiver r, waiting, has self's message in its registers: the label
- * of the capability it came through, the trace and, for a call, the
- * reply capability.  The caller wakes r. */
+ * of the capability it came through and, for a call, the reply
+ * capability.  The caller wakes r. */
+static inline void delivered_untraced(struct thread *self, struct thread *r,
+                                      uint64_t label, int call)
+{
+    r->recv_label = label;
+    if (call)
+        reply_cap_set(r, self);
+}
+
+/* delivered_untraced(), and the trace. */
 static inline void delivered(struct thread *self, struct thread *r,
                              uint64_t label, int call)
 {
-    r->recv_label = label;
     trace_message(call ? TRACE_CALL : TRACE_SEND, self, r);
-    if (call)
-        reply_cap_set(r, self);
+    delivered_untraced(self, r, label, call);
 }
 
 /* Hand the message straight to r, waiting on g (msg_check() passed with
@@ -527,12 +542,18 @@ static inline void deliver(struct thread *self, struct thread *r,
 }
 
 /* A call handed to receiver r, which has its message: self waits on r
- * for the reply; the hand-off's one event (the reply records the
- * other). */
-HOT_INLINE void call_handing(struct thread *self, struct thread *r)
+ * for the reply. */
+HOT_INLINE void call_waits_on(struct thread *self, struct thread *r)
 {
     self->wake_phase = HS_PHASE_RECV;
     list_push_back(&r->reply_waiters, &self->wait_link);
+}
+
+/* call_waits_on(), and the hand-off's one event (the reply records the
+ * other). */
+HOT_INLINE void call_handing(struct thread *self, struct thread *r)
+{
+    call_waits_on(self, r);
     event_record(EV_IPC_CALL, self, HS_OK, r->obj.handle);
 }
 
@@ -606,7 +627,8 @@ static int recv_resume(void)
 
 /* next, about to be resumed with HS_OK by a direct hand-off: if it
  * blocked by one itself, the end of its call for HS_OK, which its
- * resume_fn will not do (for a caller, nothing: its reply is there). */
+ * resume_fn will not do (for a caller, nothing: its reply is there).
+ * Calls nothing (the quick paths). */
 HOT_INLINE void resumed_ok(struct thread *next)
 {
     if (next->resume_fn == recv_resume)
@@ -705,8 +727,19 @@ HOT_INLINE struct thread *call_fast_receiver(struct thread *self,
     return g->receiver;
 }
 
-hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
-                      hs_time_t recv_timeout)
+/* Self's message of registers only goes to r, waiting for it: the
+ * start of both fast paths' hand-off. */
+HOT_INLINE void call_take_fast(struct thread *self, struct thread *r)
+{
+    self->utcb.phase = HS_PHASE_NONE;
+    self->call_seq++;
+    msg_copy_fast(self, r);
+}
+
+/* hs_ipc_call() when its quick path (below) is not taken: kernel entry,
+ * then the fast path or the general one. */
+OUT_OF_LINE hs_status call_general(hs_cap_t gate, hs_time_t send_timeout,
+                                   hs_time_t recv_timeout)
 {
     struct thread *self = kernel_enter();
     if (!self)
@@ -715,9 +748,7 @@ hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
     struct thread *r = call_fast_receiver(self, gate, send_timeout,
                                           recv_timeout, &label);
     if (r) {
-        self->utcb.phase = HS_PHASE_NONE;
-        self->call_seq++;
-        msg_copy_fast(self, r);
+        call_take_fast(self, r);
         delivered(self, r, label, 1);
     } else {
         hs_status st = send_common(self, gate, 1, send_timeout, recv_timeout,
@@ -732,6 +763,62 @@ hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
                                        call_resume);
     }
     return send_end(self, 1, 1, call_hand_off(self, r, recv_timeout));
+}
+
+/* ---- the quick paths ------------------------------------------------------- */
+
+/*
+ * hs_ipc_call() and hs_ipc_reply_wait() try a quick path first: a fast
+ * path's hand-off by a direct switch when nothing is due at kernel entry
+ * or exit (kernel_enter_quick()), tracing is off, there is no timer to
+ * arm or cancel and no priority to follow.  Every check comes before
+ * anything changes, and nothing is called but the switch, so that the
+ * compiler saves no registers of its own for it: the switch saves the
+ * program's.  Anything else takes the general path, which starts again at
+ * kernel_enter() (the checks changed nothing) and gives the same result,
+ * state, events and hash (tests/test_quick.c holds the two to each
+ * other).
+ */
+
+/* The receiver of self's call through cap if the call takes the quick
+ * path, else NULL: call_fast_receiver()'s checks, the capability found
+ * without a chain walk or a lookup (gate_resolve_quick()), a reply
+ * awaited for ever and a receiver waiting with no timer armed. */
+HOT_INLINE struct thread *call_quick_receiver(struct thread *self,
+                                              hs_cap_t cap,
+                                              hs_time_t send_to,
+                                              hs_time_t recv_to,
+                                              uint64_t *label)
+{
+    struct cap *c;
+    struct gate *g;
+    if (kevents.tracing || !msg_fast(self->utcb.tag) ||
+        !timeout_valid(send_to) || recv_to != HS_NEVER ||
+        (k.fault_kinds & HS_FAULT_KILL) ||
+        !(g = gate_resolve_quick(thread_current_proc(self), cap,
+                                 HS_CAP_SEND, &c)) ||
+        !receiving_from(g->receiver, g) ||
+        plat_timer_armed(&g->receiver->timer))
+        return NULL;
+    *label = c->label;
+    return g->receiver;
+}
+
+hs_status hs_ipc_call(hs_cap_t gate, hs_time_t send_timeout,
+                      hs_time_t recv_timeout)
+{
+    struct thread *self = kernel_enter_quick();
+    uint64_t label;
+    struct thread *r;
+    if (!self || !(r = call_quick_receiver(self, gate, send_timeout,
+                                           recv_timeout, &label)))
+        return call_general(gate, send_timeout, recv_timeout);
+    call_take_fast(self, r);
+    delivered_untraced(self, r, label, 1);
+    call_waits_on(self, r);
+    event_record_untraced(EV_IPC_CALL, self, HS_OK, r->obj.handle);
+    resumed_ok(r);
+    return sched_wake_block_quick(self, r, &reply_wait, r, call_resume);
 }
 
 /* ---- receive ----------------------------------------------------------------------- */
@@ -1013,19 +1100,30 @@ HOT_INLINE hs_status recv_hand_off(struct thread *self, struct thread *next,
     return recv_hand_off_end(self, st, label);
 }
 
-/* recv_hand_off() by a direct switch, which ends hs_ipc_reply_wait(). */
-HOT_INLINE hs_status recv_hand_off_direct(struct thread *self,
-                                          struct thread *next,
-                                          hs_time_t timeout, uint64_t *label)
+/* What recv_hand_off() by a direct switch does before the switch, which
+ * ends hs_ipc_reply_wait(). */
+HOT_INLINE void recv_hand_off_direct_start(struct thread *self,
+                                           struct thread *next,
+                                           uint64_t *label)
 {
     self->recv_gate = NULL;
     self->resume_label = label;
     resumed_ok(next);
+}
+
+/* recv_hand_off() by a direct switch. */
+HOT_INLINE hs_status recv_hand_off_direct(struct thread *self,
+                                          struct thread *next,
+                                          hs_time_t timeout, uint64_t *label)
+{
+    recv_hand_off_direct_start(self, next, label);
     return sched_block_next_direct(self, next, &recv_wait, self, timeout,
                                    recv_resume);
 }
 
-hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
+/* hs_ipc_reply_wait() when its quick path (below) is not taken: kernel
+ * entry, then the fast path or the general one. */
+OUT_OF_LINE hs_status reply_wait_general(hs_time_t timeout, uint64_t *label)
 {
     struct thread *self = kernel_enter();
     if (!self)
@@ -1051,6 +1149,42 @@ hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
     }
     kernel_leave(self);
     return st;
+}
+
+/* The caller self's reply goes to if hs_ipc_reply_wait() takes the quick
+ * path (see hs_ipc_call()), else NULL: reply_fast_caller()'s checks, a
+ * wait for ever that blocks at once (no sender queued, no IRQ bound:
+ * open_wait_blocks()) with the caller to run next (sched_runs_next()),
+ * the caller's timer not armed, and no priority lent to self, which
+ * then has none to follow when its reply capability is spent. */
+HOT_INLINE struct thread *reply_quick_caller(struct thread *self,
+                                             hs_time_t timeout)
+{
+    struct thread *c;
+    if (kevents.tracing || !msg_fast(self->utcb.tag) ||
+        timeout != HS_NEVER || reply_caller(self, &c) != HS_OK ||
+        (k.fault_kinds & HS_FAULT_REPLY_TIMEOUT) ||
+        !list_empty(&self->senders) || !list_empty(&self->irqs) ||
+        self->prio != self->base_prio || plat_timer_armed(&c->timer) ||
+        !sched_runs_next(c))
+        return NULL;
+    return c;
+}
+
+hs_status hs_ipc_reply_wait(hs_time_t timeout, uint64_t *label)
+{
+    struct thread *self = kernel_enter_quick();
+    struct thread *c;
+    if (!self || !(c = reply_quick_caller(self, timeout)))
+        return reply_wait_general(timeout, label);
+    msg_copy_fast(self, c);
+    list_unlink(&c->wait_link);
+    sched_wake_untimed(c, HS_OK);
+    reply_cap_clear(self);
+    self->utcb.phase = HS_PHASE_NONE;
+    event_record_untraced(EV_IPC_REPLY, self, HS_OK, c->obj.handle);
+    recv_hand_off_direct_start(self, c, label);
+    return sched_block_next_quick(self, c, &recv_wait, self, recv_resume);
 }
 
 /* ---- cancel ------------------------------------------------------------------------------ */

@@ -785,7 +785,8 @@ hs_status hs_sim_run(void)
 
     last = (hs_sim_summary){
         .status = k.end_status, .seed = k.seed, .events = kevents.count,
-        .hash = kevents.hash, .vtime = plat_clock_now(), .switches = k.switches,
+        .hash = kevents.hash, .vtime = plat_clock_now(),
+        .switches = k.plain_switches + k.direct_switches,
         .direct_switches = k.direct_switches,
         .threads_created = k.threads_created,
         .procs_created = k.procs_created,
