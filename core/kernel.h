@@ -61,6 +61,7 @@ struct kernel {
     /* Statistics (the event count and hash: kern/event.h). */
     uint64_t plain_switches;    /* context switches but direct ones */
     uint64_t direct_switches;   /* direct hand-offs (each counted once) */
+    uint64_t direct_hops;       /* hops returned by a direct switch */
     uint64_t threads_created, procs_created;
 
     /* Schedule exploration (sched.c), seeded runs only. */

@@ -11,6 +11,15 @@
 #include "core/level.h"
 #include "core/sched.h"
 
+int level_resume(void)
+{
+    sched_after_switch();
+    struct thread *self = kernel_current();
+    hs_status st = self->wait_result;
+    kernel_leave(self);
+    return st;
+}
+
 void hop_home_init(struct thread *t, struct proc *p, plat_context *ctx)
 {
     struct hs_level *h = &t->home;
@@ -137,6 +146,7 @@ static void unwind_other(struct thread *t, struct hs_level *l)
     int resumable = l->checkpointed;
     levels_drop_to(t, below, NULL);
     t->ctx = below->ctx;
+    level_resume_plain(below);
     event_record(EV_HOP_UNWIND, t, l->proc->obj.handle, resumable);
     if (!resumable) {
         thread_kill(t, 0);
@@ -201,6 +211,7 @@ void hop_unwind_self(struct thread *self)
     }
     self->ctx = below->ctx;
     self->wait_result = HS_EPARTNER;
+    level_resume_plain(below);
     sched_abandon(running, below->ctx, 1);
 }
 

@@ -115,6 +115,27 @@ static inline void level_unlink(struct hs_level *l)
     list_unlink(&l->visit_link);
 }
 
+/*
+ * A hop that hands the CPU over while nothing else is due
+ * (sched_direct_ok()) leaves its caller's context by a direct switch, so
+ * that when its handler returns, also with nothing due, the switch back
+ * returns the status straight to the program, past hs_hop() (ports/hop.c,
+ * level_park()).  The caller's level is marked left_direct until then.
+ * Anything else that resumes that context (an unwind, a kept checkpoint,
+ * a return with work due) makes it enter level_resume() first, which ends
+ * hs_hop() as the code after a plain switch would: level_resume_plain(),
+ * called where the context becomes its thread's to run again.
+ */
+int level_resume(void);
+
+static inline void level_resume_plain(struct hs_level *l)
+{
+    if (l->left_direct) {
+        plat_ctx_reenter(l->ctx, level_resume);
+        l->left_direct = 0;
+    }
+}
+
 /* Free a level that is off its thread's chain, its checkpoint with it; its
  * context is destroyed unless it is the running one (then the caller
  * disposes of it). */

@@ -75,6 +75,10 @@ struct hs_level {
     int checkpointed;             /* the hop into this level made a
                                      checkpoint: the level below waits to
                                      resume when this one ends */
+    int left_direct;              /* this level's context was left by
+                                     hs_hop()'s direct switch, to be
+                                     resumed with the hop's status
+                                     (level_resume_plain()) */
     struct checkpoint *kept;      /* that checkpoint as a kernel object
                                      with a handle, once hs_hop_keep()
                                      kept it; NULL until then */

@@ -12,10 +12,13 @@
  * too: inlined even where the compiler would rather call them. */
 #define HOT_INLINE static inline __attribute__((always_inline))
 
-/* For the general path behind a quick path that calls nothing else
- * (ports/ipc.c): kept out of line, so that the quick path's function
- * saves no registers for it. */
-#define OUT_OF_LINE static __attribute__((noinline))
+/* On the declaration of the general path of public call pub, behind a
+ * quick path that calls nothing else (ports/ipc.c, ports/hop.c): kept
+ * out of line, so that the quick path saves no registers for it, and
+ * named "pub.general", as the compiler names the parts of a function it
+ * splits off, so that a return address into it names pub (a call from
+ * outside a thread, a backtrace). */
+#define GENERAL_PATH(pub) __asm__(#pub ".general") __attribute__((noinline))
 
 /* The smallest page, the unit of stacks and of the frame pool. */
 #define PAGE_4K ((size_t)4096)

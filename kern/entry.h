@@ -157,6 +157,16 @@ static inline struct thread *kernel_enter_quick(void)
     return self;
 }
 
+/* kernel_enter() from a context that runs thread t and no other (a hop
+ * handler's, whose level names its thread): t when nothing is due at
+ * entry, without looking for the CPU's running thread. */
+static inline struct thread *kernel_enter_as(struct thread *t)
+{
+    if (__atomic_load_n(&kern.enter_work, __ATOMIC_RELAXED))
+        return kernel_enter_slow(plat_cpu_data());
+    return t;
+}
+
 /* Leave the kernel: its work if any, and the lock.  With one CPU, nothing
  * on the run queue, no memory work and no thread needing attention, there
  * is nothing to do. */

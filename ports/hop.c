@@ -127,6 +127,13 @@ static inline void spare_visits(struct proc *p, struct hs_level *l)
         spare_move_last(p, l);
 }
 
+/* l, p's spare level, adopted: it takes its context back from p. */
+HOT_INLINE void spare_take(struct proc *p, struct hs_level *l)
+{
+    l->ctx = p->hop_spare;
+    p->hop_spare = NULL;
+}
+
 /* A level for a hop of self into p, with the context that runs its
  * handler on a stack of size bytes: p's spare when it fits (a handler
  * context parked with its level in hop_level_end(); once switched to, it
@@ -142,8 +149,7 @@ static inline struct hs_level *level_get(struct proc *p, size_t size,
     struct hs_level *l = c ? plat_ctx_adopt(c, size, self) : NULL;
     if (!l)
         return level_new(p, size, self);
-    p->hop_spare = NULL;
-    l->ctx = c;
+    spare_take(p, l);
     spare_visits(p, l);
     return l;
 }
@@ -215,8 +221,8 @@ static inline hs_time_t deadline_from_now(hs_time_t timeout)
  * with flags, and put it on top of self's chain (its top is the level
  * below l).  Every field that level_get() did not set is set here; with
  * HS_HOP_CHECKPOINT, the checkpoint is the level's own, with the caller's
- * deadline. */
-HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
+ * deadline.  The hop's event is the caller's to record. */
+HOT_INLINE void level_fill(struct thread *self, struct hs_level *l,
                            struct port *p, hs_pid_t source, unsigned flags,
                            hs_time_t timeout)
 {
@@ -233,11 +239,20 @@ HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
     l->dead = 0;
     l->accepted = 0;
     l->checkpointed = cp;
+    l->left_direct = 0;
     l->deadline = deadline_from_now(timeout);     /* read only if kept */
     to->hop_stacks_used++;
     self->top = l;
     self->ctx = l->ctx;
-    event_record(EV_HOP, self, l->port, cp);
+}
+
+/* level_fill(), and the hop's event. */
+HOT_INLINE void level_push(struct thread *self, struct hs_level *l,
+                           struct port *p, hs_pid_t source, unsigned flags,
+                           hs_time_t timeout)
+{
+    level_fill(self, l, p, source, flags, timeout);
+    event_record(EV_HOP, self, l->port, (flags & HS_HOP_CHECKPOINT) != 0);
 }
 
 /* A hop without a checkpoint: the level self leaves is dropped (level 0
@@ -259,7 +274,12 @@ static _Noreturn void hop_one_way(struct thread *self, struct hs_level *l,
     sched_abandon(running, l->ctx, 1);
 }
 
-hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
+static hs_status hop_general(hs_port_t port, unsigned flags,
+                             hs_time_t timeout) GENERAL_PATH(hs_hop);
+
+/* hs_hop() when its quick path (below) is not taken. */
+static hs_status hop_general(hs_port_t port, unsigned flags,
+                             hs_time_t timeout)
 {
     struct thread *self = kernel_enter();
     if (!self)
@@ -275,13 +295,70 @@ hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
     }
     if (!(flags & HS_HOP_CHECKPOINT))
         hop_one_way(self, l, p, flags, timeout);
+    struct hs_level *from = self->top;
     plat_context *running = self->ctx;
-    level_push(self, l, p, self->top->proc->obj.handle, flags, timeout);
+    level_push(self, l, p, from->proc->obj.handle, flags, timeout);
+    if (sched_direct_ok()) {
+        from->left_direct = 1;
+        return plat_ctx_switch_direct(running, l->ctx, HS_OK);
+    }
     sched_switch(running, l->ctx);
     /* Back: the checkpoint was consumed, wait_result says how. */
     st = self->wait_result;
     kernel_leave(self);
     return st;
+}
+
+/* The level a hop of self through port ph takes if the hop takes its
+ * quick path, else NULL (with *out its port): as the quick paths of IPC
+ * (ports/ipc.c), nothing due at kernel entry or exit, tracing off, and
+ * the common case of hop_decode() and hop_prepare(): a checkpointed hop
+ * without items, through a port it may use, no kill fault to draw, and
+ * the receiver's spare context (level_get()) fitting its stacks, within
+ * its budget, last of its visitors already.  Adopting the spare is the
+ * last check; the general path adopts it the same way.  Then hs_hop()
+ * calls nothing but the switch (and, without link-time optimisation,
+ * plat_ctx_adopt()). */
+HOT_INLINE struct hs_level *hop_quick_level(struct thread *self,
+                                            hs_port_t ph, unsigned flags,
+                                            hs_time_t timeout,
+                                            struct port **out)
+{
+    struct port *p;
+    if (kevents.tracing || flags != HS_HOP_CHECKPOINT ||
+        !timeout_valid(timeout) || (k.fault_kinds & HS_FAULT_KILL) ||
+        port_open_to(ph, self->top->proc, 1, &p) != HS_OK ||
+        self->top->depth >= k.cfg.max_hop_depth)
+        return NULL;
+    struct proc *to = p->owner;
+    if (!to->hop_spare || to->hop_stacks_used >= to->hop_stacks_max)
+        return NULL;
+    struct hs_level *l = plat_ctx_adopt(to->hop_spare, to->hop_stack_size,
+                                        self);
+    if (!l || to->visitors.prev != &l->visit_link)
+        return NULL;
+    *out = p;
+    return l;
+}
+
+hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
+{
+    struct thread *self = kernel_enter_quick();
+    struct port *p;
+    struct hs_level *l;
+    if (!self || !(l = hop_quick_level(self, port, flags, timeout, &p)))
+        return hop_general(port, flags, timeout);
+    /* What the checks loaded is loaded again below rather than kept in
+     * registers across them: kept, it would need more registers than
+     * the caller lets a function use without saving them. */
+    __asm__ volatile("" ::: "memory");
+    spare_take(p->owner, l);
+    struct hs_level *from = self->top;
+    plat_context *running = self->ctx;
+    level_fill(self, l, p, from->proc->obj.handle, flags, timeout);
+    event_record_untraced(EV_HOP, self, l->port, 1);
+    from->left_direct = 1;
+    return plat_ctx_switch_direct(running, l->ctx, HS_OK);
 }
 
 hs_status hs_hop_call(hs_port_t port, uint64_t word, uint64_t *reply)
@@ -340,22 +417,34 @@ static _Noreturn void level_end_other(struct thread *self, struct hs_level *l)
     pool_free(&k.levels, l);
     if (!checkpointed)
         one_way_end(self, running);
+    level_resume_plain(self->top);
     if (kept)
         wait_at_checkpoint(self, kept, running);
     self->wait_result = HS_OK;
     sched_abandon(running, self->ctx, 1);
 }
 
-/* Park the running handler context with its level l, of p, whose handler
- * returned, as p's spare, and resume `to`; l stays on p's visitors list
- * (core/level.h).  Returns, lock released, when a later hop into p takes
- * the spare (level_get()): l is that hop's level then. */
-static void level_park(struct proc *p, struct hs_level *l,
-                       plat_context *running, plat_context *to)
+/* Park the running handler context with its level l, whose handler
+ * returned, as its process's spare, and resume the caller, self, at its
+ * level below with HS_OK (directly if hs_hop() left it so and nothing is
+ * due); l stays on its process's visitors list (core/level.h).  Returns,
+ * lock released, when a later hop into that process takes the spare
+ * (level_get()): l is that hop's level then. */
+static void level_park(struct thread *self, struct hs_level *l,
+                       plat_context *running, struct hs_level *below)
 {
     l->ctx = NULL;      /* the context is p's now, not a live level's */
-    p->hop_spare = running;
-    sched_switch(running, to);
+    l->proc->hop_spare = running;
+    if (below->left_direct && sched_direct_ok()) {
+        below->left_direct = 0;
+        k.direct_hops++;
+        plat_ctx_switch_direct(running, below->ctx, HS_OK);
+    } else {
+        self->wait_result = HS_OK;
+        level_resume_plain(below);
+        plat_ctx_switch(running, below->ctx);
+    }
+    sched_after_switch();
     plat_kunlock();
 }
 
@@ -369,8 +458,8 @@ static void level_park(struct proc *p, struct hs_level *l,
  * waits across its calls. */
 static void hop_level_end(struct hs_level *l)
 {
-    struct thread *self = kernel_enter();
-    KASSERT(self && self->top == l, "a returning handler is its top level");
+    struct thread *self = kernel_enter_as(l->thread);
+    KASSERT(self->top == l, "a returning handler is its top level");
     struct hs_level *below = l->below;
     self->top = below;
     self->ctx = below->ctx;
@@ -381,8 +470,7 @@ static void hop_level_end(struct hs_level *l)
         level_end_other(self, l);
     }
     event_record(EV_HOP_RETURN, self, 0, 0);
-    self->wait_result = HS_OK;
-    level_park(p, l, l->ctx, below->ctx);
+    level_park(self, l, l->ctx, below);
 }
 
 /* ---- accepting memory items ------------------------------------------------------ */

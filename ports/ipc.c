@@ -736,10 +736,14 @@ HOT_INLINE void call_take_fast(struct thread *self, struct thread *r)
     msg_copy_fast(self, r);
 }
 
+static hs_status call_general(hs_cap_t gate, hs_time_t send_timeout,
+                              hs_time_t recv_timeout)
+    GENERAL_PATH(hs_ipc_call);
+
 /* hs_ipc_call() when its quick path (below) is not taken: kernel entry,
  * then the fast path or the general one. */
-OUT_OF_LINE hs_status call_general(hs_cap_t gate, hs_time_t send_timeout,
-                                   hs_time_t recv_timeout)
+static hs_status call_general(hs_cap_t gate, hs_time_t send_timeout,
+                              hs_time_t recv_timeout)
 {
     struct thread *self = kernel_enter();
     if (!self)
@@ -1121,9 +1125,12 @@ HOT_INLINE hs_status recv_hand_off_direct(struct thread *self,
                                    recv_resume);
 }
 
+static hs_status reply_wait_general(hs_time_t timeout, uint64_t *label)
+    GENERAL_PATH(hs_ipc_reply_wait);
+
 /* hs_ipc_reply_wait() when its quick path (below) is not taken: kernel
  * entry, then the fast path or the general one. */
-OUT_OF_LINE hs_status reply_wait_general(hs_time_t timeout, uint64_t *label)
+static hs_status reply_wait_general(hs_time_t timeout, uint64_t *label)
 {
     struct thread *self = kernel_enter();
     if (!self)

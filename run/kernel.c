@@ -788,6 +788,7 @@ hs_status hs_sim_run(void)
         .hash = kevents.hash, .vtime = plat_clock_now(),
         .switches = k.plain_switches + k.direct_switches,
         .direct_switches = k.direct_switches,
+        .direct_hops = k.direct_hops,
         .threads_created = k.threads_created,
         .procs_created = k.procs_created,
         .sched_points = k.sched_points, .strategy = k.strategy,

@@ -738,8 +738,11 @@ PROCESS/NAME; without it, the thread running on the selected host thread.
 N limits the frames per level (default 32).  A parked thread is unwound
 from the registers its context saved; a running one from its CPU's host
 thread.
-Each level below is the caller parked in hs_hop(), as hs_hop_backtrace()
-prints it."""
+Each level below is the caller, parked at its hop, as hs_hop_backtrace()
+prints it: its first frame is the public call it made (hs_hop_call(), or
+hs_hop() if the hop will return to it by a plain switch), or its own code
+just after the call, for a hop that returns straight to it (a direct
+switch: see hopsim/hop.h)."""
 
     def __init__(self):
         super().__init__("hs bt", gdb.COMMAND_STACK, gdb.COMPLETE_NONE)
@@ -775,8 +778,8 @@ class HsHops(Sub):
 Usage: hs hops [THREAD [N]]
 Without THREAD: the thread running on the selected host thread (CPU).
 N limits the frames per level (default 32).  The top level runs (or is
-parked); every level below is the caller, parked in hs_hop() until the
-level above returns."""
+parked); every level below is the caller, parked at its hop until the
+level above returns (see `hs bt`)."""
 
     def __init__(self):
         super().__init__("hs hops", gdb.COMMAND_STACK, gdb.COMPLETE_NONE)
@@ -807,7 +810,7 @@ level above returns."""
                 out.append(hop_line(k, levels[i - 1]))
             depth = int(l["depth"])
             what = "running" if running else (
-                "parked" if i == 0 else "parked in hs_hop")
+                "parked" if i == 0 else "parked at its hop")
             out.append("level %d in process %s%s (%s)" % (
                 depth, proc_desc(l["proc"]),
                 ", its home" if depth == 0 else "", what))

@@ -275,6 +275,9 @@ typedef struct hs_sim_summary {
     uint64_t switches;     /* context switches */
     uint64_t direct_switches; /* of those, IPC hand-offs that returned
                                  straight to the program (hopsim/ipc.h) */
+    uint64_t direct_hops;  /* checkpointed hops whose handler's return
+                              went straight back to the program
+                              (hopsim/hop.h) */
     uint64_t threads_created;
     uint64_t procs_created;
     uint64_t sched_points;  /* scheduling decisions (PCT's steps) */

@@ -147,9 +147,9 @@ n="[0-9]+"
 # The chain client -> front -> back, top level first.
 chain3=("^level 2 in process $n 'back' \(running\)$"
         "^--- hop from 'front' via port 'back' \(checkpoint\) ---$"
-        "^level 1 in process $n 'front' \(parked in hs_hop\)$"
+        "^level 1 in process $n 'front' \(parked at its hop\)$"
         "^--- hop from 'client' via port 'front' \(checkpoint\) ---$"
-        "^level 0 in process $n 'client', its home \(parked in hs_hop\)$")
+        "^level 0 in process $n 'client', its home \(parked at its hop\)$")
 
 check "gdb stops in back_handler (client -> front -> back)" \
     grep -q '^Breakpoint 1, back_handler' "$out"
@@ -174,8 +174,8 @@ check "hs hops: levels top down, each hop from the level below" \
     in_order hops "${chain3[@]}"
 check "hs hops: level 2 runs back_handler" \
     matches "$(level_frames hops 2)" ' in back_handler at '
-check "hs hops: level 1 is parked in hs_hop, called by front_handler" \
-    matches "$(level_frames hops 1)" ' in hs_hop at ' ' in front_handler at '
+check "hs hops: level 1 is parked in hs_hop_call, called by front_handler" \
+    matches "$(level_frames hops 1)" ' in hs_hop_call at ' ' in front_handler at '
 check "hs hops: level 0 is parked in hs_hop_call, called by chain_client" \
     matches "$(level_frames hops 0)" ' in hs_hop_call at ' ' in chain_client at '
 check "hs bt front/main: a parked thread unwound from its saved context" \
