@@ -63,6 +63,18 @@ typedef uint64_t hs_checkpoint_t;
  * that writes its reply into the message registers cannot change what
  * was offered.  Nothing is mapped or unmapped by the hop itself.
  *
+ * Direct returns: a checkpointed hop made on one CPU with nothing else
+ * runnable, no memory checks (mem_check) and the fast switch leaves its
+ * caller so that the handler's return, when nothing is due then either,
+ * goes straight back to the code that called hs_hop(), with the status,
+ * past the kernel, as a direct IPC hand-off does (hopsim/ipc.h).
+ * Nothing else changes, but a backtrace across the hop
+ * (hs_hop_backtrace(), the gdb commands) shows no frame of hs_hop() for
+ * the caller: its first frame is the public call made around it
+ * (hs_hop_call()) or, for a program that called hs_hop() itself, the
+ * program's code just after the call.  The run's summary counts them
+ * (hs_sim_summary.direct_hops).
+ *
  * Errors, with nothing changed: HS_ESTATE, HS_EINVAL (unknown flags, bad
  * timeout; with HS_HOP_ITEMS a malformed tag, an item that is not a
  * memory item or is malformed), HS_ENOPORT, HS_EPERM (an anonymous port
