@@ -48,8 +48,9 @@ struct thread;
 #define LEAVE_NO_DIRECT 0x20u /* the run's switch cannot end a public
                                  call (plat_ctx_direct()): set for the
                                  whole run, so that a clear leave_work
-                                 also says that an IPC hand-off may
-                                 switch directly (core/sched.h) */
+                                 also says that an IPC hand-off or a
+                                 hop may switch directly (core/sched.h,
+                                 core/level.h) */
 #define LEAVE_MEM       (LEAVE_MEM_CHECK | LEAVE_MEM_PT)
 
 struct kcpu {
