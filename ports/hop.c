@@ -274,6 +274,18 @@ static _Noreturn void hop_one_way(struct thread *self, struct hs_level *l,
     sched_abandon(running, l->ctx, 1);
 }
 
+/* The switch of a checkpointed hop from level `from` (its context
+ * running) into l when nothing is due: direct, so that l's return, with
+ * nothing due either, goes straight back to the caller's program
+ * (core/level.h); it ends hs_hop(). */
+HOT_INLINE hs_status hop_switch_direct(struct hs_level *from,
+                                       plat_context *running,
+                                       struct hs_level *l)
+{
+    from->left_direct = 1;
+    return plat_ctx_switch_direct(running, l->ctx, HS_OK);
+}
+
 static hs_status hop_general(hs_port_t port, unsigned flags,
                              hs_time_t timeout) GENERAL_PATH(hs_hop);
 
@@ -298,10 +310,8 @@ static hs_status hop_general(hs_port_t port, unsigned flags,
     struct hs_level *from = self->top;
     plat_context *running = self->ctx;
     level_push(self, l, p, from->proc->obj.handle, flags, timeout);
-    if (sched_direct_ok()) {
-        from->left_direct = 1;
-        return plat_ctx_switch_direct(running, l->ctx, HS_OK);
-    }
+    if (sched_direct_ok())
+        return hop_switch_direct(from, running, l);
     sched_switch(running, l->ctx);
     /* Back: the checkpoint was consumed, wait_result says how. */
     st = self->wait_result;
@@ -357,8 +367,7 @@ hs_status hs_hop(hs_port_t port, unsigned flags, hs_time_t timeout)
     plat_context *running = self->ctx;
     level_fill(self, l, p, from->proc->obj.handle, flags, timeout);
     event_record_untraced(EV_HOP, self, l->port, 1);
-    from->left_direct = 1;
-    return plat_ctx_switch_direct(running, l->ctx, HS_OK);
+    return hop_switch_direct(from, running, l);
 }
 
 hs_status hs_hop_call(hs_port_t port, uint64_t word, uint64_t *reply)
@@ -433,7 +442,8 @@ static _Noreturn void level_end_other(struct thread *self, struct hs_level *l)
 static void level_park(struct thread *self, struct hs_level *l,
                        plat_context *running, struct hs_level *below)
 {
-    l->ctx = NULL;      /* the context is p's now, not a live level's */
+    l->ctx = NULL;      /* the context is the process's now, not a live
+                           level's */
     l->proc->hop_spare = running;
     if (below->left_direct && sched_direct_ok()) {
         below->left_direct = 0;
