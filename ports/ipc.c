@@ -953,8 +953,6 @@ hs_status hs_ipc_serve(uint64_t *label)
 
 /* ---- reply -------------------------------------------------------------------------- */
 
-/* Decode of a reply: the caller still waiting for it, or why not; plan
- * as msg_check() leaves it. */
 /* The caller self's implicit reply capability names, still blocked for
  * its reply, or why not: HS_ENOREPLY (none held), HS_ESTALE (its caller
  * timed out, was cancelled or ended). */
@@ -983,6 +981,8 @@ HOT_INLINE hs_status answer_check(struct thread *self, struct thread *c,
     return st == HS_OK ? msg_check(self, c, plan) : st;
 }
 
+/* Decode of a reply: the caller still waiting for it, or why not; plan
+ * as msg_check() leaves it. */
 HOT_INLINE hs_status reply_decode(struct thread *self, struct thread **caller,
                                   struct xfer_plan *plan)
 {
