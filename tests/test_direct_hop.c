@@ -73,20 +73,6 @@ static void reset(void)
     nnotes = 0;
 }
 
-/* Whether this build switches directly at all: not under the address
- * sanitizer, which must finish every switch after it (sim/context.c). */
-#if defined(__SANITIZE_ADDRESS__)
-enum { DIRECT_BUILD = 0 };
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-enum { DIRECT_BUILD = 0 };
-#else
-enum { DIRECT_BUILD = 1 };
-#endif
-#else
-enum { DIRECT_BUILD = 1 };
-#endif
-
 /* Run f(arg) as the (privileged) root process under seed with the switch
  * kind; the records are reset first, and the run must end HS_OK. */
 static hs_sim_summary run_kind(hs_switch_kind kind, hs_entry_fn f,
@@ -119,9 +105,9 @@ static void compare(hs_entry_fn f, void *arg, uint64_t seed,
     hs_sim_summary p = run_kind(HS_SWITCH_UCONTEXT, f, arg, seed);
     check();
     if (direct >= HOPS)
-        assert_true(d.direct_hops > 0 || !DIRECT_BUILD);
+        assert_true(d.direct_hops > 0 || !TU_DIRECT_BUILD);
     if (direct >= HOPS_AND_IPC)
-        assert_true(d.direct_switches > 0 || !DIRECT_BUILD);
+        assert_true(d.direct_switches > 0 || !TU_DIRECT_BUILD);
     assert_int_equal(p.direct_hops, 0);
     assert_int_equal(p.direct_switches, 0);
     tu_assert_same_run(&d, &p);

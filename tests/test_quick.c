@@ -91,21 +91,6 @@ static void reset(void)
     pp_ok = pp_timeouts = pp_bad = 0;
 }
 
-/* Whether this build switches directly at all: not under the address
- * sanitizer, which must finish every switch after it (sim/context.c);
- * without direct switches there are no quick paths either. */
-#if defined(__SANITIZE_ADDRESS__)
-enum { DIRECT_BUILD = 0 };
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-enum { DIRECT_BUILD = 0 };
-#else
-enum { DIRECT_BUILD = 1 };
-#endif
-#else
-enum { DIRECT_BUILD = 1 };
-#endif
-
 /* ---- running three ways ------------------------------------------------- */
 
 /* How a scenario runs: seed (HS_SEED_NONE: FIFO), strategy, faults,
@@ -182,7 +167,7 @@ static void compare_how(hs_entry_fn f, void *arg, const struct how *h,
                         void (*check)(void))
 {
     uint64_t direct = compare_runs(f, arg, h, check);
-    assert_true(direct > 0 || !DIRECT_BUILD);
+    assert_true(direct > 0 || !TU_DIRECT_BUILD);
 }
 
 /* compare_how() unseeded. */
@@ -1462,7 +1447,7 @@ static void test_seeded_ping_pongs_with_a_kill_fault(void **state)
         struct how h = { sd, HS_STRATEGY_RANDOM, HS_FAULT_KILL, 0 };
         direct += compare_runs(pp_main, NULL, &h, pp_check_killed);
     }
-    assert_true(direct > 0 || !DIRECT_BUILD);
+    assert_true(direct > 0 || !TU_DIRECT_BUILD);
 }
 
 int main(void)

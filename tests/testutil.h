@@ -325,6 +325,11 @@ static inline int tu_under_valgrind(void)
 #define TU_ASAN 0
 #endif
 
+/* Whether this build switches directly at all (direct IPC hand-offs and
+ * hop returns): not under the address sanitizer, which must finish
+ * every switch after it (sim/context.c). */
+#define TU_DIRECT_BUILD (!TU_ASAN)
+
 /* Whether a simulated stack overflow can be provoked here.  Not under
  * Valgrind, which handles the guard-page fault itself, nor under ASan,
  * whose runtime does not survive a SIGSEGV handler that leaves by a
