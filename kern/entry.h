@@ -152,8 +152,10 @@ static inline struct thread *kernel_enter_quick(void)
 {
     struct kcpu *c = plat_cpu_data();
     struct thread *self = c ? c->current : NULL;
-    if (!self || (__atomic_load_n(&kern.enter_work, __ATOMIC_RELAXED) |
-                  kern.leave_work))
+    /* || and not |: with several CPUs (ENTER_SHARED) kern.leave_work
+     * is another CPU's to write under the lock, and is not read. */
+    if (!self || __atomic_load_n(&kern.enter_work, __ATOMIC_RELAXED) ||
+        kern.leave_work)
         return NULL;
     return self;
 }
