@@ -62,6 +62,11 @@ struct kernel {
     uint64_t plain_switches;    /* context switches but direct ones */
     uint64_t direct_switches;   /* direct hand-offs (each counted once) */
     uint64_t direct_hops;       /* hops returned by a direct switch */
+    /* Calls of hs_ipc_call(), hs_ipc_reply_wait() and hs_hop() from a
+     * simulated thread that took the general path and not the quick one
+     * (ports/ipc.c, ports/hop.c): counted there, to cost the quick paths
+     * nothing; the tests compare them between runs. */
+    uint64_t general_calls, general_replies, general_hops;
     uint64_t threads_created, procs_created;
 
     /* Schedule exploration (sched.c), seeded runs only. */

@@ -296,6 +296,7 @@ static hs_status hop_general(hs_port_t port, unsigned flags,
     struct thread *self = kernel_enter();
     if (!self)
         return HS_ESTATE;
+    k.general_hops++;
     struct port *p = NULL;
     struct hs_level *l = NULL;
     hs_status st = hop_decode(self, port, flags, timeout, &p);
@@ -325,8 +326,10 @@ static hs_status hop_general(hs_port_t port, unsigned flags,
  * the common case of hop_decode() and hop_prepare(): a checkpointed hop
  * without items, through a port it may use, no kill fault to draw, and
  * the receiver's spare context (level_get()) fitting its stacks, within
- * its budget, last of its visitors already.  Adopting the spare is the
- * last check; the general path adopts it the same way.  Then hs_hop()
+ * its budget, last of its visitors already.  Adopting the spare comes
+ * before that last check, and if the check fails the general path
+ * adopts the same spare for the same thread, so nothing differs.  Then
+ * hs_hop()
  * calls nothing but the switch (and, without link-time optimisation,
  * plat_ctx_adopt()). */
 HOT_INLINE struct hs_level *hop_quick_level(struct thread *self,
