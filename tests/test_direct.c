@@ -688,5 +688,6 @@ int main(void)
         TU_TEST(test_direct_call_from_a_notification_handler),
         TU_TEST(test_seeded_runs_end_as_plain_ones),
     };
-    return cmocka_run_group_tests_name("direct", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("direct", tests, tu_unset_run_env,
+                                       NULL);
 }

@@ -36,12 +36,17 @@
  *      handlers that make direct IPC calls, and an IPC server that hops
  *      while its caller waits: direct hand-offs and direct hops mixed;
  *   6. 1 to 5 again under three seeds (seeded runs switch directly as
- *      well when nothing else is runnable, but are not required to).
+ *      well when nothing else is runnable, but are not required to);
+ *   7. hops the quick path must refuse although the process visited has
+ *      a spare context parked: one past cfg.max_hop_depth, and a timeout
+ *      out of range.
  *
  * The fast runs of scenarios that return directly must have done so at
- * least once (not under the address sanitizer, which never switches
- * directly), the ucontext runs never.
+ * least once and have taken the quick path of hs_hop() (not under the
+ * address sanitizer, which never switches directly), the ucontext runs
+ * neither.
  */
+#include "core/kernel.h"
 #include "testutil.h"
 
 #define N 48
@@ -57,6 +62,7 @@ static int seeded;                  /* the run is seeded: FIFO order among
 static hs_checkpoint_t kept[8];
 static unsigned nkept;
 static unsigned nnotes;             /* notification handlers run */
+static unsigned depth_limit;        /* cfg.max_hop_depth if not 0 */
 
 static void reset(void)
 {
@@ -81,6 +87,8 @@ static hs_sim_summary run_kind(hs_switch_kind kind, hs_entry_fn f,
     hs_sim_config cfg = tu_config();
     cfg.seed = seed;
     cfg.switch_kind = kind;
+    if (depth_limit)
+        cfg.max_hop_depth = depth_limit;
     reset();
     seeded = seed != HS_SEED_NONE;
     hs_proc_attr at;            /* notifications need the privilege */
@@ -90,23 +98,31 @@ static hs_sim_summary run_kind(hs_switch_kind kind, hs_entry_fn f,
     return tu_summary();
 }
 
-/* What a scenario's fast run must have done directly. */
-enum { NOT_DIRECT = 0, HOPS = 1, HOPS_AND_IPC = 2 };
+/* What a scenario's fast run must have done: hops returned directly,
+ * direct IPC hand-offs, hops on the quick path of hs_hop() (into a
+ * process visited before, whose spare context is parked). */
+enum { NOT_DIRECT = 0, HOPS = 1, IPC = 2, QUICK = 4 };
 
 /* f(arg) with the fast switch and with the ucontext switch: check()
  * holds after each, the two are the same run, the fast run made direct
- * hops (and direct IPC hand-offs) as direct says, the ucontext run
- * neither. */
+ * hops, direct IPC hand-offs and quick hops as the flags in direct say,
+ * the ucontext run none.  (k.general_hops, the hops of the run that took the
+ * general path, outlives the run: core/kernel.h.) */
 static void compare(hs_entry_fn f, void *arg, uint64_t seed,
                     void (*check)(void), int direct)
 {
     hs_sim_summary d = run_kind(HS_SWITCH_FAST, f, arg, seed);
+    uint64_t general_d = k.general_hops;
     check();
     hs_sim_summary p = run_kind(HS_SWITCH_UCONTEXT, f, arg, seed);
+    uint64_t general_p = k.general_hops;    /* every hop of the run */
     check();
-    if (direct >= HOPS)
+    assert_true(general_d <= general_p);
+    if (direct & HOPS)
         assert_true(d.direct_hops > 0 || !TU_DIRECT_BUILD);
-    if (direct >= HOPS_AND_IPC)
+    if (direct & QUICK)
+        assert_true(general_d < general_p || !TU_DIRECT_BUILD);
+    if (direct & IPC)
         assert_true(d.direct_switches > 0 || !TU_DIRECT_BUILD);
     assert_int_equal(p.direct_hops, 0);
     assert_int_equal(p.direct_switches, 0);
@@ -239,22 +255,22 @@ static void top(hs_hop_t *hop, void *cookie)
     hs_utcb()->mr[0] = r + 100000;
 }
 
-/* Into its own process, mr[0] levels deeper: f(0) = 7, f(k) = 10 f(k-1)
- * + k.  Every return but the innermost finds the context of the one
+/* Into its own process, mr[0] levels deeper: f(0) = 7, f(n) = 10 f(n-1)
+ * + n.  Every return but the innermost finds the context of the one
  * before parked as the process's spare, and frees its own. */
 static void self_hop(hs_hop_t *hop, void *cookie)
 {
     (void)hop;
     struct server *s = cookie;
-    uint64_t k = hs_utcb()->mr[0], r = 0;
+    uint64_t n = hs_utcb()->mr[0], r = 0;
     tu_log_add(&order, 4);
-    if (k == 0) {
+    if (n == 0) {
         hs_utcb()->mr[0] = 7;
         return;
     }
-    if (hs_hop_call(s->port[1], k - 1, &r) != HS_OK)
+    if (hs_hop_call(s->port[1], n - 1, &r) != HS_OK)
         inner_bad++;
-    hs_utcb()->mr[0] = 10 * r + k;
+    hs_utcb()->mr[0] = 10 * r + n;
 }
 
 static int s1_main(void *arg)
@@ -311,7 +327,7 @@ static void test_round_trips_first_reused_and_nested_return_directly(
     void **state)
 {
     (void)state;
-    compare(s1_main, NULL, HS_SEED_NONE, s1_check, HOPS);
+    compare(s1_main, NULL, HS_SEED_NONE, s1_check, HOPS | QUICK);
 }
 
 /* ---- 2: a return with work due ---------------------------------------- */
@@ -453,12 +469,13 @@ static int s2_main(void *arg)
     return 0;
 }
 
-/* Where x first is in the log, or -1. */
+/* Where x first is in the log, which must hold it. */
 static int log_index(int x)
 {
     for (unsigned i = 0; i < tu_log_len(&order); i++)
         if (order.v[i] == x)
             return (int)i;
+    fail_msg("%d is not in the log", x);
     return -1;
 }
 
@@ -496,7 +513,7 @@ static void test_returns_with_work_due_resume_the_caller_plainly(
     void **state)
 {
     (void)state;
-    compare(s2_main, NULL, HS_SEED_NONE, s2_check, HOPS);
+    compare(s2_main, NULL, HS_SEED_NONE, s2_check, HOPS | QUICK);
 }
 
 /* ---- 3: kept checkpoints ------------------------------------------------- */
@@ -621,7 +638,7 @@ static void test_kept_checkpoints_resumed_and_timed_out_after_direct_hops(
     void **state)
 {
     (void)state;
-    compare(s3_main, NULL, HS_SEED_NONE, s3_check, HOPS);
+    compare(s3_main, NULL, HS_SEED_NONE, s3_check, HOPS | QUICK);
 }
 
 /* ---- 4: the visited process ends ----------------------------------------- */
@@ -841,7 +858,7 @@ static void d_compare(int c, uint64_t seed)
             unseeded && inner ? HOPS : NOT_DIRECT);
     d_case = c | WARM;
     compare(d_main, tu_id_arg(c | WARM), seed, d_check,
-            unseeded ? HOPS : NOT_DIRECT);
+            unseeded ? HOPS | QUICK : NOT_DIRECT);
 }
 
 static void test_caller_blocked_in_an_ending_process_gets_epartner(
@@ -944,7 +961,8 @@ static void test_caller_whose_own_process_ends_in_a_handler_is_not_resumed(
     v_warm = 0;
     compare(v_main_outer, tu_id_arg(0), HS_SEED_NONE, v_check, HOPS);
     v_warm = 1;
-    compare(v_main_outer, tu_id_arg(1), HS_SEED_NONE, v_check, HOPS);
+    compare(v_main_outer, tu_id_arg(1), HS_SEED_NONE, v_check,
+            HOPS | QUICK);
 }
 
 /* ---- 5: notification handlers and direct IPC ----------------------------- */
@@ -1009,17 +1027,17 @@ static struct server n5 = {
 };
 
 /* Notification 6, on the main thread: hops into n5.echo with words[0]
- * and into n5.ipc with words[1]; the statuses and replies of the k-th
- * in status[10 + 2k ..] and word[10 + 2k ..]. */
+ * and into n5.ipc with words[1]; the statuses and replies of the i-th
+ * in status[10 + 2i ..] and word[10 + 2i ..]. */
 static void n5_note(void *cookie, const hs_notification *n)
 {
     (void)cookie;
-    unsigned k = nnotes++;
+    unsigned i = nnotes++;
     tu_log_add(&order, 61);
-    status[10 + 2 * k] = hs_hop_call(n5.port[0], n->words[0],
-                                     &word[10 + 2 * k]);
-    status[11 + 2 * k] = hs_hop_call(n5.port[1], n->words[1],
-                                     &word[11 + 2 * k]);
+    status[10 + 2 * i] = hs_hop_call(n5.port[0], n->words[0],
+                                     &word[10 + 2 * i]);
+    status[11 + 2 * i] = hs_hop_call(n5.port[1], n->words[1],
+                                     &word[11 + 2 * i]);
     hs_notify_return();
 }
 
@@ -1095,7 +1113,7 @@ static void test_hops_from_notification_handlers_and_with_direct_ipc(
     void **state)
 {
     (void)state;
-    compare(n5_main, NULL, HS_SEED_NONE, n5_check, HOPS_AND_IPC);
+    compare(n5_main, NULL, HS_SEED_NONE, n5_check, HOPS | IPC | QUICK);
 }
 
 /* ---- 6: seeds -------------------------------------------------------------- */
@@ -1117,6 +1135,80 @@ static void test_seeded_runs_end_as_unseeded_ones(void **state)
     }
 }
 
+/* ---- 7: what the quick path refuses ---------------------------------------- */
+
+static void deep(hs_hop_t *hop, void *cookie);
+
+static struct server s7_a = {
+    .name = { "s7.echo" }, .handler = { echo }, .exit_at = HS_NEVER,
+};
+static struct server s7_b = {
+    .name = { "s7.deep" }, .handler = { deep }, .exit_at = HS_NEVER,
+};
+
+/* Hops on into s7.echo with 1 and replies 1000 * the hop's status + its
+ * reply word (0 if refused). */
+static void deep(hs_hop_t *hop, void *cookie)
+{
+    (void)hop;
+    (void)cookie;
+    uint64_t r = 0;
+    hs_status st = hs_hop_call(s7_a.port[0], 1, &r);
+    hs_utcb()->mr[0] = 1000 * (uint64_t)st + r;
+}
+
+/* Run with cfg.max_hop_depth 1.  s7.echo's spare context is parked from
+ * the first hop on, so that each hop into it below would be quick but
+ * for the check that refuses it; a refused hop leaves mr[0] as it was,
+ * and the hops after it take the spare as before. */
+static int s7_main(void *arg)
+{
+    (void)arg;
+    spawn_server("a", &s7_a, 0);
+    spawn_server("b", &s7_b, 0);
+    hs_port_t e = find("s7.echo"), d = find("s7.deep");
+    hs_utcb_t *u = hs_utcb();
+    status[0] = hs_hop_call(e, 10, &word[0]);       /* general path */
+    status[1] = hs_hop_call(e, 11, &word[1]);       /* quick */
+    status[2] = hs_hop_call(d, 0, &word[2]);        /* deep: too deep */
+    status[3] = hs_hop_call(d, 0, &word[3]);        /* again, d's spare */
+    u->mr[0] = 5;
+    status[4] = hs_hop(e, HS_HOP_CHECKPOINT, HS_TIMEOUT_MAX + 1);
+    word[4] = u->mr[0];
+    u->mr[0] = 12;
+    status[5] = hs_hop(e, HS_HOP_CHECKPOINT, HS_TIMEOUT_MAX);
+    word[5] = u->mr[0];
+    status[6] = hs_hop_call(e, 20, &word[6]);
+    return 0;
+}
+
+static void s7_check(void)
+{
+    assert_int_equal(status[0], HS_OK);
+    assert_int_equal(word[0], 11);
+    assert_int_equal(status[1], HS_OK);
+    assert_int_equal(word[1], 12);
+    for (int i = 2; i <= 3; i++) {
+        assert_int_equal(status[i], HS_OK);
+        assert_int_equal(word[i], 1000 * (uint64_t)HS_EDEPTH);
+    }
+    assert_int_equal(status[4], HS_EINVAL);
+    assert_int_equal(word[4], 5);
+    assert_int_equal(status[5], HS_OK);
+    assert_int_equal(word[5], 13);
+    assert_int_equal(status[6], HS_OK);
+    assert_int_equal(word[6], 21);
+}
+
+static void test_quick_path_refuses_a_hop_too_deep_or_out_of_range(
+    void **state)
+{
+    (void)state;
+    depth_limit = 1;
+    compare(s7_main, NULL, HS_SEED_NONE, s7_check, HOPS | QUICK);
+    depth_limit = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1131,6 +1223,8 @@ int main(void)
         TU_TEST(test_caller_whose_own_process_ends_in_a_handler_is_not_resumed),
         TU_TEST(test_hops_from_notification_handlers_and_with_direct_ipc),
         TU_TEST(test_seeded_runs_end_as_unseeded_ones),
+        TU_TEST(test_quick_path_refuses_a_hop_too_deep_or_out_of_range),
     };
-    return cmocka_run_group_tests_name("direct_hop", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("direct_hop", tests, tu_unset_run_env,
+                                       NULL);
 }

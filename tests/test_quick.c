@@ -44,6 +44,7 @@
  * the random and PCT strategies, with reply-timeout and kill faults; and
  * scenario 10 again.
  */
+#include "core/kernel.h"
 #include "testutil.h"
 
 #define N 64
@@ -139,35 +140,72 @@ static hs_sim_summary run_kind(hs_switch_kind kind, int traced,
     return s;
 }
 
+/* The calls and reply-and-waits of the last run that took the general
+ * path (core/kernel.h: the kernel's statistics outlive the run). */
+struct general {
+    uint64_t calls, replies;
+};
+
+static struct general general_taken(void)
+{
+    return (struct general){ k.general_calls, k.general_replies };
+}
+
+/* What the fast runs of compare_runs() did: how many times they
+ * switched directly, and how many calls and how many reply-and-waits
+ * took the quick paths. */
+struct taken {
+    uint64_t direct, calls, replies;
+    uint64_t all_replies;       /* the run's reply-and-waits */
+};
+
 /* f(arg) with the quick paths (the fast switch), without any (the
  * ucontext switch) and with the general path's direct hand-offs only
  * (the fast switch, traced): check() holds after each, and the three
  * are the same run.  The fast runs
  * switch directly at the same hand-offs (the quick paths only ever take
  * the place of a direct hand-off of the general path), the ucontext run
- * never.  Returns how many times the fast runs switched directly. */
-static uint64_t compare_runs(hs_entry_fn f, void *arg, const struct how *h,
-                             void (*check)(void))
+ * never.  The ucontext and traced runs take every call and
+ * reply-and-wait by the general path, the untraced fast run the same
+ * calls but those it took quick. */
+static struct taken compare_runs(hs_entry_fn f, void *arg,
+                                 const struct how *h, void (*check)(void))
 {
     hs_sim_summary q = run_kind(HS_SWITCH_FAST, 0, f, arg, h);
+    struct general gq = general_taken();
     check();
     hs_sim_summary u = run_kind(HS_SWITCH_UCONTEXT, 0, f, arg, h);
+    struct general gu = general_taken();
     check();
     hs_sim_summary t = run_kind(HS_SWITCH_FAST, 1, f, arg, h);
+    struct general gt = general_taken();
     check();
     assert_int_equal(u.direct_switches, 0);
     assert_int_equal(t.direct_switches, q.direct_switches);
     tu_assert_same_run(&q, &u);
     tu_assert_same_run(&q, &t);
-    return q.direct_switches;
+    assert_int_equal(gu.calls, gt.calls);
+    assert_int_equal(gu.replies, gt.replies);
+    assert_true(gq.calls <= gt.calls);
+    assert_true(gq.replies <= gt.replies);
+    return (struct taken){ q.direct_switches, gt.calls - gq.calls,
+                           gt.replies - gq.replies, gt.replies };
 }
 
-/* compare_runs(), whose fast runs must have switched directly. */
+/* compare_runs(), whose fast runs must have switched directly and taken
+ * the quick path of a call, and of a reply-and-wait if the run made any,
+ * unless seeded (a seeded run's scheduler chooses what runs next:
+ * sched_runs_next()). */
 static void compare_how(hs_entry_fn f, void *arg, const struct how *h,
                         void (*check)(void))
 {
-    uint64_t direct = compare_runs(f, arg, h, check);
-    assert_true(direct > 0 || !TU_DIRECT_BUILD);
+    struct taken tk = compare_runs(f, arg, h, check);
+    assert_true(tk.direct > 0 || !TU_DIRECT_BUILD);
+    assert_true(tk.calls > 0 || !TU_DIRECT_BUILD);
+    if (h->seed == HS_SEED_NONE && tk.all_replies > 0)
+        assert_true(tk.replies > 0 || !TU_DIRECT_BUILD);
+    else
+        assert_int_equal(tk.replies, 0);
 }
 
 /* compare_how() unseeded. */
@@ -1341,8 +1379,10 @@ static void test_work_due_at_kernel_entry_or_exit(void **state)
      * is quick, and the run is still the same three ways. */
     struct how h = fifo;
     h.mem_check = 1;
-    assert_int_equal(compare_runs(nq_main, NULL, &h, nq_check), 0);
-    assert_int_equal(compare_runs(rt_main, NULL, &h, rt_check), 0);
+    struct taken tk = compare_runs(nq_main, NULL, &h, nq_check);
+    assert_int_equal(tk.direct + tk.calls + tk.replies, 0);
+    tk = compare_runs(rt_main, NULL, &h, rt_check);
+    assert_int_equal(tk.direct + tk.calls + tk.replies, 0);
 }
 
 /* ---- 14: seeded ping-pongs --------------------------------------------- */
@@ -1443,11 +1483,16 @@ static void test_seeded_ping_pongs_with_a_kill_fault(void **state)
 {
     (void)state;
     uint64_t direct = 0;        /* a kill at the first call leaves none */
+    uint64_t quick = 0;         /* a kill fault to draw keeps every call
+                                   off the quick path */
     for (uint64_t sd = 1; sd <= 4; sd++) {
         struct how h = { sd, HS_STRATEGY_RANDOM, HS_FAULT_KILL, 0 };
-        direct += compare_runs(pp_main, NULL, &h, pp_check_killed);
+        struct taken tk = compare_runs(pp_main, NULL, &h, pp_check_killed);
+        direct += tk.direct;
+        quick += tk.calls + tk.replies;
     }
     assert_true(direct > 0 || !TU_DIRECT_BUILD);
+    assert_int_equal(quick, 0);
 }
 
 int main(void)
@@ -1469,5 +1514,6 @@ int main(void)
         TU_TEST(test_seeded_ping_pongs),
         TU_TEST(test_seeded_ping_pongs_with_a_kill_fault),
     };
-    return cmocka_run_group_tests_name("quick", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("quick", tests, tu_unset_run_env,
+                                       NULL);
 }

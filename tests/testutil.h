@@ -330,6 +330,22 @@ static inline int tu_under_valgrind(void)
  * every switch after it (sim/context.c). */
 #define TU_DIRECT_BUILD (!TU_ASAN)
 
+/* Group setup of the programs that count direct switches and quick
+ * paths (test_direct, test_direct_hop, test_quick): HOPSIM_MEM_CHECK=1
+ * turns every direct switch off, and HOPSIM_LOG, HOPSIM_TRACE or
+ * HOPSIM_MSC every quick path (they turn tracing on), and no
+ * hs_sim_config value turns them back off (0 and NULL mean "as the
+ * environment says"), so these programs set their runs up without them. */
+static inline int tu_unset_run_env(void **state)
+{
+    (void)state;
+    unsetenv("HOPSIM_MEM_CHECK");
+    unsetenv("HOPSIM_LOG");
+    unsetenv("HOPSIM_TRACE");
+    unsetenv("HOPSIM_MSC");
+    return 0;
+}
+
 /* Whether a simulated stack overflow can be provoked here.  Not under
  * Valgrind, which handles the guard-page fault itself, nor under ASan,
  * whose runtime does not survive a SIGSEGV handler that leaves by a
