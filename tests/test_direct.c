@@ -61,11 +61,7 @@ static hs_sim_summary run_kind(hs_switch_kind kind, hs_entry_fn f,
     cfg.seed = seed;
     cfg.switch_kind = kind;
     reset();
-    hs_proc_attr at;            /* notifications need the privilege */
-    memset(&at, 0, sizeof at);
-    at.privileged = 1;
-    tu_run_one(&cfg, "main", f, arg, &at);
-    return tu_summary();
+    return tu_run_privileged(&cfg, f, arg);
 }
 
 /* f(arg) with the fast switch, whose hand-offs are direct, and with the

@@ -91,11 +91,7 @@ static hs_sim_summary run_kind(hs_switch_kind kind, hs_entry_fn f,
         cfg.max_hop_depth = depth_limit;
     reset();
     seeded = seed != HS_SEED_NONE;
-    hs_proc_attr at;            /* notifications need the privilege */
-    memset(&at, 0, sizeof at);
-    at.privileged = 1;
-    tu_run_one(&cfg, "main", f, arg, &at);
-    return tu_summary();
+    return tu_run_privileged(&cfg, f, arg);
 }
 
 /* What a scenario's fast run must have done: hops returned directly,

@@ -130,11 +130,7 @@ static hs_sim_summary run_kind(hs_switch_kind kind, int traced,
     if (traced)
         cfg.event_fn = count_event;
     reset();
-    hs_proc_attr at;
-    memset(&at, 0, sizeof at);
-    at.privileged = 1;
-    tu_run_one(&cfg, "main", f, arg, &at);
-    hs_sim_summary s = tu_summary();
+    hs_sim_summary s = tu_run_privileged(&cfg, f, arg);
     if (traced)
         assert_int_equal(traced_events, s.events);
     return s;

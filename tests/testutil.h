@@ -167,6 +167,18 @@ static inline hs_sim_summary tu_summary(void)
     return s;
 }
 
+/* tu_run_one() of entry(arg) as the privileged root process "main"
+ * (notifications need the privilege); the run's summary. */
+static inline hs_sim_summary tu_run_privileged(const hs_sim_config *cfg,
+                                               hs_entry_fn entry, void *arg)
+{
+    hs_proc_attr at;
+    memset(&at, 0, sizeof at);
+    at.privileged = 1;
+    tu_run_one(cfg, "main", entry, arg, &at);
+    return tu_summary();
+}
+
 /* Two runs that must be the same run: the same events, hash, switches
  * and virtual time (a run and its repeat, or one run under two switch
  * implementations). */
