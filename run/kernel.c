@@ -724,12 +724,15 @@ hs_status hs_sim_start(const hs_sim_config *cfg)
     return HS_OK;
 }
 
-/* Free every thread, process and stack of the finished run. */
+/* Free every thread, process and stack of the finished run.  The timer
+ * heap goes before the objects: a run that ended in a panic leaves
+ * threads' timers armed, and releasing the heap disarms each of them, so
+ * they must still be there. */
 static void teardown(void)
 {
     trace_run_end();
-    kobj_stop();                /* channels' holds went with mem_end() */
     plat_clock_release();
+    kobj_stop();                /* channels' holds went with mem_end() */
     plat_stacks_release();
     plat_trace_close();
     trace_close();

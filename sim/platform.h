@@ -252,7 +252,9 @@ typedef struct plat_timer {
 /* Reset the clock to 0 with no timer armed (start of a run). */
 void plat_clock_reset(void);
 
-/* Release the timer heap (end of a run); armed timers are forgotten. */
+/* Release the timer heap (end of a run); armed timers are forgotten:
+ * each is marked disarmed, so the objects that hold them must not have
+ * been freed yet. */
 void plat_clock_release(void);
 
 /* The virtual time now; sim/clock.c keeps it, the kernel reads it through

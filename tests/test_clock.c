@@ -6,6 +6,9 @@
  */
 #include "testutil.h"
 
+#include "core/proc.h"
+#include "mem/vm.h"
+
 static struct tu_log wake_order;
 
 /* ---- 1,000 sleepers, shuffled */
@@ -456,6 +459,60 @@ static void test_deadline_gives_the_timeout_to_an_absolute_time(void **state)
     assert_int_equal(dl_when[3], 2000);
 }
 
+/* ---- a run that panics with timers armed
+ *
+ * A panic ends the run where it stands: sleepers keep their timers armed,
+ * and the end of the run frees those threads and the timer heap.  The
+ * panic is provoked as tests/test_mem.c does, by a memory reference the
+ * kernel's memory check (cfg.mem_check) finds at the next kernel exit.
+ * Freeing the threads before the heap let go of their timers wrote into
+ * freed memory: a crash when the host had unmapped it, a report under
+ * `make memcheck` or `make asan` whether or not it had. */
+
+#define PANIC_SLEEPERS 8
+
+static int sleeper_woke;
+
+static int sleep_past_the_panic(void *arg)
+{
+    (void)arg;
+    EXPECT_ST(hs_thread_sleep(HS_SEC), HS_OK);
+    sleeper_woke++;                         /* never: the run panicked */
+    return 0;
+}
+
+static int panic_under_sleepers(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < PANIC_SLEEPERS; i++)
+        tu_mk(sleep_past_the_panic, NULL, 0);
+    EXPECT_ST(hs_thread_yield(), HS_OK);    /* every sleeper is armed */
+    EXPECT_ST(hs_mem_map(0, HS_PAGE_4K, HS_PROT_READ | HS_PROT_WRITE, 0),
+              HS_OK);
+    frame_ref(0, PS_4K);                    /* a reference nothing holds */
+    (void)hs_thread_yield();                /* the memory check panics */
+    sleeper_woke += 100;                    /* never */
+    return 0;
+}
+
+static void test_run_that_panics_with_timers_armed_ends_cleanly(void **state)
+{
+    (void)state;
+    sleeper_woke = 0;
+    hs_sim_config cfg = tu_config();
+    cfg.mem_size = 64 * HS_PAGE_2M;
+    cfg.mem_check = 1;
+    assert_int_equal(tu_run(&cfg, "main", panic_under_sleepers, NULL, NULL),
+                     HS_EPANIC);
+    assert_report_has("memory check");
+    assert_int_equal(sleeper_woke, 0);
+    assert_int_equal(tu_summary().vtime, 0);
+    /* The next run starts with an empty timer heap. */
+    tu_run_one(NULL, "main", sleep_past_the_panic, NULL, NULL);
+    assert_int_equal(sleeper_woke, 1);
+    assert_int_equal(tu_summary().vtime, HS_SEC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +526,7 @@ int main(void)
         TU_TEST(test_nowait_times_out_at_once_while_target_alive),
         TU_TEST(test_timeouts_between_max_and_never_are_einval),
         TU_TEST(test_deadline_gives_the_timeout_to_an_absolute_time),
+        TU_TEST(test_run_that_panics_with_timers_armed_ends_cleanly),
     };
     return cmocka_run_group_tests_name("clock", tests, NULL, NULL);
 }
