@@ -48,11 +48,10 @@ static void proc_end(struct proc *p)
             proc_reap(c);
     }
     p->ending = 0;
-    if (p->waiter) {
-        struct thread *w = p->waiter;
-        p->waiter = NULL;
-        sched_wake(w, HS_OK);
-    }
+    /* The waiter stays named until it has run and reaped p: another wait
+     * for p meanwhile is HS_EJOINED, not a second reap. */
+    if (p->waiter)
+        sched_wake(p->waiter, HS_OK);
     if (!p->parent)
         proc_reap(p);
 }

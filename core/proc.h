@@ -95,7 +95,9 @@ struct proc {
     int exit_set;                   /* hs_proc_exit() chose the status */
     int ending;                     /* proc_end() runs: its end reaps it,
                                        not a parent ending meanwhile */
-    struct thread *waiter;          /* thread in hs_proc_wait() on it */
+    struct thread *waiter;          /* thread in hs_proc_wait() on it;
+                                       once p has ended, named until it
+                                       has run and reaped p */
 };
 
 /* A thread of p has ended (is_main: its first one, with exit value

@@ -426,6 +426,43 @@ static void test_second_concurrent_wait_is_ejoined(void **state)
     assert_int_equal(when[0], 100);
 }
 
+/* The child ends and wakes first_waiter; before first_waiter runs, the
+ * parent's main thread waits for the same child.  The woken waiter still
+ * owns the wait: the second one is HS_EJOINED, and the child is reaped
+ * once, by first_waiter. */
+static int wait_while_waiter_wakes(void *arg)
+{
+    (void)arg;
+    hs_tid_t t = 0;
+    EXPECT_ST(hs_proc_spawn("child", sleep_then_seven, ns_arg(HS_MSEC), NULL,
+                            &waited_child), HS_OK);
+    EXPECT_ST(hs_thread_create(first_waiter, NULL, NULL, &t), HS_OK);
+    /* The child arms its sleep and first_waiter blocks before this
+     * thread sleeps: at HS_MSEC the child wakes first, ends and queues
+     * first_waiter behind this thread. */
+    EXPECT_ST(hs_thread_yield(), HS_OK);
+    EXPECT_ST(hs_thread_sleep(HS_MSEC), HS_OK);
+    EXPECT_ST(hs_proc_wait(waited_child, HS_NEVER, &value[1]), HS_EJOINED);
+    when[0] = hs_time_now();
+    EXPECT_ST(hs_thread_join(t, HS_NEVER, NULL), HS_OK);
+    EXPECT_ST(hs_proc_wait(waited_child, HS_NOWAIT, &value[2]), HS_ESRCH);
+    return 0;
+}
+
+static void test_wait_for_a_child_whose_waiter_is_waking_is_ejoined(
+    void **state)
+{
+    (void)state;
+    reset();
+    assert_int_equal(tu_run_default("parent", wait_while_waiter_wakes, NULL),
+                     HS_OK);
+    assert_no_bad_status();
+    assert_int_equal(value[0], 7);
+    assert_int_equal(value[1], -1);
+    assert_int_equal(value[2], -1);
+    assert_int_equal(when[0], HS_MSEC);
+}
+
 /* ---- max_procs */
 
 static int spawn_past_limit(void *arg)
@@ -727,6 +764,7 @@ int main(void)
         TU_TEST(test_wait_on_non_child_is_enotchild),
         TU_TEST(test_wait_on_reaped_child_is_esrch),
         TU_TEST(test_second_concurrent_wait_is_ejoined),
+        TU_TEST(test_wait_for_a_child_whose_waiter_is_waking_is_ejoined),
         TU_TEST(test_spawn_past_max_procs_is_elimit_and_changes_nothing),
         TU_TEST(test_spawn_with_bad_arguments_is_einval_and_creates_nothing),
         TU_TEST(test_spawn_and_wait_before_start_are_estate),
