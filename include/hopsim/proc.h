@@ -90,7 +90,8 @@ HS_NORETURN void hs_proc_exit(int status);
  * a duration, or HS_NEVER (see time.h).
  * Errors: HS_ESTATE (not in a simulated thread), HS_EINVAL (bad timeout),
  * HS_ESRCH (no such process), HS_ENOTCHILD (not a child of the caller),
- * HS_EJOINED (another thread is already waiting for it), HS_ETIMEOUT.
+ * HS_EJOINED (another thread is already waiting for it, or was woken by
+ * its end and has not yet reaped it), HS_ETIMEOUT.
  */
 hs_status hs_proc_wait(hs_pid_t pid, hs_time_t timeout, int *status);
 
