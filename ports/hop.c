@@ -329,9 +329,8 @@ static hs_status hop_general(hs_port_t port, unsigned flags,
  * its budget, last of its visitors already.  Adopting the spare comes
  * before that last check, and if the check fails the general path
  * adopts the same spare for the same thread, so nothing differs.  Then
- * hs_hop()
- * calls nothing but the switch (and, without link-time optimisation,
- * plat_ctx_adopt()). */
+ * hs_hop() calls nothing but the switch (and, without link-time
+ * optimisation, plat_ctx_adopt()). */
 HOT_INLINE struct hs_level *hop_quick_level(struct thread *self,
                                             hs_port_t ph, unsigned flags,
                                             hs_time_t timeout,
